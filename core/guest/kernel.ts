@@ -1,0 +1,550 @@
+/**
+ * The guest kernel: a small Linux-like memory manager that runs unchanged in every paging mode
+ * through PvOps. Demand-zero faults, copy-on-write fork, exec from a page cache, mmap / munmap /
+ * mprotect, context switches with PCIDs. Its page tables are real x86-64 tables in its memory.
+ */
+import { C } from '../machine/counters.js';
+import { PTE_A, PTE_D, PTE_NX, PTE_P, PTE_PS, PTE_RW, PTE_US } from '../machine/pte.js';
+import type { Domain } from '../hv/domain.js';
+import type { PvOps } from './pvops.js';
+import { FileImage, Mm, Process, type Vma } from './mm.js';
+
+/** _PAGE_TABLE: the flags Linux puts in an entry pointing at a lower-level table. */
+const PAGE_TABLE = PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D;
+/** tlb_single_page_flush_ceiling: above this many pages a range flush becomes a full flush. */
+export const FLUSH_CEILING = 33;
+const MAX_PCID = 4095;
+
+export class SegmentationFault extends Error {
+  constructor(
+    readonly va: number,
+    readonly write: boolean,
+  ) {
+    super(`segmentation fault at 0x${va.toString(16)} (${write ? 'write' : 'read'})`);
+  }
+}
+
+export class OutOfMemory extends Error {}
+
+function idx(va: number, level: number): number {
+  return Math.floor(va / 2 ** (3 + 9 * level)) % 512;
+}
+
+export class GuestKernel {
+  readonly ops: PvOps;
+  private readonly c: Float64Array;
+  /** Free pfns (a stack) and a bitmap of which are free. */
+  private readonly freeStack: Int32Array;
+  private freeTop = 0;
+  private readonly isFree: Uint8Array;
+  /** References to each page: one per PTE mapping it, plus one while it is in the page cache. */
+  readonly mapcount: Int32Array;
+  readonly inPageCache: Uint8Array;
+  /** The kernel's own address space (init_mm / swapper_pg_dir). */
+  initRoot = -1;
+  /** Kernel-half entries every new L4 copies: [slot, pfn] pairs. */
+  private kernelSlots: [number, number][] = [];
+  private initTables: { pfn: number; level: number }[] = [];
+  readonly procs = new Map<number, Process>();
+  current: Process | null = null;
+  private nextPid = 1;
+  private nextPcid = 1;
+  private pcidWrapped = false;
+  readonly log: string[] = [];
+
+  constructor(
+    readonly d: Domain,
+    /** pfns [0, nrUsable) are the kernel's page allocator's; the rest is its reserve. */
+    readonly nrUsable: number,
+  ) {
+    this.ops = d.ops;
+    this.c = d.counters.c;
+    const n = d.p2m.length;
+    this.freeStack = new Int32Array(nrUsable);
+    this.isFree = new Uint8Array(n);
+    this.mapcount = new Int32Array(n);
+    this.inPageCache = new Uint8Array(n);
+    // Allocate from the top down, leaving low memory (aligned for hugetlb pages) free longest.
+    for (let p = 0; p < nrUsable; p++) {
+      this.freeStack[this.freeTop++] = p;
+      this.isFree[p] = 1;
+    }
+  }
+
+  get freePages(): number {
+    return this.freeTop;
+  }
+
+  /** Called by the PV builder: the init mm it built (root and tables in the kernel reserve). */
+  setInitMm(root: number, tables: { pfn: number; level: number }[]): void {
+    this.initRoot = root;
+    this.initTables = tables;
+    const n = this.d.p2m.length;
+    for (let slot = 256; slot < 512; slot++) {
+      const flags = this.ops.readPte(root, slot);
+      if (flags) this.kernelSlots.push([slot, this.ops.lastPfn]);
+    }
+    void n;
+  }
+
+  boot(): void {
+    if (this.initRoot < 0) {
+      // Non-PV kernels: an init mm with an empty kernel half (the kernel's own mappings are not
+      // walked by any workload, so they are not built).
+      this.initRoot = this.allocPage();
+      this.ops.allocPt(this.initRoot, 4);
+      this.ops.pinRoot(this.initRoot);
+    }
+    this.ops.switchRoot(this.initRoot, 0);
+    this.log.push(`Linux version 6.1-hyperlab (${this.d.mode}) booting on ${this.d.xen.kind === 'none' ? 'bare metal' : this.d.mode === 'pv' ? 'Xen PV' : 'HVM'}`);
+    this.log.push(`Memory: ${this.d.nrPages * 4} KiB, ${this.nrUsable} pages for the page allocator`);
+  }
+
+  // --- page allocator ------------------------------------------------------------------------
+
+  allocPage(): number {
+    if (this.freeTop === 0) throw new OutOfMemory(`${this.d.name}: out of guest memory`);
+    const pfn = this.freeStack[--this.freeTop]!;
+    this.isFree[pfn] = 0;
+    this.zeroPage(pfn);
+    return pfn;
+  }
+
+  private zeroPage(pfn: number): void {
+    this.ops.pageZeroed(pfn);
+    this.d.mem.scrub(this.d.p2m[pfn]!);
+    this.c[C.ZeroedPages]++;
+    this.c[C.CycGuest] += this.d.costs.zeroPage;
+  }
+
+  freePage(pfn: number): void {
+    if (this.isFree[pfn]) throw new Error(`${this.d.name}: double free of pfn ${pfn}`);
+    this.isFree[pfn] = 1;
+    this.freeStack[this.freeTop++] = pfn;
+  }
+
+  /** 2^order naturally aligned free pages (hugetlb pool), or -1. */
+  allocHuge(order: number): number {
+    const n = 2 ** order;
+    for (let base = 0; base + n <= this.nrUsable; base += n) {
+      let ok = true;
+      for (let k = 0; k < n && ok; k++) ok = this.isFree[base + k] === 1;
+      if (!ok) continue;
+      for (let k = 0; k < n; k++) this.isFree[base + k] = 0;
+      // Rebuild the free stack without these pages.
+      let w = 0;
+      for (let r = 0; r < this.freeTop; r++) {
+        const p = this.freeStack[r]!;
+        if (this.isFree[p]) this.freeStack[w++] = p;
+      }
+      this.freeTop = w;
+      return base;
+    }
+    return -1;
+  }
+
+  // --- address spaces ------------------------------------------------------------------------
+
+  private newMm(): Mm {
+    const root = this.allocPage();
+    // pgd_ctor: copy the kernel half while the page is still an ordinary page.
+    for (const [slot, pfn] of this.kernelSlots) this.ops.setPte(root, 4, slot, pfn, PAGE_TABLE);
+    this.ops.allocPt(root, 4);
+    this.ops.pinRoot(root);
+    if (this.nextPcid > MAX_PCID) {
+      this.nextPcid = 1;
+      this.pcidWrapped = true;
+    }
+    const mm = new Mm(root, this.nextPcid++);
+    mm.needsFlush = this.pcidWrapped;
+    this.c[C.PtPagesAllocated]++;
+    return mm;
+  }
+
+  spawn(name: string): Process {
+    const p = new Process(this.nextPid++, this.newMm(), name);
+    this.procs.set(p.pid, p);
+    return p;
+  }
+
+  switchTo(p: Process): void {
+    if (this.current === p) return;
+    this.current = p;
+    this.c[C.ContextSwitches]++;
+    this.c[C.CycGuest] += this.d.costs.contextSwitch;
+    this.ops.switchRoot(p.mm.root, p.mm.pcid);
+    if (p.mm.needsFlush) {
+      p.mm.needsFlush = false;
+      this.ops.flushTlb();
+    }
+  }
+
+  /** The table at `leafLevel` covering `va`, allocating missing tables; -1 if absent and !alloc. */
+  private tableFor(mm: Mm, va: number, leafLevel: number, alloc: boolean): number {
+    let t = mm.root;
+    for (let level = 4; level > leafLevel; level--) {
+      const i = idx(va, level);
+      const flags = this.ops.readPte(t, i);
+      if (flags & PTE_P) {
+        t = this.ops.lastPfn;
+        continue;
+      }
+      if (!alloc) return -1;
+      const child = this.allocPage();
+      this.ops.allocPt(child, level - 1);
+      this.c[C.PtPagesAllocated]++;
+      mm.tables.set(child, { level: level - 1, parent: t, index: i });
+      this.ops.setPte(t, level, i, child, PAGE_TABLE);
+      t = child;
+    }
+    return t;
+  }
+
+  mmap(mm: Mm, bytes: number, opts: { write?: boolean; exec?: boolean; file?: FileImage | null; at?: number; pageShift?: number } = {}): Vma {
+    const pageShift = opts.pageShift ?? 12;
+    const align = 2 ** pageShift;
+    const size = Math.ceil(bytes / align) * align;
+    let start = opts.at;
+    if (start === undefined) {
+      mm.mmapBase = Math.floor((mm.mmapBase - size) / Math.max(align, 2 ** 21)) * Math.max(align, 2 ** 21);
+      start = mm.mmapBase;
+    }
+    const vma: Vma = {
+      start,
+      end: start + size,
+      write: opts.write ?? true,
+      exec: opts.exec ?? false,
+      file: opts.file ?? null,
+      filePage: 0,
+      pageShift,
+      hugePfns: null,
+    };
+    if (pageShift > 12) {
+      const order = pageShift - 12;
+      const want = size / align;
+      const pfns: number[] = [];
+      for (let k = 0; k < want; k++) {
+        const base = this.allocHuge(order);
+        if (base < 0) break;
+        pfns.push(base);
+      }
+      if (pfns.length === 0) throw new OutOfMemory(`${this.d.name}: no free ${align >> 20} MiB page for a hugetlb mapping`);
+      vma.hugePfns = pfns;
+    }
+    mm.vmas.push(vma);
+    this.c[C.CycGuest] += this.d.costs.syscall;
+    return vma;
+  }
+
+  // --- faults --------------------------------------------------------------------------------
+
+  /** A user access; faults are handled as the kernel would. Throws SegmentationFault. */
+  touch(va: number, write: boolean): void {
+    const ops = this.ops;
+    if (ops.access(va, write)) return;
+    for (let tries = 0; tries < 4; tries++) {
+      if (!this.handleFault(this.current!, va, write)) throw new SegmentationFault(va, write);
+      if (ops.access(va, write)) return;
+    }
+    throw new Error(`${this.d.name}: fault at 0x${va.toString(16)} did not resolve`);
+  }
+
+  /** do_page_fault → handle_mm_fault: demand-zero, page cache, hugetlb, or copy-on-write. */
+  handleFault(p: Process, va: number, write: boolean): boolean {
+    const ops = this.ops;
+    ops.faultEnter();
+    this.c[C.PfGuest]++;
+    this.c[C.CycGuest] += this.d.costs.faultHandler;
+    const mm = p.mm;
+    const vma = mm.findVma(va);
+    if (!vma || (write && !vma.write)) {
+      ops.faultExit();
+      return false;
+    }
+    const leaf = vma.pageShift === 30 ? 3 : vma.pageShift === 21 ? 2 : 1;
+    const t = this.tableFor(mm, va, leaf, true);
+    const i = idx(va, leaf);
+    const flags = ops.readPte(t, i);
+    if (!(flags & PTE_P)) {
+      let pfn: number;
+      let fl = PTE_P | PTE_US | PTE_A;
+      if (vma.hugePfns) {
+        const k = Math.floor((va - vma.start) / 2 ** vma.pageShift);
+        pfn = vma.hugePfns[k % vma.hugePfns.length]!;
+        fl |= PTE_PS | PTE_D | (vma.write ? PTE_RW : 0);
+      } else if (vma.file) {
+        const page = vma.filePage + Math.floor((va - vma.start) / 4096);
+        const cached = this.pageCache(vma.file, page);
+        if (write) {
+          // A private file mapping written: copy the page-cache page now.
+          pfn = this.allocPage();
+          this.copy(pfn, cached);
+          fl |= PTE_RW | PTE_D;
+        } else {
+          pfn = cached;
+        }
+      } else {
+        pfn = this.allocPage();
+        if (vma.write) fl |= PTE_RW;
+        if (write) fl |= PTE_D;
+      }
+      if (!vma.exec) fl |= PTE_NX;
+      if (!vma.hugePfns) this.mapcount[pfn]++;
+      ops.setPte(t, leaf, i, pfn, fl);
+    } else if (write && !(flags & PTE_RW)) {
+      const old = ops.lastPfn;
+      if (this.mapcount[old] === 1 && !this.inPageCache[old]) {
+        ops.setPte(t, leaf, i, old, flags | PTE_RW | PTE_D);
+      } else {
+        const n = this.allocPage();
+        this.copy(n, old);
+        this.c[C.CowCopies]++;
+        this.mapcount[n]!++;
+        this.unref(old);
+        ops.setPte(t, leaf, i, n, (flags | PTE_RW | PTE_D) & ~PTE_PS);
+      }
+      ops.invlpg(va);
+    } else {
+      // Spurious: a stale TLB entry (another CPU changed the entry). Flush and retry.
+      ops.invlpg(va);
+    }
+    ops.faultExit();
+    return true;
+  }
+
+  private copy(dst: number, src: number): void {
+    this.d.mem.copyFrame(this.d.p2m[dst]!, this.d.p2m[src]!);
+    this.c[C.CycGuest] += this.d.costs.copyPage;
+  }
+
+  private pageCache(f: FileImage, page: number): number {
+    let pfn = f.pages[page]!;
+    if (pfn < 0) {
+      pfn = this.allocPage();
+      f.pages[page] = pfn;
+      this.inPageCache[pfn] = 1;
+      this.mapcount[pfn] = 1;
+      this.c[C.CycGuest] += this.d.costs.copyPage; // read in from the (cached) block device
+    }
+    return pfn;
+  }
+
+  private unref(pfn: number): void {
+    const n = --this.mapcount[pfn]!;
+    if (n < 0) throw new Error(`${this.d.name}: mapcount underflow on pfn ${pfn}`);
+    if (n === 0) this.freePage(pfn);
+  }
+
+  // --- range operations ------------------------------------------------------------------------
+
+  /** Visits every present leaf entry in [start, end): cb(table, level, index, va, flags, pfn). */
+  private forEachPte(mm: Mm, start: number, end: number, leaf: number, cb: (t: number, i: number, va: number, flags: number, pfn: number) => void): void {
+    const span = 2 ** (12 + 9 * leaf);
+    const tspan = span * 512;
+    for (let base = Math.floor(start / tspan) * tspan; base < end; base += tspan) {
+      const t = this.tableFor(mm, Math.max(base, start), leaf, false);
+      if (t < 0) continue;
+      const i0 = base < start ? idx(start, leaf) : 0;
+      const i1 = base + tspan > end ? idx(end - 1, leaf) : 511;
+      for (let i = i0; i <= i1; i++) {
+        const flags = this.ops.readPte(t, i);
+        if (flags & PTE_P) cb(t, i, base + i * span, flags, this.ops.lastPfn);
+      }
+    }
+  }
+
+  private leafOf(v: Vma): number {
+    return v.pageShift === 30 ? 3 : v.pageShift === 21 ? 2 : 1;
+  }
+
+  /** Flush after changing `pages` entries of the current mm (range flush or full flush). */
+  private flushRange(mm: Mm, vas: number[]): void {
+    if (this.current?.mm !== mm) return; // not loaded: its PCID/VPID entries are flushed on reuse
+    if (vas.length === 0) return;
+    if (vas.length >= FLUSH_CEILING) this.ops.flushTlb();
+    else for (const va of vas) this.ops.invlpg(va);
+  }
+
+  /** zap_page_range: clear the entries of [start, end) and drop the pages. */
+  zap(mm: Mm, v: Vma, start: number, end: number, flush: boolean): void {
+    const leaf = this.leafOf(v);
+    const vas: number[] = [];
+    this.ops.lazyBegin();
+    this.forEachPte(mm, start, end, leaf, (t, i, va, _flags, pfn) => {
+      this.ops.setPte(t, leaf, i, 0, 0);
+      if (!v.hugePfns) this.unref(pfn);
+      vas.push(va);
+    });
+    this.ops.lazyEnd();
+    if (flush) this.flushRange(mm, vas);
+  }
+
+  /** change_protection: make present entries of [start, end) read-only or writable again. */
+  mprotect(mm: Mm, start: number, end: number, write: boolean): number {
+    const v = mm.findVma(start);
+    if (!v) throw new Error(`mprotect: no mapping at 0x${start.toString(16)}`);
+    const leaf = this.leafOf(v);
+    const vas: number[] = [];
+    this.ops.lazyBegin();
+    this.forEachPte(mm, start, end, leaf, (t, i, va, flags, pfn) => {
+      const nf = write ? flags | PTE_RW : flags & ~(PTE_RW | PTE_D);
+      if (nf === flags) return;
+      this.ops.setPte(t, leaf, i, pfn, nf);
+      vas.push(va);
+    });
+    this.ops.lazyEnd();
+    this.c[C.CycGuest] += this.d.costs.syscall;
+    this.flushRange(mm, vas);
+    return vas.length;
+  }
+
+  munmap(mm: Mm, v: Vma): void {
+    this.zap(mm, v, v.start, v.end, true);
+    mm.vmas.splice(mm.vmas.indexOf(v), 1);
+    if (v.hugePfns) {
+      const n = 2 ** (v.pageShift - 12);
+      for (const base of v.hugePfns) for (let k = 0; k < n; k++) this.freePage(base + k);
+    }
+    this.freeTables(mm, v.start, v.end);
+    this.c[C.CycGuest] += this.d.costs.syscall;
+  }
+
+  /** free_pgtables: free L1 tables whose whole span no remaining VMA overlaps. */
+  private freeTables(mm: Mm, start: number, end: number): void {
+    const span = 2 ** 21;
+    for (let base = Math.floor(start / span) * span; base < end; base += span) {
+      if (mm.vmas.some((o) => o.start < base + span && o.end > base)) continue;
+      const l1 = this.tableFor(mm, base, 1, false);
+      if (l1 < 0) continue;
+      const pt = mm.tables.get(l1);
+      if (!pt || pt.level !== 1) continue;
+      this.ops.setPte(pt.parent, 2, pt.index, 0, 0);
+      this.ops.releasePt(l1, 1);
+      mm.tables.delete(l1);
+      this.freePage(l1);
+    }
+  }
+
+  /** Copy-on-write fork (copy_page_range): the child shares every page read-only. */
+  fork(parent: Process, name = parent.name): Process {
+    this.c[C.CycGuest] += this.d.costs.forkBase;
+    const child = new Process(this.nextPid++, this.newMm(), name);
+    this.procs.set(child.pid, child);
+    const pm = parent.mm;
+    const cm = child.mm;
+    let wrprotected = 0;
+    this.ops.lazyBegin();
+    for (const v of pm.vmas) {
+      // hugetlb mappings are not inherited here (the lab's hugetlb pool is per process).
+      if (v.hugePfns) continue;
+      cm.vmas.push({ ...v });
+      const leaf = this.leafOf(v);
+      this.forEachPte(pm, v.start, v.end, leaf, (t, i, va, flags, pfn) => {
+        let cf = flags;
+        if (v.write && !v.hugePfns && flags & PTE_RW) {
+          cf = flags & ~PTE_RW;
+          this.ops.setPte(t, leaf, i, pfn, cf);
+          wrprotected++;
+        }
+        const ct = this.tableFor(cm, va, leaf, true);
+        this.ops.setPte(ct, leaf, i, pfn, cf);
+        if (!v.hugePfns) this.mapcount[pfn]++;
+      });
+    }
+    this.ops.lazyEnd();
+    if (wrprotected > 0 && this.current === parent) this.ops.flushTlb();
+    return child;
+  }
+
+  /** Tears down an address space entirely (exit_mmap), from the kernel's own mm. */
+  private destroyMm(mm: Mm): void {
+    if (this.current?.mm === mm) {
+      this.ops.switchRoot(this.initRoot, 0);
+      this.current = null;
+    }
+    const tables = [...mm.tables.entries()].map(([pfn, t]) => ({ pfn, level: t.level }));
+    this.ops.unpinMm(mm.root, tables);
+    for (const v of mm.vmas) {
+      this.zap(mm, v, v.start, v.end, false);
+      if (v.hugePfns) {
+        const n = 2 ** (v.pageShift - 12);
+        for (const base of v.hugePfns) for (let k = 0; k < n; k++) this.freePage(base + k);
+      }
+    }
+    mm.vmas.length = 0;
+    // free_pgtables, bottom-up: clear the entry pointing at each table, then free it.
+    const byLevel = [...mm.tables.entries()].sort((a, b) => a[1].level - b[1].level);
+    this.ops.lazyBegin();
+    for (const [pfn, t] of byLevel) {
+      this.ops.setPte(t.parent, t.level + 1, t.index, 0, 0);
+      this.ops.releasePt(pfn, t.level);
+      this.freePage(pfn);
+    }
+    this.ops.lazyEnd();
+    mm.tables.clear();
+    this.ops.releasePt(mm.root, 4);
+    this.freePage(mm.root);
+  }
+
+  exit(p: Process): void {
+    this.destroyMm(p.mm);
+    this.procs.delete(p.pid);
+    if (this.current === p) this.current = null;
+  }
+
+  /** execve: a fresh mm mapping the image (text read-only, data private writable) and a stack. */
+  exec(p: Process, image: FileImage, name = image.name): void {
+    this.c[C.CycGuest] += this.d.costs.execBase;
+    const old = p.mm;
+    const wasCurrent = this.current === p;
+    p.mm = this.newMm();
+    if (wasCurrent) {
+      this.current = null;
+      this.switchTo(p);
+    }
+    const saved = this.current;
+    this.current = null;
+    this.current = saved;
+    this.destroyMmDetached(old);
+    const pages = image.pages.length;
+    const textPages = Math.max(1, Math.floor(pages * 0.75));
+    const mm = p.mm;
+    const text = this.mmap(mm, textPages * 4096, { write: false, exec: true, file: image, at: 0x400000 });
+    const data = this.mmap(mm, (pages - textPages) * 4096, { write: true, file: image, at: text.end });
+    data.filePage = textPages;
+    this.mmap(mm, 16 * 4096, { write: true, at: 0x7ffffff00000 });
+    void name;
+  }
+
+  /** Tear down an mm that is not loaded on the vCPU. */
+  private destroyMmDetached(mm: Mm): void {
+    const cur = this.current;
+    if (cur && cur.mm === mm) this.current = null;
+    this.destroyMm(mm);
+    if (cur && cur.mm !== mm && this.current === null) {
+      // destroyMm may have switched to init_mm; switch back to the running process.
+      this.current = null;
+      this.switchTo(cur);
+    }
+  }
+
+  /** Auditor support: recount every page's references from the tables of all live mms. */
+  recountMapcounts(): Int32Array {
+    const counts = new Int32Array(this.mapcount.length);
+    for (let p = 0; p < this.inPageCache.length; p++) if (this.inPageCache[p]) counts[p]!++;
+    for (const proc of this.procs.values()) {
+      for (const v of proc.mm.vmas) {
+        if (v.hugePfns) continue;
+        this.forEachPte(proc.mm, v.start, v.end, 1, (_t, _i, _va, _f, pfn) => {
+          counts[pfn]!++;
+        });
+      }
+    }
+    return counts;
+  }
+
+  /** Page-table pages of the kernel's own mm (PV: the boot-time direct map). */
+  get kernelTables(): readonly { pfn: number; level: number }[] {
+    return this.initTables;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * A domain: its memory (p2m), its counters, the translation context of its vCPU, its paging-mode
+ * backend and the guest kernel running in it.
+ */
+import type { DomainConfig, PagingMode } from '../api/scenario.js';
+import type { CostTable } from '../machine/cost.js';
+import { Counters } from '../machine/counters.js';
+import type { MachineMemory } from '../machine/memory.js';
+import type { Mmu } from '../machine/mmu/mmu.js';
+import { PagingKind, type TranslationContext } from '../machine/mmu/types.js';
+import type { PvOps } from '../guest/pvops.js';
+import type { GuestKernel } from '../guest/kernel.js';
+import type { FrameTable } from './mm/frameTable.js';
+import type { PvDomain } from './mm/pvMm.js';
+import type { Hap } from './paging/hap.js';
+import type { ShadowPaging } from './paging/shadow.js';
+import type { Hypervisor } from './hypervisor.js';
+
+export type DomainState = 'running' | 'paused' | 'blocked' | 'shutdown' | 'dying';
+
+export class Domain implements PvDomain {
+  readonly counters = new Counters();
+  readonly ctx: TranslationContext;
+  /** pfn/gfn → mfn. */
+  readonly p2m: Int32Array;
+  /** PV: mfn of the L4 the vCPU runs on (held with a type reference, as Xen's vcpu->arch.guest_table). */
+  guestCr3 = -1;
+  state: DomainState = 'running';
+  /** The pCPU this domain's vCPU runs on, set by the scheduler. */
+  mmu!: Mmu;
+  ops!: PvOps;
+  kernel!: GuestKernel;
+  hap?: Hap;
+  shadow?: ShadowPaging;
+
+  constructor(
+    readonly xen: Hypervisor,
+    readonly domid: number,
+    readonly config: DomainConfig,
+    p2m: Int32Array,
+  ) {
+    this.p2m = p2m;
+    const hvm = config.mode === 'shadow' || config.mode === 'hap';
+    this.ctx = {
+      kind: config.mode === 'hap' ? PagingKind.Nested : PagingKind.OneD,
+      cr3: 0,
+      eptRoot: 0,
+      // HVM vCPUs get a VPID (Xen's ASID); PV and native run untagged (VPID 0).
+      vpid: hvm ? domid + 1 : 0,
+      pcid: 0,
+      counters: this.counters,
+    };
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+  get mode(): PagingMode {
+    return this.config.mode;
+  }
+  get privileged(): boolean {
+    return this.config.role === 'dom0';
+  }
+  get mem(): MachineMemory {
+    return this.xen.mem;
+  }
+  get ft(): FrameTable {
+    return this.xen.ft;
+  }
+  get costs(): CostTable {
+    return this.xen.costs;
+  }
+  get nrPages(): number {
+    return this.p2m.length;
+  }
+
+  /** Flush this domain's non-global TLB entries on its pCPU (shadow: the whole VPID, as a new ASID). */
+  flushTlb(): void {
+    if (this.config.mode === 'shadow') this.mmu.flushVpid(this.ctx.vpid);
+    else this.mmu.flushPcid(this.ctx.vpid, this.ctx.pcid);
+  }
+
+  invlpg(va: number): void {
+    this.mmu.invlpg(va);
+  }
+}

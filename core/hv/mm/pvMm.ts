@@ -1,0 +1,462 @@
+/**
+ * Direct paging for PV guests: Xen's page-table validation (xen/arch/x86/mm.c, pv/mm.c).
+ *
+ * A PV guest's page tables hold machine frame numbers and are used by the hardware as they are.
+ * This is safe only because Xen owns every change: tables are read-only to the guest, every update
+ * goes through mmu_update / mmuext_op / update_va_mapping, and Xen keeps per-frame counts so that
+ *  - a frame is used as a page table of one level only while it has no writable mapping
+ *    (type PGT_lN_page_table vs PGT_writable_page, changed only at type count 0), and
+ *  - every frame a domain maps is one it owns.
+ * Error codes are Xen's: a type conflict on pinning is -EINVAL; a mapping Xen cannot take a
+ * reference for (foreign frame, or RW mapping of a table) fails in get_page_from_l1e with -EBUSY;
+ * bad flags are -EINVAL.
+ */
+import { EBUSY, EINVAL, ENOSYS, EPERM } from '../../base/errno.js';
+import { C, Hc, type Counters } from '../../machine/counters.js';
+import type { CostTable } from '../../machine/cost.js';
+import type { MachineMemory } from '../../machine/memory.js';
+import {
+  PTE_A,
+  PTE_AVAIL,
+  PTE_D,
+  PTE_G,
+  PTE_HI_AVAIL_FLAGS,
+  PTE_NX,
+  PTE_P,
+  PTE_PCD,
+  PTE_PS,
+  PTE_PWT,
+  PTE_RW,
+  PTE_US,
+  pteFlags,
+  pteFrame,
+} from '../../machine/pte.js';
+import {
+  FrameTable,
+  PGT_l1_page_table,
+  PGT_l4_page_table,
+  PGT_none,
+  PGT_pinned,
+  PGT_validated,
+  PGT_writable_page,
+  type PageType,
+} from './frameTable.js';
+
+/** Xen's private L4 slots in a 64-bit PV guest's L4 (ROOT_PAGETABLE_FIRST/LAST_XEN_SLOT). */
+export const ROOT_PAGETABLE_FIRST_XEN_SLOT = 256;
+export const ROOT_PAGETABLE_LAST_XEN_SLOT = 271;
+export function isGuestL4Slot(slot: number): boolean {
+  return slot < ROOT_PAGETABLE_FIRST_XEN_SLOT || slot > ROOT_PAGETABLE_LAST_XEN_SLOT;
+}
+
+/**
+ * BASE_DISALLOW_MASK = 0xFFFFF198 & ~_PAGE_NX in Xen's folded flags: PWT, PCD, PSE/PAT, GLOBAL and
+ * the high available bits. L1 entries may use GLOBAL; an ordinary domU (no I/O memory) may not
+ * set cache attributes. L2–L4 disallow PSE: PV guests get no superpages.
+ */
+const BASE_DISALLOW_MASK = PTE_PWT | PTE_PCD | PTE_PS | PTE_G | PTE_HI_AVAIL_FLAGS;
+export const L1_DISALLOW_MASK = BASE_DISALLOW_MASK & ~PTE_G;
+export const L2_DISALLOW_MASK = BASE_DISALLOW_MASK;
+export const L3_DISALLOW_MASK = BASE_DISALLOW_MASK;
+export const L4_DISALLOW_MASK = BASE_DISALLOW_MASK;
+const DISALLOW = [0, L1_DISALLOW_MASK, L2_DISALLOW_MASK, L3_DISALLOW_MASK, L4_DISALLOW_MASK];
+
+/** Flags whose change alone does not need revalidation (FASTPATH_FLAG_WHITELIST). */
+export const FASTPATH_FLAG_WHITELIST = PTE_NX | PTE_HI_AVAIL_FLAGS | PTE_AVAIL | PTE_G | PTE_D | PTE_A | PTE_US;
+
+/** mmu_update commands (xen/include/public/xen.h). */
+export const MMU_NORMAL_PT_UPDATE = 0;
+export const MMU_MACHPHYS_UPDATE = 1;
+
+export const enum MmuextCmd {
+  PIN_L1_TABLE = 0,
+  PIN_L2_TABLE = 1,
+  PIN_L3_TABLE = 2,
+  PIN_L4_TABLE = 3,
+  UNPIN_TABLE = 4,
+  NEW_BASEPTR = 5,
+  TLB_FLUSH_LOCAL = 6,
+  INVLPG_LOCAL = 7,
+  TLB_FLUSH_MULTI = 8,
+  INVLPG_MULTI = 9,
+  TLB_FLUSH_ALL = 10,
+  INVLPG_ALL = 11,
+}
+
+/** update_va_mapping flags (UVMF_*). */
+export const UVMF_NONE = 0;
+export const UVMF_TLB_FLUSH = 1;
+export const UVMF_INVLPG = 2;
+
+/** What the PV code needs of a domain. */
+export interface PvDomain {
+  readonly domid: number;
+  readonly counters: Counters;
+  /** mfn of the L4 the vCPU runs on (its guest CR3). */
+  guestCr3: number;
+  /** Flush this domain's TLB entries on the vCPU's pCPU (non-global), or one page. */
+  flushTlb(): void;
+  invlpg(va: number): void;
+  /** Whether the domain may map frames it does not own (dom0's privileged mappings). */
+  readonly privileged: boolean;
+}
+
+export interface MmuUpdateReq {
+  /** Machine address of the entry to update, or for MMU_MACHPHYS_UPDATE the mfn. */
+  ptr: number;
+  cmd: number;
+  lo: number;
+  hi: number;
+  /** MMU_MACHPHYS_UPDATE: the pfn. */
+  pfn?: number;
+}
+
+export class PvMm {
+  private readonly scratch: number[] = [];
+
+  constructor(
+    readonly mem: MachineMemory,
+    readonly ft: FrameTable,
+    readonly costs: CostTable,
+  ) {}
+
+  private charge(d: PvDomain, n = 1): void {
+    d.counters.c[C.EntriesValidated] += n;
+    d.counters.c[C.CycHv] += n * this.costs.validateEntry;
+  }
+
+  // --- general references -------------------------------------------------------------------
+
+  /** get_page: a general reference to a frame the domain owns. */
+  getPage(mfn: number, d: PvDomain): boolean {
+    if (mfn < 0 || mfn >= this.ft.nrFrames) return false;
+    if (this.ft.owner[mfn] !== d.domid) return false;
+    this.ft.count[mfn]!++;
+    return true;
+  }
+
+  putPage(mfn: number): void {
+    if (this.ft.count[mfn]! <= 0) throw new Error(`put_page underflow on mfn ${mfn}`);
+    this.ft.count[mfn]!--;
+  }
+
+  // --- types ---------------------------------------------------------------------------------
+
+  /**
+   * get_page_type: take a type reference. At type count 0 the type may change; a new page-table
+   * type is validated (every present entry must be acceptable, recursively). Returns 0 or -EINVAL.
+   */
+  getPageType(mfn: number, type: PageType, d: PvDomain): number {
+    const ft = this.ft;
+    const cur = ft.type[mfn]!;
+    if (ft.typeCount[mfn]! > 0) {
+      if (cur !== type) return EINVAL; // "Bad type (saw … != exp …)"
+      if (type <= PGT_l4_page_table && type >= PGT_l1_page_table && !(ft.flags[mfn]! & PGT_validated)) return EINVAL;
+      ft.typeCount[mfn]!++;
+      return 0;
+    }
+    ft.type[mfn] = type;
+    ft.typeCount[mfn] = 1;
+    ft.flags[mfn] = ft.flags[mfn]! & ~PGT_validated;
+    if (type >= PGT_l1_page_table && type <= PGT_l4_page_table) {
+      const rc = this.allocPageType(mfn, type, d);
+      if (rc !== 0) {
+        ft.type[mfn] = PGT_none;
+        ft.typeCount[mfn] = 0;
+        return rc;
+      }
+    }
+    ft.flags[mfn] = ft.flags[mfn]! | PGT_validated;
+    return 0;
+  }
+
+  /** put_page_type: drop a type reference; at zero a table's entries release their references. */
+  putPageType(mfn: number, d: PvDomain): void {
+    const ft = this.ft;
+    if (ft.typeCount[mfn]! <= 0) throw new Error(`put_page_type underflow on mfn ${mfn}`);
+    ft.typeCount[mfn]!--;
+    if (ft.typeCount[mfn] === 0) {
+      const t = ft.type[mfn]!;
+      if (t >= PGT_l1_page_table && t <= PGT_l4_page_table && ft.flags[mfn]! & PGT_validated) {
+        this.freePageType(mfn, t, d);
+      }
+      ft.flags[mfn] = ft.flags[mfn]! & ~PGT_validated;
+    }
+  }
+
+  getPageAndType(mfn: number, type: PageType, d: PvDomain): number {
+    if (!this.getPage(mfn, d)) return EINVAL;
+    const rc = this.getPageType(mfn, type, d);
+    if (rc !== 0) this.putPage(mfn);
+    return rc;
+  }
+
+  putPageAndType(mfn: number, d: PvDomain): void {
+    this.putPageType(mfn, d);
+    this.putPage(mfn);
+  }
+
+  /** alloc_lN_table: validate every present entry; on failure, roll back what was taken. */
+  private allocPageType(mfn: number, level: number, d: PvDomain): number {
+    const idx = this.mem.nonZeroEntries(mfn, []);
+    for (let k = 0; k < idx.length; k++) {
+      const i = idx[k]!;
+      if (level === 4 && !isGuestL4Slot(i)) continue;
+      const lo = this.mem.readLo(mfn, i);
+      const hi = this.mem.readHi(mfn, i);
+      if (!(lo & PTE_P)) continue;
+      const rc = this.getPageFromEntry(level, lo, hi, mfn, d);
+      if (rc !== 0) {
+        for (let j = 0; j < k; j++) {
+          const i2 = idx[j]!;
+          if (level === 4 && !isGuestL4Slot(i2)) continue;
+          this.putPageFromEntry(level, this.mem.readLo(mfn, i2), this.mem.readHi(mfn, i2), mfn, d);
+        }
+        return rc;
+      }
+    }
+    return 0;
+  }
+
+  private freePageType(mfn: number, level: number, d: PvDomain): void {
+    const idx = this.mem.nonZeroEntries(mfn, []);
+    for (const i of idx) {
+      if (level === 4 && !isGuestL4Slot(i)) continue;
+      this.putPageFromEntry(level, this.mem.readLo(mfn, i), this.mem.readHi(mfn, i), mfn, d);
+    }
+  }
+
+  // --- entries -------------------------------------------------------------------------------
+
+  /** get_page_from_lNe for an entry found in a table of `level` at machine frame `table`. */
+  getPageFromEntry(level: number, lo: number, hi: number, table: number, d: PvDomain): number {
+    if (!(lo & PTE_P)) return 0;
+    this.charge(d);
+    const flags = pteFlags(lo, hi);
+    if (flags & DISALLOW[level]!) return EINVAL; // "Bad L%d flags"
+    const target = pteFrame(lo, hi);
+    if (level === 1) {
+      if (!this.getPage(target, d)) return EBUSY; // could_not_pin: not owned, not granted
+      if (flags & PTE_RW) {
+        const rc = this.getPageType(target, PGT_writable_page, d);
+        if (rc !== 0) {
+          this.putPage(target);
+          return EBUSY; // "Could not get page type PGT_writable_page"
+        }
+      }
+      return 0;
+    }
+    if (target === table) return 0; // a self-referencing (linear) entry holds no reference
+    const rc = this.getPageAndType(target, (level - 1) as PageType, d);
+    if (rc === EINVAL) return this.getLinearPagetable(level, lo, flags, target, d);
+    return rc;
+  }
+
+  /**
+   * get_lN_linear_pagetable: an entry pointing at a table of its own level. Allowed only
+   * read-only, to a table of the same domain that is already validated at that level.
+   */
+  private getLinearPagetable(level: number, _lo: number, flags: number, target: number, d: PvDomain): number {
+    if (flags & PTE_RW) return EINVAL; // "Attempt to create linear p.t. with write perms"
+    const ft = this.ft;
+    if (ft.owner[target] !== d.domid) return EINVAL;
+    if (ft.type[target] !== level || ft.typeCount[target]! === 0 || !(ft.flags[target]! & PGT_validated)) return EINVAL;
+    ft.count[target]!++;
+    ft.typeCount[target]!++;
+    return 0;
+  }
+
+  putPageFromEntry(level: number, lo: number, hi: number, table: number, d: PvDomain): void {
+    if (!(lo & PTE_P)) return;
+    d.counters.c[C.CycHv] += this.costs.validateEntry;
+    const target = pteFrame(lo, hi);
+    if (level === 1) {
+      if (pteFlags(lo, hi) & PTE_RW) this.putPageType(target, d);
+      this.putPage(target);
+      return;
+    }
+    if (target === table) return;
+    this.putPageAndType(target, d);
+  }
+
+  /**
+   * mod_lN_entry: replace entry `index` of the validated table `table` (level from its type).
+   * The fast path rewrites without revalidation only when frame and all flags outside
+   * FASTPATH_FLAG_WHITELIST are unchanged.
+   */
+  modEntry(table: number, index: number, lo: number, hi: number, d: PvDomain): number {
+    const level = this.ft.type[table]!;
+    if (level === 4 && !isGuestL4Slot(index)) return EINVAL; // "Illegal L4 update attempt in Xen-private area"
+    const olo = this.mem.readLo(table, index);
+    const ohi = this.mem.readHi(table, index);
+    if (lo & PTE_P) {
+      const flags = pteFlags(lo, hi);
+      if (flags & DISALLOW[level]!) {
+        this.charge(d);
+        return EINVAL;
+      }
+      if (
+        olo & PTE_P &&
+        pteFrame(olo, ohi) === pteFrame(lo, hi) &&
+        ((pteFlags(olo, ohi) ^ flags) & ~FASTPATH_FLAG_WHITELIST) === 0
+      ) {
+        this.mem.write(table, index, lo, hi);
+        return 0;
+      }
+      const rc = this.getPageFromEntry(level, lo, hi, table, d);
+      if (rc !== 0) return rc;
+    }
+    this.mem.write(table, index, lo, hi);
+    this.putPageFromEntry(level, olo, ohi, table, d);
+    return 0;
+  }
+
+  // --- hypercalls ----------------------------------------------------------------------------
+
+  private enter(d: PvDomain, op: Hc): void {
+    d.counters.c[C.Hypercalls]++;
+    d.counters.hypercalls[op]++;
+    d.counters.c[C.CycHv] += this.costs.hypercall;
+  }
+
+  /**
+   * HYPERVISOR_mmu_update: apply requests in order; stop at the first failure. Returns the rc and
+   * how many requests succeeded (Xen's success_count). `inMulticall` skips the entry cost.
+   */
+  mmuUpdate(d: PvDomain, reqs: readonly MmuUpdateReq[], n = reqs.length, inMulticall = false): { rc: number; done: number } {
+    if (!inMulticall) this.enter(d, Hc.MmuUpdate);
+    else d.counters.hypercalls[Hc.MmuUpdate]++;
+    for (let k = 0; k < n; k++) {
+      const r = reqs[k]!;
+      const rc = this.mmuUpdateOne(d, r);
+      if (rc !== 0) return { rc, done: k };
+    }
+    return { rc: 0, done: n };
+  }
+
+  private mmuUpdateOne(d: PvDomain, r: MmuUpdateReq): number {
+    if (r.cmd === MMU_MACHPHYS_UPDATE) {
+      const mfn = r.ptr;
+      if (mfn < 0 || mfn >= this.ft.nrFrames || this.ft.owner[mfn] !== d.domid) return EINVAL;
+      this.ft.m2p[mfn] = r.pfn ?? -1;
+      return 0;
+    }
+    if (r.cmd !== MMU_NORMAL_PT_UPDATE) return ENOSYS;
+    if (r.ptr % 8 !== 0) return EINVAL;
+    const table = Math.floor(r.ptr / 4096);
+    const index = (r.ptr % 4096) / 8;
+    if (!this.getPage(table, d)) return EINVAL; // the table frame must be the domain's own
+    let rc: number;
+    const ft = this.ft;
+    const t = ft.type[table]!;
+    if (t >= PGT_l1_page_table && t <= PGT_l4_page_table && ft.typeCount[table]! > 0) {
+      rc = this.modEntry(table, index, r.lo, r.hi, d);
+    } else {
+      // Not a table: a plain write, allowed if the guest could map the frame writable anyway.
+      rc = this.getPageType(table, PGT_writable_page, d);
+      if (rc === 0) {
+        this.mem.write(table, index, r.lo, r.hi);
+        this.putPageType(table, d);
+      }
+    }
+    this.putPage(table);
+    return rc;
+  }
+
+  /** HYPERVISOR_mmuext_op, one operation. */
+  mmuextOp(d: PvDomain, cmd: MmuextCmd, arg: number, inMulticall = false): number {
+    if (!inMulticall) this.enter(d, Hc.MmuextOp);
+    else d.counters.hypercalls[Hc.MmuextOp]++;
+    const ft = this.ft;
+    switch (cmd) {
+      case MmuextCmd.PIN_L1_TABLE:
+      case MmuextCmd.PIN_L2_TABLE:
+      case MmuextCmd.PIN_L3_TABLE:
+      case MmuextCmd.PIN_L4_TABLE: {
+        const mfn = arg;
+        const type = (cmd - MmuextCmd.PIN_L1_TABLE + 1) as PageType;
+        if (mfn < 0 || mfn >= ft.nrFrames) return EINVAL;
+        if (ft.owner[mfn] !== d.domid) return EPERM;
+        if (ft.flags[mfn]! & PGT_pinned) return EINVAL; // "mfn already pinned"
+        const rc = this.getPageAndType(mfn, type, d);
+        if (rc !== 0) return rc;
+        ft.flags[mfn] = ft.flags[mfn]! | PGT_pinned;
+        return 0;
+      }
+      case MmuextCmd.UNPIN_TABLE: {
+        const mfn = arg;
+        if (mfn < 0 || mfn >= ft.nrFrames || ft.owner[mfn] !== d.domid) return EINVAL;
+        if (!(ft.flags[mfn]! & PGT_pinned)) return EINVAL; // "mfn not pinned"
+        ft.flags[mfn] = ft.flags[mfn]! & ~PGT_pinned;
+        this.putPageAndType(mfn, d);
+        return 0;
+      }
+      case MmuextCmd.NEW_BASEPTR: {
+        const mfn = arg;
+        if (mfn === d.guestCr3) return 0;
+        const rc = this.getPageAndType(mfn, PGT_l4_page_table, d);
+        if (rc !== 0) return rc;
+        const old = d.guestCr3;
+        d.guestCr3 = mfn;
+        if (old >= 0) this.putPageAndType(old, d);
+        d.flushTlb();
+        return 0;
+      }
+      case MmuextCmd.TLB_FLUSH_LOCAL:
+      case MmuextCmd.TLB_FLUSH_MULTI:
+      case MmuextCmd.TLB_FLUSH_ALL:
+        d.counters.c[C.TlbFlushes]++;
+        d.flushTlb();
+        return 0;
+      case MmuextCmd.INVLPG_LOCAL:
+      case MmuextCmd.INVLPG_MULTI:
+      case MmuextCmd.INVLPG_ALL:
+        d.counters.c[C.Invlpgs]++;
+        d.invlpg(arg);
+        return 0;
+      default:
+        return ENOSYS;
+    }
+  }
+
+  /**
+   * HYPERVISOR_update_va_mapping: replace the L1 entry that maps `va` in the current address
+   * space (found through the guest's own tables, as Xen's guest_map_l1e does), then flush.
+   */
+  updateVaMapping(d: PvDomain, va: number, lo: number, hi: number, flags: number, inMulticall = false): number {
+    if (!inMulticall) this.enter(d, Hc.UpdateVaMapping);
+    else d.counters.hypercalls[Hc.UpdateVaMapping]++;
+    const l1 = this.findL1(d.guestCr3, va);
+    if (l1 < 0) return EINVAL;
+    const index = Math.floor(va / 4096) % 512;
+    if (!this.getPage(l1, d)) return EINVAL;
+    const rc = this.ft.type[l1] === PGT_l1_page_table ? this.modEntry(l1, index, lo, hi, d) : EINVAL;
+    this.putPage(l1);
+    if (rc !== 0) return rc;
+    if (flags === UVMF_TLB_FLUSH) {
+      d.counters.c[C.TlbFlushes]++;
+      d.flushTlb();
+    } else if (flags === UVMF_INVLPG) {
+      d.counters.c[C.Invlpgs]++;
+      d.invlpg(va);
+    }
+    return 0;
+  }
+
+  /** Machine frame of the L1 table mapping `va` under root `l4`, or -1. */
+  findL1(l4: number, va: number): number {
+    let table = l4;
+    for (let level = 4; level > 1; level--) {
+      const i = Math.floor(va / 2 ** (3 + 9 * level)) % 512;
+      const lo = this.mem.readLo(table, i);
+      if (!(lo & PTE_P) || lo & PTE_PS) return -1;
+      table = pteFrame(lo, this.mem.readHi(table, i));
+    }
+    return table;
+  }
+
+  /** Count of a frame's references from tables (for the auditor's independent recount). */
+  get scratchIndices(): number[] {
+    return this.scratch;
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Hardware-assisted paging (Intel EPT): a per-domain nested table mapping gfn → mfn, populated
+ * lazily on EPT violations (as Xen's p2m fills in for a populate-on-demand or freshly built
+ * domain), with 2 MiB / 1 GiB leaves where the domain's machine memory is contiguous and aligned.
+ */
+import { C, Vx } from '../../machine/counters.js';
+import type { CostTable } from '../../machine/cost.js';
+import type { MachineMemory } from '../../machine/memory.js';
+import { EPT_MT_WB, EPT_PS, EPT_R, EPT_RWX, pteFrame, pteLo, pteHi } from '../../machine/pte.js';
+import type { Counters } from '../../machine/counters.js';
+
+export interface HapOwner {
+  readonly counters: Counters;
+  /** gfn → mfn (the domain's p2m); -1 for a hole. */
+  readonly p2m: Int32Array;
+}
+
+export class Hap {
+  readonly eptRoot: number;
+  /** EPT table frames this domain's nested table uses (for the auditor and teardown). */
+  readonly tableFrames: number[] = [];
+  private readonly leafLevel: number;
+
+  constructor(
+    private readonly mem: MachineMemory,
+    private readonly costs: CostTable,
+    private readonly owner: HapOwner,
+    private readonly allocXenFrame: () => number,
+    hostPageSize: '4k' | '2m' | '1g',
+  ) {
+    this.eptRoot = this.newTable();
+    this.leafLevel = hostPageSize === '1g' ? 3 : hostPageSize === '2m' ? 2 : 1;
+  }
+
+  private newTable(): number {
+    const mfn = this.allocXenFrame();
+    this.mem.scrub(mfn);
+    this.tableFrames.push(mfn);
+    return mfn;
+  }
+
+  /** True if gfns [base, base+2^order) map to contiguous, naturally aligned machine frames. */
+  private contiguous(base: number, order: number): boolean {
+    const p2m = this.owner.p2m;
+    const n = 2 ** order;
+    if (base + n > p2m.length) return false;
+    const m0 = p2m[base]!;
+    if (m0 < 0 || m0 % n !== 0) return false;
+    for (let i = 1; i < n; i++) if (p2m[base + i] !== m0 + i) return false;
+    return true;
+  }
+
+  /**
+   * Handles an EPT violation at `gpa` (a VM exit): installs the mapping for its gfn, with the
+   * largest leaf the host page size and the backing allow. Returns false if the gfn is not the
+   * domain's memory (the domain would be crashed).
+   */
+  handleViolation(gpa: number): boolean {
+    const c = this.owner.counters.c;
+    c[C.VmExits]++;
+    this.owner.counters.vmexits[Vx.EptViolation]++;
+    c[C.EptViolations]++;
+    c[C.CycHv] += this.costs.vmexit + this.costs.eptViolation;
+    const gfn = Math.floor(gpa / 4096);
+    if (gfn >= this.owner.p2m.length || this.owner.p2m[gfn]! < 0) return false;
+    this.mapGfn(gfn);
+    return true;
+  }
+
+  /** Installs the EPT entry that covers `gfn` (and its 2M/1G neighbours when a big leaf fits). */
+  mapGfn(gfn: number): void {
+    let leaf = this.leafLevel;
+    while (leaf > 1) {
+      const order = 9 * (leaf - 1);
+      if (this.contiguous(Math.floor(gfn / 2 ** order) * 2 ** order, order)) break;
+      leaf--;
+    }
+    let table = this.eptRoot;
+    const gpa = gfn * 4096;
+    for (let level = 4; level > leaf; level--) {
+      const i = Math.floor(gpa / 2 ** (3 + 9 * level)) % 512;
+      const lo = this.mem.readLo(table, i);
+      if (lo & EPT_RWX) {
+        table = pteFrame(lo, this.mem.readHi(table, i));
+      } else {
+        const next = this.newTable();
+        this.mem.write(table, i, pteLo(next, EPT_RWX), pteHi(next, 0));
+        table = next;
+      }
+    }
+    const order = 9 * (leaf - 1);
+    const base = Math.floor(gfn / 2 ** order) * 2 ** order;
+    const mfn = this.owner.p2m[base]!;
+    const i = Math.floor(gpa / 2 ** (3 + 9 * leaf)) % 512;
+    const flags = EPT_RWX | EPT_MT_WB | (leaf > 1 ? EPT_PS : 0);
+    this.mem.write(table, i, pteLo(mfn, flags), pteHi(mfn, 0));
+  }
+
+  /** The machine frame EPT maps `gfn` to, or -1 (a software walk, for the auditor). */
+  lookup(gfn: number): number {
+    let table = this.eptRoot;
+    const gpa = gfn * 4096;
+    for (let level = 4; level >= 1; level--) {
+      const i = Math.floor(gpa / 2 ** (3 + 9 * level)) % 512;
+      const lo = this.mem.readLo(table, i);
+      if (!(lo & EPT_R)) return -1;
+      const frame = pteFrame(lo, this.mem.readHi(table, i));
+      if (level === 1 || lo & EPT_PS) {
+        return frame + (gfn % 2 ** (9 * (level - 1)));
+      }
+      table = frame;
+    }
+    return -1;
+  }
+}

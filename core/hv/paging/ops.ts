@@ -1,0 +1,389 @@
+/**
+ * The four backends behind the guest kernel's PvOps (see guest/pvops.ts).
+ */
+import type { PagingMode } from '../../api/scenario.js';
+import type { PvOps } from '../../guest/pvops.js';
+import { C, Hc } from '../../machine/counters.js';
+import { FaultKind } from '../../machine/mmu/types.js';
+import { PTE_P, PTE_RW, pteFlags, pteFrame, pteHi, pteLo } from '../../machine/pte.js';
+import { MmuextCmd, UVMF_NONE, type MmuUpdateReq, MMU_NORMAL_PT_UPDATE } from '../mm/pvMm.js';
+import type { Domain } from '../domain.js';
+import { GuestWalk } from './shadow.js';
+import { errnoName } from '../../base/errno.js';
+
+/** Linux's multicall batch (MC_BATCH) and mmu_update queue length. */
+export const MC_BATCH = 32;
+/** Start of the PV guest kernel's direct map of all its memory (0xffff880000000000). */
+export const DIRECTMAP_BASE = 0x880000000000;
+
+abstract class OpsBase implements PvOps {
+  abstract readonly mode: PagingMode;
+  lastPfn = 0;
+  constructor(protected readonly d: Domain) {}
+
+  protected get c(): Float64Array {
+    return this.d.counters.c;
+  }
+
+  abstract setPte(tablePfn: number, level: number, i: number, targetPfn: number, flags: number): void;
+
+  readPte(tablePfn: number, i: number): number {
+    const mem = this.d.mem;
+    const m = this.d.p2m[tablePfn]!;
+    const lo = mem.readLo(m, i);
+    if (!(lo & PTE_P)) {
+      this.lastPfn = 0;
+      return 0;
+    }
+    const hi = mem.readHi(m, i);
+    this.lastPfn = this.frameToPfn(pteFrame(lo, hi));
+    return pteFlags(lo, hi);
+  }
+
+  protected frameToPfn(frame: number): number {
+    return frame;
+  }
+
+  lazyBegin(): void {}
+  lazyEnd(): void {}
+  allocPt(_pfn: number, _level: number): void {}
+  releasePt(_pfn: number, _level: number): void {}
+  pinRoot(_pfn: number): void {}
+  unpinMm(_root: number, _tables: readonly { pfn: number; level: number }[]): void {}
+  abstract switchRoot(pfn: number, pcid: number): void;
+  abstract flushTlb(): void;
+  abstract invlpg(va: number): void;
+
+  access(va: number, write: boolean): boolean {
+    const r = this.d.mmu.translate(va, write, true);
+    if (r >= 0) {
+      this.c[C.CycGuest] += this.d.costs.access;
+      return true;
+    }
+    return this.slowAccess(va, write);
+  }
+
+  protected abstract slowAccess(va: number, write: boolean): boolean;
+
+  faultEnter(): void {
+    this.c[C.CycGuest] += this.d.costs.faultTrap;
+  }
+  faultExit(): void {}
+  pageZeroed(_pfn: number): void {}
+}
+
+/** No hypervisor: the kernel owns the machine. */
+export class NativeOps extends OpsBase {
+  readonly mode = 'native' as const;
+
+  setPte(tablePfn: number, _level: number, i: number, targetPfn: number, flags: number): void {
+    const frame = flags ? this.d.p2m[targetPfn]! : 0;
+    this.d.mem.write(this.d.p2m[tablePfn]!, i, pteLo(frame, flags), pteHi(frame, flags));
+    this.c[C.PtUpdates]++;
+    this.c[C.CycGuest] += this.d.costs.pteWrite;
+  }
+
+  switchRoot(pfn: number, pcid: number): void {
+    this.d.ctx.cr3 = this.d.p2m[pfn]!;
+    this.d.ctx.pcid = pcid;
+    this.c[C.CycGuest] += this.d.costs.cr3Write;
+  }
+
+  flushTlb(): void {
+    this.c[C.TlbFlushes]++;
+    this.c[C.CycGuest] += this.d.costs.tlbFlush;
+    this.d.mmu.flushPcid(this.d.ctx.vpid, this.d.ctx.pcid);
+  }
+
+  invlpg(va: number): void {
+    this.c[C.Invlpgs]++;
+    this.c[C.CycGuest] += this.d.costs.invlpg;
+    this.d.mmu.invlpg(va);
+  }
+
+  protected slowAccess(_va: number, _write: boolean): boolean {
+    return false;
+  }
+}
+
+/** Nested paging: the guest's own tables in gfn terms, EPT behind them. */
+export class HapOps extends NativeOps {
+  override readonly mode = 'hap' as never;
+
+  override switchRoot(pfn: number, pcid: number): void {
+    // With EPT, CR3 loads do not exit; the guest's CR3 holds a guest-physical address.
+    this.d.ctx.cr3 = pfn;
+    this.d.ctx.pcid = pcid;
+    this.c[C.CycGuest] += this.d.costs.cr3Write;
+  }
+
+  override setPte(tablePfn: number, _level: number, i: number, targetPfn: number, flags: number): void {
+    const target = flags ? targetPfn : 0;
+    this.d.mem.write(this.d.p2m[tablePfn]!, i, pteLo(target, flags), pteHi(target, flags));
+    this.c[C.PtUpdates]++;
+    this.c[C.CycGuest] += this.d.costs.pteWrite;
+  }
+
+  protected override slowAccess(va: number, write: boolean): boolean {
+    const mmu = this.d.mmu;
+    for (let tries = 0; tries < 8; tries++) {
+      if (mmu.fault.kind === FaultKind.EptViolation) {
+        if (!this.d.hap!.handleViolation(mmu.fault.gpa)) {
+          throw new Error(`${this.d.name}: EPT violation outside guest memory at gpa 0x${mmu.fault.gpa.toString(16)}`);
+        }
+      } else return false;
+      if (mmu.translate(va, write, true) >= 0) {
+        this.c[C.CycGuest] += this.d.costs.access;
+        return true;
+      }
+    }
+    throw new Error(`${this.d.name}: EPT violations did not converge at va 0x${va.toString(16)}`);
+  }
+}
+
+/** Shadow paging: guest tables write-protected, hardware walks Xen's shadows. */
+export class ShadowOps extends OpsBase {
+  readonly mode = 'shadow' as const;
+
+  setPte(tablePfn: number, _level: number, i: number, targetPfn: number, flags: number): void {
+    const target = flags ? targetPfn : 0;
+    this.c[C.PtUpdates]++;
+    this.d.shadow!.guestWrite(tablePfn, i, pteLo(target, flags), pteHi(target, flags));
+    this.syncCr3();
+  }
+
+  private syncCr3(): void {
+    this.d.ctx.cr3 = this.d.shadow!.rootMfn;
+  }
+
+  switchRoot(pfn: number, pcid: number): void {
+    this.d.shadow!.writeCr3(pfn);
+    this.d.ctx.pcid = pcid;
+    this.syncCr3();
+  }
+
+  flushTlb(): void {
+    this.d.shadow!.flushTlb();
+    this.syncCr3();
+  }
+
+  invlpg(va: number): void {
+    this.d.shadow!.invlpg(va);
+  }
+
+  protected slowAccess(va: number, write: boolean): boolean {
+    const mmu = this.d.mmu;
+    for (let tries = 0; tries < 8; tries++) {
+      if (this.d.shadow!.pageFault(va, write, true) === GuestWalk.GuestFault) return false;
+      this.syncCr3();
+      if (mmu.translate(va, write, true) >= 0) {
+        this.c[C.CycGuest] += this.d.costs.access;
+        return true;
+      }
+    }
+    throw new Error(`${this.d.name}: shadow faults did not converge at va 0x${va.toString(16)}`);
+  }
+
+  override faultEnter(): void {
+    // The #PF exit was charged by the shadow fault handler; this is the injection into the guest.
+    this.c[C.PfGuest] += 0;
+    super.faultEnter();
+  }
+
+  override pageZeroed(pfn: number): void {
+    this.d.shadow!.guestReusesPage(pfn);
+  }
+}
+
+/** PV direct paging: tables hold machine frames; every change is a hypercall Xen validates. */
+export class PvDirectOps extends OpsBase {
+  readonly mode = 'pv' as const;
+  /** Pages the kernel made read-only page tables (Linux's PagePinned for an mm's tables). */
+  private readonly managed: Uint8Array;
+  private readonly pinned: Uint8Array;
+  private lazy = 0;
+  private readonly queue: MmuUpdateReq[] = Array.from({ length: MC_BATCH }, () => ({ ptr: 0, cmd: 0, lo: 0, hi: 0 }));
+  private queued = 0;
+
+  constructor(d: Domain) {
+    super(d);
+    this.managed = new Uint8Array(d.p2m.length);
+    this.pinned = new Uint8Array(d.p2m.length);
+  }
+
+  /** Tables built by the domain builder are managed from the start. */
+  markManaged(pfn: number, pinned: boolean): void {
+    this.managed[pfn] = 1;
+    if (pinned) this.pinned[pfn] = 1;
+  }
+
+  isManaged(pfn: number): boolean {
+    return this.managed[pfn] === 1;
+  }
+
+  protected override frameToPfn(frame: number): number {
+    return this.d.ft.m2p[frame]!;
+  }
+
+  private check(rc: number, what: string): void {
+    if (rc !== 0) throw new Error(`${this.d.name}: Xen refused ${what}: ${errnoName(rc)}`);
+  }
+
+  setPte(tablePfn: number, _level: number, i: number, targetPfn: number, flags: number): void {
+    const frame = flags ? this.d.p2m[targetPfn]! : 0;
+    const lo = pteLo(frame, flags);
+    const hi = pteHi(frame, flags);
+    const table = this.d.p2m[tablePfn]!;
+    this.c[C.PtUpdates]++;
+    if (!this.managed[tablePfn]) {
+      this.d.mem.write(table, i, lo, hi);
+      this.c[C.CycGuest] += this.d.costs.pteWrite;
+      return;
+    }
+    const r = this.queue[this.queued++]!;
+    r.ptr = table * 4096 + i * 8;
+    r.cmd = MMU_NORMAL_PT_UPDATE;
+    r.lo = lo;
+    r.hi = hi;
+    if (!this.lazy || this.queued === MC_BATCH) this.flushQueue();
+  }
+
+  private flushQueue(): void {
+    if (this.queued === 0) return;
+    const n = this.queued;
+    this.queued = 0;
+    const { rc } = this.d.xen.pvMm.mmuUpdate(this.d, this.queue, n);
+    this.check(rc, 'mmu_update');
+  }
+
+  override lazyBegin(): void {
+    this.lazy++;
+  }
+
+  override lazyEnd(): void {
+    if (--this.lazy === 0) this.flushQueue();
+  }
+
+  private directMapVa(pfn: number): number {
+    return DIRECTMAP_BASE + pfn * 4096;
+  }
+
+  /** The direct-map entry of `pfn`, read-only or writable. */
+  private directMapEntry(pfn: number, writable: boolean): { lo: number; hi: number } {
+    const mfn = this.d.p2m[pfn]!;
+    const flags = PTE_P | PTE_A_D | (writable ? PTE_RW : 0);
+    return { lo: pteLo(mfn, flags), hi: pteHi(mfn, flags) };
+  }
+
+  private multicall(n: number): void {
+    // One entry into Xen for the batch; the inner calls are counted by op.
+    this.c[C.Hypercalls]++;
+    this.d.counters.hypercalls[Hc.Multicall]++;
+    this.c[C.CycHv] += this.d.costs.hypercall;
+    void n;
+  }
+
+  override allocPt(pfn: number, level: number): void {
+    this.flushQueue();
+    const pv = this.d.xen.pvMm;
+    this.multicall(level === 1 ? 2 : 1);
+    const e = this.directMapEntry(pfn, false);
+    this.check(pv.updateVaMapping(this.d, this.directMapVa(pfn), e.lo, e.hi, UVMF_NONE, true), 'update_va_mapping (make table read-only)');
+    if (level === 1) {
+      this.check(pv.mmuextOp(this.d, MmuextCmd.PIN_L1_TABLE, this.d.p2m[pfn]!, true), 'MMUEXT_PIN_L1_TABLE');
+      this.pinned[pfn] = 1;
+    }
+    this.managed[pfn] = 1;
+    this.c[C.PtPagesAllocated]++;
+  }
+
+  override pinRoot(pfn: number): void {
+    this.check(this.d.xen.pvMm.mmuextOp(this.d, MmuextCmd.PIN_L4_TABLE, this.d.p2m[pfn]!), 'MMUEXT_PIN_L4_TABLE');
+    this.pinned[pfn] = 1;
+  }
+
+  override releasePt(pfn: number, _level: number): void {
+    this.flushQueue();
+    if (!this.managed[pfn]) return;
+    const pv = this.d.xen.pvMm;
+    this.multicall(this.pinned[pfn] ? 2 : 1);
+    if (this.pinned[pfn]) {
+      this.check(pv.mmuextOp(this.d, MmuextCmd.UNPIN_TABLE, this.d.p2m[pfn]!, true), 'MMUEXT_UNPIN_TABLE');
+      this.pinned[pfn] = 0;
+    }
+    const e = this.directMapEntry(pfn, true);
+    this.check(pv.updateVaMapping(this.d, this.directMapVa(pfn), e.lo, e.hi, UVMF_NONE, true), 'update_va_mapping (make page writable)');
+    this.managed[pfn] = 0;
+  }
+
+  /** xen_pgd_unpin: unpin the root and every pinned L1, then make all the tables writable. */
+  override unpinMm(rootPfn: number, tables: readonly { pfn: number; level: number }[]): void {
+    this.flushQueue();
+    const pv = this.d.xen.pvMm;
+    let inBatch = MC_BATCH;
+    const call = () => {
+      if (inBatch === MC_BATCH) {
+        this.multicall(MC_BATCH);
+        inBatch = 0;
+      }
+      inBatch++;
+    };
+    if (this.pinned[rootPfn]) {
+      call();
+      this.check(pv.mmuextOp(this.d, MmuextCmd.UNPIN_TABLE, this.d.p2m[rootPfn]!, true), 'MMUEXT_UNPIN_TABLE (L4)');
+      this.pinned[rootPfn] = 0;
+    }
+    for (const t of tables) {
+      if (this.pinned[t.pfn]) {
+        call();
+        this.check(pv.mmuextOp(this.d, MmuextCmd.UNPIN_TABLE, this.d.p2m[t.pfn]!, true), 'MMUEXT_UNPIN_TABLE');
+        this.pinned[t.pfn] = 0;
+      }
+    }
+    for (const t of [{ pfn: rootPfn, level: 4 }, ...tables]) {
+      if (!this.managed[t.pfn]) continue;
+      call();
+      const e = this.directMapEntry(t.pfn, true);
+      this.check(pv.updateVaMapping(this.d, this.directMapVa(t.pfn), e.lo, e.hi, UVMF_NONE, true), 'update_va_mapping (unpinned table writable)');
+      this.managed[t.pfn] = 0;
+    }
+  }
+
+  switchRoot(pfn: number, _pcid: number): void {
+    this.flushQueue();
+    const mfn = this.d.p2m[pfn]!;
+    this.check(this.d.xen.pvMm.mmuextOp(this.d, MmuextCmd.NEW_BASEPTR, mfn), 'MMUEXT_NEW_BASEPTR');
+    this.d.ctx.cr3 = mfn;
+  }
+
+  flushTlb(): void {
+    this.flushQueue();
+    this.d.xen.pvMm.mmuextOp(this.d, MmuextCmd.TLB_FLUSH_LOCAL, 0);
+  }
+
+  invlpg(va: number): void {
+    this.flushQueue();
+    this.d.xen.pvMm.mmuextOp(this.d, MmuextCmd.INVLPG_LOCAL, va);
+  }
+
+  protected slowAccess(): boolean {
+    return false;
+  }
+
+  /** A PV guest's #PF enters Xen first, which bounces it to the guest kernel's handler. */
+  override faultEnter(): void {
+    this.c[C.TrapBounces]++;
+    this.c[C.CycHv] += this.d.costs.pvTrapBounce;
+    this.c[C.CycGuest] += this.d.costs.faultTrap;
+  }
+
+  /** x86-64 PV kernels return to user mode through HYPERVISOR_iret. */
+  override faultExit(): void {
+    this.flushQueue();
+    this.c[C.Hypercalls]++;
+    this.d.counters.hypercalls[Hc.Iret]++;
+    this.c[C.CycHv] += this.d.costs.hypercall;
+  }
+}
+
+const PTE_A_D = 0x20 | 0x40;

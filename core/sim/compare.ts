@@ -1,0 +1,61 @@
+/**
+ * Runs one workload under several paging modes, everything else equal.
+ */
+import type { DomainConfig, PagingMode, Scenario } from '../api/scenario.js';
+import { validateScenario } from '../api/scenario.js';
+import type { CompareResult, Results } from '../api/results.js';
+import { runScenario, type RunOptions } from './run.js';
+
+export interface CompareOptions extends RunOptions {
+  modes: PagingMode[];
+}
+
+/**
+ * The scenario rewritten so that its first guest runs in `mode`: `native` runs it alone on bare
+ * metal; the others under the scenario's hypervisor (Xen if it had none). Page sizes a mode cannot
+ * have are a reason, not a silent change.
+ */
+export function modeVariant(s: Scenario, mode: PagingMode): { ok: true; scenario: Scenario } | { ok: false; reason: string } {
+  const guestIdx = s.domains.findIndex((d) => d.role !== 'dom0');
+  if (guestIdx < 0) return { ok: false, reason: 'the scenario has no guest domain to compare' };
+  const g = s.domains[guestIdx];
+  const { shadowOutOfSync, shadowPoolPages, ...rest } = g;
+  const guest: DomainConfig = {
+    ...rest,
+    mode,
+    hostPageSize: mode === 'hap' ? g.hostPageSize : '4k',
+    ...(mode === 'shadow' && shadowOutOfSync !== undefined ? { shadowOutOfSync } : {}),
+    ...(mode === 'shadow' && shadowPoolPages !== undefined ? { shadowPoolPages } : {}),
+  };
+  let variant: Scenario;
+  if (mode === 'native') {
+    variant = { ...s, hypervisor: 'none', domains: [{ ...guest, role: 'guest' }] };
+  } else {
+    const hypervisor = s.hypervisor === 'none' ? 'xen' : s.hypervisor;
+    variant = { ...s, hypervisor, domains: s.domains.map((d, i) => (i === guestIdx ? guest : d)) };
+  }
+  const v = validateScenario(variant);
+  if (!v.ok) return { ok: false, reason: v.problems.map((p) => `${p.path}: ${p.message}`).join('; ') };
+  return { ok: true, scenario: v.scenario };
+}
+
+export function compareModes(s: Scenario, opts: CompareOptions): CompareResult & { skipped: { mode: PagingMode; reason: string }[] } {
+  const runs: { mode: PagingMode; results: Results }[] = [];
+  const skipped: { mode: PagingMode; reason: string }[] = [];
+  for (const mode of opts.modes) {
+    const v = modeVariant(s, mode);
+    if (!v.ok) {
+      skipped.push({ mode, reason: v.reason });
+      continue;
+    }
+    runs.push({ mode, results: runScenario(v.scenario, opts) });
+  }
+  const guest = s.domains.find((d) => d.role !== 'dom0');
+  return {
+    scenario: s.name,
+    workload: guest?.workload.kind ?? 'idle',
+    modes: runs.map((r) => r.mode),
+    runs,
+    skipped,
+  };
+}

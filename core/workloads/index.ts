@@ -1,0 +1,294 @@
+/**
+ * Workloads: parameterized, seeded, deterministic programs run by the guest kernel. Each is a
+ * generator that yields MEASURE once its setup is done (counters restart there) and PROGRESS
+ * every so often (so a scheduler can interleave domains and report progress).
+ */
+import { Rng } from '../base/rng.js';
+import type { UpdateKind, Workload } from '../api/scenario.js';
+import { PAGE_SIZE_SHIFT, type PageSize } from '../base/types.js';
+import { C } from '../machine/counters.js';
+import type { GuestKernel } from '../guest/kernel.js';
+import { FileImage, type Process, type Vma } from '../guest/mm.js';
+
+export const MEASURE = 0;
+export const PROGRESS = 1;
+export type WorkloadStep = typeof MEASURE | typeof PROGRESS;
+
+/** Operations between yields. */
+const SLICE = 4096;
+
+export interface WorkloadContext {
+  kernel: GuestKernel;
+  rng: Rng;
+  guestPageSize: PageSize;
+}
+
+/** Total operations a workload will count (for progress). */
+export function plannedOps(w: Workload): number {
+  switch (w.kind) {
+    case 'idle':
+      return 0;
+    case 'cold-walk':
+    case 'page-fault':
+      return w.pages;
+    case 'random-access':
+    case 'update-vs-access':
+      return w.accesses;
+    case 'sequential':
+      return w.passes * w.workingSetMiB * 16384;
+    case 'fork-exit':
+      return w.forks;
+    case 'exec':
+      return w.execs;
+    case 'mmap-churn':
+      return w.maps;
+    case 'context-switch':
+      return w.switches;
+    case 'kernel-build':
+      return w.jobs;
+  }
+}
+
+export function* runWorkload(w: Workload, x: WorkloadContext): Generator<WorkloadStep, void, void> {
+  const k = x.kernel;
+  const c = k.d.counters.c;
+  switch (w.kind) {
+    case 'idle':
+      yield MEASURE;
+      return;
+
+    case 'cold-walk': {
+      // N distinct pages, each touched once in setup (so every table, shadow and EPT entry
+      // exists), then probed with every TLB and walk cache cold: each probe is one full walk.
+      const p = start(k, 'cold-walk');
+      const shift = PAGE_SIZE_SHIFT[x.guestPageSize];
+      const v = k.mmap(p.mm, w.pages * 2 ** shift, { pageShift: shift });
+      for (let i = 0; i < w.pages; i++) k.touch(v.start + i * 2 ** shift, false);
+      yield MEASURE;
+      const mmu = k.d.mmu;
+      for (let i = 0; i < w.pages; i++) {
+        mmu.coldFlush();
+        k.touch(v.start + i * 2 ** shift, false);
+        c[C.Ops]++;
+        if ((i & 1023) === 1023) yield PROGRESS;
+      }
+      return;
+    }
+
+    case 'random-access': {
+      const p = start(k, 'random-access');
+      const v = populate(k, p, w.workingSetMiB, x.guestPageSize);
+      yield MEASURE;
+      const pages = (v.end - v.start) / 4096;
+      for (let i = 0; i < w.accesses; i++) {
+        const r = x.rng.nextU32();
+        k.touch(v.start + (r % pages) * 4096 + (r >>> 26) * 64, (r & 3) === 0);
+        c[C.Ops]++;
+        if ((i & (SLICE - 1)) === SLICE - 1) yield PROGRESS;
+      }
+      return;
+    }
+
+    case 'sequential': {
+      const p = start(k, 'sequential');
+      const v = populate(k, p, w.workingSetMiB, x.guestPageSize);
+      yield MEASURE;
+      let n = 0;
+      for (let pass = 0; pass < w.passes; pass++) {
+        for (let va = v.start; va < v.end; va += 64) {
+          k.touch(va, false);
+          c[C.Ops]++;
+          if ((++n & (SLICE - 1)) === 0) yield PROGRESS;
+        }
+      }
+      return;
+    }
+
+    case 'update-vs-access': {
+      yield* updateVsAccess(k, x, w.workingSetMiB, w.accesses, w.updatesPerKiloAccess, w.updateKind);
+      return;
+    }
+
+    case 'fork-exit': {
+      // lmbench lat_proc fork: fork, the child exits, the parent waits.
+      const parent = start(k, 'lat_proc');
+      populate(k, parent, w.residentMiB, '4k');
+      yield MEASURE;
+      for (let i = 0; i < w.forks; i++) {
+        const child = k.fork(parent);
+        k.switchTo(child);
+        k.exit(child);
+        k.switchTo(parent);
+        c[C.Ops]++;
+        if ((i & 15) === 15) yield PROGRESS;
+      }
+      return;
+    }
+
+    case 'exec': {
+      // lmbench lat_proc exec: fork, the child execs a program that runs briefly and exits.
+      const shell = start(k, 'sh');
+      populate(k, shell, 1, '4k');
+      const image = new FileImage('hello', w.imageMiB * 256);
+      yield MEASURE;
+      for (let i = 0; i < w.execs; i++) {
+        runImage(k, shell, image, 0, x.rng);
+        c[C.Ops]++;
+        if ((i & 7) === 7) yield PROGRESS;
+      }
+      return;
+    }
+
+    case 'page-fault': {
+      // lmbench lat_pagefault: map a cached file and touch each page once.
+      const p = start(k, 'lat_pagefault');
+      const file = new FileImage('data', w.pages);
+      const warm = k.mmap(p.mm, w.pages * 4096, { write: false, file });
+      for (let i = 0; i < w.pages; i++) k.touch(warm.start + i * 4096, false);
+      k.munmap(p.mm, warm);
+      yield MEASURE;
+      const v = k.mmap(p.mm, w.pages * 4096, { write: false, file });
+      for (let i = 0; i < w.pages; i++) {
+        k.touch(v.start + i * 4096, false);
+        c[C.Ops]++;
+        if ((i & 1023) === 1023) yield PROGRESS;
+      }
+      k.munmap(p.mm, v);
+      return;
+    }
+
+    case 'mmap-churn': {
+      const p = start(k, 'mmap-churn');
+      yield MEASURE;
+      for (let i = 0; i < w.maps; i++) {
+        const v = k.mmap(p.mm, w.pagesPerMap * 4096);
+        for (let va = v.start; va < v.end; va += 4096) k.touch(va, true);
+        k.munmap(p.mm, v);
+        c[C.Ops]++;
+        if ((i & 63) === 63) yield PROGRESS;
+      }
+      return;
+    }
+
+    case 'context-switch': {
+      // lmbench lat_ctx: a ring of processes passing a token, each touching a little memory.
+      const procs: { p: Process; v: Vma }[] = [];
+      for (let i = 0; i < w.processes; i++) {
+        const p = k.spawn(`lat_ctx.${i}`);
+        k.switchTo(p);
+        const v = k.mmap(p.mm, 16 * 4096);
+        for (let va = v.start; va < v.end; va += 4096) k.touch(va, true);
+        procs.push({ p, v });
+      }
+      yield MEASURE;
+      for (let i = 0; i < w.switches; i++) {
+        const { p, v } = procs[i % procs.length];
+        k.switchTo(p);
+        for (let j = 0; j < 4; j++) k.touch(v.start + j * 4096 * 4, (j & 1) === 0);
+        c[C.Ops]++;
+        if ((i & 1023) === 1023) yield PROGRESS;
+      }
+      return;
+    }
+
+    case 'kernel-build': {
+      // A make -j style mix: each job forks, execs the compiler, churns its heap and exits.
+      const shell = start(k, 'make');
+      populate(k, shell, 2, '4k');
+      const cc1 = new FileImage('cc1', 8 * 256);
+      const as = new FileImage('as', 2 * 256);
+      yield MEASURE;
+      for (let j = 0; j < w.jobs; j++) {
+        runImage(k, shell, j % 3 === 2 ? as : cc1, 256, x.rng);
+        c[C.Ops]++;
+        yield PROGRESS;
+      }
+      return;
+    }
+  }
+}
+
+function start(k: GuestKernel, name: string): Process {
+  const p = k.spawn(name);
+  k.switchTo(p);
+  return p;
+}
+
+/** Maps `mib` of anonymous memory (hugetlb for 2M/1G guest pages) and writes every page once. */
+function populate(k: GuestKernel, p: Process, mib: number, size: PageSize): Vma {
+  const shift = PAGE_SIZE_SHIFT[size];
+  const v = k.mmap(p.mm, mib * 2 ** 20, { pageShift: shift });
+  for (let va = v.start; va < v.end; va += 2 ** shift) k.touch(va, true);
+  return v;
+}
+
+/** fork + exec `image` + run it (touch its text, data, a heap of `heapPages`) + exit + wait. */
+function runImage(k: GuestKernel, shell: Process, image: FileImage, heapPages: number, rng: Rng): void {
+  const child = k.fork(shell);
+  k.switchTo(child);
+  k.exec(child, image);
+  const mm = child.mm;
+  for (const v of [...mm.vmas]) {
+    for (let va = v.start; va < v.end; va += 4096) k.touch(va, v.write);
+  }
+  if (heapPages > 0) {
+    const heap = k.mmap(mm, heapPages * 4096);
+    for (let va = heap.start; va < heap.end; va += 4096) k.touch(va, true);
+    for (let i = 0; i < 2000; i++) k.touch(heap.start + rng.below(heapPages) * 4096, (i & 3) === 0);
+    k.munmap(mm, heap);
+  }
+  k.exit(child);
+  k.switchTo(shell);
+}
+
+/**
+ * The C8 sweep: random accesses over a working set, with `rate` page-table updates per 1000
+ * accesses, of one kind:
+ *  - populate: a fresh page faulted in (not-present → present); a spare region of one L1's worth
+ *    of pages is recycled (zapped, one flush) when used up, as an allocator recycles an arena;
+ *  - protect: one page write-protected (as for dirty tracking), with its INVLPG; the next write to
+ *    it faults and the kernel makes it writable again;
+ *  - unmap: one page dropped (MADV_DONTNEED: clear + INVLPG + free); the next access faults it in;
+ *  - mix: populate, protect, unmap, populate in turn.
+ */
+function* updateVsAccess(
+  k: GuestKernel,
+  x: WorkloadContext,
+  mib: number,
+  accesses: number,
+  rate: number,
+  kind: UpdateKind,
+): Generator<WorkloadStep, void, void> {
+  const c = k.d.counters.c;
+  const p = start(k, 'update-vs-access');
+  const v = populate(k, p, mib, '4k');
+  const spare = k.mmap(p.mm, 512 * 4096);
+  let spareNext = 0;
+  const pages = (v.end - v.start) / 4096;
+  yield MEASURE;
+  let credit = 0;
+  let turn = 0;
+  const rng = x.rng;
+  for (let i = 0; i < accesses; i++) {
+    const r = rng.nextU32();
+    k.touch(v.start + (r % pages) * 4096 + (r >>> 26) * 64, (r & 3) === 0);
+    c[C.Ops]++;
+    credit += rate / 1000;
+    while (credit >= 1) {
+      credit -= 1;
+      const which = kind === 'mix' ? (['populate', 'protect', 'unmap', 'populate'] as const)[turn++ & 3] : kind;
+      if (which === 'populate') {
+        if (spareNext === 512) {
+          k.zap(p.mm, spare, spare.start, spare.end, true);
+          spareNext = 0;
+        }
+        k.touch(spare.start + spareNext++ * 4096, true);
+      } else {
+        const va = v.start + rng.below(pages) * 4096;
+        if (which === 'protect') k.mprotect(p.mm, va, va + 4096, false);
+        else k.zap(p.mm, v, va, va + 4096, true);
+      }
+    }
+    if ((i & (SLICE - 1)) === SLICE - 1) yield PROGRESS;
+  }
+}
