@@ -339,7 +339,7 @@ export class GuestKernel {
 
   /** Visits every present leaf entry in [start, end): cb(table, level, index, va, flags, pfn). */
   private forEachPte(mm: Mm, start: number, end: number, leaf: number, cb: (t: number, i: number, va: number, flags: number, pfn: number) => void): void {
-    const span = 2 ** (12 + 9 * leaf);
+    const span = 2 ** (12 + 9 * (leaf - 1));
     const tspan = span * 512;
     for (let base = Math.floor(start / tspan) * tspan; base < end; base += tspan) {
       const t = this.tableFor(mm, Math.max(base, start), leaf, false);
@@ -362,7 +362,12 @@ export class GuestKernel {
     if (this.current?.mm !== mm) return; // not loaded: its PCID/VPID entries are flushed on reuse
     if (vas.length === 0) return;
     if (vas.length >= FLUSH_CEILING) this.ops.flushTlb();
-    else for (const va of vas) this.ops.invlpg(va);
+    else {
+      // flush_tlb_range: one INVLPG per page (PV batches them into one multicall).
+      this.ops.lazyBegin();
+      for (const va of vas) this.ops.invlpg(va);
+      this.ops.lazyEnd();
+    }
   }
 
   /** zap_page_range: clear the entries of [start, end) and drop the pages. */

@@ -241,14 +241,18 @@ function runImage(k: GuestKernel, shell: Process, image: FileImage, heapPages: n
   k.switchTo(shell);
 }
 
+/** Page-table updates arrive in runs of this many neighbouring pages, as a kernel makes them. */
+export const UPDATE_RUN = 8;
+
 /**
  * The C8 sweep: random accesses over a working set, with `rate` page-table updates per 1000
- * accesses, of one kind:
- *  - populate: a fresh page faulted in (not-present → present); a spare region of one L1's worth
+ * accesses. Updates come as a kernel makes them, in runs of UPDATE_RUN neighbouring pages
+ * followed by the flush they need:
+ *  - populate: fresh pages faulted in (not-present → present); a spare region of one L1's worth
  *    of pages is recycled (zapped, one flush) when used up, as an allocator recycles an arena;
- *  - protect: one page write-protected (as for dirty tracking), with its INVLPG; the next write to
- *    it faults and the kernel makes it writable again;
- *  - unmap: one page dropped (MADV_DONTNEED: clear + INVLPG + free); the next access faults it in;
+ *  - protect: pages write-protected (as for dirty tracking), with their INVLPGs; the next write
+ *    to one faults and the kernel makes it writable again;
+ *  - unmap: pages dropped (MADV_DONTNEED: clear, INVLPG, free); the next access faults them in;
  *  - mix: populate, protect, unmap, populate in turn.
  */
 function* updateVsAccess(
@@ -265,6 +269,7 @@ function* updateVsAccess(
   const spare = k.mmap(p.mm, 512 * 4096);
   let spareNext = 0;
   const pages = (v.end - v.start) / 4096;
+  const runs = Math.floor(pages / UPDATE_RUN);
   yield MEASURE;
   let credit = 0;
   let turn = 0;
@@ -274,19 +279,19 @@ function* updateVsAccess(
     k.touch(v.start + (r % pages) * 4096 + (r >>> 26) * 64, (r & 3) === 0);
     c[C.Ops]++;
     credit += rate / 1000;
-    while (credit >= 1) {
-      credit -= 1;
+    while (credit >= UPDATE_RUN) {
+      credit -= UPDATE_RUN;
       const which = kind === 'mix' ? (['populate', 'protect', 'unmap', 'populate'] as const)[turn++ & 3] : kind;
       if (which === 'populate') {
         if (spareNext === 512) {
           k.zap(p.mm, spare, spare.start, spare.end, true);
           spareNext = 0;
         }
-        k.touch(spare.start + spareNext++ * 4096, true);
+        for (let j = 0; j < UPDATE_RUN; j++) k.touch(spare.start + spareNext++ * 4096, true);
       } else {
-        const va = v.start + rng.below(pages) * 4096;
-        if (which === 'protect') k.mprotect(p.mm, va, va + 4096, false);
-        else k.zap(p.mm, v, va, va + 4096, true);
+        const va = v.start + rng.below(runs) * UPDATE_RUN * 4096;
+        if (which === 'protect') k.mprotect(p.mm, va, va + UPDATE_RUN * 4096, false);
+        else k.zap(p.mm, v, va, va + UPDATE_RUN * 4096, true);
       }
     }
     if ((i & (SLICE - 1)) === SLICE - 1) yield PROGRESS;

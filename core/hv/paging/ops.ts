@@ -204,6 +204,7 @@ export class PvDirectOps extends OpsBase {
   private lazy = 0;
   private readonly queue: MmuUpdateReq[] = Array.from({ length: MC_BATCH }, () => ({ ptr: 0, cmd: 0, lo: 0, hi: 0 }));
   private queued = 0;
+  private mcPending = false;
 
   constructor(d: Domain) {
     super(d);
@@ -223,6 +224,20 @@ export class PvDirectOps extends OpsBase {
 
   protected override frameToPfn(frame: number): number {
     return this.d.ft.m2p[frame]!;
+  }
+
+  /** Reading a table with updates still queued for it: apply the queue first (as xen_mc_flush). */
+  override readPte(tablePfn: number, i: number): number {
+    if (this.queued > 0) {
+      const table = this.d.p2m[tablePfn];
+      for (let q = 0; q < this.queued; q++) {
+        if (Math.floor(this.queue[q].ptr / 4096) === table) {
+          this.flushQueue();
+          break;
+        }
+      }
+    }
+    return super.readPte(tablePfn, i);
   }
 
   private check(rc: number, what: string): void {
@@ -261,7 +276,13 @@ export class PvDirectOps extends OpsBase {
   }
 
   override lazyEnd(): void {
-    if (--this.lazy === 0) this.flushQueue();
+    if (--this.lazy === 0) {
+      this.flushQueue();
+      if (this.mcPending) {
+        this.mcPending = false;
+        this.multicall(1);
+      }
+    }
   }
 
   private directMapVa(pfn: number): number {
@@ -363,7 +384,11 @@ export class PvDirectOps extends OpsBase {
 
   invlpg(va: number): void {
     this.flushQueue();
-    this.d.xen.pvMm.mmuextOp(this.d, MmuextCmd.INVLPG_LOCAL, va);
+    if (this.lazy) {
+      // Queued in the multicall batch: one entry into Xen for the lot at lazyEnd.
+      this.d.xen.pvMm.mmuextOp(this.d, MmuextCmd.INVLPG_LOCAL, va, true);
+      this.mcPending = true;
+    } else this.d.xen.pvMm.mmuextOp(this.d, MmuextCmd.INVLPG_LOCAL, va);
   }
 
   protected slowAccess(): boolean {

@@ -1,53 +1,79 @@
 /**
- * The data cache every page-walk reference goes through: 64-byte lines (so eight 8-byte entries
- * share a line), set-associative, LRU. A walk's cost depends on whether its references hit here.
+ * The data cache every page-walk reference goes through. Page walkers load entries through the
+ * cache hierarchy like any other load (Intel SDM Vol. 3A §4.10.3 leaves caching of walk loads to
+ * the memory types, which are write-back for page tables), so the cost of a walk depends on
+ * locality: the 8 entries of one 64-byte line cost one miss between them, and the upper-level
+ * entries that every walk shares stay cached.
+ *
+ * Set-associative, true LRU, tags are line numbers (machine address / 64).
  */
+import { LINES_PER_FRAME } from './types.js';
+
 export class DataCache {
-  private readonly sets: number;
-  private readonly ways: number;
-  private readonly line: Float64Array;
-  private readonly stamp: Uint32Array;
-  private clock = 0;
+  readonly sets: number;
+  readonly ways: number;
+  /** sets - 1 when sets is a power of two, else -1 (index by modulo). */
+  private readonly setMask: number;
+  /** Line number per way; -1 = empty. */
+  private readonly tag: Float64Array;
+  private readonly stamp: Float64Array;
+  private tick = 0;
 
   constructor(sizeKiB: number, ways: number) {
-    const lines = Math.max(1, Math.floor((sizeKiB * 1024) / 64));
-    this.ways = Math.min(ways, lines);
-    this.sets = Math.max(1, Math.floor(lines / this.ways));
-    this.line = new Float64Array(this.sets * this.ways).fill(-1);
-    this.stamp = new Uint32Array(this.sets * this.ways);
+    const lines = Math.floor((sizeKiB * 1024) / 64);
+    if (ways < 1 || lines < ways) {
+      throw new RangeError(`data cache of ${sizeKiB} KiB cannot have ${ways} ways of 64-byte lines`);
+    }
+    this.ways = ways;
+    this.sets = Math.floor(lines / ways);
+    this.setMask = (this.sets & (this.sets - 1)) === 0 ? this.sets - 1 : -1;
+    this.tag = new Float64Array(this.sets * ways).fill(-1);
+    this.stamp = new Float64Array(this.sets * ways);
   }
 
-  /** Looks up the line of machine address `maddr`, filling it on a miss. Returns true on a hit. */
-  access(maddr: number): boolean {
-    const ln = Math.floor(maddr / 64);
-    const base = (ln % this.sets) * this.ways;
+  /** Line number of the entry `index` (0..511) of table frame `mfn`. */
+  static line(mfn: number, index: number): number {
+    return mfn * LINES_PER_FRAME + (index >>> 3);
+  }
+
+  private setBase(line: number): number {
+    return (this.setMask >= 0 ? line & this.setMask : line % this.sets) * this.ways;
+  }
+
+  /** One load of `line`: true on a hit. A miss fills the line, evicting the set's LRU way. */
+  access(line: number): boolean {
+    const base = this.setBase(line);
+    const end = base + this.ways;
+    const tag = this.tag;
     let victim = base;
-    let oldest = 0xffffffff;
-    for (let s = base; s < base + this.ways; s++) {
-      if (this.line[s] === ln) {
-        this.stamp[s] = ++this.clock;
+    let oldest = Infinity;
+    for (let i = base; i < end; i++) {
+      const t = tag[i]!;
+      if (t === line) {
+        this.stamp[i] = ++this.tick;
         return true;
       }
-      if (this.stamp[s] < oldest) {
-        oldest = this.stamp[s];
-        victim = s;
+      // Empty ways have stamp 0 and so are taken before any used way.
+      const s = t < 0 ? -1 : this.stamp[i]!;
+      if (s < oldest) {
+        oldest = s;
+        victim = i;
       }
     }
-    this.line[victim] = ln;
-    this.stamp[victim] = ++this.clock;
+    tag[victim] = line;
+    this.stamp[victim] = ++this.tick;
     return false;
   }
 
-  /** Whether the line is cached, without changing anything. */
-  has(maddr: number): boolean {
-    const ln = Math.floor(maddr / 64);
-    const base = (ln % this.sets) * this.ways;
-    for (let s = base; s < base + this.ways; s++) if (this.line[s] === ln) return true;
+  /** True if `line` is cached; changes nothing (for the reference walk's trace). */
+  peek(line: number): boolean {
+    const base = this.setBase(line);
+    for (let i = base; i < base + this.ways; i++) if (this.tag[i] === line) return true;
     return false;
   }
 
   flush(): void {
-    this.line.fill(-1);
+    this.tag.fill(-1);
     this.stamp.fill(0);
   }
 }

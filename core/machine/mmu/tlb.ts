@@ -1,157 +1,213 @@
 /**
- * A set-associative, LRU TLB for one page size, tagged by VPID and PCID (Intel SDM Vol. 3A
- * §4.10.2, §28.3). Global entries (G in the leaf) match every PCID of their VPID. State lives in
- * typed arrays; a lookup allocates nothing.
+ * A TLB for one page size (Intel SDM Vol. 3A §4.10.2): set-associative, true LRU, entries tagged
+ * by VPID (§28.3.1: translations are associated with the current VPID) and PCID (§4.10.1).
+ * An Mmu holds one per page size — 4 KiB, 2 MiB, 1 GiB — as recent cores split their STLBs.
+ *
+ * A global entry (G set in the leaf, CR4.PGE on) belongs to every PCID of its VPID (§4.10.2.4):
+ * it is stored with the tag GLOBAL_TAG(vpid) = ~vpid, which no (vpid, pcid) tag can equal, so a
+ * lookup matches it with one more integer compare and no flag test.
+ *
+ * All state is in typed arrays; a lookup allocates nothing. Flushes are cheap when few entries
+ * were filled since the last full flush (a cold-walk probe flushes before every walk): the TLB
+ * logs the slots it fills and, until the log overflows, a flush visits only those.
  */
-export const TLB_RW = 1;
-export const TLB_US = 2;
-export const TLB_NX = 4;
-/** The translation was cached with D set: a write through it needs no walk. */
-export const TLB_DIRTY = 8;
-export const TLB_GLOBAL = 16;
+
+/** Entry rights and state, as cached from the walk. */
+export const TLB_RW = 1 << 0;
+export const TLB_US = 1 << 1;
+export const TLB_NX = 1 << 2;
+/** D was set in the leaf when the entry was cached: a write through it needs no walk. */
+export const TLB_DIRTY = 1 << 3;
+/** Came from a nested (EPT) translation: a combined mapping that INVEPT drops (SDM §28.3.3.2). */
+export const TLB_NESTED = 1 << 4;
+
+/** Tag of an entry cached for `pcid` of `vpid` (vpid < 2^16, pcid < 2^12, SDM sizes). */
+export function asidTag(vpid: number, pcid: number): number {
+  return (vpid << 12) | pcid;
+}
+
+/** Tag of a global entry of `vpid`: negative, so it never equals an asidTag. */
+export function globalTag(vpid: number): number {
+  return ~vpid;
+}
+
+/** Tag of an empty slot: equals no asidTag and no globalTag (vpid < 2^16). */
+export const INVALID_TAG = -0x80000000;
+
+/** Slots a flush can visit before it falls back to scanning the whole TLB. */
+const FILL_LOG = 64;
 
 export class Tlb {
+  /** log2 of the page size this TLB holds. */
+  readonly pageShift: number;
+  readonly pageSize: number;
+  /** pageSize - 1: offset of an address within its page (fits in 31 bits, so `va & offsetMask` is exact). */
+  readonly offsetMask: number;
   readonly sets: number;
   readonly ways: number;
-  private readonly mask: number;
-  /** Virtual page number per slot (-1 = invalid). */
+  private readonly setMask: number;
+  /** Virtual page number (va / pageSize) per slot. */
   readonly vpn: Float64Array;
-  /** vpid << 12 | pcid per slot. */
+  /** asidTag, globalTag or INVALID_TAG per slot. */
   readonly tag: Int32Array;
-  /** Machine frame of the page's first 4 KiB. */
-  readonly frame: Float64Array;
-  readonly perm: Uint8Array;
-  private readonly stamp: Uint32Array;
-  private clock = 0;
+  /** Machine frame of the first 4 KiB of the page (machine memory is below 2^43 bytes). */
+  readonly mfn: Int32Array;
+  /** TLB_* per slot. */
+  readonly flags: Uint8Array;
+  private readonly stamp: Float64Array;
+  private tick = 0;
+  private readonly log = new Int32Array(FILL_LOG);
+  private logged = 0;
+  private logOverflow = false;
 
-  constructor(entries: number, ways: number) {
-    this.ways = Math.min(ways, entries);
-    this.sets = Math.max(1, Math.floor(entries / this.ways));
-    if ((this.sets & (this.sets - 1)) !== 0) throw new Error(`TLB sets must be a power of two (${entries}/${ways})`);
-    this.mask = this.sets - 1;
-    const n = this.sets * this.ways;
+  constructor(entries: number, ways: number, pageShift: number) {
+    const sets = Math.floor(entries / ways);
+    if (ways < 1 || sets < 1 || (sets & (sets - 1)) !== 0) {
+      throw new RangeError(`TLB of ${entries} entries, ${ways}-way: the number of sets (entries/ways) must be a power of two`);
+    }
+    this.pageShift = pageShift;
+    this.pageSize = 2 ** pageShift;
+    this.offsetMask = this.pageSize - 1;
+    this.sets = sets;
+    this.ways = ways;
+    this.setMask = sets - 1;
+    const n = sets * ways;
     this.vpn = new Float64Array(n).fill(-1);
-    this.tag = new Int32Array(n);
-    this.frame = new Float64Array(n);
-    this.perm = new Uint8Array(n);
-    this.stamp = new Uint32Array(n);
+    this.tag = new Int32Array(n).fill(INVALID_TAG);
+    this.mfn = new Int32Array(n);
+    this.flags = new Uint8Array(n);
+    this.stamp = new Float64Array(n);
   }
 
-  /** Slot holding `vpn` for this vpid/pcid, or -1. Marks it most recently used. */
-  lookup(vpn: number, vpid: number, pcid: number): number {
+  get size(): number {
+    return this.vpn.length;
+  }
+
+  /**
+   * Slot caching `vpn` for tag `asid` (or the global tag `gtag` of the same vpid), marked most
+   * recently used; -1 on a miss. The hit path of every access: keep it small.
+   */
+  lookup(vpn: number, asid: number, gtag: number): number {
     const ways = this.ways;
-    const base = (vpn & this.mask) * ways;
-    const tag = (vpid << 12) | pcid;
-    for (let s = base; s < base + ways; s++) {
-      if (this.vpn[s] === vpn && (this.tag[s] === tag || (this.perm[s] & TLB_GLOBAL && this.tag[s] >> 12 === vpid))) {
-        this.stamp[s] = ++this.clock;
-        return s;
+    const base = (vpn & this.setMask) * ways;
+    const end = base + ways;
+    const v = this.vpn;
+    for (let i = base; i < end; i++) {
+      if (v[i] === vpn) {
+        const t = this.tag[i]!;
+        if (t === asid || t === gtag) {
+          this.stamp[i] = ++this.tick;
+          return i;
+        }
       }
     }
     return -1;
   }
 
-  /** Peek without touching LRU state (for traced reference walks). */
-  has(vpn: number, vpid: number, pcid: number): boolean {
-    const base = (vpn & this.mask) * this.ways;
-    const tag = (vpid << 12) | pcid;
-    for (let s = base; s < base + this.ways; s++) {
-      if (this.vpn[s] === vpn && (this.tag[s] === tag || (this.perm[s] & TLB_GLOBAL && this.tag[s] >> 12 === vpid))) return true;
+  /** Like lookup, without touching the LRU state. */
+  peek(vpn: number, asid: number, gtag: number): number {
+    const base = (vpn & this.setMask) * this.ways;
+    for (let i = base; i < base + this.ways; i++) {
+      if (this.vpn[i] === vpn && (this.tag[i] === asid || this.tag[i] === gtag)) return i;
     }
-    return false;
+    return -1;
   }
 
-  insert(vpn: number, vpid: number, pcid: number, frame: number, perm: number): void {
+  /** Caches a translation, replacing an entry with the same vpn and tag, else an empty way, else the LRU way. */
+  fill(vpn: number, tag: number, mfn: number, flags: number): void {
     const ways = this.ways;
-    const base = (vpn & this.mask) * ways;
-    const tag = (vpid << 12) | pcid;
+    const base = (vpn & this.setMask) * ways;
     let victim = base;
-    let oldest = 0xffffffff;
-    for (let s = base; s < base + ways; s++) {
-      if (this.vpn[s] === vpn && this.tag[s] === tag) {
-        victim = s;
+    let oldest = Infinity;
+    for (let i = base; i < base + ways; i++) {
+      const t = this.tag[i]!;
+      if (t === INVALID_TAG) {
+        if (oldest > -1) {
+          oldest = -1;
+          victim = i;
+        }
+      } else if (this.vpn[i] === vpn && t === tag) {
+        victim = i;
         break;
-      }
-      if (this.vpn[s] === -1) {
-        victim = s;
-        oldest = 0;
-      } else if (this.stamp[s] < oldest) {
-        victim = s;
-        oldest = this.stamp[s];
+      } else if (this.stamp[i]! < oldest) {
+        oldest = this.stamp[i]!;
+        victim = i;
       }
     }
     this.vpn[victim] = vpn;
     this.tag[victim] = tag;
-    this.frame[victim] = frame;
-    this.perm[victim] = perm;
-    this.stamp[victim] = ++this.clock;
+    this.mfn[victim] = mfn;
+    this.flags[victim] = flags;
+    this.stamp[victim] = ++this.tick;
+    if (this.logged < FILL_LOG) this.log[this.logged++] = victim;
+    else this.logOverflow = true;
   }
 
-  invalidateSlot(s: number): void {
-    this.vpn[s] = -1;
+  invalidate(i: number): void {
+    this.vpn[i] = -1;
+    this.tag[i] = INVALID_TAG;
   }
 
-  /** INVLPG: every entry for `vpn` of this vpid, global ones included. */
-  invlpg(vpn: number, vpid: number): void {
-    const base = (vpn & this.mask) * this.ways;
-    for (let s = base; s < base + this.ways; s++) if (this.vpn[s] === vpn && this.tag[s] >> 12 === vpid) this.vpn[s] = -1;
+  /** INVLPG: the entry for `vpn` of the current PCID, and the global one of its VPID (SDM §4.10.4.1). */
+  invalidatePage(vpn: number, asid: number, gtag: number): void {
+    const base = (vpn & this.setMask) * this.ways;
+    for (let i = base; i < base + this.ways; i++) {
+      if (this.vpn[i] === vpn && (this.tag[i] === asid || this.tag[i] === gtag)) this.invalidate(i);
+    }
   }
 
-  /** Non-global entries of one PCID (a CR3 load that flushes). */
-  flushPcid(vpid: number, pcid: number): void {
-    const tag = (vpid << 12) | pcid;
-    for (let s = 0; s < this.vpn.length; s++) if (this.tag[s] === tag && !(this.perm[s] & TLB_GLOBAL)) this.vpn[s] = -1;
+  /** Non-global entries of one (vpid, pcid): a CR3 load without the no-flush bit (SDM §4.10.4.1). */
+  flushAsid(asid: number): void {
+    const n = this.logOverflow ? this.size : this.logged;
+    for (let k = 0; k < n; k++) {
+      const i = this.logOverflow ? k : this.log[k]!;
+      if (this.tag[i] === asid) this.invalidate(i);
+    }
   }
 
-  /** Every entry of one VPID, global ones included (INVVPID single-context). */
+  /** Every entry of one VPID, global ones included (INVVPID single-context, SDM §30.3). */
   flushVpid(vpid: number): void {
-    for (let s = 0; s < this.vpn.length; s++) if (this.tag[s] >> 12 === vpid) this.vpn[s] = -1;
+    const g = globalTag(vpid);
+    const n = this.logOverflow ? this.size : this.logged;
+    for (let k = 0; k < n; k++) {
+      const i = this.logOverflow ? k : this.log[k]!;
+      const t = this.tag[i]!;
+      if (t === g || (t >= 0 && t >>> 12 === vpid)) this.invalidate(i);
+    }
+  }
+
+  /** Entries derived through EPT (INVEPT drops combined mappings, SDM §28.3.3.2). */
+  flushNested(): void {
+    const n = this.logOverflow ? this.size : this.logged;
+    for (let k = 0; k < n; k++) {
+      const i = this.logOverflow ? k : this.log[k]!;
+      if (this.flags[i]! & TLB_NESTED) this.invalidate(i);
+    }
   }
 
   flushAll(): void {
-    this.vpn.fill(-1);
+    if (this.logOverflow) {
+      this.vpn.fill(-1);
+      this.tag.fill(INVALID_TAG);
+    } else {
+      for (let k = 0; k < this.logged; k++) this.invalidate(this.log[k]!);
+    }
+    this.logged = 0;
+    this.logOverflow = false;
   }
 
-  /** Slots in one set in LRU order, oldest first (for tests). */
-  setOrder(vpnInSet: number): number[] {
-    const base = (vpnInSet & this.mask) * this.ways;
+  /** Valid entries (for reports and tests). */
+  count(): number {
+    let n = 0;
+    for (let i = 0; i < this.size; i++) if (this.tag[i] !== INVALID_TAG) n++;
+    return n;
+  }
+
+  /** Virtual page numbers cached in the set of `vpn`, least recently used first (for tests). */
+  setOrder(vpn: number): number[] {
+    const base = (vpn & this.setMask) * this.ways;
     const slots: number[] = [];
-    for (let s = base; s < base + this.ways; s++) if (this.vpn[s] !== -1) slots.push(s);
-    return slots.sort((a, b) => this.stamp[a] - this.stamp[b]).map((s) => this.vpn[s]);
-  }
-}
-
-/**
- * A small fully associative (or set-associative) LRU cache from a key to a value, tagged: used for
- * the paging-structure caches (key = VA prefix, tag = vpid/pcid) and the nested TLB (key = gfn,
- * tag = vpid). Same typed-array layout as the TLB.
- */
-export class TaggedCache {
-  private readonly tlb: Tlb;
-  constructor(entries: number, ways: number) {
-    this.tlb = new Tlb(entries, ways);
-  }
-  /** Value (a frame) or -1. `perm` of the hit is left in `lastPerm`. */
-  lastPerm = 0;
-  get(key: number, vpid: number, pcid: number): number {
-    const s = this.tlb.lookup(key, vpid, pcid);
-    if (s < 0) return -1;
-    this.lastPerm = this.tlb.perm[s];
-    return this.tlb.frame[s];
-  }
-  has(key: number, vpid: number, pcid: number): boolean {
-    return this.tlb.has(key, vpid, pcid);
-  }
-  put(key: number, vpid: number, pcid: number, value: number, perm: number): void {
-    this.tlb.insert(key, vpid, pcid, value, perm & ~TLB_GLOBAL);
-  }
-  flushPcid(vpid: number, pcid: number): void {
-    this.tlb.flushPcid(vpid, pcid);
-  }
-  flushVpid(vpid: number): void {
-    this.tlb.flushVpid(vpid);
-  }
-  flushAll(): void {
-    this.tlb.flushAll();
+    for (let i = base; i < base + this.ways; i++) if (this.tag[i] !== INVALID_TAG) slots.push(i);
+    return slots.sort((a, b) => this.stamp[a]! - this.stamp[b]!).map((i) => this.vpn[i]!);
   }
 }
