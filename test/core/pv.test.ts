@@ -1,0 +1,130 @@
+/**
+ * Xen's direct-paging rules, driven through the hypercall entry points of a booted PV domain,
+ * with the error codes Xen returns (xen/arch/x86/mm.c).
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { EBUSY, EINVAL } from '../../core/base/errno.js';
+import { PTE_A, PTE_D, PTE_P, PTE_PS, PTE_RW, PTE_US, pteHi, pteLo } from '../../core/machine/pte.js';
+import { Hypervisor } from '../../core/hv/hypervisor.js';
+import { PGT_l1_page_table, PGT_writable_page, PGT_pinned } from '../../core/hv/mm/frameTable.js';
+import { MmuextCmd, MMU_NORMAL_PT_UPDATE, MMU_MACHPHYS_UPDATE, UVMF_INVLPG } from '../../core/hv/mm/pvMm.js';
+import type { Domain } from '../../core/hv/domain.js';
+import { audit } from '../../core/hv/audit.js';
+import { costsOf, mmuConfigOf } from '../../core/sim/run.js';
+import { validateScenario } from '../../core/api/index.js';
+
+function boot(): { xen: Hypervisor; d: Domain; other: Domain } {
+  const v = validateScenario({
+    name: 'pv-rules',
+    machine: { memoryMiB: 1024, pcpus: 1 },
+    hypervisor: 'xen',
+    domains: [
+      { name: 'g1', mode: 'pv', memoryMiB: 64, vcpus: 1 },
+      { name: 'g2', mode: 'pv', memoryMiB: 64, vcpus: 1 },
+    ],
+  });
+  if (!v.ok) throw new Error(JSON.stringify(v.problems));
+  const xen = new Hypervisor(v.scenario, costsOf(v.scenario), mmuConfigOf(v.scenario));
+  const d = xen.createDomain(v.scenario.domains[0]);
+  const other = xen.createDomain(v.scenario.domains[1]);
+  for (const x of [d, other]) x.mmu.ctx = x.ctx;
+  d.mmu.ctx = d.ctx;
+  return { xen, d, other };
+}
+
+const entry = (mfn: number, flags: number) => ({ lo: pteLo(mfn, flags), hi: pteHi(mfn, flags) });
+
+describe('PV page-table validation (Xen rules and error codes)', () => {
+  let xen: Hypervisor;
+  let d: Domain;
+  let other: Domain;
+  /** Two fresh frames of the domain: taken from its allocator, mapped nowhere except the direct map. */
+  let a: number;
+  let b: number;
+  let aPfn: number;
+
+  beforeEach(() => {
+    ({ xen, d, other } = boot());
+    aPfn = d.kernel.allocPage();
+    a = d.p2m[aPfn];
+    b = d.p2m[d.kernel.allocPage()];
+  });
+
+  const pv = () => xen.pvMm;
+  const l1Of = (pfn: number) => pv().findL1(d.guestCr3, 0x880000000000 + pfn * 4096);
+
+  it('boots with a validated direct map and a clean audit', () => {
+    expect(audit(xen)).toMatchObject({ ok: true });
+    // Every frame is mapped writable once by the direct map, except the tables themselves.
+    expect(xen.ft.type[a]).toBe(PGT_writable_page);
+    expect(xen.ft.typeCount[a]).toBe(1);
+  });
+
+  it('refuses to pin as L1 a frame that still has a writable mapping (-EINVAL)', () => {
+    expect(pv().mmuextOp(d, MmuextCmd.PIN_L1_TABLE, a)).toBe(EINVAL);
+    expect(audit(xen).ok).toBe(true);
+  });
+
+  it('pins once the direct-map alias is read-only, and refuses a writable mapping of the table (-EBUSY)', () => {
+    expect(pv().updateVaMapping(d, 0x880000000000 + aPfn * 4096, entry(a, PTE_P | PTE_A).lo, entry(a, PTE_P | PTE_A).hi, UVMF_INVLPG)).toBe(0);
+    expect(pv().mmuextOp(d, MmuextCmd.PIN_L1_TABLE, a)).toBe(0);
+    expect(xen.ft.type[a]).toBe(PGT_l1_page_table);
+    expect(xen.ft.flags[a] & PGT_pinned).toBeTruthy();
+    const e = entry(a, PTE_P | PTE_RW | PTE_A | PTE_D);
+    expect(pv().updateVaMapping(d, 0x880000000000 + aPfn * 4096, e.lo, e.hi, UVMF_INVLPG)).toBe(EBUSY);
+    // Double pin is refused; unpin works once; a second unpin is refused.
+    expect(pv().mmuextOp(d, MmuextCmd.PIN_L1_TABLE, a)).toBe(EINVAL);
+    expect(pv().mmuextOp(d, MmuextCmd.UNPIN_TABLE, a)).toBe(0);
+    expect(pv().mmuextOp(d, MmuextCmd.UNPIN_TABLE, a)).toBe(EINVAL);
+    expect(audit(xen).ok).toBe(true);
+  });
+
+  it('refuses to map a frame the domain does not own (-EBUSY)', () => {
+    const foreign = other.p2m[100];
+    const l1 = l1Of(aPfn);
+    const e = entry(foreign, PTE_P | PTE_A);
+    const { rc, done } = pv().mmuUpdate(d, [{ ptr: l1 * 4096 + (aPfn % 512) * 8, cmd: MMU_NORMAL_PT_UPDATE, lo: e.lo, hi: e.hi }]);
+    expect(rc).toBe(EBUSY);
+    expect(done).toBe(0);
+    expect(audit(xen).ok).toBe(true);
+  });
+
+  it('refuses PSE in an L2 entry: PV guests get no superpages (-EINVAL)', () => {
+    const l2 = pv().findL1(d.guestCr3, 0x880000000000) >= 0 ? pvL2(xen, d) : -1;
+    const e = entry(b, PTE_P | PTE_RW | PTE_US | PTE_A | PTE_PS);
+    const { rc } = pv().mmuUpdate(d, [{ ptr: l2 * 4096 + 100 * 8, cmd: MMU_NORMAL_PT_UPDATE, lo: e.lo, hi: e.hi }]);
+    expect(rc).toBe(EINVAL);
+  });
+
+  it("refuses writes to Xen's reserved L4 slots (-EINVAL)", () => {
+    const e = entry(b, PTE_P | PTE_RW | PTE_A);
+    const { rc } = pv().mmuUpdate(d, [{ ptr: d.guestCr3 * 4096 + 256 * 8, cmd: MMU_NORMAL_PT_UPDATE, lo: e.lo, hi: e.hi }]);
+    expect(rc).toBe(EINVAL);
+  });
+
+  it('stops a batch at the first refused request, keeping the earlier ones', () => {
+    const l1 = l1Of(aPfn);
+    const good = entry(a, PTE_P | PTE_A);
+    const bad = entry(other.p2m[5], PTE_P | PTE_A);
+    const base = l1 * 4096 + (aPfn % 512) * 8;
+    const { rc, done } = pv().mmuUpdate(d, [
+      { ptr: base, cmd: MMU_NORMAL_PT_UPDATE, lo: good.lo, hi: good.hi },
+      { ptr: base, cmd: MMU_NORMAL_PT_UPDATE, lo: bad.lo, hi: bad.hi },
+    ]);
+    expect({ rc, done }).toEqual({ rc: EBUSY, done: 1 });
+    expect(audit(xen).ok).toBe(true);
+  });
+
+  it('refuses an m2p update of a frame the domain does not own', () => {
+    const { rc } = pv().mmuUpdate(d, [{ ptr: other.p2m[7], cmd: MMU_MACHPHYS_UPDATE, lo: 0, hi: 0, pfn: 7 }]);
+    expect(rc).toBe(EINVAL);
+  });
+});
+
+/** The machine frame of the direct map's first L2 (a software walk of the guest's own tables). */
+function pvL2(xen: Hypervisor, d: Domain): number {
+  const l4 = d.guestCr3;
+  const slot = Math.floor(0x880000000000 / 2 ** 39) % 512;
+  const l3 = Math.floor(xen.mem.readLo(l4, slot) / 4096) + (xen.mem.readHi(l4, slot) & 0xfffff) * 0x100000;
+  return Math.floor(xen.mem.readLo(l3, 0) / 4096) + (xen.mem.readHi(l3, 0) & 0xfffff) * 0x100000;
+}
