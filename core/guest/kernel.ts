@@ -79,12 +79,10 @@ export class GuestKernel {
   setInitMm(root: number, tables: { pfn: number; level: number }[]): void {
     this.initRoot = root;
     this.initTables = tables;
-    const n = this.d.p2m.length;
     for (let slot = 256; slot < 512; slot++) {
       const flags = this.ops.readPte(root, slot);
       if (flags) this.kernelSlots.push([slot, this.ops.lastPfn]);
     }
-    void n;
   }
 
   boot(): void {
@@ -498,7 +496,7 @@ export class GuestKernel {
   }
 
   /** execve: a fresh mm mapping the image (text read-only, data private writable) and a stack. */
-  exec(p: Process, image: FileImage, name = image.name): void {
+  exec(p: Process, image: FileImage): void {
     this.c[C.CycGuest] += this.d.costs.execBase;
     const old = p.mm;
     const wasCurrent = this.current === p;
@@ -507,9 +505,6 @@ export class GuestKernel {
       this.current = null;
       this.switchTo(p);
     }
-    const saved = this.current;
-    this.current = null;
-    this.current = saved;
     this.destroyMmDetached(old);
     const pages = image.pages.length;
     const textPages = Math.max(1, Math.floor(pages * 0.75));
@@ -518,7 +513,6 @@ export class GuestKernel {
     const data = this.mmap(mm, (pages - textPages) * 4096, { write: true, file: image, at: text.end });
     data.filePage = textPages;
     this.mmap(mm, 16 * 4096, { write: true, at: 0x7ffffff00000 });
-    void name;
   }
 
   /** Tear down an mm that is not loaded on the vCPU. */

@@ -9,7 +9,7 @@ import { FrameAllocator } from '../machine/frameAllocator.js';
 import { MachineMemory } from '../machine/memory.js';
 import { Mmu } from '../machine/mmu/mmu.js';
 import type { MmuConfig } from '../machine/mmu/types.js';
-import { PTE_A, PTE_D, PTE_P, PTE_RW, PTE_US, pteHi, pteLo } from '../machine/pte.js';
+import { PTE_A, PTE_D, PTE_P, PTE_RW, pteHi, pteLo } from '../machine/pte.js';
 import { GuestKernel } from '../guest/kernel.js';
 import { Domain } from './domain.js';
 import { DOMID_XEN, FrameTable, PGT_l4_page_table, PGT_pinned } from './mm/frameTable.js';
@@ -158,6 +158,5 @@ export class Hypervisor {
       ...l2s.map((pfn) => ({ pfn, level: 2 })),
       ...l1s.map((pfn) => ({ pfn, level: 1 })),
     ]);
-    void PTE_US;
   }
 }

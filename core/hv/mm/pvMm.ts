@@ -112,8 +112,6 @@ export interface MmuUpdateReq {
 }
 
 export class PvMm {
-  private readonly scratch: number[] = [];
-
   constructor(
     readonly mem: MachineMemory,
     readonly ft: FrameTable,
@@ -455,8 +453,4 @@ export class PvMm {
     return table;
   }
 
-  /** Count of a frame's references from tables (for the auditor's independent recount). */
-  get scratchIndices(): number[] {
-    return this.scratch;
-  }
 }

@@ -184,12 +184,6 @@ export class ShadowOps extends OpsBase {
     throw new Error(`${this.d.name}: shadow faults did not converge at va 0x${va.toString(16)}`);
   }
 
-  override faultEnter(): void {
-    // The #PF exit was charged by the shadow fault handler; this is the injection into the guest.
-    this.c[C.PfGuest] += 0;
-    super.faultEnter();
-  }
-
   override pageZeroed(pfn: number): void {
     this.d.shadow!.guestReusesPage(pfn);
   }
@@ -280,7 +274,7 @@ export class PvDirectOps extends OpsBase {
       this.flushQueue();
       if (this.mcPending) {
         this.mcPending = false;
-        this.multicall(1);
+        this.multicall();
       }
     }
   }
@@ -296,18 +290,17 @@ export class PvDirectOps extends OpsBase {
     return { lo: pteLo(mfn, flags), hi: pteHi(mfn, flags) };
   }
 
-  private multicall(n: number): void {
-    // One entry into Xen for the batch; the inner calls are counted by op.
+  /** One entry into Xen for a batch of calls; the inner calls are counted by op. */
+  private multicall(): void {
     this.c[C.Hypercalls]++;
     this.d.counters.hypercalls[Hc.Multicall]++;
     this.c[C.CycHv] += this.d.costs.hypercall;
-    void n;
   }
 
   override allocPt(pfn: number, level: number): void {
     this.flushQueue();
     const pv = this.d.xen.pvMm;
-    this.multicall(level === 1 ? 2 : 1);
+    this.multicall();
     const e = this.directMapEntry(pfn, false);
     this.check(pv.updateVaMapping(this.d, this.directMapVa(pfn), e.lo, e.hi, UVMF_NONE, true), 'update_va_mapping (make table read-only)');
     if (level === 1) {
@@ -327,7 +320,7 @@ export class PvDirectOps extends OpsBase {
     this.flushQueue();
     if (!this.managed[pfn]) return;
     const pv = this.d.xen.pvMm;
-    this.multicall(this.pinned[pfn] ? 2 : 1);
+    this.multicall();
     if (this.pinned[pfn]) {
       this.check(pv.mmuextOp(this.d, MmuextCmd.UNPIN_TABLE, this.d.p2m[pfn]!, true), 'MMUEXT_UNPIN_TABLE');
       this.pinned[pfn] = 0;
@@ -344,7 +337,7 @@ export class PvDirectOps extends OpsBase {
     let inBatch = MC_BATCH;
     const call = () => {
       if (inBatch === MC_BATCH) {
-        this.multicall(MC_BATCH);
+        this.multicall();
         inBatch = 0;
       }
       inBatch++;
