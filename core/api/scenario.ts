@@ -164,7 +164,8 @@ function zodProblems(err: z.ZodError): Problem[] {
         out.push({ path: path === '(scenario)' ? k : `${path}.${k}`, message: 'unknown field' });
       }
     } else if (issue.code === 'invalid_union' && 'discriminator' in issue) {
-      out.push({ path: `${path}.kind`.replace(/^\(scenario\)\./, ''), message: `unknown workload kind; allowed: ${WORKLOAD_KINDS.join(', ')}` });
+      const at = issue.path[issue.path.length - 1] === 'kind' ? path : `${path}.kind`;
+      out.push({ path: at, message: `unknown workload kind; allowed: ${WORKLOAD_KINDS.join(', ')}` });
     } else {
       out.push({ path, message: issue.message });
     }
