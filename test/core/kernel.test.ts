@@ -1,0 +1,129 @@
+/**
+ * The guest kernel's memory behaviour, the same in every paging mode.
+ */
+import { describe, expect, it } from 'vitest';
+import { validateScenario } from '../../core/api/index.js';
+import { Hypervisor } from '../../core/hv/hypervisor.js';
+import { audit } from '../../core/hv/audit.js';
+import { costsOf, mmuConfigOf } from '../../core/sim/run.js';
+import { SegmentationFault } from '../../core/guest/kernel.js';
+import { C } from '../../core/machine/counters.js';
+
+function boot(mode: 'native' | 'pv' | 'shadow' | 'hap') {
+  const v = validateScenario({
+    name: 'kernel',
+    machine: { memoryMiB: 1024, pcpus: 1 },
+    hypervisor: mode === 'native' ? 'none' : 'xen',
+    domains: [{ name: 'g1', mode, memoryMiB: 128, vcpus: 1 }],
+  });
+  if (!v.ok) throw new Error(JSON.stringify(v.problems));
+  const xen = new Hypervisor(v.scenario, costsOf(v.scenario), mmuConfigOf(v.scenario));
+  const d = xen.createDomain(v.scenario.domains[0]);
+  d.mmu.ctx = d.ctx;
+  return { xen, d, k: d.kernel };
+}
+
+for (const mode of ['native', 'pv', 'shadow', 'hap'] as const) {
+  describe(`guest kernel under ${mode}`, () => {
+    it('demand-zero faults once per page, then hits', () => {
+      const { k, d, xen } = boot(mode);
+      const p = k.spawn('a');
+      k.switchTo(p);
+      const v = k.mmap(p.mm, 16 * 4096);
+      const before = d.counters.c[C.PfGuest];
+      for (let va = v.start; va < v.end; va += 4096) k.touch(va, true);
+      for (let va = v.start; va < v.end; va += 4096) k.touch(va, false);
+      expect(d.counters.c[C.PfGuest] - before).toBe(16);
+      expect(audit(xen).ok).toBe(true);
+    });
+
+    it('fork shares pages copy-on-write; a write in the child copies exactly one page', () => {
+      const { k, d, xen } = boot(mode);
+      const parent = k.spawn('parent');
+      k.switchTo(parent);
+      const v = k.mmap(parent.mm, 8 * 4096);
+      for (let va = v.start; va < v.end; va += 4096) k.touch(va, true);
+      const child = k.fork(parent);
+      expect(audit(xen).ok).toBe(true);
+      k.switchTo(child);
+      k.touch(v.start, true);
+      expect(d.counters.c[C.CowCopies]).toBe(1);
+      // The parent's first page is now its own again: writing it needs no copy.
+      k.switchTo(parent);
+      k.touch(v.start, true);
+      expect(d.counters.c[C.CowCopies]).toBe(1);
+      k.touch(v.start + 4096, true);
+      expect(d.counters.c[C.CowCopies]).toBe(2);
+      expect(audit(xen).ok).toBe(true);
+      k.exit(child);
+      expect(audit(xen).ok).toBe(true);
+    });
+
+    it('exit and munmap give every page and table back', () => {
+      const { k, xen } = boot(mode);
+      const shell = k.spawn('sh');
+      k.switchTo(shell);
+      const free0 = k.freePages;
+      const p = k.fork(shell);
+      k.switchTo(p);
+      const v = k.mmap(p.mm, 64 * 4096);
+      for (let va = v.start; va < v.end; va += 4096) k.touch(va, true);
+      k.munmap(p.mm, v);
+      const w = k.mmap(p.mm, 4 * 4096);
+      k.touch(w.start, true);
+      k.exit(p);
+      k.switchTo(shell);
+      expect(k.freePages).toBe(free0);
+      expect(audit(xen).ok).toBe(true);
+    });
+
+    it('mprotect read-only makes the next write fault, and a write outside any mapping is a segfault', () => {
+      const { k, d, xen } = boot(mode);
+      const p = k.spawn('a');
+      k.switchTo(p);
+      const v = k.mmap(p.mm, 4 * 4096, { write: false });
+      k.touch(v.start, false);
+      expect(() => k.touch(v.start, true)).toThrow(SegmentationFault);
+      expect(() => k.touch(0x1000, false)).toThrow(SegmentationFault);
+      const w = k.mmap(p.mm, 4 * 4096);
+      k.touch(w.start, true);
+      expect(k.mprotect(p.mm, w.start, w.end, false)).toBe(1);
+      const faults = d.counters.c[C.PfGuest];
+      k.touch(w.start, false);
+      expect(d.counters.c[C.PfGuest]).toBe(faults);
+      expect(audit(xen).ok).toBe(true);
+    });
+  });
+}
+
+describe('shadow specifics', () => {
+  it('first accesses after a new address space are hidden faults the guest never sees', () => {
+    const { k, d } = boot('shadow');
+    const p = k.spawn('a');
+    k.switchTo(p);
+    const v = k.mmap(p.mm, 4 * 4096);
+    for (let va = v.start; va < v.end; va += 4096) k.touch(va, true);
+    const q = k.fork(p);
+    k.switchTo(q);
+    const hidden = d.counters.c[C.PfHidden];
+    const guest = d.counters.c[C.PfGuest];
+    k.touch(v.start, false);
+    expect(d.counters.c[C.PfHidden]).toBeGreaterThan(hidden);
+    expect(d.counters.c[C.PfGuest]).toBe(guest);
+  });
+
+  it('tearing down an address space unshadows each table after two zeroing writes (early unshadow)', () => {
+    const { k, d } = boot('shadow');
+    const shell = k.spawn('sh');
+    k.switchTo(shell);
+    const p = k.fork(shell);
+    k.switchTo(p);
+    const v = k.mmap(p.mm, 256 * 4096);
+    for (let va = v.start; va < v.end; va += 4096) k.touch(va, true);
+    const emulated = d.counters.c[C.EmulatedWrites];
+    k.switchTo(shell);
+    k.exit(p);
+    // 256 PTEs were cleared, but the shadowed L1 trapped only until it was unshadowed.
+    expect(d.counters.c[C.EmulatedWrites] - emulated).toBeLessThan(16);
+  });
+});
