@@ -1,0 +1,95 @@
+/**
+ * Plain-text tables for the CLI. Pure functions (no Node), so they are unit-tested directly.
+ */
+import type { CompareResult, DomainResults, Results } from '../api/results.js';
+
+const THIN = '\u2009';
+
+/** 1234567.8 → "1 234 568" (thin-space thousands, rounded), or fixed decimals below 100. */
+export function num(n: number, digits = 0): string {
+  if (!Number.isFinite(n)) return '-';
+  const fixed = Math.abs(n) < 100 && digits === 0 && !Number.isInteger(n) ? n.toFixed(1) : n.toFixed(digits);
+  const [int, frac] = fixed.split('.');
+  const withSep = int.replace(/\B(?=(\d{3})+(?!\d))/g, THIN);
+  return frac ? `${withSep}.${frac}` : withSep;
+}
+
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function per(n: number, ops: number, scale = 1): number {
+  return ops > 0 ? (n * scale) / ops : 0;
+}
+
+function top(rec: Record<string, number>, n = 2): string {
+  return Object.entries(rec)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, v]) => `${k} ${num(v)}`)
+    .join(', ');
+}
+
+export function formatRun(r: Results): string {
+  const header = ['domain', 'mode', 'workload', 'ops', 'cycles/op', 'guest', 'hyperv.', 'walk', 'TLB misses', 'refs/walk', 'exits', 'hypercalls', 'PF guest', 'PF hidden'];
+  const rows = r.domains.map((d: DomainResults) => [
+    d.name,
+    d.mode,
+    d.workload,
+    num(d.ops),
+    num(d.cycles.perOp),
+    num(per(d.cycles.guest, d.ops)),
+    num(per(d.cycles.hypervisor, d.ops)),
+    num(per(d.cycles.walk, d.ops)),
+    num(d.tlb.misses),
+    num(d.walk.refsPerWalk, 2),
+    num(d.vmexits.total),
+    num(d.hypercalls.total),
+    num(d.pageFaults.guest),
+    num(d.pageFaults.hidden),
+  ]);
+  const audit = r.audit.ok
+    ? `audit: ok (${num(r.audit.checked.frames)} tables, ${num(r.audit.checked.entries)} entries checked)`
+    : `audit: ${r.audit.violations.length} violation(s)\n  ${r.audit.violations.slice(0, 10).join('\n  ')}`;
+  return `${r.scenario} (seed ${r.seed}, ${r.hypervisor}, ${r.machine.pcpus} pCPU, ${num(r.machine.memoryMiB)} MiB)\n${table(header, rows)}\ncycles split per op: guest / hypervisor / page walk\n${audit}`;
+}
+
+/** The rows of the side-by-side comparison: label and one value per mode. */
+export function compareRows(cmp: CompareResult, domain?: string): { label: string; values: string[] }[] {
+  const doms = cmp.runs.map((r) => r.results.domains.find((d) => (domain ? d.name === domain : d.role === 'guest'))!);
+  const row = (label: string, f: (d: DomainResults) => string) => ({ label, values: doms.map((d) => (d ? f(d) : '-')) });
+  const k = (d: DomainResults, name: string) => d.counters[name] ?? 0;
+  return [
+    row('cycles / op', (d) => num(d.cycles.perOp)),
+    row('  guest / op', (d) => num(per(d.cycles.guest, d.ops))),
+    row('  hypervisor / op', (d) => num(per(d.cycles.hypervisor, d.ops))),
+    row('  page walk / op', (d) => num(per(d.cycles.walk, d.ops))),
+    row('TLB misses / 1k ops', (d) => num(per(d.tlb.misses, d.ops, 1000), 1)),
+    row('walk refs / walk', (d) => num(d.walk.refsPerWalk, 2)),
+    row('max refs in a walk', (d) => num(d.walk.maxRefs)),
+    row('walk refs to DRAM / op', (d) => num(per(d.walk.refsMemory, d.ops), 3)),
+    row('hypercalls / op', (d) => num(per(d.hypercalls.total, d.ops), 3)),
+    row('  by op', (d) => top(d.hypercalls.byOp) || '-'),
+    row('entries validated / op', (d) => num(per(k(d, 'entriesValidated'), d.ops), 3)),
+    row('trap bounces / op', (d) => num(per(k(d, 'trapBounces'), d.ops), 3)),
+    row('VM exits / op', (d) => num(per(d.vmexits.total, d.ops), 3)),
+    row('  by reason', (d) => top(d.vmexits.byReason) || '-'),
+    row('emulated PT writes / op', (d) => num(per(k(d, 'emulatedWrites'), d.ops), 3)),
+    row('shadow unsyncs / op', (d) => num(per(k(d, 'shadowUnsyncs'), d.ops), 3)),
+    row('shadow resyncs / op', (d) => num(per(k(d, 'shadowResyncs'), d.ops), 3)),
+    row('EPT violations / op', (d) => num(per(k(d, 'eptViolations'), d.ops), 3)),
+    row('PT updates / op', (d) => num(per(d.ptUpdates, d.ops), 3)),
+    row('page faults guest / op', (d) => num(per(d.pageFaults.guest, d.ops), 3)),
+    row('page faults hidden / op', (d) => num(per(d.pageFaults.hidden, d.ops), 3)),
+    row('audit', () => ''),
+  ].map((r, i, all) => (i === all.length - 1 ? { label: 'audit', values: cmp.runs.map((x) => (x.results.audit.ok ? 'ok' : `${x.results.audit.violations.length} violations`)) } : r));
+}
+
+export function formatCompare(cmp: CompareResult & { skipped?: { mode: string; reason: string }[] }): string {
+  const rows = compareRows(cmp);
+  const out = [`${cmp.scenario}: ${cmp.workload}, first guest under each mode`, table(['', ...cmp.modes], rows.map((r) => [r.label, ...r.values]))];
+  for (const s of cmp.skipped ?? []) out.push(`${s.mode}: not run — ${s.reason}`);
+  return out.join('\n');
+}
