@@ -74,7 +74,7 @@ abstract class OpsBase implements PvOps {
 
 /** No hypervisor: the kernel owns the machine. */
 export class NativeOps extends OpsBase {
-  readonly mode = 'native' as const;
+  readonly mode: PagingMode = 'native';
 
   setPte(tablePfn: number, _level: number, i: number, targetPfn: number, flags: number): void {
     const frame = flags ? this.d.p2m[targetPfn]! : 0;
@@ -108,7 +108,7 @@ export class NativeOps extends OpsBase {
 
 /** Nested paging: the guest's own tables in gfn terms, EPT behind them. */
 export class HapOps extends NativeOps {
-  override readonly mode = 'hap' as never;
+  override readonly mode: PagingMode = 'hap';
 
   override switchRoot(pfn: number, pcid: number): void {
     // With EPT, CR3 loads do not exit; the guest's CR3 holds a guest-physical address.
