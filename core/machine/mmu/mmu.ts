@@ -1,469 +1,257 @@
 /**
- * The MMU of one physical CPU: TLBs split by page size, paging-structure caches, a nested TLB, a
- * data cache for walk references, and the hardware walker (Intel SDM Vol. 3A ch. 4; EPT, Vol. 3C
- * ch. 29). Two paths, tested against each other:
- *  - translate(): the fast path (a TLB hit allocates nothing) and the slow path (a walk that
- *    reads every entry from machine memory, sets A/D and counts each reference);
- *  - referenceTranslate(): a readable, side-effect-free walk that uses no cache, for tests, the
- *    walk view and the auditor, optionally tracing every reference of the 2D grid.
- * A nested walk is plain composition: every guest-table address and the final guest-physical
- * address is translated by the EPT walk, giving (n+1)(m+1)−1 references for n guest and m host
- * levels (Bhargava et al., ASPLOS 2008).
+ * The MMU of one physical CPU (Intel SDM Vol. 3A ch. 4, Vol. 3C ch. 28–29): TLBs split by page
+ * size, paging-structure caches, a nested TLB, the data cache walk references go through, and the
+ * hardware walker. Two paths, tested against each other (jor1k's fastcpu beside safecpu):
+ *
+ *  - translate(): the hot path. A TLB hit is a few typed-array loads and compares: no closure, no
+ *    object, no allocation (see the note on translate). A miss walks (walker.ts) and fills.
+ *  - referenceTranslate(): a readable, side-effect-free walk (referenceWalk.ts) with a trace of
+ *    every reference, for tests, the walk view and the auditor.
+ *
+ * Conventions a caller relies on:
+ *  - Virtual addresses are the 48 low bits of the linear address, in [0, 2^48).
+ *  - A translation is cached in the TLB of its page size; a nested one in the TLB of the smaller of
+ *    the guest and host leaf sizes, tagged by the VPID and the guest's PCID.
+ *  - Global (G) entries are honoured for 1D translations only: they match every PCID of their
+ *    VPID. Nested translations are cached per PCID.
+ *  - A write through a TLB entry whose D was clear, or an access a TLB entry does not allow,
+ *    drops the entry and walks again (the walker sets D, or reports the fault from the tables
+ *    as they are now); it counts as a TLB miss.
+ *  - Every walk counts in C.Walks and the walk histogram, including walks that fault (a cold-walk
+ *    probe whose walk hits an EPT violation counts that short walk too).
+ *  - flushVpid() is INVVPID: it leaves the nested TLB alone (guest-physical mappings). After
+ *    removing or downgrading an EPT entry, call flushNestedTlb() (INVEPT), which also drops every
+ *    TLB and paging-structure-cache entry derived through EPT.
+ *
+ * Performance notes (measured; see test/bench): hot-path counter indices come from hotIndex.ts,
+ * not the const enum, and fields set in constructors are `declare`d (see walker.ts).
  */
-import { C } from '../counters.js';
 import type { CostTable } from '../cost.js';
 import type { MachineMemory } from '../memory.js';
-import { EPT_PS, EPT_R, EPT_RWX, EPT_W, PTE_A, PTE_D, PTE_G, PTE_HI_NX, PTE_P, PTE_PS, PTE_RW, PTE_US, pteFrame, pteHex } from '../pte.js';
 import { DataCache } from './dataCache.js';
-import { TaggedCache, Tlb, TLB_DIRTY, TLB_GLOBAL, TLB_NX, TLB_RW, TLB_US } from './tlb.js';
+import { CTR_TLB_HITS, CTR_TLB_LOOKUPS, CTR_TLB_MISSES } from './hotIndex.js';
+import { NestedTlb } from './nestedTlb.js';
+import { PagingStructureCache } from './pagingStructureCache.js';
+import { referenceTranslate } from './referenceWalk.js';
+import { asidTag, globalTag, Tlb, TLB_DIRTY, TLB_NX, TLB_RW, TLB_US } from './tlb.js';
+import { Counters } from '../counters.js';
 import {
   Fault,
-  FaultKind,
   PagingKind,
-  PFEC_PRESENT,
-  PFEC_RSVD,
+  PFEC_INSN,
   PFEC_USER,
   PFEC_WRITE,
   type MmuConfig,
   type ReferenceResult,
-  type RefSource,
   type TranslationContext,
-  type WalkRef,
 } from './types.js';
-
-const P2 = [1, 4096, 2 ** 21, 2 ** 30, 2 ** 39];
-
-function index(addr: number, level: number): number {
-  return Math.floor(addr / P2[level]) % 512;
-}
+import { Walker } from './walker.js';
 
 export class Mmu {
-  ctx!: TranslationContext;
+  /** The running vCPU's translation state; the hypervisor sets it when it schedules a vCPU. */
+  declare ctx: TranslationContext;
+  /** Filled when translate() returns -1. */
   readonly fault = new Fault();
-  readonly tlb4k: Tlb;
-  readonly tlb2m: Tlb;
-  readonly tlb1g: Tlb;
-  /** Paging-structure caches indexed by the level of the entry they cache (4 = PML4E, 3, 2). */
-  private readonly psc: (TaggedCache | null)[];
-  private readonly ntlb: TaggedCache | null;
-  readonly dcache: DataCache;
-  // Walk outputs (no allocation per walk).
-  private wFrame = 0;
-  private wSize = 0;
-  private wPerm = 0;
-  private refs = 0;
+  declare readonly tlb4k: Tlb;
+  declare readonly tlb2m: Tlb;
+  declare readonly tlb1g: Tlb;
+  declare readonly psc: PagingStructureCache;
+  declare readonly ntlb: NestedTlb;
+  declare readonly dcache: DataCache;
+  declare readonly walker: Walker;
+  declare private readonly mem: MachineMemory;
+  declare readonly config: MmuConfig;
 
-  constructor(
-    private readonly mem: MachineMemory,
-    readonly config: MmuConfig,
-    private readonly costs: CostTable,
-  ) {
-    this.tlb4k = new Tlb(config.tlb4k.entries, config.tlb4k.ways);
-    this.tlb2m = new Tlb(config.tlb2m.entries, config.tlb2m.ways);
-    this.tlb1g = new Tlb(config.tlb1g.entries, config.tlb1g.ways);
-    const p = config.psc;
-    this.psc = p.enabled
-      ? [null, null, new TaggedCache(p.pde, p.pde), new TaggedCache(p.pdpte, p.pdpte), new TaggedCache(p.pml4e, p.pml4e)]
-      : [null, null, null, null, null];
-    const n = config.nestedTlb;
-    this.ntlb = n.enabled ? new TaggedCache(n.entries, n.ways) : null;
+  constructor(mem: MachineMemory, config: MmuConfig, costs: CostTable) {
+    this.mem = mem;
+    this.config = config;
+    this.ctx = { kind: PagingKind.OneD, cr3: 0, eptRoot: 0, vpid: 0, pcid: 0, counters: new Counters() };
+    this.tlb4k = new Tlb(config.tlb4k.entries, config.tlb4k.ways, 12);
+    this.tlb2m = new Tlb(config.tlb2m.entries, config.tlb2m.ways, 21);
+    this.tlb1g = new Tlb(config.tlb1g.entries, config.tlb1g.ways, 30);
+    this.psc = new PagingStructureCache(config.psc);
+    this.ntlb = new NestedTlb(config.nestedTlb);
     this.dcache = new DataCache(config.dataCache.sizeKiB, config.dataCache.ways);
+    this.walker = new Walker(mem, costs, this.dcache, this.psc, this.ntlb, this.fault);
   }
 
-  // --- fast path -------------------------------------------------------------------------------
+  // --- the hot path ------------------------------------------------------------------------------
 
-  /** Machine address of `va` for the running context, or -1 with `fault` filled. */
+  /**
+   * Machine address of `va` for a data access by the running context, or -1 with `fault` filled.
+   *
+   * The hit path allocates nothing: every value is a number in a local or a typed-array slot, the
+   * TLBs are one class (monomorphic), and the miss path is a separate method. (JS cannot assert
+   * "no allocation" in a test; keep it so by inspection, and re-run test/bench after any change.)
+   */
   translate(va: number, write: boolean, user: boolean): number {
     const ctx = this.ctx;
     const c = ctx.counters.c;
-    c[C.TlbLookups]++;
+    c[CTR_TLB_LOOKUPS]!++;
     const vpid = ctx.vpid;
-    const pcid = ctx.pcid;
+    const asid = (vpid << 12) | ctx.pcid;
+    const gtag = ~vpid;
     let t = this.tlb4k;
-    let vpn = Math.floor(va / 4096);
-    let s = t.lookup(vpn, vpid, pcid);
-    let size = 4096;
-    if (s < 0) {
+    let i = t.lookup(Math.floor(va / 4096), asid, gtag);
+    if (i < 0 && this.tlb2m.live !== 0) {
       t = this.tlb2m;
-      vpn = Math.floor(va / 2097152);
-      s = t.lookup(vpn, vpid, pcid);
-      size = 2097152;
-      if (s < 0) {
-        t = this.tlb1g;
-        vpn = Math.floor(va / 1073741824);
-        s = t.lookup(vpn, vpid, pcid);
-        size = 1073741824;
+      i = t.lookup(Math.floor(va / 2097152), asid, gtag);
+    }
+    if (i < 0 && this.tlb1g.live !== 0) {
+      t = this.tlb1g;
+      i = t.lookup(Math.floor(va / 1073741824), asid, gtag);
+    }
+    if (i >= 0) {
+      const need = (write ? TLB_RW | TLB_DIRTY : 0) | (user ? TLB_US : 0);
+      if ((t.flags[i]! & need) === need) {
+        c[CTR_TLB_HITS]!++;
+        return t.mfn[i]! * 4096 + (va & t.offsetMask);
       }
+      t.invalidate(i);
     }
-    if (s >= 0) {
-      const perm = t.perm[s];
-      if ((!write || (perm & (TLB_RW | TLB_DIRTY)) === (TLB_RW | TLB_DIRTY)) && (!user || perm & TLB_US)) {
-        c[C.TlbHits]++;
-        return t.frame[s] * 4096 + (va % size);
+    return this.miss(va, (write ? PFEC_WRITE : 0) | (user ? PFEC_USER : 0));
+  }
+
+  /** Like translate, for an instruction fetch: XD applies and writes do not. */
+  translateFetch(va: number, user: boolean): number {
+    const ctx = this.ctx;
+    const c = ctx.counters.c;
+    c[CTR_TLB_LOOKUPS]!++;
+    const asid = asidTag(ctx.vpid, ctx.pcid);
+    const gtag = globalTag(ctx.vpid);
+    let t = this.tlb4k;
+    let i = t.lookup(Math.floor(va / 4096), asid, gtag);
+    if (i < 0 && this.tlb2m.live !== 0) {
+      t = this.tlb2m;
+      i = t.lookup(Math.floor(va / 2097152), asid, gtag);
+    }
+    if (i < 0 && this.tlb1g.live !== 0) {
+      t = this.tlb1g;
+      i = t.lookup(Math.floor(va / 1073741824), asid, gtag);
+    }
+    if (i >= 0) {
+      const need = user ? TLB_US : 0;
+      if ((t.flags[i]! & (need | TLB_NX)) === need) {
+        c[CTR_TLB_HITS]!++;
+        return t.mfn[i]! * 4096 + (va & t.offsetMask);
       }
-      // A permission or dirty miss: drop the entry and re-walk (the entry may have changed).
-      t.invalidateSlot(s);
+      t.invalidate(i);
     }
-    c[C.TlbMisses]++;
-    return this.walk(va, write, user);
+    return this.miss(va, PFEC_INSN | (user ? PFEC_USER : 0));
   }
 
-  // --- slow path -------------------------------------------------------------------------------
+  // --- the slow path -----------------------------------------------------------------------------
 
-  private readRef(maddr: number): void {
-    const c = this.ctx.counters.c;
-    this.refs++;
-    c[C.WalkRefs]++;
-    if (this.dcache.access(maddr)) {
-      c[C.WalkRefsCached]++;
-      c[C.CycWalk] += this.costs.walkRefCached;
-    } else {
-      c[C.WalkRefsMemory]++;
-      c[C.CycWalk] += this.costs.walkRefMemory;
+  private miss(va: number, access: number): number {
+    const ctx = this.ctx;
+    ctx.counters.c[CTR_TLB_MISSES]!++;
+    const w = this.walker;
+    const mfn = w.walk(ctx, va, access);
+    if (mfn < 0) return -1;
+    if (w.outCacheable) {
+      const shift = w.outShift;
+      const t = shift === 12 ? this.tlb4k : shift === 21 ? this.tlb2m : this.tlb1g;
+      const tag = w.outGlobal ? globalTag(ctx.vpid) : asidTag(ctx.vpid, ctx.pcid);
+      // va and the machine address agree modulo the page size: the page's base frame.
+      t.fill(Math.floor(va / t.pageSize), tag, mfn - ((va & t.offsetMask) >>> 12), w.outFlags);
     }
+    return mfn * 4096 + (va & 0xfff);
   }
 
-  private pageFault(va: number, code: number, level: number): number {
-    const f = this.fault;
-    f.kind = FaultKind.PageFault;
-    f.va = va;
-    f.errorCode = code;
-    f.level = level;
-    f.gpa = 0;
-    f.duringGuestWalk = false;
-    return -1;
-  }
-
-  private eptViolation(va: number, gpa: number, level: number, during: boolean): number {
-    const f = this.fault;
-    f.kind = FaultKind.EptViolation;
-    f.va = va;
-    f.errorCode = 0;
-    f.level = level;
-    f.gpa = gpa;
-    f.duringGuestWalk = during;
-    return -1;
-  }
-
-  private endWalk(): void {
-    const k = this.ctx.counters;
-    k.c[C.Walks]++;
-    const r = this.refs;
-    k.walkHist[r < k.walkHist.length ? r : k.walkHist.length - 1]++;
-    if (r > k.walkMaxRefs) k.walkMaxRefs = r;
-  }
+  // --- invalidation ------------------------------------------------------------------------------
 
   /**
-   * EPT walk of guest-physical `gpa`: the machine frame of its 4 KiB page (leaf size in eSize), or
-   * -1 after recording an EPT violation. Uses and fills the nested TLB.
+   * INVLPG for the running vpid/pcid (SDM §4.10.4.1): the translation of `va` in every page-size
+   * TLB, global ones included, and every paging-structure-cache entry of this pcid whatever its
+   * address. A nested translation cached smaller than the guest's page (a splinter) goes with the
+   * whole guest page (SDM §4.10.2.3). The nested TLB is not touched (guest-physical mappings,
+   * SDM Vol. 3C §29.4.3).
    */
-  private eSize = 4096;
-  private ept(va: number, gpa: number, write: boolean, during: boolean): number {
-    const ctx = this.ctx;
-    const gfn = Math.floor(gpa / 4096);
-    const nt = this.ntlb;
-    if (nt !== null) {
-      ctx.counters.c[C.CycWalk] += this.costs.walkCacheLookup;
-      const m = nt.get(gfn, ctx.vpid, 0);
-      if (m >= 0 && (!write || nt.lastPerm & TLB_RW)) {
-        ctx.counters.c[C.NtlbHits]++;
-        this.eSize = nt.lastPerm >> 5 === 0 ? 4096 : nt.lastPerm >> 5 === 1 ? 2097152 : 1073741824;
-        return m;
-      }
-    }
-    const mem = this.mem;
-    let table = ctx.eptRoot;
-    for (let level = 4; level >= 1; level--) {
-      const i = index(gpa, level);
-      this.readRef(table * 4096 + i * 8);
-      const lo = mem.readLo(table, i);
-      if (!(lo & EPT_RWX) || (level === 4 && lo & EPT_PS)) return this.eptViolation(va, gpa, level, during);
-      const frame = pteFrame(lo, mem.readHi(table, i));
-      if (level === 1 || lo & EPT_PS) {
-        if (!(lo & EPT_R) || (write && !(lo & EPT_W))) return this.eptViolation(va, gpa, level, during);
-        const size = P2[level];
-        const m = frame + Math.floor((gpa % size) / 4096);
-        this.eSize = size;
-        if (nt !== null) nt.put(gfn, ctx.vpid, 0, m, (lo & EPT_W ? TLB_RW : 0) | ((level - 1) << 5));
-        return m;
-      }
-      table = frame;
-    }
-    return -1;
-  }
-
-  /** The walk after a TLB miss: fills the TLB and returns the machine address, or -1. */
-  private walk(va: number, write: boolean, user: boolean): number {
-    const ctx = this.ctx;
-    const nested = ctx.kind === PagingKind.Nested;
-    const mem = this.mem;
-    const c = ctx.counters.c;
-    this.refs = 0;
-    let level = 4;
-    // table: machine frame of the table to read at `level` (nested: after EPT translation).
-    let table = -1;
-    let rw = TLB_RW;
-    let us = TLB_US;
-    let nx = 0;
-    // Paging-structure caches: deepest hit first.
-    for (let l = 2; l <= 4; l++) {
-      const pc = this.psc[l];
-      if (pc === null) continue;
-      c[C.CycWalk] += this.costs.walkCacheLookup;
-      const key = Math.floor(va / P2[l]);
-      const f = pc.get(key, ctx.vpid, ctx.pcid);
-      if (f >= 0) {
-        c[C.PscHits]++;
-        table = f;
-        level = l - 1;
-        const p = pc.lastPerm;
-        rw = p & TLB_RW;
-        us = p & TLB_US;
-        nx = p & TLB_NX;
-        break;
-      }
-    }
-    if (table < 0) {
-      if (nested) {
-        table = this.ept(va, ctx.cr3 * 4096, false, true);
-        if (table < 0) {
-          this.endWalk();
-          return -1;
-        }
-      } else table = ctx.cr3;
-    }
-    for (; level >= 1; level--) {
-      const i = index(va, level);
-      this.readRef(table * 4096 + i * 8);
-      const lo = mem.readLo(table, i);
-      const ec = (write ? PFEC_WRITE : 0) | (user ? PFEC_USER : 0);
-      if (!(lo & PTE_P)) {
-        this.endWalk();
-        return this.pageFault(va, ec, level);
-      }
-      const hi = mem.readHi(table, i);
-      if (level === 4 && lo & PTE_PS) {
-        this.endWalk();
-        return this.pageFault(va, ec | PFEC_PRESENT | PFEC_RSVD, level);
-      }
-      if (!(lo & PTE_RW)) rw = 0;
-      if (!(lo & PTE_US)) us = 0;
-      if (hi & PTE_HI_NX) nx = TLB_NX;
-      const leaf = level === 1 || (lo & PTE_PS) !== 0;
-      if ((write && !rw) || (user && !us)) {
-        this.endWalk();
-        return this.pageFault(va, ec | PFEC_PRESENT, level);
-      }
-      let set = PTE_A;
-      if (leaf && write) set |= PTE_D;
-      if ((lo & set) !== set) mem.orLo(table, i, set);
-      const frame = pteFrame(lo, hi);
-      if (leaf) {
-        let size = P2[level];
-        // Guest frame of the 4 KiB page within the leaf.
-        let target = frame - (frame % (size / 4096)) + Math.floor((va % size) / 4096);
-        let perm = rw | us | nx | ((lo | set) & PTE_D ? TLB_DIRTY : 0) | (lo & PTE_G && !nested ? TLB_GLOBAL : 0);
-        if (nested) {
-          target = this.ept(va, target * 4096, write, false);
-          if (target < 0) {
-            this.endWalk();
-            return -1;
-          }
-          if (this.eSize < size) size = this.eSize;
-        }
-        this.endWalk();
-        // Frame of the first 4 KiB of the (possibly smaller, for nested) page.
-        const first = target - Math.floor((va % size) / 4096);
-        const t = size === 4096 ? this.tlb4k : size === 2097152 ? this.tlb2m : this.tlb1g;
-        t.insert(Math.floor(va / size), ctx.vpid, ctx.pcid, first, perm);
-        perm = 0;
-        return target * 4096 + (va % 4096);
-      }
-      // Non-leaf: the next table, through EPT for nested paging.
-      let next = frame;
-      if (nested) {
-        next = this.ept(va, frame * 4096, false, true);
-        if (next < 0) {
-          this.endWalk();
-          return -1;
-        }
-      }
-      const pc = this.psc[level];
-      if (pc !== null) pc.put(Math.floor(va / P2[level]), ctx.vpid, ctx.pcid, next, rw | us | nx);
-      table = next;
-    }
-    this.endWalk();
-    return -1;
-  }
-
-  // --- invalidation ----------------------------------------------------------------------------
-
-  /** INVLPG for the running vpid/pcid: the page in every TLB, and the paging-structure caches. */
   invlpg(va: number): void {
-    const vpid = this.ctx.vpid;
-    this.tlb4k.invlpg(Math.floor(va / 4096), vpid);
-    this.tlb2m.invlpg(Math.floor(va / 2097152), vpid);
-    this.tlb1g.invlpg(Math.floor(va / 1073741824), vpid);
-    for (const pc of this.psc) pc?.flushPcid(vpid, this.ctx.pcid);
+    const ctx = this.ctx;
+    const asid = asidTag(ctx.vpid, ctx.pcid);
+    const gtag = globalTag(ctx.vpid);
+    this.tlb4k.invalidatePage(Math.floor(va / 4096), asid, gtag);
+    this.tlb2m.invalidatePage(Math.floor(va / 2097152), asid, gtag);
+    this.tlb1g.invalidatePage(Math.floor(va / 1073741824), asid, gtag);
+    this.tlb4k.invalidateSplinters(va, asid);
+    this.tlb2m.invalidateSplinters(va, asid);
+    this.psc.flushAsid(asid);
   }
 
+  /** A CR3 load without the no-flush bit (or INVPCID single-context): non-global entries of the pcid. */
   flushPcid(vpid: number, pcid: number): void {
-    this.tlb4k.flushPcid(vpid, pcid);
-    this.tlb2m.flushPcid(vpid, pcid);
-    this.tlb1g.flushPcid(vpid, pcid);
-    for (const pc of this.psc) pc?.flushPcid(vpid, pcid);
+    const asid = asidTag(vpid, pcid);
+    this.tlb4k.flushAsid(asid);
+    this.tlb2m.flushAsid(asid);
+    this.tlb1g.flushAsid(asid);
+    this.psc.flushAsid(asid);
   }
 
+  /** INVVPID single-context: every linear and combined entry of the vpid, global ones included. */
   flushVpid(vpid: number): void {
     this.tlb4k.flushVpid(vpid);
     this.tlb2m.flushVpid(vpid);
     this.tlb1g.flushVpid(vpid);
-    for (const pc of this.psc) pc?.flushVpid(vpid);
-    this.ntlb?.flushVpid(vpid);
+    this.psc.flushVpid(vpid);
+  }
+
+  /**
+   * INVEPT (all-context): the nested TLB's guest-physical mappings and every combined mapping
+   * derived through EPT (nested TLB entries and paging-structure-cache entries), SDM Vol. 3C §29.4.3.
+   */
+  flushNestedTlb(): void {
+    this.ntlb.flush();
+    this.tlb4k.flushNested();
+    this.tlb2m.flushNested();
+    this.tlb1g.flushNested();
+    this.psc.flushNested();
   }
 
   flushPsc(): void {
-    for (const pc of this.psc) pc?.flushAll();
+    this.psc.flush();
   }
 
-  /** INVEPT: drop cached guest-physical translations. */
-  flushNestedTlb(): void {
-    this.ntlb?.flushAll();
-  }
-
+  /** TLBs, paging-structure caches and nested TLB. */
   flushAll(): void {
     this.tlb4k.flushAll();
     this.tlb2m.flushAll();
     this.tlb1g.flushAll();
-    this.flushPsc();
-    this.flushNestedTlb();
+    this.psc.flush();
+    this.ntlb.flush();
   }
 
   flushDataCache(): void {
     this.dcache.flush();
   }
 
-  /** Everything cold, the data cache included (the cold-walk probe). */
+  /** Everything cold, the data cache included: the next walk costs the architectural count in DRAM references. */
   coldFlush(): void {
     this.flushAll();
-    this.flushDataCache();
+    this.dcache.flush();
   }
 
-  // --- reference translation -------------------------------------------------------------------
+  /** Switches the paging-structure caches on or off (they start empty either way). */
+  setPscEnabled(on: boolean): void {
+    this.psc.flush();
+    this.psc.enabled = on;
+  }
+
+  /** Switches the nested TLB on or off (it starts empty either way). */
+  setNestedTlbEnabled(on: boolean): void {
+    this.ntlb.flush();
+    this.ntlb.enabled = on;
+  }
+
+  // --- the reference path ------------------------------------------------------------------------
 
   /**
-   * Translates `va` for `ctx` as a fresh walk with no caches would, changing nothing. With
-   * `trace`, records every reference in order, with what would serve it in the current state.
+   * What a fresh walk of `va` for `ctx` would give, changing nothing (no cache, A/D bit or
+   * counter is touched). `refs` is the architectural count; with `trace`, one WalkRef per
+   * reference (see referenceWalk.ts for the order and the meaning of `source`).
    */
-  referenceTranslate(ctx: TranslationContext, va: number, write: boolean, user: boolean, trace = false): ReferenceResult {
-    const mem = this.mem;
-    const out: ReferenceResult = {
-      ok: false,
-      maddr: -1,
-      pageSize: 0,
-      writable: false,
-      user: false,
-      nx: false,
-      refs: 0,
-      faultKind: FaultKind.None,
-      faultLevel: 0,
-      faultGpa: 0,
-      faultDuringGuestWalk: false,
-      trace: [],
-    };
-    const nested = ctx.kind === PagingKind.Nested;
-    const record = (guestLevel: number, hostLevel: number, maddr: number, lo: number, hi: number, source: RefSource) => {
-      out.refs++;
-      if (trace) out.trace.push({ n: out.refs, guestLevel, hostLevel, maddr, entry: pteHex(lo, hi), source } satisfies WalkRef);
-    };
-    const srcOf = (maddr: number): RefSource => (this.dcache.has(maddr) ? 'data-cache' : 'memory');
-    /** gpa → { mfn of its 4K page, leaf size } or null after recording a violation. */
-    const eptWalk = (gpa: number, guestLevel: number, wr: boolean): { mfn: number; size: number } | null => {
-      let table = ctx.eptRoot;
-      const ntHit = this.ntlb?.has(Math.floor(gpa / 4096), ctx.vpid, 0) ?? false;
-      for (let level = 4; level >= 1; level--) {
-        const i = index(gpa, level);
-        const lo = mem.readLo(table, i);
-        const hi = mem.readHi(table, i);
-        const maddr = table * 4096 + i * 8;
-        record(guestLevel, level, maddr, lo, hi, ntHit ? 'nested-tlb' : srcOf(maddr));
-        if (!(lo & EPT_RWX) || (level === 4 && lo & EPT_PS)) {
-          out.faultKind = FaultKind.EptViolation;
-          out.faultLevel = level;
-          out.faultGpa = gpa;
-          out.faultDuringGuestWalk = guestLevel !== 0;
-          return null;
-        }
-        const frame = pteFrame(lo, hi);
-        if (level === 1 || lo & EPT_PS) {
-          if (!(lo & EPT_R) || (wr && !(lo & EPT_W))) {
-            out.faultKind = FaultKind.EptViolation;
-            out.faultLevel = level;
-            out.faultGpa = gpa;
-            out.faultDuringGuestWalk = guestLevel !== 0;
-            return null;
-          }
-          const size = P2[level];
-          return { mfn: frame + Math.floor((gpa % size) / 4096), size };
-        }
-        table = frame;
-      }
-      return null;
-    };
-    let table: number;
-    if (nested) {
-      const r = eptWalk(ctx.cr3 * 4096, 4, false);
-      if (!r) return out;
-      table = r.mfn;
-    } else table = ctx.cr3;
-    let rw = true;
-    let us = true;
-    let nx = false;
-    for (let level = 4; level >= 1; level--) {
-      const i = index(va, level);
-      const lo = mem.readLo(table, i);
-      const hi = mem.readHi(table, i);
-      const maddr = table * 4096 + i * 8;
-      const pscHit = level < 4 && (this.psc[level + 1]?.has(Math.floor(va / P2[level + 1]), ctx.vpid, ctx.pcid) ?? false);
-      record(level, 0, maddr, lo, hi, pscHit ? 'psc' : srcOf(maddr));
-      if (!(lo & PTE_P) || (level === 4 && lo & PTE_PS)) {
-        out.faultKind = FaultKind.PageFault;
-        out.faultLevel = level;
-        return out;
-      }
-      rw = rw && (lo & PTE_RW) !== 0;
-      us = us && (lo & PTE_US) !== 0;
-      nx = nx || (hi & PTE_HI_NX) !== 0;
-      if ((write && !rw) || (user && !us)) {
-        out.faultKind = FaultKind.PageFault;
-        out.faultLevel = level;
-        return out;
-      }
-      const frame = pteFrame(lo, hi);
-      if (level === 1 || lo & PTE_PS) {
-        let size = P2[level];
-        const gframe = frame - (frame % (size / 4096)) + Math.floor((va % size) / 4096);
-        let mfn = gframe;
-        if (nested) {
-          const r = eptWalk(gframe * 4096, 0, write);
-          if (!r) return out;
-          mfn = r.mfn;
-          size = Math.min(size, r.size);
-        }
-        out.ok = true;
-        out.maddr = mfn * 4096 + (va % 4096);
-        out.pageSize = size;
-        out.writable = rw;
-        out.user = us;
-        out.nx = nx;
-        return out;
-      }
-      if (nested) {
-        const r = eptWalk(frame * 4096, level - 1, false);
-        if (!r) return out;
-        table = r.mfn;
-      } else table = frame;
-    }
-    return out;
+  referenceTranslate(ctx: TranslationContext, va: number, write: boolean, user: boolean, trace = false, fetch = false): ReferenceResult {
+    const access = (write ? PFEC_WRITE : 0) | (user ? PFEC_USER : 0) | (fetch ? PFEC_INSN : 0);
+    return referenceTranslate(this.mem, this, ctx, va, access, trace);
   }
 }

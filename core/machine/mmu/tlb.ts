@@ -1,10 +1,10 @@
 /**
  * A TLB for one page size (Intel SDM Vol. 3A §4.10.2): set-associative, true LRU, entries tagged
- * by VPID (§28.3.1: translations are associated with the current VPID) and PCID (§4.10.1).
+ * by VPID (Vol. 3C §29.1, §29.4: translations are associated with the current VPID) and PCID (§4.10.1).
  * An Mmu holds one per page size — 4 KiB, 2 MiB, 1 GiB — as recent cores split their STLBs.
  *
  * A global entry (G set in the leaf, CR4.PGE on) belongs to every PCID of its VPID (§4.10.2.4):
- * it is stored with the tag GLOBAL_TAG(vpid) = ~vpid, which no (vpid, pcid) tag can equal, so a
+ * it is stored with the tag globalTag(vpid) = ~vpid, which no (vpid, pcid) tag can equal, so a
  * lookup matches it with one more integer compare and no flag test.
  *
  * All state is in typed arrays; a lookup allocates nothing. Flushes are cheap when few entries
@@ -18,8 +18,16 @@ export const TLB_US = 1 << 1;
 export const TLB_NX = 1 << 2;
 /** D was set in the leaf when the entry was cached: a write through it needs no walk. */
 export const TLB_DIRTY = 1 << 3;
-/** Came from a nested (EPT) translation: a combined mapping that INVEPT drops (SDM §28.3.3.2). */
+/** Came from a nested (EPT) translation: a combined mapping that INVEPT drops (SDM Vol. 3C §29.4). */
 export const TLB_NESTED = 1 << 4;
+/**
+ * A splinter: the guest's leaf maps a 2 MiB (or 1 GiB) page but the entry is smaller because the
+ * host page is. INVLPG of any address in the guest's page must drop every splinter of it (SDM
+ * §4.10.2.3: "an execution of INVLPG for a linear address on a page larger than 4 KBytes
+ * invalidates any and all smaller-page TLB entries for the translation of that page").
+ */
+export const TLB_SPLIT_2M = 1 << 5;
+export const TLB_SPLIT_1G = 1 << 6;
 
 /** Tag of an entry cached for `pcid` of `vpid` (vpid < 2^16, pcid < 2^12, SDM sizes). */
 export function asidTag(vpid: number, pcid: number): number {
@@ -39,26 +47,30 @@ const FILL_LOG = 64;
 
 export class Tlb {
   /** log2 of the page size this TLB holds. */
-  readonly pageShift: number;
-  readonly pageSize: number;
+  declare readonly pageShift: number;
+  declare readonly pageSize: number;
   /** pageSize - 1: offset of an address within its page (fits in 31 bits, so `va & offsetMask` is exact). */
-  readonly offsetMask: number;
-  readonly sets: number;
-  readonly ways: number;
-  private readonly setMask: number;
+  declare readonly offsetMask: number;
+  declare readonly sets: number;
+  declare readonly ways: number;
+  declare private readonly setMask: number;
   /** Virtual page number (va / pageSize) per slot. */
-  readonly vpn: Float64Array;
+  declare readonly vpn: Float64Array;
   /** asidTag, globalTag or INVALID_TAG per slot. */
-  readonly tag: Int32Array;
+  declare readonly tag: Int32Array;
   /** Machine frame of the first 4 KiB of the page (machine memory is below 2^43 bytes). */
-  readonly mfn: Int32Array;
+  declare readonly mfn: Int32Array;
   /** TLB_* per slot. */
-  readonly flags: Uint8Array;
-  private readonly stamp: Float64Array;
+  declare readonly flags: Uint8Array;
+  declare private readonly stamp: Float64Array;
   private tick = 0;
   private readonly log = new Int32Array(FILL_LOG);
   private logged = 0;
   private logOverflow = false;
+  /** Splinters filled since the last full flush (an upper bound): INVLPG scans for them only if any. */
+  splinters = 0;
+  /** Valid entries: a TLB with none (the 1 GiB one, mostly) is not searched on a miss. */
+  live = 0;
 
   constructor(entries: number, ways: number, pageShift: number) {
     const sets = Math.floor(entries / ways);
@@ -113,27 +125,26 @@ export class Tlb {
     return -1;
   }
 
-  /** Caches a translation, replacing an entry with the same vpn and tag, else an empty way, else the LRU way. */
+  /**
+   * Caches a translation after a lookup of it missed (so no entry holds this vpn and tag): in an
+   * empty way, else in the least recently used one.
+   */
   fill(vpn: number, tag: number, mfn: number, flags: number): void {
     const ways = this.ways;
     const base = (vpn & this.setMask) * ways;
     let victim = base;
     let oldest = Infinity;
     for (let i = base; i < base + ways; i++) {
-      const t = this.tag[i]!;
-      if (t === INVALID_TAG) {
-        if (oldest > -1) {
-          oldest = -1;
-          victim = i;
-        }
-      } else if (this.vpn[i] === vpn && t === tag) {
+      if (this.tag[i] === INVALID_TAG) {
         victim = i;
         break;
-      } else if (this.stamp[i]! < oldest) {
+      }
+      if (this.stamp[i]! < oldest) {
         oldest = this.stamp[i]!;
         victim = i;
       }
     }
+    if (this.tag[victim] === INVALID_TAG) this.live++;
     this.vpn[victim] = vpn;
     this.tag[victim] = tag;
     this.mfn[victim] = mfn;
@@ -141,11 +152,14 @@ export class Tlb {
     this.stamp[victim] = ++this.tick;
     if (this.logged < FILL_LOG) this.log[this.logged++] = victim;
     else this.logOverflow = true;
+    if (flags & (TLB_SPLIT_2M | TLB_SPLIT_1G)) this.splinters++;
   }
 
   invalidate(i: number): void {
+    if (this.tag[i] === INVALID_TAG) return;
     this.vpn[i] = -1;
     this.tag[i] = INVALID_TAG;
+    this.live--;
   }
 
   /** INVLPG: the entry for `vpn` of the current PCID, and the global one of its VPID (SDM §4.10.4.1). */
@@ -153,6 +167,25 @@ export class Tlb {
     const base = (vpn & this.setMask) * this.ways;
     for (let i = base; i < base + this.ways; i++) {
       if (this.vpn[i] === vpn && (this.tag[i] === asid || this.tag[i] === gtag)) this.invalidate(i);
+    }
+  }
+
+  /**
+   * INVLPG of `va` on a guest large page: drops the splinters of tag `asid` that lie in the same
+   * 2 MiB (TLB_SPLIT_2M) or 1 GiB (TLB_SPLIT_1G) page as `va`.
+   */
+  invalidateSplinters(va: number, asid: number): void {
+    if (this.splinters === 0) return;
+    const region2m = Math.floor(va / 2097152);
+    const region1g = Math.floor(va / 1073741824);
+    const size = this.pageSize;
+    const n = this.logOverflow ? this.size : this.logged;
+    for (let k = 0; k < n; k++) {
+      const i = this.logOverflow ? k : this.log[k]!;
+      const f = this.flags[i]!;
+      if (this.tag[i] !== asid || !(f & (TLB_SPLIT_2M | TLB_SPLIT_1G))) continue;
+      const base = this.vpn[i]! * size;
+      if (f & TLB_SPLIT_2M ? Math.floor(base / 2097152) === region2m : Math.floor(base / 1073741824) === region1g) this.invalidate(i);
     }
   }
 
@@ -165,7 +198,7 @@ export class Tlb {
     }
   }
 
-  /** Every entry of one VPID, global ones included (INVVPID single-context, SDM §30.3). */
+  /** Every entry of one VPID, global ones included (INVVPID single-context, SDM Vol. 3C §29.4.3). */
   flushVpid(vpid: number): void {
     const g = globalTag(vpid);
     const n = this.logOverflow ? this.size : this.logged;
@@ -176,7 +209,7 @@ export class Tlb {
     }
   }
 
-  /** Entries derived through EPT (INVEPT drops combined mappings, SDM §28.3.3.2). */
+  /** Entries derived through EPT (INVEPT drops combined mappings, SDM Vol. 3C §29.4.3). */
   flushNested(): void {
     const n = this.logOverflow ? this.size : this.logged;
     for (let k = 0; k < n; k++) {
@@ -194,9 +227,11 @@ export class Tlb {
     }
     this.logged = 0;
     this.logOverflow = false;
+    this.splinters = 0;
+    this.live = 0;
   }
 
-  /** Valid entries (for reports and tests). */
+  /** Valid entries (for reports and tests; counts them, unlike `live`). */
   count(): number {
     let n = 0;
     for (let i = 0; i < this.size; i++) if (this.tag[i] !== INVALID_TAG) n++;

@@ -5,6 +5,9 @@
  */
 import type { Counters } from '../counters.js';
 
+/** 64-byte cache lines per 4 KiB frame: a line holds 8 page-table entries. */
+export const LINES_PER_FRAME = 64;
+
 /** How the hardware translates for the running vCPU. */
 export const enum PagingKind {
   /** One dimension: CR3 holds the machine frame of an L4 that the hardware walks (native, PV, shadow). */
@@ -105,6 +108,8 @@ export interface ReferenceResult {
   faultLevel: number;
   faultGpa: number;
   faultDuringGuestWalk: boolean;
+  /** #PF error code (PFEC_*) of a page fault; for an EPT violation, the access's PFEC_WRITE/USER/INSN bits. */
+  faultErrorCode: number;
   trace: WalkRef[];
 }
 

@@ -1,0 +1,180 @@
+/**
+ * The nested TLB (Bhargava et al., ASPLOS 2008, §4.2): caches guest-physical → machine
+ * translations for the walker, so a guest-table address (or the final guest-physical address)
+ * whose gfn hits skips its whole EPT walk. Intel calls these "guest-physical mappings" and
+ * associates them with the EPT in use (SDM Vol. 3C §29.4), so entries are tagged by the EPT
+ * root; INVVPID leaves them alone and INVEPT drops them.
+ *
+ * Entries are kept at 4 KiB granularity (gfn → mfn) whatever the EPT leaf size, with the EPT
+ * rights (R/W/X ANDed over the levels) and the leaf's level, which the walker needs to size the
+ * combined TLB entry. Set-associative, true LRU, typed arrays.
+ */
+const NTLB_RIGHTS = 0x07;
+const NTLB_LEVEL_SHIFT = 3;
+
+export class NestedTlb {
+  declare enabled: boolean;
+  declare readonly sets: number;
+  declare readonly ways: number;
+  /** sets - 1 when sets is a power of two, else -1 (index by modulo). */
+  declare private readonly setMask: number;
+  declare private readonly entries: number;
+  declare private readonly gfn: Float64Array;
+  /** EPT root (mfn) the entry was walked from. */
+  declare private readonly root: Int32Array;
+  declare private readonly mfn: Int32Array;
+  /** EPT rights (bits 0-2) and leaf level (bits 3-5). */
+  declare private readonly info: Uint8Array;
+  /**
+   * Flush generation the entry was filled in: it is valid only while that is `epoch`, so a flush
+   * (INVEPT, or every cold-walk probe) is one increment, whatever was cached.
+   */
+  declare private readonly born: Float64Array;
+  declare private readonly stamp: Float64Array;
+  private epoch = 1;
+  private tick = 0;
+  /** The last missed lookup and the slot its fill takes (-1: none pending). */
+  private missRoot = 0;
+  private missGfn = -1;
+  private missSlot = -1;
+  /** Set by a hit: machine frame, EPT rights, EPT leaf level. */
+  hitMfn = 0;
+  hitRights = 0;
+  hitLevel = 1;
+
+  constructor(config: { enabled: boolean; entries: number; ways: number }) {
+    this.enabled = config.enabled;
+    const ways = Math.max(1, Math.min(config.ways, config.entries));
+    this.ways = ways;
+    this.sets = Math.max(1, Math.floor(config.entries / ways));
+    this.setMask = (this.sets & (this.sets - 1)) === 0 ? this.sets - 1 : -1;
+    const n = this.sets * ways;
+    this.entries = n;
+    this.gfn = new Float64Array(n).fill(-1);
+    this.root = new Int32Array(n);
+    this.mfn = new Int32Array(n);
+    this.info = new Uint8Array(n);
+    this.born = new Float64Array(n);
+    this.stamp = new Float64Array(n);
+  }
+
+  private setBase(gfn: number): number {
+    return (this.setMask >= 0 ? gfn & this.setMask : gfn % this.sets) * this.ways;
+  }
+
+  /**
+   * True if `gfn` is cached for `root` with every right in `need` (hit fields set). An entry with
+   * fewer rights misses (the EPT may have gained them since; the walk will tell) and the fill
+   * replaces it. A miss remembers the slot a fill of the same gfn takes, so the fill does not scan.
+   */
+  lookup(root: number, gfn: number, need: number): boolean {
+    const base = this.setBase(gfn);
+    const end = base + this.ways;
+    const epoch = this.epoch;
+    // One pass finds the entry, or the slot its fill will take: an empty way, else the LRU way.
+    let victim = -1;
+    let lru = base;
+    let oldest = Infinity;
+    for (let i = base; i < end; i++) {
+      if (this.born[i] !== epoch) {
+        if (victim < 0) victim = i;
+        continue;
+      }
+      if (this.gfn[i] === gfn && this.root[i] === root) {
+        const info = this.info[i]!;
+        if ((info & need) !== need) {
+          victim = i;
+          break;
+        }
+        this.stamp[i] = ++this.tick;
+        this.missSlot = -1;
+        this.hitMfn = this.mfn[i]!;
+        this.hitRights = info & NTLB_RIGHTS;
+        this.hitLevel = info >>> NTLB_LEVEL_SHIFT;
+        return true;
+      }
+      if (this.stamp[i]! < oldest) {
+        oldest = this.stamp[i]!;
+        lru = i;
+      }
+    }
+    this.missRoot = root;
+    this.missGfn = gfn;
+    this.missSlot = victim >= 0 ? victim : lru;
+    return false;
+  }
+
+  /** The slot for (root, gfn): its current entry, else an empty way, else the LRU way. */
+  private slotFor(root: number, gfn: number): number {
+    const base = this.setBase(gfn);
+    const end = base + this.ways;
+    for (let i = base; i < end; i++) {
+      if (this.gfn[i] === gfn && this.root[i] === root && this.born[i] === this.epoch) return i;
+    }
+    return this.victim(base, end);
+  }
+
+  /** An empty way of the set, else its least recently used one. */
+  private victim(base: number, end: number): number {
+    const epoch = this.epoch;
+    let victim = base;
+    let oldest = Infinity;
+    for (let i = base; i < end; i++) {
+      if (this.born[i] !== epoch) return i;
+      if (this.stamp[i]! < oldest) {
+        oldest = this.stamp[i]!;
+        victim = i;
+      }
+    }
+    return victim;
+  }
+
+  /** Whether lookup would hit; changes nothing. */
+  peek(root: number, gfn: number, need: number): boolean {
+    if (!this.enabled) return false;
+    const base = this.setBase(gfn);
+    for (let i = base; i < base + this.ways; i++) {
+      if (this.gfn[i] === gfn && this.root[i] === root && this.born[i] === this.epoch) return (this.info[i]! & need) === need;
+    }
+    return false;
+  }
+
+  fill(root: number, gfn: number, mfn: number, rights: number, level: number): void {
+    let victim = this.missSlot;
+    // Right after a missed lookup of this gfn (the walker's case) the slot is known.
+    if (victim < 0 || this.missGfn !== gfn || this.missRoot !== root) victim = this.slotFor(root, gfn);
+    this.missSlot = -1;
+    this.gfn[victim] = gfn;
+    this.root[victim] = root;
+    this.mfn[victim] = mfn;
+    this.info[victim] = (rights & NTLB_RIGHTS) | (level << NTLB_LEVEL_SHIFT);
+    this.born[victim] = this.epoch;
+    this.stamp[victim] = ++this.tick;
+  }
+
+  /** INVEPT: drops every entry. */
+  flush(): void {
+    this.epoch++;
+    this.missSlot = -1;
+  }
+
+  /** An independent copy in the same state (the reference walk replays a walk on it). */
+  clone(): NestedTlb {
+    const c = new NestedTlb({ enabled: this.enabled, entries: this.entries, ways: this.ways });
+    c.gfn.set(this.gfn);
+    c.root.set(this.root);
+    c.mfn.set(this.mfn);
+    c.info.set(this.info);
+    c.born.set(this.born);
+    c.stamp.set(this.stamp);
+    c.epoch = this.epoch;
+    c.tick = this.tick;
+    return c;
+  }
+
+  count(): number {
+    let n = 0;
+    for (let i = 0; i < this.entries; i++) if (this.born[i] === this.epoch) n++;
+    return n;
+  }
+}

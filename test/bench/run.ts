@@ -1,0 +1,17 @@
+/**
+ * Runs every benchmark in one process and prints a table (`npm run bench`). To add one, export
+ * an `async function benchX(): Promise<BenchResult[]>` and list it in BENCHES.
+ */
+import { benchMmu } from './mmu.bench.js';
+import type { BenchResult } from './types.js';
+
+const BENCHES: (() => Promise<BenchResult[]>)[] = [benchMmu];
+
+const rate = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : `${(x / 1e3).toFixed(1)} k/s`);
+
+const rows: string[][] = [['benchmark', 'ops/s', 'baseline ops/s', 'ratio', 'note']];
+for (const bench of BENCHES) {
+  for (const r of await bench()) rows.push([r.name, rate(r.opsPerSec), rate(r.baselineOpsPerSec), r.ratio.toFixed(3), r.note]);
+}
+const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+for (const r of rows) console.log(r.map((c, i) => (i === 0 || i === 4 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
