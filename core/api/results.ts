@@ -33,6 +33,8 @@ export interface DomainResults {
   pageFaults: { guest: number; hidden: number };
   /** Counters that explain the cycles (validated entries, emulated writes, resyncs …). */
   counters: Record<string, number>;
+  /** `hypercalls` workload: one result per script step ("0", "-EINVAL", "#PF" …). */
+  calls?: { op: string; rc: string; calls?: { op: string; rc: string }[] }[];
 }
 
 export interface AuditResult {

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { COST_KEYS } from '../machine/cost.js';
+import { frameRefs, hypercallsWorkloadSchema } from './hypercallScript.js';
 
 export const PAGING_MODES = ['native', 'pv', 'shadow', 'hap'] as const;
 export type PagingMode = (typeof PAGING_MODES)[number];
@@ -29,6 +30,7 @@ export const WORKLOAD_KINDS = [
   'mmap-churn',
   'context-switch',
   'kernel-build',
+  'hypercalls',
 ] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
@@ -58,6 +60,7 @@ export const workloadSchema = z.discriminatedUnion('kind', [
     processes: int(2, 256),
   }),
   z.strictObject({ kind: z.literal('kernel-build'), jobs: int(1, 10_000) }),
+  hypercallsWorkloadSchema,
 ]);
 export type Workload = z.infer<typeof workloadSchema>;
 
@@ -164,8 +167,11 @@ function zodProblems(err: z.ZodError): Problem[] {
         out.push({ path: path === '(scenario)' ? k : `${path}.${k}`, message: 'unknown field' });
       }
     } else if (issue.code === 'invalid_union' && 'discriminator' in issue) {
-      const at = issue.path[issue.path.length - 1] === 'kind' ? path : `${path}.kind`;
-      out.push({ path: at, message: `unknown workload kind; allowed: ${WORKLOAD_KINDS.join(', ')}` });
+      const key = String(issue.discriminator);
+      const at = issue.path[issue.path.length - 1] === key ? path : `${path}.${key}`;
+      const options = 'options' in issue && Array.isArray(issue.options) ? (issue.options as unknown[]).map(String) : [];
+      const what = key === 'kind' ? 'workload kind' : key;
+      out.push({ path: at, message: `unknown ${what}; allowed: ${(key === 'kind' ? [...WORKLOAD_KINDS] : options).join(', ')}` });
     } else {
       out.push({ path, message: issue.message });
     }
@@ -265,8 +271,31 @@ function semanticProblems(s: Scenario): Problem[] {
         message: `the workload needs ${need} MiB but the guest has ${avail} MiB after its kernel's ${GUEST_KERNEL_RESERVED_MIB} MiB; raise memoryMiB or shrink the workload`,
       });
     }
-    if (d.workload.kind === 'idle' && d.role === 'guest') {
-      // Allowed: an idle guest still boots and shows up in xl list.
+    if (d.workload.kind === 'hypercalls') {
+      if (d.mode !== 'pv') {
+        out.push({ path: at('workload.kind'), message: `the hypercalls workload drives a PV guest's page-table hypercalls; mode must be "pv", not "${d.mode}"` });
+      }
+      const w = d.workload;
+      for (const { path, ref } of frameRefs(w.steps, at('workload.steps'))) {
+        if ('page' in ref && !(ref.page in w.pages)) {
+          out.push({ path: `${path}.page`, message: `unknown page "${ref.page}"; declared pages: ${Object.keys(w.pages).join(', ') || '(none)'}` });
+        }
+        if ('foreign' in ref) {
+          const f = s.domains.find((x) => x.name === ref.foreign);
+          const isDom0 = s.hypervisor === 'xen' && ref.foreign === DEFAULT_DOM0.name && !s.domains.some((x) => x.role === 'dom0');
+          if (!f && !isDom0) out.push({ path: `${path}.foreign`, message: `no domain named "${ref.foreign}"` });
+          else if (ref.pfn >= (f?.memoryMiB ?? DEFAULT_DOM0.memoryMiB) * 256) {
+            out.push({ path: `${path}.pfn`, message: `pfn ${ref.pfn} is beyond ${ref.foreign}'s ${f?.memoryMiB ?? DEFAULT_DOM0.memoryMiB} MiB` });
+          }
+        }
+      }
+      w.steps.forEach((st, i) => {
+        if (st.op !== 'mmuext_op') return;
+        const needsFrame = st.cmd.startsWith('pin_') || st.cmd === 'unpin_table' || st.cmd === 'new_baseptr';
+        const needsVa = st.cmd.startsWith('invlpg');
+        if (needsFrame && !st.frame) out.push({ path: at(`workload.steps[${i}].frame`), message: `${st.cmd} needs a frame` });
+        if (needsVa && !st.va) out.push({ path: at(`workload.steps[${i}].va`), message: `${st.cmd} needs a va` });
+      });
     }
   });
   if (dom0s > 1) out.push({ path: 'domains', message: `at most one domain may have role "dom0" (found ${dom0s})` });

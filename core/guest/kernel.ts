@@ -178,7 +178,7 @@ export class GuestKernel {
   }
 
   /** The table at `leafLevel` covering `va`, allocating missing tables; -1 if absent and !alloc. */
-  private tableFor(mm: Mm, va: number, leafLevel: number, alloc: boolean): number {
+  tableFor(mm: Mm, va: number, leafLevel: number, alloc: boolean): number {
     let t = mm.root;
     for (let level = 4; level > leafLevel; level--) {
       const i = idx(va, level);

@@ -26,7 +26,9 @@ export function audit(xen: Hypervisor): AuditResult {
   for (const d of xen.domains) {
     if (d.shadow) for (const v of d.shadow.audit()) violations.push(`${d.name}: ${v}`);
     if (d.hap) auditEpt(xen, d, violations, checked);
-    auditKernel(d, violations);
+    // A hypercalls script bypasses the guest kernel's bookkeeping on purpose; Xen's invariants
+    // (above) are what isolation rests on, and they are checked in full.
+    if (d.config.workload.kind !== 'hypercalls') auditKernel(d, violations);
   }
   return { ok: violations.length === 0, violations: violations.slice(0, 200), checked };
 }

@@ -15,6 +15,7 @@ import type { PvDomain } from './mm/pvMm.js';
 import type { Hap } from './paging/hap.js';
 import type { ShadowPaging } from './paging/shadow.js';
 import type { Hypervisor } from './hypervisor.js';
+import type { CallResult } from './hypercall/script.js';
 
 export type DomainState = 'running' | 'paused' | 'blocked' | 'shutdown' | 'dying';
 
@@ -32,6 +33,8 @@ export class Domain implements PvDomain {
   kernel!: GuestKernel;
   hap?: Hap;
   shadow?: ShadowPaging;
+  /** Results of a `hypercalls` script, one per step. */
+  scriptCalls?: CallResult[];
 
   constructor(
     readonly xen: Hypervisor,

@@ -82,6 +82,7 @@ export function runScenario(scenario: Scenario, opts: RunOptions = {}): Results 
       kernel: d.kernel,
       rng: new Rng((scenario.seed * 0x9e3779b1 + d.domid * 7919) >>> 0),
       guestPageSize: d.config.guestPageSize,
+      domains: doms,
     }),
     done: false,
   }));
@@ -192,5 +193,6 @@ export function domainResults(d: Domain): DomainResults {
     ptUpdates: c[C.PtUpdates],
     pageFaults: { guest: c[C.PfGuest], hidden: c[C.PfHidden] },
     counters: k.snapshot(),
+    ...(d.scriptCalls ? { calls: d.scriptCalls } : {}),
   };
 }

@@ -9,6 +9,8 @@ import { PAGE_SIZE_SHIFT, type PageSize } from '../base/types.js';
 import { C } from '../machine/counters.js';
 import type { GuestKernel } from '../guest/kernel.js';
 import { FileImage, type Process, type Vma } from '../guest/mm.js';
+import type { Domain } from '../hv/domain.js';
+import { ScriptRunner } from '../hv/hypercall/script.js';
 
 export const MEASURE = 0;
 export const PROGRESS = 1;
@@ -21,6 +23,8 @@ export interface WorkloadContext {
   kernel: GuestKernel;
   rng: Rng;
   guestPageSize: PageSize;
+  /** Every domain of the run (a script may name another's frames). */
+  domains: readonly Domain[];
 }
 
 /** Total operations a workload will count (for progress). */
@@ -46,6 +50,8 @@ export function plannedOps(w: Workload): number {
       return w.switches;
     case 'kernel-build':
       return w.jobs;
+    case 'hypercalls':
+      return w.steps.length;
   }
 }
 
@@ -184,6 +190,18 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
         c[C.Ops]++;
         if ((i & 1023) === 1023) yield PROGRESS;
       }
+      return;
+    }
+
+    case 'hypercalls': {
+      // The attack lab: a PV guest with a live address space runs a script of hypercalls.
+      const p = start(k, 'attack');
+      const v = k.mmap(p.mm, 16 * 4096);
+      for (let va = v.start; va < v.end; va += 4096) k.touch(va, true);
+      const runner = new ScriptRunner(k.d, x.domains);
+      runner.setup(Object.keys(w.pages));
+      yield MEASURE;
+      k.d.scriptCalls = runner.run(w.steps, () => c[C.Ops]++);
       return;
     }
 
