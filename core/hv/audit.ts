@@ -39,6 +39,8 @@ function auditPv(xen: Hypervisor, doms: Domain[], out: string[], checked: { fram
   const count = new Int32Array(n);
   const typeRefs = new Int32Array(n);
   const writable = new Int32Array(n);
+  const linearHeld = new Int32Array(n);
+  const linearUses = new Int32Array(n);
   const ids = new Set(doms.map((d) => d.domid));
   const name = (id: number) => xen.domains.find((d) => d.domid === id)?.name ?? `d${id}`;
   for (let m = 0; m < n; m++) {
@@ -63,9 +65,19 @@ function auditPv(xen: Hypervisor, doms: Domain[], out: string[], checked: { fram
       if (t === PGT_l1_page_table) {
         count[target]++;
         if (lo & PTE_RW) writable[target]++;
-      } else if (target !== m) {
+        continue;
+      }
+      const isLinear = target === m || ft.type[target] === t;
+      if (isLinear && lo & PTE_RW) {
+        out.push(`${name(ft.owner[m])}: ${PGT_NAMES[t]} mfn ${m} entry ${i} is a writable linear mapping of ${PGT_NAMES[t]} mfn ${target}`);
+      }
+      if (target !== m) {
         count[target]++;
         typeRefs[target]++;
+        if (isLinear) {
+          linearHeld[m]++;
+          linearUses[target]++;
+        }
       }
     }
   }
@@ -84,6 +96,12 @@ function auditPv(xen: Hypervisor, doms: Domain[], out: string[], checked: { fram
       out.push(`${name(ft.owner[m])}: mfn ${m} has count ${ft.count[m]} but ${expCount} references (tables, pins, base pointers)`);
     }
     const isTable = t >= PGT_l1_page_table && t <= PGT_l4_page_table && ft.typeCount[m] > 0;
+    if (linearHeld[m] > 0 && linearUses[m] > 0) {
+      out.push(`${name(ft.owner[m])}: mfn ${m} both holds linear entries and is mapped linearly (chained linear page tables)`);
+    }
+    if (isTable && ft.linear[m] !== linearUses[m] - linearHeld[m]) {
+      out.push(`${name(ft.owner[m])}: mfn ${m} has linear count ${ft.linear[m]} but ${linearUses[m] - linearHeld[m]} from the tables`);
+    }
     if (isTable && writable[m] > 0) {
       out.push(`${name(ft.owner[m])}: mfn ${m} is a ${PGT_NAMES[t]} page table with ${writable[m]} writable mapping(s)`);
     }

@@ -35,6 +35,11 @@ export class FrameTable {
   readonly flags: Uint8Array;
   /** machine_to_phys_mapping: mfn → pfn of its owner, or INVALID_M2P. */
   readonly m2p: Int32Array;
+  /**
+   * linear_pt_count (after XSA-240): > 0, the number of linear entries pointing at this table;
+   * < 0, the number of linear entries this table holds. A table is never both (one level deep).
+   */
+  readonly linear: Int32Array;
 
   constructor(nrFrames: number) {
     this.nrFrames = nrFrames;
@@ -44,6 +49,7 @@ export class FrameTable {
     this.typeCount = new Int32Array(nrFrames);
     this.flags = new Uint8Array(nrFrames);
     this.m2p = new Int32Array(nrFrames).fill(INVALID_M2P);
+    this.linear = new Int32Array(nrFrames);
   }
 
   assign(mfn: number, domid: number, pfn: number): void {
@@ -53,6 +59,7 @@ export class FrameTable {
     this.type[mfn] = PGT_none;
     this.typeCount[mfn] = 0;
     this.flags[mfn] = 0;
+    this.linear[mfn] = 0;
   }
 
   release(mfn: number): void {

@@ -153,10 +153,18 @@ export class PvMm {
       ft.typeCount[mfn]!++;
       return 0;
     }
+    const was = cur;
     ft.type[mfn] = type;
     ft.typeCount[mfn] = 1;
     ft.flags[mfn] = ft.flags[mfn]! & ~PGT_validated;
     if (type >= PGT_l1_page_table && type <= PGT_l4_page_table) {
+      // XSA-401: a frame that was writable may still be reachable through stale writable TLB
+      // entries. Flush once the type reference is held (so no new writable mapping can appear),
+      // before the frame is used as a table.
+      if (was === PGT_writable_page) {
+        d.counters.c[C.TlbFlushes]++;
+        d.flushTlb();
+      }
       const rc = this.allocPageType(mfn, type, d);
       if (rc !== 0) {
         ft.type[mfn] = PGT_none;
@@ -244,21 +252,26 @@ export class PvMm {
       }
       return 0;
     }
-    if (target === table) return 0; // a self-referencing (linear) entry holds no reference
-    const rc = this.getPageAndType(target, (level - 1) as PageType, d);
-    if (rc === EINVAL) return this.getLinearPagetable(level, lo, flags, target, d);
+    const rc = target === table ? EINVAL : this.getPageAndType(target, (level - 1) as PageType, d);
+    if (rc === EINVAL) return this.getLinearPagetable(level, table, flags, target, d);
     return rc;
   }
 
   /**
-   * get_lN_linear_pagetable: an entry pointing at a table of its own level. Allowed only
-   * read-only, to a table of the same domain that is already validated at that level.
+   * get_lN_linear_pagetable: an entry pointing at a table of its own level (a "linear" page
+   * table). Allowed only read-only; a self-reference holds no reference; otherwise the target must
+   * be the same domain's, validated at that level, and (XSA-240) one level deep: a table mapped
+   * linearly may not hold linear entries, and one holding them may not be mapped linearly.
    */
-  private getLinearPagetable(level: number, _lo: number, flags: number, target: number, d: PvDomain): number {
+  private getLinearPagetable(level: number, table: number, flags: number, target: number, d: PvDomain): number {
     if (flags & PTE_RW) return EINVAL; // "Attempt to create linear p.t. with write perms"
+    if (target === table) return 0;
     const ft = this.ft;
     if (ft.owner[target] !== d.domid) return EINVAL;
     if (ft.type[target] !== level || ft.typeCount[target]! === 0 || !(ft.flags[target]! & PGT_validated)) return EINVAL;
+    if (ft.linear[table] > 0 || ft.linear[target] < 0) return EINVAL; // inc_linear_entries / inc_linear_uses
+    ft.linear[table]--;
+    ft.linear[target]++;
     ft.count[target]!++;
     ft.typeCount[target]!++;
     return 0;
@@ -274,6 +287,11 @@ export class PvMm {
       return;
     }
     if (target === table) return;
+    if (this.ft.type[target] === this.ft.type[table]) {
+      // put_pt_page: a same-level target was a linear mapping.
+      this.ft.linear[table]++;
+      this.ft.linear[target]--;
+    }
     this.putPageAndType(target, d);
   }
 
@@ -299,6 +317,7 @@ export class PvMm {
         ((pteFlags(olo, ohi) ^ flags) & ~FASTPATH_FLAG_WHITELIST) === 0
       ) {
         this.mem.write(table, index, lo, hi);
+        if (level >= 2) this.linearFlushPending = true;
         return 0;
       }
       const rc = this.getPageFromEntry(level, lo, hi, table, d);
@@ -306,7 +325,20 @@ export class PvMm {
     }
     this.mem.write(table, index, lo, hi);
     this.putPageFromEntry(level, olo, ohi, table, d);
+    // XSA-286: a changed L2–L4 entry may be cached as a leaf through a linear mapping, so the
+    // TLB must be flushed before the hypercall returns.
+    if (level >= 2 && olo & PTE_P) this.linearFlushPending = true;
     return 0;
+  }
+
+  private linearFlushPending = false;
+
+  /** The flush an L2–L4 change owes, done once at the end of the hypercall. */
+  private flushLinear(d: PvDomain): void {
+    if (!this.linearFlushPending) return;
+    this.linearFlushPending = false;
+    d.counters.c[C.TlbFlushes]++;
+    d.flushTlb();
   }
 
   // --- hypercalls ----------------------------------------------------------------------------
@@ -327,8 +359,12 @@ export class PvMm {
     for (let k = 0; k < n; k++) {
       const r = reqs[k]!;
       const rc = this.mmuUpdateOne(d, r);
-      if (rc !== 0) return { rc, done: k };
+      if (rc !== 0) {
+        this.flushLinear(d);
+        return { rc, done: k };
+      }
     }
+    this.flushLinear(d);
     return { rc: 0, done: n };
   }
 
