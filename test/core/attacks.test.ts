@@ -2,7 +2,7 @@
  * The attack lab's scripts: each Xen rule refuses with its documented error code, a follow-up
  * access proves no write access was gained, and the auditor finds every count balanced.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runScenario, validateScenario } from '../../core/api/index.js';
 
@@ -15,6 +15,13 @@ const expected: Record<string, string[]> = {
   'l4-xen-slot': ['-EINVAL', '#PF'],
   'double-pin': ['0', '-EINVAL', '0', '-EINVAL', '0', '0'],
   'trapped-write': ['0', '0', '#PF', '0', '#PF'],
+  'rw-map-l2-l4': ['0', '0', '0', '-EBUSY', '-EBUSY', '-EBUSY', '#PF', '#PF', '#PF'],
+  'xsa182-fastpath-rw': ['0', '-EINVAL', '0', '#PF'],
+  'xsa240-linear-chain': ['0', '0', '-EINVAL', '-EINVAL', '#PF'],
+  'xsa213-multicall-iret': ['0', '0', '#PF'],
+  'xsa286-stale-linear': ['0', '0', '0', '0', '#PF', '#PF'],
+  'xsa401-retype-flush': ['0', '0', '0', '0', '#PF'],
+  'baseptr-switch': ['0', '0', '0', '0', '#PF', '0', '-EINVAL'],
 };
 
 function load(name: string) {
@@ -24,6 +31,17 @@ function load(name: string) {
 }
 
 describe('attack lab', () => {
+  it('ships at least 14 attack scripts, each with a test here', () => {
+    const files = readdirSync('examples/attacks').filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
+    expect(files.length).toBeGreaterThanOrEqual(14);
+    expect(files.sort()).toEqual(Object.keys(expected).sort());
+  });
+
+  it('the XSA-213 multicall ran only the iret', () => {
+    const g = runScenario(load('xsa213-multicall-iret')).domains.find((d) => d.name === 'g1')!;
+    expect(g.calls![1]).toEqual({ op: 'multicall', rc: '0', calls: [{ op: 'iret', rc: '0' }] });
+  });
+
   for (const [name, rcs] of Object.entries(expected)) {
     it(`${name}: ${rcs.join(' ')}`, () => {
       const r = runScenario(load(name));
