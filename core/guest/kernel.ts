@@ -435,6 +435,7 @@ export class GuestKernel {
     this.procs.set(child.pid, child);
     const pm = parent.mm;
     const cm = child.mm;
+    cm.mmapBase = pm.mmapBase;
     let wrprotected = 0;
     this.ops.lazyBegin();
     for (const v of pm.vmas) {

@@ -127,3 +127,18 @@ describe('shadow specifics', () => {
     expect(d.counters.c[C.EmulatedWrites] - emulated).toBeLessThan(16);
   });
 });
+
+describe('regressions found by the fuzzer', () => {
+  it('a forked child maps new memory below its inherited mappings, not on top of them', () => {
+    const { k, xen } = boot('shadow');
+    const parent = k.spawn('p');
+    k.switchTo(parent);
+    const v = k.mmap(parent.mm, 4096);
+    const child = k.fork(parent);
+    k.switchTo(child);
+    k.touch(v.start, false);
+    const w = k.mmap(child.mm, 4096);
+    expect(w.end <= v.start || w.start >= v.end).toBe(true);
+    expect(audit(xen).ok).toBe(true);
+  });
+});

@@ -25,7 +25,7 @@ import {
 import type { Domain } from '../domain.js';
 import { PGT_l1_page_table } from '../mm/frameTable.js';
 import { MMU_MACHPHYS_UPDATE, MMU_NORMAL_PT_UPDATE, MmuextCmd, UVMF_INVLPG, UVMF_NONE, UVMF_TLB_FLUSH, type MmuUpdateReq } from '../mm/pvMm.js';
-import { DIRECTMAP_BASE } from '../paging/ops.js';
+import { DIRECTMAP_BASE, GuestPanic, XenRefusal } from '../paging/ops.js';
 
 export interface CallResult {
   op: string;
@@ -140,7 +140,17 @@ export class ScriptRunner {
         const mfn = this.frame(s.frame);
         if (mfn < 0) return rc(EINVAL);
         const k = d.kernel;
-        const l1 = k.tableFor(k.current!.mm, va, 1, true);
+        let l1: number;
+        try {
+          l1 = k.tableFor(k.current!.mm, va, 1, true);
+        } catch (e) {
+          // The script pulled the kernel's tables from under it (a new base pointer, an unpin):
+          // the hypercall the kernel needed was refused, and so is the map.
+          if (e instanceof XenRefusal) return rc(e.rc);
+          // The script corrupted what the kernel relies on (its m2p view): the kernel faults.
+          if (e instanceof GuestPanic) return { op: 'map', rc: '#PF' };
+          throw e;
+        }
         const flags = s.flags.reduce((a, f) => a | FLAG_BITS[f], 0);
         const req: MmuUpdateReq = { ptr: d.p2m[l1] * 4096 + (Math.floor(va / 4096) % 512) * 8, cmd: MMU_NORMAL_PT_UPDATE, lo: pteLo(mfn, flags), hi: pteHi(mfn, flags) };
         return rc(pv.mmuUpdate(d, [req]).rc);

@@ -11,6 +11,19 @@ import type { Domain } from '../domain.js';
 import { GuestWalk } from './shadow.js';
 import { errnoName } from '../../base/errno.js';
 
+/** A hypercall the guest kernel relied on was refused (a correct kernel never sees this). */
+export class XenRefusal extends Error {
+  constructor(
+    readonly rc: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The guest kernel met state it cannot handle (a Linux kernel would panic or oops). */
+export class GuestPanic extends Error {}
+
 /** Linux's multicall batch (MC_BATCH) and mmu_update queue length. */
 export const MC_BATCH = 32;
 /** Start of the PV guest kernel's direct map of all its memory (0xffff880000000000). */
@@ -217,7 +230,12 @@ export class PvDirectOps extends OpsBase {
   }
 
   protected override frameToPfn(frame: number): number {
-    return this.d.ft.m2p[frame]!;
+    const pfn = this.d.ft.m2p[frame];
+    if (pfn === undefined || pfn < 0 || pfn >= this.d.p2m.length) {
+      // mfn_to_pfn found garbage: the guest's own m2p entries were rewritten (MMU_MACHPHYS_UPDATE).
+      throw new GuestPanic(`${this.d.name}: m2p maps mfn ${frame} to invalid pfn ${pfn}`);
+    }
+    return pfn;
   }
 
   /** Reading a table with updates still queued for it: apply the queue first (as xen_mc_flush). */
@@ -235,7 +253,7 @@ export class PvDirectOps extends OpsBase {
   }
 
   private check(rc: number, what: string): void {
-    if (rc !== 0) throw new Error(`${this.d.name}: Xen refused ${what}: ${errnoName(rc)}`);
+    if (rc !== 0) throw new XenRefusal(rc, `${this.d.name}: Xen refused ${what}: ${errnoName(rc)}`);
   }
 
   setPte(tablePfn: number, _level: number, i: number, targetPfn: number, flags: number): void {
@@ -244,7 +262,9 @@ export class PvDirectOps extends OpsBase {
     const hi = pteHi(frame, flags);
     const table = this.d.p2m[tablePfn]!;
     this.c[C.PtUpdates]++;
-    if (!this.managed[tablePfn]) {
+    // A plain store only where the guest could have a writable mapping: never into a frame Xen
+    // holds as a page table (even one the kernel did not allocate itself).
+    if (!this.managed[tablePfn] && !this.d.ft.isPageTable(table)) {
       this.d.mem.write(table, i, lo, hi);
       this.c[C.CycGuest] += this.d.costs.pteWrite;
       return;

@@ -1,0 +1,197 @@
+/**
+ * The fuzzing harness: boots a small Xen machine, runs a step sequence in a guest and audits
+ * after every step. PV guests run attack-lab scripts (random and adversarial hypercalls); shadow
+ * and HAP guests run random guest-kernel operations (there is no hypercall interface to abuse,
+ * so the kernel's own updates are what the shadow and EPT code must keep safe).
+ */
+import fc from 'fast-check';
+import type { Step } from '../../core/api/hypercallScript.js';
+import { validateScenario, type Scenario } from '../../core/api/index.js';
+import { audit } from '../../core/hv/audit.js';
+import { Hypervisor } from '../../core/hv/hypervisor.js';
+import { ScriptRunner } from '../../core/hv/hypercall/script.js';
+import { costsOf, mmuConfigOf } from '../../core/sim/run.js';
+import { SegmentationFault } from '../../core/guest/kernel.js';
+import type { Domain } from '../../core/hv/domain.js';
+
+export const PAGES = ['a', 'b', 'c', 'd'] as const;
+const VAS = ['0x10000000', '0x10001000', '0x10200000', '0x7effffe00000', '0x880000000000', '0x964b2592c000', '0x960000080000'];
+const FLAGS = ['P', 'RW', 'US', 'A', 'D', 'PS', 'G', 'NX', 'PWT', 'PCD'] as const;
+
+const frameRef = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom(...PAGES).map((page) => ({ page })) },
+  { weight: 2, arbitrary: fc.constant({ self: 'l4' as const }) },
+  { weight: 2, arbitrary: fc.record({ self: fc.constantFrom('l1' as const, 'l2' as const, 'l3' as const), va: fc.constantFrom(...VAS) }) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 8191 }).map((pfn) => ({ foreign: 'g2', pfn })) },
+);
+const flags = fc.subarray([...FLAGS]).map((f) => (f.includes('P') || Math.random() < 0 ? f : ['P', ...f]));
+const entry = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ frame: frameRef, flags }) },
+  { weight: 1, arbitrary: fc.constant(0 as const) },
+  { weight: 1, arbitrary: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }).map((b) => ({ raw: '0x' + b.toString(16) })) },
+);
+const va = fc.constantFrom(...VAS);
+const index = fc.oneof(fc.integer({ min: 0, max: 511 }), fc.constantFrom(0, 1, 128, 256, 271, 272, 300, 511));
+const mmuUpdate = fc.record({
+  op: fc.constant('mmu_update' as const),
+  reqs: fc.array(
+    fc.oneof(
+      { weight: 8, arbitrary: fc.record({ table: frameRef, index, val: entry }) },
+      { weight: 1, arbitrary: fc.record({ cmd: fc.constant('machphys' as const), frame: frameRef, pfn: fc.integer({ min: 0, max: 20000 }) }) },
+    ),
+    { minLength: 1, maxLength: 4 },
+  ),
+});
+const mmuext = fc.oneof(
+  fc.record({ op: fc.constant('mmuext_op' as const), cmd: fc.constantFrom('pin_l1_table', 'pin_l2_table', 'pin_l3_table', 'pin_l4_table', 'unpin_table', 'new_baseptr') as fc.Arbitrary<'pin_l1_table'>, frame: frameRef }),
+  fc.record({ op: fc.constant('mmuext_op' as const), cmd: fc.constantFrom('tlb_flush_local', 'tlb_flush_all') as fc.Arbitrary<'tlb_flush_local'> }),
+  fc.record({ op: fc.constant('mmuext_op' as const), cmd: fc.constantFrom('invlpg_local', 'invlpg_all') as fc.Arbitrary<'invlpg_local'>, va }),
+);
+const uvm = fc.record({ op: fc.constant('update_va_mapping' as const), va, val: entry, flags: fc.constantFrom('none' as const, 'tlb_flush' as const, 'invlpg' as const) });
+const call = fc.oneof(mmuUpdate, mmuext, uvm, fc.constant({ op: 'iret' as const }));
+
+export const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('map' as const), frame: frameRef, va, flags }) },
+  { weight: 5, arbitrary: mmuUpdate },
+  { weight: 4, arbitrary: mmuext },
+  { weight: 2, arbitrary: uvm },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('multicall' as const), calls: fc.array(call, { minLength: 1, maxLength: 4 }) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('write' as const), frame: frameRef, index, val: entry }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('access' as const), va, write: fc.boolean() }) },
+) as fc.Arbitrary<Step>;
+
+/** A PV machine small enough to boot in milliseconds. */
+export function pvScenario(steps: Step[]): Scenario {
+  const v = validateScenario({
+    name: 'fuzz-pv',
+    machine: { memoryMiB: 256, pcpus: 1 },
+    hypervisor: 'xen',
+    domains: [
+      { name: 'Domain-0', role: 'dom0', mode: 'pv', memoryMiB: 32, vcpus: 1 },
+      { name: 'g1', mode: 'pv', memoryMiB: 32, vcpus: 1, workload: { kind: 'hypercalls', pages: Object.fromEntries(PAGES.map((p) => [p, {}])), steps: steps.length ? steps : [{ op: 'iret' }] } },
+      { name: 'g2', mode: 'pv', memoryMiB: 32, vcpus: 1 },
+    ],
+  });
+  if (!v.ok) throw new Error('fuzz scenario invalid: ' + JSON.stringify(v.problems));
+  return v.scenario;
+}
+
+function boot(s: Scenario): { xen: Hypervisor; doms: Domain[] } {
+  const xen = new Hypervisor(s, costsOf(s), mmuConfigOf(s));
+  const doms = s.domains.map((c) => xen.createDomain(c));
+  return { xen, doms };
+}
+
+/** Runs the steps in g1, auditing after each; returns the number of steps run, or throws. */
+export function runPvSteps(steps: Step[]): number {
+  const s = pvScenario(steps);
+  const { xen, doms } = boot(s);
+  const g1 = doms[1];
+  g1.mmu.ctx = g1.ctx;
+  const k = g1.kernel;
+  const p = k.spawn('fuzz');
+  k.switchTo(p);
+  const v = k.mmap(p.mm, 16 * 4096);
+  for (let a = v.start; a < v.end; a += 4096) k.touch(a, true);
+  const runner = new ScriptRunner(g1, doms);
+  runner.setup([...PAGES]);
+  let n = 0;
+  runner.run(steps, () => {
+    n++;
+    const r = audit(xen);
+    if (!r.ok) throw new Error(`audit failed after step ${n - 1}: ${r.violations.slice(0, 3).join('; ')}`);
+  });
+  return n;
+}
+
+// --- shadow and HAP: random guest-kernel operations -------------------------------------------
+
+export type KernelOp =
+  | { op: 'mmap'; pages: number }
+  | { op: 'touch'; vma: number; page: number; write: boolean }
+  | { op: 'munmap'; vma: number }
+  | { op: 'mprotect'; vma: number; write: boolean }
+  | { op: 'fork' }
+  | { op: 'exit' }
+  | { op: 'switch'; proc: number };
+
+export const kernelOpArb: fc.Arbitrary<KernelOp> = fc.oneof(
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('mmap' as const), pages: fc.integer({ min: 1, max: 600 }) }) },
+  { weight: 8, arbitrary: fc.record({ op: fc.constant('touch' as const), vma: fc.nat(7), page: fc.nat(599), write: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('munmap' as const), vma: fc.nat(7) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('mprotect' as const), vma: fc.nat(7), write: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'fork' as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'exit' as const }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('switch' as const), proc: fc.nat(7) }) },
+);
+
+/** Runs kernel operations in one guest of `mode`, auditing after each; returns the count run. */
+export function runKernelOps(mode: 'shadow' | 'hap' | 'pv', ops: KernelOp[], oos = true, pool?: number): number {
+  const v = validateScenario({
+    name: `fuzz-${mode}`,
+    machine: { memoryMiB: 256, pcpus: 1 },
+    hypervisor: 'xen',
+    domains: [
+      { name: 'Domain-0', role: 'dom0', mode: 'pv', memoryMiB: 32, vcpus: 1 },
+      { name: 'g1', mode, memoryMiB: 48, vcpus: 1, ...(mode === 'shadow' ? { shadowOutOfSync: oos, ...(pool ? { shadowPoolPages: pool } : {}) } : {}) },
+    ],
+  });
+  if (!v.ok) throw new Error(JSON.stringify(v.problems));
+  const { xen, doms } = boot(v.scenario);
+  const d = doms[1];
+  d.mmu.ctx = d.ctx;
+  const k = d.kernel;
+  const procs = [k.spawn('init')];
+  k.switchTo(procs[0]);
+  let n = 0;
+  for (const o of ops) {
+    const cur = k.current ?? procs[0];
+    if (k.current !== cur) k.switchTo(cur);
+    const vmas = cur.mm.vmas;
+    switch (o.op) {
+      case 'mmap':
+        if (vmas.length < 8 && k.freePages > o.pages + 64) k.mmap(cur.mm, o.pages * 4096);
+        break;
+      case 'touch': {
+        const vma = vmas[o.vma % Math.max(1, vmas.length)];
+        if (!vma) break;
+        const va = vma.start + (o.page % ((vma.end - vma.start) / 4096)) * 4096;
+        if (k.freePages < 16) break;
+        try {
+          k.touch(va, o.write);
+        } catch (e) {
+          if (!(e instanceof SegmentationFault)) throw e;
+        }
+        break;
+      }
+      case 'munmap': {
+        const vma = vmas[o.vma % Math.max(1, vmas.length)];
+        if (vma) k.munmap(cur.mm, vma);
+        break;
+      }
+      case 'mprotect': {
+        const vma = vmas[o.vma % Math.max(1, vmas.length)];
+        if (vma) k.mprotect(cur.mm, vma.start, vma.end, o.write);
+        break;
+      }
+      case 'fork':
+        if (procs.length < 8 && k.freePages > 2048) procs.push(k.fork(cur));
+        break;
+      case 'exit':
+        if (procs.length > 1) {
+          const i = procs.indexOf(cur);
+          k.exit(cur);
+          procs.splice(i, 1);
+          k.switchTo(procs[0]);
+        }
+        break;
+      case 'switch':
+        k.switchTo(procs[o.proc % procs.length]);
+        break;
+    }
+    n++;
+    const r = audit(xen);
+    if (!r.ok) throw new Error(`audit failed after op ${n - 1} (${JSON.stringify(o)}): ${r.violations.slice(0, 3).join('; ')}`);
+  }
+  return n;
+}
