@@ -24,7 +24,7 @@ export function audit(xen: Hypervisor): AuditResult {
   const pv = xen.domains.filter((d) => d.mode === 'pv');
   if (pv.length > 0) auditPv(xen, pv, violations, checked);
   for (const d of xen.domains) {
-    if (d.shadow) for (const v of d.shadow.audit()) violations.push(`${d.name}: ${v}`);
+    if (d.shadow) for (const v of d.shadow.audit((m) => xen.ft.owner[m] === d.domid)) violations.push(`${d.name}: ${v}`);
     if (d.hap) auditEpt(xen, d, violations, checked);
     // A hypercalls script bypasses the guest kernel's bookkeeping on purpose; Xen's invariants
     // (above) are what isolation rests on, and they are checked in full.

@@ -59,3 +59,44 @@ describe('the auditor', () => {
     expect(audit(xen).violations.join('\n')).toContain(`pfn ${pfn} has mapcount 2 but 1`);
   });
 });
+
+describe('the auditor on shadow and EPT entries', () => {
+  it('catches a shadow entry that maps a frame the domain does not own', () => {
+    const { xen, d, dom0 } = booted('shadow');
+    // Point the first present shadow L1 entry at a dom0 frame, behind the shadow code's back.
+    const root = d.shadow!.rootMfn;
+    const walk = (m: number, level: number): [number, number] | null => {
+      for (const i of xen.mem.nonZeroEntries(m, [])) {
+        const lo = xen.mem.readLo(m, i);
+        if (!(lo & PTE_P)) continue;
+        if (level === 1) return [m, i];
+        const r = walk(Math.floor(lo / 4096) + (xen.mem.readHi(m, i) & 0xfffff) * 0x100000, level - 1);
+        if (r) return r;
+      }
+      return null;
+    };
+    const [l1, i] = walk(root, 4)!;
+    const foreign = dom0.p2m[5];
+    xen.mem.write(l1, i, pteLo(foreign, PTE_P | PTE_A), pteHi(foreign, PTE_P | PTE_A));
+    expect(audit(xen).violations.join('\n')).toContain(`maps mfn ${foreign}, which the domain does not own`);
+  });
+
+  it('catches an EPT leaf that maps a frame the domain does not own', () => {
+    const { xen, d, dom0 } = booted('hap');
+    d.hap!.lookup(0);
+    // Rewrite the first EPT leaf found to point at dom0's memory.
+    const find = (m: number, level: number): [number, number] | null => {
+      for (const i of xen.mem.nonZeroEntries(m, [])) {
+        const lo = xen.mem.readLo(m, i);
+        if (level === 1 || lo & 0x80) return [m, i];
+        const r = find(Math.floor(lo / 4096) + (xen.mem.readHi(m, i) & 0xfffff) * 0x100000, level - 1);
+        if (r) return r;
+      }
+      return null;
+    };
+    const [t, i] = find(d.hap!.eptRoot, 4)!;
+    const foreign = dom0.p2m[512];
+    xen.mem.write(t, i, pteLo(foreign, xen.mem.readLo(t, i) & 0xfff), 0);
+    expect(audit(xen).violations.join('\n')).toMatch(/EPT L\d entry \d+ maps mfn \d+, owned by 0/);
+  });
+});

@@ -622,7 +622,7 @@ export class ShadowPaging {
    * shadow L1 entry maps what its guest entry (or fl1 superpage) says, through the p2m; reference
    * counts equal references. Returns violations.
    */
-  audit(): string[] {
+  audit(owns: (mfn: number) => boolean = () => true): string[] {
     const out: string[] = [];
     const refs = new Int32Array(this.poolPages);
     for (let s = 0; s < this.poolPages; s++) {
@@ -641,6 +641,7 @@ export class ShadowPaging {
           else refs[child]!++;
           continue;
         }
+        if (!owns(frame)) out.push(`shadow slot ${s} entry ${i} maps mfn ${frame}, which the domain does not own`);
         const g = this.slotTargetGfn(s, i, lo, hi);
         if (g >= 0 && lo & PTE_RW && this.shadowOf[g]! >= 0 && !this.isOos[g]) {
           out.push(`writable shadow mapping of guest page table gfn ${g} (shadow slot ${s} entry ${i})`);
