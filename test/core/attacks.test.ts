@@ -10,10 +10,10 @@ const expected: Record<string, string[]> = {
   'rw-map-l1': ['0', '-EBUSY', '#PF'],
   'promote-rw': ['0', '-EINVAL', '0', '#PF'],
   'foreign-frame': ['-EBUSY', '#PF'],
-  'm2p-foreign': ['-EINVAL'],
+  'm2p-foreign': ['-EINVAL', '-EBUSY', '#PF'],
   'pse-l2': ['0', '-EINVAL', '#PF'],
   'l4-xen-slot': ['-EINVAL', '#PF'],
-  'double-pin': ['0', '-EINVAL', '0', '-EINVAL', '0', '0'],
+  'double-pin': ['0', '-EINVAL', '0', '-EINVAL', '0', '-EBUSY', '#PF'],
   'trapped-write': ['0', '0', '#PF', '0', '#PF'],
   'rw-map-l2-l4': ['0', '0', '0', '-EBUSY', '-EBUSY', '-EBUSY', '#PF', '#PF', '#PF'],
   'xsa182-fastpath-rw': ['0', '-EINVAL', '0', '#PF'],
@@ -31,6 +31,15 @@ function load(name: string) {
 }
 
 describe('attack lab', () => {
+  it('every script ends with a store that proves no write access was gained', () => {
+    for (const name of Object.keys(expected)) {
+      const w = load(name).domains.find((d) => d.name === 'g1')!.workload as { steps: { op: string; write?: boolean }[] };
+      const accesses = w.steps.filter((s) => s.op === 'access' && s.write);
+      expect(accesses.length, name).toBeGreaterThan(0);
+      expect(expected[name][expected[name].length - 1], name).toMatch(/^(#PF|-E[A-Z]+)$/);
+    }
+  });
+
   it('ships at least 14 attack scripts, each with a test here', () => {
     const files = readdirSync('examples/attacks').filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
     expect(files.length).toBeGreaterThanOrEqual(14);

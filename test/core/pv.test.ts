@@ -11,6 +11,7 @@ import { MmuextCmd, MMU_NORMAL_PT_UPDATE, MMU_MACHPHYS_UPDATE, UVMF_INVLPG } fro
 import type { Domain } from '../../core/hv/domain.js';
 import { audit } from '../../core/hv/audit.js';
 import { costsOf, mmuConfigOf } from '../../core/sim/run.js';
+import { C } from '../../core/machine/counters.js';
 import { validateScenario } from '../../core/api/index.js';
 
 function boot(): { xen: Hypervisor; d: Domain; other: Domain } {
@@ -128,3 +129,42 @@ function pvL2(xen: Hypervisor, d: Domain): number {
   const l3 = Math.floor(xen.mem.readLo(l4, slot) / 4096) + (xen.mem.readHi(l4, slot) & 0xfffff) * 0x100000;
   return Math.floor(xen.mem.readLo(l3, 0) / 4096) + (xen.mem.readHi(l3, 0) & 0xfffff) * 0x100000;
 }
+
+describe('PV validation: rollback and the fast path', () => {
+  it('a failed promotion rolls back the references it had taken', () => {
+    const { xen, d, other } = boot();
+    const pv = xen.pvMm;
+    const pfns = [0, 1, 2].map(() => d.kernel.allocPage());
+    for (const p of pfns) expect(pv.updateVaMapping(d, 0x880000000000 + p * 4096, 0, 0, UVMF_INVLPG)).toBe(0);
+    const [l2, l1, data] = pfns.map((p) => d.p2m[p]);
+    const up = PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D;
+    const req = (t: number, i: number, m: number, f: number) => ({ ptr: t * 4096 + i * 8, cmd: MMU_NORMAL_PT_UPDATE, lo: pteLo(m, f), hi: pteHi(m, f) });
+    // An L2 whose first entry is a good L1 (mapping a data page) and whose second maps a foreign L1.
+    expect(pv.mmuUpdate(d, [req(l1, 0, data, up), req(l2, 0, l1, up), req(l2, 1, other.p2m[9], up)]).rc).toBe(0);
+    const before = { l1: [xen.ft.count[l1], xen.ft.typeCount[l1]], data: [xen.ft.count[data], xen.ft.typeCount[data]] };
+    expect(pv.mmuextOp(d, MmuextCmd.PIN_L2_TABLE, l2)).toBe(EINVAL);
+    expect({ l1: [xen.ft.count[l1], xen.ft.typeCount[l1]], data: [xen.ft.count[data], xen.ft.typeCount[data]] }).toEqual(before);
+    expect(xen.ft.typeCount[l2]).toBe(0);
+    expect(audit(xen).ok).toBe(true);
+  });
+
+  it('flipping A, D, G, NX or US takes the fast path; flipping RW is revalidated', () => {
+    const { xen, d } = boot();
+    const pv = xen.pvMm;
+    const pfn = d.kernel.allocPage();
+    const mfn = d.p2m[pfn];
+    const l1 = pv.findL1(d.guestCr3, 0x880000000000 + pfn * 4096);
+    const ptr = l1 * 4096 + (pfn % 512) * 8;
+    const upd = (flags: number) => pv.mmuUpdate(d, [{ ptr, cmd: MMU_NORMAL_PT_UPDATE, lo: pteLo(mfn, flags), hi: pteHi(mfn, flags) }]).rc;
+    const validated = () => d.counters.c[C.EntriesValidated];
+    const base = PTE_P | PTE_RW | PTE_A | PTE_D;
+    let v0 = validated();
+    expect(upd(base & ~PTE_D)).toBe(0);
+    expect(upd(base | PTE_US)).toBe(0);
+    expect(validated()).toBe(v0);
+    v0 = validated();
+    expect(upd((base | PTE_US) & ~PTE_RW)).toBe(0);
+    expect(validated()).toBeGreaterThan(v0);
+    expect(audit(xen).ok).toBe(true);
+  });
+});
