@@ -238,12 +238,12 @@ export class PvDirectOps extends OpsBase {
     return pfn;
   }
 
-  /** Reading a table with updates still queued for it: apply the queue first (as xen_mc_flush). */
+  /** Reading an entry with an update still queued for it: apply the queue first (xen_mc_flush). */
   override readPte(tablePfn: number, i: number): number {
     if (this.queued > 0) {
-      const table = this.d.p2m[tablePfn];
+      const ptr = this.d.p2m[tablePfn] * 4096 + i * 8;
       for (let q = 0; q < this.queued; q++) {
-        if (Math.floor(this.queue[q].ptr / 4096) === table) {
+        if (this.queue[q].ptr === ptr) {
           this.flushQueue();
           break;
         }
