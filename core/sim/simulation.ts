@@ -1,0 +1,242 @@
+/**
+ * A steppable run of a scenario: the machine, the hypervisor and its domains, and the workload
+ * jobs interleaved on the physical CPUs. `runScenario` drives one to the end in a loop; the
+ * simulation worker drives one in time slices, so it can pause, stop, answer a console and post
+ * metric snapshots between slices.
+ */
+import type { DomainConfig, Scenario, Workload } from '../api/scenario.js';
+import { DEFAULT_DOM0 } from '../api/scenario.js';
+import type { DomainResults, Results } from '../api/results.js';
+import { VERSION } from '../api/version.js';
+import { Rng } from '../base/rng.js';
+import { DEFAULT_COSTS, type CostTable } from '../machine/cost.js';
+import { C, HYPERCALL_OPS, VMEXIT_REASONS, type Counters } from '../machine/counters.js';
+import { DEFAULT_MMU_CONFIG, type MmuConfig } from '../machine/mmu/types.js';
+import { audit } from '../hv/audit.js';
+import type { Domain } from '../hv/domain.js';
+import { Hypervisor } from '../hv/hypervisor.js';
+import { MEASURE, plannedOps, runWorkload, type WorkloadStep } from '../workloads/index.js';
+
+export interface Progress {
+  /** Fraction done, 0..1. */
+  fraction: number;
+  ops: number;
+  simulatedCycles: number;
+}
+
+/** One workload running in one domain. */
+export interface Job {
+  readonly d: Domain;
+  readonly workload: Workload;
+  readonly planned: number;
+  gen: Generator<WorkloadStep, void, void>;
+  done: boolean;
+}
+
+export function totalCycles(counters: Counters): number {
+  const c = counters.c;
+  return c[C.CycGuest] + c[C.CycHv] + c[C.CycWalk];
+}
+
+export class Simulation {
+  readonly xen: Hypervisor;
+  readonly domains: Domain[];
+  readonly jobs: Job[] = [];
+  private readonly lastOn = new Map<number, Domain>();
+
+  constructor(readonly scenario: Scenario) {
+    this.xen = new Hypervisor(scenario, costsOf(scenario), mmuConfigOf(scenario));
+    const configs: DomainConfig[] = domainsOf(scenario);
+    this.domains = configs.map((cfg) => this.xen.createDomain(cfg));
+    for (const d of this.domains) d.counters.reset();
+    for (const d of this.domains) this.startJob(d, d.config.workload);
+  }
+
+  /** Starts `workload` in `d` (its counters restart when the workload's setup ends). */
+  startJob(d: Domain, workload: Workload): Job {
+    const job: Job = {
+      d,
+      workload,
+      planned: plannedOps(workload),
+      gen: runWorkload(workload, {
+        kernel: d.kernel,
+        rng: new Rng((this.scenario.seed * 0x9e3779b1 + d.domid * 7919) >>> 0),
+        guestPageSize: d.config.guestPageSize,
+        domains: this.domains,
+      }),
+      done: false,
+    };
+    this.jobs.push(job);
+    return job;
+  }
+
+  /** Jobs still to run, of domains that can run. */
+  get runnable(): number {
+    let n = 0;
+    for (const j of this.jobs) if (!j.done && j.d.state === 'running') n++;
+    return n;
+  }
+
+  get live(): number {
+    let n = 0;
+    for (const j of this.jobs) if (!j.done) n++;
+    return n;
+  }
+
+  /**
+   * Runs up to `rounds` scheduling rounds: each gives every runnable job one slice on its pCPU.
+   * Returns true while work remains. `shouldStop` is asked after every slice.
+   */
+  step(rounds = 1, shouldStop?: () => boolean): boolean {
+    for (let r = 0; r < rounds; r++) {
+      let ran = false;
+      for (const job of this.jobs) {
+        if (job.done || job.d.state !== 'running') continue;
+        ran = true;
+        this.slice(job);
+        if (shouldStop?.()) return this.live > 0;
+      }
+      if (!ran) break;
+    }
+    return this.runnable > 0;
+  }
+
+  private slice(job: Job): void {
+    const d = job.d;
+    const mmu = d.mmu;
+    const pcpu = this.xen.pcpus.indexOf(mmu);
+    const prev = this.lastOn.get(pcpu);
+    if (prev !== d) {
+      // Untagged (VPID 0) contexts do not survive a switch between domains: Xen flushes.
+      if (prev && d.ctx.vpid === 0 && prev.ctx.vpid === 0) mmu.flushVpid(0);
+      this.lastOn.set(pcpu, d);
+    }
+    mmu.ctx = d.ctx;
+    const r = job.gen.next();
+    if (r.done) job.done = true;
+    else if (r.value === MEASURE) d.counters.reset();
+  }
+
+  /** Progress over every job started so far. */
+  progress(): Progress {
+    let planned = 0;
+    let ops = 0;
+    let cycles = 0;
+    for (const j of this.jobs) planned += j.planned;
+    for (const d of this.domains) {
+      ops += d.counters.c[C.Ops];
+      cycles = Math.max(cycles, totalCycles(d.counters));
+    }
+    return { fraction: planned > 0 ? Math.min(1, ops / planned) : 1, ops, simulatedCycles: cycles };
+  }
+
+  /** Audits and reports; the simulation stays usable afterwards. */
+  results(wallMs = 0): Results {
+    const s = this.scenario;
+    const a = audit(this.xen);
+    const perPcpu = new Map<number, number>();
+    for (const d of this.domains) {
+      const pc = this.xen.pcpus.indexOf(d.mmu);
+      perPcpu.set(pc, (perPcpu.get(pc) ?? 0) + totalCycles(d.counters));
+    }
+    return {
+      scenario: s.name,
+      seed: s.seed,
+      hypervisor: s.hypervisor,
+      machine: { memoryMiB: s.machine.memoryMiB, pcpus: s.machine.pcpus },
+      domains: this.domains.map(domainResults),
+      audit: a,
+      simulatedCycles: Math.max(0, ...perPcpu.values()),
+      wallMs,
+      version: VERSION,
+    };
+  }
+}
+
+export function mmuConfigOf(s: Scenario): MmuConfig {
+  const m = s.machine.mmu ?? {};
+  const d = DEFAULT_MMU_CONFIG;
+  return {
+    tlb4k: { ...d.tlb4k, ...m.tlb4k },
+    tlb2m: { ...d.tlb2m, ...m.tlb2m },
+    tlb1g: { ...d.tlb1g, ...m.tlb1g },
+    psc: { ...d.psc, ...m.psc },
+    nestedTlb: { ...d.nestedTlb, ...m.nestedTlb },
+    dataCache: { ...d.dataCache, ...m.dataCache },
+  };
+}
+
+export function costsOf(s: Scenario): CostTable {
+  const out: CostTable = { ...DEFAULT_COSTS };
+  for (const [k, v] of Object.entries(s.machine.costs ?? {})) {
+    if (typeof v === 'number') (out as unknown as Record<string, number>)[k] = v;
+  }
+  return out;
+}
+
+/** The domains a scenario boots, dom0 first (created with defaults under Xen if not listed). */
+export function domainsOf(s: Scenario): DomainConfig[] {
+  const listed = s.domains;
+  const dom0 = listed.find((d) => d.role === 'dom0');
+  const guests = listed.filter((d) => d.role !== 'dom0');
+  if (s.hypervisor !== 'xen') return guests;
+  return [dom0 ?? DEFAULT_DOM0, ...guests];
+}
+
+export function domainResults(d: Domain): DomainResults {
+  const k = d.counters;
+  const c = k.c;
+  const ops = c[C.Ops];
+  const tot = totalCycles(k);
+  const walks = c[C.Walks];
+  let hist = Array.from(k.walkHist);
+  while (hist.length > 1 && hist[hist.length - 1] === 0) hist = hist.slice(0, -1);
+  const byReason: Record<string, number> = {};
+  VMEXIT_REASONS.forEach((r, i) => {
+    if (k.vmexits[i] > 0) byReason[r] = k.vmexits[i];
+  });
+  const byOp: Record<string, number> = {};
+  HYPERCALL_OPS.forEach((o, i) => {
+    if (k.hypercalls[i] > 0) byOp[o] = k.hypercalls[i];
+  });
+  return {
+    name: d.name,
+    domid: d.domid,
+    role: d.config.role,
+    mode: d.mode,
+    workload: d.config.workload.kind,
+    guestPageSize: d.config.guestPageSize,
+    hostPageSize: d.config.hostPageSize,
+    ops,
+    cycles: {
+      total: tot,
+      guest: c[C.CycGuest],
+      hypervisor: c[C.CycHv],
+      walk: c[C.CycWalk],
+      perOp: ops > 0 ? tot / ops : 0,
+    },
+    tlb: {
+      lookups: c[C.TlbLookups],
+      hits: c[C.TlbHits],
+      misses: c[C.TlbMisses],
+      missRate: c[C.TlbLookups] > 0 ? c[C.TlbMisses] / c[C.TlbLookups] : 0,
+    },
+    walk: {
+      walks,
+      refs: c[C.WalkRefs],
+      refsPerWalk: walks > 0 ? c[C.WalkRefs] / walks : 0,
+      maxRefs: k.walkMaxRefs,
+      refsCached: c[C.WalkRefsCached],
+      refsMemory: c[C.WalkRefsMemory],
+      pscHits: c[C.PscHits],
+      nestedTlbHits: c[C.NtlbHits],
+      histogram: hist,
+    },
+    vmexits: { total: c[C.VmExits], byReason },
+    hypercalls: { total: c[C.Hypercalls], byOp },
+    ptUpdates: c[C.PtUpdates],
+    pageFaults: { guest: c[C.PfGuest], hidden: c[C.PfHidden] },
+    counters: k.snapshot(),
+    ...(d.scriptCalls ? { calls: d.scriptCalls } : {}),
+  };
+}
