@@ -9,3 +9,5 @@ export { compareModes, modeVariant, type CompareOptions } from '../sim/compare.j
 export { DEFAULT_COSTS, COST_KEYS, type CostTable } from '../machine/cost.js';
 export { DEFAULT_MMU_CONFIG, type MmuConfig } from '../machine/mmu/types.js';
 export { VERSION } from './version.js';
+export * from './host.js';
+export * from './worker.js';
