@@ -2,6 +2,8 @@
 // architecture"): core/ is pure TypeScript; renderer/ and electron/ reach core only through
 // core/api; only electron/ may import electron.
 import tseslint from 'typescript-eslint';
+import svelte from 'eslint-plugin-svelte';
+import svelteConfig from './svelte.config.js';
 
 const NODE_BUILTINS = [
   'assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises', 'http',
@@ -12,8 +14,13 @@ const NODE_BUILTINS = [
 const noElectron = { name: 'electron', message: 'Only electron/ may import electron.' };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'out/**', 'dist/**', 'test-results/**'] },
+  { ignores: ['node_modules/**', 'out/**', 'dist/**', 'test-results/**', 'build/**/*.js'] },
   ...tseslint.configs.recommended,
+  ...svelte.configs.recommended,
+  {
+    files: ['**/*.svelte', '**/*.svelte.ts'],
+    languageOptions: { parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'], svelteConfig } },
+  },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -49,6 +56,16 @@ export default tseslint.config(
   {
     files: ['electron/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [
+            {
+              group: ['**/core/*', '**/core/*/**', '!**/core/api', '!**/core/api/**'],
+              message: 'renderer/ and electron/ import core only through core/api.',
+            },
+          ] }] },
+  },
+  {
+    // Host services run in the browser-mode server too: they must not need Electron.
+    files: ['electron/host/**/*.ts', 'scripts/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'electron/host/ is Electron-free (the browser-mode server uses it).' }], patterns: [
             {
               group: ['**/core/*', '**/core/*/**', '!**/core/api', '!**/core/api/**'],
               message: 'renderer/ and electron/ import core only through core/api.',

@@ -1,0 +1,64 @@
+/**
+ * Chart data shaping: metric snapshots (one per interval, every domain in each) into uPlot's
+ * aligned arrays, one line per domain; and mode → colour/dash so every chart agrees.
+ */
+import type { DomainMetrics, MetricSnapshot, PagingMode } from '../../../core/api/index.js';
+
+export type MetricKey = 'tlbMissRate' | 'refsPerWalk' | 'exitsPerSec' | 'hypercallsPerSec' | 'cyclesPerOp' | 'exitsAndHypercallsPerSec';
+
+export const MODE_COLOR: Record<PagingMode, string> = {
+  native: '--mode-native',
+  pv: '--mode-pv',
+  shadow: '--mode-shadow',
+  hap: '--mode-hap',
+};
+
+/** Dash patterns so lines differ without colour too. */
+export const MODE_DASH: Record<PagingMode, number[] | undefined> = {
+  native: [2, 3],
+  pv: undefined,
+  shadow: [8, 4],
+  hap: [4, 2, 1, 2],
+};
+
+function value(d: DomainMetrics, key: MetricKey): number {
+  if (key === 'exitsAndHypercallsPerSec') return d.exitsPerSec + d.hypercallsPerSec;
+  if (key === 'tlbMissRate') return d.tlbMissRate * 1000;
+  return d[key];
+}
+
+/**
+ * [xs, ys(domain 0), ys(domain 1), …] for `key`; a domain absent from a snapshot (not yet created,
+ * or destroyed) gives null there so the line breaks instead of lying. TLB miss rate is per 1000
+ * lookups.
+ */
+export function alignSeries(snapshots: readonly MetricSnapshot[], domains: readonly string[], key: MetricKey): (number | null)[][] {
+  const xs = snapshots.map((s) => s.t);
+  const ys = domains.map((name) =>
+    snapshots.map((s) => {
+      const d = s.domains.find((x) => x.name === name);
+      return d ? value(d, key) : null;
+    }),
+  );
+  return [xs, ...ys];
+}
+
+/** The last `n` values of one domain's metric (for a card's sparkline). */
+export function sparkline(snapshots: readonly MetricSnapshot[], domain: string, key: MetricKey, n = 40): number[] {
+  const out: number[] = [];
+  for (let i = Math.max(0, snapshots.length - n); i < snapshots.length; i++) {
+    const d = snapshots[i]!.domains.find((x) => x.name === domain);
+    if (d) out.push(value(d, key));
+  }
+  return out;
+}
+
+/** An SVG polyline `points` attribute for values in a w×h box (min at the bottom). */
+export function sparkPoints(values: readonly number[], w: number, h: number): string {
+  if (values.length === 0) return '';
+  const max = Math.max(...values);
+  const min = Math.min(0, ...values);
+  const span = max - min || 1;
+  const step = values.length > 1 ? w / (values.length - 1) : 0;
+  return values.map((v, i) => `${(i * step).toFixed(1)},${(h - ((v - min) / span) * h).toFixed(1)}`).join(' ');
+}

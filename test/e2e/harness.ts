@@ -1,0 +1,92 @@
+/**
+ * End-to-end harness: the browser-mode server (the real host API and store) on 127.0.0.1 with a
+ * fresh data folder, and Debian's Chromium driven by playwright-core. Screenshots go to
+ * test-results/screenshots/ so a person can look at what a user sees.
+ */
+import { mkdirSync, mkdtempSync, existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { serve, type RunningServer } from '../../electron/host/server.js';
+
+export const CHROMIUM = process.env.HYPERLAB_CHROMIUM ?? '/usr/bin/chromium';
+export const SHOTS = resolve('test-results/screenshots');
+export const RENDERER = resolve('out/renderer');
+
+export function requireBuild(): void {
+  if (!existsSync(join(RENDERER, 'index.html'))) throw new Error('out/renderer is missing: run `npm run build` first (npm test does)');
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+}
+
+export function freshDataDir(tag: string): string {
+  return mkdtempSync(join(tmpdir(), `hyperlab-e2e-${tag}-`));
+}
+
+export async function startServer(dataDir: string): Promise<RunningServer> {
+  return serve({ rendererDir: RENDERER, dataDir, port: 0 });
+}
+
+export interface Browser {
+  ctx: BrowserContext;
+  page: Page;
+  /** Console errors and page errors seen so far (a test asserts there are none). */
+  errors: string[];
+  close(): Promise<void>;
+}
+
+export async function openBrowser(url: string, opts: { width?: number; height?: number; dark?: boolean } = {}): Promise<Browser> {
+  const profile = mkdtempSync(join(tmpdir(), 'hyperlab-chromium-'));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 },
+    colorScheme: opts.dark ? 'dark' : 'light',
+    acceptDownloads: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = ctx.pages()[0] ?? (await ctx.newPage());
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
+  await page.goto(url);
+  return { ctx, page, errors, close: () => ctx.close() };
+}
+
+export async function shot(page: Page, name: string): Promise<string> {
+  mkdirSync(SHOTS, { recursive: true });
+  const file = join(SHOTS, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+/** Frame gaps (ms) seen by requestAnimationFrame in the page over `ms`. */
+export async function measureFrames(page: Page, ms: number): Promise<{ frames: number; p50: number; p95: number; max: number }> {
+  return page.evaluate(
+    (dur) =>
+      new Promise<{ frames: number; p50: number; p95: number; max: number }>((ok) => {
+        const gaps: number[] = [];
+        let last = performance.now();
+        const end = last + dur;
+        const tick = (t: number) => {
+          gaps.push(t - last);
+          last = t;
+          if (t < end) requestAnimationFrame(tick);
+          else {
+            gaps.sort((a, b) => a - b);
+            const q = (f: number) => gaps[Math.min(gaps.length - 1, Math.floor(f * gaps.length))]!;
+            ok({ frames: gaps.length, p50: q(0.5), p95: q(0.95), max: gaps[gaps.length - 1]! });
+          }
+        };
+        requestAnimationFrame(tick);
+      }),
+    ms,
+  );
+}
+
+export function report(name: string, value: unknown): void {
+  mkdirSync(resolve('test-results'), { recursive: true });
+  writeFileSync(resolve('test-results', `${name}.json`), JSON.stringify(value, null, 2));
+  console.log(`[e2e] ${name}: ${JSON.stringify(value)}`);
+}
