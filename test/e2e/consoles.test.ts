@@ -1,0 +1,70 @@
+/**
+ * dom0's xl toolstack in the live console, as a user types it: `xl list`, `xl destroy <guest>`,
+ * and the effect seen in `xl list`, `xl info` and the domain cards.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { freshDataDir, openBrowser, requireBuild, shot, startServer, type Browser } from './harness.js';
+import type { RunningServer } from '../../electron/host/server.js';
+
+async function consoleText(page: Page, name: string): Promise<string> {
+  return page.locator(`[data-console="${name}"] .xterm-rows`).innerText();
+}
+
+async function typeIn(page: Page, name: string, line: string): Promise<void> {
+  await page.locator(`[data-console-tab="${name}"]`).click();
+  await page.locator(`[data-console="${name}"] .xterm-helper-textarea`).focus();
+  await page.keyboard.type(line);
+  await page.keyboard.press('Enter');
+}
+
+describe('dom0 console', () => {
+  let server: RunningServer;
+  let b: Browser;
+  beforeAll(async () => {
+    requireBuild();
+    server = await startServer(freshDataDir('consoles'));
+    b = await openBrowser(server.url, { width: 1280, height: 800 });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await server?.close();
+  });
+
+  it('lists domains with xl list, destroys a guest, and shows its memory back in the pool', async () => {
+    const { page } = b;
+    await page.getByTestId('run').click();
+    await page.getByTestId('results-table').waitFor({ timeout: 120_000 });
+
+    await typeIn(page, 'dom0', 'xl list');
+    await expect.poll(() => consoleText(page, 'dom0'), { timeout: 10_000 }).toMatch(/Domain-0\s+0\s+512/);
+    const before = await consoleText(page, 'dom0');
+    expect(before).toMatch(/g1\s+1\s+256/);
+    expect(before).toMatch(/g2\s+2\s+256/);
+
+    await typeIn(page, 'dom0', 'xl info');
+    await expect.poll(() => consoleText(page, 'dom0')).toMatch(/free_memory\s*:\s*\d+/);
+    const freeBefore = Number(/free_memory\s*:\s*(\d+)/.exec(await consoleText(page, 'dom0'))![1]);
+    await typeIn(page, 'dom0', 'clear');
+
+    await typeIn(page, 'dom0', 'xl destroy g1');
+    await typeIn(page, 'dom0', 'xl list');
+    await expect.poll(async () => (await consoleText(page, 'dom0')).match(/^Name\s+ID/gm)?.length ?? 0, { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(async () => /g2\s+2\s+256/.test(await consoleText(page, 'dom0'))).toBe(true);
+    const after = await consoleText(page, 'dom0');
+    const lastList = after.slice(after.lastIndexOf('Name'));
+    expect(lastList).not.toMatch(/\bg1\b/);
+    await expect.poll(() => page.locator('[data-domain="g1"]').count()).toBe(0);
+    await shot(page, 'console-xl-destroy');
+
+    await typeIn(page, 'dom0', 'xl info');
+    await expect.poll(async () => [...(await consoleText(page, 'dom0')).matchAll(/free_memory\s*:\s*(\d+)/g)].length).toBeGreaterThan(0);
+    const frees = [...(await consoleText(page, 'dom0')).matchAll(/free_memory\s*:\s*(\d+)/g)].map((m) => Number(m[1]));
+    // g1 had 256 MiB: every one of its frames went back to Xen's free pool.
+    expect(frees[frees.length - 1]! - freeBefore).toBe(256);
+
+    await typeIn(page, 'dom0', 'xl frobnicate');
+    await expect.poll(() => consoleText(page, 'dom0')).toMatch(/Usage|usage|unknown/i);
+    expect(b.errors).toEqual([]);
+  });
+});
