@@ -9,12 +9,20 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { serve } from '../electron/host/server.js';
 
-/** The same folder Electron's app.getPath('userData') gives for productName "Hyperlab". */
+/**
+ * A "browser" folder inside the one Electron's app.getPath('userData') gives for "Hyperlab": its
+ * own database, because a host that opens a store marks the runs it finds still running as
+ * interrupted, and the desktop app may be running at the same time.
+ */
 function defaultDataDir(): string {
   const home = homedir();
-  if (process.platform === 'win32') return join(process.env.APPDATA ?? join(home, 'AppData', 'Roaming'), 'Hyperlab');
-  if (process.platform === 'darwin') return join(home, 'Library', 'Application Support', 'Hyperlab');
-  return join(process.env.XDG_CONFIG_HOME ?? join(home, '.config'), 'Hyperlab');
+  const base =
+    process.platform === 'win32'
+      ? join(process.env.APPDATA ?? join(home, 'AppData', 'Roaming'), 'Hyperlab')
+      : process.platform === 'darwin'
+        ? join(home, 'Library', 'Application Support', 'Hyperlab')
+        : join(process.env.XDG_CONFIG_HOME ?? join(home, '.config'), 'Hyperlab');
+  return join(base, 'browser');
 }
 
 function arg(name: string): string | undefined {

@@ -200,8 +200,9 @@ export function parseHostArgs(op: string, args: unknown): { ok: true; op: HostOp
   const r = schema.safeParse(args);
   if (!r.success) {
     const first = r.error.issues[0]!;
-    const path = first.path.length ? `args[${first.path.map(String).join('].')}` : 'args';
-    return { ok: false, error: { code: 'bad-args', message: `${op}: ${path.replace(/\]\.(\w+)/g, '].$1')}: ${first.message}` } };
+    // args[1][0].values.t: indices in brackets, names after a dot.
+    const path = 'args' + first.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+    return { ok: false, error: { code: 'bad-args', message: `${op}: ${path}: ${first.message}` } };
   }
   return { ok: true, op: op as HostOp, args: r.data as unknown[] };
 }

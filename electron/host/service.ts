@@ -1,0 +1,89 @@
+/**
+ * The host service: the HostApi operations a host serves from Node (everything but the dialogs
+ * and the menu), over the run store, and `dispatch` — the single entry the Electron IPC layer and
+ * the browser-mode HTTP server both call with an operation name and untrusted arguments. Dispatch
+ * never throws and never leaks a stack: every outcome is a reply.
+ */
+import {
+  CLIENT_SIDE_OPS,
+  HOST_OPS,
+  HostError,
+  parseHostArgs,
+  type HostApi,
+  type HostErrorInfo,
+  type HostInfo,
+  type HostOp,
+} from '../../core/api/host.js';
+import type { RunStore } from './store.js';
+
+type ServedApi = Omit<HostApi, 'saveFile' | 'openFile' | 'onMenu'>;
+export type ServiceOp = keyof ServedApi;
+
+/** The operations dispatch serves. saveFile and openFile need a dialog (Electron) or the browser itself. */
+export const SERVICE_OPS: ReadonlySet<HostOp> = new Set(HOST_OPS.filter((op) => !CLIENT_SIDE_OPS.includes(op)));
+
+export type DispatchReply = { ok: true; value: unknown } | { ok: false; error: HostErrorInfo };
+
+export interface HostService extends ServedApi {
+  dispatch(op: string, rawArgs: unknown): Promise<DispatchReply>;
+}
+
+/** Replies stay short: one line, bounded, whatever was thrown. */
+const MAX_MESSAGE = 500;
+
+function oneLine(s: string): string {
+  const line = s.split(/\r?\n/, 1)[0]!.trim();
+  return line.length > MAX_MESSAGE ? `${line.slice(0, MAX_MESSAGE - 1)}…` : line;
+}
+
+/**
+ * HostError keeps its code. SQLite's errors (better-sqlite3's SqliteError carries an SQLITE_* code)
+ * become 'store', with a hint for the one a user can act on; anything else is a bug: 'internal'.
+ */
+export function toHostErrorInfo(e: unknown): HostErrorInfo {
+  if (e instanceof HostError) return { code: e.code, message: oneLine(e.message) };
+  const code = (e as { code?: unknown } | null)?.code;
+  const message = e instanceof Error ? e.message : String(e);
+  if (typeof code === 'string' && code.startsWith('SQLITE_')) {
+    const hint = code.startsWith('SQLITE_BUSY') ? ' (another process is writing the run database; try again)' : '';
+    return { code: 'store', message: oneLine(`run database: ${code}: ${message}${hint}`) };
+  }
+  return { code: 'internal', message: oneLine(`internal error: ${message || 'unknown'}`) };
+}
+
+export function createHostService(store: RunStore, info: () => HostInfo): HostService {
+  const api: ServedApi = {
+    info: async () => info(),
+    listRuns: async () => store.listRuns(),
+    getRun: async (id) => store.getRun(id),
+    beginRun: async (args) => store.beginRun(args),
+    appendSeries: async (id, points) => store.appendSeries(id, points),
+    appendConsole: async (id, chunks) => store.appendConsole(id, chunks),
+    finishRun: async (id, end) => store.finishRun(id, end),
+    setNote: async (id, note) => store.setNote(id, note),
+    deleteRun: async (id) => store.deleteRun(id),
+    listScenarios: async () => store.listScenarios(),
+    saveScenario: async (name, scenario) => store.saveScenario(name, scenario),
+    deleteScenario: async (id) => store.deleteScenario(id),
+    exportRun: async (id, format) => store.exportRun(id, format),
+    importRun: async (content) => store.importRun(content),
+  };
+
+  async function dispatch(op: string, rawArgs: unknown): Promise<DispatchReply> {
+    try {
+      if (typeof op !== 'string') return { ok: false, error: { code: 'unknown-op', message: `unknown operation (the name is a ${typeof op}, not a string)` } };
+      if (CLIENT_SIDE_OPS.includes(op as HostOp)) {
+        return { ok: false, error: { code: 'unknown-op', message: `${op} is handled by the host itself (a dialog or a download), not by the host service` } };
+      }
+      const parsed = parseHostArgs(op, rawArgs);
+      if (!parsed.ok) return parsed;
+      if (!SERVICE_OPS.has(parsed.op)) return { ok: false, error: { code: 'unknown-op', message: `unknown operation "${op}"` } };
+      const fn = api[parsed.op as ServiceOp] as (...a: unknown[]) => Promise<unknown>;
+      return { ok: true, value: await fn(...parsed.args) };
+    } catch (e) {
+      return { ok: false, error: toHostErrorInfo(e) };
+    }
+  }
+
+  return { ...api, dispatch };
+}
