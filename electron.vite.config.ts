@@ -23,7 +23,7 @@ export default defineConfig({
   },
   renderer: {
     root: resolve('renderer'),
-    plugins: [svelte()],
+    plugins: [svelte({ configFile: resolve('svelte.config.js') })],
     worker: { format: 'es' },
     build: {
       outDir: resolve('out/renderer'),
