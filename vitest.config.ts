@@ -23,7 +23,7 @@ export default defineConfig({
       },
       {
         // Svelte components in jsdom.
-        plugins: [svelte({ hot: false })],
+        plugins: [svelte()],
         resolve: { conditions: ['browser'] },
         test: {
           name: 'renderer',

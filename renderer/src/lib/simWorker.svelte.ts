@@ -47,6 +47,8 @@ export class SimWorker {
   error = $state<{ where: string; message: string; problems?: { path: string; message: string }[] } | null>(null);
   workerDead = $state<string | null>(null);
   compareBusy = $state<{ done: number; total: number; label: string } | null>(null);
+  /** The console the toolstack asked to show (`xl console g1`); the consoles panel follows it. */
+  switchTo = $state<{ console: string; seq: number } | null>(null);
 
   private worker: Worker | null = null;
   // Listener sets and replay buffers are plumbing, not UI state: deliberately not reactive.
@@ -148,6 +150,9 @@ export class SimWorker {
         for (const l of this.consoleListeners) l(e.console, e.data);
         break;
       }
+      case 'console-switch':
+        this.switchTo = { console: e.console, seq: (this.switchTo?.seq ?? 0) + 1 };
+        break;
       case 'finished':
         this.results = e.results;
         this.finishedStatus = e.status;
