@@ -1,0 +1,93 @@
+/**
+ * What each entry of the cost table means and where its default comes from, one line each, for the
+ * Scenario view. Taken from the comments in core/machine/cost.ts; where that file gives no source,
+ * the entry says it is the model's own estimate rather than inventing one.
+ */
+import type { CostTable } from '../machine/cost.js';
+
+export interface CostDoc {
+  /** What one unit of this cost is. */
+  what: string;
+  /** Where the default comes from. */
+  source: string;
+}
+
+const OPT = 'Intel 64 and IA-32 Optimization Reference Manual';
+const FIGURES = 'DESIGN.md §7 figures';
+const ESTIMATE = 'model estimate (no cited figure)';
+
+export const COST_DOCS: Record<keyof CostTable, CostDoc> = {
+  access: { what: 'A load or store that hits the TLB (the workload’s own memory access).', source: `L1D hit latency, ${OPT}` },
+  walkRefCached: {
+    what: 'One page-walk reference served by the modelled data cache.',
+    source: `L2 hit latency: page-table entries mostly live in L2 (${OPT})`,
+  },
+  walkRefMemory: {
+    what: 'One page-walk reference that misses the data cache and goes to DRAM.',
+    source: `DRAM latency: “a DRAM miss hundreds” (${FIGURES}; ${OPT}: ~200+ on Skylake-class cores)`,
+  },
+  walkCacheLookup: {
+    what: 'Looking up a paging-structure cache or the nested TLB (hit or miss).',
+    source: `${ESTIMATE}: a small fully associative lookup, about a cycle (structures as in Bhargava et al., ASPLOS 2008)`,
+  },
+  pteWrite: {
+    what: 'A plain store into a page table by the guest kernel (native, HAP, out-of-sync shadow).',
+    source: `${ESTIMATE}: an ordinary store that hits the cache`,
+  },
+  vmexit: {
+    what: 'VM exit plus VM entry, round trip, excluding the handler’s own work.',
+    source: `${FIGURES}: 1,000–2,000 cycles on Nehalem-era cores, less on newer ones`,
+  },
+  hypercall: {
+    what: 'PV hypercall round trip (syscall into Xen and back), excluding the handler’s work.',
+    source: `${FIGURES}: the same order as a VM exit`,
+  },
+  pvTrapBounce: {
+    what: 'A PV exception that enters Xen and is bounced to the guest kernel (the first entry of a PV fault).',
+    source: 'a ring transition into Xen and a bounce frame to the guest kernel (Barham et al., SOSP 2003: each PV fault enters Xen twice)',
+  },
+  validateEntry: {
+    what: 'Xen checking one entry: get_page_from_lNe (owner, counts, type) or put_page_from_lNe.',
+    source: 'a few page_info loads and an atomic cmpxchg per reference (Barham et al., SOSP 2003: updates validated by Xen)',
+  },
+  emulateWrite: {
+    what: 'Xen’s x86 emulator for one trapped page-table write (decode, fetch, write), beyond the exit.',
+    source: 'decode plus an emulated guest access in Xen’s x86 emulator',
+  },
+  shadowPropagate: { what: 'Shadow code propagating one guest entry into a shadow entry.', source: `${ESTIMATE}: read, check and write of one entry` },
+  shadowFault: {
+    what: 'Shadow fault handler’s software walk and bookkeeping, beyond the exit.',
+    source: 'sh_page_fault’s software guest walk plus propagation',
+  },
+  shadowResyncEntry: {
+    what: 'Comparing one entry of an out-of-sync page against its snapshot on resync.',
+    source: 'the snapshot compare is a memcmp; changed entries also pay shadowPropagate',
+  },
+  eptViolation: {
+    what: 'EPT violation handler: p2m lookup and EPT entry installation, beyond the exit.',
+    source: 'a p2m lookup plus ept_set_entry',
+  },
+  faultTrap: { what: 'Exception delivery to a native (or HVM) kernel and the return (iret).', source: 'exception delivery plus iret' },
+  faultHandler: {
+    what: 'The guest kernel’s page-fault handler work (find the VMA, allocate, account).',
+    source: `${ESTIMATE}: a few hundred cycles of kernel bookkeeping`,
+  },
+  zeroPage: { what: 'Zeroing a 4 KiB page.', source: '4096 bytes at ~8 bytes per cycle' },
+  copyPage: { what: 'Copying a 4 KiB page (copy-on-write).', source: 'twice zeroPage: each of the 4096 bytes is read and written' },
+  syscall: { what: 'A system call’s entry and exit in a native kernel.', source: `${ESTIMATE}: a fast syscall/sysret round trip` },
+  contextSwitch: { what: 'A guest kernel’s context switch work beyond the CR3 write.', source: `${ESTIMATE}: scheduler and register state` },
+  cr3Write: { what: 'Loading CR3 natively (with PCID, no flush).', source: `${ESTIMATE}: a serializing control-register write` },
+  invlpg: { what: 'INVLPG executed natively.', source: `${ESTIMATE}: a single-entry TLB invalidation` },
+  tlbFlush: {
+    what: 'A full (non-global) TLB flush executed natively, excluding the refill misses it causes.',
+    source: `${ESTIMATE}: the flush itself; its cost shows up as later misses`,
+  },
+  execBase: {
+    what: 'exec(): loading and setting up a new image, excluding its page faults.',
+    source: `${ESTIMATE}; the page faults exec causes are charged separately`,
+  },
+  forkBase: {
+    what: 'fork(): creating the task, excluding copying the page tables.',
+    source: `${ESTIMATE}; copying the page tables is charged separately`,
+  },
+};

@@ -1,0 +1,158 @@
+/**
+ * Ready-to-run scenarios, one per claim of the seed that the engine can show (DESIGN.md §1), each
+ * with one sentence on what it demonstrates. They are the examples/*.json scenarios with the
+ * modes to compare side by side in one run and workloads sized to finish in a few seconds.
+ */
+import type { ScenarioInput } from './scenario.js';
+
+export interface Preset {
+  id: string;
+  /** The seed claim it demonstrates (DESIGN.md §1): C1 … C9. */
+  claim: string;
+  title: string;
+  /** One sentence: what the run shows and where to look. */
+  sentence: string;
+  scenario: ScenarioInput;
+}
+
+type Dom = ScenarioInput['domains'][number];
+
+const coldWalk = { kind: 'cold-walk', pages: 64 } as const;
+const walkDom = (name: string, mode: Dom['mode'], guestPageSize: Dom['guestPageSize'], hostPageSize: Dom['hostPageSize'], memoryMiB = 256): Dom => ({
+  name,
+  mode,
+  memoryMiB,
+  vcpus: 1,
+  guestPageSize,
+  hostPageSize,
+  workload: coldWalk,
+});
+
+const uva = (rate: number) =>
+  ({ kind: 'update-vs-access', workingSetMiB: 128, accesses: 30_000, updatesPerKiloAccess: rate, updateKind: 'mix' }) as const;
+const uvaDom = (name: string, mode: Dom['mode'], rate: number): Dom => ({ name, mode, memoryMiB: 160, vcpus: 1, workload: uva(rate) });
+
+const lmDom = (name: string, mode: Dom['mode'], workload: Dom['workload']): Dom => ({ name, mode, memoryMiB: 192, vcpus: 1, workload });
+
+export const PRESETS: Preset[] = [
+  {
+    id: 'walk-4k',
+    claim: 'C7',
+    title: 'Walk lengths with 4 KiB pages',
+    sentence:
+      'A TLB miss walks 4 references with direct (PV) or shadow tables and (4+1)(4+1)−1 = 24 with nested paging: compare walk refs per miss across the three guests.',
+    scenario: {
+      name: 'seed-C7-walk-4k',
+      description: 'C7: cold walks with 4 KiB guest and host pages: 4 references under PV and shadow, 24 under nested paging.',
+      machine: { memoryMiB: 2048, pcpus: 1 },
+      hypervisor: 'xen',
+      domains: [walkDom('pv', 'pv', '4k', '4k'), walkDom('shadow', 'shadow', '4k', '4k'), walkDom('hap', 'hap', '4k', '4k')],
+    },
+  },
+  {
+    id: 'walk-2m',
+    claim: 'C7',
+    title: 'Walk lengths with 2 MiB pages',
+    sentence:
+      'Large pages shorten the 2D walk: 24 references with 4K/4K, (4+1)(3+1)−1 = 19 with 2 MiB host pages, (3+1)(3+1)−1 = 15 with 2 MiB pages on both sides.',
+    scenario: {
+      name: 'seed-C7-walk-2m-2m',
+      description: 'C7: nested walks with 4K/4K, 4K/2M and 2M/2M guest/host pages.',
+      machine: { memoryMiB: 2048, pcpus: 1 },
+      hypervisor: 'xen',
+      domains: [walkDom('hap-4k-4k', 'hap', '4k', '4k'), walkDom('hap-4k-2m', 'hap', '4k', '2m'), walkDom('hap-2m-2m', 'hap', '2m', '2m')],
+    },
+  },
+  {
+    id: 'walk-1g',
+    claim: 'C7',
+    title: 'Walk lengths with 1 GiB host pages',
+    sentence:
+      '1 GiB EPT leaves end the host walk at the PDPTE, so a nested walk with 4 KiB guest pages takes (4+1)(2+1)−1 = 14 references instead of 24.',
+    scenario: {
+      name: 'seed-C7-walk-1g',
+      description: 'C7: 1 GiB host pages (EPT leaves at the PDPTE) against 4 KiB host pages, both with 4 KiB guest pages.',
+      machine: { memoryMiB: 4096, pcpus: 1 },
+      hypervisor: 'xen',
+      domains: [walkDom('hap-4k-4k', 'hap', '4k', '4k', 1024), walkDom('hap-4k-1g', 'hap', '4k', '1g', 1024)],
+    },
+  },
+  {
+    id: 'update-vs-access',
+    claim: 'C8',
+    title: 'Page-table updates versus accesses',
+    sentence:
+      'With no updates direct paging (PV) beats nested because its TLB misses walk 4 references, not 24; with 300 updates per 1000 accesses nested wins, because PV pays a hypercall and validation per update batch.',
+    scenario: {
+      name: 'seed-C8-update-vs-access',
+      description: 'C8: the same random accesses under PV, shadow and nested paging, with no page-table updates and with 300 per 1000 accesses.',
+      machine: { memoryMiB: 2048, pcpus: 2 },
+      hypervisor: 'xen',
+      domains: [
+        uvaDom('pv-0', 'pv', 0),
+        uvaDom('shadow-0', 'shadow', 0),
+        uvaDom('hap-0', 'hap', 0),
+        uvaDom('pv-300', 'pv', 300),
+        uvaDom('shadow-300', 'shadow', 300),
+        uvaDom('hap-300', 'hap', 300),
+      ],
+    },
+  },
+  {
+    id: 'lmbench',
+    claim: 'C6',
+    title: 'lmbench fork, exec and page fault: Xen PV versus HVM',
+    sentence:
+      'Xen validates every page-table update a PV guest makes and a PV page fault enters Xen twice, so fork, exec and page faults cost more per operation under PV than in an HVM guest with nested paging.',
+    scenario: {
+      name: 'seed-C6-lmbench',
+      description: 'C6 / Xen SOSP 2003: lmbench-style fork, exec and page-fault latency in a PV and an HVM (hap) guest.',
+      machine: { memoryMiB: 2048, pcpus: 2 },
+      hypervisor: 'xen',
+      domains: [
+        lmDom('pv-fork', 'pv', { kind: 'fork-exit', forks: 20, residentMiB: 8 }),
+        lmDom('hvm-fork', 'hap', { kind: 'fork-exit', forks: 20, residentMiB: 8 }),
+        lmDom('pv-exec', 'pv', { kind: 'exec', execs: 20, imageMiB: 4 }),
+        lmDom('hvm-exec', 'hap', { kind: 'exec', execs: 20, imageMiB: 4 }),
+        lmDom('pv-fault', 'pv', { kind: 'page-fault', pages: 2048 }),
+        lmDom('hvm-fault', 'hap', { kind: 'page-fault', pages: 2048 }),
+      ],
+    },
+  },
+  {
+    id: 'shadow-oos',
+    claim: 'C8',
+    title: 'Out-of-sync shadows on and off',
+    sentence:
+      'Out-of-sync L1 shadows let runs of guest page-table writes go unemulated until the next resync: the guest with them on emulates fewer writes and spends fewer cycles per operation.',
+    scenario: {
+      name: 'seed-C8-shadow-oos',
+      description: 'C8: the same update-heavy workload on two shadow guests, out-of-sync L1 shadows on and off.',
+      machine: { memoryMiB: 2048, pcpus: 1 },
+      hypervisor: 'xen',
+      domains: [
+        { name: 'oos-on', mode: 'shadow', memoryMiB: 320, vcpus: 1, shadowOutOfSync: true, workload: { kind: 'update-vs-access', workingSetMiB: 256, accesses: 60_000, updatesPerKiloAccess: 300, updateKind: 'protect' } },
+        { name: 'oos-off', mode: 'shadow', memoryMiB: 320, vcpus: 1, shadowOutOfSync: false, workload: { kind: 'update-vs-access', workingSetMiB: 256, accesses: 60_000, updatesPerKiloAccess: 300, updateKind: 'protect' } },
+      ],
+    },
+  },
+  {
+    id: 'multi-guest',
+    claim: 'C1',
+    title: 'dom0 and three guests sharing the machine',
+    sentence:
+      'The hypervisor multiplexes dom0 and three guests in three paging modes over two physical CPUs, each isolated in its own memory, with a clean audit at the end.',
+    scenario: {
+      name: 'seed-C1-multi-guest',
+      description: 'C1: Xen with dom0 and three guests (PV, shadow, HAP) sharing two physical CPUs.',
+      machine: { memoryMiB: 4096, pcpus: 2 },
+      hypervisor: 'xen',
+      domains: [
+        { name: 'dom0', role: 'dom0', mode: 'pv', memoryMiB: 512, vcpus: 1, workload: { kind: 'idle' } },
+        { name: 'web', mode: 'pv', memoryMiB: 512, vcpus: 1, workload: { kind: 'random-access', workingSetMiB: 128, accesses: 60_000 } },
+        { name: 'build', mode: 'shadow', memoryMiB: 512, vcpus: 1, workload: { kind: 'kernel-build', jobs: 2 } },
+        { name: 'db', mode: 'hap', memoryMiB: 512, vcpus: 1, workload: { kind: 'update-vs-access', workingSetMiB: 128, accesses: 60_000, updatesPerKiloAccess: 10 } },
+      ],
+    },
+  },
+];

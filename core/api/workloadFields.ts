@@ -1,0 +1,121 @@
+/**
+ * The parameters of each workload kind, read from the scenario schema itself (so a form built from
+ * them cannot drift from what validation accepts), with a label, a unit and one line on what each
+ * parameter is, and a starting value for each kind that runs in a few seconds.
+ */
+import { workloadSchema, WORKLOAD_KINDS, type Workload, type WorkloadKind } from './scenario.js';
+
+export type WorkloadParam =
+  | { key: string; type: 'number'; int: boolean; min: number; max: number; required: boolean }
+  | { key: string; type: 'enum'; options: string[]; default?: string; required: boolean }
+  /** Structured parameters (the attack lab's script) that a plain field cannot edit. */
+  | { key: string; type: 'structured'; required: boolean };
+
+export interface ParamDoc {
+  label: string;
+  unit?: string;
+  help: string;
+}
+
+/** Shapes read off zod 4 schema objects: only what the introspection below needs. */
+interface SchemaNode {
+  def: { type: string; innerType?: SchemaNode; defaultValue?: unknown };
+  minValue?: number | null;
+  maxValue?: number | null;
+  isInt?: boolean;
+  options?: readonly string[];
+  shape?: Record<string, SchemaNode>;
+}
+
+function describe(key: string, node: SchemaNode): WorkloadParam {
+  let n = node;
+  let required = true;
+  let dflt: unknown;
+  while (n.def.type === 'default' || n.def.type === 'optional') {
+    if (n.def.type === 'default') dflt = n.def.defaultValue;
+    required = false;
+    n = n.def.innerType!;
+  }
+  if (n.def.type === 'number') {
+    return { key, type: 'number', int: n.isInt === true, min: n.minValue ?? -Infinity, max: n.maxValue ?? Infinity, required };
+  }
+  if (n.def.type === 'enum') {
+    return { key, type: 'enum', options: [...(n.options ?? [])], required, ...(typeof dflt === 'string' ? { default: dflt } : {}) };
+  }
+  return { key, type: 'structured', required };
+}
+
+const PARAMS: Record<string, WorkloadParam[]> = {};
+for (const option of (workloadSchema as unknown as { options: SchemaNode[] }).options) {
+  const shape = option.shape!;
+  const kind = (shape.kind as unknown as { value: string }).value;
+  PARAMS[kind] = Object.entries(shape)
+    .filter(([k]) => k !== 'kind')
+    .map(([k, node]) => describe(k, node));
+}
+
+/** The parameters of a workload kind, in the schema's order; [] for an unknown kind. */
+export function workloadParams(kind: string): WorkloadParam[] {
+  return PARAMS[kind] ?? [];
+}
+
+/** Label, unit and meaning of every parameter of every kind (README, "Workloads"). */
+export const PARAM_DOCS: Record<string, ParamDoc> = {
+  pages: { label: 'Pages', help: 'distinct 4 KiB pages touched (cold-walk, page-fault); named frames for a script (hypercalls)' },
+  workingSetMiB: { label: 'Working set', unit: 'MiB', help: 'memory the workload spreads its accesses over' },
+  accesses: { label: 'Accesses', help: 'loads and stores (1 in 4 a store)' },
+  passes: { label: 'Passes', help: 'sweeps over the working set, one load per 64-byte line' },
+  updatesPerKiloAccess: { label: 'Updates per 1k accesses', help: 'page-table updates per 1000 accesses, in runs of 8 neighbouring pages' },
+  updateKind: { label: 'Update kind', help: 'populate maps new pages, protect changes rights, unmap removes; mix does all three' },
+  forks: { label: 'Forks', help: 'lmbench fork: fork, the child exits, the parent waits' },
+  residentMiB: { label: 'Resident', unit: 'MiB', help: 'memory the parent has mapped, copied on write by each child' },
+  execs: { label: 'Execs', help: 'lmbench exec: fork, exec an image from the page cache, run it, exit' },
+  imageMiB: { label: 'Image', unit: 'MiB', help: 'size of the executed image' },
+  maps: { label: 'Maps', help: 'mmap, touch every page, munmap' },
+  pagesPerMap: { label: 'Pages per map', help: '4 KiB pages in each mapping' },
+  switches: { label: 'Switches', help: 'context switches to the next process of a ring, touching 4 of its pages' },
+  processes: { label: 'Processes', help: 'processes in the ring' },
+  jobs: { label: 'Jobs', help: 'compiler jobs: fork, exec, heap churn, random accesses, exit' },
+  steps: { label: 'Steps', help: 'the script’s hypercalls and accesses, run in order' },
+};
+
+/** What one operation of each kind is. */
+export const WORKLOAD_DOCS: Record<WorkloadKind, string> = {
+  idle: 'does nothing: the domain boots and waits',
+  'cold-walk': 'one access to a distinct page with every TLB and walk cache cold: the architectural walk length',
+  'random-access': 'one random load or store in a populated working set',
+  sequential: 'one load per 64-byte line, in order',
+  'update-vs-access': 'one random access, with page-table updates mixed in at the given rate',
+  'fork-exit': 'lmbench fork: fork, the child exits, the parent waits',
+  exec: 'lmbench exec: fork, exec an image, run it, exit',
+  'page-fault': 'lmbench lat_pagefault: one minor fault on a cached file page',
+  'mmap-churn': 'mmap, touch every page, munmap',
+  'context-switch': 'switch to the next process of a ring and touch 4 of its pages',
+  'kernel-build': 'one compiler job: fork, exec, heap churn, random accesses, exit',
+  hypercalls: 'one step of a script of PV page-table hypercalls (the attack lab; PV only)',
+};
+
+/** A starting point for each kind, small enough to run in a few seconds. */
+export const WORKLOAD_STARTERS: Record<WorkloadKind, Workload> = {
+  idle: { kind: 'idle' },
+  'cold-walk': { kind: 'cold-walk', pages: 64 },
+  'random-access': { kind: 'random-access', workingSetMiB: 64, accesses: 100_000 },
+  sequential: { kind: 'sequential', workingSetMiB: 16, passes: 2 },
+  'update-vs-access': { kind: 'update-vs-access', updatesPerKiloAccess: 20, workingSetMiB: 64, accesses: 100_000, updateKind: 'mix' },
+  'fork-exit': { kind: 'fork-exit', forks: 20, residentMiB: 8 },
+  exec: { kind: 'exec', execs: 20, imageMiB: 4 },
+  'page-fault': { kind: 'page-fault', pages: 2048 },
+  'mmap-churn': { kind: 'mmap-churn', maps: 200, pagesPerMap: 16 },
+  'context-switch': { kind: 'context-switch', switches: 10_000, processes: 8 },
+  'kernel-build': { kind: 'kernel-build', jobs: 4 },
+  hypercalls: {
+    kind: 'hypercalls',
+    pages: { d: {} },
+    steps: [
+      { op: 'map', frame: { page: 'd' }, va: '0x10000000', flags: ['P', 'RW', 'US', 'A', 'D'] },
+      { op: 'access', va: '0x10000000', write: true },
+    ],
+  },
+};
+
+export { WORKLOAD_KINDS };
