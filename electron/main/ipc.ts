@@ -38,7 +38,7 @@ export interface IpcDeps {
   /** Folder a save dialog starts in. */
   defaultDir(): string;
   files?: {
-    writeFile(path: string, content: string): Promise<void>;
+    writeFile(path: string, content: string | Buffer): Promise<void>;
     readFile(path: string): Promise<string>;
     size(path: string): Promise<number>;
   };
@@ -51,7 +51,7 @@ export interface IpcMainLike {
 }
 
 const nodeFiles: NonNullable<IpcDeps['files']> = {
-  writeFile: (path, content) => fsWriteFile(path, content, 'utf8'),
+  writeFile: (path, content) => (typeof content === 'string' ? fsWriteFile(path, content, 'utf8') : fsWriteFile(path, content)),
   readFile: (path) => fsReadFile(path, 'utf8'),
   size: async (path) => (await fsStat(path)).size,
 };
@@ -91,7 +91,7 @@ async function saveFile(deps: IpcDeps, event: IpcMainInvokeEvent, args: SaveFile
   const choice = await deps.dialogs.showSaveDialog(owner, options);
   if (choice.canceled || !choice.filePath) return { ok: true, value: { saved: false } };
   try {
-    await files.writeFile(choice.filePath, args.content);
+    await files.writeFile(choice.filePath, fileBytes(args.content));
   } catch (e) {
     return fail('internal', `could not write ${choice.filePath}: ${errorText(e)}`);
   }
@@ -155,4 +155,13 @@ export function registerIpc(ipcMain: IpcMainLike, deps: IpcDeps): HostOp[] {
     ipcMain.handle(channel, (event, ...args) => handleHostCall(deps, channel, event, args));
   }
   return [...HOST_OPS];
+}
+
+/**
+ * What a saved file holds: a base64 data: URL (a chart exported as PNG) is written as its bytes;
+ * any other string (JSON, CSV, SVG) as UTF-8 text.
+ */
+export function fileBytes(content: string): string | Buffer {
+  const m = /^data:[\w.+-]+\/[\w.+-]+;base64,/.exec(content);
+  return m ? Buffer.from(content.slice(m[0].length), 'base64') : content;
 }

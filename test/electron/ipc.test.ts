@@ -117,6 +117,15 @@ describe('saveFile and openFile', () => {
     expect(files.writeFile).toHaveBeenCalledWith('/home/u/walk.json', '{}');
   });
 
+  it('writes an exported PNG (a base64 data: URL) as its bytes, and SVG or CSV as text', async () => {
+    const { d, files } = deps();
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    await handleHostCall(d, 'hyperlab:saveFile', event(), [{ suggestedName: 'bars.png', content: `data:image/png;base64,${png.toString('base64')}` }]);
+    expect(files.writeFile).toHaveBeenLastCalledWith('/home/u/walk.json', png);
+    await handleHostCall(d, 'hyperlab:saveFile', event(), [{ suggestedName: 'bars.svg', content: '<svg/>' }]);
+    expect(files.writeFile).toHaveBeenLastCalledWith('/home/u/walk.json', '<svg/>');
+  });
+
   it('writes nothing when the save dialog is cancelled', async () => {
     const { d, files } = deps();
     d.dialogs.showSaveDialog = async () => ({ canceled: true });

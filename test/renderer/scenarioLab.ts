@@ -32,9 +32,9 @@ export function stubWorker(): Worker {
   return { postMessage() {}, terminate() {}, onmessage: null } as unknown as Worker;
 }
 
-export function mountScenario(): { lab: Lab } & ReturnType<typeof render> {
+export function mountScenario() {
   const lab = new Lab(fakeHost(), stubWorker);
   lab.view = 'scenario';
   const r = render(ScenarioHarness, { props: { lab } });
-  return { lab, ...r };
+  return Object.assign(r, { lab });
 }
