@@ -11,3 +11,13 @@ export { DEFAULT_MMU_CONFIG, type MmuConfig } from '../machine/mmu/types.js';
 export { VERSION } from './version.js';
 export * from './host.js';
 export * from './worker.js';
+export { parseXlCfg, toXlCfg, xlKeyOfField, XLCFG_KEYS, type XlCfgResult, type XlProblem } from './xlcfg.js';
+export {
+  parseWorkloadArgs,
+  formatWorkload,
+  workloadShape,
+  workloadShapes,
+  workloadUsage,
+  type WorkloadShape,
+  type WorkloadArgsResult,
+} from './workloadSpec.js';

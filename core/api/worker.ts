@@ -121,6 +121,8 @@ export type WorkerEvent =
   | { type: 'progress'; fraction: number; ops: number; simulatedCycles: number; elapsedMs: number; etaMs: number | null }
   | { type: 'snapshot'; snapshot: MetricSnapshot }
   | { type: 'console'; console: string; data: string }
+  /** The toolstack asks the UI to show another console (`xl console g1`). */
+  | { type: 'console-switch'; console: string }
   | { type: 'finished'; status: 'finished' | 'stopped'; results: Results }
   | { type: 'compare-progress'; done: number; total: number; label: string }
   | {

@@ -35,6 +35,14 @@ export class Domain implements PvDomain {
   shadow?: ShadowPaging;
   /** Results of a `hypercalls` script, one per step. */
   scriptCalls?: CallResult[];
+  /** Frames Xen took from its heap for this domain (the shadow pool); EPT tables are in `hap.tableFrames`. */
+  readonly xenFrames: number[] = [];
+  /** Simulated cycles this domain's vCPU has used since it was built, boot included; never reset (xl list's Time). */
+  cpuCycles = 0;
+  /** Of which building and booting the domain took. */
+  bootCycles = 0;
+  /** The host clock (Simulation.cycles) when the domain was built. */
+  createdAt = 0;
 
   constructor(
     readonly xen: Hypervisor,

@@ -71,6 +71,65 @@ export class Hypervisor {
     return p2m;
   }
 
+  /** Frames the allocator has free (what `xl info` calls free_memory, in frames). */
+  get freeFrames(): number {
+    return this.alloc.free;
+  }
+
+  /**
+   * Frames Xen takes from its heap for a domain beyond its memory: the shadow pool, or an EPT
+   * fully populated with 4 KiB leaves (the most it can grow to).
+   */
+  overheadFrames(config: DomainConfig): number {
+    const pages = config.memoryMiB * 256;
+    if (config.mode === 'shadow') return shadowPoolPagesOf(config);
+    if (config.mode !== 'hap') return 0;
+    const leafLevel = config.hostPageSize === '1g' ? 3 : config.hostPageSize === '2m' ? 2 : 1;
+    // Tables of level L (leaves in level leafLevel) cover 512^L pages each; one L4.
+    let tables = 1;
+    for (let level = leafLevel; level < 4; level++) tables += Math.ceil(pages / 512 ** level);
+    return tables;
+  }
+
+  /**
+   * Tears a domain down (domain_kill → domain_relinquish_resources): every frame it owns is
+   * scrubbed and goes back to the heap with its frame-table entry cleared (owner, counts, type,
+   * pin, validation, linear count); so do the frames Xen held for it (shadow pool, EPT tables).
+   * Its pCPU's TLBs and walk caches are flushed, since the frames will be reused.
+   */
+  destroyDomain(d: Domain): { guestFrames: number; xenFrames: number } {
+    const at = this.domains.indexOf(d);
+    if (at < 0) throw new Error(`domain ${d.domid} (${d.name}) is not a live domain`);
+    d.state = 'dying';
+    const ft = this.ft;
+    const owned: number[] = [];
+    for (let m = 0; m < ft.nrFrames; m++) if (ft.owner[m] === d.domid) owned.push(m);
+    const xen = [...d.xenFrames, ...(d.hap?.tableFrames ?? [])].filter((m) => ft.owner[m] === DOMID_XEN);
+    this.releaseFrames(owned);
+    this.releaseFrames(xen.sort((a, b) => a - b));
+    d.guestCr3 = -1;
+    d.mmu.flushAll();
+    this.domains.splice(at, 1);
+    return { guestFrames: owned.length, xenFrames: xen.length };
+  }
+
+  /** Scrubs and frees sorted, distinct frames, in runs so the allocator coalesces them. */
+  private releaseFrames(sorted: readonly number[]): void {
+    const ft = this.ft;
+    for (const m of sorted) {
+      this.mem.scrub(m);
+      ft.release(m);
+      ft.linear[m] = 0;
+    }
+    let i = 0;
+    while (i < sorted.length) {
+      let j = i + 1;
+      while (j < sorted.length && sorted[j] === sorted[j - 1]! + 1) j++;
+      this.alloc.freeRange(sorted[i]!, j - i);
+      i = j;
+    }
+  }
+
   createDomain(config: DomainConfig): Domain {
     const domid = this.nextDomid++;
     const nrPages = config.memoryMiB * 256;
@@ -90,9 +149,8 @@ export class Hypervisor {
         d.ops = new HapOps(d);
         break;
       case 'shadow': {
-        // libxl's default shadow allocation: 256 pages per vCPU plus 2 per MiB of guest memory.
-        const pool = config.shadowPoolPages ?? 256 * config.vcpus + 2 * config.memoryMiB;
-        const frames: number[] = [];
+        const pool = shadowPoolPagesOf(config);
+        const frames = d.xenFrames;
         for (let i = 0; i < pool; i++) frames.push(this.allocXenFrame());
         d.shadow = new ShadowPaging(this.mem, this.costs, d, frames, config.shadowOutOfSync ?? true);
         d.ops = new ShadowOps(d);
@@ -159,4 +217,9 @@ export class Hypervisor {
       ...l1s.map((pfn) => ({ pfn, level: 1 })),
     ]);
   }
+}
+
+/** libxl's default shadow allocation: 256 pages per vCPU plus 2 per MiB of guest memory. */
+export function shadowPoolPagesOf(config: DomainConfig): number {
+  return config.shadowPoolPages ?? 256 * config.vcpus + 2 * config.memoryMiB;
 }

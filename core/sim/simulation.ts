@@ -16,6 +16,9 @@ import { audit } from '../hv/audit.js';
 import type { Domain } from '../hv/domain.js';
 import { Hypervisor } from '../hv/hypervisor.js';
 import { MEASURE, plannedOps, runWorkload, type WorkloadStep } from '../workloads/index.js';
+import { checkNewDomain, type DomainInput } from './newDomain.js';
+
+export { DomainConfigError, type DomainInput } from './newDomain.js';
 
 export interface Progress {
   /** Fraction done, 0..1. */
@@ -43,13 +46,116 @@ export class Simulation {
   readonly domains: Domain[];
   readonly jobs: Job[] = [];
   private readonly lastOn = new Map<number, Domain>();
+  /** Simulated cycles each pCPU has run (boots, slices, toolstack work on a vCPU). */
+  private readonly pcpuCycles: Float64Array;
 
   constructor(readonly scenario: Scenario) {
     this.xen = new Hypervisor(scenario, costsOf(scenario), mmuConfigOf(scenario));
+    this.pcpuCycles = new Float64Array(this.xen.pcpus.length);
     const configs: DomainConfig[] = domainsOf(scenario);
     this.domains = configs.map((cfg) => this.xen.createDomain(cfg));
-    for (const d of this.domains) d.counters.reset();
+    for (const d of this.domains) this.booted(d);
     for (const d of this.domains) this.startJob(d, d.config.workload);
+  }
+
+  /** The host clock: simulated cycles of the busiest pCPU since the machine started. Never goes back. */
+  get cycles(): number {
+    return Math.max(0, ...this.pcpuCycles);
+  }
+
+  /** Machine frames the allocator has free, and the same in whole MiB (`xl info` free_memory). */
+  get freeFrames(): number {
+    return this.xen.freeFrames;
+  }
+  get freeMiB(): number {
+    return Math.floor(this.xen.freeFrames / 256);
+  }
+  get totalMiB(): number {
+    return this.scenario.machine.memoryMiB;
+  }
+
+  /** Books a freshly built domain's boot on its pCPU, then restarts its counters. */
+  private booted(d: Domain): void {
+    const boot = totalCycles(d.counters);
+    d.createdAt = this.cycles;
+    d.bootCycles = boot;
+    d.cpuCycles = boot;
+    this.pcpuCycles[this.xen.pcpus.indexOf(d.mmu)] += boot;
+    d.counters.reset();
+  }
+
+  /**
+   * Builds and boots a domain while the simulation runs (`xl create`) and starts its workload.
+   * Throws DomainConfigError when the config is invalid for this machine and hypervisor, the
+   * name is taken, or its memory (plus what Xen needs for its paging) does not fit in free frames.
+   */
+  createDomain(input: DomainInput): Domain {
+    const cfg = checkNewDomain(input, this.scenario, this.domains, this.xen);
+    const d = this.xen.createDomain(cfg);
+    this.booted(d);
+    this.domains.push(d);
+    this.startJob(d, cfg.workload);
+    return d;
+  }
+
+  /**
+   * Destroys a domain: its jobs end, it leaves `domains`, and every frame it owned, with the
+   * frames Xen held for it, goes back to the heap (Hypervisor.destroyDomain). Returns how many.
+   */
+  destroyDomain(d: Domain): { guestFrames: number; xenFrames: number } {
+    this.mustBeLive(d);
+    for (let i = this.jobs.length - 1; i >= 0; i--) {
+      if (this.jobs[i]!.d !== d) continue;
+      this.jobs[i]!.done = true;
+      this.jobs.splice(i, 1);
+    }
+    const freed = this.xen.destroyDomain(d);
+    this.domains.splice(this.domains.indexOf(d), 1);
+    for (const [pcpu, on] of this.lastOn) if (on === d) this.lastOn.delete(pcpu);
+    return freed;
+  }
+
+  /** A paused domain keeps its memory and state; its jobs do not advance until it is unpaused. */
+  pauseDomain(d: Domain): void {
+    this.mustBeLive(d);
+    if (d.state === 'running' || d.state === 'blocked') d.state = 'paused';
+  }
+
+  unpauseDomain(d: Domain): void {
+    this.mustBeLive(d);
+    if (d.state === 'paused') d.state = 'running';
+  }
+
+  /** Ends a job before its workload does (Ctrl-C); it leaves `jobs`. */
+  stopJob(job: Job): void {
+    job.done = true;
+    const i = this.jobs.indexOf(job);
+    if (i >= 0) this.jobs.splice(i, 1);
+  }
+
+  /**
+   * Runs `fn` on `d`'s vCPU, outside any job's slice (toolstack work such as reaping a stopped
+   * workload's processes): its pCPU is switched to it and the cycles are booked to it.
+   */
+  onVcpu<T>(d: Domain, fn: () => T): T {
+    this.mustBeLive(d);
+    const pcpu = this.switchTo(d);
+    const before = totalCycles(d.counters);
+    try {
+      return fn();
+    } finally {
+      this.book(d, pcpu, totalCycles(d.counters) - before);
+    }
+  }
+
+  private mustBeLive(d: Domain): void {
+    if (!this.domains.includes(d)) throw new Error(`domain ${d.domid} (${d.name}) is not a live domain`);
+  }
+
+  private book(d: Domain, pcpu: number, cycles: number): void {
+    if (cycles <= 0) return;
+    d.cpuCycles += cycles;
+    this.pcpuCycles[pcpu] += cycles;
   }
 
   /** Starts `workload` in `d` (its counters restart when the workload's setup ends). */
@@ -103,6 +209,16 @@ export class Simulation {
 
   private slice(job: Job): void {
     const d = job.d;
+    const pcpu = this.switchTo(d);
+    const before = totalCycles(d.counters);
+    const r = job.gen.next();
+    this.book(d, pcpu, totalCycles(d.counters) - before);
+    if (r.done) job.done = true;
+    else if (r.value === MEASURE) d.counters.reset();
+  }
+
+  /** Puts `d`'s vCPU on its pCPU; returns the pCPU's index. */
+  private switchTo(d: Domain): number {
     const mmu = d.mmu;
     const pcpu = this.xen.pcpus.indexOf(mmu);
     const prev = this.lastOn.get(pcpu);
@@ -112,9 +228,7 @@ export class Simulation {
       this.lastOn.set(pcpu, d);
     }
     mmu.ctx = d.ctx;
-    const r = job.gen.next();
-    if (r.done) job.done = true;
-    else if (r.value === MEASURE) d.counters.reset();
+    return pcpu;
   }
 
   /** Progress over every job started so far. */

@@ -1,0 +1,379 @@
+/**
+ * The simulation worker's logic (the worker entry, core/worker/entry.ts, only wires it to the
+ * runtime): one live session — a booted scenario whose workloads run in time slices, with its
+ * consoles — plus, independently, at most one comparison across paging modes.
+ *
+ * The CPU work runs in turns of about `sliceMs` of wall time; between turns the runtime delivers
+ * messages, so pause, stop, console keystrokes and a cancel are handled within a turn (jor1k's
+ * habit: the CPU runs in a worker in time slices and yields to handle messages). Progress and
+ * metric snapshots go out at most every `snapshotMs`, so the UI never drowns.
+ */
+import type { PagingMode, Scenario } from '../api/scenario.js';
+import { validateScenario } from '../api/scenario.js';
+import type { DomainInfo, SessionState, SweepSpec, WorkerEvent, WorkerRequest } from '../api/worker.js';
+import type { Domain } from '../hv/domain.js';
+import { ConsoleHub } from '../toolstack/consoleHub.js';
+import { CompareRun, planCompare } from './compareRun.js';
+import { SessionMetrics } from './sessionMetrics.js';
+import { Simulation } from './simulation.js';
+import { runWalkRequest, WalkRequestError } from './walkBoot.js';
+
+/** What a console hub calls back (core/toolstack/consoleHub.ts codes to this). */
+export interface ConsoleHooks {
+  /** Output for a console (coalesced per console per turn by the session). */
+  out(console: string, data: string): void;
+  /** Domains were created, destroyed, paused …: the session posts 'domains'. */
+  domainsChanged(): void;
+  /** New work to run (a job started from a console, a domain unpaused): resume stepping. */
+  kick(): void;
+  /** Ask the UI to show another console (`xl console g1`). */
+  switchConsole?(name: string): void;
+}
+
+/** The consoles of a session: the hypervisor log, dom0's toolstack shell, guests' shells. */
+export interface ConsoleHubLike {
+  consoles(): string[];
+  boot(): void;
+  input(console: string, data: string): void;
+  tick(): void;
+  log(line: string): void;
+}
+
+export type MakeHub = (sim: Simulation, hooks: ConsoleHooks) => ConsoleHubLike;
+
+export interface SessionDeps {
+  post(e: WorkerEvent): void;
+  /** Wall clock, ms. */
+  now(): number;
+  /** Runs `fn` soon, after pending messages. */
+  schedule(fn: () => void): void;
+  /** Wall time a turn runs for (default 12 ms). */
+  sliceMs?: number;
+  /** Builds the console hub of a session (default: the toolstack's ConsoleHub; tests inject fakes). */
+  makeHub?: MakeHub;
+}
+
+export const DEFAULT_SLICE_MS = 12;
+export const DEFAULT_SNAPSHOT_MS = 250;
+/** A console's coalesced output beyond this is cut to its tail (a guest printing in a loop). */
+const MAX_CONSOLE_CHUNK = 256 * 1024;
+
+const defaultHub: MakeHub = (sim, hooks) => new ConsoleHub(sim, hooks);
+
+/** One line, no stack. */
+function oneLine(e: unknown): string {
+  const s = e instanceof Error ? e.message || e.name : String(e);
+  return s.split('\n')[0]!.trim() || 'unknown error';
+}
+
+export function domainInfo(sim: Simulation, d: Domain): DomainInfo {
+  let workload = 'idle';
+  for (const j of sim.jobs) if (j.d === d) workload = j.workload.kind;
+  return {
+    name: d.name,
+    domid: d.domid,
+    role: d.config.role,
+    mode: d.mode,
+    memoryMiB: d.config.memoryMiB,
+    vcpus: d.config.vcpus,
+    state: d.state,
+    workload,
+  };
+}
+
+/** The live session: one booted scenario. */
+class Live {
+  state: SessionState = 'booting';
+  scheduled = false;
+  /** Wall ms spent running (paused time excluded), and when the current running stretch began. */
+  activeMs = 0;
+  runningSince = 0;
+  lastSnapshot = 0;
+  readonly metrics = new SessionMetrics();
+  readonly pending = new Map<string, string>();
+  domainsDirty = false;
+  hub: ConsoleHubLike | null = null;
+
+  constructor(
+    readonly sim: Simulation,
+    readonly snapshotMs: number,
+  ) {}
+}
+
+export class LabSession {
+  private readonly sliceMs: number;
+  private readonly makeHub: MakeHub;
+  private live: Live | null = null;
+  private compare: CompareRun | null = null;
+
+  constructor(private readonly deps: SessionDeps) {
+    this.sliceMs = deps.sliceMs ?? DEFAULT_SLICE_MS;
+    this.makeHub = deps.makeHub ?? defaultHub;
+  }
+
+  /** The live simulation, if any (for the console hub's tests and for diagnostics). */
+  get simulation(): Simulation | null {
+    return this.live?.sim ?? null;
+  }
+
+  get state(): SessionState {
+    return this.live?.state ?? 'idle';
+  }
+
+  handle(req: WorkerRequest): void {
+    const where = req.type === 'console-input' ? 'console' : req.type === 'cancel-compare' ? 'compare' : req.type;
+    try {
+      this.dispatch(req);
+    } catch (e) {
+      this.error(where === 'pause' || where === 'resume' || where === 'stop' ? 'run' : where, e);
+    }
+    this.flushConsoles();
+  }
+
+  private dispatch(req: WorkerRequest): void {
+    switch (req.type) {
+      case 'start':
+        return this.start(req.scenario, req.snapshotMs);
+      case 'pause':
+        return this.pause();
+      case 'resume':
+        return this.resume();
+      case 'stop':
+        return this.stop();
+      case 'console-input':
+        if (!this.live?.hub) throw new Error(`no session is running: start a scenario before typing into console "${req.console}"`);
+        this.live.hub.input(req.console, req.data);
+        return;
+      case 'compare':
+        return this.startCompare(req.scenario, req.modes, req.sweep);
+      case 'cancel-compare':
+        if (this.compare) {
+          this.compare = null;
+          this.deps.post({ type: 'error', where: 'compare', message: 'compare cancelled' });
+        }
+        return;
+      case 'walk': {
+        const r = runWalkRequest(req);
+        this.deps.post({ type: 'walk-result', trace: r.trace, candidates: r.candidates });
+        return;
+      }
+    }
+  }
+
+  private error(where: string, e: unknown): void {
+    const problems = e instanceof WalkRequestError ? e.problems : undefined;
+    this.deps.post({ type: 'error', where, message: oneLine(e), ...(problems ? { problems } : {}) });
+  }
+
+  // --- the live session ------------------------------------------------------------------------
+
+  private start(input: unknown, snapshotMs?: number): void {
+    const v = validateScenario(input);
+    if (!v.ok) {
+      const message = `the scenario is not valid: ${v.problems.length} problem${v.problems.length === 1 ? '' : 's'} (first: ${v.problems[0]!.path}: ${v.problems[0]!.message})`;
+      this.deps.post({ type: 'error', where: 'start', message, problems: v.problems });
+      return;
+    }
+    this.live = null; // a stale turn of a replaced session sees it is not current and stops
+    this.post({ type: 'state', state: 'booting' });
+    let live: Live;
+    try {
+      live = this.boot(v.scenario, snapshotMs ?? DEFAULT_SNAPSHOT_MS);
+    } catch (e) {
+      this.live = null;
+      this.error('start', e);
+      this.post({ type: 'state', state: 'error' });
+      return;
+    }
+    const sim = live.sim;
+    live.lastSnapshot = this.deps.now();
+    // The hub attaches a shell per domain as it boots, so its console list is complete after
+    // boot(); its boot output is held (flushed after this message), so 'booted' comes first.
+    this.consoleCall(() => live.hub!.boot());
+    this.post({ type: 'booted', domains: sim.domains.map((d) => domainInfo(sim, d)), consoles: live.hub!.consoles() });
+    this.setRunning(live);
+  }
+
+  private boot(s: Scenario, snapshotMs: number): Live {
+    const sim = new Simulation(s);
+    const live = new Live(sim, Math.max(1, snapshotMs));
+    this.live = live;
+    const hooks: ConsoleHooks = {
+      out: (name, data) => {
+        if (this.live !== live || data.length === 0) return;
+        let s = (live.pending.get(name) ?? '') + data;
+        if (s.length > MAX_CONSOLE_CHUNK) s = s.slice(s.length - MAX_CONSOLE_CHUNK);
+        live.pending.set(name, s);
+      },
+      domainsChanged: () => {
+        if (this.live === live) live.domainsDirty = true;
+      },
+      kick: () => {
+        if (this.live !== live) return;
+        // After the run ended, only work that can run now reopens it (not, say, an unpause of a
+        // domain with nothing to do).
+        if (live.state === 'finished' || live.state === 'stopped') {
+          if (sim.runnable > 0) this.setRunning(live);
+        } else if (live.state === 'running') this.scheduleTurn(live);
+      },
+      switchConsole: (name) => {
+        if (this.live === live) this.post({ type: 'console-switch', console: name });
+      },
+    };
+    live.hub = this.makeHub(sim, hooks);
+    return live;
+  }
+
+  private setRunning(live: Live): void {
+    const now = this.deps.now();
+    live.state = 'running';
+    live.runningSince = now;
+    this.post({ type: 'state', state: 'running' });
+    this.scheduleTurn(live);
+  }
+
+  private scheduleTurn(live: Live): void {
+    if (live.scheduled) return;
+    live.scheduled = true;
+    this.deps.schedule(() => this.turn(live));
+  }
+
+  private turn(live: Live): void {
+    live.scheduled = false;
+    if (this.live !== live || live.state !== 'running') return;
+    const { sim, metrics } = live;
+    const now = this.deps.now;
+    try {
+      const deadline = now() + this.sliceMs;
+      const domains = sim.domains;
+      if (sim.runnable > 0) {
+        let more: boolean;
+        do {
+          more = sim.step(1);
+          metrics.observe(domains);
+        } while (more && now() < deadline);
+      }
+      this.consoleCall(() => live.hub!.tick());
+      if (this.live !== live || live.state !== 'running') return; // the hub stopped or replaced it
+      const t = now();
+      if (t - live.lastSnapshot >= live.snapshotMs) this.report(live, t);
+      if (sim.runnable > 0) this.scheduleTurn(live);
+      else if (sim.live === 0) this.finish(live, 'finished');
+      // else: jobs remain but their domains are paused; a kick resumes.
+    } catch (e) {
+      live.state = 'error';
+      this.error('run', e);
+      this.post({ type: 'state', state: 'error' });
+    } finally {
+      this.flushConsoles();
+    }
+  }
+
+  private elapsed(live: Live, t: number): number {
+    return live.activeMs + (live.state === 'running' ? t - live.runningSince : 0);
+  }
+
+  /** Progress and a metric snapshot (rates since the previous one). */
+  private report(live: Live, t: number): void {
+    const sim = live.sim;
+    const p = sim.progress();
+    const elapsedMs = this.elapsed(live, t);
+    const etaMs = p.fraction >= 1 ? 0 : p.fraction > 0 ? (elapsedMs * (1 - p.fraction)) / p.fraction : null;
+    this.post({ type: 'progress', fraction: p.fraction, ops: p.ops, simulatedCycles: p.simulatedCycles, elapsedMs, etaMs });
+    const snapshot = live.metrics.snapshot(sim.domains, sim.cycles, elapsedMs);
+    this.post({ type: 'snapshot', snapshot });
+    live.lastSnapshot = t;
+  }
+
+  private finish(live: Live, status: 'finished' | 'stopped'): void {
+    const t = this.deps.now();
+    // The last interval goes out too, so a chart ends where the run did.
+    this.report(live, t);
+    live.activeMs = this.elapsed(live, t);
+    live.state = status;
+    const results = live.sim.results(live.activeMs);
+    this.post({ type: 'finished', status, results });
+    this.post({ type: 'state', state: status });
+    const line = status === 'finished' ? `all workloads finished (${Math.round(live.activeMs)} ms)` : 'workloads stopped';
+    this.consoleCall(() => live.hub!.log(line));
+  }
+
+  /** A console's failure is reported, and the run goes on. */
+  private consoleCall(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.error('console', e);
+    }
+  }
+
+  private pause(): void {
+    const live = this.live;
+    if (!live || live.state !== 'running') return this.post({ type: 'state', state: this.state });
+    const t = this.deps.now();
+    live.activeMs += t - live.runningSince;
+    live.state = 'paused';
+    this.post({ type: 'state', state: 'paused' });
+  }
+
+  private resume(): void {
+    const live = this.live;
+    if (!live || live.state !== 'paused') return this.post({ type: 'state', state: this.state });
+    this.setRunning(live);
+  }
+
+  /** Stops the workloads now (they are ended: a job started later runs alone); consoles stay. */
+  private stop(): void {
+    const live = this.live;
+    if (!live || (live.state !== 'running' && live.state !== 'paused')) return this.post({ type: 'state', state: this.state });
+    if (live.state === 'paused') live.runningSince = this.deps.now();
+    const sim = live.sim;
+    for (const j of [...sim.jobs]) if (!j.done) sim.stopJob(j);
+    live.state = 'running'; // so that finish() counts the running stretch
+    this.finish(live, 'stopped');
+  }
+
+  private flushConsoles(): void {
+    const live = this.live;
+    if (!live) return;
+    if (live.domainsDirty) {
+      live.domainsDirty = false;
+      const sim = live.sim;
+      this.post({ type: 'domains', domains: sim.domains.map((d) => domainInfo(sim, d)) });
+    }
+    if (live.pending.size === 0) return;
+    for (const [console, data] of live.pending) this.post({ type: 'console', console, data });
+    live.pending.clear();
+  }
+
+  // --- comparisons ----------------------------------------------------------------------------
+
+  private startCompare(input: unknown, modes: PagingMode[], sweep?: SweepSpec): void {
+    const p = planCompare(input, modes, sweep);
+    if (!p.ok) {
+      this.deps.post({ type: 'error', where: 'compare', message: p.message, ...(p.problems ? { problems: p.problems } : {}) });
+      return;
+    }
+    // A new compare replaces a running one.
+    const run = new CompareRun(p.plan, this.deps.now, (e) => {
+      if (this.compare === run) this.post(e);
+    });
+    this.compare = run;
+    this.deps.schedule(() => this.compareTurn(run));
+  }
+
+  private compareTurn(run: CompareRun): void {
+    if (this.compare !== run) return;
+    try {
+      if (run.turn(this.deps.now() + this.sliceMs)) this.deps.schedule(() => this.compareTurn(run));
+      else this.compare = null;
+    } catch (e) {
+      this.compare = null;
+      this.error('compare', e);
+    }
+  }
+
+  private post(e: WorkerEvent): void {
+    this.deps.post(e);
+  }
+}

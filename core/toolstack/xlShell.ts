@@ -1,0 +1,316 @@
+/**
+ * `xl`, the toolstack on dom0's shell (after tools/xl): list, info, dmesg, create, destroy,
+ * pause, unpause, console and help, against the live simulation, printing what real xl prints
+ * where Hyperlab models the same thing; plus `ls` and `cat` over dom0's /etc/xen examples.
+ */
+import { parseXlCfg, toXlCfg, xlKeyOfField } from '../api/xlcfg.js';
+import { CLOCK_HZ } from '../api/worker.js';
+import type { Domain } from '../hv/domain.js';
+import { DomainConfigError } from '../sim/simulation.js';
+import type { Word } from './argv.js';
+import { HOST_NAME, LINUX_RELEASE, XEN_EXTRA, XEN_MAJOR, XEN_MINOR, XEN_VERSION } from './bootLog.js';
+import { EXAMPLE_CONFIGS, XEN_CONFIG_DIR, findConfig } from './examples.js';
+import type { DomainShell, ShellCommand } from './guestShell.js';
+import { ERROR_INVAL, type Libxl } from './libxl.js';
+import { VERSION } from '../api/version.js';
+
+export interface XlContext {
+  readonly libxl: Libxl;
+  /** The hypervisor's console log, "(XEN) ..." lines. */
+  xenLog(): readonly string[];
+  clearXenLog(): void;
+  /** Asks the UI to show `d`'s console; false when it cannot. */
+  switchConsole(d: Domain): boolean;
+}
+
+interface Sub {
+  usage: string;
+  summary: string;
+  options?: string[];
+  run(args: string[], raw: Word[], out: (s: string) => void, x: XlContext): void;
+}
+
+/** Expands tabs to 8-column stops, as a terminal shows them. */
+export function expandTabs(s: string): string {
+  let out = '';
+  for (const ch of s) out += ch === '\t' ? ' '.repeat(8 - (out.length % 8)) : ch;
+  return out;
+}
+
+/** xl list's six state letters: running, blocked, paused, shutdown, crashed, dying. */
+export function stateLetters(d: Domain, x: XlContext): string {
+  const live = x.libxl.sim.jobs.some((j) => j.d === d && !j.done);
+  const running = d.state === 'running' && (live || d.privileged);
+  const blocked = d.state === 'blocked' || (d.state === 'running' && !running);
+  return [running ? 'r' : '-', blocked ? 'b' : '-', d.state === 'paused' ? 'p' : '-', d.state === 'shutdown' ? 's' : '-', '-', d.state === 'dying' ? 'd' : '-'].join('');
+}
+
+export function listLines(domains: readonly Domain[], x: XlContext): string[] {
+  const out = [expandTabs(`${'Name'.padEnd(40)} ID   Mem VCPUs\tState\tTime(s)`)];
+  for (const d of domains) {
+    const time = (d.cpuCycles / CLOCK_HZ).toFixed(1);
+    out.push(`${d.name.padEnd(40)} ${String(d.domid).padStart(5)} ${String(d.config.memoryMiB).padStart(5)} ${String(d.config.vcpus).padStart(5)}     ${stateLetters(d, x)}  ${time.padStart(8)}`);
+  }
+  return out;
+}
+
+export function infoLines(x: XlContext): string[] {
+  const sim = x.libxl.sim;
+  const pcpus = sim.scenario.machine.pcpus;
+  const dom0 = sim.domains.find((d) => d.privileged);
+  const rows: [string, string | number][] = [
+    ['host', HOST_NAME],
+    ['release', LINUX_RELEASE],
+    ['version', '#1 SMP PREEMPT_DYNAMIC'],
+    ['machine', 'x86_64'],
+    ['nr_cpus', pcpus],
+    ['max_cpu_id', pcpus - 1],
+    ['nr_nodes', 1],
+    ['cores_per_socket', pcpus],
+    ['threads_per_core', 1],
+    ['cpu_mhz', (CLOCK_HZ / 1e6).toFixed(3)],
+    ['virt_caps', 'pv hvm hap shadow'],
+    ['total_memory', sim.totalMiB],
+    ['free_memory', sim.freeMiB],
+    ['sharing_freed_memory', 0],
+    ['sharing_used_memory', 0],
+    ['outstanding_claims', 0],
+    ['free_cpus', 0],
+    ['xen_major', XEN_MAJOR],
+    ['xen_minor', XEN_MINOR],
+    ['xen_extra', XEN_EXTRA],
+    ['xen_version', XEN_VERSION],
+    ['xen_caps', 'xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64'],
+    ['xen_scheduler', 'credit'],
+    ['xen_pagesize', 4096],
+    ['platform_params', 'virt_start=0xffff800000000000'],
+    ['xen_changeset', `Hyperlab ${VERSION}`],
+    ['xen_commandline', `dom0_mem=${dom0?.config.memoryMiB ?? 0}M,max:${dom0?.config.memoryMiB ?? 0}M console=com1`],
+    ['cc_compiler', 'gcc (Hyperlab) 12.2.0'],
+    ['xend_config_format', 4],
+  ];
+  return rows.map(([k, v]) => `${k.padEnd(23)}: ${v}`);
+}
+
+function invalid(ident: string): string {
+  return `${ident} is an invalid domain identifier (rc=${ERROR_INVAL})`;
+}
+
+function oneDomain(args: string[], sub: string, out: (s: string) => void, x: XlContext): Domain | null {
+  if (args.length !== 1 || args[0]!.startsWith('-')) {
+    out(usageOf(sub));
+    return null;
+  }
+  const d = x.libxl.find(args[0]!);
+  if (!d) out(invalid(args[0]!));
+  return d;
+}
+
+/** A `key=value` word as an xl.cfg line: bare words become strings (`name=g9` → `name="g9"`). */
+function cfgLine(raw: string): string {
+  const eq = raw.indexOf('=');
+  const key = raw.slice(0, eq).trim();
+  const value = raw.slice(eq + 1).trim();
+  if (/^(["'[]|[-+]?\d|\.\d)/.test(value)) return `${key} = ${value}`;
+  return `${key} = "${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+function create(args: string[], raw: Word[], out: (s: string) => void, x: XlContext): void {
+  let dryRun = false;
+  let attach = false;
+  let file: string | null = null;
+  const overrides: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-n') dryRun = true;
+    else if (a === '-c') attach = true;
+    else if (a === '-q' || a === '-p') continue;
+    else if (a.startsWith('-')) return out(usageOf('create'));
+    else if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(a)) overrides.push(raw[i]!.raw);
+    else if (file === null && overrides.length === 0) file = a;
+    else if (overrides.length > 0) overrides[overrides.length - 1] += ' ' + raw[i]!.raw;
+    else return out(usageOf('create'));
+  }
+  if (file === null && overrides.length === 0) return out(usageOf('create'));
+  let text = '';
+  let fileLines = 0;
+  let source = '(command line)';
+  if (file !== null) {
+    const found = findConfig(file);
+    if (!found) return out(`Failed to read config file: ${file}: No such file or directory`);
+    text = found.text.endsWith('\n') ? found.text : found.text + '\n';
+    fileLines = text.split('\n').length - 1;
+    source = found.path;
+  }
+  const lines = overrides.map(cfgLine);
+  out(`Parsing config from ${source}`);
+  const parsed = parseXlCfg(text + lines.join('\n'));
+  if (!parsed.ok) {
+    for (const p of parsed.problems) {
+      const where = p.line === 0 ? source : p.line <= fileLines ? `${source}:${p.line}` : `(command line) ${lines[p.line - fileLines - 1] ?? ''}`;
+      out(`${where}: config parsing error near \`${p.path}': ${p.message}`);
+    }
+    return out('Failed to parse config: Invalid argument');
+  }
+  if (dryRun) return out(toXlCfg(parsed.domain).trimEnd());
+  try {
+    const d = x.libxl.create(parsed.domain);
+    if (attach) x.switchConsole(d);
+  } catch (e) {
+    if (!(e instanceof DomainConfigError)) throw e;
+    for (const p of e.problems) out(`libxl: error: libxl_create.c: domain "${e.domain}": ${xlKeyOfField(p.path.split('.')[0]!)}: ${p.message}`);
+  }
+}
+
+const SUBS: Record<string, Sub> = {
+  create: {
+    usage: '[options] [<ConfigFile>] [vars]',
+    summary: 'Create a domain from config file <filename> and/or key=value settings',
+    options: ['-h  Print this help.', '-n  Dry run: parse the configuration and print it; create nothing.', "-c  Connect to the console after creating the domain.", 'vars  key=value settings, as in the config file (e.g. name="g9" memory=256 type="hvm" hap=1).'],
+    run: create,
+  },
+  list: {
+    usage: '[options] [Domain]',
+    summary: 'List information about all/some domains',
+    options: ['-h  Print this help.'],
+    run: (args, _raw, out, x) => {
+      if (args.some((a) => a.startsWith('-'))) return out(usageOf('list'));
+      const ds: Domain[] = [];
+      for (const a of args) {
+        const d = x.libxl.find(a);
+        if (!d) return out(invalid(a));
+        ds.push(d);
+      }
+      for (const l of listLines(args.length > 0 ? ds : x.libxl.list(), x)) out(l);
+    },
+  },
+  destroy: {
+    usage: '[options] <Domain>',
+    summary: 'Terminate a domain immediately',
+    options: ['-h  Print this help.', '-f  Permit destroying domain 0 (not in Hyperlab: it runs this shell).'],
+    run: (args, _raw, out, x) => {
+      const rest = args.filter((a) => a !== '-f');
+      const d = oneDomain(rest, 'destroy', out, x);
+      if (!d) return;
+      if (d.privileged) return out(args.includes('-f') ? 'xl: domain 0 runs this shell and the toolstack; Hyperlab cannot destroy it' : 'Not destroying domain 0; use -f to force.');
+      x.libxl.destroy(d);
+    },
+  },
+  pause: {
+    usage: '<Domain>',
+    summary: 'Pause execution of a domain',
+    run: (args, _raw, out, x) => {
+      const d = oneDomain(args, 'pause', out, x);
+      if (!d) return;
+      if (d.privileged) return out('xl: pausing domain 0 would stop this shell; Hyperlab does not allow it');
+      x.libxl.pause(d);
+    },
+  },
+  unpause: {
+    usage: '<Domain>',
+    summary: 'Unpause a paused domain',
+    run: (args, _raw, out, x) => {
+      const d = oneDomain(args, 'unpause', out, x);
+      if (d) x.libxl.unpause(d);
+    },
+  },
+  console: {
+    usage: '[options] <Domain>',
+    summary: "Attach to domain's console",
+    options: ['-h  Print this help.'],
+    run: (args, _raw, out, x) => {
+      const d = oneDomain(args, 'console', out, x);
+      if (!d) return;
+      if (x.switchConsole(d)) out(`xl: switching to the console of ${d.name} (domid ${d.domid})`);
+      else out(`xl: this terminal cannot switch consoles; open the console of ${d.name}`);
+    },
+  },
+  info: {
+    usage: '',
+    summary: 'Get information about Xen host',
+    run: (args, _raw, out, x) => {
+      if (args.length > 0) return out(usageOf('info'));
+      for (const l of infoLines(x)) out(l);
+    },
+  },
+  dmesg: {
+    usage: '[-c]',
+    summary: 'Read and/or clear dmesg buffer',
+    options: ['-c  Clear dmesg buffer as well as printing it'],
+    run: (args, _raw, out, x) => {
+      if (args.some((a) => a !== '-c')) return out(usageOf('dmesg'));
+      for (const l of x.xenLog()) out(l);
+      if (args.includes('-c')) x.clearXenLog();
+    },
+  },
+  help: {
+    usage: '[subcommand]',
+    summary: 'Print usage for the xl subcommands',
+    run: (args, _raw, out) => out(args[0] && SUBS[args[0]] ? usageOf(args[0]) : fullUsage()),
+  },
+};
+
+export function usageOf(sub: string): string {
+  const s = SUBS[sub]!;
+  const lines = [`Usage: xl [-v] ${sub}${s.usage ? ' ' + s.usage : ''}`, '', `${s.summary}.`];
+  if (s.options) lines.push('', 'Options:', '', ...s.options);
+  return lines.join('\n');
+}
+
+export function fullUsage(): string {
+  const lines = ['Usage xl [-v] <subcommand> [args]', '', 'xl full list of subcommands:', ''];
+  for (const [name, s] of Object.entries(SUBS)) lines.push(` ${name.padEnd(20)}${s.summary}`);
+  return lines.join('\n');
+}
+
+/** Runs `xl args...` (words after `xl`). */
+export function xlMain(words: Word[], out: (s: string) => void, x: XlContext): void {
+  const args = words.map((w) => w.text);
+  let i = 0;
+  while (args[i] === '-v') i++;
+  const sub = args[i];
+  if (sub === undefined || sub === '-h' || sub === '--help') return out(fullUsage());
+  const s = SUBS[sub];
+  if (!s) return out(`command not implemented\n${fullUsage()}`);
+  const rest = args.slice(i + 1);
+  if (rest.includes('-h')) return out(usageOf(sub));
+  s.run(rest, words.slice(i + 1), out, x);
+}
+
+/** The commands dom0's shell has beyond a guest's: xl, and ls / cat over /etc/xen. */
+export function dom0Commands(x: XlContext): Map<string, ShellCommand> {
+  const println = (sh: DomainShell) => (s: string) => sh.println(s);
+  return new Map<string, ShellCommand>([
+    ['xl', { usage: 'xl <subcommand> [args]', summary: "the Xen toolstack ('xl help')", run: (args, sh) => xlMain(args, println(sh), x) }],
+    [
+      'ls',
+      {
+        usage: 'ls [path]',
+        summary: `list files (the examples are in ${XEN_CONFIG_DIR})`,
+        run: (args, sh) => {
+          const path = (args[0]?.text ?? '/root').replace(/\/+$/, '') || '/';
+          if (path === XEN_CONFIG_DIR) return sh.println([...EXAMPLE_CONFIGS.keys()].map((p) => p.slice(XEN_CONFIG_DIR.length + 1)).join('  '));
+          if (path === '/root') return;
+          if (path === '/etc') return sh.println('xen');
+          if (EXAMPLE_CONFIGS.has(path)) return sh.println(path);
+          sh.println(`ls: cannot access '${args[0]?.text}': No such file or directory`);
+        },
+      },
+    ],
+    [
+      'cat',
+      {
+        usage: 'cat <file>',
+        summary: 'print a file',
+        run: (args, sh) => {
+          if (args.length === 0) return sh.println('Usage: cat <file>');
+          for (const a of args) {
+            const text = EXAMPLE_CONFIGS.get((a.text.startsWith('/') ? a.text : `/root/${a.text}`).replace(/\/+/g, '/'));
+            if (text !== undefined) sh.println(text.trimEnd());
+            else sh.println(`cat: ${a.text}: No such file or directory`);
+          }
+        },
+      },
+    ],
+  ]);
+}

@@ -1,0 +1,70 @@
+/**
+ * The simulation worker's entry: the one file of core/ that touches the worker runtime (DESIGN.md
+ * §2). It declares the little of the runtime it uses (core/ is compiled without the DOM library),
+ * wires a LabSession to it, and says it is ready. Everything else is in core/sim/session.ts,
+ * tested in Node.
+ */
+import type { WorkerEvent } from '../api/worker.js';
+import { VERSION } from '../api/version.js';
+import { LabSession } from '../sim/session.js';
+import { parseRequest } from './request.js';
+
+interface Port {
+  postMessage(m: unknown): void;
+  onmessage: ((e: unknown) => void) | null;
+}
+
+declare const self: {
+  postMessage(m: unknown): void;
+  onmessage: ((e: { data: unknown }) => void) | null;
+};
+declare const performance: { now(): number } | undefined;
+declare const MessageChannel: (new () => { port1: Port; port2: Port }) | undefined;
+declare function setTimeout(fn: () => void, ms: number): unknown;
+
+const now: () => number = typeof performance !== 'undefined' ? () => performance.now() : () => Date.now();
+
+/**
+ * Runs a function after the messages already queued. A MessageChannel message is a task like the
+ * worker's own messages, without the 4 ms clamp browsers put on nested setTimeout(0) — which would
+ * leave the CPU idle a quarter of the time between 12 ms turns.
+ */
+function makeScheduler(): (fn: () => void) => void {
+  if (typeof MessageChannel === 'undefined') return (fn) => void setTimeout(fn, 0);
+  const ch = new MessageChannel();
+  const queue: (() => void)[] = [];
+  ch.port1.onmessage = () => {
+    const fn = queue.shift();
+    if (fn) run(fn);
+  };
+  return (fn) => {
+    queue.push(fn);
+    ch.port2.postMessage(0);
+  };
+}
+
+function post(e: WorkerEvent): void {
+  self.postMessage(e);
+}
+
+/** Nothing escapes into the runtime: a throw becomes an 'error' event. */
+function run(fn: () => void): void {
+  try {
+    fn();
+  } catch (e) {
+    const message = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+    post({ type: 'error', where: 'worker', message });
+  }
+}
+
+const session = new LabSession({ post, now, schedule: makeScheduler() });
+
+self.onmessage = (e) => {
+  run(() => {
+    const parsed = parseRequest(e?.data);
+    if (!parsed.ok) post({ type: 'error', where: 'worker', message: parsed.message });
+    else session.handle(parsed.req);
+  });
+};
+
+post({ type: 'ready', version: VERSION });

@@ -1,0 +1,60 @@
+/**
+ * Checks that a message posted to the worker is a WorkerRequest before the session sees it: the
+ * renderer is trusted code, but a malformed message must become an 'error' event, not a throw.
+ * The scenario inside a request is validated later, by the session, with field paths.
+ */
+import { PAGING_MODES, type PagingMode } from '../api/scenario.js';
+import type { WorkerRequest } from '../api/worker.js';
+
+export type ParsedRequest = { ok: true; req: WorkerRequest } | { ok: false; message: string };
+
+const TYPES = ['start', 'pause', 'resume', 'stop', 'console-input', 'compare', 'cancel-compare', 'walk'] as const;
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function bad(message: string): ParsedRequest {
+  return { ok: false, message };
+}
+
+export function parseRequest(data: unknown): ParsedRequest {
+  if (!isObject(data)) return bad(`a worker request must be an object with a "type", got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
+  const type = data.type;
+  if (typeof type !== 'string' || !(TYPES as readonly string[]).includes(type)) {
+    return bad(`unknown worker request type ${JSON.stringify(type) ?? 'undefined'} (expected one of ${TYPES.join(', ')})`);
+  }
+  const optNumber = (k: string) => data[k] === undefined || (typeof data[k] === 'number' && Number.isFinite(data[k]) && (data[k] as number) > 0);
+  const optString = (k: string) => data[k] === undefined || typeof data[k] === 'string';
+  const optBool = (k: string) => data[k] === undefined || typeof data[k] === 'boolean';
+  switch (type) {
+    case 'start':
+      if (!optNumber('snapshotMs')) return bad('start.snapshotMs: a positive number of milliseconds');
+      break;
+    case 'console-input':
+      if (typeof data.console !== 'string') return bad('console-input.console: the console name, a string');
+      if (typeof data.data !== 'string') return bad('console-input.data: the text typed, a string');
+      break;
+    case 'compare': {
+      const modes = data.modes;
+      if (!Array.isArray(modes) || !modes.every((m) => (PAGING_MODES as readonly string[]).includes(m as string))) {
+        return bad(`compare.modes: a list of paging modes (${PAGING_MODES.join(', ')})`);
+      }
+      const sweep = data.sweep;
+      if (sweep !== undefined) {
+        if (!isObject(sweep) || typeof sweep.param !== 'string') return bad('compare.sweep.param: the name of a numeric workload parameter');
+        if (!Array.isArray(sweep.values) || !sweep.values.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+          return bad('compare.sweep.values: a list of numbers');
+        }
+      }
+      return { ok: true, req: { ...data, modes: modes as PagingMode[] } as WorkerRequest };
+    }
+    case 'walk':
+      if (typeof data.domain !== 'string') return bad('walk.domain: the name of a domain of the scenario');
+      if (!optString('va')) return bad('walk.va: a hex address string');
+      if (!optBool('warm')) return bad('walk.warm: true or false');
+      if (!optBool('write')) return bad('walk.write: true or false');
+      break;
+  }
+  return { ok: true, req: data as WorkerRequest };
+}
