@@ -76,7 +76,7 @@ export function domainInfo(sim: Simulation, d: Domain): DomainInfo {
     mode: d.mode,
     memoryMiB: d.config.memoryMiB,
     vcpus: d.config.vcpus,
-    state: d.state,
+    state: sim.visibleState(d),
     workload,
   };
 }
@@ -280,7 +280,7 @@ export class LabSession {
     const elapsedMs = this.elapsed(live, t);
     const etaMs = p.fraction >= 1 ? 0 : p.fraction > 0 ? (elapsedMs * (1 - p.fraction)) / p.fraction : null;
     this.post({ type: 'progress', fraction: p.fraction, ops: p.ops, simulatedCycles: p.simulatedCycles, elapsedMs, etaMs });
-    const snapshot = live.metrics.snapshot(sim.domains, sim.cycles, elapsedMs);
+    const snapshot = live.metrics.snapshot(sim.domains, sim.cycles, elapsedMs, (d) => sim.visibleState(d));
     this.post({ type: 'snapshot', snapshot });
     live.lastSnapshot = t;
   }
@@ -293,6 +293,8 @@ export class LabSession {
     live.state = status;
     const results = live.sim.results(live.activeMs);
     this.post({ type: 'finished', status, results });
+    // Guests whose workload ended are idle now (blocked): the cards say so.
+    this.post({ type: 'domains', domains: live.sim.domains.map((d) => domainInfo(live.sim, d)) });
     this.post({ type: 'state', state: status });
     const line = status === 'finished' ? `all workloads finished (${Math.round(live.activeMs)} ms)` : 'workloads stopped';
     this.consoleCall(() => live.hub!.log(line));

@@ -62,7 +62,7 @@ export class SessionMetrics {
    * Rates since the previous snapshot, and totals so far; the interval restarts here. `t` is the
    * host clock (Simulation.cycles: the busiest pCPU's cycles, which never go back).
    */
-  snapshot(domains: readonly Domain[], t: number, wallMs: number): MetricSnapshot {
+  snapshot(domains: readonly Domain[], t: number, wallMs: number, stateOf: (d: Domain) => DomainMetrics['state'] = (d) => d.state): MetricSnapshot {
     this.observe(domains);
     const out: DomainMetrics[] = [];
     for (const d of domains) {
@@ -86,7 +86,7 @@ export class SessionMetrics {
       const seconds = dCycles / CLOCK_HZ;
       out.push({
         name: d.name,
-        state: d.state,
+        state: stateOf(d),
         ops: c[C.Ops]!,
         cycles: cyclesOf(c),
         tlbMissRate: ratio(dMisses, dLookups),

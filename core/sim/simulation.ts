@@ -13,7 +13,7 @@ import { DEFAULT_COSTS, type CostTable } from '../machine/cost.js';
 import { C, HYPERCALL_OPS, VMEXIT_REASONS, type Counters } from '../machine/counters.js';
 import { DEFAULT_MMU_CONFIG, type MmuConfig } from '../machine/mmu/types.js';
 import { audit } from '../hv/audit.js';
-import type { Domain } from '../hv/domain.js';
+import type { Domain, DomainState } from '../hv/domain.js';
 import { Hypervisor } from '../hv/hypervisor.js';
 import { MEASURE, plannedOps, runWorkload, type WorkloadStep } from '../workloads/index.js';
 import { checkNewDomain, type DomainInput } from './newDomain.js';
@@ -119,6 +119,16 @@ export class Simulation {
   pauseDomain(d: Domain): void {
     this.mustBeLive(d);
     if (d.state === 'running' || d.state === 'blocked') d.state = 'paused';
+  }
+
+  /**
+   * The state a user sees (xl list, the run view): a running guest with no workload left sits in
+   * its idle loop, blocked; dom0 counts as running (it runs the toolstack).
+   */
+  visibleState(d: Domain): DomainState {
+    if (d.state !== 'running' || d.privileged) return d.state;
+    for (const j of this.jobs) if (j.d === d && !j.done) return 'running';
+    return 'blocked';
   }
 
   unpauseDomain(d: Domain): void {

@@ -39,9 +39,9 @@ export function expandTabs(s: string): string {
 
 /** xl list's six state letters: running, blocked, paused, shutdown, crashed, dying. */
 export function stateLetters(d: Domain, x: XlContext): string {
-  const live = x.libxl.sim.jobs.some((j) => j.d === d && !j.done);
-  const running = d.state === 'running' && (live || d.privileged);
-  const blocked = d.state === 'blocked' || (d.state === 'running' && !running);
+  const seen = x.libxl.sim.visibleState(d);
+  const running = seen === 'running';
+  const blocked = seen === 'blocked';
   return [running ? 'r' : '-', blocked ? 'b' : '-', d.state === 'paused' ? 'p' : '-', d.state === 'shutdown' ? 's' : '-', '-', d.state === 'dying' ? 'd' : '-'].join('');
 }
 

@@ -31,6 +31,18 @@ describe('LabSession: a live run in time slices', () => {
     expect([...fractions].sort((a, b) => a - b)).toEqual(fractions);
   });
 
+  it('shows a guest whose workload ended as blocked, and dom0 as running, once the run finishes', () => {
+    const h = harness();
+    h.session.handle({ type: 'start', scenario: randomAccess(5_000, 'pv') });
+    h.turns(3);
+    const booted = h.of('booted')[0]!.domains;
+    expect(booted.find((d) => d.role === 'guest')!.state).toBe('running');
+    h.drain();
+    const last = h.of('domains').at(-1)!.domains;
+    expect(last.find((d) => d.role === 'dom0')!.state).toBe('running');
+    expect(last.find((d) => d.role === 'guest')!.state).toBe('blocked');
+  });
+
   it('rate-limits progress and snapshots to one per snapshotMs of wall time', () => {
     const h = harness({ tick: 2 });
     h.session.handle({ type: 'start', scenario: randomAccess(200_000), snapshotMs: 40 });
