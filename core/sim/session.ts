@@ -285,10 +285,10 @@ export class LabSession {
     live.lastSnapshot = t;
   }
 
-  private finish(live: Live, status: 'finished' | 'stopped'): void {
+  private finish(live: Live, status: 'finished' | 'stopped', report = true): void {
     const t = this.deps.now();
     // The last interval goes out too, so a chart ends where the run did.
-    this.report(live, t);
+    if (report) this.report(live, t);
     live.activeMs = this.elapsed(live, t);
     live.state = status;
     const results = live.sim.results(live.activeMs);
@@ -330,9 +330,11 @@ export class LabSession {
     if (!live || (live.state !== 'running' && live.state !== 'paused')) return this.post({ type: 'state', state: this.state });
     if (live.state === 'paused') live.runningSince = this.deps.now();
     const sim = live.sim;
+    live.state = 'running'; // so that the running stretch counts
+    // The last progress and interval before the jobs end: a stopped run shows how far it got.
+    this.report(live, this.deps.now());
     for (const j of [...sim.jobs]) if (!j.done) sim.stopJob(j);
-    live.state = 'running'; // so that finish() counts the running stretch
-    this.finish(live, 'stopped');
+    this.finish(live, 'stopped', false);
   }
 
   private flushConsoles(): void {

@@ -16,6 +16,7 @@ import { footprintPages, interrupt, reap, startShellJob, summaryLine, watch, typ
 import { freeCommand, psCommand } from './procTools.js';
 import type { Xenstore } from './xenstore.js';
 import { XENSTORE_COMMANDS, xenstoreTool } from './xenstoreCli.js';
+import { Vmstat } from './vmstat.js';
 
 export interface ShellEnv {
   readonly sim: Simulation;
@@ -40,6 +41,8 @@ export class DomainShell {
   /** The scenario's workload for this domain, watched so its end is reported once. */
   private bootJob: { job: Job; seen: { completed: boolean } } | null = null;
   private readonly dmesgLines: string[] = [];
+  /** `vmstat` printing in the foreground. */
+  private vmstat: Vmstat | null = null;
   private kernelLogSeen: number;
 
   constructor(
@@ -115,8 +118,31 @@ export class DomainShell {
     return this.fg;
   }
 
+  /** `vmstat [count]`: prints a line per turn in which this domain ran, until Ctrl-C or count lines. */
+  startVmstat(count: number): void {
+    const running = this.env.sim.jobs.some((j) => j.d === this.d && !j.done);
+    if (!running) {
+      this.println(`vmstat: nothing is running in ${this.d.name}: start a workload first (run …), then watch it`);
+      return;
+    }
+    this.vmstat = new Vmstat(this.d, count);
+    this.editor.suspend();
+  }
+
+  private endVmstat(): void {
+    const v = this.vmstat!;
+    this.vmstat = null;
+    this.println(`vmstat: ${v.lines} line${v.lines === 1 ? '' : 's'}`);
+    this.editor.prompt(this.prompt);
+  }
+
   /** After a batch of slices: report what finished, pass on new kernel messages. */
   tick(): void {
+    const vm = this.vmstat;
+    if (vm) {
+      for (const l of vm.next()) this.println(l);
+      if (vm.done || !this.env.sim.jobs.some((j) => j.d === this.d && !j.done)) this.endVmstat();
+    }
     const log = this.d.kernel.log;
     while (this.kernelLogSeen < log.length) this.kernelLog(log[this.kernelLogSeen++]!);
     const fg = this.fg;
@@ -164,10 +190,11 @@ export class DomainShell {
       if (c) c.run(args, this);
       else this.println(`-bash: ${cmd!.text}: command not found`);
     }
-    if (!this.fg && !this.editor.active) this.editor.prompt(this.prompt);
+    if (!this.fg && !this.vmstat && !this.editor.active) this.editor.prompt(this.prompt);
   }
 
   private interrupted(): void {
+    if (this.vmstat) return this.endVmstat();
     const fg = this.fg;
     if (fg) {
       this.fg = null;
@@ -221,6 +248,18 @@ function baseCommands(xenstore: boolean): [string, ShellCommand][] {
     ['run', { usage: 'run <workload> [params...]', summary: 'start a workload in this domain (Ctrl-C stops it)', run: runCommand }],
     ['free', { usage: 'free [-b|-k|-m]', summary: "this kernel's page allocator: total, used, free", run: freeCommand }],
     ['ps', { usage: 'ps', summary: "this kernel's processes", run: psCommand }],
+    [
+      'vmstat',
+      {
+        usage: 'vmstat [count]',
+        summary: 'watch the counters move, a line per turn (Ctrl-C stops)',
+        run: (args, sh) => {
+          const n = args.length === 0 ? 0 : Number(args[0]!.text);
+          if (args.length > 1 || !Number.isInteger(n) || n < 0) return sh.println('Usage: vmstat [count]   (count: lines to print, 0 or none = until Ctrl-C)');
+          sh.startVmstat(n);
+        },
+      },
+    ],
     [
       'dmesg',
       {

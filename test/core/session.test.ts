@@ -87,6 +87,8 @@ describe('LabSession: a live run in time slices', () => {
     const g = fin[0]!.results.domains.find((d) => d.name === 'g1')!;
     expect(g.ops).toBeGreaterThan(0);
     expect(g.ops).toBeLessThan(400_000);
+    // The progress bar stays where the run got to: ops done over ops planned.
+    expect(h.of('progress').at(-1)!.fraction).toBeCloseTo(g.ops / 400_000, 9);
     expect(h.states().at(-1)).toBe('stopped');
     const n = h.events.length;
     h.drain();

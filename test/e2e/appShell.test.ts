@@ -27,7 +27,7 @@ describe('app shell in browser mode', () => {
 
   it('runs a scenario, saves it, keeps it across a server restart, and deletes it', async () => {
     const { page } = b;
-    await page.getByRole('button', { name: 'Run', exact: true }).waitFor();
+    await page.getByTestId('run').waitFor();
     await shot(page, 'shell-1-open');
     expect(await page.getByTestId('scenario-name').textContent()).toBe('walk-4k');
 
