@@ -48,6 +48,16 @@ describe('tour of the app', () => {
   it('stays responsive with four domains streaming, and shows every view in both themes and sizes', async () => {
     const file = join(dataDir, 'four-guests.json');
     writeFileSync(file, JSON.stringify(fourGuests(3_000_000)));
+    const small = join(dataDir, 'compare-small.json');
+    writeFileSync(
+      small,
+      JSON.stringify({
+        name: 'compare-small',
+        machine: { memoryMiB: 1024, pcpus: 1 },
+        hypervisor: 'xen',
+        domains: [{ name: 'g1', mode: 'pv', memoryMiB: 128, vcpus: 1, workload: { kind: 'update-vs-access', updatesPerKiloAccess: 10, workingSetMiB: 8, accesses: 40_000 } }],
+      }),
+    );
     for (const dark of [false, true]) {
       for (const size of SIZES) {
         const b = await openBrowser(server.url, { ...size, dark });
@@ -69,6 +79,16 @@ describe('tour of the app', () => {
         await shot(page, `view-run-live-${tag}`);
         await page.getByTestId('stop').click();
         await page.getByTestId('results-table').waitFor({ timeout: 30_000 });
+        // A small one-guest comparison, so the Compare view is shot with its charts (comparing the
+        // four-guest scenario would run every guest's workload once per mode).
+        const chooser2 = page.waitForEvent('filechooser');
+        await page.getByTestId('open-scenario').click();
+        await (await chooser2).setFiles(small);
+        await expect.poll(() => page.getByTestId('scenario-name').textContent()).toBe('compare-small');
+        await page.locator('nav [data-view="compare"]').click();
+        for (const m of ['native', 'pv', 'shadow', 'hap']) await page.locator(`[data-mode-check="${m}"]`).check();
+        await page.getByTestId('compare-run').click();
+        await page.getByTestId('compare-bars').locator('[data-bar="hap"]').waitFor({ timeout: 90_000 });
         for (const v of VIEWS) {
           await page.locator(`nav [data-view="${v}"]`).click();
           await page.waitForTimeout(400);
