@@ -3,10 +3,8 @@
  * scenario in the worker, see its results, find the run saved, restart the server on the same
  * database, find it again with the same numbers, delete it.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDataDir, measureFrames, openBrowser, report, requireBuild, shot, startServer, type Browser } from './harness.js';
+import { freshDataDir, measureFrames, openBrowser, openScenarioFile, report, requireBuild, shot, startServer, type Browser } from './harness.js';
 import type { RunningServer } from '../../electron/host/server.js';
 
 describe('app shell in browser mode', () => {
@@ -78,15 +76,10 @@ describe('app shell in browser mode', () => {
     const { page } = b;
     await page.locator('nav [data-view="run"]').click();
     // A long run, opened from a scenario file the way a user does (File → Open).
-    const file = join(dataDir, 'long-run.json');
     const guest = (name: string, mode: string) => ({
       name, mode, memoryMiB: 256, vcpus: 1, workload: { kind: 'random-access', workingSetMiB: 64, accesses: 50_000_000 },
     });
-    writeFileSync(file, JSON.stringify({ name: 'long-run', machine: { memoryMiB: 2048, pcpus: 2 }, hypervisor: 'xen', domains: [guest('g1', 'pv'), guest('g2', 'hap')] }));
-    const chooser = page.waitForEvent('filechooser');
-    await page.getByTestId('open-scenario').click();
-    await (await chooser).setFiles(file);
-    await expect.poll(() => page.getByTestId('scenario-name').textContent()).toBe('long-run');
+    await openScenarioFile(page, dataDir, { name: 'long-run', machine: { memoryMiB: 2048, pcpus: 2 }, hypervisor: 'xen', domains: [guest('g1', 'pv'), guest('g2', 'hap')] });
     await page.getByTestId('run').click();
     await expect.poll(() => page.getByTestId('sim-state').textContent(), { timeout: 60_000 }).toBe('running');
     const frames = await measureFrames(page, 4000);

@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { SHOTS, freshDataDir, openBrowser, requireBuild, shot, startServer, type Browser } from './harness.js';
+import { SHOTS, freshDataDir, openBrowser, openScenarioFile, requireBuild, shot, startServer, type Browser } from './harness.js';
 import type { RunningServer } from '../../electron/host/server.js';
 
 const MODES = ['native', 'pv', 'shadow', 'hap'] as const;
@@ -56,12 +56,7 @@ describe('compare view in browser mode', () => {
     page.on('response', (r) => {
       if (r.status() >= 400) failed.push(`${r.status()} ${new URL(r.url()).pathname}`);
     });
-    const file = join(dataDir, 'e2e-compare.json');
-    writeFileSync(file, JSON.stringify(SCENARIO));
-    const chooser = page.waitForEvent('filechooser');
-    await page.getByTestId('open-scenario').click();
-    await (await chooser).setFiles(file);
-    await expect.poll(() => page.getByTestId('scenario-name').textContent()).toBe('e2e-compare');
+    await openScenarioFile(page, dataDir, SCENARIO);
 
     await page.locator('nav [data-view="compare"]').click();
     await page.getByTestId('compare-run').waitFor();

@@ -4,9 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { freshDataDir, measureFrames, openBrowser, report, requireBuild, shot, startServer, type Browser } from './harness.js';
+import { freshDataDir, measureFrames, openBrowser, openScenarioFile, report, requireBuild, shot, startServer, type Browser } from './harness.js';
 import type { RunningServer } from '../../electron/host/server.js';
 
 async function consoleText(page: Page, name: string): Promise<string> {
@@ -74,19 +72,12 @@ describe('dom0 console', () => {
 
   it('keeps up with a guest printing continuously (vmstat), and the UI stays responsive', async () => {
     const { page } = b;
-    const file = join(dataDir, 'busy.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        name: 'busy',
-        machine: { memoryMiB: 1024, pcpus: 1 },
-        hypervisor: 'xen',
-        domains: [{ name: 'g1', mode: 'pv', memoryMiB: 256, vcpus: 1, workload: { kind: 'update-vs-access', updatesPerKiloAccess: 20, workingSetMiB: 16, accesses: 100_000_000 } }],
-      }),
-    );
-    const chooser = page.waitForEvent('filechooser');
-    await page.getByTestId('open-scenario').click();
-    await (await chooser).setFiles(file);
+    await openScenarioFile(page, dataDir, {
+      name: 'busy',
+      machine: { memoryMiB: 1024, pcpus: 1 },
+      hypervisor: 'xen',
+      domains: [{ name: 'g1', mode: 'pv', memoryMiB: 256, vcpus: 1, workload: { kind: 'update-vs-access', updatesPerKiloAccess: 20, workingSetMiB: 16, accesses: 100_000_000 } }],
+    });
     await page.getByTestId('run').click();
     await expect.poll(() => page.getByTestId('sim-state').textContent(), { timeout: 60_000 }).toBe('running');
     await typeIn(page, 'g1', 'vmstat');

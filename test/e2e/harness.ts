@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { serve, type RunningServer } from '../../electron/host/server.js';
 
@@ -89,4 +90,17 @@ export function report(name: string, value: unknown): void {
   mkdirSync(resolve('test-results'), { recursive: true });
   writeFileSync(resolve('test-results', `${name}.json`), JSON.stringify(value, null, 2));
   console.log(`[e2e] ${name}: ${JSON.stringify(value)}`);
+}
+
+/**
+ * File → Open, as a user does it: writes `scenario` to `dir`, picks it in the file chooser, and
+ * waits until the top bar shows its name.
+ */
+export async function openScenarioFile(page: Page, dir: string, scenario: { name: string; [field: string]: unknown }): Promise<void> {
+  const file = join(dir, `${scenario.name}.json`);
+  writeFileSync(file, JSON.stringify(scenario));
+  const chooser = page.waitForEvent('filechooser');
+  await page.getByTestId('open-scenario').click();
+  await (await chooser).setFiles(file);
+  await expect.poll(() => page.getByTestId('scenario-name').textContent()).toBe(scenario.name);
 }

@@ -3,10 +3,8 @@
  * (frame times measured while they stream), written to test-results/screenshots/ for a person to
  * look at; and keyboard-only navigation with visible focus.
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDataDir, measureFrames, openBrowser, report, requireBuild, shot, startServer } from './harness.js';
+import { freshDataDir, measureFrames, openBrowser, openScenarioFile, report, requireBuild, shot, startServer } from './harness.js';
 import type { RunningServer } from '../../electron/host/server.js';
 
 const VIEWS = ['scenario', 'run', 'compare', 'walk', 'history'] as const;
@@ -15,7 +13,7 @@ const SIZES = [
   { width: 1920, height: 1080 },
 ];
 
-function fourGuests(accesses: number): object {
+function fourGuests(accesses: number) {
   const g = (name: string, mode: string, extra: object = {}) => ({
     name,
     mode,
@@ -46,27 +44,18 @@ describe('tour of the app', () => {
   });
 
   it('stays responsive with four domains streaming, and shows every view in both themes and sizes', async () => {
-    const file = join(dataDir, 'four-guests.json');
-    writeFileSync(file, JSON.stringify(fourGuests(3_000_000)));
-    const small = join(dataDir, 'compare-small.json');
-    writeFileSync(
-      small,
-      JSON.stringify({
-        name: 'compare-small',
-        machine: { memoryMiB: 1024, pcpus: 1 },
-        hypervisor: 'xen',
-        domains: [{ name: 'g1', mode: 'pv', memoryMiB: 128, vcpus: 1, workload: { kind: 'update-vs-access', updatesPerKiloAccess: 10, workingSetMiB: 8, accesses: 40_000 } }],
-      }),
-    );
+    const small = {
+      name: 'compare-small',
+      machine: { memoryMiB: 1024, pcpus: 1 },
+      hypervisor: 'xen',
+      domains: [{ name: 'g1', mode: 'pv', memoryMiB: 128, vcpus: 1, workload: { kind: 'update-vs-access', updatesPerKiloAccess: 10, workingSetMiB: 8, accesses: 40_000 } }],
+    };
     for (const dark of [false, true]) {
       for (const size of SIZES) {
         const b = await openBrowser(server.url, { ...size, dark });
         const { page } = b;
         const tag = `${size.width}x${size.height}-${dark ? 'dark' : 'light'}`;
-        const chooser = page.waitForEvent('filechooser');
-        await page.getByTestId('open-scenario').click();
-        await (await chooser).setFiles(file);
-        await expect.poll(() => page.getByTestId('scenario-name').textContent()).toBe('four-guests');
+        await openScenarioFile(page, dataDir, fourGuests(3_000_000));
         await page.getByTestId('run').click();
         await expect.poll(() => page.getByTestId('sim-state').textContent(), { timeout: 60_000 }).toBe('running');
         if (!dark && size.width === 1280) {
@@ -81,10 +70,7 @@ describe('tour of the app', () => {
         await page.getByTestId('results-table').waitFor({ timeout: 30_000 });
         // A small one-guest comparison, so the Compare view is shot with its charts (comparing the
         // four-guest scenario would run every guest's workload once per mode).
-        const chooser2 = page.waitForEvent('filechooser');
-        await page.getByTestId('open-scenario').click();
-        await (await chooser2).setFiles(small);
-        await expect.poll(() => page.getByTestId('scenario-name').textContent()).toBe('compare-small');
+        await openScenarioFile(page, dataDir, small);
         await page.locator('nav [data-view="compare"]').click();
         for (const m of ['native', 'pv', 'shadow', 'hap']) await page.locator(`[data-mode-check="${m}"]`).check();
         await page.getByTestId('compare-run').click();
