@@ -1,11 +1,10 @@
 /**
- * What other layers (the CLI, the worker, the Electron host, the renderer) import from core/.
- * Types plus a few entry points; nothing here touches a runtime.
+ * What other layers (the CLI, the worker, the Electron host, the renderer) import from core/:
+ * contracts only — the scenario and results schemas, the host API, the worker protocol, the cost
+ * table's defaults and docs, presets and the xl.cfg syntax. Running a scenario is core/sim's.
  */
 export * from './scenario.js';
 export type * from './results.js';
-export { runScenario, type RunOptions, type Progress } from '../sim/run.js';
-export { compareModes, modeVariant, type CompareOptions } from '../sim/compare.js';
 export { DEFAULT_COSTS, COST_KEYS, type CostTable } from '../machine/cost.js';
 export { DEFAULT_MMU_CONFIG, type MmuConfig } from '../machine/mmu/types.js';
 export { VERSION } from './version.js';

@@ -7,7 +7,9 @@
  *   npm run --silent lab -- compare <scenario.json> --modes native,pv,shadow,hap [--json]
  */
 import { readFileSync } from 'node:fs';
-import { PAGING_MODES, compareModes, parseScenarioText, runScenario, type PagingMode, type Scenario } from '../api/index.js';
+import { PAGING_MODES, parseScenarioText, type PagingMode, type Scenario } from '../api/index.js';
+import { runScenario } from '../sim/run.js';
+import { compareModes } from '../sim/compare.js';
 import { formatCompare, formatRun } from './format.js';
 
 const USAGE = `usage: lab <command> <scenario.json> [options]

@@ -5,12 +5,15 @@
  */
 import { C } from '../machine/counters.js';
 import { PTE_A, PTE_D, PTE_NX, PTE_P, PTE_PS, PTE_RW, PTE_US } from '../machine/pte.js';
-import type { Domain } from '../hv/domain.js';
+import { levelSpan, tableIndex } from '../base/types.js';
 import type { PvOps } from './pvops.js';
 import { FileImage, Mm, Process, type Vma } from './mm.js';
+import { OutOfMemory, PageAllocator } from './pageAlloc.js';
+import { leafLevelOf, PAGE_TABLE } from './pgtable.js';
+import type { GuestPlatform } from './platform.js';
 
-/** _PAGE_TABLE: the flags Linux puts in an entry pointing at a lower-level table. */
-const PAGE_TABLE = PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D;
+export { OutOfMemory } from './pageAlloc.js';
+
 /** tlb_single_page_flush_ceiling: above this many pages a range flush becomes a full flush. */
 export const FLUSH_CEILING = 33;
 const MAX_PCID = 4095;
@@ -24,19 +27,11 @@ export class SegmentationFault extends Error {
   }
 }
 
-export class OutOfMemory extends Error {}
-
-function idx(va: number, level: number): number {
-  return Math.floor(va / 2 ** (3 + 9 * level)) % 512;
-}
 
 export class GuestKernel {
   readonly ops: PvOps;
   private readonly c: Float64Array;
-  /** Free pfns (a stack) and a bitmap of which are free. */
-  private readonly freeStack: Int32Array;
-  private freeTop = 0;
-  private readonly isFree: Uint8Array;
+  private readonly pages: PageAllocator;
   /** References to each page: one per PTE mapping it, plus one while it is in the page cache. */
   readonly mapcount: Int32Array;
   readonly inPageCache: Uint8Array;
@@ -53,26 +48,26 @@ export class GuestKernel {
   readonly log: string[] = [];
 
   constructor(
-    readonly d: Domain,
+    /** The machine as the kernel sees it (vm/ supplies it). */
+    readonly plat: GuestPlatform,
+    ops: PvOps,
     /** pfns [0, nrUsable) are the kernel's page allocator's; the rest is its reserve. */
     readonly nrUsable: number,
   ) {
-    this.ops = d.ops;
-    this.c = d.counters.c;
-    const n = d.p2m.length;
-    this.freeStack = new Int32Array(nrUsable);
-    this.isFree = new Uint8Array(n);
+    this.ops = ops;
+    this.c = plat.counters.c;
+    const n = plat.nrPages;
+    this.pages = new PageAllocator(nrUsable, n, plat.name);
     this.mapcount = new Int32Array(n);
     this.inPageCache = new Uint8Array(n);
-    // Allocate from the top down, leaving low memory (aligned for hugetlb pages) free longest.
-    for (let p = 0; p < nrUsable; p++) {
-      this.freeStack[this.freeTop++] = p;
-      this.isFree[p] = 1;
-    }
+  }
+
+  get name(): string {
+    return this.plat.name;
   }
 
   get freePages(): number {
-    return this.freeTop;
+    return this.pages.freePages;
   }
 
   /** Called by the PV builder: the init mm it built (root and tables in the kernel reserve). */
@@ -94,51 +89,33 @@ export class GuestKernel {
       this.ops.pinRoot(this.initRoot);
     }
     this.ops.switchRoot(this.initRoot, 0);
-    this.log.push(`Linux version 6.1-hyperlab (${this.d.mode}) booting on ${this.d.xen.kind === 'none' ? 'bare metal' : this.d.mode === 'pv' ? 'Xen PV' : 'HVM'}`);
-    this.log.push(`Memory: ${this.d.nrPages * 4} KiB, ${this.nrUsable} pages for the page allocator`);
+    this.log.push(`Linux version 6.1-hyperlab (${this.plat.mode}) booting on ${this.plat.platformName}`);
+    this.log.push(`Memory: ${this.plat.nrPages * 4} KiB, ${this.nrUsable} pages for the page allocator`);
   }
 
   // --- page allocator ------------------------------------------------------------------------
 
+  /** get_zeroed_page. */
   allocPage(): number {
-    if (this.freeTop === 0) throw new OutOfMemory(`${this.d.name}: out of guest memory`);
-    const pfn = this.freeStack[--this.freeTop]!;
-    this.isFree[pfn] = 0;
+    const pfn = this.pages.alloc();
     this.zeroPage(pfn);
     return pfn;
   }
 
   private zeroPage(pfn: number): void {
     this.ops.pageZeroed(pfn);
-    this.d.mem.scrub(this.d.p2m[pfn]!);
+    this.plat.clearPage(pfn);
     this.c[C.ZeroedPages]++;
-    this.c[C.CycGuest] += this.d.costs.zeroPage;
+    this.c[C.CycGuest] += this.plat.costs.zeroPage;
   }
 
   freePage(pfn: number): void {
-    if (this.isFree[pfn]) throw new Error(`${this.d.name}: double free of pfn ${pfn}`);
-    this.isFree[pfn] = 1;
-    this.freeStack[this.freeTop++] = pfn;
+    this.pages.free(pfn);
   }
 
   /** 2^order naturally aligned free pages (hugetlb pool), or -1. */
   allocHuge(order: number): number {
-    const n = 2 ** order;
-    for (let base = 0; base + n <= this.nrUsable; base += n) {
-      let ok = true;
-      for (let k = 0; k < n && ok; k++) ok = this.isFree[base + k] === 1;
-      if (!ok) continue;
-      for (let k = 0; k < n; k++) this.isFree[base + k] = 0;
-      // Rebuild the free stack without these pages.
-      let w = 0;
-      for (let r = 0; r < this.freeTop; r++) {
-        const p = this.freeStack[r]!;
-        if (this.isFree[p]) this.freeStack[w++] = p;
-      }
-      this.freeTop = w;
-      return base;
-    }
-    return -1;
+    return this.pages.allocHuge(order);
   }
 
   // --- address spaces ------------------------------------------------------------------------
@@ -169,7 +146,7 @@ export class GuestKernel {
     if (this.current === p) return;
     this.current = p;
     this.c[C.ContextSwitches]++;
-    this.c[C.CycGuest] += this.d.costs.contextSwitch;
+    this.c[C.CycGuest] += this.plat.costs.contextSwitch;
     this.ops.switchRoot(p.mm.root, p.mm.pcid);
     if (p.mm.needsFlush) {
       p.mm.needsFlush = false;
@@ -181,7 +158,7 @@ export class GuestKernel {
   tableFor(mm: Mm, va: number, leafLevel: number, alloc: boolean): number {
     let t = mm.root;
     for (let level = 4; level > leafLevel; level--) {
-      const i = idx(va, level);
+      const i = tableIndex(va, level);
       const flags = this.ops.readPte(t, i);
       if (flags & PTE_P) {
         t = this.ops.lastPfn;
@@ -226,11 +203,11 @@ export class GuestKernel {
         if (base < 0) break;
         pfns.push(base);
       }
-      if (pfns.length === 0) throw new OutOfMemory(`${this.d.name}: no free ${align >> 20} MiB page for a hugetlb mapping`);
+      if (pfns.length === 0) throw new OutOfMemory(`${this.plat.name}: no free ${align >> 20} MiB page for a hugetlb mapping`);
       vma.hugePfns = pfns;
     }
     mm.vmas.push(vma);
-    this.c[C.CycGuest] += this.d.costs.syscall;
+    this.c[C.CycGuest] += this.plat.costs.syscall;
     return vma;
   }
 
@@ -244,7 +221,7 @@ export class GuestKernel {
       if (!this.handleFault(this.current!, va, write)) throw new SegmentationFault(va, write);
       if (ops.access(va, write)) return;
     }
-    throw new Error(`${this.d.name}: fault at 0x${va.toString(16)} did not resolve`);
+    throw new Error(`${this.plat.name}: fault at 0x${va.toString(16)} did not resolve`);
   }
 
   /** do_page_fault → handle_mm_fault: demand-zero, page cache, hugetlb, or copy-on-write. */
@@ -252,16 +229,16 @@ export class GuestKernel {
     const ops = this.ops;
     ops.faultEnter();
     this.c[C.PfGuest]++;
-    this.c[C.CycGuest] += this.d.costs.faultHandler;
+    this.c[C.CycGuest] += this.plat.costs.faultHandler;
     const mm = p.mm;
     const vma = mm.findVma(va);
     if (!vma || (write && !vma.write)) {
       ops.faultExit();
       return false;
     }
-    const leaf = vma.pageShift === 30 ? 3 : vma.pageShift === 21 ? 2 : 1;
+    const leaf = leafLevelOf(vma);
     const t = this.tableFor(mm, va, leaf, true);
-    const i = idx(va, leaf);
+    const i = tableIndex(va, leaf);
     const flags = ops.readPte(t, i);
     if (!(flags & PTE_P)) {
       let pfn: number;
@@ -311,8 +288,8 @@ export class GuestKernel {
   }
 
   private copy(dst: number, src: number): void {
-    this.d.mem.copyFrame(this.d.p2m[dst]!, this.d.p2m[src]!);
-    this.c[C.CycGuest] += this.d.costs.copyPage;
+    this.plat.copyPage(dst, src);
+    this.c[C.CycGuest] += this.plat.costs.copyPage;
   }
 
   private pageCache(f: FileImage, page: number): number {
@@ -322,14 +299,14 @@ export class GuestKernel {
       f.pages[page] = pfn;
       this.inPageCache[pfn] = 1;
       this.mapcount[pfn] = 1;
-      this.c[C.CycGuest] += this.d.costs.copyPage; // read in from the (cached) block device
+      this.c[C.CycGuest] += this.plat.costs.copyPage; // read in from the (cached) block device
     }
     return pfn;
   }
 
   private unref(pfn: number): void {
     const n = --this.mapcount[pfn]!;
-    if (n < 0) throw new Error(`${this.d.name}: mapcount underflow on pfn ${pfn}`);
+    if (n < 0) throw new Error(`${this.plat.name}: mapcount underflow on pfn ${pfn}`);
     if (n === 0) this.freePage(pfn);
   }
 
@@ -337,22 +314,18 @@ export class GuestKernel {
 
   /** Visits every present leaf entry in [start, end): cb(table, level, index, va, flags, pfn). */
   private forEachPte(mm: Mm, start: number, end: number, leaf: number, cb: (t: number, i: number, va: number, flags: number, pfn: number) => void): void {
-    const span = 2 ** (12 + 9 * (leaf - 1));
+    const span = levelSpan(leaf);
     const tspan = span * 512;
     for (let base = Math.floor(start / tspan) * tspan; base < end; base += tspan) {
       const t = this.tableFor(mm, Math.max(base, start), leaf, false);
       if (t < 0) continue;
-      const i0 = base < start ? idx(start, leaf) : 0;
-      const i1 = base + tspan > end ? idx(end - 1, leaf) : 511;
+      const i0 = base < start ? tableIndex(start, leaf) : 0;
+      const i1 = base + tspan > end ? tableIndex(end - 1, leaf) : 511;
       for (let i = i0; i <= i1; i++) {
         const flags = this.ops.readPte(t, i);
         if (flags & PTE_P) cb(t, i, base + i * span, flags, this.ops.lastPfn);
       }
     }
-  }
-
-  private leafOf(v: Vma): number {
-    return v.pageShift === 30 ? 3 : v.pageShift === 21 ? 2 : 1;
   }
 
   /** Flush after changing `pages` entries of the current mm (range flush or full flush). */
@@ -370,7 +343,7 @@ export class GuestKernel {
 
   /** zap_page_range: clear the entries of [start, end) and drop the pages. */
   zap(mm: Mm, v: Vma, start: number, end: number, flush: boolean): void {
-    const leaf = this.leafOf(v);
+    const leaf = leafLevelOf(v);
     const vas: number[] = [];
     this.ops.lazyBegin();
     this.forEachPte(mm, start, end, leaf, (t, i, va, _flags, pfn) => {
@@ -386,7 +359,7 @@ export class GuestKernel {
   mprotect(mm: Mm, start: number, end: number, write: boolean): number {
     const v = mm.findVma(start);
     if (!v) throw new Error(`mprotect: no mapping at 0x${start.toString(16)}`);
-    const leaf = this.leafOf(v);
+    const leaf = leafLevelOf(v);
     const vas: number[] = [];
     this.ops.lazyBegin();
     this.forEachPte(mm, start, end, leaf, (t, i, va, flags, pfn) => {
@@ -396,7 +369,7 @@ export class GuestKernel {
       vas.push(va);
     });
     this.ops.lazyEnd();
-    this.c[C.CycGuest] += this.d.costs.syscall;
+    this.c[C.CycGuest] += this.plat.costs.syscall;
     this.flushRange(mm, vas);
     return vas.length;
   }
@@ -409,7 +382,7 @@ export class GuestKernel {
       for (const base of v.hugePfns) for (let k = 0; k < n; k++) this.freePage(base + k);
     }
     this.freeTables(mm, v.start, v.end);
-    this.c[C.CycGuest] += this.d.costs.syscall;
+    this.c[C.CycGuest] += this.plat.costs.syscall;
   }
 
   /** free_pgtables: free L1 tables whose whole span no remaining VMA overlaps. */
@@ -430,7 +403,7 @@ export class GuestKernel {
 
   /** Copy-on-write fork (copy_page_range): the child shares every page read-only. */
   fork(parent: Process, name = parent.name): Process {
-    this.c[C.CycGuest] += this.d.costs.forkBase;
+    this.c[C.CycGuest] += this.plat.costs.forkBase;
     const child = new Process(this.nextPid++, this.newMm(), name);
     this.procs.set(child.pid, child);
     const pm = parent.mm;
@@ -442,7 +415,7 @@ export class GuestKernel {
       // hugetlb mappings are not inherited here (the lab's hugetlb pool is per process).
       if (v.hugePfns) continue;
       cm.vmas.push({ ...v });
-      const leaf = this.leafOf(v);
+      const leaf = leafLevelOf(v);
       this.forEachPte(pm, v.start, v.end, leaf, (t, i, va, flags, pfn) => {
         let cf = flags;
         if (v.write && !v.hugePfns && flags & PTE_RW) {
@@ -498,7 +471,7 @@ export class GuestKernel {
 
   /** execve: a fresh mm mapping the image (text read-only, data private writable) and a stack. */
   exec(p: Process, image: FileImage): void {
-    this.c[C.CycGuest] += this.d.costs.execBase;
+    this.c[C.CycGuest] += this.plat.costs.execBase;
     const old = p.mm;
     const wasCurrent = this.current === p;
     p.mm = this.newMm();

@@ -1,6 +1,7 @@
 /**
- * A domain: its memory (p2m), its counters, the translation context of its vCPU, its paging-mode
- * backend and the guest kernel running in it.
+ * A domain as Xen keeps it (struct domain with its one vCPU): its memory (p2m), its counters, the
+ * translation context of its vCPU, and the paging assistance Xen gives it (shadow or HAP). What
+ * runs inside it is not the hypervisor's business: vm/ pairs a domain with its guest kernel.
  */
 import type { DomainConfig, PagingMode } from '../api/scenario.js';
 import type { CostTable } from '../machine/cost.js';
@@ -8,14 +9,11 @@ import { Counters } from '../machine/counters.js';
 import type { MachineMemory } from '../machine/memory.js';
 import type { Mmu } from '../machine/mmu/mmu.js';
 import { PagingKind, type TranslationContext } from '../machine/mmu/types.js';
-import type { PvOps } from '../guest/pvops.js';
-import type { GuestKernel } from '../guest/kernel.js';
 import type { FrameTable } from './mm/frameTable.js';
 import type { PvDomain } from './mm/pvMm.js';
 import type { Hap } from './paging/hap.js';
 import type { ShadowPaging } from './paging/shadow.js';
 import type { Hypervisor } from './hypervisor.js';
-import type { CallResult } from './hypercall/script.js';
 
 export type DomainState = 'running' | 'paused' | 'blocked' | 'shutdown' | 'dying';
 
@@ -29,12 +27,8 @@ export class Domain implements PvDomain {
   state: DomainState = 'running';
   /** The pCPU this domain's vCPU runs on, set by the scheduler. */
   mmu!: Mmu;
-  ops!: PvOps;
-  kernel!: GuestKernel;
   hap?: Hap;
   shadow?: ShadowPaging;
-  /** Results of a `hypercalls` script, one per step. */
-  scriptCalls?: CallResult[];
   /** Frames Xen took from its heap for this domain (the shadow pool); EPT tables are in `hap.tableFrames`. */
   readonly xenFrames: number[] = [];
   /** Simulated cycles this domain's vCPU has used since it was built, boot included; never reset (xl list's Time). */

@@ -1,21 +1,20 @@
 /**
- * The hypervisor: machine memory and its frame table, the allocator, the physical CPUs' MMUs,
- * and the domains, with a domain builder per paging mode (after libxc's xc_dom_* builders).
+ * The hypervisor: machine memory and its frame table, the allocator, the physical CPUs' MMUs, and
+ * the domains: domain_create, populate_physmap, paging enable (shadow or HAP), context_switch,
+ * domain_kill. Building a guest in a domain (its tables, its kernel) is the toolstack's domain
+ * builder's job, in vm/.
  */
 import type { DomainConfig, Scenario } from '../api/scenario.js';
-import { GUEST_KERNEL_RESERVED_MIB, XEN_RESERVED_MIB } from '../api/scenario.js';
+import { XEN_RESERVED_MIB } from '../api/scenario.js';
 import type { CostTable } from '../machine/cost.js';
 import { FrameAllocator } from '../machine/frameAllocator.js';
 import { MachineMemory } from '../machine/memory.js';
 import { Mmu } from '../machine/mmu/mmu.js';
 import type { MmuConfig } from '../machine/mmu/types.js';
-import { PTE_A, PTE_D, PTE_P, PTE_RW, pteHi, pteLo } from '../machine/pte.js';
-import { GuestKernel } from '../guest/kernel.js';
 import { Domain } from './domain.js';
-import { DOMID_XEN, FrameTable, PGT_l4_page_table, PGT_pinned } from './mm/frameTable.js';
+import { DOMID_XEN, FrameTable } from './mm/frameTable.js';
 import { PvMm } from './mm/pvMm.js';
 import { Hap } from './paging/hap.js';
-import { DIRECTMAP_BASE, HapOps, NativeOps, PvDirectOps, ShadowOps } from './paging/ops.js';
 import { ShadowPaging } from './paging/shadow.js';
 
 export class Hypervisor {
@@ -26,6 +25,8 @@ export class Hypervisor {
   readonly pcpus: Mmu[];
   readonly domains: Domain[] = [];
   private nextDomid = 0;
+  /** The vCPU each pCPU ran last (per_cpu(curr_vcpu)), for context_switch's flush decision. */
+  private readonly curr: (Domain | undefined)[];
   readonly kind: 'xen' | 'kvm' | 'none';
 
   constructor(
@@ -42,6 +43,7 @@ export class Hypervisor {
     for (let m = 0; m < reserved; m++) this.ft.owner[m] = DOMID_XEN;
     this.pvMm = new PvMm(this.mem, this.ft, costs);
     this.pcpus = Array.from({ length: scenario.machine.pcpus }, () => new Mmu(this.mem, mmuConfig, costs));
+    this.curr = new Array<Domain | undefined>(this.pcpus.length);
   }
 
   /** A frame for the hypervisor's own use (EPT tables, shadow pool). */
@@ -52,23 +54,27 @@ export class Hypervisor {
     return m;
   };
 
-  /** Allocates a domain's memory in the largest aligned extents available (Xen prefers superpages). */
-  private populate(nrPages: number, domid: number, preferOrder: number): Int32Array {
-    const p2m = new Int32Array(nrPages).fill(-1);
+  /**
+   * XENMEM_populate_physmap for a whole domain: backs every pfn with a machine frame, in the
+   * largest aligned extents available (2^preferOrder frames first: Xen prefers superpages), and
+   * records each frame's owner and m2p entry.
+   */
+  populatePhysmap(d: Domain, preferOrder: number): void {
+    const p2m = d.p2m;
+    const nrPages = p2m.length;
     let pfn = 0;
     while (pfn < nrPages) {
       let order = preferOrder;
       while (order > 0 && (pfn % 2 ** order !== 0 || pfn + 2 ** order > nrPages)) order--;
       let mfn = this.alloc.allocExtent(order);
       while (mfn < 0 && order > 0) mfn = this.alloc.allocExtent(--order);
-      if (mfn < 0) throw new Error(`out of machine memory building domain ${domid} (${pfn} of ${nrPages} pages)`);
+      if (mfn < 0) throw new Error(`out of machine memory building domain ${d.domid} (${pfn} of ${nrPages} pages)`);
       for (let k = 0; k < 2 ** order; k++) {
         p2m[pfn + k] = mfn + k;
-        this.ft.assign(mfn + k, domid, pfn + k);
+        this.ft.assign(mfn + k, d.domid, pfn + k);
       }
       pfn += 2 ** order;
     }
-    return p2m;
   }
 
   /** Frames the allocator has free (what `xl info` calls free_memory, in frames). */
@@ -109,6 +115,7 @@ export class Hypervisor {
     this.releaseFrames(xen.sort((a, b) => a - b));
     d.guestCr3 = -1;
     d.mmu.flushAll();
+    for (let p = 0; p < this.curr.length; p++) if (this.curr[p] === d) this.curr[p] = undefined;
     this.domains.splice(at, 1);
     return { guestFrames: owned.length, xenFrames: xen.length };
   }
@@ -130,92 +137,50 @@ export class Hypervisor {
     }
   }
 
+  /**
+   * domain_create: a new domain with its p2m sized for its memory but not yet backed
+   * (populatePhysmap does that), on a pCPU, with no paging assistance yet (enablePaging).
+   */
   createDomain(config: DomainConfig): Domain {
     const domid = this.nextDomid++;
-    const nrPages = config.memoryMiB * 256;
-    const order = config.hostPageSize === '1g' ? 18 : 9;
-    const p2m = this.populate(nrPages, domid, order);
-    const d = new Domain(this, domid, config, p2m);
+    const d = new Domain(this, domid, config, new Int32Array(config.memoryMiB * 256).fill(-1));
     d.mmu = this.pcpus[domid % this.pcpus.length]!;
-    // The guest kernel keeps the top of its memory for itself (text, data, boot page tables).
-    const reservedPages = Math.max(GUEST_KERNEL_RESERVED_MIB * 256, Math.ceil(nrPages / 512) + 64);
-    switch (config.mode) {
-      case 'native':
-        d.ops = new NativeOps(d);
-        break;
-      case 'hap':
-        d.hap = new Hap(this.mem, this.costs, d, this.allocXenFrame, config.hostPageSize);
-        d.ctx.eptRoot = d.hap.eptRoot;
-        d.ops = new HapOps(d);
-        break;
-      case 'shadow': {
-        const pool = shadowPoolPagesOf(config);
-        const frames = d.xenFrames;
-        for (let i = 0; i < pool; i++) frames.push(this.allocXenFrame());
-        d.shadow = new ShadowPaging(this.mem, this.costs, d, frames, config.shadowOutOfSync ?? true);
-        d.ops = new ShadowOps(d);
-        break;
-      }
-      case 'pv':
-        d.ops = new PvDirectOps(d);
-        break;
-    }
-    const kernel = new GuestKernel(d, nrPages - reservedPages);
-    d.kernel = kernel;
-    if (config.mode === 'pv') this.buildPvDirectMap(d, nrPages - reservedPages, nrPages);
-    kernel.boot();
     this.domains.push(d);
     return d;
   }
 
   /**
-   * The PV builder: an initial L4 whose kernel half maps all of the guest's memory at
-   * DIRECTMAP_BASE with 4 KiB pages (PV gets no superpages), its own page-table pages mapped
-   * read-only, then pinned and installed as the vCPU's base pointer — which validates every entry.
+   * Paging assistance for an HVM domain (XEN_DOMCTL_shadow_op enable, hap_enable): a shadow pool
+   * taken from Xen's heap, or an empty EPT that fills in on violations. PV and native need none.
    */
-  private buildPvDirectMap(d: Domain, firstReserved: number, nrPages: number): void {
-    const ops = d.ops as PvDirectOps;
-    let next = firstReserved;
-    const take = (): number => {
-      if (next >= nrPages) throw new Error(`${d.name}: kernel reserve too small for the direct map`);
-      return next++;
-    };
-    const l4 = take();
-    const l3 = take();
-    const nL2 = Math.ceil(nrPages / 262144);
-    const nL1 = Math.ceil(nrPages / 512);
-    const l2s = Array.from({ length: nL2 }, take);
-    const l1s = Array.from({ length: nL1 }, take);
-    const tables = new Set<number>([l4, l3, ...l2s, ...l1s]);
-    const mem = this.mem;
-    const wr = (tablePfn: number, i: number, targetPfn: number, flags: number) => {
-      const mfn = d.p2m[targetPfn]!;
-      mem.write(d.p2m[tablePfn]!, i, pteLo(mfn, flags), pteHi(mfn, flags));
-    };
-    const slot4 = Math.floor(DIRECTMAP_BASE / 2 ** 39) % 512;
-    const up = PTE_P | PTE_RW | PTE_A | PTE_D;
-    wr(l4, slot4, l3, up);
-    for (let k = 0; k < nL2; k++) wr(l3, k, l2s[k]!, up);
-    for (let k = 0; k < nL1; k++) wr(l2s[Math.floor(k / 512)]!, k % 512, l1s[k]!, up);
-    for (let pfn = 0; pfn < nrPages; pfn++) {
-      const flags = PTE_P | PTE_A | PTE_D | (tables.has(pfn) ? 0 : PTE_RW);
-      wr(l1s[Math.floor(pfn / 512)]!, pfn % 512, pfn, flags);
+  enablePaging(d: Domain): void {
+    const config = d.config;
+    if (config.mode === 'hap') {
+      d.hap = new Hap(this.mem, this.costs, d, this.allocXenFrame, config.hostPageSize);
+      d.ctx.eptRoot = d.hap.eptRoot;
+    } else if (config.mode === 'shadow') {
+      const pool = shadowPoolPagesOf(config);
+      const frames = d.xenFrames;
+      for (let i = 0; i < pool; i++) frames.push(this.allocXenFrame());
+      d.shadow = new ShadowPaging(this.mem, this.costs, d, frames, config.shadowOutOfSync ?? true);
     }
-    // Pin the L4 (validating the whole tree) and make it the base pointer.
-    const l4mfn = d.p2m[l4]!;
-    const rc = this.pvMm.getPageAndType(l4mfn, PGT_l4_page_table, d);
-    if (rc !== 0) throw new Error(`${d.name}: initial page tables failed validation (${rc})`);
-    this.ft.flags[l4mfn] = this.ft.flags[l4mfn]! | PGT_pinned;
-    const rc2 = this.pvMm.getPageAndType(l4mfn, PGT_l4_page_table, d);
-    if (rc2 !== 0) throw new Error(`${d.name}: cannot install base pointer (${rc2})`);
-    d.guestCr3 = l4mfn;
-    d.ctx.cr3 = l4mfn;
-    for (const t of tables) ops.markManaged(t, t === l4);
-    d.kernel.setInitMm(l4, [
-      { pfn: l3, level: 3 },
-      ...l2s.map((pfn) => ({ pfn, level: 2 })),
-      ...l1s.map((pfn) => ({ pfn, level: 1 })),
-    ]);
+  }
+
+  /**
+   * context_switch: puts `d`'s vCPU on its pCPU and returns the pCPU's index. Tagged contexts
+   * (HVM vCPUs have a VPID) keep their TLB entries across switches; untagged ones (PV, native:
+   * VPID 0) would see the previous domain's entries, so Xen flushes them when the domain changes.
+   */
+  contextSwitch(d: Domain): number {
+    const mmu = d.mmu;
+    const pcpu = this.pcpus.indexOf(mmu);
+    const prev = this.curr[pcpu];
+    if (prev !== d) {
+      if (prev && d.ctx.vpid === 0 && prev.ctx.vpid === 0) mmu.flushVpid(0);
+      this.curr[pcpu] = d;
+    }
+    mmu.ctx = d.ctx;
+    return pcpu;
   }
 }
 

@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import type { DomainConfig, Problem, Scenario } from '../api/scenario.js';
 import { domainSchema, validateScenario } from '../api/scenario.js';
-import type { Domain } from '../hv/domain.js';
+import type { Vm } from '../vm/vm.js';
 import type { Hypervisor } from '../hv/hypervisor.js';
 
 /** A domain as a user writes it (defaults not yet applied). */
@@ -22,7 +22,7 @@ export class DomainConfigError extends Error {
   }
 }
 
-export function checkNewDomain(input: DomainInput, s: Scenario, domains: readonly Domain[], xen: Hypervisor): DomainConfig {
+export function checkNewDomain(input: DomainInput, s: Scenario, domains: readonly Vm[], xen: Hypervisor): DomainConfig {
   const name = typeof input?.name === 'string' ? input.name : '(unnamed)';
   const fail = (problems: Problem[]): never => {
     throw new DomainConfigError(name, problems);

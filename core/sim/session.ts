@@ -11,7 +11,7 @@
 import type { PagingMode, Scenario } from '../api/scenario.js';
 import { validateScenario } from '../api/scenario.js';
 import type { DomainInfo, SessionState, SweepSpec, WorkerEvent, WorkerRequest } from '../api/worker.js';
-import type { Domain } from '../hv/domain.js';
+import type { Vm } from '../vm/vm.js';
 import { ConsoleHub } from '../toolstack/consoleHub.js';
 import { CompareRun, planCompare } from './compareRun.js';
 import { SessionMetrics } from './sessionMetrics.js';
@@ -66,7 +66,7 @@ function oneLine(e: unknown): string {
   return s.split('\n')[0]!.trim() || 'unknown error';
 }
 
-export function domainInfo(sim: Simulation, d: Domain): DomainInfo {
+export function domainInfo(sim: Simulation, d: Vm): DomainInfo {
   let workload = 'idle';
   for (const j of sim.jobs) if (j.d === d) workload = j.workload.kind;
   return {

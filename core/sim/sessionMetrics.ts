@@ -10,7 +10,7 @@
  */
 import { CLOCK_HZ, type DomainMetrics, type MetricSnapshot } from '../api/worker.js';
 import { C } from '../machine/counters.js';
-import type { Domain } from '../hv/domain.js';
+import type { Vm } from '../vm/vm.js';
 
 interface Track {
   /** Counters after the previous round (to notice a reset). */
@@ -28,9 +28,9 @@ function ratio(num: number, den: number): number {
 }
 
 export class SessionMetrics {
-  private readonly tracks = new Map<Domain, Track>();
+  private readonly tracks = new Map<Vm, Track>();
 
-  private track(d: Domain): Track {
+  private track(d: Vm): Track {
     let t = this.tracks.get(d);
     if (t === undefined) {
       t = { last: new Float64Array(C.Count), base: new Float64Array(C.Count) };
@@ -40,7 +40,7 @@ export class SessionMetrics {
   }
 
   /** After every round: notices counters that went backwards (a reset) and starts a new baseline. */
-  observe(domains: readonly Domain[]): void {
+  observe(domains: readonly Vm[]): void {
     for (let k = 0; k < domains.length; k++) {
       const d = domains[k]!;
       const t = this.track(d);
@@ -62,7 +62,7 @@ export class SessionMetrics {
    * Rates since the previous snapshot, and totals so far; the interval restarts here. `t` is the
    * host clock (Simulation.cycles: the busiest pCPU's cycles, which never go back).
    */
-  snapshot(domains: readonly Domain[], t: number, wallMs: number, stateOf: (d: Domain) => DomainMetrics['state'] = (d) => d.state): MetricSnapshot {
+  snapshot(domains: readonly Vm[], t: number, wallMs: number, stateOf: (d: Vm) => DomainMetrics['state'] = (d) => d.state): MetricSnapshot {
     this.observe(domains);
     const out: DomainMetrics[] = [];
     for (const d of domains) {

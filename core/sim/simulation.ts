@@ -12,9 +12,11 @@ import { Rng } from '../base/rng.js';
 import { DEFAULT_COSTS, type CostTable } from '../machine/cost.js';
 import { C, HYPERCALL_OPS, VMEXIT_REASONS, type Counters } from '../machine/counters.js';
 import { DEFAULT_MMU_CONFIG, type MmuConfig } from '../machine/mmu/types.js';
-import { audit } from '../hv/audit.js';
-import type { Domain, DomainState } from '../hv/domain.js';
+import type { DomainState } from '../hv/domain.js';
 import { Hypervisor } from '../hv/hypervisor.js';
+import { auditMachine } from '../vm/audit.js';
+import { buildDomain } from '../vm/builder.js';
+import type { Vm } from '../vm/vm.js';
 import { MEASURE, plannedOps, runWorkload, type WorkloadStep } from '../workloads/index.js';
 import { checkNewDomain, type DomainInput } from './newDomain.js';
 
@@ -29,7 +31,7 @@ export interface Progress {
 
 /** One workload running in one domain. */
 export interface Job {
-  readonly d: Domain;
+  readonly d: Vm;
   readonly workload: Workload;
   readonly planned: number;
   gen: Generator<WorkloadStep, void, void>;
@@ -43,9 +45,8 @@ export function totalCycles(counters: Counters): number {
 
 export class Simulation {
   readonly xen: Hypervisor;
-  readonly domains: Domain[];
+  readonly domains: Vm[];
   readonly jobs: Job[] = [];
-  private readonly lastOn = new Map<number, Domain>();
   /** Simulated cycles each pCPU has run (boots, slices, toolstack work on a vCPU). */
   private readonly pcpuCycles: Float64Array;
 
@@ -53,7 +54,7 @@ export class Simulation {
     this.xen = new Hypervisor(scenario, costsOf(scenario), mmuConfigOf(scenario));
     this.pcpuCycles = new Float64Array(this.xen.pcpus.length);
     const configs: DomainConfig[] = domainsOf(scenario);
-    this.domains = configs.map((cfg) => this.xen.createDomain(cfg));
+    this.domains = configs.map((cfg) => buildDomain(this.xen, cfg));
     for (const d of this.domains) this.booted(d);
     for (const d of this.domains) this.startJob(d, d.config.workload);
   }
@@ -75,7 +76,8 @@ export class Simulation {
   }
 
   /** Books a freshly built domain's boot on its pCPU, then restarts its counters. */
-  private booted(d: Domain): void {
+  private booted(vm: Vm): void {
+    const d = vm.dom;
     const boot = totalCycles(d.counters);
     d.createdAt = this.cycles;
     d.bootCycles = boot;
@@ -89,9 +91,9 @@ export class Simulation {
    * Throws DomainConfigError when the config is invalid for this machine and hypervisor, the
    * name is taken, or its memory (plus what Xen needs for its paging) does not fit in free frames.
    */
-  createDomain(input: DomainInput): Domain {
+  createDomain(input: DomainInput): Vm {
     const cfg = checkNewDomain(input, this.scenario, this.domains, this.xen);
-    const d = this.xen.createDomain(cfg);
+    const d = buildDomain(this.xen, cfg);
     this.booted(d);
     this.domains.push(d);
     this.startJob(d, cfg.workload);
@@ -102,21 +104,20 @@ export class Simulation {
    * Destroys a domain: its jobs end, it leaves `domains`, and every frame it owned, with the
    * frames Xen held for it, goes back to the heap (Hypervisor.destroyDomain). Returns how many.
    */
-  destroyDomain(d: Domain): { guestFrames: number; xenFrames: number } {
+  destroyDomain(d: Vm): { guestFrames: number; xenFrames: number } {
     this.mustBeLive(d);
     for (let i = this.jobs.length - 1; i >= 0; i--) {
       if (this.jobs[i]!.d !== d) continue;
       this.jobs[i]!.done = true;
       this.jobs.splice(i, 1);
     }
-    const freed = this.xen.destroyDomain(d);
+    const freed = this.xen.destroyDomain(d.dom);
     this.domains.splice(this.domains.indexOf(d), 1);
-    for (const [pcpu, on] of this.lastOn) if (on === d) this.lastOn.delete(pcpu);
     return freed;
   }
 
   /** A paused domain keeps its memory and state; its jobs do not advance until it is unpaused. */
-  pauseDomain(d: Domain): void {
+  pauseDomain(d: Vm): void {
     this.mustBeLive(d);
     if (d.state === 'running' || d.state === 'blocked') d.state = 'paused';
   }
@@ -125,13 +126,13 @@ export class Simulation {
    * The state a user sees (xl list, the run view): a running guest with no workload left sits in
    * its idle loop, blocked; dom0 counts as running (it runs the toolstack).
    */
-  visibleState(d: Domain): DomainState {
+  visibleState(d: Vm): DomainState {
     if (d.state !== 'running' || d.privileged) return d.state;
     for (const j of this.jobs) if (j.d === d && !j.done) return 'running';
     return 'blocked';
   }
 
-  unpauseDomain(d: Domain): void {
+  unpauseDomain(d: Vm): void {
     this.mustBeLive(d);
     if (d.state === 'paused') d.state = 'running';
   }
@@ -147,7 +148,7 @@ export class Simulation {
    * Runs `fn` on `d`'s vCPU, outside any job's slice (toolstack work such as reaping a stopped
    * workload's processes): its pCPU is switched to it and the cycles are booked to it.
    */
-  onVcpu<T>(d: Domain, fn: () => T): T {
+  onVcpu<T>(d: Vm, fn: () => T): T {
     this.mustBeLive(d);
     const pcpu = this.switchTo(d);
     const before = totalCycles(d.counters);
@@ -158,27 +159,26 @@ export class Simulation {
     }
   }
 
-  private mustBeLive(d: Domain): void {
+  private mustBeLive(d: Vm): void {
     if (!this.domains.includes(d)) throw new Error(`domain ${d.domid} (${d.name}) is not a live domain`);
   }
 
-  private book(d: Domain, pcpu: number, cycles: number): void {
+  private book(d: Vm, pcpu: number, cycles: number): void {
     if (cycles <= 0) return;
-    d.cpuCycles += cycles;
+    d.dom.cpuCycles += cycles;
     this.pcpuCycles[pcpu] += cycles;
   }
 
   /** Starts `workload` in `d` (its counters restart when the workload's setup ends). */
-  startJob(d: Domain, workload: Workload): Job {
+  startJob(d: Vm, workload: Workload): Job {
     const job: Job = {
       d,
       workload,
       planned: plannedOps(workload),
       gen: runWorkload(workload, {
-        kernel: d.kernel,
+        vm: d,
         rng: new Rng((this.scenario.seed * 0x9e3779b1 + d.domid * 7919) >>> 0),
         guestPageSize: d.config.guestPageSize,
-        domains: this.domains,
       }),
       done: false,
     };
@@ -227,18 +227,9 @@ export class Simulation {
     else if (r.value === MEASURE) d.counters.reset();
   }
 
-  /** Puts `d`'s vCPU on its pCPU; returns the pCPU's index. */
-  private switchTo(d: Domain): number {
-    const mmu = d.mmu;
-    const pcpu = this.xen.pcpus.indexOf(mmu);
-    const prev = this.lastOn.get(pcpu);
-    if (prev !== d) {
-      // Untagged (VPID 0) contexts do not survive a switch between domains: Xen flushes.
-      if (prev && d.ctx.vpid === 0 && prev.ctx.vpid === 0) mmu.flushVpid(0);
-      this.lastOn.set(pcpu, d);
-    }
-    mmu.ctx = d.ctx;
-    return pcpu;
+  /** Puts `d`'s vCPU on its pCPU (the hypervisor's context_switch); returns the pCPU's index. */
+  private switchTo(d: Vm): number {
+    return this.xen.contextSwitch(d.dom);
   }
 
   /** Progress over every job started so far. */
@@ -257,7 +248,7 @@ export class Simulation {
   /** Audits and reports; the simulation stays usable afterwards. */
   results(wallMs = 0): Results {
     const s = this.scenario;
-    const a = audit(this.xen);
+    const a = auditMachine(this.xen, this.domains);
     const perPcpu = new Map<number, number>();
     for (const d of this.domains) {
       const pc = this.xen.pcpus.indexOf(d.mmu);
@@ -307,7 +298,7 @@ export function domainsOf(s: Scenario): DomainConfig[] {
   return [dom0 ?? DEFAULT_DOM0, ...guests];
 }
 
-export function domainResults(d: Domain): DomainResults {
+export function domainResults(d: Vm): DomainResults {
   const k = d.counters;
   const c = k.c;
   const ops = c[C.Ops];

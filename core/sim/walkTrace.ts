@@ -7,8 +7,8 @@
 import type { PagingMode } from '../api/scenario.js';
 import type { WalkTrace, WalkTraceRef } from '../api/worker.js';
 import { LEVELS_FOR_PAGE_SIZE, PAGE_SIZE_SHIFT, hex } from '../base/types.js';
-import type { Domain } from '../hv/domain.js';
-import { DIRECTMAP_BASE } from '../hv/paging/ops.js';
+import type { Vm } from '../vm/vm.js';
+import { DIRECTMAP_BASE } from '../guest/layout.js';
 import { asidTag, globalTag } from '../machine/mmu/tlb.js';
 import { FaultKind, PFEC_PRESENT, PFEC_RSVD, PFEC_USER, PFEC_WRITE, type ReferenceResult } from '../machine/mmu/types.js';
 import {
@@ -65,7 +65,7 @@ export function traceWalk(
   }
   const user = target < KERNEL_HALF;
   if (opts.warm) warmUp(d, target, opts.write, user);
-  const r = d.mmu.referenceTranslate(d.ctx, target, opts.write, user, true);
+  const r = d.mmu.referenceTranslate(d.dom.ctx, target, opts.write, user, true);
   return { trace: toTrace(d, target, r), candidates };
 }
 
@@ -74,9 +74,9 @@ export function traceWalk(
  * they), so the translation walks and fills the paging-structure caches, nested TLB and data cache
  * even if it was cached: the trace then shows what one earlier walk of this address leaves behind.
  */
-function warmUp(d: Domain, va: number, write: boolean, user: boolean): void {
+function warmUp(d: Vm, va: number, write: boolean, user: boolean): void {
   const mmu = d.mmu;
-  const ctx = d.ctx;
+  const ctx = d.dom.ctx;
   const asid = asidTag(ctx.vpid, ctx.pcid);
   const gtag = globalTag(ctx.vpid);
   mmu.tlb4k.invalidatePage(Math.floor(va / 4096), asid, gtag);
@@ -90,7 +90,7 @@ function warmUp(d: Domain, va: number, write: boolean, user: boolean): void {
 }
 
 /** Levels of the tables the hardware walks for this domain's page sizes (guest n, host m). */
-function configuredLevels(d: Domain): { n: number; m: number } {
+function configuredLevels(d: Vm): { n: number; m: number } {
   const mode: PagingMode = d.mode;
   const guest = LEVELS_FOR_PAGE_SIZE[d.config.guestPageSize];
   if (mode === 'hap') return { n: guest, m: LEVELS_FOR_PAGE_SIZE[d.config.hostPageSize] };
@@ -99,7 +99,7 @@ function configuredLevels(d: Domain): { n: number; m: number } {
   return { n: guest, m: 0 };
 }
 
-function toTrace(d: Domain, va: number, r: ReferenceResult): WalkTrace {
+function toTrace(d: Vm, va: number, r: ReferenceResult): WalkTrace {
   const nested = d.mode === 'hap';
   const refs: WalkTraceRef[] = r.trace.map((w) => {
     const e = parsePteHex(w.entry) ?? { lo: 0, hi: 0 };
@@ -187,8 +187,8 @@ export function decodeEpt(lo: number, hi: number, level: number): string {
 }
 
 /** True if the hardware would translate `va` for the domain now (the reference walk, untraced). */
-function mapped(d: Domain, va: number): boolean {
-  return d.mmu.referenceTranslate(d.ctx, va, false, va < KERNEL_HALF, false).ok;
+function mapped(d: Vm, va: number): boolean {
+  return d.mmu.referenceTranslate(d.dom.ctx, va, false, va < KERNEL_HALF, false).ok;
 }
 
 /**
@@ -196,7 +196,7 @@ function mapped(d: Domain, va: number): boolean {
  * running process's mappings (those of the domain's page size first, the largest first: the
  * workload's working set), then, for PV, the kernel's direct map.
  */
-export function walkCandidates(d: Domain): string[] {
+export function walkCandidates(d: Vm): string[] {
   const out: number[] = [];
   const add = (va: number) => {
     if (out.length < MAX_CANDIDATES && !out.includes(va) && mapped(d, va)) out.push(va);
@@ -214,7 +214,7 @@ export function walkCandidates(d: Domain): string[] {
   }
   if (d.mode === 'pv') {
     add(DIRECTMAP_BASE);
-    add(DIRECTMAP_BASE + Math.floor(d.nrPages / 2) * 4096);
+    add(DIRECTMAP_BASE + Math.floor(d.dom.nrPages / 2) * 4096);
   }
   return out.map(hex);
 }

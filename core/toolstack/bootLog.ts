@@ -9,7 +9,7 @@ import { CLOCK_HZ } from '../api/worker.js';
 import { XEN_RESERVED_MIB } from '../api/scenario.js';
 import { VERSION } from '../api/version.js';
 import { LEVELS_FOR_PAGE_SIZE } from '../base/types.js';
-import type { Domain } from '../hv/domain.js';
+import type { Vm } from '../vm/vm.js';
 import type { Simulation } from '../sim/simulation.js';
 
 export const XEN_MAJOR = 4;
@@ -35,7 +35,7 @@ const hex16 = (n: number) => '0x' + n.toString(16).padStart(16, '0');
 const hexN = (n: number) => '0x' + n.toString(16);
 
 /** References a TLB miss costs in this domain's mode, before any cache helps (DESIGN.md §3). */
-export function walkRefs(d: Domain): number {
+export function walkRefs(d: Vm): number {
   const g = LEVELS_FOR_PAGE_SIZE[d.config.guestPageSize];
   switch (d.mode) {
     case 'hap':
@@ -50,13 +50,13 @@ export function walkRefs(d: Domain): number {
 }
 
 /** One phrase for the paging mode, as the xen log and `xl list -v`-like lines show it. */
-export function pagingSummary(d: Domain): string {
+export function pagingSummary(d: Vm): string {
   const c = d.config;
   switch (d.mode) {
     case 'pv':
       return 'PV direct paging (guest tables hold mfns, validated by Xen), 4k pages';
     case 'shadow':
-      return `shadow paging (pool ${d.xenFrames.length} pages, out-of-sync L1s ${(c.shadowOutOfSync ?? true) ? 'on' : 'off'}), guest ${c.guestPageSize} pages`;
+      return `shadow paging (pool ${d.dom.xenFrames.length} pages, out-of-sync L1s ${(c.shadowOutOfSync ?? true) ? 'on' : 'off'}), guest ${c.guestPageSize} pages`;
     case 'hap':
       return `HAP/EPT nested paging, guest ${c.guestPageSize} pages, host ${c.hostPageSize} pages, ${walkRefs(d)} refs per TLB miss`;
     case 'native':
@@ -64,19 +64,19 @@ export function pagingSummary(d: Domain): string {
   }
 }
 
-function hvName(d: Domain): string {
-  const kind = d.xen.kind;
+function hvName(d: Vm): string {
+  const kind = d.dom.xen.kind;
   if (kind === 'none') return 'bare metal';
   if (kind === 'kvm') return 'KVM';
   return d.mode === 'pv' ? 'Xen PV' : d.privileged ? 'Xen PVH' : 'Xen HVM';
 }
 
 /** The guest kernel's boot messages (no timestamps). */
-export function guestBootMessages(d: Domain): string[] {
+export function guestBootMessages(d: Vm): string[] {
   const c = d.config;
   const k = d.kernel;
-  const kind = d.xen.kind;
-  const bytes = d.nrPages * 4096;
+  const kind = d.dom.xen.kind;
+  const bytes = d.dom.nrPages * 4096;
   const tty = d.mode === 'pv' || kind === 'xen' ? 'hvc0' : 'ttyS0';
   const out: string[] = [
     `Linux version ${LINUX_RELEASE} (root@${HOST_NAME}) (gcc (Hyperlab) 12.2.0) #1 SMP PREEMPT_DYNAMIC`,
@@ -96,7 +96,7 @@ export function guestBootMessages(d: Domain): string[] {
   out.push(...pagingMessages(d));
   out.push(`smpboot: Allowing ${c.vcpus} CPUs, 0 hotplug CPUs`);
   const kib = (pages: number) => `${pages * 4}K`;
-  out.push(`Memory: ${kib(k.nrUsable)}/${kib(d.nrPages)} available (${kib(d.nrPages - k.nrUsable)} kernel code, page tables and reserved)`);
+  out.push(`Memory: ${kib(k.nrUsable)}/${kib(d.dom.nrPages)} available (${kib(d.dom.nrPages - k.nrUsable)} kernel code, page tables and reserved)`);
   out.push(`smp: Brought up 1 node, ${c.vcpus} CPU${c.vcpus === 1 ? '' : 's'}`);
   if (kind === 'xen') out.push(`xen:events: Using FIFO-based ABI`, `xen: domid ${d.domid}${d.privileged ? ', privileged (dom0): owns the hardware, runs the toolstack' : ''}`);
   if (d.privileged) out.push('xenstored: started; /local/domain/0 written');
@@ -104,16 +104,16 @@ export function guestBootMessages(d: Domain): string[] {
   return out;
 }
 
-function pagingMessages(d: Domain): string[] {
+function pagingMessages(d: Vm): string[] {
   const c = d.config;
-  const kind = d.xen.kind;
+  const kind = d.dom.xen.kind;
   const refs = walkRefs(d);
   switch (d.mode) {
     case 'pv':
       return [
         'x86/mm: paging: Xen PV direct paging: the CPU walks this kernel\'s own 4-level tables, which hold machine frames (mfn)',
         'x86/mm: page tables are mapped read-only; every update is a hypercall Xen validates (mmu_update, mmuext_op, update_va_mapping)',
-        `Xen: p2m: ${d.nrPages} pfn->mfn entries (pfn 0 -> mfn ${hexN(d.p2m[0]!)}); initial L4 at mfn ${hexN(d.guestCr3)}, pinned`,
+        `Xen: p2m: ${d.dom.nrPages} pfn->mfn entries (pfn 0 -> mfn ${hexN(d.dom.p2m[0]!)}); initial L4 at mfn ${hexN(d.dom.guestCr3)}, pinned`,
         `x86/mm: page sizes: 4K only (Xen PV: no superpages); ${refs} memory references per TLB miss`,
       ];
     case 'shadow': {
@@ -130,7 +130,7 @@ function pagingMessages(d: Domain): string[] {
       return [
         `x86/mm: paging: ${kind === 'kvm' ? 'KVM TDP MMU (EPT)' : 'Xen HVM hardware-assisted paging (HAP, EPT)'}: this kernel's own tables in guest-physical frames; the CPU translates each through the nested table`,
         `x86/mm: 2D walk: guest ${g} levels x host ${m} levels = (${g}+1)(${m}+1)-1 = ${refs} memory references per TLB miss`,
-        `x86/mm: page sizes: guest ${c.guestPageSize.toUpperCase()}, host (EPT) ${c.hostPageSize.toUpperCase()}; CR3 writes and INVLPG do not exit (VPID ${d.ctx.vpid})`,
+        `x86/mm: page sizes: guest ${c.guestPageSize.toUpperCase()}, host (EPT) ${c.hostPageSize.toUpperCase()}; CR3 writes and INVLPG do not exit (VPID ${d.dom.ctx.vpid})`,
       ];
     }
     case 'native':
@@ -142,10 +142,10 @@ function pagingMessages(d: Domain): string[] {
 }
 
 /** A line per guest boot message, stamped across the cycles its boot took. */
-export function stampedBoot(d: Domain): string[] {
+export function stampedBoot(d: Vm): string[] {
   const msgs = guestBootMessages(d);
   const n = msgs.length;
-  return msgs.map((m, i) => stamp(cyclesToSeconds((d.bootCycles * i) / Math.max(1, n - 1))) + m);
+  return msgs.map((m, i) => stamp(cyclesToSeconds((d.dom.bootCycles * i) / Math.max(1, n - 1))) + m);
 }
 
 /** The hypervisor's boot log, through dom0's construction (lines without the "(XEN) " prefix). */
@@ -176,7 +176,7 @@ export function xenBootMessages(sim: Simulation): string[] {
       '*** LOADING DOMAIN 0 ***',
       ` Xen  kernel: 64-bit, lsb`,
       ` Dom0 kernel: 64-bit, ${dom0.mode === 'pv' ? 'PV' : 'PVH'}, lsb`,
-      ` Dom0 alloc.: ${dom0.nrPages} pages (${dom0.config.memoryMiB} MiB), mfn ${hexN(dom0.p2m[0]!)}-${hexN(dom0.p2m[dom0.nrPages - 1]!)}`,
+      ` Dom0 alloc.: ${dom0.dom.nrPages} pages (${dom0.config.memoryMiB} MiB), mfn ${hexN(dom0.dom.p2m[0]!)}-${hexN(dom0.dom.p2m[dom0.dom.nrPages - 1]!)}`,
       `Dom0 has maximum ${dom0.config.vcpus} VCPUs`,
       `d0: ${pagingSummary(dom0)}`,
       'Std. Loglevel: All',
@@ -200,7 +200,7 @@ export function kvmHostMessages(sim: Simulation): string[] {
 }
 
 /** What the hypervisor logs when a domain is built. */
-export function domainCreatedMessage(d: Domain): string {
+export function domainCreatedMessage(d: Vm): string {
   const type = d.mode === 'pv' ? 'PV' : d.mode === 'native' ? 'native' : d.privileged ? 'PVH' : 'HVM';
-  return `d${d.domid}: created "${d.name}": ${d.config.memoryMiB} MiB (${d.nrPages} pages), ${d.config.vcpus} vCPU${d.config.vcpus === 1 ? '' : 's'}, ${type}, ${pagingSummary(d)}`;
+  return `d${d.domid}: created "${d.name}": ${d.config.memoryMiB} MiB (${d.dom.nrPages} pages), ${d.config.vcpus} vCPU${d.config.vcpus === 1 ? '' : 's'}, ${type}, ${pagingSummary(d)}`;
 }

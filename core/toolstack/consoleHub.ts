@@ -4,7 +4,7 @@
  * Simulation and steps it; the hub turns keystrokes into commands, commands into lifecycle
  * changes (through Libxl), and writes every console's output through `hooks.out`.
  */
-import type { Domain } from '../hv/domain.js';
+import type { Vm } from '../vm/vm.js';
 import type { Simulation } from '../sim/simulation.js';
 import { cyclesToSeconds, domainCreatedMessage, kvmHostMessages, pagingSummary, stamp, xenBootMessages } from './bootLog.js';
 import { DomainShell } from './guestShell.js';
@@ -72,7 +72,7 @@ export class ConsoleHub {
   }
 
   /** The console name of a domain ('dom0' for dom0). */
-  consoleOf(d: Domain): string {
+  consoleOf(d: Vm): string {
     if (d.privileged) return 'dom0';
     return RESERVED.has(d.name) ? `${d.name}-${d.domid}` : d.name;
   }
@@ -136,7 +136,7 @@ export class ConsoleHub {
     };
   }
 
-  private attach(d: Domain, announce: boolean): void {
+  private attach(d: Vm, announce: boolean): void {
     if (this.shells.has(d.domid)) return;
     const kind = this.sim.scenario.hypervisor;
     if (kind === 'xen') {
@@ -153,7 +153,7 @@ export class ConsoleHub {
     shell.boot();
   }
 
-  private detach(d: Domain, what: string): void {
+  private detach(d: Vm, what: string): void {
     const s = this.shells.get(d.domid);
     if (!s) return;
     this.shells.delete(d.domid);
@@ -193,7 +193,7 @@ export class ConsoleHub {
         this.log("'q' pressed -> dumping domain info");
         for (const d of this.libxl.list()) {
           this.log(`General information for domain ${d.domid}: "${d.name}", ${d.state}`);
-          this.log(`    nr_pages=${d.nrPages} xen_pages=${d.xenFrames.length + (d.hap?.tableFrames.length ?? 0)} vcpus=${d.config.vcpus} on pCPU ${this.sim.xen.pcpus.indexOf(d.mmu)}`);
+          this.log(`    nr_pages=${d.dom.nrPages} xen_pages=${d.dom.xenFrames.length + (d.dom.hap?.tableFrames.length ?? 0)} vcpus=${d.config.vcpus} on pCPU ${this.sim.xen.pcpus.indexOf(d.mmu)}`);
           this.log(`    paging: ${pagingSummary(d)}`);
         }
         return;

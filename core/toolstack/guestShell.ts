@@ -7,7 +7,7 @@
  */
 import { validateScenario, type Workload } from '../api/scenario.js';
 import { parseWorkloadArgs, workloadShapes, workloadUsage, formatWorkload } from '../api/workloadSpec.js';
-import type { Domain } from '../hv/domain.js';
+import type { Vm } from '../vm/vm.js';
 import type { Job, Simulation } from '../sim/simulation.js';
 import { splitWords, type Word } from './argv.js';
 import { cyclesToSeconds, stamp, stampedBoot } from './bootLog.js';
@@ -46,7 +46,7 @@ export class DomainShell {
   private kernelLogSeen: number;
 
   constructor(
-    readonly d: Domain,
+    readonly d: Vm,
     readonly env: ShellEnv,
     private readonly write: (data: string) => void,
     readonly hostname: string = d.name,
@@ -58,7 +58,7 @@ export class DomainShell {
       interrupt: () => this.interrupted(),
     });
     this.kernelLogSeen = d.kernel.log.length;
-    for (const [name, c] of baseCommands(d.xen.kind === 'xen')) this.commands.set(name, c);
+    for (const [name, c] of baseCommands(d.dom.xen.kind === 'xen')) this.commands.set(name, c);
     for (const [name, c] of extra) this.commands.set(name, c);
   }
 
@@ -68,7 +68,7 @@ export class DomainShell {
 
   /** Seconds on this kernel's clock: its boot, then host time since it was built. */
   now(): number {
-    return cyclesToSeconds(this.d.bootCycles + (this.env.sim.cycles - this.d.createdAt));
+    return cyclesToSeconds(this.d.dom.bootCycles + (this.env.sim.cycles - this.d.dom.createdAt));
   }
 
   /** Raw output, as it is. */
@@ -94,7 +94,7 @@ export class DomainShell {
       this.println(line);
     }
     this.println('');
-    this.println(`Hyperlab ${this.d.xen.kind === 'none' ? 'native' : this.d.mode} domain ${this.d.name} (domid ${this.d.domid}). Type 'help' for commands.`);
+    this.println(`Hyperlab ${this.d.dom.xen.kind === 'none' ? 'native' : this.d.mode} domain ${this.d.name} (domid ${this.d.domid}). Type 'help' for commands.`);
     this.editor.prompt(this.prompt);
   }
 
@@ -222,7 +222,7 @@ function runCommand(args: Word[], sh: DomainShell): void {
   }
   const w = r.workload;
   const { d, env } = sh;
-  const kind = d.xen.kind;
+  const kind = d.dom.xen.kind;
   const v = validateScenario({ name: 'run', machine: { memoryMiB: 1_048_576, pcpus: 1 }, hypervisor: kind, domains: [{ ...d.config, workload: w }] });
   const problems = v.ok ? [] : v.problems.filter((p) => p.path.includes('workload'));
   if (problems.length > 0) {

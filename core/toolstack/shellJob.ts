@@ -5,14 +5,14 @@
  */
 import type { Workload } from '../api/scenario.js';
 import { OutOfMemory, SegmentationFault } from '../guest/kernel.js';
-import type { Domain } from '../hv/domain.js';
-import { GuestPanic, XenRefusal } from '../hv/paging/ops.js';
+import type { Vm } from '../vm/vm.js';
+import { GuestPanic, XenRefusal } from '../guest/errors.js';
 import { domainResults, type Job, type Simulation } from '../sim/simulation.js';
 import type { WorkloadStep } from '../workloads/index.js';
 
 export interface ShellJob {
   readonly job: Job;
-  readonly d: Domain;
+  readonly d: Vm;
   /** Kernel processes that existed before the job (the job's are the others). */
   readonly pidsBefore: ReadonlySet<number>;
   /** Host clock when it started. */
@@ -54,7 +54,7 @@ export function watch(job: Job): { completed: boolean } {
   return seen;
 }
 
-export function startShellJob(sim: Simulation, d: Domain, w: Workload): ShellJob {
+export function startShellJob(sim: Simulation, d: Vm, w: Workload): ShellJob {
   const pidsBefore = new Set(d.kernel.procs.keys());
   const job = sim.startJob(d, w);
   const sj: ShellJob = { job, d, pidsBefore, startedAt: sim.cycles, error: null, completed: false };
@@ -87,7 +87,7 @@ export function interrupt(sim: Simulation, sj: ShellJob): string | null {
 }
 
 /** The numbers a finished workload's summary shows, from the domain's counters. */
-export function summaryLine(d: Domain): string {
+export function summaryLine(d: Vm): string {
   const r = domainResults(d);
   return (
     `${r.ops} ops, ${r.cycles.perOp.toFixed(2)} cycles/op, ${r.tlb.misses} TLB misses, ` +
@@ -96,7 +96,7 @@ export function summaryLine(d: Domain): string {
 }
 
 /** Roughly the guest pages a workload needs (its data, page cache and tables), to refuse a run that cannot fit. */
-export function footprintPages(w: Workload, guestPageSize: Domain['config']['guestPageSize']): number {
+export function footprintPages(w: Workload, guestPageSize: Vm['config']['guestPageSize']): number {
   const mib = (n: number) => n * 256;
   let pages: number;
   switch (w.kind) {
@@ -137,6 +137,6 @@ export function footprintPages(w: Workload, guestPageSize: Domain['config']['gue
 }
 
 /** Free memory the kernel's allocator has, in MiB (what `run` compares a workload with). */
-export function freeMiBOf(d: Domain): number {
+export function freeMiBOf(d: Vm): number {
   return Math.floor(d.kernel.freePages / 256);
 }

@@ -5,7 +5,7 @@
  * mechanisms move while a workload runs — and a console that prints continuously.
  */
 import { C } from '../machine/counters.js';
-import type { Domain } from '../hv/domain.js';
+import type { Vm } from '../vm/vm.js';
 
 const HEADER = '     ops   tlbmiss     walks refs/w  hcalls   exits   cyc/op';
 const EVERY = 20;
@@ -21,7 +21,7 @@ export class Vmstat {
   lines = 0;
 
   constructor(
-    private readonly d: Domain,
+    private readonly d: Vm,
     /** Lines to print before stopping by itself; 0 = until Ctrl-C. */
     readonly count: number,
   ) {

@@ -6,7 +6,7 @@
  * (/local/domain/<domid>/..., /vm/<uuid>/..., /libxl/<domid>/...) and removes them on destroy.
  */
 import { Rng } from '../base/rng.js';
-import type { Domain } from '../hv/domain.js';
+import type { Vm } from '../vm/vm.js';
 
 /** n none, r read, w write, b both (xenstore's permission letters). */
 export type XsPerm = 'n' | 'r' | 'w' | 'b';
@@ -129,7 +129,7 @@ export class Xenstore {
   }
 
   /** The nodes libxl writes for a new domain (libxl__domain_make and friends). */
-  addDomain(d: Domain, seed: number, startSeconds: number): void {
+  addDomain(d: Vm, seed: number, startSeconds: number): void {
     const id = d.domid;
     const base = `/local/domain/${id}`;
     const uuid = domainUuid(d, seed);
@@ -169,7 +169,7 @@ export class Xenstore {
     this.write(`/libxl/${id}/type`, d.mode === 'pv' ? 'pv' : d.mode === 'native' ? 'native' : d.privileged ? 'pvh' : 'hvm', 0);
   }
 
-  removeDomain(d: Domain, seed: number): void {
+  removeDomain(d: Vm, seed: number): void {
     this.rm(`/local/domain/${d.domid}`, 0);
     this.rm(`/vm/${domainUuid(d, seed)}`, 0);
     this.rm(`/libxl/${d.domid}`, 0);
@@ -188,7 +188,7 @@ export function escapeValue(v: string): string {
 }
 
 /** A domain's UUID: all zeros for dom0 (as Xen), otherwise derived from the seed and domid. */
-export function domainUuid(d: Domain, seed: number): string {
+export function domainUuid(d: Vm, seed: number): string {
   if (d.domid === 0) return '00000000-0000-0000-0000-000000000000';
   const rng = new Rng((seed * 0x85ebca6b + d.domid * 0xc2b2ae35) >>> 0);
   const h = Array.from({ length: 4 }, () => rng.nextU32().toString(16).padStart(8, '0')).join('');

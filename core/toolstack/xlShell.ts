@@ -5,7 +5,7 @@
  */
 import { parseXlCfg, toXlCfg, xlKeyOfField } from '../api/xlcfg.js';
 import { CLOCK_HZ } from '../api/worker.js';
-import type { Domain } from '../hv/domain.js';
+import type { Vm } from '../vm/vm.js';
 import { DomainConfigError } from '../sim/simulation.js';
 import type { Word } from './argv.js';
 import { HOST_NAME, LINUX_RELEASE, XEN_EXTRA, XEN_MAJOR, XEN_MINOR, XEN_VERSION } from './bootLog.js';
@@ -20,7 +20,7 @@ export interface XlContext {
   xenLog(): readonly string[];
   clearXenLog(): void;
   /** Asks the UI to show `d`'s console; false when it cannot. */
-  switchConsole(d: Domain): boolean;
+  switchConsole(d: Vm): boolean;
 }
 
 interface Sub {
@@ -38,17 +38,17 @@ export function expandTabs(s: string): string {
 }
 
 /** xl list's six state letters: running, blocked, paused, shutdown, crashed, dying. */
-export function stateLetters(d: Domain, x: XlContext): string {
+export function stateLetters(d: Vm, x: XlContext): string {
   const seen = x.libxl.sim.visibleState(d);
   const running = seen === 'running';
   const blocked = seen === 'blocked';
   return [running ? 'r' : '-', blocked ? 'b' : '-', d.state === 'paused' ? 'p' : '-', d.state === 'shutdown' ? 's' : '-', '-', d.state === 'dying' ? 'd' : '-'].join('');
 }
 
-export function listLines(domains: readonly Domain[], x: XlContext): string[] {
+export function listLines(domains: readonly Vm[], x: XlContext): string[] {
   const out = [expandTabs(`${'Name'.padEnd(40)} ID   Mem VCPUs\tState\tTime(s)`)];
   for (const d of domains) {
-    const time = (d.cpuCycles / CLOCK_HZ).toFixed(1);
+    const time = (d.dom.cpuCycles / CLOCK_HZ).toFixed(1);
     out.push(`${d.name.padEnd(40)} ${String(d.domid).padStart(5)} ${String(d.config.memoryMiB).padStart(5)} ${String(d.config.vcpus).padStart(5)}     ${stateLetters(d, x)}  ${time.padStart(8)}`);
   }
   return out;
@@ -96,7 +96,7 @@ function invalid(ident: string): string {
   return `${ident} is an invalid domain identifier (rc=${ERROR_INVAL})`;
 }
 
-function oneDomain(args: string[], sub: string, out: (s: string) => void, x: XlContext): Domain | null {
+function oneDomain(args: string[], sub: string, out: (s: string) => void, x: XlContext): Vm | null {
   if (args.length !== 1 || args[0]!.startsWith('-')) {
     out(usageOf(sub));
     return null;
@@ -175,7 +175,7 @@ const SUBS: Record<string, Sub> = {
     options: ['-h  Print this help.'],
     run: (args, _raw, out, x) => {
       if (args.some((a) => a.startsWith('-'))) return out(usageOf('list'));
-      const ds: Domain[] = [];
+      const ds: Vm[] = [];
       for (const a of args) {
         const d = x.libxl.find(a);
         if (!d) return out(invalid(a));

@@ -9,8 +9,9 @@ import { PAGE_SIZE_SHIFT, type PageSize } from '../base/types.js';
 import { C } from '../machine/counters.js';
 import type { GuestKernel } from '../guest/kernel.js';
 import { FileImage, type Process, type Vma } from '../guest/mm.js';
-import type { Domain } from '../hv/domain.js';
-import { ScriptRunner } from '../hv/hypercall/script.js';
+import { ScriptRunner } from '../guest/attack/scriptRunner.js';
+import { XenPvMachine } from '../vm/pvMachine.js';
+import type { Vm } from '../vm/vm.js';
 
 export const MEASURE = 0;
 export const PROGRESS = 1;
@@ -20,11 +21,10 @@ export type WorkloadStep = typeof MEASURE | typeof PROGRESS;
 const SLICE = 4096;
 
 export interface WorkloadContext {
-  kernel: GuestKernel;
+  /** The machine the workload runs in: its kernel runs the workload's processes. */
+  vm: Vm;
   rng: Rng;
   guestPageSize: PageSize;
-  /** Every domain of the run (a script may name another's frames). */
-  domains: readonly Domain[];
 }
 
 /** Total operations a workload will count (for progress). */
@@ -56,8 +56,8 @@ export function plannedOps(w: Workload): number {
 }
 
 export function* runWorkload(w: Workload, x: WorkloadContext): Generator<WorkloadStep, void, void> {
-  const k = x.kernel;
-  const c = k.d.counters.c;
+  const k = x.vm.kernel;
+  const c = x.vm.counters.c;
   switch (w.kind) {
     case 'idle':
       yield MEASURE;
@@ -71,7 +71,7 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
       const v = k.mmap(p.mm, w.pages * 2 ** shift, { pageShift: shift });
       for (let i = 0; i < w.pages; i++) k.touch(v.start + i * 2 ** shift, false);
       yield MEASURE;
-      const mmu = k.d.mmu;
+      const mmu = x.vm.mmu;
       for (let i = 0; i < w.pages; i++) {
         mmu.coldFlush();
         k.touch(v.start + i * 2 ** shift, false);
@@ -198,10 +198,10 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
       const p = start(k, 'attack');
       const v = k.mmap(p.mm, 16 * 4096);
       for (let va = v.start; va < v.end; va += 4096) k.touch(va, true);
-      const runner = new ScriptRunner(k.d, x.domains);
+      const runner = new ScriptRunner(k, new XenPvMachine(x.vm.dom));
       runner.setup(Object.keys(w.pages));
       yield MEASURE;
-      k.d.scriptCalls = runner.run(w.steps, () => c[C.Ops]++);
+      x.vm.scriptCalls = runner.run(w.steps, () => c[C.Ops]++);
       return;
     }
 
@@ -226,7 +226,7 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
 
 /** `n` random accesses (1 in 4 a store) at random 64-byte lines of `v`. */
 function randomAccesses(k: GuestKernel, rng: Rng, v: Vma, n: number): void {
-  const c = k.d.counters.c;
+  const c = k.plat.counters.c;
   const pages = ((v.end - v.start) / 4096) | 0;
   const base = v.start;
   for (let i = 0; i < n; i++) {
@@ -239,7 +239,7 @@ function randomAccesses(k: GuestKernel, rng: Rng, v: Vma, n: number): void {
 
 /** One load per 64-byte line of [from, to). */
 function sequentialLines(k: GuestKernel, from: number, to: number): void {
-  const c = k.d.counters.c;
+  const c = k.plat.counters.c;
   for (let va = from; va < to; va += 64) k.touch(va, false);
   c[C.Ops] += (to - from) / 64;
 }
@@ -324,7 +324,7 @@ function updateSlice(
   kind: UpdateKind,
   runs: number,
 ): void {
-  const c = k.d.counters.c;
+  const c = k.plat.counters.c;
   const pages = ((v.end - v.start) / 4096) | 0;
   for (let i = 0; i < n; i++) {
     const r = rng.nextU32();

@@ -4,7 +4,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { runScenario, validateScenario } from '../../core/api/index.js';
+import { validateScenario } from '../../core/api/index.js';
+import { runScenario } from '../../core/sim/run.js';
 
 const workload = fc.oneof(
   fc.record({ kind: fc.constant('cold-walk'), pages: fc.integer({ min: 1, max: 40 }) }),

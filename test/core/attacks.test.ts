@@ -4,7 +4,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { runScenario, validateScenario } from '../../core/api/index.js';
+import { validateScenario } from '../../core/api/index.js';
+import { runScenario } from '../../core/sim/run.js';
 
 const expected: Record<string, string[]> = {
   'rw-map-l1': ['0', '-EBUSY', '#PF'],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CLOCK_HZ } from '../../core/api/index.js';
-import { audit } from '../../core/hv/audit.js';
+import { auditMachine } from '../../core/vm/audit.js';
 import { C } from '../../core/machine/counters.js';
 import { domainResults } from '../../core/sim/simulation.js';
 import { stamp } from '../../core/toolstack/bootLog.js';
@@ -15,7 +15,7 @@ describe('boot logs', () => {
     expect(g1).toContain('] Booting paravirtualized kernel on Xen\n');
     expect(g1).toContain('Xen PV direct paging');
     expect(g1).toContain('page sizes: 4K only (Xen PV: no superpages); 4 memory references per TLB miss');
-    const p2m0 = b.sim.domains[1]!.p2m[0]!;
+    const p2m0 = b.sim.domains[1]!.dom.p2m[0]!;
     expect(g1).toContain(`Xen: p2m: 65536 pfn->mfn entries (pfn 0 -> mfn 0x${p2m0.toString(16)})`);
     const g2 = plain(b.raw.g2!);
     expect(g2).toContain('] Hypervisor detected: Xen HVM\n');
@@ -38,8 +38,8 @@ describe('boot logs', () => {
     expect(log.every((l) => /^\[ {0,4}\d+\.\d{6}\] \S/.test(l))).toBe(true);
     expect(log[0]!.startsWith('[    0.000000] Linux version 6.1.0-hyperlab')).toBe(true);
     // The last boot line is stamped when the boot's simulated cycles are spent.
-    expect(log.at(-1)).toBe(`${stamp(dom0.bootCycles / CLOCK_HZ)}Run /sbin/init as init process`);
-    expect(dom0.bootCycles).toBeGreaterThan(0);
+    expect(log.at(-1)).toBe(`${stamp(dom0.dom.bootCycles / CLOCK_HZ)}Run /sbin/init as init process`);
+    expect(dom0.dom.bootCycles).toBeGreaterThan(0);
     expect(b.raw.dom0!.endsWith('root@hyperlab:~# ')).toBe(true);
     expect(b.raw.g2!.endsWith('root@g2:~# ')).toBe(true);
   });
@@ -87,7 +87,7 @@ describe('run', () => {
     );
     expect(out.endsWith('root@g2:~# ')).toBe(true);
     expect(r.walk.refsPerWalk).toBeGreaterThan(0);
-    expect(audit(b.sim.xen)).toMatchObject({ ok: true, violations: [] });
+    expect(auditMachine(b.sim.xen, b.sim.domains)).toMatchObject({ ok: true, violations: [] });
   });
 
   it('a PV run counts its hypercalls in the summary; its memory comes back afterwards', () => {
@@ -107,7 +107,7 @@ describe('run', () => {
     expect(out).toContain(`  40 ops, ${r.cycles.perOp.toFixed(2)} cycles/op, ${r.tlb.misses} TLB misses, ${r.walk.refsPerWalk.toFixed(2)} walk refs/walk, ${r.hypercalls.total} hypercalls, ${r.vmexits.total} exits`);
     expect(b.cmd('g1', 'free')).toBe(free0);
     expect(b.cmd('g1', 'ps')).toBe('    PID STAT       VSZ       RSS COMMAND\n');
-    expect(audit(b.sim.xen)).toMatchObject({ ok: true, violations: [] });
+    expect(auditMachine(b.sim.xen, b.sim.domains)).toMatchObject({ ok: true, violations: [] });
   });
 
   it('Ctrl-C stops the shell-started workload: it no longer advances and its memory is freed', () => {
@@ -128,7 +128,7 @@ describe('run', () => {
     expect(g3.counters.c[C.Ops]).toBe(ops);
     expect(g3.kernel.freePages).toBe(free0);
     expect(g3.kernel.procs.size).toBe(0);
-    expect(audit(b.sim.xen)).toMatchObject({ ok: true, violations: [] });
+    expect(auditMachine(b.sim.xen, b.sim.domains)).toMatchObject({ ok: true, violations: [] });
   });
 
   it('a workload that runs out of guest memory dies; the shell and the domain live on', () => {
@@ -144,7 +144,7 @@ describe('run', () => {
     expect(out).toMatch(/\] random-access: Out of memory: g2: out of guest memory\n/);
     for (const p of taken) g2.kernel.freePage(p);
     expect(g2.kernel.procs.size).toBe(0);
-    expect(audit(b.sim.xen)).toMatchObject({ ok: true, violations: [] });
+    expect(auditMachine(b.sim.xen, b.sim.domains)).toMatchObject({ ok: true, violations: [] });
     expect(b.cmd('g2', 'run random-access 8 1000')).toContain('running');
   });
 

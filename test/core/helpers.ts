@@ -1,4 +1,5 @@
-import { validateScenario, type Results, type DomainResults, runScenario } from '../../core/api/index.js';
+import { validateScenario, type Results, type DomainResults } from '../../core/api/index.js';
+import { runScenario } from '../../core/sim/run.js';
 
 export type Mode = 'native' | 'pv' | 'shadow' | 'hap';
 

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { validateScenario } from '../../core/api/index.js';
 import { Hypervisor } from '../../core/hv/hypervisor.js';
-import { audit } from '../../core/hv/audit.js';
+import { buildDomain } from '../../core/vm/builder.js';
+import { auditMachine } from '../../core/vm/audit.js';
 import { costsOf, mmuConfigOf } from '../../core/sim/run.js';
 import { SegmentationFault } from '../../core/guest/kernel.js';
 import { C } from '../../core/machine/counters.js';
@@ -18,15 +19,15 @@ function boot(mode: 'native' | 'pv' | 'shadow' | 'hap') {
   });
   if (!v.ok) throw new Error(JSON.stringify(v.problems));
   const xen = new Hypervisor(v.scenario, costsOf(v.scenario), mmuConfigOf(v.scenario));
-  const d = xen.createDomain(v.scenario.domains[0]);
-  d.mmu.ctx = d.ctx;
-  return { xen, d, k: d.kernel };
+  const d = buildDomain(xen, v.scenario.domains[0]);
+  xen.contextSwitch(d.dom);
+  return { xen, d, vm: d, k: d.kernel };
 }
 
 for (const mode of ['native', 'pv', 'shadow', 'hap'] as const) {
   describe(`guest kernel under ${mode}`, () => {
     it('demand-zero faults once per page, then hits', () => {
-      const { k, d, xen } = boot(mode);
+      const { k, d, xen, vm } = boot(mode);
       const p = k.spawn('a');
       k.switchTo(p);
       const v = k.mmap(p.mm, 16 * 4096);
@@ -34,17 +35,17 @@ for (const mode of ['native', 'pv', 'shadow', 'hap'] as const) {
       for (let va = v.start; va < v.end; va += 4096) k.touch(va, true);
       for (let va = v.start; va < v.end; va += 4096) k.touch(va, false);
       expect(d.counters.c[C.PfGuest] - before).toBe(16);
-      expect(audit(xen).ok).toBe(true);
+      expect(auditMachine(xen, [vm]).ok).toBe(true);
     });
 
     it('fork shares pages copy-on-write; a write in the child copies exactly one page', () => {
-      const { k, d, xen } = boot(mode);
+      const { k, d, xen, vm } = boot(mode);
       const parent = k.spawn('parent');
       k.switchTo(parent);
       const v = k.mmap(parent.mm, 8 * 4096);
       for (let va = v.start; va < v.end; va += 4096) k.touch(va, true);
       const child = k.fork(parent);
-      expect(audit(xen).ok).toBe(true);
+      expect(auditMachine(xen, [vm]).ok).toBe(true);
       k.switchTo(child);
       k.touch(v.start, true);
       expect(d.counters.c[C.CowCopies]).toBe(1);
@@ -54,13 +55,13 @@ for (const mode of ['native', 'pv', 'shadow', 'hap'] as const) {
       expect(d.counters.c[C.CowCopies]).toBe(1);
       k.touch(v.start + 4096, true);
       expect(d.counters.c[C.CowCopies]).toBe(2);
-      expect(audit(xen).ok).toBe(true);
+      expect(auditMachine(xen, [vm]).ok).toBe(true);
       k.exit(child);
-      expect(audit(xen).ok).toBe(true);
+      expect(auditMachine(xen, [vm]).ok).toBe(true);
     });
 
     it('exit and munmap give every page and table back', () => {
-      const { k, xen } = boot(mode);
+      const { k, xen, vm } = boot(mode);
       const shell = k.spawn('sh');
       k.switchTo(shell);
       const free0 = k.freePages;
@@ -74,11 +75,11 @@ for (const mode of ['native', 'pv', 'shadow', 'hap'] as const) {
       k.exit(p);
       k.switchTo(shell);
       expect(k.freePages).toBe(free0);
-      expect(audit(xen).ok).toBe(true);
+      expect(auditMachine(xen, [vm]).ok).toBe(true);
     });
 
     it('mprotect read-only makes the next write fault, and a write outside any mapping is a segfault', () => {
-      const { k, d, xen } = boot(mode);
+      const { k, d, xen, vm } = boot(mode);
       const p = k.spawn('a');
       k.switchTo(p);
       const v = k.mmap(p.mm, 4 * 4096, { write: false });
@@ -91,7 +92,7 @@ for (const mode of ['native', 'pv', 'shadow', 'hap'] as const) {
       const faults = d.counters.c[C.PfGuest];
       k.touch(w.start, false);
       expect(d.counters.c[C.PfGuest]).toBe(faults);
-      expect(audit(xen).ok).toBe(true);
+      expect(auditMachine(xen, [vm]).ok).toBe(true);
     });
   });
 }
@@ -130,7 +131,7 @@ describe('shadow specifics', () => {
 
 describe('regressions found by the fuzzer', () => {
   it('a forked child maps new memory below its inherited mappings, not on top of them', () => {
-    const { k, xen } = boot('shadow');
+    const { k, xen, vm } = boot('shadow');
     const parent = k.spawn('p');
     k.switchTo(parent);
     const v = k.mmap(parent.mm, 4096);
@@ -139,6 +140,6 @@ describe('regressions found by the fuzzer', () => {
     k.touch(v.start, false);
     const w = k.mmap(child.mm, 4096);
     expect(w.end <= v.start || w.start >= v.end).toBe(true);
-    expect(audit(xen).ok).toBe(true);
+    expect(auditMachine(xen, [vm]).ok).toBe(true);
   });
 });

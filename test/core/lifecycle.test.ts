@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { XEN_RESERVED_MIB } from '../../core/api/index.js';
-import { audit } from '../../core/hv/audit.js';
+import { auditMachine } from '../../core/vm/audit.js';
 import { DOMID_FREE, DOMID_XEN } from '../../core/hv/mm/frameTable.js';
 import { C } from '../../core/machine/counters.js';
 import { DomainConfigError, Simulation } from '../../core/sim/simulation.js';
@@ -24,7 +24,7 @@ describe('domain lifecycle: free memory', () => {
   it('free frames are the machine less Xen, every domain and its shadow pool / EPT tables', () => {
     const sim = new Simulation(threeGuests());
     const [dom0, g1, g2, g3] = sim.domains;
-    const ept = g2!.hap!.tableFrames.length;
+    const ept = g2!.dom.hap!.tableFrames.length;
     const used = (XEN_RESERVED_MIB + dom0!.config.memoryMiB + 256 + 512 + 256) * 256 + SHADOW_POOL(256, 1) + ept;
     expect(g1!.config.memoryMiB + g3!.config.memoryMiB).toBe(512);
     expect(sim.freeFrames).toBe(2048 * 256 - used);
@@ -34,7 +34,7 @@ describe('domain lifecycle: free memory', () => {
   it('destroying a PV domain returns exactly its memory, with every frame table entry cleared', () => {
     const sim = new Simulation(threeGuests());
     const g1 = sim.domains.find((d) => d.name === 'g1')!;
-    const frames = Array.from(g1.p2m);
+    const frames = Array.from(g1.dom.p2m);
     const before = sim.freeFrames;
     const freed = sim.destroyDomain(g1);
     expect(freed).toEqual({ guestFrames: 256 * 256, xenFrames: 0 });
@@ -47,13 +47,13 @@ describe('domain lifecycle: free memory', () => {
       (m) => ft.owner[m] !== DOMID_FREE || ft.count[m] || ft.type[m] || ft.typeCount[m] || ft.flags[m] || ft.linear[m] || ft.m2p[m] !== -1 || sim.xen.mem.frames[m],
     );
     expect(dirty).toEqual([]);
-    expect(audit(sim.xen)).toMatchObject({ ok: true, violations: [] });
+    expect(auditMachine(sim.xen, sim.domains)).toMatchObject({ ok: true, violations: [] });
   });
 
   it('destroying a shadow domain returns its memory and its shadow pool', () => {
     const sim = new Simulation(threeGuests());
     const g3 = sim.domains.find((d) => d.name === 'g3')!;
-    const pool = [...g3.xenFrames];
+    const pool = [...g3.dom.xenFrames];
     expect(pool.length).toBe(SHADOW_POOL(256, 1));
     const before = sim.freeFrames;
     sim.destroyDomain(g3);
@@ -64,7 +64,7 @@ describe('domain lifecycle: free memory', () => {
   it('destroying a hap domain returns its memory and its EPT tables', () => {
     const sim = new Simulation(threeGuests());
     const g2 = sim.domains.find((d) => d.name === 'g2')!;
-    const ept = [...g2.hap!.tableFrames];
+    const ept = [...g2.dom.hap!.tableFrames];
     for (const m of ept) expect(sim.xen.ft.owner[m]).toBe(DOMID_XEN);
     const before = sim.freeFrames;
     sim.destroyDomain(g2);
@@ -84,12 +84,12 @@ describe('domain lifecycle: destroy mid-run', () => {
       sim.destroyDomain(d);
       expect(job.done).toBe(true);
       expect(sim.jobs.some((j) => j.d === d)).toBe(false);
-      expect(audit(sim.xen)).toMatchObject({ ok: true, violations: [] });
+      expect(auditMachine(sim.xen, sim.domains)).toMatchObject({ ok: true, violations: [] });
       // The others keep running, and stay consistent.
       const ops = sim.domains.map((x) => x.counters.c[C.Ops]);
       sim.step(4);
       expect(sim.domains.map((x) => x.counters.c[C.Ops]).some((o, i) => o > ops[i]!)).toBe(true);
-      expect(audit(sim.xen)).toMatchObject({ ok: true, violations: [] });
+      expect(auditMachine(sim.xen, sim.domains)).toMatchObject({ ok: true, violations: [] });
     });
   }
 
@@ -103,10 +103,10 @@ describe('domain lifecycle: destroy mid-run', () => {
       sim.createDomain({ name: 'n3', mode: 'hap', memoryMiB: 128, vcpus: 1, hostPageSize: '2m', workload: { kind: 'random-access', workingSetMiB: 16, accesses: 20000 } }),
     ];
     expect(created.map((d) => d.domid)).toEqual([4, 5, 6]);
-    expect(audit(sim.xen)).toMatchObject({ ok: true, violations: [] });
+    expect(auditMachine(sim.xen, sim.domains)).toMatchObject({ ok: true, violations: [] });
     while (sim.step(16));
     for (const d of created) expect(d.counters.c[C.Ops]).toBeGreaterThan(0);
-    expect(audit(sim.xen)).toMatchObject({ ok: true, violations: [] });
+    expect(auditMachine(sim.xen, sim.domains)).toMatchObject({ ok: true, violations: [] });
   });
 });
 
@@ -161,10 +161,10 @@ describe('domain lifecycle: pause', () => {
     sim.pauseDomain(d);
     expect(d.state).toBe('paused');
     const ops = d.counters.c[C.Ops];
-    const cpu = d.cpuCycles;
+    const cpu = d.dom.cpuCycles;
     sim.step(10);
     expect(d.counters.c[C.Ops]).toBe(ops);
-    expect(d.cpuCycles).toBe(cpu);
+    expect(d.dom.cpuCycles).toBe(cpu);
     sim.unpauseDomain(d);
     expect(d.state).toBe('running');
     sim.step(4);
@@ -179,7 +179,7 @@ describe('domain lifecycle: pause', () => {
       expect(sim.cycles).toBeGreaterThan(t);
       t = sim.cycles;
     }
-    const sum = sim.domains.reduce((a, d) => a + d.cpuCycles, 0);
+    const sum = sim.domains.reduce((a, d) => a + d.dom.cpuCycles, 0);
     expect(sim.cycles).toBe(sum); // one pCPU: its time is the sum of its domains'
   });
 });

@@ -1,7 +1,8 @@
 // The Scenario view's presets: each validates as the CLI validates it, and each shows, in one run,
 // what its sentence says (the numbers derived here from the formula or compared across domains).
 import { describe, expect, it } from 'vitest';
-import { runScenario, validateScenario, type DomainResults, type Results } from '../../core/api/index.js';
+import { validateScenario, type DomainResults, type Results } from '../../core/api/index.js';
+import { runScenario } from '../../core/sim/run.js';
 import { PRESETS } from '../../core/api/presets.js';
 
 function runPreset(id: string): { r: Results; d: (name: string) => DomainResults } {

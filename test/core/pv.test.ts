@@ -6,15 +6,17 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { EBUSY, EINVAL } from '../../core/base/errno.js';
 import { PTE_A, PTE_D, PTE_P, PTE_PS, PTE_RW, PTE_US, pteHi, pteLo } from '../../core/machine/pte.js';
 import { Hypervisor } from '../../core/hv/hypervisor.js';
+import { buildDomain } from '../../core/vm/builder.js';
+import type { Vm } from '../../core/vm/vm.js';
 import { PGT_l1_page_table, PGT_writable_page, PGT_pinned } from '../../core/hv/mm/frameTable.js';
-import { MmuextCmd, MMU_NORMAL_PT_UPDATE, MMU_MACHPHYS_UPDATE, UVMF_INVLPG } from '../../core/hv/mm/pvMm.js';
+import { MmuextCmd, MMU_NORMAL_PT_UPDATE, MMU_MACHPHYS_UPDATE, UVMF_INVLPG } from '../../core/api/public/xen.js';
 import type { Domain } from '../../core/hv/domain.js';
-import { audit } from '../../core/hv/audit.js';
+import { auditMachine } from '../../core/vm/audit.js';
 import { costsOf, mmuConfigOf } from '../../core/sim/run.js';
 import { C } from '../../core/machine/counters.js';
 import { validateScenario } from '../../core/api/index.js';
 
-function boot(): { xen: Hypervisor; d: Domain; other: Domain } {
+function boot(): { xen: Hypervisor; vm: Vm; d: Domain; other: Domain } {
   const v = validateScenario({
     name: 'pv-rules',
     machine: { memoryMiB: 1024, pcpus: 1 },
@@ -26,17 +28,18 @@ function boot(): { xen: Hypervisor; d: Domain; other: Domain } {
   });
   if (!v.ok) throw new Error(JSON.stringify(v.problems));
   const xen = new Hypervisor(v.scenario, costsOf(v.scenario), mmuConfigOf(v.scenario));
-  const d = xen.createDomain(v.scenario.domains[0]);
-  const other = xen.createDomain(v.scenario.domains[1]);
-  for (const x of [d, other]) x.mmu.ctx = x.ctx;
-  d.mmu.ctx = d.ctx;
-  return { xen, d, other };
+  const vm = buildDomain(xen, v.scenario.domains[0]);
+  const other = buildDomain(xen, v.scenario.domains[1]).dom;
+  xen.contextSwitch(other);
+  xen.contextSwitch(vm.dom);
+  return { xen, vm, d: vm.dom, other };
 }
 
 const entry = (mfn: number, flags: number) => ({ lo: pteLo(mfn, flags), hi: pteHi(mfn, flags) });
 
 describe('PV page-table validation (Xen rules and error codes)', () => {
   let xen: Hypervisor;
+  let vm: Vm;
   let d: Domain;
   let other: Domain;
   /** Two fresh frames of the domain: taken from its allocator, mapped nowhere except the direct map. */
@@ -45,17 +48,17 @@ describe('PV page-table validation (Xen rules and error codes)', () => {
   let aPfn: number;
 
   beforeEach(() => {
-    ({ xen, d, other } = boot());
-    aPfn = d.kernel.allocPage();
+    ({ xen, vm, d, other } = boot());
+    aPfn = vm.kernel.allocPage();
     a = d.p2m[aPfn];
-    b = d.p2m[d.kernel.allocPage()];
+    b = d.p2m[vm.kernel.allocPage()];
   });
 
   const pv = () => xen.pvMm;
   const l1Of = (pfn: number) => pv().findL1(d.guestCr3, 0x880000000000 + pfn * 4096);
 
   it('boots with a validated direct map and a clean audit', () => {
-    expect(audit(xen)).toMatchObject({ ok: true });
+    expect(auditMachine(xen, [vm])).toMatchObject({ ok: true });
     // Every frame is mapped writable once by the direct map, except the tables themselves.
     expect(xen.ft.type[a]).toBe(PGT_writable_page);
     expect(xen.ft.typeCount[a]).toBe(1);
@@ -63,7 +66,7 @@ describe('PV page-table validation (Xen rules and error codes)', () => {
 
   it('refuses to pin as L1 a frame that still has a writable mapping (-EINVAL)', () => {
     expect(pv().mmuextOp(d, MmuextCmd.PIN_L1_TABLE, a)).toBe(EINVAL);
-    expect(audit(xen).ok).toBe(true);
+    expect(auditMachine(xen, [vm]).ok).toBe(true);
   });
 
   it('pins once the direct-map alias is read-only, and refuses a writable mapping of the table (-EBUSY)', () => {
@@ -77,7 +80,7 @@ describe('PV page-table validation (Xen rules and error codes)', () => {
     expect(pv().mmuextOp(d, MmuextCmd.PIN_L1_TABLE, a)).toBe(EINVAL);
     expect(pv().mmuextOp(d, MmuextCmd.UNPIN_TABLE, a)).toBe(0);
     expect(pv().mmuextOp(d, MmuextCmd.UNPIN_TABLE, a)).toBe(EINVAL);
-    expect(audit(xen).ok).toBe(true);
+    expect(auditMachine(xen, [vm]).ok).toBe(true);
   });
 
   it('refuses to map a frame the domain does not own (-EBUSY)', () => {
@@ -87,7 +90,7 @@ describe('PV page-table validation (Xen rules and error codes)', () => {
     const { rc, done } = pv().mmuUpdate(d, [{ ptr: l1 * 4096 + (aPfn % 512) * 8, cmd: MMU_NORMAL_PT_UPDATE, lo: e.lo, hi: e.hi }]);
     expect(rc).toBe(EBUSY);
     expect(done).toBe(0);
-    expect(audit(xen).ok).toBe(true);
+    expect(auditMachine(xen, [vm]).ok).toBe(true);
   });
 
   it('refuses PSE in an L2 entry: PV guests get no superpages (-EINVAL)', () => {
@@ -113,7 +116,7 @@ describe('PV page-table validation (Xen rules and error codes)', () => {
       { ptr: base, cmd: MMU_NORMAL_PT_UPDATE, lo: bad.lo, hi: bad.hi },
     ]);
     expect({ rc, done }).toEqual({ rc: EBUSY, done: 1 });
-    expect(audit(xen).ok).toBe(true);
+    expect(auditMachine(xen, [vm]).ok).toBe(true);
   });
 
   it('refuses an m2p update of a frame the domain does not own', () => {
@@ -132,9 +135,9 @@ function pvL2(xen: Hypervisor, d: Domain): number {
 
 describe('PV validation: rollback and the fast path', () => {
   it('a failed promotion rolls back the references it had taken', () => {
-    const { xen, d, other } = boot();
+    const { xen, vm, d, other } = boot();
     const pv = xen.pvMm;
-    const pfns = [0, 1, 2].map(() => d.kernel.allocPage());
+    const pfns = [0, 1, 2].map(() => vm.kernel.allocPage());
     for (const p of pfns) expect(pv.updateVaMapping(d, 0x880000000000 + p * 4096, 0, 0, UVMF_INVLPG)).toBe(0);
     const [l2, l1, data] = pfns.map((p) => d.p2m[p]);
     const up = PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D;
@@ -145,13 +148,13 @@ describe('PV validation: rollback and the fast path', () => {
     expect(pv.mmuextOp(d, MmuextCmd.PIN_L2_TABLE, l2)).toBe(EINVAL);
     expect({ l1: [xen.ft.count[l1], xen.ft.typeCount[l1]], data: [xen.ft.count[data], xen.ft.typeCount[data]] }).toEqual(before);
     expect(xen.ft.typeCount[l2]).toBe(0);
-    expect(audit(xen).ok).toBe(true);
+    expect(auditMachine(xen, [vm]).ok).toBe(true);
   });
 
   it('flipping A, D, G, NX or US takes the fast path; flipping RW is revalidated', () => {
-    const { xen, d } = boot();
+    const { xen, vm, d } = boot();
     const pv = xen.pvMm;
-    const pfn = d.kernel.allocPage();
+    const pfn = vm.kernel.allocPage();
     const mfn = d.p2m[pfn];
     const l1 = pv.findL1(d.guestCr3, 0x880000000000 + pfn * 4096);
     const ptr = l1 * 4096 + (pfn % 512) * 8;
@@ -165,6 +168,6 @@ describe('PV validation: rollback and the fast path', () => {
     v0 = validated();
     expect(upd((base | PTE_US) & ~PTE_RW)).toBe(0);
     expect(validated()).toBeGreaterThan(v0);
-    expect(audit(xen).ok).toBe(true);
+    expect(auditMachine(xen, [vm]).ok).toBe(true);
   });
 });

@@ -4,11 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { validateScenario } from '../../core/api/index.js';
-import { audit } from '../../core/hv/audit.js';
+import { auditMachine } from '../../core/vm/audit.js';
 import { Hypervisor } from '../../core/hv/hypervisor.js';
+import { buildDomain } from '../../core/vm/builder.js';
 import { PGT_l1_page_table, PGT_l4_page_table, PGT_writable_page } from '../../core/hv/mm/frameTable.js';
-import { MMU_NORMAL_PT_UPDATE, MmuextCmd, UVMF_INVLPG } from '../../core/hv/mm/pvMm.js';
-import { DIRECTMAP_BASE } from '../../core/hv/paging/ops.js';
+import { MMU_NORMAL_PT_UPDATE, MmuextCmd, UVMF_INVLPG } from '../../core/api/public/xen.js';
+import { DIRECTMAP_BASE } from '../../core/guest/layout.js';
 import { PTE_A, PTE_D, PTE_P, PTE_RW, PTE_US, pteHi, pteLo } from '../../core/machine/pte.js';
 import { costsOf, mmuConfigOf } from '../../core/sim/run.js';
 
@@ -17,14 +18,15 @@ describe('the legitimate PV page-table protocol', () => {
     const v = validateScenario({ name: 'proto', machine: { memoryMiB: 512, pcpus: 1 }, hypervisor: 'xen', domains: [{ name: 'Domain-0', role: 'dom0', mode: 'pv', memoryMiB: 64, vcpus: 1 }, { name: 'g1', mode: 'pv', memoryMiB: 64, vcpus: 1 }] });
     if (!v.ok) throw new Error(JSON.stringify(v.problems));
     const xen = new Hypervisor(v.scenario, costsOf(v.scenario), mmuConfigOf(v.scenario));
-    xen.createDomain(v.scenario.domains[0]);
-    const d = xen.createDomain(v.scenario.domains[1]);
-    d.mmu.ctx = d.ctx;
+    buildDomain(xen, v.scenario.domains[0]);
+    const vm = buildDomain(xen, v.scenario.domains[1]);
+    const d = vm.dom;
+    xen.contextSwitch(d);
     const pv = xen.pvMm;
     const ft = xen.ft;
 
     // Five fresh frames, taken out of the direct map (as a kernel does before using them as tables).
-    const pfns = [0, 1, 2, 3, 4].map(() => d.kernel.allocPage());
+    const pfns = [0, 1, 2, 3, 4].map(() => vm.kernel.allocPage());
     for (const pfn of pfns) expect(pv.updateVaMapping(d, DIRECTMAP_BASE + pfn * 4096, 0, 0, UVMF_INVLPG)).toBe(0);
     const [l4, l3, l2, l1, data] = pfns.map((p) => d.p2m[p]);
     const oldRoot = d.guestCr3;
@@ -47,17 +49,17 @@ describe('the legitimate PV page-table protocol', () => {
     expect(ft.type[l4]).toBe(PGT_l4_page_table);
     expect(ft.type[l1]).toBe(PGT_l1_page_table);
     expect(ft.type[data]).toBe(PGT_writable_page);
-    expect(audit(xen).ok).toBe(true);
+    expect(auditMachine(xen, [vm]).ok).toBe(true);
 
     expect(pv.mmuextOp(d, MmuextCmd.NEW_BASEPTR, l4)).toBe(0);
     d.ctx.cr3 = d.guestCr3;
     expect(d.mmu.translate(0x0, true, true)).toBe(data * 4096);
-    expect(audit(xen).ok).toBe(true);
+    expect(auditMachine(xen, [vm]).ok).toBe(true);
 
     expect(pv.mmuextOp(d, MmuextCmd.NEW_BASEPTR, oldRoot)).toBe(0);
     d.ctx.cr3 = d.guestCr3;
     expect(pv.mmuextOp(d, MmuextCmd.UNPIN_TABLE, l4)).toBe(0);
-    expect(audit(xen).ok).toBe(true);
+    expect(auditMachine(xen, [vm]).ok).toBe(true);
 
     for (const m of [l4, l3, l2, l1, data, oldRoot]) {
       expect({ m, count: ft.count[m], typeCount: ft.typeCount[m], flags: ft.flags[m] }).toEqual({ m, count: before.count[m], typeCount: before.typeCount[m], flags: before.flags[m] });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CLOCK_HZ, compareModes, modeVariant, runScenario, validateScenario, type MetricSnapshot, type Scenario } from '../../core/api/index.js';
+import { CLOCK_HZ, validateScenario, type MetricSnapshot, type Scenario } from '../../core/api/index.js';
+import { runScenario } from '../../core/sim/run.js';
+import { compareModes, modeVariant } from '../../core/sim/compare.js';
 import { C } from '../../core/machine/counters.js';
 import { LabSession, type ConsoleHooks, type MakeHub } from '../../core/sim/session.js';
 import { oneGuest } from './helpers.js';

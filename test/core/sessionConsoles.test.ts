@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runScenario, type WorkerEvent } from '../../core/api/index.js';
+import { type WorkerEvent } from '../../core/api/index.js';
+import { runScenario } from '../../core/sim/run.js';
 import type { ConsoleHooks, ConsoleHubLike, MakeHub } from '../../core/sim/session.js';
 import { parseRequest } from '../../core/worker/request.js';
 import { oneGuest } from './helpers.js';

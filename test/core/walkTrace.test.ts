@@ -33,7 +33,7 @@ function fingerprint(sim: Simulation): string {
       .map(([k, v]) => [k, Array.from(v as Float64Array)]);
   for (const d of sim.domains) {
     const k = d.counters;
-    parts.push(d.name, Array.from(k.c), Array.from(k.hypercalls), Array.from(k.vmexits), Array.from(k.walkHist), k.walkMaxRefs, { ...d.ctx, counters: null });
+    parts.push(d.name, Array.from(k.c), Array.from(k.hypercalls), Array.from(k.vmexits), Array.from(k.walkHist), k.walkMaxRefs, { ...d.dom.ctx, counters: null });
   }
   for (const mmu of sim.xen.pcpus) {
     for (const part of [mmu.tlb4k, mmu.tlb2m, mmu.tlb1g, mmu.psc, mmu.ntlb, mmu.dcache]) parts.push(arrays(part), (part as { live?: number }).live);
@@ -152,8 +152,8 @@ describe('traceWalk: caches and side effects', () => {
       const c = d.counters.c;
       const mem0 = c[C.WalkRefsMemory]!;
       const cached0 = c[C.WalkRefsCached]!;
-      dropTlb(d, va);
-      d.mmu.ctx = d.ctx;
+      dropTlb(d.dom, va);
+      d.mmu.ctx = d.dom.ctx;
       expect(d.mmu.translate(va, false, true)).toBe(parseInt(trace.maddr!, 16));
       expect(c[C.WalkRefsMemory]! - mem0).toBe(served(trace, 'memory'));
       expect(c[C.WalkRefsCached]! - cached0).toBe(served(trace, 'data-cache'));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CLOCK_HZ, XEN_RESERVED_MIB } from '../../core/api/index.js';
-import { audit } from '../../core/hv/audit.js';
+import { auditMachine } from '../../core/vm/audit.js';
 import { C } from '../../core/machine/counters.js';
 import { boot, lines, threeGuests } from './toolstackHelpers.js';
 
@@ -30,9 +30,9 @@ describe('xl list', () => {
     const b = boot(threeGuests());
     b.cmd('g3', 'run kernel-build 2000');
     const g3 = b.sim.domains.find((d) => d.name === 'g3')!;
-    while (g3.cpuCycles < 0.25 * CLOCK_HZ) b.sim.step(4);
+    while (g3.dom.cpuCycles < 0.25 * CLOCK_HZ) b.sim.step(4);
     const r = lines(b.cmd('dom0', 'xl list g3'))[1];
-    expect(r).toBe(row('g3', 3, 256, 1, 'r-----', (g3.cpuCycles / CLOCK_HZ).toFixed(1)));
+    expect(r).toBe(row('g3', 3, 256, 1, 'r-----', (g3.dom.cpuCycles / CLOCK_HZ).toFixed(1)));
   });
 
   it('names no domain: the invalid-identifier message, and a bad option gives the usage', () => {
@@ -47,7 +47,7 @@ describe('xl info', () => {
     const b = boot(threeGuests());
     const i = info(b.cmd('dom0', 'xl info'));
     const g2 = b.sim.domains.find((d) => d.name === 'g2')!;
-    const usedFrames = (XEN_RESERVED_MIB + 512 + 256 + 512 + 256) * 256 + (256 * 1 + 2 * 256) + g2.hap!.tableFrames.length;
+    const usedFrames = (XEN_RESERVED_MIB + 512 + 256 + 512 + 256) * 256 + (256 * 1 + 2 * 256) + g2.dom.hap!.tableFrames.length;
     expect(i).toMatchObject({
       host: 'hyperlab',
       machine: 'x86_64',
@@ -80,7 +80,7 @@ describe('xl destroy', () => {
     expect(b.hub.consoles()).toEqual(['xen', 'dom0', 'g2', 'g3']);
     expect(b.raw.g1!.endsWith('\r\n[domain g1 (domid 1) destroyed: console closed]\r\n')).toBe(true);
     expect(b.raw.xen).toContain(`d1: destroyed "g1" (pv): ${256 * 256} pages returned to the heap`);
-    expect(audit(b.sim.xen)).toMatchObject({ ok: true, violations: [] });
+    expect(auditMachine(b.sim.xen, b.sim.domains)).toMatchObject({ ok: true, violations: [] });
   });
 
   it('a shadow domain gives back its memory and its shadow pool; by domid too', () => {
@@ -110,7 +110,7 @@ describe('xl pause / unpause', () => {
     b.sim.step(3);
     const g2 = b.sim.domains.find((d) => d.name === 'g2')!;
     expect(b.cmd('dom0', 'xl pause g2')).toBe('');
-    expect(lines(b.cmd('dom0', 'xl list g2'))[1]).toBe(row('g2', 2, 512, 2, '--p---', (g2.cpuCycles / CLOCK_HZ).toFixed(1)));
+    expect(lines(b.cmd('dom0', 'xl list g2'))[1]).toBe(row('g2', 2, 512, 2, '--p---', (g2.dom.cpuCycles / CLOCK_HZ).toFixed(1)));
     const ops = g2.counters.c[C.Ops];
     b.sim.step(20);
     expect(g2.counters.c[C.Ops]).toBe(ops);
@@ -140,13 +140,13 @@ describe('xl create', () => {
     const g9 = b.sim.domains.find((d) => d.name === 'g9')!;
     expect(g9).toMatchObject({ domid: 4, mode: 'hap' });
     expect(lines(b.cmd('dom0', 'xl list')).at(-1)).toBe(row('g9', 4, 256, 1, 'r-----'));
-    expect(before - b.sim.freeFrames).toBe(256 * 256 + g9.hap!.tableFrames.length);
+    expect(before - b.sim.freeFrames).toBe(256 * 256 + g9.dom.hap!.tableFrames.length);
     expect(Number(info(b.cmd('dom0', 'xl info')).free_memory)).toBe(Math.floor(b.sim.freeFrames / 256));
     expect(b.hub.consoles()).toEqual(['xen', 'dom0', 'g1', 'g2', 'g3', 'g9']);
     expect(b.raw.g9).toContain('Hypervisor detected: Xen HVM');
     expect(b.raw.g9!.endsWith('root@g9:~# ')).toBe(true);
     expect(b.cmd('dom0', 'xl dmesg')).toContain('d4: created "g9": 256 MiB (65536 pages), 1 vCPU, HVM, HAP/EPT nested paging');
-    expect(audit(b.sim.xen)).toMatchObject({ ok: true, violations: [] });
+    expect(auditMachine(b.sim.xen, b.sim.domains)).toMatchObject({ ok: true, violations: [] });
   });
 
   it('from a built-in example, with overrides after it; a workload in the config starts', () => {
@@ -192,9 +192,9 @@ describe('xl create', () => {
     b.cmd('dom0', 'xl destroy g3');
     b.cmd('dom0', 'xl create name=p2 memory=256 type=pv workload="fork-exit 20 4"');
     b.cmd('dom0', 'xl create name=s2 memory=256 type=hvm hap=0 workload="mmap-churn 20 8"');
-    expect(audit(b.sim.xen)).toMatchObject({ ok: true, violations: [] });
+    expect(auditMachine(b.sim.xen, b.sim.domains)).toMatchObject({ ok: true, violations: [] });
     b.runToEnd();
-    expect(audit(b.sim.xen)).toMatchObject({ ok: true, violations: [] });
+    expect(auditMachine(b.sim.xen, b.sim.domains)).toMatchObject({ ok: true, violations: [] });
     expect(b.raw.p2).toContain('init: fork-exit finished: 20 ops');
   });
 });

@@ -7,12 +7,14 @@
 import fc from 'fast-check';
 import type { Step } from '../../core/api/hypercallScript.js';
 import { validateScenario, type Scenario } from '../../core/api/index.js';
-import { audit } from '../../core/hv/audit.js';
 import { Hypervisor } from '../../core/hv/hypervisor.js';
-import { ScriptRunner } from '../../core/hv/hypercall/script.js';
+import { buildDomain } from '../../core/vm/builder.js';
+import { ScriptRunner } from '../../core/guest/attack/scriptRunner.js';
+import { auditMachine } from '../../core/vm/audit.js';
+import { XenPvMachine } from '../../core/vm/pvMachine.js';
 import { costsOf, mmuConfigOf } from '../../core/sim/run.js';
 import { SegmentationFault } from '../../core/guest/kernel.js';
-import type { Domain } from '../../core/hv/domain.js';
+import type { Vm } from '../../core/vm/vm.js';
 
 export const PAGES = ['a', 'b', 'c', 'd'] as const;
 const VAS = ['0x10000000', '0x10001000', '0x10200000', '0x7effffe00000', '0x880000000000', '0x964b2592c000', '0x960000080000'];
@@ -76,9 +78,9 @@ export function pvScenario(steps: Step[]): Scenario {
   return v.scenario;
 }
 
-function boot(s: Scenario): { xen: Hypervisor; doms: Domain[] } {
+function boot(s: Scenario): { xen: Hypervisor; doms: Vm[] } {
   const xen = new Hypervisor(s, costsOf(s), mmuConfigOf(s));
-  const doms = s.domains.map((c) => xen.createDomain(c));
+  const doms = s.domains.map((c) => buildDomain(xen, c));
   return { xen, doms };
 }
 
@@ -87,18 +89,18 @@ export function runPvSteps(steps: Step[]): number {
   const s = pvScenario(steps);
   const { xen, doms } = boot(s);
   const g1 = doms[1];
-  g1.mmu.ctx = g1.ctx;
+  xen.contextSwitch(g1.dom);
   const k = g1.kernel;
   const p = k.spawn('fuzz');
   k.switchTo(p);
   const v = k.mmap(p.mm, 16 * 4096);
   for (let a = v.start; a < v.end; a += 4096) k.touch(a, true);
-  const runner = new ScriptRunner(g1, doms);
+  const runner = new ScriptRunner(g1.kernel, new XenPvMachine(g1.dom));
   runner.setup([...PAGES]);
   let n = 0;
   runner.run(steps, () => {
     n++;
-    const r = audit(xen);
+    const r = auditMachine(xen, doms);
     if (!r.ok) throw new Error(`audit failed after step ${n - 1}: ${r.violations.slice(0, 3).join('; ')}`);
   });
   return n;
@@ -139,7 +141,7 @@ export function runKernelOps(mode: 'shadow' | 'hap' | 'pv', ops: KernelOp[], oos
   if (!v.ok) throw new Error(JSON.stringify(v.problems));
   const { xen, doms } = boot(v.scenario);
   const d = doms[1];
-  d.mmu.ctx = d.ctx;
+  xen.contextSwitch(d.dom);
   const k = d.kernel;
   const procs = [k.spawn('init')];
   k.switchTo(procs[0]);
@@ -190,7 +192,7 @@ export function runKernelOps(mode: 'shadow' | 'hap' | 'pv', ops: KernelOp[], oos
         break;
     }
     n++;
-    const r = audit(xen);
+    const r = auditMachine(xen, doms);
     if (!r.ok) throw new Error(`audit failed after op ${n - 1} (${JSON.stringify(o)}): ${r.violations.slice(0, 3).join('; ')}`);
   }
   return n;

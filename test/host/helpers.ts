@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runScenario, validateScenario, type Results, type Scenario } from '../../core/api/index.js';
+import { validateScenario, type Results, type Scenario } from '../../core/api/index.js';
+import { runScenario } from '../../core/sim/run.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 

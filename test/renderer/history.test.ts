@@ -2,7 +2,8 @@
 // a confirmation.
 import { cleanup, fireEvent, render, screen, within } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runScenario, validateScenario, type HostApi, type Results, type RunDetail, type RunSummary } from '../../core/api/index.js';
+import { validateScenario, type HostApi, type Results, type RunDetail, type RunSummary } from '../../core/api/index.js';
+import { runScenario } from '../../core/sim/run.js';
 import { Lab } from '../../renderer/src/lib/lab.svelte.js';
 import HistoryView from '../../renderer/src/views/HistoryView.svelte';
 import WithLab from './WithLab.svelte';

@@ -41,6 +41,7 @@ import {
   PGT_writable_page,
   type PageType,
 } from './frameTable.js';
+import { MMU_MACHPHYS_UPDATE, MMU_NORMAL_PT_UPDATE, MmuextCmd, UVMF_INVLPG, UVMF_TLB_FLUSH, type MmuUpdateReq } from '../../api/public/xen.js';
 
 /** Xen's private L4 slots in a 64-bit PV guest's L4 (ROOT_PAGETABLE_FIRST/LAST_XEN_SLOT). */
 export const ROOT_PAGETABLE_FIRST_XEN_SLOT = 256;
@@ -64,30 +65,6 @@ const DISALLOW = [0, L1_DISALLOW_MASK, L2_DISALLOW_MASK, L3_DISALLOW_MASK, L4_DI
 /** Flags whose change alone does not need revalidation (FASTPATH_FLAG_WHITELIST). */
 export const FASTPATH_FLAG_WHITELIST = PTE_NX | PTE_HI_AVAIL_FLAGS | PTE_AVAIL | PTE_G | PTE_D | PTE_A | PTE_US;
 
-/** mmu_update commands (xen/include/public/xen.h). */
-export const MMU_NORMAL_PT_UPDATE = 0;
-export const MMU_MACHPHYS_UPDATE = 1;
-
-export const enum MmuextCmd {
-  PIN_L1_TABLE = 0,
-  PIN_L2_TABLE = 1,
-  PIN_L3_TABLE = 2,
-  PIN_L4_TABLE = 3,
-  UNPIN_TABLE = 4,
-  NEW_BASEPTR = 5,
-  TLB_FLUSH_LOCAL = 6,
-  INVLPG_LOCAL = 7,
-  TLB_FLUSH_MULTI = 8,
-  INVLPG_MULTI = 9,
-  TLB_FLUSH_ALL = 10,
-  INVLPG_ALL = 11,
-}
-
-/** update_va_mapping flags (UVMF_*). */
-export const UVMF_NONE = 0;
-export const UVMF_TLB_FLUSH = 1;
-export const UVMF_INVLPG = 2;
-
 /** What the PV code needs of a domain. */
 export interface PvDomain {
   readonly domid: number;
@@ -101,15 +78,6 @@ export interface PvDomain {
   readonly privileged: boolean;
 }
 
-export interface MmuUpdateReq {
-  /** Machine address of the entry to update, or for MMU_MACHPHYS_UPDATE the mfn. */
-  ptr: number;
-  cmd: number;
-  lo: number;
-  hi: number;
-  /** MMU_MACHPHYS_UPDATE: the pfn. */
-  pfn?: number;
-}
 
 export class PvMm {
   constructor(

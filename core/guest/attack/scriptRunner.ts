@@ -1,11 +1,13 @@
 /**
- * The attack lab's interpreter: runs a `hypercalls` script in a booted PV guest, step by step,
- * through the same entry points a PV kernel uses (HYPERVISOR_mmu_update, _mmuext_op,
+ * The attack lab's interpreter, a program in a booted PV guest: runs a `hypercalls` script step by
+ * step through the same entry points a PV kernel uses (HYPERVISOR_mmu_update, _mmuext_op,
  * _update_va_mapping, _multicall, _iret), plain stores and loads, and records each return code.
+ * It reaches the machine only through PvMachine, as any guest program would.
  */
 import type { Call, EntryValue, FlagName, FrameRef, MmuextCmdName, Step } from '../../api/hypercallScript.js';
+import { MMU_MACHPHYS_UPDATE, MMU_NORMAL_PT_UPDATE, MmuextCmd, UVMF_INVLPG, UVMF_NONE, UVMF_TLB_FLUSH, type MmuUpdateReq } from '../../api/public/xen.js';
 import { EINVAL, errnoName } from '../../base/errno.js';
-import { C, Hc } from '../../machine/counters.js';
+import { tableIndex } from '../../base/types.js';
 import {
   parsePteHex,
   PTE_A,
@@ -22,10 +24,10 @@ import {
   pteHi,
   pteLo,
 } from '../../machine/pte.js';
-import type { Domain } from '../domain.js';
-import { PGT_l1_page_table } from '../mm/frameTable.js';
-import { MMU_MACHPHYS_UPDATE, MMU_NORMAL_PT_UPDATE, MmuextCmd, UVMF_INVLPG, UVMF_NONE, UVMF_TLB_FLUSH, type MmuUpdateReq } from '../mm/pvMm.js';
-import { DIRECTMAP_BASE, GuestPanic, XenRefusal } from '../paging/ops.js';
+import { GuestPanic, XenRefusal } from '../errors.js';
+import type { GuestKernel } from '../kernel.js';
+import { DIRECTMAP_BASE } from '../layout.js';
+import type { PvMachine } from './pvMachine.js';
 
 export interface CallResult {
   op: string;
@@ -69,8 +71,8 @@ export class ScriptRunner {
   private readonly pages = new Map<string, number>();
 
   constructor(
-    private readonly d: Domain,
-    private readonly domains: readonly Domain[],
+    private readonly k: GuestKernel,
+    private readonly m: PvMachine,
   ) {}
 
   /**
@@ -78,11 +80,9 @@ export class ScriptRunner {
    * mapped nowhere: type none, no writable reference, ready to become anything.
    */
   setup(names: readonly string[]): void {
-    const k = this.d.kernel;
-    const pv = this.d.xen.pvMm;
     for (const name of names) {
-      const pfn = k.allocPage();
-      const rc = pv.updateVaMapping(this.d, DIRECTMAP_BASE + pfn * 4096, 0, 0, UVMF_INVLPG);
+      const pfn = this.k.allocPage();
+      const rc = this.m.updateVaMapping(DIRECTMAP_BASE + pfn * 4096, 0, 0, UVMF_INVLPG, false);
       if (rc !== 0) throw new Error(`cannot unmap page "${name}" from the direct map: ${errnoName(rc)}`);
       this.pages.set(name, pfn);
     }
@@ -90,21 +90,18 @@ export class ScriptRunner {
 
   /** Machine frame a reference names, or -1 if it names nothing (an unmapped `self` level). */
   frame(ref: FrameRef): number {
-    if ('page' in ref) return this.d.p2m[this.pages.get(ref.page)!];
-    if ('foreign' in ref) {
-      const f = this.domains.find((x) => x.name === ref.foreign)!;
-      return f.p2m[ref.pfn];
-    }
-    if (ref.self === 'l4') return this.d.guestCr3;
+    const m = this.m;
+    if ('page' in ref) return m.p2m[this.pages.get(ref.page)!];
+    if ('foreign' in ref) return m.foreignMfn(ref.foreign, ref.pfn);
+    if (ref.self === 'l4') return m.baseMfn();
     const want = Number(ref.self[1]);
     const va = Number(ref.va);
-    const mem = this.d.mem;
-    let table = this.d.guestCr3;
+    let table = m.baseMfn();
     for (let level = 4; level > want; level--) {
-      const i = Math.floor(va / 2 ** (3 + 9 * level)) % 512;
-      const lo = mem.readLo(table, i);
+      const i = tableIndex(va, level);
+      const lo = m.entryLo(table, i);
       if (!(lo & PTE_P) || lo & PTE_PS) return -1;
-      table = pteFrame(lo, mem.readHi(table, i));
+      table = pteFrame(lo, m.entryHi(table, i));
     }
     return table;
   }
@@ -122,15 +119,13 @@ export class ScriptRunner {
     const out: CallResult[] = [];
     for (const s of steps) {
       out.push(this.step(s, false));
-      this.d.ctx.cr3 = this.d.guestCr3;
       onStep();
     }
     return out;
   }
 
   private step(s: Step | Call, inMulticall: boolean): CallResult {
-    const d = this.d;
-    const pv = d.xen.pvMm;
+    const m = this.m;
     const rc = (n: number): CallResult => ({ op: s.op, rc: errnoName(n) });
     switch (s.op) {
       case 'map': {
@@ -139,7 +134,7 @@ export class ScriptRunner {
         const va = Number(s.va);
         const mfn = this.frame(s.frame);
         if (mfn < 0) return rc(EINVAL);
-        const k = d.kernel;
+        const k = this.k;
         let l1: number;
         try {
           l1 = k.tableFor(k.current!.mm, va, 1, true);
@@ -152,8 +147,8 @@ export class ScriptRunner {
           throw e;
         }
         const flags = s.flags.reduce((a, f) => a | FLAG_BITS[f], 0);
-        const req: MmuUpdateReq = { ptr: d.p2m[l1] * 4096 + (Math.floor(va / 4096) % 512) * 8, cmd: MMU_NORMAL_PT_UPDATE, lo: pteLo(mfn, flags), hi: pteHi(mfn, flags) };
-        return rc(pv.mmuUpdate(d, [req]).rc);
+        const req: MmuUpdateReq = { ptr: m.p2m[l1] * 4096 + tableIndex(va, 1) * 8, cmd: MMU_NORMAL_PT_UPDATE, lo: pteLo(mfn, flags), hi: pteHi(mfn, flags) };
+        return rc(m.mmuUpdate([req], false));
       }
       case 'mmu_update': {
         const reqs: MmuUpdateReq[] = [];
@@ -169,7 +164,7 @@ export class ScriptRunner {
             reqs.push({ ptr: m, cmd: MMU_MACHPHYS_UPDATE, lo: 0, hi: 0, pfn: r.pfn });
           }
         }
-        return rc(pv.mmuUpdate(d, reqs, reqs.length, inMulticall).rc);
+        return rc(m.mmuUpdate(reqs, inMulticall));
       }
       case 'mmuext_op': {
         const cmd = MMUEXT[s.cmd];
@@ -178,24 +173,19 @@ export class ScriptRunner {
           arg = this.frame(s.frame);
           if (arg < 0) return rc(EINVAL);
         } else if (s.va) arg = Number(s.va);
-        return rc(pv.mmuextOp(d, cmd, arg, inMulticall));
+        return rc(m.mmuextOp(cmd, arg, inMulticall));
       }
       case 'update_va_mapping': {
         const e = this.entry(s.val);
         if (!e) return rc(EINVAL);
-        return rc(pv.updateVaMapping(d, Number(s.va), e.lo, e.hi, UVMF[s.flags], inMulticall));
+        return rc(m.updateVaMapping(Number(s.va), e.lo, e.hi, UVMF[s.flags], inMulticall));
       }
       case 'iret': {
-        // HYPERVISOR_iret: return to guest user mode.
-        d.counters.c[C.Hypercalls]++;
-        d.counters.hypercalls[Hc.Iret]++;
-        d.counters.c[C.CycHv] += d.costs.hypercall;
+        m.iret();
         return rc(0);
       }
       case 'multicall': {
-        d.counters.c[C.Hypercalls]++;
-        d.counters.hypercalls[Hc.Multicall]++;
-        d.counters.c[C.CycHv] += d.costs.hypercall;
+        m.multicall();
         const calls: CallResult[] = [];
         for (const c of s.calls) {
           calls.push(this.step(c, true));
@@ -207,51 +197,16 @@ export class ScriptRunner {
       case 'write':
         return { op: 'write', rc: this.plainStore(s.frame, s.index, s.val) };
       case 'access': {
-        const r = d.mmu.translate(Number(s.va), s.write, false);
-        return { op: 'access', rc: r >= 0 ? '0' : '#PF' };
+        return { op: 'access', rc: m.access(Number(s.va), s.write) ? '0' : '#PF' };
       }
     }
   }
 
-  /**
-   * A store by the guest into a frame. It succeeds if the guest has a writable mapping of it;
-   * a store to one of its own L1 tables traps into Xen, which emulates it with full validation
-   * (ptwr emulation) and reflects a refusal as #PF; anything else faults.
-   */
+  /** A store by the guest into a frame (PvMachine.store says what the hardware and Xen make of it). */
   private plainStore(ref: FrameRef, index: number, val: EntryValue): string {
-    const d = this.d;
-    const ft = d.ft;
     const mfn = this.frame(ref);
     const e = this.entry(val);
     if (mfn < 0 || !e) return '#PF';
-    const mapped = this.guestMapping(mfn);
-    if (mapped === 'rw') {
-      d.mem.write(mfn, index, e.lo, e.hi);
-      return '0';
-    }
-    if (mapped === 'ro' && ft.type[mfn] === PGT_l1_page_table && ft.typeCount[mfn] > 0) {
-      d.counters.c[C.TrapBounces]++;
-      d.counters.c[C.EmulatedWrites]++;
-      d.counters.c[C.CycHv] += d.costs.pvTrapBounce + d.costs.emulateWrite;
-      return d.xen.pvMm.modEntry(mfn, index, e.lo, e.hi, d) === 0 ? '0' : '#PF';
-    }
-    return '#PF';
-  }
-
-  /** How the guest's validated L1 tables map `mfn`: writable, read-only only, or not at all. */
-  private guestMapping(mfn: number): 'rw' | 'ro' | 'none' {
-    const { ft, mem } = this.d;
-    let found: 'ro' | 'none' = 'none';
-    for (let t = 0; t < ft.nrFrames; t++) {
-      if (ft.owner[t] !== this.d.domid || ft.type[t] !== PGT_l1_page_table || ft.typeCount[t] === 0) continue;
-      for (const i of mem.nonZeroEntries(t, [])) {
-        const lo = mem.readLo(t, i);
-        if (lo & PTE_P && pteFrame(lo, mem.readHi(t, i)) === mfn) {
-          if (lo & PTE_RW) return 'rw';
-          found = 'ro';
-        }
-      }
-    }
-    return found;
+    return this.m.store(mfn, index, e.lo, e.hi);
   }
 }

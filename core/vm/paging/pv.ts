@@ -1,206 +1,14 @@
-/**
- * The four backends behind the guest kernel's PvOps (see guest/pvops.ts).
- */
-import type { PagingMode } from '../../api/scenario.js';
-import type { PvOps } from '../../guest/pvops.js';
-import { C, Hc } from '../../machine/counters.js';
-import { FaultKind } from '../../machine/mmu/types.js';
-import { PTE_P, PTE_RW, pteFlags, pteFrame, pteHi, pteLo } from '../../machine/pte.js';
-import { MmuextCmd, UVMF_NONE, type MmuUpdateReq, MMU_NORMAL_PT_UPDATE } from '../mm/pvMm.js';
-import type { Domain } from '../domain.js';
-import { GuestWalk } from './shadow.js';
+import { MmuextCmd, MMU_NORMAL_PT_UPDATE, UVMF_NONE, type MmuUpdateReq } from '../../api/public/xen.js';
 import { errnoName } from '../../base/errno.js';
-
-/** A hypercall the guest kernel relied on was refused (a correct kernel never sees this). */
-export class XenRefusal extends Error {
-  constructor(
-    readonly rc: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** The guest kernel met state it cannot handle (a Linux kernel would panic or oops). */
-export class GuestPanic extends Error {}
+import { C, Hc } from '../../machine/counters.js';
+import { PTE_A, PTE_D, PTE_P, PTE_RW, pteHi, pteLo } from '../../machine/pte.js';
+import { GuestPanic, XenRefusal } from '../../guest/errors.js';
+import { DIRECTMAP_BASE } from '../../guest/layout.js';
+import type { Domain } from '../../hv/domain.js';
+import { OpsBase } from './backend.js';
 
 /** Linux's multicall batch (MC_BATCH) and mmu_update queue length. */
 export const MC_BATCH = 32;
-/** Start of the PV guest kernel's direct map of all its memory (0xffff880000000000). */
-export const DIRECTMAP_BASE = 0x880000000000;
-
-abstract class OpsBase implements PvOps {
-  abstract readonly mode: PagingMode;
-  lastPfn = 0;
-  constructor(protected readonly d: Domain) {}
-
-  protected get c(): Float64Array {
-    return this.d.counters.c;
-  }
-
-  abstract setPte(tablePfn: number, level: number, i: number, targetPfn: number, flags: number): void;
-
-  readPte(tablePfn: number, i: number): number {
-    const mem = this.d.mem;
-    const m = this.d.p2m[tablePfn]!;
-    const lo = mem.readLo(m, i);
-    if (!(lo & PTE_P)) {
-      this.lastPfn = 0;
-      return 0;
-    }
-    const hi = mem.readHi(m, i);
-    this.lastPfn = this.frameToPfn(pteFrame(lo, hi));
-    return pteFlags(lo, hi);
-  }
-
-  protected frameToPfn(frame: number): number {
-    return frame;
-  }
-
-  lazyBegin(): void {}
-  lazyEnd(): void {}
-  allocPt(_pfn: number, _level: number): void {}
-  releasePt(_pfn: number, _level: number): void {}
-  pinRoot(_pfn: number): void {}
-  unpinMm(_root: number, _tables: readonly { pfn: number; level: number }[]): void {}
-  abstract switchRoot(pfn: number, pcid: number): void;
-  abstract flushTlb(): void;
-  abstract invlpg(va: number): void;
-
-  access(va: number, write: boolean): boolean {
-    const r = this.d.mmu.translate(va, write, true);
-    if (r >= 0) {
-      this.c[C.CycGuest] += this.d.costs.access;
-      return true;
-    }
-    return this.slowAccess(va, write);
-  }
-
-  protected abstract slowAccess(va: number, write: boolean): boolean;
-
-  faultEnter(): void {
-    this.c[C.CycGuest] += this.d.costs.faultTrap;
-  }
-  faultExit(): void {}
-  pageZeroed(_pfn: number): void {}
-}
-
-/** No hypervisor: the kernel owns the machine. */
-export class NativeOps extends OpsBase {
-  readonly mode: PagingMode = 'native';
-
-  setPte(tablePfn: number, _level: number, i: number, targetPfn: number, flags: number): void {
-    const frame = flags ? this.d.p2m[targetPfn]! : 0;
-    this.d.mem.write(this.d.p2m[tablePfn]!, i, pteLo(frame, flags), pteHi(frame, flags));
-    this.c[C.PtUpdates]++;
-    this.c[C.CycGuest] += this.d.costs.pteWrite;
-  }
-
-  switchRoot(pfn: number, pcid: number): void {
-    this.d.ctx.cr3 = this.d.p2m[pfn]!;
-    this.d.ctx.pcid = pcid;
-    this.c[C.CycGuest] += this.d.costs.cr3Write;
-  }
-
-  flushTlb(): void {
-    this.c[C.TlbFlushes]++;
-    this.c[C.CycGuest] += this.d.costs.tlbFlush;
-    this.d.mmu.flushPcid(this.d.ctx.vpid, this.d.ctx.pcid);
-  }
-
-  invlpg(va: number): void {
-    this.c[C.Invlpgs]++;
-    this.c[C.CycGuest] += this.d.costs.invlpg;
-    this.d.mmu.invlpg(va);
-  }
-
-  protected slowAccess(_va: number, _write: boolean): boolean {
-    return false;
-  }
-}
-
-/** Nested paging: the guest's own tables in gfn terms, EPT behind them. */
-export class HapOps extends NativeOps {
-  override readonly mode: PagingMode = 'hap';
-
-  override switchRoot(pfn: number, pcid: number): void {
-    // With EPT, CR3 loads do not exit; the guest's CR3 holds a guest-physical address.
-    this.d.ctx.cr3 = pfn;
-    this.d.ctx.pcid = pcid;
-    this.c[C.CycGuest] += this.d.costs.cr3Write;
-  }
-
-  override setPte(tablePfn: number, _level: number, i: number, targetPfn: number, flags: number): void {
-    const target = flags ? targetPfn : 0;
-    this.d.mem.write(this.d.p2m[tablePfn]!, i, pteLo(target, flags), pteHi(target, flags));
-    this.c[C.PtUpdates]++;
-    this.c[C.CycGuest] += this.d.costs.pteWrite;
-  }
-
-  protected override slowAccess(va: number, write: boolean): boolean {
-    const mmu = this.d.mmu;
-    for (let tries = 0; tries < 8; tries++) {
-      if (mmu.fault.kind === FaultKind.EptViolation) {
-        if (!this.d.hap!.handleViolation(mmu.fault.gpa)) {
-          throw new Error(`${this.d.name}: EPT violation outside guest memory at gpa 0x${mmu.fault.gpa.toString(16)}`);
-        }
-      } else return false;
-      if (mmu.translate(va, write, true) >= 0) {
-        this.c[C.CycGuest] += this.d.costs.access;
-        return true;
-      }
-    }
-    throw new Error(`${this.d.name}: EPT violations did not converge at va 0x${va.toString(16)}`);
-  }
-}
-
-/** Shadow paging: guest tables write-protected, hardware walks Xen's shadows. */
-export class ShadowOps extends OpsBase {
-  readonly mode = 'shadow' as const;
-
-  setPte(tablePfn: number, _level: number, i: number, targetPfn: number, flags: number): void {
-    const target = flags ? targetPfn : 0;
-    this.c[C.PtUpdates]++;
-    this.d.shadow!.guestWrite(tablePfn, i, pteLo(target, flags), pteHi(target, flags));
-    this.syncCr3();
-  }
-
-  private syncCr3(): void {
-    this.d.ctx.cr3 = this.d.shadow!.rootMfn;
-  }
-
-  switchRoot(pfn: number, pcid: number): void {
-    this.d.shadow!.writeCr3(pfn);
-    this.d.ctx.pcid = pcid;
-    this.syncCr3();
-  }
-
-  flushTlb(): void {
-    this.d.shadow!.flushTlb();
-    this.syncCr3();
-  }
-
-  invlpg(va: number): void {
-    this.d.shadow!.invlpg(va);
-  }
-
-  protected slowAccess(va: number, write: boolean): boolean {
-    const mmu = this.d.mmu;
-    for (let tries = 0; tries < 8; tries++) {
-      if (this.d.shadow!.pageFault(va, write, true) === GuestWalk.GuestFault) return false;
-      this.syncCr3();
-      if (mmu.translate(va, write, true) >= 0) {
-        this.c[C.CycGuest] += this.d.costs.access;
-        return true;
-      }
-    }
-    throw new Error(`${this.d.name}: shadow faults did not converge at va 0x${va.toString(16)}`);
-  }
-
-  override pageZeroed(pfn: number): void {
-    this.d.shadow!.guestReusesPage(pfn);
-  }
-}
 
 /** PV direct paging: tables hold machine frames; every change is a hypercall Xen validates. */
 export class PvDirectOps extends OpsBase {
@@ -306,7 +114,7 @@ export class PvDirectOps extends OpsBase {
   /** The direct-map entry of `pfn`, read-only or writable. */
   private directMapEntry(pfn: number, writable: boolean): { lo: number; hi: number } {
     const mfn = this.d.p2m[pfn]!;
-    const flags = PTE_P | PTE_A_D | (writable ? PTE_RW : 0);
+    const flags = PTE_P | PTE_A | PTE_D | (writable ? PTE_RW : 0);
     return { lo: pteLo(mfn, flags), hi: pteHi(mfn, flags) };
   }
 
@@ -423,5 +231,3 @@ export class PvDirectOps extends OpsBase {
     this.c[C.CycHv] += this.d.costs.hypercall;
   }
 }
-
-const PTE_A_D = 0x20 | 0x40;

@@ -1,0 +1,66 @@
+/**
+ * The guest kernel's page allocator: a stack of free pfns with a bitmap, and naturally aligned
+ * runs for the hugetlb pool (Linux's buddy allocator gives the same two answers: one page fast,
+ * an aligned 2^order block when one is free).
+ */
+export class OutOfMemory extends Error {}
+
+export class PageAllocator {
+  /** Free pfns (a stack) and a bitmap of which are free. */
+  private readonly freeStack: Int32Array;
+  private freeTop = 0;
+  private readonly isFree: Uint8Array;
+
+  constructor(
+    /** pfns [0, nrUsable) are the allocator's; the rest is the kernel's reserve. */
+    readonly nrUsable: number,
+    nrPages: number,
+    private readonly name: string,
+  ) {
+    this.freeStack = new Int32Array(nrUsable);
+    this.isFree = new Uint8Array(nrPages);
+    // Allocate from the top down, leaving low memory (aligned for hugetlb pages) free longest.
+    for (let p = 0; p < nrUsable; p++) {
+      this.freeStack[this.freeTop++] = p;
+      this.isFree[p] = 1;
+    }
+  }
+
+  get freePages(): number {
+    return this.freeTop;
+  }
+
+  /** One page, not zeroed (the kernel zeroes it: get_zeroed_page). */
+  alloc(): number {
+    if (this.freeTop === 0) throw new OutOfMemory(`${this.name}: out of guest memory`);
+    const pfn = this.freeStack[--this.freeTop]!;
+    this.isFree[pfn] = 0;
+    return pfn;
+  }
+
+  free(pfn: number): void {
+    if (this.isFree[pfn]) throw new Error(`${this.name}: double free of pfn ${pfn}`);
+    this.isFree[pfn] = 1;
+    this.freeStack[this.freeTop++] = pfn;
+  }
+
+  /** 2^order naturally aligned free pages (hugetlb pool), or -1. */
+  allocHuge(order: number): number {
+    const n = 2 ** order;
+    for (let base = 0; base + n <= this.nrUsable; base += n) {
+      let ok = true;
+      for (let k = 0; k < n && ok; k++) ok = this.isFree[base + k] === 1;
+      if (!ok) continue;
+      for (let k = 0; k < n; k++) this.isFree[base + k] = 0;
+      // Rebuild the free stack without these pages.
+      let w = 0;
+      for (let r = 0; r < this.freeTop; r++) {
+        const p = this.freeStack[r]!;
+        if (this.isFree[p]) this.freeStack[w++] = p;
+      }
+      this.freeTop = w;
+      return base;
+    }
+    return -1;
+  }
+}

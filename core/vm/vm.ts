@@ -1,0 +1,51 @@
+/**
+ * A virtual machine: a domain as the hypervisor keeps it, paired with the guest kernel running in
+ * it and the paging backend between the two. The toolstack and the simulation deal in these; the
+ * hypervisor and the guest never see one.
+ */
+import type { DomainConfig, PagingMode } from '../api/scenario.js';
+import type { GuestKernel } from '../guest/kernel.js';
+import type { PvOps } from '../guest/pvops.js';
+import type { CallResult } from '../guest/attack/scriptRunner.js';
+import type { Counters } from '../machine/counters.js';
+import type { Mmu } from '../machine/mmu/mmu.js';
+import type { Domain, DomainState } from '../hv/domain.js';
+
+export class Vm {
+  /** Results of a `hypercalls` script (the attack lab), one per step. */
+  scriptCalls?: CallResult[];
+
+  constructor(
+    readonly dom: Domain,
+    readonly ops: PvOps,
+    readonly kernel: GuestKernel,
+  ) {}
+
+  get name(): string {
+    return this.dom.name;
+  }
+  get domid(): number {
+    return this.dom.domid;
+  }
+  get config(): DomainConfig {
+    return this.dom.config;
+  }
+  get mode(): PagingMode {
+    return this.dom.mode;
+  }
+  get privileged(): boolean {
+    return this.dom.privileged;
+  }
+  get counters(): Counters {
+    return this.dom.counters;
+  }
+  get mmu(): Mmu {
+    return this.dom.mmu;
+  }
+  get state(): DomainState {
+    return this.dom.state;
+  }
+  set state(s: DomainState) {
+    this.dom.state = s;
+  }
+}
