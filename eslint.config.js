@@ -13,6 +13,21 @@ const NODE_BUILTINS = [
 
 const noElectron = { name: 'electron', message: 'Only electron/ may import electron.' };
 
+/** core/'s folders by layer: a folder imports only folders of a lower rank. */
+export const CORE_LAYERS = [
+  { name: 'base', rank: 0 },
+  { name: 'machine', rank: 1 },
+  { name: 'api', rank: 2 },
+  { name: 'hv', rank: 3 },
+  { name: 'guest', rank: 3 },
+  { name: 'vm', rank: 4 },
+  { name: 'workloads', rank: 5 },
+  { name: 'sim', rank: 6 },
+  { name: 'toolstack', rank: 7 },
+  { name: 'worker', rank: 8 },
+  { name: 'cli', rank: 8 },
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'out/**', 'dist/**', 'test-results/**', 'build/**/*.js'] },
   ...tseslint.configs.recommended,
@@ -28,22 +43,31 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'off',
     },
   },
-  {
-    files: ['core/**/*.ts'],
-    ignores: ['core/cli/**'],
+  // core/'s layers point one way (DESIGN.md §2), as Xen is split into hypervisor, guest kernel
+  // and toolstack: base ← machine ← api ← {hv, guest} ← vm ← workloads ← sim ← toolstack ←
+  // {worker, cli}. A folder may import only folders of a lower rank; hv and guest never import
+  // each other (vm/ is the one place that sees both), nor do worker and cli.
+  ...CORE_LAYERS.map((layer, _i, all) => ({
+    files: [`core/${layer.name}/**/*.ts`],
     rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: [noElectron, ...NODE_BUILTINS.map((name) => ({ name, message: 'core/ is pure TypeScript: no Node built-ins.' }))],
+          paths: layer.name === 'cli' ? [noElectron] : [noElectron, ...NODE_BUILTINS.map((name) => ({ name, message: 'core/ is pure TypeScript: no Node built-ins.' }))],
           patterns: [
-            { group: ['node:*'], message: 'core/ is pure TypeScript: no node:* imports.' },
+            ...(layer.name === 'cli' ? [] : [{ group: ['node:*'], message: 'core/ is pure TypeScript: no node:* imports.' }]),
             { group: ['**/renderer/**', '**/electron/**'], message: 'core/ never imports renderer/ or electron/.' },
+            ...all
+              .filter((other) => other.name !== layer.name && other.rank >= layer.rank)
+              .map((other) => ({
+                group: [`**/${other.name}/**`, `../${other.name}/**`],
+                message: `core/${layer.name} (layer ${layer.rank}) must not import core/${other.name} (layer ${other.rank}): core's layers point one way, base ← machine ← api ← {hv, guest} ← vm ← workloads ← sim ← toolstack ← {worker, cli}.`,
+              })),
           ],
         },
       ],
     },
-  },
+  })),
   {
     files: ['renderer/**/*.ts', 'renderer/**/*.svelte'],
     rules: { 'no-restricted-imports': ['error', { paths: [noElectron], patterns: [

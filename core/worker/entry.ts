@@ -6,7 +6,7 @@
  */
 import type { WorkerEvent } from '../api/worker.js';
 import { VERSION } from '../api/version.js';
-import { LabSession } from '../sim/session.js';
+import { LabSession } from '../toolstack/session.js';
 import { parseRequest } from './request.js';
 
 interface Port {

@@ -3,7 +3,7 @@ import { CLOCK_HZ, validateScenario, type MetricSnapshot, type Scenario } from '
 import { runScenario } from '../../core/sim/run.js';
 import { compareModes, modeVariant } from '../../core/sim/compare.js';
 import { C } from '../../core/machine/counters.js';
-import { LabSession, type ConsoleHooks, type MakeHub } from '../../core/sim/session.js';
+import { LabSession, type ConsoleHooks, type MakeHub } from '../../core/toolstack/session.js';
 import { oneGuest } from './helpers.js';
 import { det, harness, randomAccess, updateVsAccess } from './sessionHarness.js';
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type WorkerEvent } from '../../core/api/index.js';
 import { runScenario } from '../../core/sim/run.js';
-import type { ConsoleHooks, ConsoleHubLike, MakeHub } from '../../core/sim/session.js';
+import type { ConsoleHooks, ConsoleHubLike, MakeHub } from '../../core/toolstack/session.js';
 import { parseRequest } from '../../core/worker/request.js';
 import { oneGuest } from './helpers.js';
 import { det, harness, randomAccess, type Ev } from './sessionHarness.js';

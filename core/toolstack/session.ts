@@ -12,11 +12,11 @@ import type { PagingMode, Scenario } from '../api/scenario.js';
 import { validateScenario } from '../api/scenario.js';
 import type { DomainInfo, SessionState, SweepSpec, WorkerEvent, WorkerRequest } from '../api/worker.js';
 import type { Vm } from '../vm/vm.js';
-import { ConsoleHub } from '../toolstack/consoleHub.js';
-import { CompareRun, planCompare } from './compareRun.js';
+import { ConsoleHub } from './consoleHub.js';
+import { CompareRun, planCompare } from '../sim/compareRun.js';
 import { SessionMetrics } from './sessionMetrics.js';
-import { Simulation } from './simulation.js';
-import { runWalkRequest, WalkRequestError } from './walkBoot.js';
+import { Simulation } from '../sim/simulation.js';
+import { runWalkRequest, WalkRequestError } from '../sim/walkBoot.js';
 
 /** What a console hub calls back (core/toolstack/consoleHub.ts codes to this). */
 export interface ConsoleHooks {
