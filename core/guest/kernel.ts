@@ -11,6 +11,8 @@ import { FileImage, Mm, Process, type Vma } from './mm.js';
 import { OutOfMemory, PageAllocator } from './pageAlloc.js';
 import { leafLevelOf, PAGE_TABLE } from './pgtable.js';
 import type { GuestPlatform } from './platform.js';
+import { mprotect, munmap } from './mprotect.js';
+import { exec, exit, fork } from './process.js';
 
 export { OutOfMemory } from './pageAlloc.js';
 
@@ -30,7 +32,8 @@ export class SegmentationFault extends Error {
 
 export class GuestKernel {
   readonly ops: PvOps;
-  private readonly c: Float64Array;
+  /** @internal The counters' array (process.ts charges work to it too). */
+  readonly c: Float64Array;
   private readonly pages: PageAllocator;
   /** References to each page: one per PTE mapping it, plus one while it is in the page cache. */
   readonly mapcount: Int32Array;
@@ -42,7 +45,8 @@ export class GuestKernel {
   private initTables: { pfn: number; level: number }[] = [];
   readonly procs = new Map<number, Process>();
   current: Process | null = null;
-  private nextPid = 1;
+  /** @internal */
+  nextPid = 1;
   private nextPcid = 1;
   private pcidWrapped = false;
   readonly log: string[] = [];
@@ -120,7 +124,8 @@ export class GuestKernel {
 
   // --- address spaces ------------------------------------------------------------------------
 
-  private newMm(): Mm {
+  /** @internal A new address space: its root with the kernel half copied in, pinned. */
+  newMm(): Mm {
     const root = this.allocPage();
     // pgd_ctor: copy the kernel half while the page is still an ordinary page.
     for (const [slot, pfn] of this.kernelSlots) this.ops.setPte(root, 4, slot, pfn, PAGE_TABLE);
@@ -312,8 +317,8 @@ export class GuestKernel {
 
   // --- range operations ------------------------------------------------------------------------
 
-  /** Visits every present leaf entry in [start, end): cb(table, level, index, va, flags, pfn). */
-  private forEachPte(mm: Mm, start: number, end: number, leaf: number, cb: (t: number, i: number, va: number, flags: number, pfn: number) => void): void {
+  /** @internal Visits every present leaf entry in [start, end): cb(table, level, index, va, flags, pfn). */
+  forEachPte(mm: Mm, start: number, end: number, leaf: number, cb: (t: number, i: number, va: number, flags: number, pfn: number) => void): void {
     const span = levelSpan(leaf);
     const tspan = span * 512;
     for (let base = Math.floor(start / tspan) * tspan; base < end; base += tspan) {
@@ -329,7 +334,8 @@ export class GuestKernel {
   }
 
   /** Flush after changing `pages` entries of the current mm (range flush or full flush). */
-  private flushRange(mm: Mm, vas: number[]): void {
+  /** @internal */
+  flushRange(mm: Mm, vas: number[]): void {
     if (this.current?.mm !== mm) return; // not loaded: its PCID/VPID entries are flushed on reuse
     if (vas.length === 0) return;
     if (vas.length >= FLUSH_CEILING) this.ops.flushTlb();
@@ -357,148 +363,25 @@ export class GuestKernel {
 
   /** change_protection: make present entries of [start, end) read-only or writable again. */
   mprotect(mm: Mm, start: number, end: number, write: boolean): number {
-    const v = mm.findVma(start);
-    if (!v) throw new Error(`mprotect: no mapping at 0x${start.toString(16)}`);
-    const leaf = leafLevelOf(v);
-    const vas: number[] = [];
-    this.ops.lazyBegin();
-    this.forEachPte(mm, start, end, leaf, (t, i, va, flags, pfn) => {
-      const nf = write ? flags | PTE_RW : flags & ~(PTE_RW | PTE_D);
-      if (nf === flags) return;
-      this.ops.setPte(t, leaf, i, pfn, nf);
-      vas.push(va);
-    });
-    this.ops.lazyEnd();
-    this.c[C.CycGuest] += this.plat.costs.syscall;
-    this.flushRange(mm, vas);
-    return vas.length;
+    return mprotect(this, mm, start, end, write);
   }
 
   munmap(mm: Mm, v: Vma): void {
-    this.zap(mm, v, v.start, v.end, true);
-    mm.vmas.splice(mm.vmas.indexOf(v), 1);
-    if (v.hugePfns) {
-      const n = 2 ** (v.pageShift - 12);
-      for (const base of v.hugePfns) for (let k = 0; k < n; k++) this.freePage(base + k);
-    }
-    this.freeTables(mm, v.start, v.end);
-    this.c[C.CycGuest] += this.plat.costs.syscall;
-  }
-
-  /** free_pgtables: free L1 tables whose whole span no remaining VMA overlaps. */
-  private freeTables(mm: Mm, start: number, end: number): void {
-    const span = 2 ** 21;
-    for (let base = Math.floor(start / span) * span; base < end; base += span) {
-      if (mm.vmas.some((o) => o.start < base + span && o.end > base)) continue;
-      const l1 = this.tableFor(mm, base, 1, false);
-      if (l1 < 0) continue;
-      const pt = mm.tables.get(l1);
-      if (!pt || pt.level !== 1) continue;
-      this.ops.setPte(pt.parent, 2, pt.index, 0, 0);
-      this.ops.releasePt(l1, 1);
-      mm.tables.delete(l1);
-      this.freePage(l1);
-    }
+    munmap(this, mm, v);
   }
 
   /** Copy-on-write fork (copy_page_range): the child shares every page read-only. */
   fork(parent: Process, name = parent.name): Process {
-    this.c[C.CycGuest] += this.plat.costs.forkBase;
-    const child = new Process(this.nextPid++, this.newMm(), name);
-    this.procs.set(child.pid, child);
-    const pm = parent.mm;
-    const cm = child.mm;
-    cm.mmapBase = pm.mmapBase;
-    let wrprotected = 0;
-    this.ops.lazyBegin();
-    for (const v of pm.vmas) {
-      // hugetlb mappings are not inherited here (the lab's hugetlb pool is per process).
-      if (v.hugePfns) continue;
-      cm.vmas.push({ ...v });
-      const leaf = leafLevelOf(v);
-      this.forEachPte(pm, v.start, v.end, leaf, (t, i, va, flags, pfn) => {
-        let cf = flags;
-        if (v.write && !v.hugePfns && flags & PTE_RW) {
-          cf = flags & ~PTE_RW;
-          this.ops.setPte(t, leaf, i, pfn, cf);
-          wrprotected++;
-        }
-        const ct = this.tableFor(cm, va, leaf, true);
-        this.ops.setPte(ct, leaf, i, pfn, cf);
-        if (!v.hugePfns) this.mapcount[pfn]++;
-      });
-    }
-    this.ops.lazyEnd();
-    if (wrprotected > 0 && this.current === parent) this.ops.flushTlb();
-    return child;
-  }
-
-  /** Tears down an address space entirely (exit_mmap), from the kernel's own mm. */
-  private destroyMm(mm: Mm): void {
-    if (this.current?.mm === mm) {
-      this.ops.switchRoot(this.initRoot, 0);
-      this.current = null;
-    }
-    const tables = [...mm.tables.entries()].map(([pfn, t]) => ({ pfn, level: t.level }));
-    this.ops.unpinMm(mm.root, tables);
-    for (const v of mm.vmas) {
-      this.zap(mm, v, v.start, v.end, false);
-      if (v.hugePfns) {
-        const n = 2 ** (v.pageShift - 12);
-        for (const base of v.hugePfns) for (let k = 0; k < n; k++) this.freePage(base + k);
-      }
-    }
-    mm.vmas.length = 0;
-    // free_pgtables, bottom-up: clear the entry pointing at each table, then free it.
-    const byLevel = [...mm.tables.entries()].sort((a, b) => a[1].level - b[1].level);
-    this.ops.lazyBegin();
-    for (const [pfn, t] of byLevel) {
-      this.ops.setPte(t.parent, t.level + 1, t.index, 0, 0);
-      this.ops.releasePt(pfn, t.level);
-      this.freePage(pfn);
-    }
-    this.ops.lazyEnd();
-    mm.tables.clear();
-    this.ops.releasePt(mm.root, 4);
-    this.freePage(mm.root);
+    return fork(this, parent, name);
   }
 
   exit(p: Process): void {
-    this.destroyMm(p.mm);
-    this.procs.delete(p.pid);
-    if (this.current === p) this.current = null;
+    exit(this, p);
   }
 
   /** execve: a fresh mm mapping the image (text read-only, data private writable) and a stack. */
   exec(p: Process, image: FileImage): void {
-    this.c[C.CycGuest] += this.plat.costs.execBase;
-    const old = p.mm;
-    const wasCurrent = this.current === p;
-    p.mm = this.newMm();
-    if (wasCurrent) {
-      this.current = null;
-      this.switchTo(p);
-    }
-    this.destroyMmDetached(old);
-    const pages = image.pages.length;
-    const textPages = Math.max(1, Math.floor(pages * 0.75));
-    const mm = p.mm;
-    const text = this.mmap(mm, textPages * 4096, { write: false, exec: true, file: image, at: 0x400000 });
-    const data = this.mmap(mm, (pages - textPages) * 4096, { write: true, file: image, at: text.end });
-    data.filePage = textPages;
-    this.mmap(mm, 16 * 4096, { write: true, at: 0x7ffffff00000 });
-  }
-
-  /** Tear down an mm that is not loaded on the vCPU. */
-  private destroyMmDetached(mm: Mm): void {
-    const cur = this.current;
-    if (cur && cur.mm === mm) this.current = null;
-    this.destroyMm(mm);
-    if (cur && cur.mm !== mm && this.current === null) {
-      // destroyMm may have switched to init_mm; switch back to the running process.
-      this.current = null;
-      this.switchTo(cur);
-    }
+    exec(this, p, image);
   }
 
   /** Auditor support: recount every page's references from the tables of all live mms. */
