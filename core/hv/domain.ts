@@ -13,7 +13,7 @@ import type { GuestKernel } from '../guest/kernel.js';
 import type { FrameTable } from './mm/frameTable.js';
 import type { PvDomain } from './mm/pvMm.js';
 import type { Hap } from './paging/hap.js';
-import type { ShadowPaging } from './paging/shadow.js';
+import type { ShadowPaging } from './paging/shadow/shadowPaging.js';
 import type { Hypervisor } from './hypervisor.js';
 import type { CallResult } from './hypercall/script.js';
 

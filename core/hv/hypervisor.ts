@@ -16,7 +16,7 @@ import { DOMID_XEN, FrameTable, PGT_l4_page_table, PGT_pinned } from './mm/frame
 import { PvMm } from './mm/pvMm.js';
 import { Hap } from './paging/hap.js';
 import { DIRECTMAP_BASE, HapOps, NativeOps, PvDirectOps, ShadowOps } from './paging/ops.js';
-import { ShadowPaging } from './paging/shadow.js';
+import { ShadowPaging } from './paging/shadow/shadowPaging.js';
 
 export class Hypervisor {
   readonly mem: MachineMemory;

@@ -16,11 +16,11 @@
  *  - The shadow pool is bounded (the domain's shadow allocation); when it runs out, shadows of
  *    top-level tables not in use are torn down, and as a last resort everything is.
  */
-import { C, Vx } from '../../machine/counters.js';
-import type { CostTable } from '../../machine/cost.js';
-import type { Counters } from '../../machine/counters.js';
-import type { MachineMemory } from '../../machine/memory.js';
-import { PTE_A, PTE_D, PTE_NX, PTE_P, PTE_PS, PTE_RW, PTE_US, pteFlags, pteFrame, pteHi, pteLo } from '../../machine/pte.js';
+import { C, Vx } from '../../../machine/counters.js';
+import type { CostTable } from '../../../machine/cost.js';
+import type { Counters } from '../../../machine/counters.js';
+import type { MachineMemory } from '../../../machine/memory.js';
+import { PTE_A, PTE_D, PTE_NX, PTE_P, PTE_PS, PTE_RW, PTE_US, pteFlags, pteFrame, pteHi, pteLo } from '../../../machine/pte.js';
 
 /** Xen: SHADOW_OOS_PAGES out-of-sync L1s per vCPU. */
 export const SHADOW_OOS_PAGES = 3;
