@@ -8,7 +8,7 @@ import { FaultKind } from '../../machine/mmu/types.js';
 import { PTE_P, PTE_RW, pteFlags, pteFrame, pteHi, pteLo } from '../../machine/pte.js';
 import { MmuextCmd, UVMF_NONE, type MmuUpdateReq, MMU_NORMAL_PT_UPDATE } from '../mm/pvMm.js';
 import type { Domain } from '../domain.js';
-import { GuestWalk } from './shadow/shadowPaging.js';
+import { GuestWalk } from './shadow/fault.js';
 import { errnoName } from '../../base/errno.js';
 
 /** A hypercall the guest kernel relied on was refused (a correct kernel never sees this). */
