@@ -11,7 +11,7 @@ import { PagingKind, type TranslationContext } from '../machine/mmu/types.js';
 import type { PvOps } from '../guest/pvops.js';
 import type { GuestKernel } from '../guest/kernel.js';
 import type { FrameTable } from './mm/frameTable.js';
-import type { PvDomain } from './mm/pvMm.js';
+import type { PvDomain } from './mm/pageType.js';
 import type { Hap } from './paging/hap.js';
 import type { ShadowPaging } from './paging/shadow/shadowPaging.js';
 import type { Hypervisor } from './hypervisor.js';
