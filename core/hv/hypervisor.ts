@@ -13,7 +13,7 @@ import { PTE_A, PTE_D, PTE_P, PTE_RW, pteHi, pteLo } from '../machine/pte.js';
 import { GuestKernel } from '../guest/kernel.js';
 import { Domain } from './domain.js';
 import { DOMID_XEN, FrameTable, PGT_l4_page_table, PGT_pinned } from './mm/frameTable.js';
-import { PvMm } from './mm/pageType.js';
+import { PvMm } from './mm/pvMm.js';
 import { Hap } from './paging/hap.js';
 import { DIRECTMAP_BASE, HapOps, NativeOps, PvDirectOps, ShadowOps } from './paging/ops.js';
 import { ShadowPaging } from './paging/shadow/shadowPaging.js';

@@ -7,7 +7,7 @@ import { EBUSY, EINVAL } from '../../core/base/errno.js';
 import { PTE_A, PTE_D, PTE_P, PTE_PS, PTE_RW, PTE_US, pteHi, pteLo } from '../../core/machine/pte.js';
 import { Hypervisor } from '../../core/hv/hypervisor.js';
 import { PGT_l1_page_table, PGT_writable_page, PGT_pinned } from '../../core/hv/mm/frameTable.js';
-import { MmuextCmd, MMU_NORMAL_PT_UPDATE, MMU_MACHPHYS_UPDATE, UVMF_INVLPG } from '../../core/hv/mm/pageType.js';
+import { MmuextCmd, MMU_NORMAL_PT_UPDATE, MMU_MACHPHYS_UPDATE, UVMF_INVLPG } from '../../core/hv/hypercall/abi.js';
 import type { Domain } from '../../core/hv/domain.js';
 import { audit } from '../../core/hv/audit.js';
 import { costsOf, mmuConfigOf } from '../../core/sim/run.js';

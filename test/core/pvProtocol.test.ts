@@ -7,7 +7,7 @@ import { validateScenario } from '../../core/api/index.js';
 import { audit } from '../../core/hv/audit.js';
 import { Hypervisor } from '../../core/hv/hypervisor.js';
 import { PGT_l1_page_table, PGT_l4_page_table, PGT_writable_page } from '../../core/hv/mm/frameTable.js';
-import { MMU_NORMAL_PT_UPDATE, MmuextCmd, UVMF_INVLPG } from '../../core/hv/mm/pageType.js';
+import { MMU_NORMAL_PT_UPDATE, MmuextCmd, UVMF_INVLPG } from '../../core/hv/hypercall/abi.js';
 import { DIRECTMAP_BASE } from '../../core/hv/paging/ops.js';
 import { PTE_A, PTE_D, PTE_P, PTE_RW, PTE_US, pteHi, pteLo } from '../../core/machine/pte.js';
 import { costsOf, mmuConfigOf } from '../../core/sim/run.js';

@@ -24,7 +24,7 @@ import {
 } from '../../machine/pte.js';
 import type { Domain } from '../domain.js';
 import { PGT_l1_page_table } from '../mm/frameTable.js';
-import { MMU_MACHPHYS_UPDATE, MMU_NORMAL_PT_UPDATE, MmuextCmd, UVMF_INVLPG, UVMF_NONE, UVMF_TLB_FLUSH, type MmuUpdateReq } from '../mm/pageType.js';
+import { MMU_MACHPHYS_UPDATE, MMU_NORMAL_PT_UPDATE, MmuextCmd, UVMF_INVLPG, UVMF_NONE, UVMF_TLB_FLUSH, type MmuUpdateReq } from './abi.js';
 import { DIRECTMAP_BASE, GuestPanic, XenRefusal } from '../paging/ops.js';
 
 export interface CallResult {

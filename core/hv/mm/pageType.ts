@@ -1,5 +1,6 @@
 /**
- * Direct paging for PV guests: Xen's page-table validation (xen/arch/x86/mm.c, pv/mm.c).
+ * Direct paging for PV guests: page types, reference counts and page-table validation, the core
+ * of Xen's xen/arch/x86/mm.c (get_page, get_page_type, get_page_from_lNe, mod_lN_entry).
  *
  * A PV guest's page tables hold machine frame numbers and are used by the hardware as they are.
  * This is safe only because Xen owns every change: tables are read-only to the guest, every update
@@ -10,9 +11,12 @@
  * Error codes are Xen's: a type conflict on pinning is -EINVAL; a mapping Xen cannot take a
  * reference for (foreign frame, or RW mapping of a table) fails in get_page_from_l1e with -EBUSY;
  * bad flags are -EINVAL.
+ *
+ * The hypercalls that drive this are in hv/hypercall/ (mmuUpdate.ts, mmuextOp.ts,
+ * updateVaMapping.ts); their ABI is hv/hypercall/abi.ts.
  */
-import { EBUSY, EINVAL, ENOSYS, EPERM } from '../../base/errno.js';
-import { C, Hc, type Counters } from '../../machine/counters.js';
+import { EBUSY, EINVAL } from '../../base/errno.js';
+import { C, type Counters } from '../../machine/counters.js';
 import type { CostTable } from '../../machine/cost.js';
 import type { MachineMemory } from '../../machine/memory.js';
 import {
@@ -36,7 +40,6 @@ import {
   PGT_l1_page_table,
   PGT_l4_page_table,
   PGT_none,
-  PGT_pinned,
   PGT_validated,
   PGT_writable_page,
   type PageType,
@@ -64,30 +67,6 @@ const DISALLOW = [0, L1_DISALLOW_MASK, L2_DISALLOW_MASK, L3_DISALLOW_MASK, L4_DI
 /** Flags whose change alone does not need revalidation (FASTPATH_FLAG_WHITELIST). */
 export const FASTPATH_FLAG_WHITELIST = PTE_NX | PTE_HI_AVAIL_FLAGS | PTE_AVAIL | PTE_G | PTE_D | PTE_A | PTE_US;
 
-/** mmu_update commands (xen/include/public/xen.h). */
-export const MMU_NORMAL_PT_UPDATE = 0;
-export const MMU_MACHPHYS_UPDATE = 1;
-
-export const enum MmuextCmd {
-  PIN_L1_TABLE = 0,
-  PIN_L2_TABLE = 1,
-  PIN_L3_TABLE = 2,
-  PIN_L4_TABLE = 3,
-  UNPIN_TABLE = 4,
-  NEW_BASEPTR = 5,
-  TLB_FLUSH_LOCAL = 6,
-  INVLPG_LOCAL = 7,
-  TLB_FLUSH_MULTI = 8,
-  INVLPG_MULTI = 9,
-  TLB_FLUSH_ALL = 10,
-  INVLPG_ALL = 11,
-}
-
-/** update_va_mapping flags (UVMF_*). */
-export const UVMF_NONE = 0;
-export const UVMF_TLB_FLUSH = 1;
-export const UVMF_INVLPG = 2;
-
 /** What the PV code needs of a domain. */
 export interface PvDomain {
   readonly domid: number;
@@ -101,17 +80,8 @@ export interface PvDomain {
   readonly privileged: boolean;
 }
 
-export interface MmuUpdateReq {
-  /** Machine address of the entry to update, or for MMU_MACHPHYS_UPDATE the mfn. */
-  ptr: number;
-  cmd: number;
-  lo: number;
-  hi: number;
-  /** MMU_MACHPHYS_UPDATE: the pfn. */
-  pfn?: number;
-}
-
-export class PvMm {
+/** Xen's per-frame count_info / type_info rules over the frame table; PvMm adds the hypercalls. */
+export class PageTypes {
   constructor(
     readonly mem: MachineMemory,
     readonly ft: FrameTable,
@@ -334,159 +304,10 @@ export class PvMm {
   private linearFlushPending = false;
 
   /** The flush an L2–L4 change owes, done once at the end of the hypercall. */
-  private flushLinear(d: PvDomain): void {
+  flushLinear(d: PvDomain): void {
     if (!this.linearFlushPending) return;
     this.linearFlushPending = false;
     d.counters.c[C.TlbFlushes]++;
     d.flushTlb();
   }
-
-  // --- hypercalls ----------------------------------------------------------------------------
-
-  private enter(d: PvDomain, op: Hc): void {
-    d.counters.c[C.Hypercalls]++;
-    d.counters.hypercalls[op]++;
-    d.counters.c[C.CycHv] += this.costs.hypercall;
-  }
-
-  /**
-   * HYPERVISOR_mmu_update: apply requests in order; stop at the first failure. Returns the rc and
-   * how many requests succeeded (Xen's success_count). `inMulticall` skips the entry cost.
-   */
-  mmuUpdate(d: PvDomain, reqs: readonly MmuUpdateReq[], n = reqs.length, inMulticall = false): { rc: number; done: number } {
-    if (!inMulticall) this.enter(d, Hc.MmuUpdate);
-    else d.counters.hypercalls[Hc.MmuUpdate]++;
-    for (let k = 0; k < n; k++) {
-      const r = reqs[k]!;
-      const rc = this.mmuUpdateOne(d, r);
-      if (rc !== 0) {
-        this.flushLinear(d);
-        return { rc, done: k };
-      }
-    }
-    this.flushLinear(d);
-    return { rc: 0, done: n };
-  }
-
-  private mmuUpdateOne(d: PvDomain, r: MmuUpdateReq): number {
-    if (r.cmd === MMU_MACHPHYS_UPDATE) {
-      const mfn = r.ptr;
-      if (mfn < 0 || mfn >= this.ft.nrFrames || this.ft.owner[mfn] !== d.domid) return EINVAL;
-      this.ft.m2p[mfn] = r.pfn ?? -1;
-      return 0;
-    }
-    if (r.cmd !== MMU_NORMAL_PT_UPDATE) return ENOSYS;
-    if (r.ptr % 8 !== 0) return EINVAL;
-    const table = Math.floor(r.ptr / 4096);
-    const index = (r.ptr % 4096) / 8;
-    if (!this.getPage(table, d)) return EINVAL; // the table frame must be the domain's own
-    let rc: number;
-    const ft = this.ft;
-    const t = ft.type[table]!;
-    if (t >= PGT_l1_page_table && t <= PGT_l4_page_table && ft.typeCount[table]! > 0) {
-      rc = this.modEntry(table, index, r.lo, r.hi, d);
-    } else {
-      // Not a table: a plain write, allowed if the guest could map the frame writable anyway.
-      rc = this.getPageType(table, PGT_writable_page, d);
-      if (rc === 0) {
-        this.mem.write(table, index, r.lo, r.hi);
-        this.putPageType(table, d);
-      }
-    }
-    this.putPage(table);
-    return rc;
-  }
-
-  /** HYPERVISOR_mmuext_op, one operation. */
-  mmuextOp(d: PvDomain, cmd: MmuextCmd, arg: number, inMulticall = false): number {
-    if (!inMulticall) this.enter(d, Hc.MmuextOp);
-    else d.counters.hypercalls[Hc.MmuextOp]++;
-    const ft = this.ft;
-    switch (cmd) {
-      case MmuextCmd.PIN_L1_TABLE:
-      case MmuextCmd.PIN_L2_TABLE:
-      case MmuextCmd.PIN_L3_TABLE:
-      case MmuextCmd.PIN_L4_TABLE: {
-        const mfn = arg;
-        const type = (cmd - MmuextCmd.PIN_L1_TABLE + 1) as PageType;
-        if (mfn < 0 || mfn >= ft.nrFrames) return EINVAL;
-        if (ft.owner[mfn] !== d.domid) return EPERM;
-        if (ft.flags[mfn]! & PGT_pinned) return EINVAL; // "mfn already pinned"
-        const rc = this.getPageAndType(mfn, type, d);
-        if (rc !== 0) return rc;
-        ft.flags[mfn] = ft.flags[mfn]! | PGT_pinned;
-        return 0;
-      }
-      case MmuextCmd.UNPIN_TABLE: {
-        const mfn = arg;
-        if (mfn < 0 || mfn >= ft.nrFrames || ft.owner[mfn] !== d.domid) return EINVAL;
-        if (!(ft.flags[mfn]! & PGT_pinned)) return EINVAL; // "mfn not pinned"
-        ft.flags[mfn] = ft.flags[mfn]! & ~PGT_pinned;
-        this.putPageAndType(mfn, d);
-        return 0;
-      }
-      case MmuextCmd.NEW_BASEPTR: {
-        const mfn = arg;
-        if (mfn === d.guestCr3) return 0;
-        const rc = this.getPageAndType(mfn, PGT_l4_page_table, d);
-        if (rc !== 0) return rc;
-        const old = d.guestCr3;
-        d.guestCr3 = mfn;
-        if (old >= 0) this.putPageAndType(old, d);
-        d.flushTlb();
-        return 0;
-      }
-      case MmuextCmd.TLB_FLUSH_LOCAL:
-      case MmuextCmd.TLB_FLUSH_MULTI:
-      case MmuextCmd.TLB_FLUSH_ALL:
-        d.counters.c[C.TlbFlushes]++;
-        d.flushTlb();
-        return 0;
-      case MmuextCmd.INVLPG_LOCAL:
-      case MmuextCmd.INVLPG_MULTI:
-      case MmuextCmd.INVLPG_ALL:
-        d.counters.c[C.Invlpgs]++;
-        d.invlpg(arg);
-        return 0;
-      default:
-        return ENOSYS;
-    }
-  }
-
-  /**
-   * HYPERVISOR_update_va_mapping: replace the L1 entry that maps `va` in the current address
-   * space (found through the guest's own tables, as Xen's guest_map_l1e does), then flush.
-   */
-  updateVaMapping(d: PvDomain, va: number, lo: number, hi: number, flags: number, inMulticall = false): number {
-    if (!inMulticall) this.enter(d, Hc.UpdateVaMapping);
-    else d.counters.hypercalls[Hc.UpdateVaMapping]++;
-    const l1 = this.findL1(d.guestCr3, va);
-    if (l1 < 0) return EINVAL;
-    const index = Math.floor(va / 4096) % 512;
-    if (!this.getPage(l1, d)) return EINVAL;
-    const rc = this.ft.type[l1] === PGT_l1_page_table ? this.modEntry(l1, index, lo, hi, d) : EINVAL;
-    this.putPage(l1);
-    if (rc !== 0) return rc;
-    if (flags === UVMF_TLB_FLUSH) {
-      d.counters.c[C.TlbFlushes]++;
-      d.flushTlb();
-    } else if (flags === UVMF_INVLPG) {
-      d.counters.c[C.Invlpgs]++;
-      d.invlpg(va);
-    }
-    return 0;
-  }
-
-  /** Machine frame of the L1 table mapping `va` under root `l4`, or -1. */
-  findL1(l4: number, va: number): number {
-    let table = l4;
-    for (let level = 4; level > 1; level--) {
-      const i = Math.floor(va / 2 ** (3 + 9 * level)) % 512;
-      const lo = this.mem.readLo(table, i);
-      if (!(lo & PTE_P) || lo & PTE_PS) return -1;
-      table = pteFrame(lo, this.mem.readHi(table, i));
-    }
-    return table;
-  }
-
 }

@@ -6,7 +6,7 @@ import type { PvOps } from '../../guest/pvops.js';
 import { C, Hc } from '../../machine/counters.js';
 import { FaultKind } from '../../machine/mmu/types.js';
 import { PTE_P, PTE_RW, pteFlags, pteFrame, pteHi, pteLo } from '../../machine/pte.js';
-import { MmuextCmd, UVMF_NONE, type MmuUpdateReq, MMU_NORMAL_PT_UPDATE } from '../mm/pageType.js';
+import { MmuextCmd, UVMF_NONE, type MmuUpdateReq, MMU_NORMAL_PT_UPDATE } from '../hypercall/abi.js';
 import type { Domain } from '../domain.js';
 import { GuestWalk } from './shadow/fault.js';
 import { errnoName } from '../../base/errno.js';
