@@ -16,7 +16,7 @@ import { EPT_PS, EPT_RWX, PTE_P, PTE_RW, pteFrame } from '../machine/pte.js';
 import type { Domain } from './domain.js';
 import type { Hypervisor } from './hypervisor.js';
 import { PGT_l1_page_table, PGT_l4_page_table, PGT_NAMES, PGT_pinned, PGT_validated, PGT_writable_page } from './mm/frameTable.js';
-import { isGuestL4Slot } from './mm/pvMm.js';
+import { isGuestL4Slot } from './mm/pageType.js';
 
 export function audit(xen: Hypervisor): AuditResult {
   const violations: string[] = [];

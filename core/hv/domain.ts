@@ -10,9 +10,9 @@ import type { MachineMemory } from '../machine/memory.js';
 import type { Mmu } from '../machine/mmu/mmu.js';
 import { PagingKind, type TranslationContext } from '../machine/mmu/types.js';
 import type { FrameTable } from './mm/frameTable.js';
-import type { PvDomain } from './mm/pvMm.js';
+import type { PvDomain } from './mm/pageType.js';
 import type { Hap } from './paging/hap.js';
-import type { ShadowPaging } from './paging/shadow.js';
+import type { ShadowPaging } from './paging/shadow/shadowPaging.js';
 import type { Hypervisor } from './hypervisor.js';
 
 export type DomainState = 'running' | 'paused' | 'blocked' | 'shutdown' | 'dying';

@@ -15,7 +15,7 @@ import { Domain } from './domain.js';
 import { DOMID_XEN, FrameTable } from './mm/frameTable.js';
 import { PvMm } from './mm/pvMm.js';
 import { Hap } from './paging/hap.js';
-import { ShadowPaging } from './paging/shadow.js';
+import { ShadowPaging } from './paging/shadow/shadowPaging.js';
 
 export class Hypervisor {
   readonly mem: MachineMemory;

@@ -1,6 +1,6 @@
 import { C } from '../../machine/counters.js';
 import { pteHi, pteLo } from '../../machine/pte.js';
-import { GuestWalk } from '../../hv/paging/shadow.js';
+import { GuestWalk } from '../../hv/paging/shadow/fault.js';
 import { OpsBase } from './backend.js';
 
 /** Shadow paging: guest tables write-protected, hardware walks Xen's shadows. */
