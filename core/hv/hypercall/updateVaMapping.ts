@@ -2,6 +2,7 @@
  * HYPERVISOR_update_va_mapping (Xen's do_update_va_mapping, xen/arch/x86/mm.c): one L1 entry,
  * named by the virtual address it maps, then an optional flush.
  */
+import { tableIndex } from '../../base/types.js';
 import { EINVAL } from '../../base/errno.js';
 import { C, Hc } from '../../machine/counters.js';
 import type { MachineMemory } from '../../machine/memory.js';
@@ -27,7 +28,7 @@ export function doUpdateVaMapping(
   hypercallEnter(d, mm.costs, Hc.UpdateVaMapping, inMulticall);
   const l1 = guestMapL1e(mm.mem, d.guestCr3, va);
   if (l1 < 0) return EINVAL;
-  const index = Math.floor(va / 4096) % 512;
+  const index = tableIndex(va, 1);
   if (!mm.getPage(l1, d)) return EINVAL;
   const rc = mm.ft.type[l1] === PGT_l1_page_table ? mm.modEntry(l1, index, lo, hi, d) : EINVAL;
   mm.putPage(l1);
@@ -46,7 +47,7 @@ export function doUpdateVaMapping(
 export function guestMapL1e(mem: MachineMemory, l4: number, va: number): number {
   let table = l4;
   for (let level = 4; level > 1; level--) {
-    const i = Math.floor(va / 2 ** (3 + 9 * level)) % 512;
+    const i = tableIndex(va, level);
     const lo = mem.readLo(table, i);
     if (!(lo & PTE_P) || lo & PTE_PS) return -1;
     table = pteFrame(lo, mem.readHi(table, i));

@@ -3,6 +3,7 @@
  * lazily on EPT violations (as Xen's p2m fills in for a populate-on-demand or freshly built
  * domain), with 2 MiB / 1 GiB leaves where the domain's machine memory is contiguous and aligned.
  */
+import { tableIndex } from '../../base/types.js';
 import { C, Vx } from '../../machine/counters.js';
 import type { CostTable } from '../../machine/cost.js';
 import type { MachineMemory } from '../../machine/memory.js';
@@ -78,7 +79,7 @@ export class Hap {
     let table = this.eptRoot;
     const gpa = gfn * 4096;
     for (let level = 4; level > leaf; level--) {
-      const i = Math.floor(gpa / 2 ** (3 + 9 * level)) % 512;
+      const i = tableIndex(gpa, level);
       const lo = this.mem.readLo(table, i);
       if (lo & EPT_RWX) {
         table = pteFrame(lo, this.mem.readHi(table, i));
@@ -91,7 +92,7 @@ export class Hap {
     const order = 9 * (leaf - 1);
     const base = Math.floor(gfn / 2 ** order) * 2 ** order;
     const mfn = this.owner.p2m[base]!;
-    const i = Math.floor(gpa / 2 ** (3 + 9 * leaf)) % 512;
+    const i = tableIndex(gpa, leaf);
     const flags = EPT_RWX | EPT_MT_WB | (leaf > 1 ? EPT_PS : 0);
     this.mem.write(table, i, pteLo(mfn, flags), pteHi(mfn, 0));
   }
@@ -101,7 +102,7 @@ export class Hap {
     let table = this.eptRoot;
     const gpa = gfn * 4096;
     for (let level = 4; level >= 1; level--) {
-      const i = Math.floor(gpa / 2 ** (3 + 9 * level)) % 512;
+      const i = tableIndex(gpa, level);
       const lo = this.mem.readLo(table, i);
       if (!(lo & EPT_R)) return -1;
       const frame = pteFrame(lo, this.mem.readHi(table, i));

@@ -6,6 +6,7 @@
  * (a "hidden" fault the guest never sees), prefetching neighbouring L1 entries. Guest 2 MiB pages
  * are splintered into 4 KiB "fl1" shadows, so a shadow walk is always four references.
  */
+import { tableIndex } from '../../../base/types.js';
 import { C, Vx } from '../../../machine/counters.js';
 import { PTE_A, PTE_D, PTE_P, PTE_PS, PTE_RW, PTE_US, pteFrame } from '../../../machine/pte.js';
 import { oosSnapshotEntry } from './oos.js';
@@ -40,7 +41,7 @@ export function shPageFault(sh: ShadowDomain, va: number, write: boolean, user: 
   let us = true;
   let leafLevel = 1;
   for (let level = 4; level >= 1; level--) {
-    const i = Math.floor(va / 2 ** (3 + 9 * level)) % 512;
+    const i = tableIndex(va, level);
     const gm = sh.gmfn(gfn);
     const lo = sh.mem.readLo(gm, i);
     const hi = sh.mem.readHi(gm, i);
@@ -84,7 +85,7 @@ export function shPageFault(sh: ShadowDomain, va: number, write: boolean, user: 
     }
     s = child;
   }
-  const i1 = Math.floor(va / 4096) % 512;
+  const i1 = tableIndex(va, 1);
   if (leafLevel === 2) {
     // fl1: splinter the guest 2 MiB page into 4 KiB shadow entries.
     const gt = path[4]!;

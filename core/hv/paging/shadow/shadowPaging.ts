@@ -13,6 +13,7 @@
  *
  * CR3 writes and INVLPG exit.
  */
+import { tableIndex } from '../../../base/types.js';
 import { C, Vx } from '../../../machine/counters.js';
 import type { CostTable } from '../../../machine/cost.js';
 import type { MachineMemory } from '../../../machine/memory.js';
@@ -103,7 +104,7 @@ export class ShadowPaging {
     const l1 = this.guestL1Of(va);
     if (l1 >= 0 && sh.isOos[l1]) {
       const s = sh.shadowOf[l1]!;
-      const i = Math.floor(va / 4096) % 512;
+      const i = tableIndex(va, 1);
       if (s >= 0) shPropagate(sh, s, i);
       oosSnapshotEntry(sh, l1, i);
     }
@@ -158,7 +159,7 @@ export class ShadowPaging {
     const sh = this.sh;
     let gfn = sh.guestCr3;
     for (let level = 4; level > 1; level--) {
-      const i = Math.floor(va / 2 ** (3 + 9 * level)) % 512;
+      const i = tableIndex(va, level);
       const gm = sh.gmfn(gfn);
       const lo = sh.mem.readLo(gm, i);
       if (!(lo & PTE_P) || lo & PTE_PS) return -1;
