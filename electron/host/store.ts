@@ -43,6 +43,13 @@ export interface StoreOptions {
   /** Path of better_sqlite3.node built for this runtime (Electron's ABI differs from Node's). */
   nativeBinding?: string;
   now?: () => Date;
+  /**
+   * Default true: this host process is opening the folder for the first time, so check the file
+   * (moving a damaged or newer one aside) and mark runs left 'running' as interrupted. False for
+   * a second connection of the same host (a host worker restarted after a crash, the bulk worker):
+   * the renderer that runs those runs is still alive and recording, and the file was checked.
+   */
+  recover?: boolean;
 }
 
 export interface RunStore {
@@ -147,8 +154,9 @@ export function openStore(opts: StoreOptions): RunStore {
   mkdirSync(opts.dataDir, { recursive: true });
   const file = join(opts.dataDir, DB_FILENAME);
 
+  const recover = opts.recover ?? true;
   let health: StoreHealth = { ok: true };
-  const found = diagnose(file, opts.nativeBinding);
+  const found = recover ? diagnose(file, opts.nativeBinding) : ({ kind: 'ok' } as const);
   if (found.kind === 'corrupt') {
     const keptAs = setAside(file, 'corrupt', now());
     health = {
@@ -166,7 +174,7 @@ export function openStore(opts: StoreOptions): RunStore {
   }
 
   const db = openDatabase(file, opts);
-  const interrupted = (
+  const interrupted = !recover ? [] : (
     db
       .prepare("UPDATE runs SET status = 'interrupted', error = COALESCE(error, ?) WHERE status = 'running' RETURNING id")
       .pluck()
@@ -342,10 +350,14 @@ export function openStore(opts: StoreOptions): RunStore {
     importRun(content) {
       const run = parseRunExport(content);
       const results = run.results as Results | null;
+      // Everything but the inserts happens before the transaction: the write lock it takes makes
+      // other connections' writes wait (the host's other worker), so it is held only to write.
+      const scenarioJson = toJson(run.scenario, 'importRun: run.scenario');
+      const seriesJson = run.series.map((p) => toJson(p.values, 'importRun: run.series values'));
       return db.transaction(() => {
         const info = q.insertRun.run({
           scenarioName: run.scenarioName,
-          scenarioJson: toJson(run.scenario, 'importRun: run.scenario'),
+          scenarioJson,
           modesJson: JSON.stringify(results ? modesOf(results) : run.modes),
           seed: run.seed,
           appVersion: run.appVersion,
@@ -360,7 +372,7 @@ export function openStore(opts: StoreOptions): RunStore {
           note: run.note,
         });
         const id = Number(info.lastInsertRowid);
-        insertSeries(id, run.series);
+        run.series.forEach((p, seq) => q.insertSeries.run(id, seq, p.t, p.domain, seriesJson[seq]));
         insertConsole(id, run.console);
         return { id };
       }).immediate();
