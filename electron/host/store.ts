@@ -1,14 +1,15 @@
 /**
  * The run store: saved scenarios and runs (scenario snapshot, results, live series, console
  * logs, a note) in one SQLite file, `hyperlab.db` in the data folder. Synchronous, because
- * better-sqlite3 is; the host service wraps it in promises.
+ * better-sqlite3 is; it runs in a host worker thread (hostWorker.ts), never on a host's main thread.
  *
  * Durability: WAL journal with synchronous=NORMAL, so a committed transaction survives the app
  * being killed (only an OS crash or power loss can lose the last few), and readers never wait for
  * a writer. Every write that touches more than one row is one transaction, so a run that dies
  * mid-way keeps whole batches, never half of one. One host process owns a data folder at a time
  * (Electron's single-instance lock): opening the store marks any run still 'running' as
- * 'interrupted', because the process that was running it is gone.
+ * 'interrupted', because the process that was running it is gone. The host's further
+ * connections (its second worker, a worker restarted after a crash) open with recover: false.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
