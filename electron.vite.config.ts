@@ -1,4 +1,6 @@
-// Builds the three parts of the app: the main process (electron/main), the one preload
+// Builds the three parts of the app: the main process (electron/main, and the host worker it
+// starts, electron/host/hostWorker.ts, as a second entry: out/main/hostWorker.js beside
+// out/main/index.js, where main looks for it), the one preload
 // (electron/preload, CommonJS because sandboxed preloads cannot be ES modules) and the renderer
 // (renderer/, Svelte 5). `npm run build` writes them to out/; `npm run serve` and electron-builder
 // use the same output.
@@ -11,7 +13,7 @@ export default defineConfig({
     build: {
       outDir: 'out/main',
       externalizeDeps: true,
-      rollupOptions: { input: { index: resolve('electron/main/index.ts') } },
+      rollupOptions: { input: { index: resolve('electron/main/index.ts'), hostWorker: resolve('electron/host/hostWorker.ts') } },
     },
   },
   preload: {

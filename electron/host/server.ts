@@ -11,9 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import { VERSION, type HostInfo } from '../../core/api/index.js';
-import { openStore } from './store.js';
-import { createHostService } from './service.js';
+import { hostWorkerBeside, startHostClient } from './hostClient.js';
 import { RENDERER_CSP } from './csp.js';
 
 export const TOKEN_HEADER = 'x-hyperlab-token';
@@ -40,6 +38,8 @@ export interface ServeOptions {
   port?: number;
   /** Fixed token (tests); a random one otherwise. */
   token?: string;
+  /** The host worker to run (tests); hostWorker.ts beside this file otherwise. */
+  workerFile?: string;
 }
 
 export interface RunningServer {
@@ -71,7 +71,7 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
   send(res, status, JSON.stringify(value), 'application/json; charset=utf-8');
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -79,15 +79,26 @@ async function readBody(req: IncomingMessage): Promise<string> {
     if (size > MAX_BODY) throw new Error('request body too large');
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
   const rendererDir = resolve(opts.rendererDir);
   const token = opts.token ?? randomBytes(24).toString('base64url');
-  const store = openStore({ dataDir: opts.dataDir });
-  const info = (): HostInfo => ({ version: VERSION, host: 'browser', dataDir: opts.dataDir, store: store.health });
-  const service = createHostService(store, info);
+  // The store lives in host workers; this event loop only reads requests, checks them and
+  // forwards them, so an import being parsed never stalls the page, other API calls or a download.
+  const host = startHostClient({
+    workerFile: opts.workerFile ?? hostWorkerBeside(import.meta.url),
+    dataDir: opts.dataDir,
+    host: 'browser',
+    log: (m) => console.warn(`[hyperlab] ${m}`),
+  });
+  try {
+    await host.ready;
+  } catch (e) {
+    await host.close();
+    throw e;
+  }
 
   const serveStatic = async (res: ServerResponse, urlPath: string): Promise<void> => {
     let rel: string;
@@ -120,17 +131,15 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
         if (typeof given !== 'string' || !sameToken(given, token)) {
           return sendJson(res, 403, { ok: false, error: { code: 'forbidden', message: 'missing or wrong launch token' } });
         }
-        let args: unknown;
+        let body: Buffer;
         try {
-          const body = await readBody(req);
-          const parsed = JSON.parse(body || '{}') as { args?: unknown };
-          args = parsed.args ?? [];
+          body = await readBody(req);
         } catch (e) {
           return sendJson(res, 400, { ok: false, error: { code: 'bad-args', message: `request body: ${(e as Error).message}` } });
         }
-        const op = url.pathname.slice('/api/'.length);
-        const reply = await service.dispatch(op, args);
-        return sendJson(res, 200, reply);
+        // The body goes to the host worker unparsed: an import is up to 256 MB of JSON.
+        const { reply, badBody } = await host.dispatchBody(url.pathname.slice('/api/'.length), body);
+        return sendJson(res, badBody ? 400 : 200, reply);
       }
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'method not allowed', 'text/plain');
       return serveStatic(res, url.pathname);
@@ -140,10 +149,15 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     });
   });
 
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => ok());
-  });
+  try {
+    await new Promise<void>((ok, fail) => {
+      server.once('error', fail);
+      server.listen(opts.port ?? 0, '127.0.0.1', () => ok());
+    });
+  } catch (e) {
+    await host.close();
+    throw e;
+  }
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return {
@@ -151,13 +165,12 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     token,
     port,
     server,
-    close: () =>
-      new Promise<void>((ok) => {
+    close: async () => {
+      await new Promise<void>((ok) => {
         server.closeAllConnections();
-        server.close(() => {
-          store.close();
-          ok();
-        });
-      }),
+        server.close(() => ok());
+      });
+      await host.close();
+    },
   };
 }

@@ -1,11 +1,13 @@
 /**
  * The host service: the HostApi operations a host serves from Node (everything but the dialogs
- * and the menu), over the run store, and `dispatch` — the single entry the Electron IPC layer and
- * the browser-mode HTTP server both call with an operation name and untrusted arguments. Dispatch
- * never throws and never leaks a stack: every outcome is a reply.
+ * and the menu), over the run store, and `dispatch` — the single entry a host worker
+ * (hostWorker.ts) calls with an operation name and untrusted arguments, for the Electron IPC layer
+ * and the browser-mode HTTP server alike (through hostClient.ts). Dispatch never throws and never
+ * leaks a stack: every outcome is a reply.
  */
 import {
   CLIENT_SIDE_OPS,
+  HOST_OP_ARGS,
   HOST_OPS,
   HostError,
   parseHostArgs,
@@ -51,6 +53,31 @@ export function toHostErrorInfo(e: unknown): HostErrorInfo {
   return { code: 'internal', message: oneLine(`internal error: ${message || 'unknown'}`) };
 }
 
+/** The name checks: a string, an operation of HOST_OP_ARGS, one the service serves (not a dialog). */
+export function checkOp(op: unknown): { ok: true; op: ServiceOp } | { ok: false; error: HostErrorInfo } {
+  if (typeof op !== 'string') return { ok: false, error: { code: 'unknown-op', message: `unknown operation (the name is a ${typeof op}, not a string)` } };
+  if (CLIENT_SIDE_OPS.includes(op as HostOp)) {
+    return { ok: false, error: { code: 'unknown-op', message: `${op} is handled by the host itself (a dialog or a download), not by the host service` } };
+  }
+  if (!Object.prototype.hasOwnProperty.call(HOST_OP_ARGS, op) || !SERVICE_OPS.has(op as HostOp)) {
+    return { ok: false, error: { code: 'unknown-op', message: `unknown operation "${op}"` } };
+  }
+  return { ok: true, op: op as ServiceOp };
+}
+
+/**
+ * The checks every call passes before the service runs it: the name (checkOp), then arguments
+ * that parse against HOST_OP_ARGS. The host worker's client runs them on the calling thread
+ * before forwarding a call, and dispatch runs them again in the worker.
+ */
+export function checkCall(op: unknown, rawArgs: unknown): { ok: true; op: ServiceOp; args: unknown[] } | { ok: false; error: HostErrorInfo } {
+  const named = checkOp(op);
+  if (!named.ok) return named;
+  const parsed = parseHostArgs(named.op, rawArgs);
+  if (!parsed.ok) return parsed;
+  return { ok: true, op: named.op, args: parsed.args };
+}
+
 export function createHostService(store: RunStore, info: () => HostInfo): HostService {
   const api: ServedApi = {
     info: async () => info(),
@@ -71,15 +98,10 @@ export function createHostService(store: RunStore, info: () => HostInfo): HostSe
 
   async function dispatch(op: string, rawArgs: unknown): Promise<DispatchReply> {
     try {
-      if (typeof op !== 'string') return { ok: false, error: { code: 'unknown-op', message: `unknown operation (the name is a ${typeof op}, not a string)` } };
-      if (CLIENT_SIDE_OPS.includes(op as HostOp)) {
-        return { ok: false, error: { code: 'unknown-op', message: `${op} is handled by the host itself (a dialog or a download), not by the host service` } };
-      }
-      const parsed = parseHostArgs(op, rawArgs);
-      if (!parsed.ok) return parsed;
-      if (!SERVICE_OPS.has(parsed.op)) return { ok: false, error: { code: 'unknown-op', message: `unknown operation "${op}"` } };
-      const fn = api[parsed.op as ServiceOp] as (...a: unknown[]) => Promise<unknown>;
-      return { ok: true, value: await fn(...parsed.args) };
+      const call = checkCall(op, rawArgs);
+      if (!call.ok) return call;
+      const fn = api[call.op] as (...a: unknown[]) => Promise<unknown>;
+      return { ok: true, value: await fn(...call.args) };
     } catch (e) {
       return { ok: false, error: toHostErrorInfo(e) };
     }

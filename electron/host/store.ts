@@ -1,14 +1,15 @@
 /**
  * The run store: saved scenarios and runs (scenario snapshot, results, live series, console
  * logs, a note) in one SQLite file, `hyperlab.db` in the data folder. Synchronous, because
- * better-sqlite3 is; the host service wraps it in promises.
+ * better-sqlite3 is; it runs in a host worker thread (hostWorker.ts), never on a host's main thread.
  *
  * Durability: WAL journal with synchronous=NORMAL, so a committed transaction survives the app
  * being killed (only an OS crash or power loss can lose the last few), and readers never wait for
  * a writer. Every write that touches more than one row is one transaction, so a run that dies
  * mid-way keeps whole batches, never half of one. One host process owns a data folder at a time
  * (Electron's single-instance lock): opening the store marks any run still 'running' as
- * 'interrupted', because the process that was running it is gone.
+ * 'interrupted', because the process that was running it is gone. The host's further
+ * connections (its second worker, a worker restarted after a crash) open with recover: false.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,6 +44,13 @@ export interface StoreOptions {
   /** Path of better_sqlite3.node built for this runtime (Electron's ABI differs from Node's). */
   nativeBinding?: string;
   now?: () => Date;
+  /**
+   * Default true: this host process is opening the folder for the first time, so check the file
+   * (moving a damaged or newer one aside) and mark runs left 'running' as interrupted. False for
+   * a second connection of the same host (a host worker restarted after a crash, the bulk worker):
+   * the renderer that runs those runs is still alive and recording, and the file was checked.
+   */
+  recover?: boolean;
 }
 
 export interface RunStore {
@@ -147,8 +155,9 @@ export function openStore(opts: StoreOptions): RunStore {
   mkdirSync(opts.dataDir, { recursive: true });
   const file = join(opts.dataDir, DB_FILENAME);
 
+  const recover = opts.recover ?? true;
   let health: StoreHealth = { ok: true };
-  const found = diagnose(file, opts.nativeBinding);
+  const found = recover ? diagnose(file, opts.nativeBinding) : ({ kind: 'ok' } as const);
   if (found.kind === 'corrupt') {
     const keptAs = setAside(file, 'corrupt', now());
     health = {
@@ -166,7 +175,7 @@ export function openStore(opts: StoreOptions): RunStore {
   }
 
   const db = openDatabase(file, opts);
-  const interrupted = (
+  const interrupted = !recover ? [] : (
     db
       .prepare("UPDATE runs SET status = 'interrupted', error = COALESCE(error, ?) WHERE status = 'running' RETURNING id")
       .pluck()
@@ -342,10 +351,14 @@ export function openStore(opts: StoreOptions): RunStore {
     importRun(content) {
       const run = parseRunExport(content);
       const results = run.results as Results | null;
+      // Everything but the inserts happens before the transaction: the write lock it takes makes
+      // other connections' writes wait (the host's other worker), so it is held only to write.
+      const scenarioJson = toJson(run.scenario, 'importRun: run.scenario');
+      const seriesJson = run.series.map((p) => toJson(p.values, 'importRun: run.series values'));
       return db.transaction(() => {
         const info = q.insertRun.run({
           scenarioName: run.scenarioName,
-          scenarioJson: toJson(run.scenario, 'importRun: run.scenario'),
+          scenarioJson,
           modesJson: JSON.stringify(results ? modesOf(results) : run.modes),
           seed: run.seed,
           appVersion: run.appVersion,
@@ -360,7 +373,7 @@ export function openStore(opts: StoreOptions): RunStore {
           note: run.note,
         });
         const id = Number(info.lastInsertRowid);
-        insertSeries(id, run.series);
+        run.series.forEach((p, seq) => q.insertSeries.run(id, seq, p.t, p.domain, seriesJson[seq]));
         insertConsole(id, run.console);
         return { id };
       }).immediate();

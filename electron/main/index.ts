@@ -1,25 +1,27 @@
 /**
  * The main process: lifecycle only. Everything with logic lives in a small module beside this
  * one (window, protocol, ipc, menu, about) or in electron/host (the store and the host service,
- * shared with the browser-mode server), so each can be tested without Electron.
+ * shared with the browser-mode server), so each can be tested without Electron. The store runs in
+ * host worker threads (electron/host/hostClient.ts): this thread never waits for SQLite or for
+ * an import being parsed.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, shell } from 'electron';
-// The two leaf modules, not core/api/index.ts, which would drag the simulator into main.
-import type { HostInfo } from '../../core/api/host.js';
+// The leaf module, not core/api/index.ts, which would drag the simulator into main.
 import { VERSION } from '../../core/api/version.js';
-import { openStore } from '../host/store.js';
-import { createHostService } from '../host/service.js';
+import { hostWorkerBeside, startHostClient } from '../host/hostClient.js';
 import { showAbout, showLicences, type AboutDeps } from './about.js';
 import { registerIpc } from './ipc.js';
 import { menuTemplate, sendToFocused } from './menu.js';
 import { APP_ENTRY_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES, createAppProtocolHandler } from './protocol.js';
 import { lockNavigation, windowOptions } from './window.js';
 
-// out/main/index.js → out/preload/index.cjs and out/renderer/ (electron.vite.config.ts).
+// out/main/index.js → out/main/hostWorker.js, out/preload/index.cjs and out/renderer/
+// (electron.vite.config.ts builds the host worker as a second entry of the main build).
 const here = dirname(fileURLToPath(import.meta.url));
+const HOST_WORKER = hostWorkerBeside(import.meta.url);
 const PRELOAD = join(here, '../preload/index.cjs');
 const RENDERER_DIR = join(here, '../renderer');
 
@@ -43,11 +45,10 @@ function nativeBinding(): string | undefined {
 function start(): void {
   let window: BrowserWindow | null = null;
   const dataDir = app.getPath('userData');
-  let store: ReturnType<typeof openStore>;
-  try {
-    store = openStore({ dataDir, nativeBinding: nativeBinding() });
-  } catch (e) {
-    // Before 'ready' only showErrorBox works; it is the one message a user gets, so say what to do.
+  // Started now, so the database opens while Electron gets ready; the binding is main's choice.
+  const host = startHostClient({ workerFile: HOST_WORKER, dataDir, nativeBinding: nativeBinding(), host: 'electron', log });
+  const cannotOpen = (e: unknown): void => {
+    // The one message a user gets (showErrorBox works before and after 'ready'), so say what to do.
     dialog.showErrorBox(
       'Hyperlab cannot open its database',
       `${(e as Error).message}\n\nData folder: ${dataDir}\n` +
@@ -55,10 +56,7 @@ function start(): void {
         'Otherwise reinstall Hyperlab.',
     );
     app.exit(1);
-    return;
-  }
-  const info = (): HostInfo => ({ version: VERSION, host: 'electron', dataDir, store: store.health });
-  const service = createHostService(store, info);
+  };
 
   const aboutDeps: AboutDeps = {
     version: VERSION,
@@ -88,14 +86,22 @@ function start(): void {
     window.focus();
   });
 
-  app.whenReady().then(() => {
+  const opened = host.ready.then(
+    () => true,
+    (e: unknown) => {
+      cannotOpen(e);
+      return false;
+    },
+  );
+  Promise.all([app.whenReady(), opened]).then(([, ok]) => {
+    if (!ok) return;
     // Checklist 6: the lab needs no camera, location, notifications, MIDI, USB …; refuse all.
     session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
     session.defaultSession.setPermissionCheckHandler(() => false);
     protocol.handle(APP_SCHEME, createAppProtocolHandler(RENDERER_DIR));
 
     registerIpc(ipcMain, {
-      service,
+      service: host,
       dialogs: { showSaveDialog: (w, o) => dialog.showSaveDialog(w, o), showOpenDialog: (w, o) => dialog.showOpenDialog(w, o) },
       windowOf: (event) => BrowserWindow.fromWebContents(event.sender),
       defaultDir: () => app.getPath('documents'),
@@ -128,7 +134,18 @@ function start(): void {
     // macOS apps stay running with no window until the user quits.
     if (process.platform !== 'darwin') app.quit();
   });
-  app.on('will-quit', () => store.close());
+  // Quit waits for the host workers to finish the calls already made and close the database
+  // (hostClient.ts stops a worker that takes longer than CLOSE_TIMEOUT_MS; SQLite then rolls back
+  // its open transaction, if any).
+  let hostClosed = false;
+  app.on('will-quit', (event) => {
+    if (hostClosed) return;
+    event.preventDefault();
+    void host.close().finally(() => {
+      hostClosed = true;
+      app.quit();
+    });
+  });
 }
 
 // A second copy would open the same SQLite file; hand over to the first one instead.

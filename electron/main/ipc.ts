@@ -6,7 +6,8 @@
  *      handler checks again);
  *   2. the sender is a live frame of this app (app://hyperlab/...), not some page that got
  *      loaded by accident, nor a frame that is already gone;
- *   3. the arguments parse against the operation's schema (in dispatch, or here for the two
+ *   3. the arguments parse against the operation's schema (in dispatch — the host client's, on
+ *      this thread, before the call is forwarded to the host worker — or here for the two
  *      operations that open dialogs).
  * A handler never throws: an exception in ipcMain.handle reaches the renderer as an opaque
  * "Error invoking remote method", so every outcome is a reply {ok, value} or {ok: false, error}.
@@ -22,7 +23,7 @@ export type HostReply = { ok: true; value: unknown } | { ok: false; error: HostE
 /** Files bigger than this are refused by openFile; it matches importRun's argument limit. */
 export const MAX_OPEN_BYTES = 256 * 1024 * 1024;
 
-/** What main needs from the host service (electron/host/service.ts). */
+/** What main needs from the host service: electron/host/hostClient.ts, which forwards to the host worker. */
 export interface Dispatcher {
   dispatch(op: string, rawArgs: unknown): Promise<HostReply>;
 }

@@ -1,6 +1,7 @@
 /**
  * The main process's lifecycle (electron/main/index.ts) against a mocked Electron: what is set up
- * before and after 'ready', the single-instance lock, the store, the window, and quitting.
+ * before and after 'ready', the single-instance lock, the host worker that owns the store, the
+ * window, and quitting.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HOST_OPS, IPC_PREFIX } from '../../core/api/host.js';
@@ -12,7 +13,7 @@ const m = vi.hoisted(() => {
     windows: [] as any[],
     packaged: false,
     lock: true,
-    storeThrows: null as Error | null,
+    openFails: null as Error | null,
   };
   const on = (map: Map<string, ((...a: any[]) => void)[]>) => (ev: string, fn: (...a: any[]) => void) => void map.set(ev, [...(map.get(ev) ?? []), fn]);
   const emitApp = (ev: string, ...args: any[]) => (state.appEvents.get(ev) ?? []).forEach((fn) => fn(...args));
@@ -33,7 +34,8 @@ const m = vi.hoisted(() => {
       state.windows.push(this);
     }
   }
-  const store = { health: { ok: true }, close: vi.fn() };
+  // The host client (electron/host/hostClient.ts): ready settles as the worker's store opens.
+  const host = { ready: Promise.resolve({ ok: true }), dispatch: vi.fn(), close: vi.fn(async () => void state.order.push('host.close')) };
   const electron = {
     app: {
       get isPackaged() {
@@ -62,17 +64,16 @@ const m = vi.hoisted(() => {
     shell: { openPath: vi.fn() },
     BrowserWindow,
   };
-  const openStore = vi.fn(() => {
-    if (state.storeThrows) throw state.storeThrows;
-    return store;
+  const startHostClient = vi.fn(() => {
+    host.ready = state.openFails ? Promise.reject(state.openFails) : Promise.resolve({ ok: true });
+    return host;
   });
-  const createHostService = vi.fn(() => ({ dispatch: vi.fn() }));
-  return { state, emitApp, electron, store, openStore, createHostService };
+  return { state, emitApp, electron, host, startHostClient };
 });
 
 vi.mock('electron', () => m.electron);
-vi.mock('../../electron/host/store.js', () => ({ openStore: m.openStore }));
-vi.mock('../../electron/host/service.js', () => ({ createHostService: m.createHostService }));
+// The real hostWorkerBeside (where main looks for the worker); only starting one is mocked.
+vi.mock('../../electron/host/hostClient.js', async (actual) => ({ ...(await actual<object>()), startHostClient: m.startHostClient }));
 
 async function boot(): Promise<void> {
   vi.resetModules();
@@ -87,7 +88,7 @@ beforeEach(() => {
   vi.clearAllMocks();
   // main logs refusals with console.warn; keep the test output quiet.
   vi.spyOn(console, 'warn').mockImplementation(() => {});
-  Object.assign(m.state, { order: [], appEvents: new Map(), windows: [], packaged: false, lock: true, storeThrows: null });
+  Object.assign(m.state, { order: [], appEvents: new Map(), windows: [], packaged: false, lock: true, openFails: null });
   delete process.env.HYPERLAB_SQLITE_BINDING;
 });
 afterEach(() => {
@@ -106,36 +107,55 @@ describe('main process lifecycle', () => {
     expect(m.electron.protocol.handle).toHaveBeenCalledWith('app', expect.any(Function));
   });
 
-  it('quits at once, without opening the store, when another instance holds the lock', async () => {
+  it('quits at once, without starting the host worker, when another instance holds the lock', async () => {
     m.state.lock = false;
     await boot();
     expect(m.electron.app.quit).toHaveBeenCalled();
-    expect(m.openStore).not.toHaveBeenCalled();
+    expect(m.startHostClient).not.toHaveBeenCalled();
     expect(m.state.windows).toHaveLength(0);
   });
 
-  it('opens the store in userData with the Electron SQLite build from npm start, and closes it on quit', async () => {
+  it('starts the host worker beside main on userData with the Electron SQLite build from npm start', async () => {
     process.env.HYPERLAB_SQLITE_BINDING = '/cache/better_sqlite3.node';
     await boot();
-    expect(m.openStore).toHaveBeenCalledWith({ dataDir: '/data/userData', nativeBinding: '/cache/better_sqlite3.node' });
-    const info = (m.createHostService.mock.calls[0] as unknown[])[1] as () => { host: string; dataDir: string };
-    expect(info()).toMatchObject({ host: 'electron', dataDir: '/data/userData', store: { ok: true } });
-    m.emitApp('will-quit');
-    expect(m.store.close).toHaveBeenCalled();
+    expect(m.startHostClient).toHaveBeenCalledTimes(1);
+    const opts = (m.startHostClient.mock.calls[0] as unknown[])[0] as Record<string, unknown>;
+    expect(opts).toMatchObject({ dataDir: '/data/userData', nativeBinding: '/cache/better_sqlite3.node', host: 'electron' });
+    // Beside this module: electron/main/hostWorker.ts here, out/main/hostWorker.js in the build.
+    expect(opts.workerFile).toMatch(/[/\\]electron[/\\]main[/\\]hostWorker\.ts$/);
   });
 
   it('ignores HYPERLAB_SQLITE_BINDING once packaged', async () => {
     process.env.HYPERLAB_SQLITE_BINDING = '/tmp/evil.node';
     m.state.packaged = true;
     await boot();
-    expect(m.openStore).toHaveBeenCalledWith({ dataDir: '/data/userData', nativeBinding: undefined });
+    expect(m.startHostClient).toHaveBeenCalledWith(expect.objectContaining({ dataDir: '/data/userData', nativeBinding: undefined }));
   });
 
-  it('says what to do and exits 1 when the store cannot be opened', async () => {
-    m.state.storeThrows = new Error('The module was compiled against a different Node.js version');
+  it('holds the quit until the host worker has closed the database, then quits', async () => {
+    await boot();
+    const event = { preventDefault: vi.fn() };
+    m.emitApp('will-quit', event);
+    expect(event.preventDefault).toHaveBeenCalledTimes(1);
+    expect(m.host.close).toHaveBeenCalledTimes(1);
+    expect(m.electron.app.quit).not.toHaveBeenCalled();
+    await new Promise((r) => setImmediate(r));
+    expect(m.electron.app.quit).toHaveBeenCalledTimes(1);
+    // The second will-quit (from that app.quit) goes through.
+    const again = { preventDefault: vi.fn() };
+    m.emitApp('will-quit', again);
+    expect(again.preventDefault).not.toHaveBeenCalled();
+    expect(m.host.close).toHaveBeenCalledTimes(1);
+  });
+
+  it('says what to do and exits 1 when the store cannot be opened, without opening a window', async () => {
+    m.state.openFails = new Error('the run database could not be opened: The module was compiled against a different Node.js version');
     await boot();
     expect(m.electron.dialog.showErrorBox).toHaveBeenCalledWith('Hyperlab cannot open its database', expect.stringContaining('npm start'));
+    expect(m.electron.dialog.showErrorBox).toHaveBeenCalledWith(expect.any(String), expect.stringContaining('compiled against a different Node.js version'));
     expect(m.electron.app.exit).toHaveBeenCalledWith(1);
+    expect(m.state.windows).toHaveLength(0);
+    expect(m.electron.ipcMain.handle).not.toHaveBeenCalled();
   });
 
   it('denies every permission request and check', async () => {
@@ -150,10 +170,14 @@ describe('main process lifecycle', () => {
     }
   });
 
-  it('wires one IPC handler per operation and sets the application menu', async () => {
+  it('wires one IPC handler per operation, forwarding to the host worker, and sets the application menu', async () => {
     await boot();
     const channels = m.electron.ipcMain.handle.mock.calls.map((c) => c[0] as string);
     expect(channels.sort()).toEqual(HOST_OPS.map((op) => `${IPC_PREFIX}${op}`).sort());
+    const handler = m.electron.ipcMain.handle.mock.calls.find((c) => c[0] === `${IPC_PREFIX}listRuns`)![1] as (e: unknown, ...a: unknown[]) => Promise<unknown>;
+    m.host.dispatch.mockResolvedValueOnce({ ok: true, value: [] });
+    expect(await handler({ senderFrame: { url: 'app://hyperlab/index.html' }, sender: {} })).toEqual({ ok: true, value: [] });
+    expect(m.host.dispatch).toHaveBeenCalledWith('listRuns', []);
     expect(m.electron.Menu.setApplicationMenu).toHaveBeenCalledTimes(1);
   });
 

@@ -48,7 +48,7 @@ let files: string[];
 let builderLog = '';
 
 beforeAll(() => {
-  const needBuild = ['out/main/index.js', 'out/preload/index.cjs', 'out/renderer/index.html'].some((f) => !existsSync(join(ROOT, f)));
+  const needBuild = ['out/main/index.js', 'out/main/hostWorker.js', 'out/preload/index.cjs', 'out/renderer/index.html'].some((f) => !existsSync(join(ROOT, f)));
   if (needBuild) {
     const b = spawnSync(process.execPath, [bin('electron-vite', 'electron-vite'), 'build'], { cwd: ROOT, encoding: 'utf8' });
     if (b.status !== 0) throw new Error(`electron-vite build failed:\n${b.stdout}\n${b.stderr}`);
@@ -87,8 +87,8 @@ describe('packaged app (electron-builder --linux dir)', () => {
     expect(builderLog).not.toMatch(/downloading/i);
   });
 
-  it('puts main, preload, renderer and package.json in app.asar', () => {
-    for (const f of ['/out/main/index.js', '/out/preload/index.cjs', '/out/renderer/index.html', '/package.json']) expect(files, f).toContain(f);
+  it('puts main, the host worker beside it, preload, renderer and package.json in app.asar', () => {
+    for (const f of ['/out/main/index.js', '/out/main/hostWorker.js', '/out/preload/index.cjs', '/out/renderer/index.html', '/package.json']) expect(files, f).toContain(f);
     expect(files.some((f) => /^\/out\/renderer\/assets\/[^/]+\.js$/.test(f))).toBe(true);
     const pkg = JSON.parse(asar.extractFile(join(appDir, 'resources/app.asar'), 'package.json').toString('utf8')) as { main: string };
     expect(pkg.main).toBe('out/main/index.js');
