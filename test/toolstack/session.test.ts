@@ -4,7 +4,7 @@ import { runScenario } from '../../core/sim/run.js';
 import { compareModes, modeVariant } from '../../core/sim/compare.js';
 import { C } from '../../core/machine/counters.js';
 import { LabSession, type ConsoleHooks, type MakeHub } from '../../core/toolstack/session.js';
-import { oneGuest } from './helpers.js';
+import { oneGuest } from '../sim/helpers.js';
 import { det, harness, randomAccess, updateVsAccess } from './sessionHarness.js';
 
 describe('LabSession: a live run in time slices', () => {

@@ -3,7 +3,7 @@ import { type WorkerEvent } from '../../core/api/index.js';
 import { runScenario } from '../../core/sim/run.js';
 import type { ConsoleHooks, ConsoleHubLike, MakeHub } from '../../core/toolstack/session.js';
 import { parseRequest } from '../../core/worker/request.js';
-import { oneGuest } from './helpers.js';
+import { oneGuest } from '../sim/helpers.js';
 import { det, harness, randomAccess, type Ev } from './sessionHarness.js';
 
 describe('LabSession: consoles', () => {

@@ -1,7 +1,7 @@
 /** A LabSession on a fake clock and a manual scheduler queue, for the session tests. */
 import type { Results, WorkerEvent } from '../../core/api/index.js';
 import { LabSession, type MakeHub } from '../../core/toolstack/session.js';
-import { oneGuest } from './helpers.js';
+import { oneGuest } from '../sim/helpers.js';
 
 export type Ev<T extends WorkerEvent['type']> = Extract<WorkerEvent, { type: T }>;
 
