@@ -38,13 +38,16 @@ export interface Browser {
 /**
  * Test-only, installed before the page's own scripts: the simulation worker's messages to the page
  * pass a gate the test can close, so that answers to two requests are both held while both are in
- * flight and then delivered in the worker's order — the race made certain, not left to timing.
+ * flight and then delivered in the worker's order — the race made certain, not left to timing; the
+ * page's requests to the worker can be held the same way and sent together.
  * `window.__hyperlabTestHooks` also asks the app to expose its Lab (renderer/src/main.ts).
  */
 const WORKER_GATE = `(() => {
   const Native = window.Worker;
   const held = [];
   let holding = false;
+  const out = [];
+  let holdingOut = false;
   window.__hyperlabTestHooks = {};
   window.__workerGate = {
     hold() { holding = true; },
@@ -53,6 +56,13 @@ const WORKER_GATE = `(() => {
       holding = false;
       const q = held.splice(0);
       for (const h of q) h.deliver();
+      return q.length;
+    },
+    holdRequests() { holdingOut = true; },
+    releaseRequests() {
+      holdingOut = false;
+      const q = out.splice(0);
+      for (const send of q) send();
       return q.length;
     },
   };
@@ -66,13 +76,29 @@ const WORKER_GATE = `(() => {
         else deliver();
       });
     }
+    postMessage(...args) {
+      if (holdingOut) out.push(() => super.postMessage(...args));
+      else super.postMessage(...args);
+    }
     get onmessage() { return this.#onmessage; }
     set onmessage(fn) { this.#onmessage = fn; }
   };
 })();`;
 
 interface GateWindow {
-  __workerGate: { hold(): void; count(type: string): number; release(): number };
+  __workerGate: { hold(): void; count(type: string): number; release(): number; holdRequests(): void; releaseRequests(): number };
+}
+
+/**
+ * From now on, the page's requests to the worker wait until releaseRequests, which posts them all
+ * in one task: the worker then has them all queued before it handles the first.
+ */
+export async function holdRequests(page: Page): Promise<void> {
+  await page.evaluate(() => (window as unknown as GateWindow).__workerGate.holdRequests());
+}
+
+export async function releaseRequests(page: Page): Promise<number> {
+  return page.evaluate(() => (window as unknown as GateWindow).__workerGate.releaseRequests());
 }
 
 /** From now on, the worker's messages to the page wait (in order) until releaseWorker. */
