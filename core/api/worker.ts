@@ -98,6 +98,12 @@ export interface WalkTrace {
   expectedRefs: number;
 }
 
+/**
+ * A request that expects an answer carries `id`, chosen by the sender (unique per worker); every
+ * answer and every error about it carries the same `id`, so the sender resolves exactly the request
+ * it answers and can drop answers to requests it has since replaced or cancelled (replies arrive in
+ * order, but a reply already in flight when the next request is sent answers the old one).
+ */
 export type WorkerRequest =
   /** Boot a scenario (validated again here) and run its workloads. Replaces any session. */
   | { type: 'start'; scenario: unknown; snapshotMs?: number }
@@ -107,11 +113,28 @@ export type WorkerRequest =
   | { type: 'stop' }
   /** Keystrokes (or a pasted line) typed into a console. */
   | { type: 'console-input'; console: string; data: string }
-  /** Run the first guest's workload under each mode (and, with a sweep, at each value). */
-  | { type: 'compare'; scenario: unknown; modes: PagingMode[]; sweep?: SweepSpec }
-  | { type: 'cancel-compare' }
+  /** Run the first guest's workload under each mode (and, with a sweep, at each value). Replaces a running compare. */
+  | { type: 'compare'; id: number; scenario: unknown; modes: PagingMode[]; sweep?: SweepSpec }
+  /**
+   * Cancel the compare whose request id is `id`; it is answered by an 'error' (where 'compare',
+   * message 'compare cancelled') with that id. A compare that already ended or was replaced is
+   * left alone, so a late cancel never ends the next one.
+   */
+  | { type: 'cancel-compare'; id: number }
   /** Trace one translation of `va` in `domain` with the reference walk; changes nothing. */
-  | { type: 'walk'; scenario: unknown; domain: string; va?: string; warm?: boolean; write?: boolean };
+  | { type: 'walk'; id: number; scenario: unknown; domain: string; va?: string; warm?: boolean; write?: boolean };
+
+/** The types of request that carry an `id` and are answered with it. */
+export type AnsweredRequest = Extract<WorkerRequest, { id: number }>;
+
+/** What a compare run reports, before the session tags it with the id of the compare request. */
+export type CompareRunEvent =
+  | { type: 'compare-progress'; done: number; total: number; label: string }
+  | {
+      type: 'compare-result';
+      result: CompareResult & { skipped: { mode: PagingMode; reason: string }[] };
+      sweep: { param: string; points: SweepPoint[] } | null;
+    };
 
 export type WorkerEvent =
   | { type: 'ready'; version: string }
@@ -124,12 +147,12 @@ export type WorkerEvent =
   /** The toolstack asks the UI to show another console (`xl console g1`). */
   | { type: 'console-switch'; console: string }
   | { type: 'finished'; status: 'finished' | 'stopped'; results: Results }
-  | { type: 'compare-progress'; done: number; total: number; label: string }
-  | {
-      type: 'compare-result';
-      result: CompareResult & { skipped: { mode: PagingMode; reason: string }[] };
-      sweep: { param: string; points: SweepPoint[] } | null;
-    }
-  | { type: 'walk-result'; trace: WalkTrace; candidates: string[] }
-  /** A failure: `where` says what failed ('start', 'compare', 'walk', 'console', 'worker'). */
-  | { type: 'error'; where: string; message: string; problems?: { path: string; message: string }[] };
+  /** `id`: the compare request these answer. */
+  | (CompareRunEvent & { id: number })
+  /** `id`: the walk request this answers. */
+  | { type: 'walk-result'; id: number; trace: WalkTrace; candidates: string[] }
+  /**
+   * A failure: `where` says what failed ('start', 'compare', 'walk', 'console', 'run', 'worker');
+   * `id` is the request it answers, when it answers one that carried an id.
+   */
+  | { type: 'error'; id?: number; where: string; message: string; problems?: { path: string; message: string }[] };

@@ -7,7 +7,7 @@
 import type { PagingMode, Problem, Scenario } from '../api/scenario.js';
 import { validateScenario } from '../api/scenario.js';
 import type { Results } from '../api/results.js';
-import type { SweepPoint, SweepSpec, WorkerEvent } from '../api/worker.js';
+import type { CompareRunEvent, SweepPoint, SweepSpec } from '../api/worker.js';
 import { modeVariant } from './compare.js';
 import { Simulation } from './simulation.js';
 
@@ -83,7 +83,7 @@ export class CompareRun {
   constructor(
     readonly plan: ComparePlan,
     private readonly now: () => number,
-    private readonly post: (e: WorkerEvent) => void,
+    private readonly post: (e: CompareRunEvent) => void,
   ) {}
 
   private over = false;
@@ -118,7 +118,7 @@ export class CompareRun {
     return false;
   }
 
-  private result(): Extract<WorkerEvent, { type: 'compare-result' }> {
+  private result(): Extract<CompareRunEvent, { type: 'compare-result' }> {
     const { base, sweep, skipped } = this.plan;
     const guest = base.domains.find((d) => d.role !== 'dom0');
     // With a sweep, the bars (result.runs) are those of the first value; every run is a point.

@@ -104,7 +104,8 @@ export class LabSession {
   private readonly sliceMs: number;
   private readonly makeHub: MakeHub;
   private live: Live | null = null;
-  private compare: CompareRun | null = null;
+  /** The running compare and the id of the request that started it (its answers carry it). */
+  private compare: { id: number; run: CompareRun } | null = null;
 
   constructor(private readonly deps: SessionDeps) {
     this.sliceMs = deps.sliceMs ?? DEFAULT_SLICE_MS;
@@ -125,7 +126,8 @@ export class LabSession {
     try {
       this.dispatch(req);
     } catch (e) {
-      this.error(where === 'pause' || where === 'resume' || where === 'stop' ? 'run' : where, e);
+      // The error answers the request that failed (a cancel's id is its compare's).
+      this.error(where === 'pause' || where === 'resume' || where === 'stop' ? 'run' : where, e, 'id' in req ? req.id : undefined);
     }
     this.flushConsoles();
   }
@@ -145,24 +147,26 @@ export class LabSession {
         this.live.hub.input(req.console, req.data);
         return;
       case 'compare':
-        return this.startCompare(req.scenario, req.modes, req.sweep);
+        return this.startCompare(req.id, req.scenario, req.modes, req.sweep);
       case 'cancel-compare':
-        if (this.compare) {
+        // Only the compare named: a cancel that arrives after its compare ended or was replaced
+        // must not end the next one.
+        if (this.compare && this.compare.id === req.id) {
           this.compare = null;
-          this.deps.post({ type: 'error', where: 'compare', message: 'compare cancelled' });
+          this.deps.post({ type: 'error', id: req.id, where: 'compare', message: 'compare cancelled' });
         }
         return;
       case 'walk': {
         const r = runWalkRequest(req);
-        this.deps.post({ type: 'walk-result', trace: r.trace, candidates: r.candidates });
+        this.deps.post({ type: 'walk-result', id: req.id, trace: r.trace, candidates: r.candidates });
         return;
       }
     }
   }
 
-  private error(where: string, e: unknown): void {
+  private error(where: string, e: unknown, id?: number): void {
     const problems = e instanceof WalkRequestError ? e.problems : undefined;
-    this.deps.post({ type: 'error', where, message: oneLine(e), ...(problems ? { problems } : {}) });
+    this.deps.post({ type: 'error', ...(id !== undefined ? { id } : {}), where, message: oneLine(e), ...(problems ? { problems } : {}) });
   }
 
   // --- the live session ------------------------------------------------------------------------
@@ -352,28 +356,33 @@ export class LabSession {
 
   // --- comparisons ----------------------------------------------------------------------------
 
-  private startCompare(input: unknown, modes: PagingMode[], sweep?: SweepSpec): void {
+  private startCompare(id: number, input: unknown, modes: PagingMode[], sweep?: SweepSpec): void {
+    // A new compare replaces a running one, even one refused below (its sender has moved on).
+    this.compare = null;
     const p = planCompare(input, modes, sweep);
     if (!p.ok) {
-      this.deps.post({ type: 'error', where: 'compare', message: p.message, ...(p.problems ? { problems: p.problems } : {}) });
+      this.deps.post({ type: 'error', id, where: 'compare', message: p.message, ...(p.problems ? { problems: p.problems } : {}) });
       return;
     }
-    // A new compare replaces a running one.
-    const run = new CompareRun(p.plan, this.deps.now, (e) => {
-      if (this.compare === run) this.post(e);
-    });
-    this.compare = run;
-    this.deps.schedule(() => this.compareTurn(run));
+    // The replaced compare's answers stop here.
+    const current = {
+      id,
+      run: new CompareRun(p.plan, this.deps.now, (e) => {
+        if (this.compare === current) this.post({ ...e, id });
+      }),
+    };
+    this.compare = current;
+    this.deps.schedule(() => this.compareTurn(current));
   }
 
-  private compareTurn(run: CompareRun): void {
-    if (this.compare !== run) return;
+  private compareTurn(current: { id: number; run: CompareRun }): void {
+    if (this.compare !== current) return;
     try {
-      if (run.turn(this.deps.now() + this.sliceMs)) this.deps.schedule(() => this.compareTurn(run));
+      if (current.run.turn(this.deps.now() + this.sliceMs)) this.deps.schedule(() => this.compareTurn(current));
       else this.compare = null;
     } catch (e) {
       this.compare = null;
-      this.error('compare', e);
+      this.error('compare', e, current.id);
     }
   }
 

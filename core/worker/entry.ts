@@ -62,7 +62,7 @@ const session = new LabSession({ post, now, schedule: makeScheduler() });
 self.onmessage = (e) => {
   run(() => {
     const parsed = parseRequest(e?.data);
-    if (!parsed.ok) post({ type: 'error', where: 'worker', message: parsed.message });
+    if (!parsed.ok) post({ type: 'error', where: 'worker', message: parsed.message, ...(parsed.id !== undefined ? { id: parsed.id } : {}) });
     else session.handle(parsed.req);
   });
 };

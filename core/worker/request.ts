@@ -6,7 +6,8 @@
 import { PAGING_MODES, type PagingMode } from '../api/scenario.js';
 import type { WorkerRequest } from '../api/worker.js';
 
-export type ParsedRequest = { ok: true; req: WorkerRequest } | { ok: false; message: string };
+/** A refused request still names its `id` when it had a usable one, so the error answers it. */
+export type ParsedRequest = { ok: true; req: WorkerRequest } | { ok: false; message: string; id?: number };
 
 const TYPES = ['start', 'pause', 'resume', 'stop', 'console-input', 'compare', 'cancel-compare', 'walk'] as const;
 
@@ -14,9 +15,17 @@ function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
-function bad(message: string): ParsedRequest {
-  return { ok: false, message };
+function bad(message: string, id?: unknown): ParsedRequest {
+  return isId(id) ? { ok: false, message, id } : { ok: false, message };
 }
+
+/** Request ids are positive safe integers (the sender counts them up). */
+function isId(x: unknown): x is number {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x > 0;
+}
+
+/** The types of request that carry an id and are answered with it. */
+const ANSWERED: readonly string[] = ['compare', 'cancel-compare', 'walk'];
 
 export function parseRequest(data: unknown): ParsedRequest {
   if (!isObject(data)) return bad(`a worker request must be an object with a "type", got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
@@ -24,6 +33,8 @@ export function parseRequest(data: unknown): ParsedRequest {
   if (typeof type !== 'string' || !(TYPES as readonly string[]).includes(type)) {
     return bad(`unknown worker request type ${JSON.stringify(type) ?? 'undefined'} (expected one of ${TYPES.join(', ')})`);
   }
+  if (ANSWERED.includes(type) && !isId(data.id)) return bad(`${type}.id: the request's id, a positive integer (its answer carries it back)`);
+  const id = data.id;
   const optNumber = (k: string) => data[k] === undefined || (typeof data[k] === 'number' && Number.isFinite(data[k]) && (data[k] as number) > 0);
   const optString = (k: string) => data[k] === undefined || typeof data[k] === 'string';
   const optBool = (k: string) => data[k] === undefined || typeof data[k] === 'boolean';
@@ -38,22 +49,22 @@ export function parseRequest(data: unknown): ParsedRequest {
     case 'compare': {
       const modes = data.modes;
       if (!Array.isArray(modes) || !modes.every((m) => (PAGING_MODES as readonly string[]).includes(m as string))) {
-        return bad(`compare.modes: a list of paging modes (${PAGING_MODES.join(', ')})`);
+        return bad(`compare.modes: a list of paging modes (${PAGING_MODES.join(', ')})`, id);
       }
       const sweep = data.sweep;
       if (sweep !== undefined) {
-        if (!isObject(sweep) || typeof sweep.param !== 'string') return bad('compare.sweep.param: the name of a numeric workload parameter');
+        if (!isObject(sweep) || typeof sweep.param !== 'string') return bad('compare.sweep.param: the name of a numeric workload parameter', id);
         if (!Array.isArray(sweep.values) || !sweep.values.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-          return bad('compare.sweep.values: a list of numbers');
+          return bad('compare.sweep.values: a list of numbers', id);
         }
       }
       return { ok: true, req: { ...data, modes: modes as PagingMode[] } as WorkerRequest };
     }
     case 'walk':
-      if (typeof data.domain !== 'string') return bad('walk.domain: the name of a domain of the scenario');
-      if (!optString('va')) return bad('walk.va: a hex address string');
-      if (!optBool('warm')) return bad('walk.warm: true or false');
-      if (!optBool('write')) return bad('walk.write: true or false');
+      if (typeof data.domain !== 'string') return bad('walk.domain: the name of a domain of the scenario', id);
+      if (!optString('va')) return bad('walk.va: a hex address string', id);
+      if (!optBool('warm')) return bad('walk.warm: true or false', id);
+      if (!optBool('write')) return bad('walk.write: true or false', id);
       break;
   }
   return { ok: true, req: data as WorkerRequest };

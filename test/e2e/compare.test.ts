@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { SHOTS, freshDataDir, openBrowser, openScenarioFile, requireBuild, shot, startServer, type Browser } from './harness.js';
+import { SHOTS, freshDataDir, holdRequests, holdWorker, openBrowser, openScenarioFile, releaseRequests, releaseWorker, requireBuild, shot, startServer, type Browser } from './harness.js';
 import type { RunningServer } from '../../electron/host/server.js';
 
 const MODES = ['native', 'pv', 'shadow', 'hap'] as const;
@@ -66,9 +66,12 @@ describe('compare view in browser mode', () => {
     await page.getByTestId('compare-main-param').fill('10');
     for (const m of MODES) await page.locator(`[data-mode-check="${m}"]`).check();
     expect(await page.getByTestId('compare-run-count').textContent()).toBe('4 runs');
+    // Progress shows while it runs: the worker's answers are held so it is certainly still running.
+    await holdWorker(page);
     await page.getByTestId('compare-run').click();
-    // Progress shows while it runs (a fast machine may finish before we look, so it is not required).
-    await page.getByTestId('compare-progress').waitFor({ timeout: 10_000 }).catch(() => {});
+    await expect.poll(() => page.getByTestId('compare-progress').textContent()).toMatch(/0 \/ 4\s*starting…/);
+    expect(await page.getByTestId('compare-run').isDisabled()).toBe(true);
+    await releaseWorker(page);
     const bars = page.getByTestId('compare-bars');
     await bars.locator('[data-bar="hap"]').waitFor({ timeout: 90_000 });
     await shot(page, 'compare-2-bars');
@@ -120,9 +123,12 @@ describe('compare view in browser mode', () => {
     await page.getByTestId('compare-sweep-values').fill('0, 10, 100');
     expect(await page.getByTestId('compare-run-count').textContent()).toBe('9 runs');
 
-    // Cancel first: the worker stops, the page says so, the bars stay.
+    // Cancel first: the worker stops, the page says so, the bars stay. The compare and the cancel
+    // reach the worker together, so the cancel is handled before the comparison can finish.
+    await holdRequests(page);
     await page.getByTestId('compare-run').click();
     await page.getByTestId('compare-cancel').click();
+    expect(await releaseRequests(page)).toBe(2);
     await page.getByText('Comparison cancelled').waitFor({ timeout: 30_000 });
     expect(await bars.locator('[data-bar="native"]').count()).toBe(1);
 

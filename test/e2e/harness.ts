@@ -35,6 +35,87 @@ export interface Browser {
   close(): Promise<void>;
 }
 
+/**
+ * Test-only, installed before the page's own scripts: the simulation worker's messages to the page
+ * pass a gate the test can close, so that answers to two requests are both held while both are in
+ * flight and then delivered in the worker's order — the race made certain, not left to timing; the
+ * page's requests to the worker can be held the same way and sent together.
+ * `window.__hyperlabTestHooks` also asks the app to expose its Lab (renderer/src/main.ts).
+ */
+const WORKER_GATE = `(() => {
+  const Native = window.Worker;
+  const held = [];
+  let holding = false;
+  const out = [];
+  let holdingOut = false;
+  window.__hyperlabTestHooks = {};
+  window.__workerGate = {
+    hold() { holding = true; },
+    count(type) { return held.filter((h) => h.type === type).length; },
+    release() {
+      holding = false;
+      const q = held.splice(0);
+      for (const h of q) h.deliver();
+      return q.length;
+    },
+    holdRequests() { holdingOut = true; },
+    releaseRequests() {
+      holdingOut = false;
+      const q = out.splice(0);
+      for (const send of q) send();
+      return q.length;
+    },
+  };
+  window.Worker = class GatedWorker extends Native {
+    #onmessage = null;
+    constructor(url, options) {
+      super(url, options);
+      this.addEventListener('message', (e) => {
+        const deliver = () => this.#onmessage?.call(this, e);
+        if (holding) held.push({ type: e.data?.type, deliver });
+        else deliver();
+      });
+    }
+    postMessage(...args) {
+      if (holdingOut) out.push(() => super.postMessage(...args));
+      else super.postMessage(...args);
+    }
+    get onmessage() { return this.#onmessage; }
+    set onmessage(fn) { this.#onmessage = fn; }
+  };
+})();`;
+
+interface GateWindow {
+  __workerGate: { hold(): void; count(type: string): number; release(): number; holdRequests(): void; releaseRequests(): number };
+}
+
+/**
+ * From now on, the page's requests to the worker wait until releaseRequests, which posts them all
+ * in one task: the worker then has them all queued before it handles the first.
+ */
+export async function holdRequests(page: Page): Promise<void> {
+  await page.evaluate(() => (window as unknown as GateWindow).__workerGate.holdRequests());
+}
+
+export async function releaseRequests(page: Page): Promise<number> {
+  return page.evaluate(() => (window as unknown as GateWindow).__workerGate.releaseRequests());
+}
+
+/** From now on, the worker's messages to the page wait (in order) until releaseWorker. */
+export async function holdWorker(page: Page): Promise<void> {
+  await page.evaluate(() => (window as unknown as GateWindow).__workerGate.hold());
+}
+
+/** Waits until the worker has answered `n` messages of `type` while held. */
+export async function heldFromWorker(page: Page, type: string, n: number, timeout = 60_000): Promise<void> {
+  await expect.poll(() => page.evaluate((t) => (window as unknown as GateWindow).__workerGate.count(t), type), { timeout }).toBe(n);
+}
+
+/** Delivers every held message in the worker's order and opens the gate. */
+export async function releaseWorker(page: Page): Promise<number> {
+  return page.evaluate(() => (window as unknown as GateWindow).__workerGate.release());
+}
+
 export async function openBrowser(url: string, opts: { width?: number; height?: number; dark?: boolean } = {}): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'hyperlab-chromium-'));
   const ctx = await chromium.launchPersistentContext(profile, {
@@ -45,6 +126,7 @@ export async function openBrowser(url: string, opts: { width?: number; height?: 
     acceptDownloads: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+  await ctx.addInitScript(WORKER_GATE);
   const page = ctx.pages()[0] ?? (await ctx.newPage());
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));

@@ -41,7 +41,7 @@ describe('Compare view', () => {
     expect(s.domains[1]!.workload).toEqual({ kind: 'cold-walk', pages: 2000 });
     expect(lab.scenario.domains[0]!.workload).toEqual({ kind: 'cold-walk', pages: 2000 });
 
-    worker.emit({ type: 'compare-progress', done: 1, total: 4, label: 'native' });
+    worker.emit({ type: 'compare-progress', id: lastCompare(worker).id, done: 1, total: 4, label: 'native' });
     await waitFor(() => expect(screen.getByTestId('compare-progress')).toHaveTextContent('1 / 4'));
     expect(screen.getByTestId('compare-progress')).toHaveTextContent('finished native');
     expect(screen.getByTestId('compare-run')).toBeDisabled();
@@ -51,7 +51,7 @@ describe('Compare view', () => {
     const { worker } = mount();
     await chooseUpdateVsAccess(20);
     await fireEvent.click(screen.getByTestId('compare-run'));
-    worker.emit({ type: 'compare-result', ...outcome() });
+    worker.emit({ type: 'compare-result', id: lastCompare(worker).id, ...outcome() });
 
     const bars = await screen.findByTestId('compare-bars');
     const bar = (m: string) => bars.querySelector(`[data-bar="${m}"]`)!;
@@ -99,7 +99,7 @@ describe('Compare view', () => {
     const { worker, saved } = mount();
     await chooseUpdateVsAccess(20);
     await fireEvent.click(screen.getByTestId('compare-run'));
-    worker.emit({ type: 'compare-result', ...outcome() });
+    worker.emit({ type: 'compare-result', id: lastCompare(worker).id, ...outcome() });
     const bars = await screen.findByTestId('compare-bars');
     await fireEvent.click(bars.querySelector('[data-export="csv"]')!);
     await waitFor(() => expect(saved).toHaveLength(1));
@@ -129,7 +129,7 @@ describe('Compare view', () => {
       { value: 10, mode: 'hap' as const, cyclesPerOp: 60 },
       { value: 100, mode: 'hap' as const, cyclesPerOp: 150 },
     ];
-    worker.emit({ type: 'compare-result', ...outcome(['pv', 'hap'], { param: 'updatesPerKiloAccess', points: pts }) });
+    worker.emit({ type: 'compare-result', id: lastCompare(worker).id, ...outcome(['pv', 'hap'], { param: 'updatesPerKiloAccess', points: pts }) });
     const sweep = await screen.findByTestId('compare-sweep');
     const marks = sweep.querySelectorAll('[data-testid="crossover"]');
     expect(marks).toHaveLength(1);
@@ -162,7 +162,7 @@ describe('Compare view', () => {
     await fireEvent.click(screen.getByTestId('compare-run'));
     const o = outcome(['pv', 'hap']);
     o.result.skipped = [{ mode: 'shadow', reason: 'domains[0].guestPageSize: shadow mode splinters guest superpages' }];
-    worker.emit({ type: 'compare-result', ...o });
+    worker.emit({ type: 'compare-result', id: lastCompare(worker).id, ...o });
     expect(await screen.findByTestId('compare-skipped')).toHaveTextContent('shadow skipped: domains[0].guestPageSize: shadow mode splinters guest superpages');
 
     for (const m of ['native', 'pv', 'shadow', 'hap']) await fireEvent.click(document.querySelector(`[data-mode-check="${m}"]`)!);
@@ -187,12 +187,12 @@ describe('Compare view', () => {
   it('cancels: asks the worker to stop and says so quietly, keeping the last charts', async () => {
     const { worker } = mount();
     await fireEvent.click(screen.getByTestId('compare-run'));
-    worker.emit({ type: 'compare-result', ...outcome() });
+    worker.emit({ type: 'compare-result', id: lastCompare(worker).id, ...outcome() });
     await screen.findByTestId('compare-bars');
     await fireEvent.click(screen.getByTestId('compare-run'));
     await fireEvent.click(screen.getByTestId('compare-cancel'));
-    expect(worker.sent.at(-1)).toEqual({ type: 'cancel-compare' });
-    worker.emit({ type: 'error', where: 'compare', message: 'compare cancelled' });
+    expect(worker.sent.at(-1)).toEqual({ type: 'cancel-compare', id: lastCompare(worker).id });
+    worker.emit({ type: 'error', id: lastCompare(worker).id, where: 'compare', message: 'compare cancelled' });
     expect(await screen.findByText(/Comparison cancelled/)).toBeInTheDocument();
     expect(screen.queryByTestId('compare-error')).toBeNull();
     expect(screen.getByTestId('compare-bars')).toBeInTheDocument();
@@ -201,7 +201,7 @@ describe('Compare view', () => {
   it('shows a worker failure where the comparison is, with what to do', async () => {
     const { worker } = mount();
     await fireEvent.click(screen.getByTestId('compare-run'));
-    worker.emit({ type: 'error', where: 'compare', message: 'the scenario to compare is not valid' });
+    worker.emit({ type: 'error', id: lastCompare(worker).id, where: 'compare', message: 'the scenario to compare is not valid' });
     expect(await screen.findByTestId('compare-error')).toHaveTextContent('The comparison failed: the scenario to compare is not valid. Check the scenario');
   });
 });

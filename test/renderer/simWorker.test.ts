@@ -1,7 +1,8 @@
 // The renderer's side of the worker protocol: state follows the worker's events, a worker that
-// dies is reported and a fresh one can be started, and a stop the worker does not answer ends it.
+// dies is reported and a fresh one can be started, a stop the worker does not answer ends it, and
+// compares and walks are answered by id (a reply in flight for a replaced request is dropped).
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { WorkerEvent, WorkerRequest } from '../../core/api/index.js';
+import type { PagingMode, WalkTrace, WorkerEvent, WorkerRequest } from '../../core/api/index.js';
 import { SimWorker } from '../../renderer/src/lib/simWorker.svelte.js';
 
 class FakeWorker {
@@ -113,5 +114,129 @@ describe('SimWorker', () => {
     vi.advanceTimersByTime(5000);
     expect(workers).toHaveLength(1);
     expect(sim.finishedStatus).toBe('stopped');
+  });
+});
+
+type Sent<T extends WorkerRequest['type']> = Extract<WorkerRequest, { type: T }>;
+const sentOf = <T extends WorkerRequest['type']>(w: FakeWorker, type: T): Sent<T>[] => w.sent.filter((m): m is Sent<T> => m.type === type);
+
+const trace = (va: string, refs: number): WalkTrace => ({
+  domain: 'g1', mode: 'hap', va, kind: 'nested', guestLevels: 4, hostLevels: 4, ok: true, maddr: '0x1000', pageSize: 4096, fault: null, refs: [], expectedRefs: refs,
+});
+const compareAnswer = (modes: PagingMode[]) => ({ result: { scenario: 's', workload: 'w', modes, runs: [], skipped: [] }, sweep: null });
+
+/** Settles a promise into what a test can compare: its value or its error's message. */
+function settled<T>(p: Promise<T>): { value?: T; error?: string; done: boolean } {
+  const out: { value?: T; error?: string; done: boolean } = { done: false };
+  p.then(
+    (v) => Object.assign(out, { value: v, done: true }),
+    (e: Error) => Object.assign(out, { error: e.message, done: true }),
+  );
+  return out;
+}
+const flush = () => new Promise<void>((r) => setTimeout(r, 0));
+
+describe('SimWorker: answers matched by request id', () => {
+  it('gives every walk and compare request its own id', () => {
+    const { sim, workers } = make();
+    void sim.walk({ name: 's' }, 'g1').catch(() => {});
+    void sim.compare({ name: 's' }, ['pv']).catch(() => {});
+    void sim.walk({ name: 's' }, 'g1', { va: '0x2000' }).catch(() => {});
+    const ids = [...sentOf(workers[0]!, 'walk'), ...sentOf(workers[0]!, 'compare')].map((m) => m.id);
+    expect(new Set(ids).size).toBe(3);
+    for (const id of ids) expect(Number.isInteger(id) && id > 0).toBe(true);
+  });
+
+  it('drops the answer to a walk that a newer walk replaced: the newer one resolves only with its own trace', async () => {
+    const { sim, workers } = make();
+    const w = workers[0]!;
+    const first = settled(sim.walk({ name: 's' }, 'g1', { va: '0x1000' }));
+    const second = settled(sim.walk({ name: 's' }, 'g1', { va: '0x2000' }));
+    const [a, b] = sentOf(w, 'walk');
+    // Both were in flight; the worker answers them in order.
+    w.emit({ type: 'walk-result', id: a!.id, trace: trace('0x1000', 24), candidates: [] });
+    await flush();
+    expect(second.done).toBe(false);
+    w.emit({ type: 'walk-result', id: b!.id, trace: trace('0x2000', 19), candidates: ['0x2000'] });
+    await flush();
+    expect(first.error).toMatch(/superseded/);
+    expect(second.value?.trace.va).toBe('0x2000');
+    expect(second.value?.trace.expectedRefs).toBe(19);
+  });
+
+  it('a late error for a replaced walk does not reject the newer walk, nor show as a page error', async () => {
+    const { sim, workers } = make();
+    const w = workers[0]!;
+    void sim.walk({ name: 's' }, 'nope').catch(() => {});
+    const second = settled(sim.walk({ name: 's' }, 'g1'));
+    const [a, b] = sentOf(w, 'walk');
+    w.emit({ type: 'error', id: a!.id, where: 'walk', message: 'no domain named "nope"' });
+    await flush();
+    expect(second.done).toBe(false);
+    expect(sim.error).toBeNull();
+    w.emit({ type: 'error', id: b!.id, where: 'walk', message: 'the scenario is not valid' });
+    await flush();
+    expect(second.error).toBe('the scenario is not valid');
+  });
+
+  it('a cancelled compare’s late error does not reject the next compare', async () => {
+    const { sim, workers } = make();
+    const w = workers[0]!;
+    const first = settled(sim.compare({ name: 's' }, ['pv', 'hap']));
+    sim.cancelCompare();
+    const second = settled(sim.compare({ name: 's' }, ['shadow']));
+    const [a, b] = sentOf(w, 'compare');
+    // The cancel names the compare it cancels.
+    expect(sentOf(w, 'cancel-compare')).toEqual([{ type: 'cancel-compare', id: a!.id }]);
+    w.emit({ type: 'error', id: a!.id, where: 'compare', message: 'compare cancelled' });
+    await flush();
+    expect(second.done).toBe(false);
+    expect(sim.compareBusy).toEqual({ done: 0, total: 1, label: 'starting' });
+    w.emit({ type: 'compare-result', id: b!.id, ...compareAnswer(['shadow']) });
+    await flush();
+    expect(first.error).toMatch(/superseded/);
+    expect(second.value?.result.modes).toEqual(['shadow']);
+    expect(sim.compareBusy).toBeNull();
+    expect(sim.error).toBeNull();
+  });
+
+  it('a cancel is answered by the worker: the cancelled compare is rejected with its message', async () => {
+    const { sim, workers } = make();
+    const w = workers[0]!;
+    const p = settled(sim.compare({ name: 's' }, ['pv']));
+    sim.cancelCompare();
+    w.emit({ type: 'error', id: sentOf(w, 'compare')[0]!.id, where: 'compare', message: 'compare cancelled' });
+    await flush();
+    expect(p.error).toBe('compare cancelled');
+    expect(sim.compareBusy).toBeNull();
+    // Nothing pending: a second cancel sends nothing.
+    sim.cancelCompare();
+    expect(sentOf(w, 'cancel-compare')).toHaveLength(1);
+  });
+
+  it('progress and results of a replaced compare neither move the progress bar nor resolve the newer compare', async () => {
+    const { sim, workers } = make();
+    const w = workers[0]!;
+    void sim.compare({ name: 's' }, ['pv', 'hap']).catch(() => {});
+    const second = settled(sim.compare({ name: 's' }, ['native', 'pv', 'shadow']));
+    const [a, b] = sentOf(w, 'compare');
+    w.emit({ type: 'compare-progress', id: a!.id, done: 1, total: 2, label: 'pv' });
+    w.emit({ type: 'compare-result', id: a!.id, ...compareAnswer(['pv', 'hap']) });
+    await flush();
+    expect(sim.compareBusy).toEqual({ done: 0, total: 3, label: 'starting' });
+    expect(second.done).toBe(false);
+    w.emit({ type: 'compare-progress', id: b!.id, done: 1, total: 3, label: 'native' });
+    expect(sim.compareBusy).toEqual({ done: 1, total: 3, label: 'native' });
+  });
+
+  it('a restarted worker cannot answer: requests pending on the old one are rejected', async () => {
+    const { sim } = make();
+    const c = settled(sim.compare({ name: 's' }, ['pv']));
+    const wk = settled(sim.walk({ name: 's' }, 'g1'));
+    sim.restart();
+    await flush();
+    expect(c.error).toMatch(/restarted/);
+    expect(wk.error).toMatch(/restarted/);
+    expect(sim.compareBusy).toBeNull();
   });
 });

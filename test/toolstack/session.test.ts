@@ -188,7 +188,7 @@ describe('LabSession: comparisons', () => {
   it('compares four modes with the results compareModes gives, posting progress after each', () => {
     const s = updateVsAccess();
     const h = harness();
-    h.session.handle({ type: 'compare', scenario: s, modes: [...modes] });
+    h.session.handle({ type: 'compare', id: 1, scenario: s, modes: [...modes] });
     h.drain();
     const progress = h.of('compare-progress');
     expect(progress.map((p) => [p.done, p.total, p.label])).toEqual(modes.map((m, i) => [i + 1, 4, m]));
@@ -205,7 +205,7 @@ describe('LabSession: comparisons', () => {
   it('a sweep returns one point per value and mode', () => {
     const s = updateVsAccess();
     const h = harness();
-    h.session.handle({ type: 'compare', scenario: s, modes: ['pv', 'hap'], sweep: { param: 'updatesPerKiloAccess', values: [0, 40] } });
+    h.session.handle({ type: 'compare', id: 2, scenario: s, modes: ['pv', 'hap'], sweep: { param: 'updatesPerKiloAccess', values: [0, 40] } });
     h.drain();
     const res = h.of('compare-result')[0]!;
     const points = res.sweep!.points;
@@ -230,7 +230,7 @@ describe('LabSession: comparisons', () => {
 
   it('refuses a sweep of a parameter the workload does not have', () => {
     const h = harness();
-    h.session.handle({ type: 'compare', scenario: updateVsAccess(), modes: ['pv'], sweep: { param: 'warp', values: [1] } });
+    h.session.handle({ type: 'compare', id: 3, scenario: updateVsAccess(), modes: ['pv'], sweep: { param: 'warp', values: [1] } });
     const err = h.of('error');
     expect(err).toHaveLength(1);
     expect(err[0]!.where).toBe('compare');
@@ -239,13 +239,39 @@ describe('LabSession: comparisons', () => {
 
   it('cancel-compare ends it between turns', () => {
     const h = harness();
-    h.session.handle({ type: 'compare', scenario: updateVsAccess(), modes: [...modes] });
+    h.session.handle({ type: 'compare', id: 4, scenario: updateVsAccess(), modes: [...modes] });
     h.turns(1);
-    h.session.handle({ type: 'cancel-compare' });
+    h.session.handle({ type: 'cancel-compare', id: 4 });
     h.drain();
     expect(h.of('compare-result')).toHaveLength(0);
     expect(h.of('compare-progress').length).toBeLessThan(4);
-    expect(h.of('error').at(-1)).toEqual({ type: 'error', where: 'compare', message: 'compare cancelled' });
+    expect(h.of('error').at(-1)).toEqual({ type: 'error', id: 4, where: 'compare', message: 'compare cancelled' });
+  });
+
+  it('answers with the id of the compare request: progress, result and errors', () => {
+    const h = harness();
+    h.session.handle({ type: 'compare', id: 41, scenario: updateVsAccess(), modes: ['pv', 'hap'] });
+    h.session.handle({ type: 'compare', id: 42, scenario: updateVsAccess(), modes: ['pv'], sweep: { param: 'warp', values: [1] } });
+    h.drain();
+    // The second request replaced the first (its error answers 42); nothing more answers 41.
+    expect(h.of('error').map((e) => [e.id, e.where])).toEqual([[42, 'compare']]);
+    h.session.handle({ type: 'compare', id: 43, scenario: updateVsAccess(), modes: ['pv', 'hap'] });
+    h.drain();
+    expect(h.of('compare-progress').map((p) => p.id)).toEqual([43, 43]);
+    expect(h.of('compare-result').map((r) => r.id)).toEqual([43]);
+  });
+
+  it('a cancel names its compare: a late cancel of a replaced compare leaves the new one running', () => {
+    const h = harness();
+    h.session.handle({ type: 'compare', id: 1, scenario: updateVsAccess(), modes: ['pv', 'hap'] });
+    h.session.handle({ type: 'compare', id: 2, scenario: updateVsAccess(), modes: ['pv', 'hap'] });
+    h.session.handle({ type: 'cancel-compare', id: 1 });
+    h.drain();
+    expect(h.of('error')).toEqual([]);
+    expect(h.of('compare-result').map((r) => r.id)).toEqual([2]);
+    // And once it has ended, cancelling it is a no-op too.
+    h.session.handle({ type: 'cancel-compare', id: 2 });
+    expect(h.of('error')).toEqual([]);
   });
 
   it('runs beside a live session without disturbing it', () => {
@@ -253,7 +279,7 @@ describe('LabSession: comparisons', () => {
     const cmp = updateVsAccess();
     const h = harness();
     h.session.handle({ type: 'start', scenario: live, snapshotMs: 10 });
-    h.session.handle({ type: 'compare', scenario: cmp, modes: ['shadow', 'hap'] });
+    h.session.handle({ type: 'compare', id: 5, scenario: cmp, modes: ['shadow', 'hap'] });
     h.drain();
     expect(det(h.of('finished')[0]!.results)).toEqual(det(runScenario(live)));
     const want = compareModes(cmp, { modes: ['shadow', 'hap'] });
@@ -267,14 +293,15 @@ describe('LabSession: walks and errors', () => {
     const s = oneGuest('hap', { kind: 'cold-walk', pages: 16 });
     h.session.handle({ type: 'start', scenario: randomAccess(20_000) });
     const sim = h.session.simulation;
-    h.session.handle({ type: 'walk', scenario: s, domain: 'g1' });
+    h.session.handle({ type: 'walk', id: 6, scenario: s, domain: 'g1' });
     const w = h.of('walk-result');
     expect(w).toHaveLength(1);
+    expect(w[0]!.id).toBe(6);
     expect(w[0]!.trace.refs).toHaveLength(24);
     expect(w[0]!.candidates.length).toBeGreaterThan(0);
     expect(h.session.simulation).toBe(sim);
-    h.session.handle({ type: 'walk', scenario: s, domain: 'nope' });
-    expect(h.of('error').at(-1)).toMatchObject({ where: 'walk' });
+    h.session.handle({ type: 'walk', id: 7, scenario: s, domain: 'nope' });
+    expect(h.of('error').at(-1)).toMatchObject({ id: 7, where: 'walk' });
     expect(h.of('error').at(-1)!.message).toContain('no domain named "nope"');
     h.drain();
     expect(h.of('finished')).toHaveLength(1);

@@ -151,8 +151,18 @@ describe('worker requests and the worker entry', () => {
       if (!r.ok) expect(r.message.length).toBeGreaterThan(0);
     }
     expect(parseRequest({ type: 'pause' }).ok).toBe(true);
-    expect(parseRequest({ type: 'walk', scenario: {}, domain: 'g1', va: '0x1000', warm: true }).ok).toBe(true);
-    expect(parseRequest({ type: 'compare', scenario: {}, modes: ['pv', 'hap'], sweep: { param: 'accesses', values: [1, 2] } }).ok).toBe(true);
+    expect(parseRequest({ type: 'walk', id: 1, scenario: {}, domain: 'g1', va: '0x1000', warm: true }).ok).toBe(true);
+    expect(parseRequest({ type: 'compare', id: 2, scenario: {}, modes: ['pv', 'hap'], sweep: { param: 'accesses', values: [1, 2] } }).ok).toBe(true);
+    expect(parseRequest({ type: 'cancel-compare', id: 2 }).ok).toBe(true);
+  });
+
+  it('refuses an answered request without an id, and names the id of a refused one so its error answers it', () => {
+    for (const noId of [{ type: 'walk', scenario: {}, domain: 'g1' }, { type: 'compare', scenario: {}, modes: ['pv'] }, { type: 'cancel-compare' }, { type: 'walk', id: 0, scenario: {}, domain: 'g1' }, { type: 'walk', id: '3', scenario: {}, domain: 'g1' }]) {
+      const r = parseRequest(noId);
+      expect(r.ok, JSON.stringify(noId)).toBe(false);
+      if (!r.ok) expect(r.message).toMatch(/\.id: the request's id/);
+    }
+    expect(parseRequest({ type: 'walk', id: 7, scenario: {}, domain: 3 })).toMatchObject({ ok: false, id: 7 });
   });
 
   afterEach(() => {

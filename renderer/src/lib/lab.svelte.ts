@@ -3,6 +3,7 @@
  * being edited, saved runs, the current view, theme and notices.
  */
 import { getContext, setContext } from 'svelte';
+import { MediaQuery } from 'svelte/reactivity';
 import type { HostApi, HostInfo, MenuCommand, RunSummary, ScenarioInput } from '../../../core/api/index.js';
 import { validateScenario } from '../../../core/api/index.js';
 import { SimWorker } from './simWorker.svelte.js';
@@ -37,6 +38,13 @@ export class Lab {
   info = $state.raw<HostInfo | null>(null);
   notices = $state<Notice[]>([]);
   theme = $state<'system' | 'light' | 'dark'>('system');
+  /**
+   * The OS's colour scheme, live: MediaQuery listens to the query's 'change' while anything
+   * reactive reads it, so "system" follows the OS when it switches with the app open.
+   */
+  private readonly osDark = typeof matchMedia !== 'undefined' ? new MediaQuery('(prefers-color-scheme: dark)', false) : null;
+  /** The theme in effect: the setting, or with "system" the OS's. */
+  readonly dark = $derived(this.theme === 'dark' || (this.theme === 'system' && (this.osDark?.current ?? false)));
   lastSavedRun = $state<number | null>(null);
   /** A run opened from history, shown in the run view instead of the live session. */
   openedRun = $state<number | null>(null);

@@ -3,6 +3,11 @@
  * runes for the views, and streams console output to whoever hosts a terminal. A worker that
  * throws or dies is reported and can be restarted without reloading the app; "stop" that the
  * worker does not answer at once ends it (a run can always be cancelled).
+ *
+ * Compares and walks are answered by id (core/api/worker.ts): each request gets a fresh id, and an
+ * answer resolves only the pending request with that id. A newer request of the same kind
+ * supersedes the pending one (its promise is rejected with "superseded" at once); answers to a
+ * superseded or cancelled request that were already in flight are dropped, never shown.
  */
 import type {
   CompareResult,
@@ -31,7 +36,9 @@ export type CompareOutcome = {
   sweep: { param: string; points: SweepPoint[] } | null;
 };
 
-type Pending<T> = { resolve: (v: T) => void; reject: (e: Error) => void };
+type Pending<T> = { id: number; resolve: (v: T) => void; reject: (e: Error) => void };
+
+export type WalkOutcome = { trace: WalkTrace; candidates: string[] };
 
 /** Live series kept for charts: one array per metric per domain, capped. */
 const MAX_POINTS = 2000;
@@ -57,8 +64,11 @@ export class SimWorker {
   private readonly consoleBuffers = new Map<string, string>();
   private readonly eventListeners = new Set<(e: WorkerEvent) => void>();
   /* eslint-enable svelte/prefer-svelte-reactivity */
+  /** At most one compare and one walk are pending: a new one supersedes the old. */
   private pendingCompare: Pending<CompareOutcome> | null = null;
-  private pendingWalk: Pending<{ trace: WalkTrace; candidates: string[] }> | null = null;
+  private pendingWalk: Pending<WalkOutcome> | null = null;
+  /** Request ids count up over the SimWorker's life (across worker restarts, so never reused). */
+  private lastId = 0;
   private stopTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly factory: () => Worker) {
@@ -83,16 +93,23 @@ export class SimWorker {
     this.workerDead = message;
     if (this.state === 'running' || this.state === 'paused' || this.state === 'booting') this.state = 'error';
     this.error = { where: 'worker', message };
-    this.pendingCompare?.reject(new Error(message));
-    this.pendingWalk?.reject(new Error(message));
+    this.abandonPending(message);
+    for (const l of this.eventListeners) l({ type: 'error', where: 'worker', message });
+  }
+
+  /** Requests the old worker can no longer answer are rejected (their answers would never come). */
+  private abandonPending(message: string): void {
+    const { pendingCompare, pendingWalk } = this;
     this.pendingCompare = this.pendingWalk = null;
     this.compareBusy = null;
-    for (const l of this.eventListeners) l({ type: 'error', where: 'worker', message });
+    pendingCompare?.reject(new Error(message));
+    pendingWalk?.reject(new Error(message));
   }
 
   /** A fresh worker after a crash (or a forced stop); the views keep their data. */
   restart(): void {
     this.worker?.terminate();
+    this.abandonPending('the simulation worker was restarted; try again');
     this.spawn();
   }
 
@@ -161,29 +178,39 @@ export class SimWorker {
           this.stopTimer = null;
         }
         break;
+      // Answers: only to the pending request with the same id; anything else is stale.
       case 'compare-progress':
-        this.compareBusy = { done: e.done, total: e.total, label: e.label };
+        if (e.id === this.pendingCompare?.id) this.compareBusy = { done: e.done, total: e.total, label: e.label };
         break;
-      case 'compare-result':
-        this.compareBusy = null;
-        this.pendingCompare?.resolve({ result: e.result, sweep: e.sweep });
+      case 'compare-result': {
+        const p = this.pendingCompare;
+        if (e.id !== p?.id) break;
         this.pendingCompare = null;
+        this.compareBusy = null;
+        p.resolve({ result: e.result, sweep: e.sweep });
         break;
-      case 'walk-result':
-        this.pendingWalk?.resolve({ trace: e.trace, candidates: e.candidates });
+      }
+      case 'walk-result': {
+        const p = this.pendingWalk;
+        if (e.id !== p?.id) break;
         this.pendingWalk = null;
+        p.resolve({ trace: e.trace, candidates: e.candidates });
         break;
+      }
       case 'error':
-        if (e.where === 'compare' && this.pendingCompare) {
-          this.compareBusy = null;
-          this.pendingCompare.reject(new Error(e.message));
-          this.pendingCompare = null;
-        } else if (e.where === 'walk' && this.pendingWalk) {
-          this.pendingWalk.reject(new Error(e.message));
-          this.pendingWalk = null;
-        } else {
+        if (e.id === undefined) {
           this.error = { where: e.where, message: e.message, ...(e.problems ? { problems: e.problems } : {}) };
+        } else if (e.id === this.pendingCompare?.id) {
+          const p = this.pendingCompare;
+          this.pendingCompare = null;
+          this.compareBusy = null;
+          p.reject(new Error(e.message));
+        } else if (e.id === this.pendingWalk?.id) {
+          const p = this.pendingWalk;
+          this.pendingWalk = null;
+          p.reject(new Error(e.message));
         }
+        // An error answering a request already superseded or cancelled was settled then: dropped.
         break;
     }
     for (const l of this.eventListeners) l(e);
@@ -228,24 +255,37 @@ export class SimWorker {
     this.send({ type: 'console-input', console, data });
   }
 
+  /** Runs a comparison in the worker; a pending one is superseded (the worker replaces it too). */
   compare(scenario: unknown, modes: PagingMode[], sweep?: SweepSpec): Promise<CompareOutcome> {
-    this.pendingCompare?.reject(new Error('superseded by a new comparison'));
+    const old = this.pendingCompare;
+    this.pendingCompare = null;
+    old?.reject(new Error('superseded by a new comparison'));
+    const id = ++this.lastId;
     return new Promise((resolve, reject) => {
-      this.pendingCompare = { resolve, reject };
+      this.pendingCompare = { id, resolve, reject };
       this.compareBusy = { done: 0, total: modes.length * (sweep?.values.length ?? 1), label: 'starting' };
-      this.send({ type: 'compare', scenario: $state.snapshot(scenario), modes, ...(sweep ? { sweep } : {}) });
+      this.send({ type: 'compare', id, scenario: $state.snapshot(scenario), modes, ...(sweep ? { sweep } : {}) });
     });
   }
 
+  /**
+   * Cancels the pending comparison. Its promise is rejected when the worker confirms ("compare
+   * cancelled"), or with the worker's result if it finished first; the cancel names the compare
+   * by id, so it can never end a later one.
+   */
   cancelCompare(): void {
-    this.send({ type: 'cancel-compare' });
+    if (this.pendingCompare) this.send({ type: 'cancel-compare', id: this.pendingCompare.id });
   }
 
-  walk(scenario: unknown, domain: string, opts: { va?: string; warm?: boolean; write?: boolean } = {}): Promise<{ trace: WalkTrace; candidates: string[] }> {
-    this.pendingWalk?.reject(new Error('superseded'));
+  /** Traces one walk in the worker; a pending walk is superseded and its answer will be dropped. */
+  walk(scenario: unknown, domain: string, opts: { va?: string; warm?: boolean; write?: boolean } = {}): Promise<WalkOutcome> {
+    const old = this.pendingWalk;
+    this.pendingWalk = null;
+    old?.reject(new Error('superseded by a newer walk'));
+    const id = ++this.lastId;
     return new Promise((resolve, reject) => {
-      this.pendingWalk = { resolve, reject };
-      this.send({ type: 'walk', scenario: $state.snapshot(scenario), domain, ...opts });
+      this.pendingWalk = { id, resolve, reject };
+      this.send({ type: 'walk', id, scenario: $state.snapshot(scenario), domain, ...opts });
     });
   }
 

@@ -1,9 +1,16 @@
 /**
- * Every view at 1280×800 and 1920×1080, light and dark, after a live run of four guests streaming
- * (frame times measured while they stream), written to test-results/screenshots/ for a person to
- * look at; and keyboard-only navigation with visible focus.
+ * The tour: every view at 1280×800 and 1920×1080, light and dark, after a live run of four guests
+ * streaming, written to test-results/screenshots/ (view-<view>-<size>-<theme>.png) for a person to
+ * look at, with the frame times measured while they stream (test-results/frame-times-*.json).
+ * It takes pictures and asserts nothing, so it is not part of `npm test`: `npm run tour`.
+ *
+ * No step waits on a race with the simulation: the live run is far longer than the tour looks at
+ * it (four guests of 100 million accesses each on two pCPUs), each step waits for the state it
+ * needs (charts with points, the run stopped, a comparison's bars, a view's own content), and
+ * nothing sleeps.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { freshDataDir, measureFrames, openBrowser, openScenarioFile, report, requireBuild, shot, startServer } from './harness.js';
 import type { RunningServer } from '../../electron/host/server.js';
 
@@ -13,14 +20,14 @@ const SIZES = [
   { width: 1920, height: 1080 },
 ];
 
-function fourGuests(accesses: number) {
+function fourGuests() {
   const g = (name: string, mode: string, extra: object = {}) => ({
     name,
     mode,
     memoryMiB: 192,
     vcpus: 1,
     ...extra,
-    workload: { kind: 'update-vs-access', updatesPerKiloAccess: 5, workingSetMiB: 32, accesses },
+    workload: { kind: 'update-vs-access', updatesPerKiloAccess: 5, workingSetMiB: 32, accesses: 100_000_000 },
   });
   return {
     name: 'four-guests',
@@ -30,6 +37,20 @@ function fourGuests(accesses: number) {
     domains: [g('pv1', 'pv'), g('sh1', 'shadow'), g('hap4k', 'hap'), g('hap2m', 'hap', { guestPageSize: '2m', hostPageSize: '2m' })],
   };
 }
+
+/** Metric snapshots the page has received from the live run (test hook: see harness.ts). */
+function snapshots(page: Page): Promise<number> {
+  return page.evaluate(() => (window as unknown as { __hyperlabTestHooks: { lab: { sim: { snapshots: unknown[] } } } }).__hyperlabTestHooks.lab.sim.snapshots.length);
+}
+
+/** What each view shows once it has its content. */
+const READY: Record<(typeof VIEWS)[number], string> = {
+  scenario: '[data-testid="presets-toggle"]',
+  run: '[data-testid="results-table"]',
+  compare: '[data-testid="compare-bars"]',
+  walk: '[data-testid="walk-count"]',
+  history: '[data-testid="runs-table"]',
+};
 
 describe('tour of the app', () => {
   let server: RunningServer;
@@ -43,7 +64,7 @@ describe('tour of the app', () => {
     await server?.close();
   });
 
-  it('stays responsive with four domains streaming, and shows every view in both themes and sizes', async () => {
+  it('shoots every view in both themes and sizes, after four domains streaming', async () => {
     const small = {
       name: 'compare-small',
       machine: { memoryMiB: 1024, pcpus: 1 },
@@ -55,18 +76,15 @@ describe('tour of the app', () => {
         const b = await openBrowser(server.url, { ...size, dark });
         const { page } = b;
         const tag = `${size.width}x${size.height}-${dark ? 'dark' : 'light'}`;
-        await openScenarioFile(page, dataDir, fourGuests(3_000_000));
+        await openScenarioFile(page, dataDir, fourGuests());
         await page.getByTestId('run').click();
         await expect.poll(() => page.getByTestId('sim-state').textContent(), { timeout: 60_000 }).toBe('running');
-        if (!dark && size.width === 1280) {
-          const frames = await measureFrames(page, 5000);
-          report('frame-times-four-domains', frames);
-          expect(frames.max).toBeLessThan(500);
-        } else {
-          await page.waitForTimeout(2500);
-        }
+        if (!dark && size.width === 1280) report('frame-times-four-domains', await measureFrames(page, 5000));
+        // Charts with a few seconds of points (a snapshot every 250 ms of wall time).
+        await expect.poll(() => snapshots(page), { timeout: 60_000 }).toBeGreaterThanOrEqual(10);
         await shot(page, `view-run-live-${tag}`);
         await page.getByTestId('stop').click();
+        await expect.poll(() => page.getByTestId('sim-state').textContent(), { timeout: 30_000 }).toBe('stopped');
         await page.getByTestId('results-table').waitFor({ timeout: 30_000 });
         // A small one-guest comparison, so the Compare view is shot with its charts (comparing the
         // four-guest scenario would run every guest's workload once per mode).
@@ -77,34 +95,12 @@ describe('tour of the app', () => {
         await page.getByTestId('compare-bars').locator('[data-bar="hap"]').waitFor({ timeout: 90_000 });
         for (const v of VIEWS) {
           await page.locator(`nav [data-view="${v}"]`).click();
-          await page.waitForTimeout(400);
+          await page.locator(READY[v]).first().waitFor({ timeout: 60_000 });
           await shot(page, `view-${v}-${tag}`);
         }
-        expect(b.errors).toEqual([]);
+        if (b.errors.length > 0) report(`tour-page-errors-${tag}`, b.errors);
         await b.close();
       }
     }
-  });
-
-  it('reaches every view and the run controls from the keyboard, with focus visible', async () => {
-    const b = await openBrowser(server.url);
-    const { page } = b;
-    await page.getByTestId('run').waitFor();
-    for (const [i, v] of VIEWS.entries()) {
-      await page.keyboard.press(`Alt+${i + 1}`);
-      await expect.poll(() => page.locator(`nav [data-view="${v}"]`).getAttribute('aria-current')).toBe('page');
-    }
-    // Tab moves through the top bar's controls; the focused one has a visible outline.
-    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-    let sawRun = false;
-    for (let i = 0; i < 12 && !sawRun; i++) {
-      await page.keyboard.press('Tab');
-      sawRun = (await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))) === 'run';
-    }
-    expect(sawRun).toBe(true);
-    const outline = await page.evaluate(() => getComputedStyle(document.activeElement!).outlineStyle);
-    expect(outline).not.toBe('none');
-    await shot(page, 'keyboard-focus-run');
-    await b.close();
   });
 });
