@@ -129,3 +129,22 @@ describe('flags the parser accepts reach the run', () => {
     }
   });
 });
+
+describe('a scenario that is not JSON', () => {
+  it('is reported with its line and column, on one line', () => {
+    // Line 3 is `  "machine": {,` — two spaces, `"machine":` (10), a space, `{`: the comma is column 15.
+    const f = write('broken.json', '{\n  "name": "walk",\n  "machine": {,\n  "hypervisor": "xen"\n}\n');
+    const r = lab('validate', f);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('(file): not valid JSON at line 3, column 15: expected a double-quoted property name, found ","\n');
+  });
+
+  it('says where an unquoted word is (JSON.parse itself gives no position for it)', () => {
+    const f = write('unquoted.json', '{\n  "name": walk\n}\n');
+    const r = lab('run', f, '--json');
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('(file): not valid JSON at line 2, column 11: expected a value, found "walk" (strings need double quotes)\n');
+  });
+});
