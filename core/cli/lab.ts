@@ -4,24 +4,61 @@
  *
  *   npm run --silent lab -- validate <scenario.json>
  *   npm run --silent lab -- run <scenario.json> [--json] [--seed N]
- *   npm run --silent lab -- compare <scenario.json> --modes native,pv,shadow,hap [--json]
+ *   npm run --silent lab -- compare <scenario.json> [--modes native,pv,shadow,hap] [--json]
+ *   npm run --silent lab -- help [<command>]      (or --help anywhere)
+ *
+ * Exit codes: 0 done; 1 the scenario is not valid; 2 a usage error (unknown command, flag or
+ * argument, a bad flag value) or a file that cannot be read; 3 the run itself failed.
  */
 import { readFileSync } from 'node:fs';
-import { PAGING_MODES, parseScenarioText, type PagingMode, type Scenario } from '../api/index.js';
-import { runScenario } from '../sim/run.js';
+import { PAGING_MODES, validateScenario, type Scenario } from '../api/index.js';
 import { compareModes } from '../sim/compare.js';
+import { runScenario } from '../sim/run.js';
+import { commandUsage, parseArgs, parseList, parseUint32, switchFlag, synopsis, UsageError, valueFlag } from './args.js';
 import { formatCompare, formatRun } from './format.js';
+import { describeJsonError } from './jsonWhere.js';
 
-const USAGE = `usage: lab <command> <scenario.json> [options]
-  validate <file>                              check a scenario; one line per problem
-  run <file> [--json] [--seed N]               run it and print results (a table, or one JSON document)
-  compare <file> --modes native,pv,shadow,hap [--json]
-                                               run the first guest's workload under each mode`;
+/** Every command, its arguments and its flags. Anything not declared here is refused. */
+const COMMANDS = {
+  validate: {
+    args: ['scenario.json'],
+    flags: {},
+    summary: 'check a scenario: exit 0, or 1 with one line per problem (field path, reason) on stderr',
+  },
+  run: {
+    args: ['scenario.json'],
+    flags: {
+      json: switchFlag('--json', 'print exactly one JSON document on stdout instead of a table'),
+      seed: valueFlag('--seed', 'N', 'an integer 0..4294967295', "run with this seed instead of the scenario's", parseUint32),
+    },
+    summary: 'run it, audit it and print the results',
+  },
+  compare: {
+    args: ['scenario.json'],
+    flags: {
+      modes: valueFlag(
+        '--modes',
+        'M,M…',
+        `a comma-separated list of ${PAGING_MODES.join(', ')}`,
+        'paging modes to run; default all',
+        parseList(PAGING_MODES, 'mode'),
+      ),
+      json: switchFlag('--json', 'print exactly one JSON document on stdout instead of tables'),
+    },
+    summary: "run the first guest's workload under each mode, everything else equal",
+  },
+} as const;
+type Command = keyof typeof COMMANDS;
+const isCommand = (x: string): x is Command => Object.hasOwn(COMMANDS, x);
 
-class UsageError extends Error {}
+const USAGE = [
+  'usage: lab <command> <scenario.json> [options]',
+  ...Object.entries(COMMANDS).flatMap(([cmd, spec]) => [`  ${synopsis(cmd, spec)}`, `      ${spec.summary}`]),
+  '  lab help <command>',
+  '      the options of one command (also: lab <command> --help)',
+].join('\n');
 
-function load(file: string | undefined): Scenario {
-  if (!file) throw new UsageError('missing <scenario.json>');
+function load(file: string): Scenario {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -29,7 +66,14 @@ function load(file: string | undefined): Scenario {
     process.stderr.write(`lab: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
     process.exit(2);
   }
-  const v = parseScenarioText(text);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    process.stderr.write(`(file): ${describeJsonError(text, e as Error)}\n`);
+    process.exit(1);
+  }
+  const v = validateScenario(json);
   if (!v.ok) {
     for (const p of v.problems) process.stderr.write(`${p.path}: ${p.message}\n`);
     process.exit(1);
@@ -37,63 +81,55 @@ function load(file: string | undefined): Scenario {
   return v.scenario;
 }
 
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
-  return v;
-}
-
 function main(argv: string[]): void {
-  const [cmd, file, ...rest] = argv;
-  const json = rest.includes('--json');
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined) throw new UsageError('missing <command>');
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    const [topic, ...extra] = rest;
+    if (extra.length > 0) throw new UsageError(`help: unexpected argument "${extra[0]}"; help takes at most one <command>`);
+    if (topic !== undefined && !isCommand(topic)) throw new UsageError(`help: unknown command "${topic}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
+    process.stdout.write((topic === undefined ? USAGE : commandUsage(topic, COMMANDS[topic])) + '\n');
+    return;
+  }
+  if (!isCommand(cmd)) throw new UsageError(`unknown command "${cmd}"; commands: ${Object.keys(COMMANDS).join(', ')}, help`);
   switch (cmd) {
     case 'validate': {
-      const s = load(file);
+      const a = parseArgs(cmd, COMMANDS.validate, rest);
+      if (a === 'help') return help(cmd);
+      const s = load(a.args[0]!);
       process.stdout.write(`ok: ${s.name} (${s.domains.length} domain${s.domains.length === 1 ? '' : 's'}, hypervisor ${s.hypervisor})\n`);
       return;
     }
     case 'run': {
-      let s = load(file);
-      const seed = flag(rest, '--seed');
-      if (seed !== undefined) {
-        const n = Number(seed);
-        if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new UsageError('--seed takes an integer 0..4294967295');
-        s = { ...s, seed: n };
-      }
+      const a = parseArgs(cmd, COMMANDS.run, rest);
+      if (a === 'help') return help(cmd);
+      let s = load(a.args[0]!);
+      if (a.flags.seed !== undefined) s = { ...s, seed: a.flags.seed };
       const r = runScenario(s, { now: () => performance.now() });
-      process.stdout.write(json ? JSON.stringify(r) + '\n' : formatRun(r) + '\n');
+      process.stdout.write(a.flags.json ? JSON.stringify(r) + '\n' : formatRun(r) + '\n');
       return;
     }
     case 'compare': {
-      const s = load(file);
-      const m = flag(rest, '--modes') ?? PAGING_MODES.join(',');
-      const modes = m.split(',').map((x) => x.trim());
-      for (const x of modes) {
-        if (!(PAGING_MODES as readonly string[]).includes(x)) throw new UsageError(`--modes: unknown mode "${x}"; allowed: ${PAGING_MODES.join(', ')}`);
-      }
-      const cmp = compareModes(s, { modes: modes as PagingMode[], now: () => performance.now() });
-      process.stdout.write(json ? JSON.stringify(cmp) + '\n' : formatCompare(cmp) + '\n');
+      const a = parseArgs(cmd, COMMANDS.compare, rest);
+      if (a === 'help') return help(cmd);
+      const s = load(a.args[0]!);
+      const cmp = compareModes(s, { modes: a.flags.modes ?? [...PAGING_MODES], now: () => performance.now() });
+      process.stdout.write(a.flags.json ? JSON.stringify(cmp) + '\n' : formatCompare(cmp) + '\n');
       return;
     }
-    case undefined:
-    case '--help':
-    case '-h':
-    case 'help':
-      process.stderr.write(USAGE + '\n');
-      process.exit(cmd === undefined ? 2 : 0);
-      return;
-    default:
-      throw new UsageError(`unknown command "${cmd}"`);
   }
+}
+
+function help(cmd: Command): void {
+  process.stdout.write(commandUsage(cmd, COMMANDS[cmd]) + '\n');
 }
 
 try {
   main(process.argv.slice(2));
 } catch (e) {
   if (e instanceof UsageError) {
-    process.stderr.write(`lab: ${e.message}\n${USAGE}\n`);
+    const usage = e.command !== undefined && isCommand(e.command) ? commandUsage(e.command, COMMANDS[e.command]) : USAGE;
+    process.stderr.write(`lab: ${e.message}\n${usage}\n`);
     process.exit(2);
   }
   process.stderr.write(`lab: ${(e as Error).message}\n`);
