@@ -39,7 +39,7 @@ export class Hypervisor {
     this.ft = new FrameTable(nrFrames);
     const reserved = this.kind === 'none' ? 0 : XEN_RESERVED_MIB * 256;
     this.alloc = new FrameAllocator(nrFrames, reserved);
-    for (let m = 0; m < reserved; m++) this.ft.owner[m] = DOMID_XEN;
+    for (let m = 0; m < reserved; m++) this.ft.setOwner(m, DOMID_XEN);
     this.pvMm = new PvMm(this.mem, this.ft, costs);
     this.pcpus = Array.from({ length: scenario.machine.pcpus }, () => new Mmu(this.mem, mmuConfig, costs));
   }
@@ -48,7 +48,7 @@ export class Hypervisor {
   allocXenFrame = (): number => {
     const m = this.alloc.alloc();
     if (m < 0) throw new Error('out of machine memory for hypervisor tables');
-    this.ft.owner[m] = DOMID_XEN;
+    this.ft.setOwner(m, DOMID_XEN);
     return m;
   };
 
@@ -102,9 +102,9 @@ export class Hypervisor {
     if (at < 0) throw new Error(`domain ${d.domid} (${d.name}) is not a live domain`);
     d.state = 'dying';
     const ft = this.ft;
-    const owned: number[] = [];
-    for (let m = 0; m < ft.nrFrames; m++) if (ft.owner[m] === d.domid) owned.push(m);
-    const xen = [...d.xenFrames, ...(d.hap?.tableFrames ?? [])].filter((m) => ft.owner[m] === DOMID_XEN);
+    // The domain's page list (d->page_list), not a scan of machine memory: cost in what it owns.
+    const owned = ft.ownedFrames(d.domid).slice().sort();
+    const xen = [...d.xenFrames, ...(d.hap?.tableFrames ?? [])].filter((m) => ft.owner(m) === DOMID_XEN);
     this.releaseFrames(owned);
     this.releaseFrames(xen.sort((a, b) => a - b));
     d.guestCr3 = -1;
@@ -114,12 +114,13 @@ export class Hypervisor {
   }
 
   /** Scrubs and frees sorted, distinct frames, in runs so the allocator coalesces them. */
-  private releaseFrames(sorted: readonly number[]): void {
+  private releaseFrames(sorted: ArrayLike<number>): void {
     const ft = this.ft;
-    for (const m of sorted) {
+    for (let k = 0; k < sorted.length; k++) {
+      const m = sorted[k]!;
       this.mem.scrub(m);
       ft.release(m);
-      ft.linear[m] = 0;
+      ft.setLinear(m, 0);
     }
     let i = 0;
     while (i < sorted.length) {
@@ -205,7 +206,7 @@ export class Hypervisor {
     const l4mfn = d.p2m[l4]!;
     const rc = this.pvMm.getPageAndType(l4mfn, PGT_l4_page_table, d);
     if (rc !== 0) throw new Error(`${d.name}: initial page tables failed validation (${rc})`);
-    this.ft.flags[l4mfn] = this.ft.flags[l4mfn]! | PGT_pinned;
+    this.ft.setFlags(l4mfn, this.ft.flags(l4mfn) | PGT_pinned);
     const rc2 = this.pvMm.getPageAndType(l4mfn, PGT_l4_page_table, d);
     if (rc2 !== 0) throw new Error(`${d.name}: cannot install base pointer (${rc2})`);
     d.guestCr3 = l4mfn;

@@ -30,7 +30,7 @@ describe('the auditor', () => {
   it('catches a corrupted general reference count', () => {
     const { xen, d } = booted('pv');
     const mfn = d.p2m[10];
-    xen.ft.count[mfn]++;
+    xen.ft.setCount(mfn, xen.ft.count(mfn) + 1);
     const r = audit(xen);
     expect(r.ok).toBe(false);
     expect(r.violations.join('\n')).toContain(`mfn ${mfn} has count`);
@@ -39,7 +39,7 @@ describe('the auditor', () => {
   it('catches a corrupted type count', () => {
     const { xen, d } = booted('pv');
     const mfn = d.guestCr3;
-    xen.ft.typeCount[mfn]--;
+    xen.ft.setTypeCount(mfn, xen.ft.typeCount(mfn) - 1);
     expect(audit(xen).violations.join('\n')).toContain(`mfn ${mfn}`);
   });
 

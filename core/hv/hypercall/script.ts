@@ -229,7 +229,7 @@ export class ScriptRunner {
       d.mem.write(mfn, index, e.lo, e.hi);
       return '0';
     }
-    if (mapped === 'ro' && ft.type[mfn] === PGT_l1_page_table && ft.typeCount[mfn] > 0) {
+    if (mapped === 'ro' && ft.type(mfn) === PGT_l1_page_table && ft.typeCount(mfn) > 0) {
       d.counters.c[C.TrapBounces]++;
       d.counters.c[C.EmulatedWrites]++;
       d.counters.c[C.CycHv] += d.costs.pvTrapBounce + d.costs.emulateWrite;
@@ -242,8 +242,8 @@ export class ScriptRunner {
   private guestMapping(mfn: number): 'rw' | 'ro' | 'none' {
     const { ft, mem } = this.d;
     let found: 'ro' | 'none' = 'none';
-    for (let t = 0; t < ft.nrFrames; t++) {
-      if (ft.owner[t] !== this.d.domid || ft.type[t] !== PGT_l1_page_table || ft.typeCount[t] === 0) continue;
+    for (const t of ft.ownedFrames(this.d.domid)) {
+      if (ft.type(t) !== PGT_l1_page_table || ft.typeCount(t) === 0) continue;
       for (const i of mem.nonZeroEntries(t, [])) {
         const lo = mem.readLo(t, i);
         if (lo & PTE_P && pteFrame(lo, mem.readHi(t, i)) === mfn) {

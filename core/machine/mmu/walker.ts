@@ -219,7 +219,7 @@ export class Walker {
    * eptLeafRights), or -1 after a fault.
    */
   private run(root: number, vhi: number, vlo: number, offset: number, access: number, nested: boolean): number {
-    const frames = this.mem.frames;
+    const mem = this.mem;
     const dcache = this.dcache;
     // The data cache's common case (the line is its set's most recent) tested inline.
     const dFront = dcache.front;
@@ -295,7 +295,7 @@ export class Walker {
         }
         if (mfn < 0) {
           const idx = indexAt(eGfn, eHi, eLevel);
-          const f = frames[eTable];
+          const f = mem.frame(eTable);
           const lo = f === undefined ? 0 : f[idx << 1]!;
           const hi = f === undefined ? 0 : f[(idx << 1) + 1]!;
           refs++;
@@ -332,7 +332,7 @@ export class Walker {
 
       // --- a guest (or 1D) step (SDM Vol. 3A §4.5) ---------------------------------------------
       const idx = indexAt(vlo, vhi, gLevel);
-      const f = frames[gTable];
+      const f = mem.frame(gTable);
       const w = idx << 1;
       const lo = f === undefined ? 0 : f[w]!;
       const hi = f === undefined ? 0 : f[w + 1]!;
