@@ -2,10 +2,11 @@
  * Runs every benchmark in one process and prints a table (`npm run bench`). To add one, export
  * an `async function benchX(): Promise<BenchResult[]>` and list it in BENCHES.
  */
+import { benchEndToEnd } from './endToEnd.bench.js';
 import { benchMmu } from './mmu.bench.js';
 import type { BenchResult } from './types.js';
 
-const BENCHES: (() => Promise<BenchResult[]>)[] = [benchMmu];
+const BENCHES: (() => Promise<BenchResult[]>)[] = [benchMmu, benchEndToEnd];
 
 const rate = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : `${(x / 1e3).toFixed(1)} k/s`);
 

@@ -116,6 +116,11 @@ export class Tlb {
     return -1;
   }
 
+  /** Marks slot `i` most recently used, as a lookup that finds it does. */
+  touch(i: number): void {
+    this.stamp[i] = ++this.tick;
+  }
+
   /** Like lookup, without touching the LRU state. */
   peek(vpn: number, asid: number, gtag: number): number {
     const base = (vpn & this.setMask) * this.ways;
