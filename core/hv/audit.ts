@@ -16,27 +16,128 @@ import { ENTRIES_PER_TABLE } from '../base/types.js';
 import { EPT_PS, EPT_RWX, PTE_P, PTE_RW, pteFrame } from '../machine/pte.js';
 import type { Domain } from './domain.js';
 import type { Hypervisor } from './hypervisor.js';
-import { PGT_l1_page_table, PGT_l4_page_table, PGT_NAMES, PGT_pinned, PGT_validated, PGT_writable_page } from './mm/frameTable.js';
+import { DOMID_XEN, FT_CHUNK_MASK, PGT_l1_page_table, PGT_l4_page_table, PGT_NAMES, PGT_pinned, PGT_validated, PGT_writable_page } from './mm/frameTable.js';
 import { isGuestL4Slot } from './mm/pvMm.js';
 
 export function audit(xen: Hypervisor): AuditResult {
-  const violations: string[] = [];
-  const checked = { frames: 0, entries: 0 };
-  // The page lists the per-domain passes below rely on must agree with the owners.
-  for (const v of xen.ft.checkPageLists()) violations.push(`frame table: ${v}`);
+  const parts = new Map<Domain, DomainAudit>();
   const pv = xen.domains.filter((d) => d.mode === 'pv');
-  if (pv.length > 0) auditPv(xen, pv, violations, checked);
+  for (const d of xen.domains) parts.set(d, auditDomain(xen, d, pv));
+  // The page lists the per-domain passes rely on must agree with the owners.
+  return compose(xen, parts, xen.ft.checkPageLists());
+}
+
+/** A PV finding, keyed so that findings of several domains merge into mfn order. */
+interface Found {
+  pass: number;
+  mfn: number;
+  text: string;
+}
+
+/** What auditing one domain found: its PV findings, then the rest (shadow, EPT, kernel). */
+interface DomainAudit {
+  pv: Found[];
+  rest: string[];
+  frames: number;
+  entries: number;
+}
+
+function auditDomain(xen: Hypervisor, d: Domain, pv: readonly Domain[]): DomainAudit {
+  const r: DomainAudit = { pv: [], rest: [], frames: 0, entries: 0 };
+  if (d.mode === 'pv') auditPv(xen, d, pv, r);
+  if (d.shadow) for (const v of d.shadow.audit((m) => xen.ft.owner(m) === d.domid)) r.rest.push(`${d.name}: ${v}`);
+  if (d.hap) auditEpt(xen, d, r.rest, r);
+  // A hypercalls script bypasses the guest kernel's bookkeeping on purpose; Xen's invariants
+  // (above) are what isolation rests on, and they are checked in full.
+  if (d.config.workload.kind !== 'hypercalls') auditKernel(d, r.rest);
+  return r;
+}
+
+/**
+ * The report, in the order a whole-machine scan gives: the frame table's own findings, every PV
+ * finding by pass then mfn, then each domain's shadow, EPT and kernel findings in domain order.
+ */
+function compose(xen: Hypervisor, parts: Map<Domain, DomainAudit>, pageLists: string[]): AuditResult {
+  const violations = pageLists.map((v) => `frame table: ${v}`);
+  const checked = { frames: 0, entries: 0 };
+  const found: Found[] = [];
   for (const d of xen.domains) {
-    if (d.shadow) for (const v of d.shadow.audit((m) => xen.ft.owner(m) === d.domid)) violations.push(`${d.name}: ${v}`);
-    if (d.hap) auditEpt(xen, d, violations, checked);
-    // A hypercalls script bypasses the guest kernel's bookkeeping on purpose; Xen's invariants
-    // (above) are what isolation rests on, and they are checked in full.
-    if (d.config.workload.kind !== 'hypercalls') auditKernel(d, violations);
+    const p = parts.get(d)!;
+    for (const f of p.pv) found.push(f);
+    checked.frames += p.frames;
+    checked.entries += p.entries;
   }
+  // Stable: a frame's own findings keep the order they were found in.
+  found.sort((x, y) => x.pass - y.pass || x.mfn - y.mfn);
+  for (const f of found) violations.push(f.text);
+  for (const d of xen.domains) for (const v of parts.get(d)!.rest) violations.push(v);
   return { ok: violations.length === 0, violations: violations.slice(0, 200), checked };
 }
 
-/** Recount scratch, reused across audits: five counters per frame of the audited domains. */
+/**
+ * An auditor for fuzzing, called after every step: it re-audits only the domains something
+ * touched since its last call, and keeps the others' findings. Touched means: the domain's
+ * counters moved, its base pointer changed, or a frame it owns (or owned) was written in machine
+ * memory or in the frame table (both keep a write log while it runs; a write to a frame Xen
+ * holds — shadow pool, EPT — touches every shadow and HAP domain). Every `fullEvery` calls, and
+ * whenever the set of domains changes, it audits everything, page lists included, as audit()
+ * does: state that changes without any of these signs (a guest kernel's own counts) is checked
+ * there.
+ */
+export class Auditor {
+  private parts = new Map<Domain, DomainAudit>();
+  private readonly seen = new Map<Domain, { counters: Float64Array; cr3: number }>();
+  private calls = 0;
+  private pageLists: string[] = [];
+
+  constructor(
+    private readonly xen: Hypervisor,
+    private readonly fullEvery = 32,
+  ) {
+    xen.mem.startDirtyLog();
+    xen.ft.startOwnerLog();
+  }
+
+  audit(): AuditResult {
+    const xen = this.xen;
+    const doms = xen.domains;
+    const full = this.calls++ % this.fullEvery === 0 || doms.length !== this.parts.size || doms.some((d) => !this.parts.has(d));
+    const pv = doms.filter((d) => d.mode === 'pv');
+    const touched = full ? null : this.touchedOwners();
+    const next = new Map<Domain, DomainAudit>();
+    for (const d of doms) {
+      const s = this.seen.get(d);
+      const clean = touched !== null && s !== undefined && !touched.has(d.domid) && s.cr3 === d.guestCr3 && sameCounters(s.counters, d.counters.c);
+      next.set(d, clean ? this.parts.get(d)! : auditDomain(xen, d, pv));
+      if (s) {
+        s.counters.set(d.counters.c);
+        s.cr3 = d.guestCr3;
+      } else this.seen.set(d, { counters: d.counters.c.slice(), cr3: d.guestCr3 });
+    }
+    this.parts = next;
+    for (const d of this.seen.keys()) if (!next.has(d)) this.seen.delete(d);
+    if (full) this.pageLists = xen.ft.checkPageLists();
+    xen.mem.clearDirty();
+    xen.ft.clearOwnerLog();
+    return compose(xen, next, this.pageLists);
+  }
+
+  /** Domains (and DOMID_XEN) whose frames were written since the last call. */
+  private touchedOwners(): Set<number> {
+    const { mem, ft } = this.xen;
+    const owners = new Set(ft.ownerLog ?? []);
+    for (const m of mem.dirty ?? []) owners.add(ft.owner(m));
+    if (owners.has(DOMID_XEN)) for (const d of this.xen.domains) if (d.shadow || d.hap) owners.add(d.domid);
+    return owners;
+  }
+}
+
+function sameCounters(a: Float64Array, b: Float64Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Recount scratch, reused across audits: five counters per frame of the audited domain. */
 let scratch = new Int32Array(0);
 const COUNT = 0;
 const TYPE_REFS = 1;
@@ -46,39 +147,37 @@ const LINEAR_USES = 4;
 const FIELDS = 5;
 
 /**
- * Visits only the audited domains' own frames (their page lists), so its cost follows what they
- * own, not the size of the machine. A frame's recount lives at its page-list position in its
- * owner's stretch of `scratch`. Violations are reported in mfn order, as a scan of the whole
- * frame table would find them.
+ * Visits only the domain's own frames (its page list), so its cost follows what it owns, not
+ * the size of the machine. A frame's recount lives at its page-list position in `scratch`.
+ * Only references from the domain's own tables count (others are violations), and base pointers
+ * of PV domains whose L4 it owns, so each PV domain is audited on its own.
  */
-function auditPv(xen: Hypervisor, doms: Domain[], out: string[], checked: { frames: number; entries: number }): void {
+function auditPv(xen: Hypervisor, d: Domain, pv: readonly Domain[], out: DomainAudit): void {
   const { ft, mem } = xen;
   const n = ft.nrFrames;
-  const base = new Map<number, number>();
-  let total = 0;
-  for (const d of doms) {
-    base.set(d.domid, total);
-    total += ft.ownedCount(d.domid) * FIELDS;
-  }
+  const total = ft.ownedCount(d.domid) * FIELDS;
   if (scratch.length < total) scratch = new Int32Array(total);
   const s = scratch;
   s.fill(0, 0, total);
-  /** Scratch slot of `field` for `mfn`, owned by an audited domain whose stretch starts at `b`. */
-  const at = (b: number, mfn: number, field: number) => b + ft.listPos(mfn) * FIELDS + field;
-  const name = (id: number) => xen.domains.find((d) => d.domid === id)?.name ?? `d${id}`;
-  const found: { pass: number; mfn: number; text: string }[] = [];
-  const report = (pass: number, mfn: number, text: string) => found.push({ pass, mfn, text });
+  const b = 0;
+  const doms = [d];
+  const name = (id: number) => xen.domains.find((x) => x.domid === id)?.name ?? `d${id}`;
+  const report = (pass: number, mfn: number, text: string) => out.pv.push({ pass, mfn, text });
+  const checked = out;
 
-  for (const d of doms) {
-    const b = base.get(d.domid)!;
+  // Frame-table fields are read straight from their chunk (ft.peek): this loop visits every frame
+  // of every PV domain, and a call per field was most of its time.
+  {
     const owner = d.domid;
     const frames = ft.ownedFrames(owner);
     for (let k = 0; k < frames.length; k++) {
       const m = frames[k]!;
-      const t = ft.type(m);
-      if (t < PGT_l1_page_table || t > PGT_l4_page_table || ft.typeCount(m) === 0) continue;
+      const ch = ft.peek(m);
+      const mi = m & FT_CHUNK_MASK;
+      const t = ch.type[mi]!;
+      if (t < PGT_l1_page_table || t > PGT_l4_page_table || ch.typeCount[mi] === 0) continue;
       checked.frames++;
-      if (!(ft.flags(m) & PGT_validated)) {
+      if (!(ch.flags[mi]! & PGT_validated)) {
         report(1, m, `mfn ${m} (${name(owner)}) is in use as ${PGT_NAMES[t]} but not validated`);
         continue;
       }
@@ -90,62 +189,68 @@ function auditPv(xen: Hypervisor, doms: Domain[], out: string[], checked: { fram
         if (t === PGT_l4_page_table && !isGuestL4Slot(i)) continue;
         checked.entries++;
         const target = pteFrame(lo, f[(i << 1) | 1]!);
-        if (target >= n || ft.owner(target) !== owner) {
+        const tc = target < n ? ft.peek(target) : null;
+        const ti = target & FT_CHUNK_MASK;
+        if (tc === null || tc.owner[ti] !== owner) {
           report(1, m, `${name(owner)}: ${PGT_NAMES[t]} mfn ${m} entry ${i} maps mfn ${target}, which it does not own`);
           continue;
         }
+        // The target's recount: its owner's stretch, at its page-list position.
+        const o = b + tc.listPos[ti]! * FIELDS;
         if (t === PGT_l1_page_table) {
-          s[at(b, target, COUNT)]++;
-          if (lo & PTE_RW) s[at(b, target, WRITABLE)]++;
+          s[o + COUNT]++;
+          if (lo & PTE_RW) s[o + WRITABLE]++;
           continue;
         }
-        const isLinear = target === m || ft.type(target) === t;
+        const isLinear = target === m || tc.type[ti] === t;
         if (isLinear && lo & PTE_RW) {
           report(1, m, `${name(owner)}: ${PGT_NAMES[t]} mfn ${m} entry ${i} is a writable linear mapping of ${PGT_NAMES[t]} mfn ${target}`);
         }
         if (target !== m) {
-          s[at(b, target, COUNT)]++;
-          s[at(b, target, TYPE_REFS)]++;
+          s[o + COUNT]++;
+          s[o + TYPE_REFS]++;
           if (isLinear) {
-            s[at(b, m, LINEAR_HELD)]++;
-            s[at(b, target, LINEAR_USES)]++;
+            s[b + k * FIELDS + LINEAR_HELD]++;
+            s[o + LINEAR_USES]++;
           }
         }
       }
     }
   }
-  for (const d of doms) {
-    if (d.guestCr3 < 0) continue;
-    const b = base.get(ft.owner(d.guestCr3));
-    if (b === undefined) continue;
-    s[at(b, d.guestCr3, COUNT)]++;
-    s[at(b, d.guestCr3, TYPE_REFS)]++;
+  for (const e of pv) {
+    if (e.guestCr3 < 0 || ft.owner(e.guestCr3) !== d.domid) continue;
+    const o = b + ft.listPos(e.guestCr3) * FIELDS;
+    s[o + COUNT]++;
+    s[o + TYPE_REFS]++;
   }
   for (const d of doms) {
-    const b = base.get(d.domid)!;
     const who = name(d.domid);
     const frames = ft.ownedFrames(d.domid);
     for (let k = 0; k < frames.length; k++) {
       const m = frames[k]!;
+      const ch = ft.peek(m);
+      const mi = m & FT_CHUNK_MASK;
       const o = b + k * FIELDS;
       const count = s[o + COUNT]!;
       const typeRefs = s[o + TYPE_REFS]!;
       const writable = s[o + WRITABLE]!;
       const linearHeld = s[o + LINEAR_HELD]!;
       const linearUses = s[o + LINEAR_USES]!;
-      const t = ft.type(m);
-      const typeCount = ft.typeCount(m);
-      const pinned = ft.flags(m) & PGT_pinned ? 1 : 0;
+      const t = ch.type[mi]!;
+      const typeCount = ch.typeCount[mi]!;
+      const pinned = ch.flags[mi]! & PGT_pinned ? 1 : 0;
       const expCount = count + pinned;
-      if (ft.count(m) !== expCount) {
-        report(2, m, `${who}: mfn ${m} has count ${ft.count(m)} but ${expCount} references (tables, pins, base pointers)`);
-      }
       const isTable = t >= PGT_l1_page_table && t <= PGT_l4_page_table && typeCount > 0;
+      // Most frames are plain memory mapped once, consistently: nothing to say about them.
+      if (ch.count[mi] === expCount && !isTable && t !== PGT_writable_page && writable === 0 && (linearHeld === 0 || linearUses === 0)) continue;
+      if (ch.count[mi] !== expCount) {
+        report(2, m, `${who}: mfn ${m} has count ${ch.count[mi]} but ${expCount} references (tables, pins, base pointers)`);
+      }
       if (linearHeld > 0 && linearUses > 0) {
         report(2, m, `${who}: mfn ${m} both holds linear entries and is mapped linearly (chained linear page tables)`);
       }
-      if (isTable && ft.linear(m) !== linearUses - linearHeld) {
-        report(2, m, `${who}: mfn ${m} has linear count ${ft.linear(m)} but ${linearUses - linearHeld} from the tables`);
+      if (isTable && ch.linear[mi] !== linearUses - linearHeld) {
+        report(2, m, `${who}: mfn ${m} has linear count ${ch.linear[mi]} but ${linearUses - linearHeld} from the tables`);
       }
       if (isTable && writable > 0) {
         report(2, m, `${who}: mfn ${m} is a ${PGT_NAMES[t]} page table with ${writable} writable mapping(s)`);
@@ -164,9 +269,6 @@ function auditPv(xen: Hypervisor, doms: Domain[], out: string[], checked: { fram
       }
     }
   }
-  // Stable: a frame's own findings keep the order they were found in.
-  found.sort((x, y) => x.pass - y.pass || x.mfn - y.mfn);
-  for (const f of found) out.push(f.text);
 }
 
 function auditEpt(xen: Hypervisor, d: Domain, out: string[], checked: { frames: number; entries: number }): void {

@@ -1,13 +1,14 @@
 /**
  * The fuzzing harness: boots a small Xen machine, runs a step sequence in a guest and audits
- * after every step. PV guests run attack-lab scripts (random and adversarial hypercalls); shadow
+ * after every step: incrementally (the Auditor re-audits the domains a step touched, and all of
+ * them every few steps) and in full with audit() once the sequence ends. PV guests run attack-lab scripts (random and adversarial hypercalls); shadow
  * and HAP guests run random guest-kernel operations (there is no hypercall interface to abuse,
  * so the kernel's own updates are what the shadow and EPT code must keep safe).
  */
 import fc from 'fast-check';
 import type { Step } from '../../core/api/hypercallScript.js';
 import { validateScenario, type Scenario } from '../../core/api/index.js';
-import { audit } from '../../core/hv/audit.js';
+import { audit, Auditor } from '../../core/hv/audit.js';
 import { Hypervisor } from '../../core/hv/hypervisor.js';
 import { ScriptRunner } from '../../core/hv/hypercall/script.js';
 import { costsOf, mmuConfigOf } from '../../core/sim/run.js';
@@ -95,12 +96,14 @@ export function runPvSteps(steps: Step[]): number {
   for (let a = v.start; a < v.end; a += 4096) k.touch(a, true);
   const runner = new ScriptRunner(g1, doms);
   runner.setup([...PAGES]);
+  const auditor = new Auditor(xen);
   let n = 0;
   runner.run(steps, () => {
     n++;
-    const r = audit(xen);
+    const r = auditor.audit();
     if (!r.ok) throw new Error(`audit failed after step ${n - 1}: ${r.violations.slice(0, 3).join('; ')}`);
   });
+  finalAudit(xen, n);
   return n;
 }
 
@@ -141,6 +144,7 @@ export function runKernelOps(mode: 'shadow' | 'hap' | 'pv', ops: KernelOp[], oos
   const d = doms[1];
   d.mmu.ctx = d.ctx;
   const k = d.kernel;
+  const auditor = new Auditor(xen);
   const procs = [k.spawn('init')];
   k.switchTo(procs[0]);
   let n = 0;
@@ -190,8 +194,15 @@ export function runKernelOps(mode: 'shadow' | 'hap' | 'pv', ops: KernelOp[], oos
         break;
     }
     n++;
-    const r = audit(xen);
+    const r = auditor.audit();
     if (!r.ok) throw new Error(`audit failed after op ${n - 1} (${JSON.stringify(o)}): ${r.violations.slice(0, 3).join('; ')}`);
   }
+  finalAudit(xen, n);
   return n;
+}
+
+/** The full audit a sequence ends with: whatever the incremental one might not have looked at. */
+function finalAudit(xen: Hypervisor, steps: number): void {
+  const r = audit(xen);
+  if (!r.ok) throw new Error(`full audit failed after all ${steps} steps: ${r.violations.slice(0, 3).join('; ')}`);
 }

@@ -38,7 +38,8 @@ export const INVALID_M2P = -1;
 /** log2 of the frames per chunk (16 MiB of machine memory, ~100 KiB of bookkeeping). */
 export const FT_CHUNK_SHIFT = 12;
 export const FT_CHUNK = 1 << FT_CHUNK_SHIFT;
-const MASK = FT_CHUNK - 1;
+export const FT_CHUNK_MASK = FT_CHUNK - 1;
+const MASK = FT_CHUNK_MASK;
 
 /** struct page_info for FT_CHUNK consecutive frames, one typed array per field. */
 export class FrameTableChunk {
@@ -70,14 +71,19 @@ export class FrameTable {
   /** pool[0] holds the defaults and is never written: reads of an untouched chunk land there. */
   private readonly pool: FrameTableChunk[] = [new FrameTableChunk()];
   private readonly lists = new Map<number, PageList>();
+  /** While on: every owner (domid, DOMID_XEN, DOMID_FREE) of a frame whose entry was written. */
+  private owners_: Set<number> | null = null;
 
   constructor(nrFrames: number) {
     this.nrFrames = nrFrames;
     this.dir = new Int32Array(Math.ceil(nrFrames / FT_CHUNK));
   }
 
-  /** The chunk holding `mfn` for reading: the defaults' chunk if never written or outside machine memory. */
-  private peek(mfn: number): FrameTableChunk {
+  /**
+   * The chunk holding `mfn`, for reading only (index it with mfn & FT_CHUNK_MASK): the defaults'
+   * chunk if never written or outside machine memory. For loops over many frames (the auditor).
+   */
+  peek(mfn: number): FrameTableChunk {
     return this.pool[mfn >= 0 && mfn < this.nrFrames ? this.dir[mfn >>> FT_CHUNK_SHIFT]! : 0]!;
   }
 
@@ -89,7 +95,9 @@ export class FrameTable {
       this.dir[i] = this.pool.length;
       this.pool.push(new FrameTableChunk());
     }
-    return this.pool[this.dir[i]!]!;
+    const c = this.pool[this.dir[i]!]!;
+    if (this.owners_ !== null) this.owners_.add(c.owner[mfn & MASK]!);
+    return c;
   }
 
   // --- fields ---------------------------------------------------------------------------------
@@ -165,6 +173,7 @@ export class FrameTable {
       l.items[l.length++] = mfn;
     }
     c.owner[i] = owner;
+    if (this.owners_ !== null) this.owners_.add(owner);
   }
 
   private unlist(owner: number, pos: number): void {
@@ -174,6 +183,22 @@ export class FrameTable {
     const lc = this.pool[this.dir[last >>> FT_CHUNK_SHIFT]!]!;
     lc.listPos[last & MASK] = pos;
     if (l.length === 0) this.lists.delete(owner);
+  }
+
+  // --- write log (for an incremental auditor) ---------------------------------------------------
+
+  /** Starts (or restarts) recording the owners of frames whose entries are written. */
+  startOwnerLog(): void {
+    this.owners_ = new Set();
+  }
+
+  /** Owners of frames whose entries were written since the log started or was cleared; null when off. */
+  get ownerLog(): ReadonlySet<number> | null {
+    return this.owners_;
+  }
+
+  clearOwnerLog(): void {
+    this.owners_?.clear();
   }
 
   // --- page lists -----------------------------------------------------------------------------
