@@ -8,8 +8,9 @@
  * as Xen's own frame table is mapped only where there is RAM: a flat JS array of every frame
  * would cost 8 bytes a frame up front (2 GiB for 1 TiB) and, past ~10^5 slots, V8 keeps such an
  * array as a hash table, which the walker would then probe on every reference. The directory is
- * an Int32Array of indices into `pool` (0: the shared empty chunk), so a read has no branch for
- * a missing chunk and the directory itself costs 4 bytes per 4 MiB.
+ * an Int32Array of chunk numbers (0: the shared empty chunk) and the chunks lie end to end in one
+ * array, `slots`: a read is one typed-array load and one array load, with no branch for a missing
+ * chunk, and the directory costs 4 bytes per 4 MiB.
  */
 import { ENTRIES_PER_TABLE } from '../base/types.js';
 
@@ -17,21 +18,21 @@ export const WORDS_PER_FRAME = 1024;
 /** log2 of the frames per directory chunk (4 MiB of machine memory per chunk). */
 export const FRAME_CHUNK_SHIFT = 10;
 export const FRAME_CHUNK = 1 << FRAME_CHUNK_SHIFT;
-const CHUNK_MASK = FRAME_CHUNK - 1;
+export const FRAME_CHUNK_MASK = FRAME_CHUNK - 1;
+const CHUNK_MASK = FRAME_CHUNK_MASK;
 
-export type FrameChunk = (Uint32Array | undefined)[];
-
-function emptyChunk(): FrameChunk {
-  // new Array(n).fill(): one allocation, and a small array stays in V8's fast elements mode.
-  return new Array<Uint32Array | undefined>(FRAME_CHUNK).fill(undefined);
-}
 
 export class MachineMemory {
   readonly nrFrames: number;
-  /** Chunk of each FRAME_CHUNK frames: an index into `pool`, 0 (the empty chunk) until first written. */
+  /** Chunk number of each FRAME_CHUNK frames: 0 (the empty chunk) until a frame in it is first written. */
   readonly dir: Int32Array;
-  /** Chunks in use; pool[0] is empty and stays so. A frame's backing: pool[dir[mfn >> SHIFT]][mfn & MASK]. */
-  readonly pool: FrameChunk[];
+  /**
+   * The chunks' slots end to end (chunk 0 is empty and stays so). A frame's backing, or undefined
+   * for all zeros: slots[(dir[mfn >> FRAME_CHUNK_SHIFT] << FRAME_CHUNK_SHIFT) | (mfn & FRAME_CHUNK_MASK)].
+   * Public so the walker can read without a call.
+   */
+  readonly slots: (Uint32Array | undefined)[];
+  private chunksUsed = 1;
   /** Frames with backing (for reports and tests). */
   backed = 0;
   /**
@@ -45,13 +46,19 @@ export class MachineMemory {
   constructor(nrFrames: number) {
     this.nrFrames = nrFrames;
     this.dir = new Int32Array(Math.ceil(nrFrames / FRAME_CHUNK));
-    this.pool = [emptyChunk()];
+    // Grown by push, never with holes: a packed array stays in V8's fast elements mode.
+    this.slots = [];
+    for (let i = 0; i < FRAME_CHUNK; i++) this.slots.push(undefined);
+  }
+
+  private slot(mfn: number): number {
+    return (this.dir[mfn >>> FRAME_CHUNK_SHIFT]! << FRAME_CHUNK_SHIFT) | (mfn & CHUNK_MASK);
   }
 
   /** The backing of `mfn`, or undefined (all zeros; also for an mfn outside memory). */
   frame(mfn: number): Uint32Array | undefined {
     if (!(mfn >= 0 && mfn < this.nrFrames)) return undefined;
-    return this.pool[this.dir[mfn >>> FRAME_CHUNK_SHIFT]!]![mfn & CHUNK_MASK];
+    return this.slots[this.slot(mfn)];
   }
 
   private backing(mfn: number): Uint32Array {
@@ -63,12 +70,11 @@ export class MachineMemory {
       }
       const ci = mfn >>> FRAME_CHUNK_SHIFT;
       if (this.dir[ci] === 0) {
-        this.dir[ci] = this.pool.length;
-        this.pool.push(emptyChunk());
+        this.dir[ci] = this.chunksUsed++;
+        for (let i = 0; i < FRAME_CHUNK; i++) this.slots.push(undefined);
       }
-      const c = this.pool[this.dir[ci]!]!;
       f = new Uint32Array(WORDS_PER_FRAME);
-      c[mfn & CHUNK_MASK] = f;
+      this.slots[this.slot(mfn)] = f;
       this.backed++;
     }
     return f;
@@ -101,7 +107,7 @@ export class MachineMemory {
   scrub(mfn: number): void {
     if (this.frame(mfn) !== undefined) {
       if (this.dirtyLog !== null) this.dirtyLog.add(mfn);
-      this.pool[this.dir[mfn >>> FRAME_CHUNK_SHIFT]!]![mfn & CHUNK_MASK] = undefined;
+      this.slots[this.slot(mfn)] = undefined;
       this.backed--;
     }
   }
@@ -135,9 +141,9 @@ export class MachineMemory {
   forEachBacked(fn: (mfn: number, words: Uint32Array) => void): void {
     for (let ci = 0; ci < this.dir.length; ci++) {
       if (this.dir[ci] === 0) continue;
-      const c = this.pool[this.dir[ci]!]!;
+      const base = this.dir[ci]! << FRAME_CHUNK_SHIFT;
       for (let i = 0; i < FRAME_CHUNK; i++) {
-        const f = c[i];
+        const f = this.slots[base | i];
         if (f !== undefined) fn(ci * FRAME_CHUNK + i, f);
       }
     }

@@ -4,9 +4,10 @@
  */
 import { benchEndToEnd } from './endToEnd.bench.js';
 import { benchMmu } from './mmu.bench.js';
+import { benchScale } from './scale.bench.js';
 import type { BenchResult } from './types.js';
 
-const BENCHES: (() => Promise<BenchResult[]>)[] = [benchMmu, benchEndToEnd];
+const BENCHES: (() => Promise<BenchResult[]>)[] = [benchMmu, benchEndToEnd, benchScale];
 
 const rate = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : `${(x / 1e3).toFixed(1)} k/s`);
 
