@@ -46,7 +46,7 @@ export interface PvOps {
    */
   access(va: number, write: boolean): boolean;
   /**
-   * access() for vas[from..to) (a store where writes[k] !== 0) while each is a TLB hit, counted
+   * access() for vas[from..to) (a store where writes[k] is 1, a load where 0) while each is a TLB hit, counted
    * exactly as access() counts it; stops before the first that is not. Returns where it stopped:
    * the caller takes that access through access() (and the fault path), then resumes.
    */

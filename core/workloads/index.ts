@@ -225,13 +225,14 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
 // The hot loops live in plain functions: V8 optimizes them far better than a generator's body.
 
 // A slice's accesses are generated into these first, then made in order by touchAll: the
-// addresses stay unboxed doubles, and TLB hits go through the pv-ops in runs.
+// addresses stay unboxed doubles, and TLB hits go through the pv-ops in runs. writes[i] is 1 for
+// a store, 0 for a load.
 const vas = new Float64Array(SLICE);
 const writes = new Uint8Array(SLICE);
 const draws = new Uint32Array(SLICE);
 
 /**
- * k.touch(vas[i], writes[i] !== 0) for i in [0, n), in order: runs of TLB hits through
+ * k.touch(vas[i], writes[i] === 1) for i in [0, n), in order: runs of TLB hits through
  * ops.accessRun, each other access through touch() (walk, faults), exactly as one by one.
  */
 function touchAll(k: GuestKernel, n: number): void {
@@ -261,7 +262,8 @@ function randomAccesses(k: GuestKernel, rng: Rng, v: Vma, n: number): void {
     const r = draws[i]!;
     const page = pow2 ? (r >>> 2) & mask : (r >>> 2) % pages;
     vas[i] = base + page * 4096 + (r >>> 26) * 64;
-    writes[i] = (r & 3) === 0 ? 1 : 0;
+    // 1 when bits 0–1 are 0, else 0, without a branch on a random bit.
+    writes[i] = ((r & 3) - 1) >>> 31;
   }
   touchAll(k, n);
   c[C.Ops] += n;

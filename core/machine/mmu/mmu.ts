@@ -114,7 +114,7 @@ export class Mmu {
 
   /**
    * translate()'s hit path for a run of data accesses: vas[from..to), a store where writes[k] is
-   * not 0. Each hit is counted as translate() counts it (a lookup, the entry marked most recently
+   * 1 (0: a load; nothing else). Each hit is counted as translate() counts it (a lookup, the entry marked most recently
    * used, a hit). Stops before the first access that is not a plain hit — a miss, or an entry that
    * does not allow it — leaving everything as it was for that one, so the caller can take it
    * through translate() and resume. Returns the index it stopped at.
@@ -133,25 +133,31 @@ export class Mmu {
     const t1 = this.tlb1g;
     const vpn4 = t4.vpn;
     const tag4 = t4.tag;
+    const flags4 = t4.flags;
+    const stamp4 = t4.stamp;
+    // tlb4k's LRU clock, in a local for the loop (the common case: 4 KiB pages).
+    let tick4 = t4.tick;
     const ways4 = t4.ways;
     const mask4 = t4.sets - 1;
     const us = user ? TLB_US : 0;
     // The 4 KiB page of the last access and the entry that served it: nothing is filled or
     // dropped during a run, so every access in that page finds the same entry (sequential
     // accesses make 64 in a row).
+    // (Compared by page number, not by address range: a random access then fails the test in a
+    // way the branch predictor learns.)
     let memoT = t4;
     let memoE = -1;
-    let memoLo = 0;
-    let memoHi = 0;
+    let memoVpn = -1;
+    const rwd = TLB_RW | TLB_DIRTY;
     let i = from;
     for (; i < to; i++) {
       const va = vas[i]!;
+      const vpn = Math.floor(va / 4096);
       let t = memoT;
       let e = memoE;
-      if (!(va >= memoLo && va < memoHi)) {
+      if (vpn !== memoVpn) {
         // tlb4k.peek inlined. Peek, not lookup: an entry that turns out not to allow the access
         // must not be marked used here and again by translate().
-        const vpn = Math.floor(va / 4096);
         const set = (vpn & mask4) * ways4;
         const end = set + ways4;
         t = t4;
@@ -176,13 +182,19 @@ export class Mmu {
         if (e < 0) break;
         memoT = t;
         memoE = e;
-        memoLo = vpn * 4096;
-        memoHi = memoLo + 4096;
+        memoVpn = vpn;
       }
-      const need = (writes[i] !== 0 ? TLB_RW | TLB_DIRTY : 0) | us;
-      if ((t.flags[e]! & need) !== need) break;
-      t.touch(e);
+      // writes[i] is 0 or 1 (a multiply, not a branch on a random bit).
+      const need = (writes[i]! * rwd) | us;
+      if (t === t4) {
+        if ((flags4[e]! & need) !== need) break;
+        stamp4[e] = ++tick4;
+      } else {
+        if ((t.flags[e]! & need) !== need) break;
+        t.touch(e);
+      }
     }
+    t4.tick = tick4;
     const n = i - from;
     if (n > 0) {
       const c = ctx.counters.c;
