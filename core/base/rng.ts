@@ -27,6 +27,27 @@ export class Rng {
     return t >>> 0;
   }
 
+  /** out[0..n) = the next n nextU32() values (the state in locals: a workload's hot loop draws a slice at once). */
+  fillU32(out: Uint32Array, n: number): void {
+    let a = this.a;
+    let b = this.b;
+    let c = this.c;
+    let d = this.d;
+    for (let i = 0; i < n; i++) {
+      const t = (((a + b) | 0) + d) | 0;
+      d = (d + 1) | 0;
+      a = b ^ (b >>> 9);
+      b = (c + (c << 3)) | 0;
+      c = (c << 21) | (c >>> 11);
+      c = (c + t) | 0;
+      out[i] = t;
+    }
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
+  }
+
   /** Uniform integer in [0, n). n must be <= 2^32. */
   below(n: number): number {
     return Math.floor((this.nextU32() / 4294967296) * n);

@@ -45,6 +45,12 @@ export interface PvOps {
    * the hypervisor resolved on its own), false if the guest kernel must handle a page fault.
    */
   access(va: number, write: boolean): boolean;
+  /**
+   * access() for vas[from..to) (a store where writes[k] is 1, a load where 0) while each is a TLB hit, counted
+   * exactly as access() counts it; stops before the first that is not. Returns where it stopped:
+   * the caller takes that access through access() (and the fault path), then resumes.
+   */
+  accessRun(vas: Float64Array, writes: Uint8Array, from: number, to: number): number;
   /** Around the guest kernel's page-fault handler: the costs of getting there and back. */
   faultEnter(): void;
   faultExit(): void;

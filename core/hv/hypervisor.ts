@@ -40,7 +40,7 @@ export class Hypervisor {
     this.ft = new FrameTable(nrFrames);
     const reserved = this.kind === 'none' ? 0 : XEN_RESERVED_MIB * 256;
     this.alloc = new FrameAllocator(nrFrames, reserved);
-    for (let m = 0; m < reserved; m++) this.ft.owner[m] = DOMID_XEN;
+    for (let m = 0; m < reserved; m++) this.ft.setOwner(m, DOMID_XEN);
     this.pvMm = new PvMm(this.mem, this.ft, costs);
     this.pcpus = Array.from({ length: scenario.machine.pcpus }, () => new Mmu(this.mem, mmuConfig, costs));
     this.curr = new Array<Domain | undefined>(this.pcpus.length);
@@ -50,7 +50,7 @@ export class Hypervisor {
   allocXenFrame = (): number => {
     const m = this.alloc.alloc();
     if (m < 0) throw new Error('out of machine memory for hypervisor tables');
-    this.ft.owner[m] = DOMID_XEN;
+    this.ft.setOwner(m, DOMID_XEN);
     return m;
   };
 
@@ -108,9 +108,9 @@ export class Hypervisor {
     if (at < 0) throw new Error(`domain ${d.domid} (${d.name}) is not a live domain`);
     d.state = 'dying';
     const ft = this.ft;
-    const owned: number[] = [];
-    for (let m = 0; m < ft.nrFrames; m++) if (ft.owner[m] === d.domid) owned.push(m);
-    const xen = [...d.xenFrames, ...(d.hap?.tableFrames ?? [])].filter((m) => ft.owner[m] === DOMID_XEN);
+    // The domain's page list (d->page_list), not a scan of machine memory: cost in what it owns.
+    const owned = ft.ownedFrames(d.domid).slice().sort();
+    const xen = [...d.xenFrames, ...(d.hap?.tableFrames ?? [])].filter((m) => ft.owner(m) === DOMID_XEN);
     this.releaseFrames(owned);
     this.releaseFrames(xen.sort((a, b) => a - b));
     d.guestCr3 = -1;
@@ -121,12 +121,13 @@ export class Hypervisor {
   }
 
   /** Scrubs and frees sorted, distinct frames, in runs so the allocator coalesces them. */
-  private releaseFrames(sorted: readonly number[]): void {
+  private releaseFrames(sorted: ArrayLike<number>): void {
     const ft = this.ft;
-    for (const m of sorted) {
+    for (let k = 0; k < sorted.length; k++) {
+      const m = sorted[k]!;
       this.mem.scrub(m);
       ft.release(m);
-      ft.linear[m] = 0;
+      ft.setLinear(m, 0);
     }
     let i = 0;
     while (i < sorted.length) {

@@ -1,45 +1,92 @@
 /**
  * Machine memory: 4 KiB frames, backed sparsely. A frame that was never written has no backing
- * and reads as zeros, so a multi-GiB machine costs only the frames its page tables (and anything
- * else that stores data) actually use. A frame is 1024 32-bit words: a page-table entry at index i
- * is words 2i (low half) and 2i+1 (high half), little-endian as on x86-64.
+ * and reads as zeros, so a multi-GiB (or 1 TiB) machine costs only the frames its page tables
+ * (and anything else that stores data) actually use. A frame is 1024 32-bit words: a page-table
+ * entry at index i is words 2i (low half) and 2i+1 (high half), little-endian as on x86-64.
+ *
+ * Backing is found through a two-level directory (a chunk of FRAME_CHUNK frames, then the frame),
+ * as Xen's own frame table is mapped only where there is RAM: a flat JS array of every frame
+ * would cost 8 bytes a frame up front (2 GiB for 1 TiB) and, past ~10^5 slots, V8 keeps such an
+ * array as a hash table, which the walker would then probe on every reference. The directory is
+ * an Int32Array of chunk numbers (0: the shared empty chunk) and the chunks lie end to end in one
+ * array, `slots`: a read is one typed-array load and one array load, with no branch for a missing
+ * chunk, and the directory costs 4 bytes per 4 MiB.
  */
 import { ENTRIES_PER_TABLE } from '../base/types.js';
 
 export const WORDS_PER_FRAME = 1024;
+/** log2 of the frames per directory chunk (4 MiB of machine memory per chunk). */
+export const FRAME_CHUNK_SHIFT = 10;
+export const FRAME_CHUNK = 1 << FRAME_CHUNK_SHIFT;
+export const FRAME_CHUNK_MASK = FRAME_CHUNK - 1;
+const CHUNK_MASK = FRAME_CHUNK_MASK;
+
 
 export class MachineMemory {
   readonly nrFrames: number;
-  /** Backing per mfn; undefined means all zeros. Public so the walker can read without a call. */
-  readonly frames: (Uint32Array | undefined)[];
+  /** Chunk number of each FRAME_CHUNK frames: 0 (the empty chunk) until a frame in it is first written. */
+  readonly dir: Int32Array;
+  /**
+   * The chunks' slots end to end (chunk 0 is empty and stays so). A frame's backing, or undefined
+   * for all zeros: slots[(dir[mfn >> FRAME_CHUNK_SHIFT] << FRAME_CHUNK_SHIFT) | (mfn & FRAME_CHUNK_MASK)].
+   * Public so the walker can read without a call.
+   */
+  readonly slots: (Uint32Array | undefined)[];
+  private chunksUsed = 1;
   /** Frames with backing (for reports and tests). */
   backed = 0;
+  /**
+   * Log-dirty (Xen's shadow_mode_log_dirty, in hardware terms a write log): when on, every frame
+   * written through this interface since the last clearDirty() is in `dirty`. The walker's own
+   * A/D updates are not logged (they change no frame number or permission, which is all the
+   * auditor reads).
+   */
+  private dirtyLog: Set<number> | null = null;
 
   constructor(nrFrames: number) {
     this.nrFrames = nrFrames;
-    this.frames = new Array<Uint32Array | undefined>(nrFrames);
+    this.dir = new Int32Array(Math.ceil(nrFrames / FRAME_CHUNK));
+    // Grown by push, never with holes: a packed array stays in V8's fast elements mode.
+    this.slots = [];
+    for (let i = 0; i < FRAME_CHUNK; i++) this.slots.push(undefined);
+  }
+
+  private slot(mfn: number): number {
+    return (this.dir[mfn >>> FRAME_CHUNK_SHIFT]! << FRAME_CHUNK_SHIFT) | (mfn & CHUNK_MASK);
+  }
+
+  /** The backing of `mfn`, or undefined (all zeros; also for an mfn outside memory). */
+  frame(mfn: number): Uint32Array | undefined {
+    if (!(mfn >= 0 && mfn < this.nrFrames)) return undefined;
+    return this.slots[this.slot(mfn)];
   }
 
   private backing(mfn: number): Uint32Array {
-    let f = this.frames[mfn];
+    if (this.dirtyLog !== null) this.dirtyLog.add(mfn);
+    let f = this.frame(mfn);
     if (f === undefined) {
       if (mfn < 0 || mfn >= this.nrFrames || !Number.isInteger(mfn)) {
         throw new RangeError(`mfn ${mfn} is outside machine memory (0..${this.nrFrames - 1})`);
       }
+      const ci = mfn >>> FRAME_CHUNK_SHIFT;
+      if (this.dir[ci] === 0) {
+        this.dir[ci] = this.chunksUsed++;
+        for (let i = 0; i < FRAME_CHUNK; i++) this.slots.push(undefined);
+      }
       f = new Uint32Array(WORDS_PER_FRAME);
-      this.frames[mfn] = f;
+      this.slots[this.slot(mfn)] = f;
       this.backed++;
     }
     return f;
   }
 
   readLo(mfn: number, index: number): number {
-    const f = this.frames[mfn];
+    const f = this.frame(mfn);
     return f === undefined ? 0 : f[index << 1]!;
   }
 
   readHi(mfn: number, index: number): number {
-    const f = this.frames[mfn];
+    const f = this.frame(mfn);
     return f === undefined ? 0 : f[(index << 1) | 1]!;
   }
 
@@ -58,21 +105,22 @@ export class MachineMemory {
 
   /** Zeroes a frame and drops its backing: a freshly scrubbed frame costs nothing again. */
   scrub(mfn: number): void {
-    if (this.frames[mfn] !== undefined) {
-      this.frames[mfn] = undefined;
+    if (this.frame(mfn) !== undefined) {
+      if (this.dirtyLog !== null) this.dirtyLog.add(mfn);
+      this.slots[this.slot(mfn)] = undefined;
       this.backed--;
     }
   }
 
   copyFrame(dst: number, src: number): void {
-    const s = this.frames[src];
+    const s = this.frame(src);
     if (s === undefined) this.scrub(dst);
     else this.backing(dst).set(s);
   }
 
-  /** True if any entry of the frame is non-zero. */
+  /** True if every entry of the frame is zero. */
   isZero(mfn: number): boolean {
-    const f = this.frames[mfn];
+    const f = this.frame(mfn);
     if (f === undefined) return true;
     for (let i = 0; i < WORDS_PER_FRAME; i++) if (f[i] !== 0) return false;
     return true;
@@ -81,11 +129,37 @@ export class MachineMemory {
   /** Indices of non-zero entries (for validation and the auditor: only present entries matter). */
   nonZeroEntries(mfn: number, out: number[] = []): number[] {
     out.length = 0;
-    const f = this.frames[mfn];
+    const f = this.frame(mfn);
     if (f === undefined) return out;
     for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
       if (f[i << 1] !== 0 || f[(i << 1) | 1] !== 0) out.push(i);
     }
     return out;
+  }
+
+  /** Calls fn for every backed frame, in mfn order (visits allocated chunks only). */
+  forEachBacked(fn: (mfn: number, words: Uint32Array) => void): void {
+    for (let ci = 0; ci < this.dir.length; ci++) {
+      if (this.dir[ci] === 0) continue;
+      const base = this.dir[ci]! << FRAME_CHUNK_SHIFT;
+      for (let i = 0; i < FRAME_CHUNK; i++) {
+        const f = this.slots[base | i];
+        if (f !== undefined) fn(ci * FRAME_CHUNK + i, f);
+      }
+    }
+  }
+
+  /** Starts (or restarts) logging which frames are written. */
+  startDirtyLog(): void {
+    this.dirtyLog = new Set();
+  }
+
+  /** Frames written since the log started or was last cleared; null when not logging. */
+  get dirty(): ReadonlySet<number> | null {
+    return this.dirtyLog;
+  }
+
+  clearDirty(): void {
+    this.dirtyLog?.clear();
   }
 }

@@ -1,21 +1,28 @@
 /**
- * The whole machine's audit: the hypervisor's invariants (hv/audit.ts) and, beside them, each
- * guest kernel's page reference counts recounted from its own page tables.
+ * The whole machine's audit: the hypervisor's invariants (hv/audit.ts) and, after each domain's
+ * findings, its guest kernel's page reference counts recounted from its own page tables.
  */
 import type { AuditResult } from '../api/results.js';
-import { audit as auditHypervisor } from '../hv/audit.js';
+import { audit as auditHypervisor, Auditor, type GuestAudit } from '../hv/audit.js';
 import type { Hypervisor } from '../hv/hypervisor.js';
 import type { Vm } from './vm.js';
 
 export function auditMachine(xen: Hypervisor, vms: readonly Vm[]): AuditResult {
-  const r = auditHypervisor(xen);
-  const violations = [...r.violations];
-  for (const vm of vms) {
+  return auditHypervisor(xen, guestAudit(vms));
+}
+
+/** An incremental auditor (for fuzzing) over the machine, guest kernels included. */
+export function machineAuditor(xen: Hypervisor, vms: readonly Vm[], fullEvery?: number): Auditor {
+  return new Auditor(xen, guestAudit(vms), fullEvery);
+}
+
+function guestAudit(vms: readonly Vm[]): GuestAudit {
+  return (d, out) => {
+    const vm = vms.find((v) => v.dom === d);
     // A hypercalls script bypasses the guest kernel's bookkeeping on purpose; Xen's invariants
     // are what isolation rests on, and they are checked in full.
-    if (vm.config.workload.kind !== 'hypercalls') auditKernel(vm, violations);
-  }
-  return { ok: violations.length === 0, violations: violations.slice(0, 200), checked: r.checked };
+    if (vm && vm.config.workload.kind !== 'hypercalls') auditKernel(vm, out);
+  };
 }
 
 function auditKernel(vm: Vm, out: string[]): void {

@@ -112,7 +112,7 @@ function buildPvDirectMap(xen: Hypervisor, d: Domain, ops: PvDirectOps, kernel: 
   const l4mfn = d.p2m[l4]!;
   const rc = xen.pvMm.getPageAndType(l4mfn, PGT_l4_page_table, d);
   if (rc !== 0) throw new Error(`${d.name}: initial page tables failed validation (${rc})`);
-  xen.ft.flags[l4mfn] = xen.ft.flags[l4mfn]! | PGT_pinned;
+  xen.ft.setFlags(l4mfn, xen.ft.flags(l4mfn) | PGT_pinned);
   const rc2 = xen.pvMm.getPageAndType(l4mfn, PGT_l4_page_table, d);
   if (rc2 !== 0) throw new Error(`${d.name}: cannot install base pointer (${rc2})`);
   d.guestCr3 = l4mfn;

@@ -79,7 +79,7 @@ export class XenPvMachine implements PvMachine {
       xen.mem.write(mfn, index, lo, hi);
       return '0';
     }
-    if (mapped === 'ro' && ft.type[mfn] === PGT_l1_page_table && ft.typeCount[mfn] > 0) {
+    if (mapped === 'ro' && ft.type(mfn) === PGT_l1_page_table && ft.typeCount(mfn) > 0) {
       d.counters.c[C.TrapBounces]++;
       d.counters.c[C.EmulatedWrites]++;
       d.counters.c[C.CycHv] += xen.costs.pvTrapBounce + xen.costs.emulateWrite;
@@ -92,8 +92,8 @@ export class XenPvMachine implements PvMachine {
   private guestMapping(mfn: number): 'rw' | 'ro' | 'none' {
     const { ft, mem } = this.xen;
     let found: 'ro' | 'none' = 'none';
-    for (let t = 0; t < ft.nrFrames; t++) {
-      if (ft.owner[t] !== this.d.domid || ft.type[t] !== PGT_l1_page_table || ft.typeCount[t] === 0) continue;
+    for (const t of ft.ownedFrames(this.d.domid)) {
+      if (ft.type(t) !== PGT_l1_page_table || ft.typeCount(t) === 0) continue;
       for (const i of mem.nonZeroEntries(t, [])) {
         const lo = mem.readLo(t, i);
         if (lo & PTE_P && pteFrame(lo, mem.readHi(t, i)) === mfn) {

@@ -2,12 +2,14 @@
  * Runs every benchmark in one process and prints a table (`npm run bench`). To add one, export
  * an `async function benchX(): Promise<BenchResult[]>` and list it in BENCHES.
  */
+import { benchEndToEnd } from './endToEnd.bench.js';
 import { benchMmu } from './mmu.bench.js';
+import { benchScale } from './scale.bench.js';
 import type { BenchResult } from './types.js';
 
-const BENCHES: (() => Promise<BenchResult[]>)[] = [benchMmu];
+const BENCHES: (() => Promise<BenchResult[]>)[] = [benchMmu, benchEndToEnd, benchScale];
 
-const rate = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : `${(x / 1e3).toFixed(1)} k/s`);
+const rate = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M/s` : x >= 1e3 ? `${(x / 1e3).toFixed(2)} k/s` : `${x.toFixed(2)} /s`);
 
 const rows: string[][] = [['benchmark', 'ops/s', 'baseline ops/s', 'ratio', 'note']];
 for (const bench of BENCHES) {

@@ -60,8 +60,8 @@ describe('PV page-table validation (Xen rules and error codes)', () => {
   it('boots with a validated direct map and a clean audit', () => {
     expect(auditMachine(xen, [vm])).toMatchObject({ ok: true });
     // Every frame is mapped writable once by the direct map, except the tables themselves.
-    expect(xen.ft.type[a]).toBe(PGT_writable_page);
-    expect(xen.ft.typeCount[a]).toBe(1);
+    expect(xen.ft.type(a)).toBe(PGT_writable_page);
+    expect(xen.ft.typeCount(a)).toBe(1);
   });
 
   it('refuses to pin as L1 a frame that still has a writable mapping (-EINVAL)', () => {
@@ -72,8 +72,8 @@ describe('PV page-table validation (Xen rules and error codes)', () => {
   it('pins once the direct-map alias is read-only, and refuses a writable mapping of the table (-EBUSY)', () => {
     expect(pv().updateVaMapping(d, 0x880000000000 + aPfn * 4096, entry(a, PTE_P | PTE_A).lo, entry(a, PTE_P | PTE_A).hi, UVMF_INVLPG)).toBe(0);
     expect(pv().mmuextOp(d, MmuextCmd.PIN_L1_TABLE, a)).toBe(0);
-    expect(xen.ft.type[a]).toBe(PGT_l1_page_table);
-    expect(xen.ft.flags[a] & PGT_pinned).toBeTruthy();
+    expect(xen.ft.type(a)).toBe(PGT_l1_page_table);
+    expect(xen.ft.flags(a) & PGT_pinned).toBeTruthy();
     const e = entry(a, PTE_P | PTE_RW | PTE_A | PTE_D);
     expect(pv().updateVaMapping(d, 0x880000000000 + aPfn * 4096, e.lo, e.hi, UVMF_INVLPG)).toBe(EBUSY);
     // Double pin is refused; unpin works once; a second unpin is refused.
@@ -144,10 +144,10 @@ describe('PV validation: rollback and the fast path', () => {
     const req = (t: number, i: number, m: number, f: number) => ({ ptr: t * 4096 + i * 8, cmd: MMU_NORMAL_PT_UPDATE, lo: pteLo(m, f), hi: pteHi(m, f) });
     // An L2 whose first entry is a good L1 (mapping a data page) and whose second maps a foreign L1.
     expect(pv.mmuUpdate(d, [req(l1, 0, data, up), req(l2, 0, l1, up), req(l2, 1, other.p2m[9], up)]).rc).toBe(0);
-    const before = { l1: [xen.ft.count[l1], xen.ft.typeCount[l1]], data: [xen.ft.count[data], xen.ft.typeCount[data]] };
+    const before = { l1: [xen.ft.count(l1), xen.ft.typeCount(l1)], data: [xen.ft.count(data), xen.ft.typeCount(data)] };
     expect(pv.mmuextOp(d, MmuextCmd.PIN_L2_TABLE, l2)).toBe(EINVAL);
-    expect({ l1: [xen.ft.count[l1], xen.ft.typeCount[l1]], data: [xen.ft.count[data], xen.ft.typeCount[data]] }).toEqual(before);
-    expect(xen.ft.typeCount[l2]).toBe(0);
+    expect({ l1: [xen.ft.count(l1), xen.ft.typeCount(l1)], data: [xen.ft.count(data), xen.ft.typeCount(data)] }).toEqual(before);
+    expect(xen.ft.typeCount(l2)).toBe(0);
     expect(auditMachine(xen, [vm]).ok).toBe(true);
   });
 

@@ -30,7 +30,8 @@ describe('the legitimate PV page-table protocol', () => {
     for (const pfn of pfns) expect(pv.updateVaMapping(d, DIRECTMAP_BASE + pfn * 4096, 0, 0, UVMF_INVLPG)).toBe(0);
     const [l4, l3, l2, l1, data] = pfns.map((p) => d.p2m[p]);
     const oldRoot = d.guestCr3;
-    const before = { count: ft.count.slice(), typeCount: ft.typeCount.slice(), flags: ft.flags.slice() };
+    const all = (field: (m: number) => number) => Array.from({ length: ft.nrFrames }, (_, m) => field(m));
+    const before = { count: all((m) => ft.count(m)), typeCount: all((m) => ft.typeCount(m)), flags: all((m) => ft.flags(m)) };
 
     const e = (mfn: number, flags: number) => ({ lo: pteLo(mfn, flags), hi: pteHi(mfn, flags) });
     const up = PTE_P | PTE_RW | PTE_US | PTE_A | PTE_D;
@@ -46,9 +47,9 @@ describe('the legitimate PV page-table protocol', () => {
     ]).rc).toBe(0);
 
     expect(pv.mmuextOp(d, MmuextCmd.PIN_L4_TABLE, l4)).toBe(0);
-    expect(ft.type[l4]).toBe(PGT_l4_page_table);
-    expect(ft.type[l1]).toBe(PGT_l1_page_table);
-    expect(ft.type[data]).toBe(PGT_writable_page);
+    expect(ft.type(l4)).toBe(PGT_l4_page_table);
+    expect(ft.type(l1)).toBe(PGT_l1_page_table);
+    expect(ft.type(data)).toBe(PGT_writable_page);
     expect(auditMachine(xen, [vm]).ok).toBe(true);
 
     expect(pv.mmuextOp(d, MmuextCmd.NEW_BASEPTR, l4)).toBe(0);
@@ -62,10 +63,10 @@ describe('the legitimate PV page-table protocol', () => {
     expect(auditMachine(xen, [vm]).ok).toBe(true);
 
     for (const m of [l4, l3, l2, l1, data, oldRoot]) {
-      expect({ m, count: ft.count[m], typeCount: ft.typeCount[m], flags: ft.flags[m] }).toEqual({ m, count: before.count[m], typeCount: before.typeCount[m], flags: before.flags[m] });
+      expect({ m, count: ft.count(m), typeCount: ft.typeCount(m), flags: ft.flags(m) }).toEqual({ m, count: before.count[m], typeCount: before.typeCount[m], flags: before.flags[m] });
     }
     let differ = 0;
-    for (let m = 0; m < ft.nrFrames; m++) if (ft.count[m] !== before.count[m] || ft.typeCount[m] !== before.typeCount[m]) differ++;
+    for (let m = 0; m < ft.nrFrames; m++) if (ft.count(m) !== before.count[m] || ft.typeCount(m) !== before.typeCount[m]) differ++;
     expect(differ).toBe(0);
   });
 });

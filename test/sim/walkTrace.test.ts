@@ -41,8 +41,7 @@ function fingerprint(sim: Simulation): string {
   }
   const mem = sim.xen.mem;
   let h = 0;
-  mem.frames.forEach((f, mfn) => {
-    if (!f) return;
+  mem.forEachBacked((mfn, f) => {
     h = (h * 31 + mfn) >>> 0;
     for (let i = 0; i < f.length; i++) h = (Math.imul(h, 16777619) ^ f[i]!) >>> 0;
   });

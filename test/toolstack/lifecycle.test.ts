@@ -44,7 +44,7 @@ describe('domain lifecycle: free memory', () => {
     expect(g1.state).toBe('dying');
     const ft = sim.xen.ft;
     const dirty = frames.filter(
-      (m) => ft.owner[m] !== DOMID_FREE || ft.count[m] || ft.type[m] || ft.typeCount[m] || ft.flags[m] || ft.linear[m] || ft.m2p[m] !== -1 || sim.xen.mem.frames[m],
+      (m) => ft.owner(m) !== DOMID_FREE || ft.count(m) || ft.type(m) || ft.typeCount(m) || ft.flags(m) || ft.linear(m) || ft.m2p(m) !== -1 || sim.xen.mem.frame(m),
     );
     expect(dirty).toEqual([]);
     expect(auditMachine(sim.xen, sim.domains)).toMatchObject({ ok: true, violations: [] });
@@ -58,18 +58,18 @@ describe('domain lifecycle: free memory', () => {
     const before = sim.freeFrames;
     sim.destroyDomain(g3);
     expect(sim.freeFrames - before).toBe(256 * 256 + SHADOW_POOL(256, 1));
-    for (const m of pool) expect(sim.xen.ft.owner[m]).toBe(DOMID_FREE);
+    for (const m of pool) expect(sim.xen.ft.owner(m)).toBe(DOMID_FREE);
   });
 
   it('destroying a hap domain returns its memory and its EPT tables', () => {
     const sim = new Simulation(threeGuests());
     const g2 = sim.domains.find((d) => d.name === 'g2')!;
     const ept = [...g2.dom.hap!.tableFrames];
-    for (const m of ept) expect(sim.xen.ft.owner[m]).toBe(DOMID_XEN);
+    for (const m of ept) expect(sim.xen.ft.owner(m)).toBe(DOMID_XEN);
     const before = sim.freeFrames;
     sim.destroyDomain(g2);
     expect(sim.freeFrames - before).toBe(512 * 256 + ept.length);
-    for (const m of ept) expect(sim.xen.ft.owner[m]).toBe(DOMID_FREE);
+    for (const m of ept) expect(sim.xen.ft.owner(m)).toBe(DOMID_FREE);
   });
 });
 

@@ -36,8 +36,8 @@ export function doMmuUpdate(
 function mmuUpdateOne(mm: PageTypes, d: PvDomain, r: MmuUpdateReq): number {
   if (r.cmd === MMU_MACHPHYS_UPDATE) {
     const mfn = r.ptr;
-    if (mfn < 0 || mfn >= mm.ft.nrFrames || mm.ft.owner[mfn] !== d.domid) return EINVAL;
-    mm.ft.m2p[mfn] = r.pfn ?? -1;
+    if (mfn < 0 || mfn >= mm.ft.nrFrames || mm.ft.owner(mfn) !== d.domid) return EINVAL;
+    mm.ft.setM2p(mfn, r.pfn ?? -1);
     return 0;
   }
   if (r.cmd !== MMU_NORMAL_PT_UPDATE) return ENOSYS;
@@ -47,8 +47,8 @@ function mmuUpdateOne(mm: PageTypes, d: PvDomain, r: MmuUpdateReq): number {
   if (!mm.getPage(table, d)) return EINVAL; // the table frame must be the domain's own
   let rc: number;
   const ft = mm.ft;
-  const t = ft.type[table]!;
-  if (t >= PGT_l1_page_table && t <= PGT_l4_page_table && ft.typeCount[table]! > 0) {
+  const t = ft.type(table);
+  if (t >= PGT_l1_page_table && t <= PGT_l4_page_table && ft.typeCount(table) > 0) {
     rc = mm.modEntry(table, index, r.lo, r.hi, d);
   } else {
     // Not a table: a plain write, allowed if the guest could map the frame writable anyway.

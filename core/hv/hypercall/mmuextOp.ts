@@ -21,18 +21,18 @@ export function doMmuextOp(mm: PageTypes, d: PvDomain, cmd: MmuextCmd, arg: numb
       const mfn = arg;
       const type = (cmd - MmuextCmd.PIN_L1_TABLE + 1) as PageType;
       if (mfn < 0 || mfn >= ft.nrFrames) return EINVAL;
-      if (ft.owner[mfn] !== d.domid) return EPERM;
-      if (ft.flags[mfn]! & PGT_pinned) return EINVAL; // "mfn already pinned"
+      if (ft.owner(mfn) !== d.domid) return EPERM;
+      if (ft.flags(mfn) & PGT_pinned) return EINVAL; // "mfn already pinned"
       const rc = mm.getPageAndType(mfn, type, d);
       if (rc !== 0) return rc;
-      ft.flags[mfn] = ft.flags[mfn]! | PGT_pinned;
+      ft.setFlags(mfn, ft.flags(mfn) | PGT_pinned);
       return 0;
     }
     case MmuextCmd.UNPIN_TABLE: {
       const mfn = arg;
-      if (mfn < 0 || mfn >= ft.nrFrames || ft.owner[mfn] !== d.domid) return EINVAL;
-      if (!(ft.flags[mfn]! & PGT_pinned)) return EINVAL; // "mfn not pinned"
-      ft.flags[mfn] = ft.flags[mfn]! & ~PGT_pinned;
+      if (mfn < 0 || mfn >= ft.nrFrames || ft.owner(mfn) !== d.domid) return EINVAL;
+      if (!(ft.flags(mfn) & PGT_pinned)) return EINVAL; // "mfn not pinned"
+      ft.setFlags(mfn, ft.flags(mfn) & ~PGT_pinned);
       mm.putPageAndType(mfn, d);
       return 0;
     }

@@ -30,7 +30,7 @@ export function doUpdateVaMapping(
   if (l1 < 0) return EINVAL;
   const index = tableIndex(va, 1);
   if (!mm.getPage(l1, d)) return EINVAL;
-  const rc = mm.ft.type[l1] === PGT_l1_page_table ? mm.modEntry(l1, index, lo, hi, d) : EINVAL;
+  const rc = mm.ft.type(l1) === PGT_l1_page_table ? mm.modEntry(l1, index, lo, hi, d) : EINVAL;
   mm.putPage(l1);
   if (rc !== 0) return rc;
   if (flags === UVMF_TLB_FLUSH) {

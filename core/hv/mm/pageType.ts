@@ -98,14 +98,14 @@ export class PageTypes {
   /** get_page: a general reference to a frame the domain owns. */
   getPage(mfn: number, d: PvDomain): boolean {
     if (mfn < 0 || mfn >= this.ft.nrFrames) return false;
-    if (this.ft.owner[mfn] !== d.domid) return false;
-    this.ft.count[mfn]!++;
+    if (this.ft.owner(mfn) !== d.domid) return false;
+    this.ft.setCount(mfn, this.ft.count(mfn) + 1);
     return true;
   }
 
   putPage(mfn: number): void {
-    if (this.ft.count[mfn]! <= 0) throw new Error(`put_page underflow on mfn ${mfn}`);
-    this.ft.count[mfn]!--;
+    if (this.ft.count(mfn) <= 0) throw new Error(`put_page underflow on mfn ${mfn}`);
+    this.ft.setCount(mfn, this.ft.count(mfn) - 1);
   }
 
   // --- types ---------------------------------------------------------------------------------
@@ -116,17 +116,17 @@ export class PageTypes {
    */
   getPageType(mfn: number, type: PageType, d: PvDomain): number {
     const ft = this.ft;
-    const cur = ft.type[mfn]!;
-    if (ft.typeCount[mfn]! > 0) {
+    const cur = ft.type(mfn);
+    if (ft.typeCount(mfn) > 0) {
       if (cur !== type) return EINVAL; // "Bad type (saw … != exp …)"
-      if (type <= PGT_l4_page_table && type >= PGT_l1_page_table && !(ft.flags[mfn]! & PGT_validated)) return EINVAL;
-      ft.typeCount[mfn]!++;
+      if (type <= PGT_l4_page_table && type >= PGT_l1_page_table && !(ft.flags(mfn) & PGT_validated)) return EINVAL;
+      ft.setTypeCount(mfn, ft.typeCount(mfn) + 1);
       return 0;
     }
     const was = cur;
-    ft.type[mfn] = type;
-    ft.typeCount[mfn] = 1;
-    ft.flags[mfn] = ft.flags[mfn]! & ~PGT_validated;
+    ft.setType(mfn, type);
+    ft.setTypeCount(mfn, 1);
+    ft.setFlags(mfn, ft.flags(mfn) & ~PGT_validated);
     if (type >= PGT_l1_page_table && type <= PGT_l4_page_table) {
       // XSA-401: a frame that was writable may still be reachable through stale writable TLB
       // entries. Flush once the type reference is held (so no new writable mapping can appear),
@@ -137,26 +137,26 @@ export class PageTypes {
       }
       const rc = this.allocPageType(mfn, type, d);
       if (rc !== 0) {
-        ft.type[mfn] = PGT_none;
-        ft.typeCount[mfn] = 0;
+        ft.setType(mfn, PGT_none);
+        ft.setTypeCount(mfn, 0);
         return rc;
       }
     }
-    ft.flags[mfn] = ft.flags[mfn]! | PGT_validated;
+    ft.setFlags(mfn, ft.flags(mfn) | PGT_validated);
     return 0;
   }
 
   /** put_page_type: drop a type reference; at zero a table's entries release their references. */
   putPageType(mfn: number, d: PvDomain): void {
     const ft = this.ft;
-    if (ft.typeCount[mfn]! <= 0) throw new Error(`put_page_type underflow on mfn ${mfn}`);
-    ft.typeCount[mfn]!--;
-    if (ft.typeCount[mfn] === 0) {
-      const t = ft.type[mfn]!;
-      if (t >= PGT_l1_page_table && t <= PGT_l4_page_table && ft.flags[mfn]! & PGT_validated) {
+    if (ft.typeCount(mfn) <= 0) throw new Error(`put_page_type underflow on mfn ${mfn}`);
+    ft.setTypeCount(mfn, ft.typeCount(mfn) - 1);
+    if (ft.typeCount(mfn) === 0) {
+      const t = ft.type(mfn);
+      if (t >= PGT_l1_page_table && t <= PGT_l4_page_table && ft.flags(mfn) & PGT_validated) {
         this.freePageType(mfn, t, d);
       }
-      ft.flags[mfn] = ft.flags[mfn]! & ~PGT_validated;
+      ft.setFlags(mfn, ft.flags(mfn) & ~PGT_validated);
     }
   }
 
@@ -237,13 +237,13 @@ export class PageTypes {
     if (flags & PTE_RW) return EINVAL; // "Attempt to create linear p.t. with write perms"
     if (target === table) return 0;
     const ft = this.ft;
-    if (ft.owner[target] !== d.domid) return EINVAL;
-    if (ft.type[target] !== level || ft.typeCount[target]! === 0 || !(ft.flags[target]! & PGT_validated)) return EINVAL;
-    if (ft.linear[table] > 0 || ft.linear[target] < 0) return EINVAL; // inc_linear_entries / inc_linear_uses
-    ft.linear[table]--;
-    ft.linear[target]++;
-    ft.count[target]!++;
-    ft.typeCount[target]!++;
+    if (ft.owner(target) !== d.domid) return EINVAL;
+    if (ft.type(target) !== level || ft.typeCount(target) === 0 || !(ft.flags(target) & PGT_validated)) return EINVAL;
+    if (ft.linear(table) > 0 || ft.linear(target) < 0) return EINVAL; // inc_linear_entries / inc_linear_uses
+    ft.setLinear(table, ft.linear(table) - 1);
+    ft.setLinear(target, ft.linear(target) + 1);
+    ft.setCount(target, ft.count(target) + 1);
+    ft.setTypeCount(target, ft.typeCount(target) + 1);
     return 0;
   }
 
@@ -257,10 +257,10 @@ export class PageTypes {
       return;
     }
     if (target === table) return;
-    if (this.ft.type[target] === this.ft.type[table]) {
+    if (this.ft.type(target) === this.ft.type(table)) {
       // put_pt_page: a same-level target was a linear mapping.
-      this.ft.linear[table]++;
-      this.ft.linear[target]--;
+      this.ft.setLinear(table, this.ft.linear(table) + 1);
+      this.ft.setLinear(target, this.ft.linear(target) - 1);
     }
     this.putPageAndType(target, d);
   }
@@ -271,7 +271,7 @@ export class PageTypes {
    * FASTPATH_FLAG_WHITELIST are unchanged.
    */
   modEntry(table: number, index: number, lo: number, hi: number, d: PvDomain): number {
-    const level = this.ft.type[table]!;
+    const level = this.ft.type(table);
     if (level === 4 && !isGuestL4Slot(index)) return EINVAL; // "Illegal L4 update attempt in Xen-private area"
     const olo = this.mem.readLo(table, index);
     const ohi = this.mem.readHi(table, index);

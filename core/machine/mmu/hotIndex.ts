@@ -18,6 +18,7 @@ export const CTR_WALK_REFS: number = C.WalkRefs;
 export const CTR_WALK_REFS_CACHED: number = C.WalkRefsCached;
 export const CTR_WALK_REFS_MEMORY: number = C.WalkRefsMemory;
 export const CTR_CYC_WALK: number = C.CycWalk;
+export const CTR_CYC_GUEST: number = C.CycGuest;
 export const CTR_PSC_HITS: number = C.PscHits;
 export const CTR_NTLB_HITS: number = C.NtlbHits;
 

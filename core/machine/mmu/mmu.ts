@@ -112,6 +112,98 @@ export class Mmu {
     return this.miss(va, (write ? PFEC_WRITE : 0) | (user ? PFEC_USER : 0));
   }
 
+  /**
+   * translate()'s hit path for a run of data accesses: vas[from..to), a store where writes[k] is
+   * 1 (0: a load; nothing else). Each hit is counted as translate() counts it (a lookup, the entry marked most recently
+   * used, a hit). Stops before the first access that is not a plain hit — a miss, or an entry that
+   * does not allow it — leaving everything as it was for that one, so the caller can take it
+   * through translate() and resume. Returns the index it stopped at.
+   *
+   * Why a run: the workloads' inner loops pay a call chain per access (kernel, pv-ops, MMU) and,
+   * since a 48-bit address is a double, a heap number for each non-inlined call. Here the
+   * addresses stay in a Float64Array and the loop allocates nothing.
+   */
+  hitRun(vas: Float64Array, writes: Uint8Array, from: number, to: number, user: boolean): number {
+    const ctx = this.ctx;
+    const vpid = ctx.vpid;
+    const asid = (vpid << 12) | ctx.pcid;
+    const gtag = ~vpid;
+    const t4 = this.tlb4k;
+    const t2 = this.tlb2m;
+    const t1 = this.tlb1g;
+    const vpn4 = t4.vpn;
+    const tag4 = t4.tag;
+    const flags4 = t4.flags;
+    const stamp4 = t4.stamp;
+    // tlb4k's LRU clock, in a local for the loop (the common case: 4 KiB pages).
+    let tick4 = t4.tick;
+    const ways4 = t4.ways;
+    const mask4 = t4.sets - 1;
+    const us = user ? TLB_US : 0;
+    // The 4 KiB page of the last access and the entry that served it: nothing is filled or
+    // dropped during a run, so every access in that page finds the same entry (sequential
+    // accesses make 64 in a row).
+    // (Compared by page number, not by address range: a random access then fails the test in a
+    // way the branch predictor learns.)
+    let memoT = t4;
+    let memoE = -1;
+    let memoVpn = -1;
+    const rwd = TLB_RW | TLB_DIRTY;
+    let i = from;
+    for (; i < to; i++) {
+      const va = vas[i]!;
+      const vpn = Math.floor(va / 4096);
+      let t = memoT;
+      let e = memoE;
+      if (vpn !== memoVpn) {
+        // tlb4k.peek inlined. Peek, not lookup: an entry that turns out not to allow the access
+        // must not be marked used here and again by translate().
+        const set = (vpn & mask4) * ways4;
+        const end = set + ways4;
+        t = t4;
+        e = -1;
+        for (let k = set; k < end; k++) {
+          if (vpn4[k] === vpn) {
+            const g = tag4[k];
+            if (g === asid || g === gtag) {
+              e = k;
+              break;
+            }
+          }
+        }
+        if (e < 0 && t2.live !== 0) {
+          t = t2;
+          e = t2.peek(Math.floor(va / 2097152), asid, gtag);
+        }
+        if (e < 0 && t1.live !== 0) {
+          t = t1;
+          e = t1.peek(Math.floor(va / 1073741824), asid, gtag);
+        }
+        if (e < 0) break;
+        memoT = t;
+        memoE = e;
+        memoVpn = vpn;
+      }
+      // writes[i] is 0 or 1 (a multiply, not a branch on a random bit).
+      const need = (writes[i]! * rwd) | us;
+      if (t === t4) {
+        if ((flags4[e]! & need) !== need) break;
+        stamp4[e] = ++tick4;
+      } else {
+        if ((t.flags[e]! & need) !== need) break;
+        t.touch(e);
+      }
+    }
+    t4.tick = tick4;
+    const n = i - from;
+    if (n > 0) {
+      const c = ctx.counters.c;
+      c[CTR_TLB_LOOKUPS]! += n;
+      c[CTR_TLB_HITS]! += n;
+    }
+    return i;
+  }
+
   /** Like translate, for an instruction fetch: XD applies and writes do not. */
   translateFetch(va: number, user: boolean): number {
     const ctx = this.ctx;

@@ -62,8 +62,10 @@ export class Tlb {
   declare readonly mfn: Int32Array;
   /** TLB_* per slot. */
   declare readonly flags: Uint8Array;
-  declare private readonly stamp: Float64Array;
-  private tick = 0;
+  /** LRU stamp per slot: the tick of its last use (Mmu.hitRun updates these in its loop). */
+  declare readonly stamp: Float64Array;
+  /** Uses so far; the next use is stamped ++tick. */
+  tick = 0;
   private readonly log = new Int32Array(FILL_LOG);
   private logged = 0;
   private logOverflow = false;
@@ -114,6 +116,11 @@ export class Tlb {
       }
     }
     return -1;
+  }
+
+  /** Marks slot `i` most recently used, as a lookup that finds it does. */
+  touch(i: number): void {
+    this.stamp[i] = ++this.tick;
   }
 
   /** Like lookup, without touching the LRU state. */

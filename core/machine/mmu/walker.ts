@@ -17,7 +17,7 @@
  * typed-array access in the hot loop).
  */
 import type { CostTable } from '../cost.js';
-import type { MachineMemory } from '../memory.js';
+import { FRAME_CHUNK_MASK, FRAME_CHUNK_SHIFT, type MachineMemory } from '../memory.js';
 import { EPT_PS, EPT_R, EPT_RWX, EPT_W, EPT_X, PTE_A, PTE_D, PTE_G, PTE_HI_NX, PTE_P, PTE_PS, PTE_RW, PTE_US } from '../pte.js';
 import { LINES_PER_FRAME } from './types.js';
 import {
@@ -219,7 +219,12 @@ export class Walker {
    * eptLeafRights), or -1 after a fault.
    */
   private run(root: number, vhi: number, vlo: number, offset: number, access: number, nested: boolean): number {
-    const frames = this.mem.frames;
+    // Machine memory's directory, read inline (MachineMemory.frame): finding a table's backing is
+    // a typed-array load and an array load, with no call and no test beyond the frame number's.
+    const mem = this.mem;
+    const dir = mem.dir;
+    const slots = mem.slots;
+    const nrFrames = mem.nrFrames;
     const dcache = this.dcache;
     // The data cache's common case (the line is its set's most recent) tested inline.
     const dFront = dcache.front;
@@ -295,7 +300,7 @@ export class Walker {
         }
         if (mfn < 0) {
           const idx = indexAt(eGfn, eHi, eLevel);
-          const f = frames[eTable];
+          const f = eTable < nrFrames ? slots[(dir[eTable >>> FRAME_CHUNK_SHIFT]! << FRAME_CHUNK_SHIFT) | (eTable & FRAME_CHUNK_MASK)] : undefined;
           const lo = f === undefined ? 0 : f[idx << 1]!;
           const hi = f === undefined ? 0 : f[(idx << 1) + 1]!;
           refs++;
@@ -332,7 +337,7 @@ export class Walker {
 
       // --- a guest (or 1D) step (SDM Vol. 3A §4.5) ---------------------------------------------
       const idx = indexAt(vlo, vhi, gLevel);
-      const f = frames[gTable];
+      const f = gTable >= 0 && gTable < nrFrames ? slots[(dir[gTable >>> FRAME_CHUNK_SHIFT]! << FRAME_CHUNK_SHIFT) | (gTable & FRAME_CHUNK_MASK)] : undefined;
       const w = idx << 1;
       const lo = f === undefined ? 0 : f[w]!;
       const hi = f === undefined ? 0 : f[w + 1]!;

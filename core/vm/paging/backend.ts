@@ -7,6 +7,7 @@
 import type { PagingMode } from '../../api/scenario.js';
 import type { PvOps } from '../../guest/pvops.js';
 import { C } from '../../machine/counters.js';
+import { CTR_CYC_GUEST } from '../../machine/mmu/hotIndex.js';
 import { PTE_P, pteFlags, pteFrame } from '../../machine/pte.js';
 import type { Domain } from '../../hv/domain.js';
 
@@ -55,6 +56,18 @@ export abstract class OpsBase implements PvOps {
       return true;
     }
     return this.slowAccess(va, write);
+  }
+
+  accessRun(vas: Float64Array, writes: Uint8Array, from: number, to: number): number {
+    const end = this.d.mmu.hitRun(vas, writes, from, to, true);
+    const c = this.d.counters.c;
+    const cost = this.d.costs.access;
+    // One add per access, in order, as access() makes them: the same floating-point sum whatever
+    // the cost (n * cost could round differently).
+    let cycles = c[CTR_CYC_GUEST]!;
+    for (let k = from; k < end; k++) cycles += cost;
+    c[CTR_CYC_GUEST] = cycles;
+    return end;
   }
 
   protected abstract slowAccess(va: number, write: boolean): boolean;

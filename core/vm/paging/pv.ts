@@ -38,7 +38,7 @@ export class PvDirectOps extends OpsBase {
   }
 
   protected override frameToPfn(frame: number): number {
-    const pfn = this.d.ft.m2p[frame];
+    const pfn = this.d.ft.m2p(frame);
     if (pfn === undefined || pfn < 0 || pfn >= this.d.p2m.length) {
       // mfn_to_pfn found garbage: the guest's own m2p entries were rewritten (MMU_MACHPHYS_UPDATE).
       throw new GuestPanic(`${this.d.name}: m2p maps mfn ${frame} to invalid pfn ${pfn}`);
