@@ -1,8 +1,12 @@
 /**
- * Long fuzzing campaigns: npm run fuzz -- --steps N [--seed S] [--mode pv|shadow|hap|all]
+ * Long fuzzing campaigns: npm run fuzz -- --steps N [--seed S] [--mode pv|shadow|hap|all] [--min-length L]
  * Runs random step sequences with the auditor after every step until N steps have run, reports
  * steps per second, and on a failure prints the shrunk counterexample (for PV, as an attack-lab
  * scenario you can save and run with `lab run`).
+ *
+ * Every sequence boots a fresh machine and ends with a full audit; with fast-check's small
+ * default sequences (about 12 steps) that boot is most of the time. --min-length makes every
+ * sequence at least L steps long (up to L + 50): deeper states per boot, and more steps per second.
  */
 import fc from 'fast-check';
 import { kernelOpArb, pvScenario, runKernelOps, runPvSteps, stepArb } from './harness.js';
@@ -15,10 +19,13 @@ function arg(name: string, dflt: string): string {
 const target = Number(arg('--steps', '100000'));
 const seed = Number(arg('--seed', String(Date.now() % 1e9)));
 const mode = arg('--mode', 'all');
-if (!Number.isInteger(target) || target <= 0 || !Number.isInteger(seed) || !['pv', 'shadow', 'hap', 'all'].includes(mode)) {
-  console.error('usage: npm run fuzz -- --steps N [--seed S] [--mode pv|shadow|hap|all]');
+const minLength = Number(arg('--min-length', '1'));
+if (!Number.isInteger(target) || target <= 0 || !Number.isInteger(seed) || !['pv', 'shadow', 'hap', 'all'].includes(mode) || !Number.isInteger(minLength) || minLength < 1) {
+  console.error('usage: npm run fuzz -- --steps N [--seed S] [--mode pv|shadow|hap|all] [--min-length L]');
   process.exit(2);
 }
+const pvLength = { minLength, maxLength: minLength > 1 ? minLength + 50 : 40 };
+const kernelLength = { minLength, maxLength: minLength > 1 ? minLength + 50 : 60 };
 
 const modes = (mode === 'all' ? ['pv', 'shadow', 'hap'] : [mode]) as ('pv' | 'shadow' | 'hap')[];
 let steps = 0;
@@ -30,8 +37,8 @@ while (steps < target) {
     const s = seed + round++;
     const result =
       m === 'pv'
-        ? fc.check(fc.property(fc.array(stepArb, { minLength: 1, maxLength: 40 }), (xs) => void (steps += runPvSteps(xs))), { numRuns: 50, seed: s })
-        : fc.check(fc.property(fc.array(kernelOpArb, { minLength: 1, maxLength: 60 }), fc.boolean(), (ops, oos) => void (steps += runKernelOps(m, ops, oos))), { numRuns: 20, seed: s });
+        ? fc.check(fc.property(fc.array(stepArb, pvLength), (xs) => void (steps += runPvSteps(xs))), { numRuns: 50, seed: s })
+        : fc.check(fc.property(fc.array(kernelOpArb, kernelLength), fc.boolean(), (ops, oos) => void (steps += runKernelOps(m, ops, oos))), { numRuns: 20, seed: s });
     if (result.failed) {
       console.error(`counterexample (mode ${m}, seed ${s}, after ${steps} steps):`);
       const example = result.counterexample?.[0];
