@@ -17,7 +17,7 @@ import { ENTRIES_PER_TABLE } from '../base/types.js';
 import { EPT_PS, EPT_RWX, PTE_P, PTE_RW, pteFrame } from '../machine/pte.js';
 import type { Domain } from './domain.js';
 import type { Hypervisor } from './hypervisor.js';
-import { DOMID_XEN, FT_CHUNK_MASK, PGT_l1_page_table, PGT_l4_page_table, PGT_NAMES, PGT_pinned, PGT_validated, PGT_writable_page } from './mm/frameTable.js';
+import { DOMID_XEN, FT_CHUNK_MASK, FT_CHUNK_SHIFT, type FrameTableChunk, PGT_l1_page_table, PGT_l4_page_table, PGT_NAMES, PGT_pinned, PGT_validated, PGT_writable_page } from './mm/frameTable.js';
 import { isGuestL4Slot } from './mm/pageType.js';
 
 /** Checks what runs inside a domain (its guest kernel) and appends what it finds to `out`. */
@@ -186,13 +186,22 @@ function auditPv(xen: Hypervisor, d: Domain, pv: readonly Domain[], out: DomainA
       }
       const f = mem.frame(m);
       if (f === undefined) continue;
+      // A table's entries mostly map neighbouring frames: keep the last target's chunk.
+      let lastChunk = -1;
+      let tc: FrameTableChunk | null = null;
       for (let i = 0; i < ENTRIES_PER_TABLE; i++) {
         const lo = f[i << 1]!;
         if (!(lo & PTE_P)) continue;
         if (t === PGT_l4_page_table && !isGuestL4Slot(i)) continue;
         checked.entries++;
         const target = pteFrame(lo, f[(i << 1) | 1]!);
-        const tc = target < n ? ft.peek(target) : null;
+        if (target >= n) {
+          tc = null;
+          lastChunk = -1;
+        } else if (target >>> FT_CHUNK_SHIFT !== lastChunk) {
+          lastChunk = target >>> FT_CHUNK_SHIFT;
+          tc = ft.peek(target);
+        }
         const ti = target & FT_CHUNK_MASK;
         if (tc === null || tc.owner[ti] !== owner) {
           report(1, m, `${name(owner)}: ${PGT_NAMES[t]} mfn ${m} entry ${i} maps mfn ${target}, which it does not own`);

@@ -65,8 +65,13 @@ function benchBigMachine(): BenchResult {
   };
 }
 
-/** Steps per second of `npm run fuzz`'s campaign (seeded, all three modes) up to `target` steps. */
-function fuzzRate(fullAudit: boolean, target: number): number {
+/**
+ * Steps per second of `npm run fuzz`'s campaign (seeded, all three modes) up to `target` steps,
+ * with its default sequences or (minLength > 1, as `--min-length`) sequences of minLength..+50.
+ */
+function fuzzRate(fullAudit: boolean, target: number, minLength = 1): number {
+  const pvLength = { minLength, maxLength: minLength > 1 ? minLength + 50 : 40 };
+  const kernelLength = { minLength, maxLength: minLength > 1 ? minLength + 50 : 60 };
   const prev = process.env.HYPERLAB_FUZZ_FULL_AUDIT;
   if (fullAudit) process.env.HYPERLAB_FUZZ_FULL_AUDIT = '1';
   else delete process.env.HYPERLAB_FUZZ_FULL_AUDIT;
@@ -78,8 +83,8 @@ function fuzzRate(fullAudit: boolean, target: number): number {
     while (steps < target) {
       for (const m of ['pv', 'shadow', 'hap'] as const) {
         const seed = 1 + round++;
-        if (m === 'pv') fc.assert(fc.property(fc.array(stepArb, { minLength: 1, maxLength: 40 }), (xs) => void (steps += runPvSteps(xs))), { numRuns: 50, seed });
-        else fc.assert(fc.property(fc.array(kernelOpArb, { minLength: 1, maxLength: 60 }), fc.boolean(), (ops, oos) => void (steps += runKernelOps(m, ops, oos))), { numRuns: 20, seed });
+        if (m === 'pv') fc.assert(fc.property(fc.array(stepArb, pvLength), (xs) => void (steps += runPvSteps(xs))), { numRuns: 50, seed });
+        else fc.assert(fc.property(fc.array(kernelOpArb, kernelLength), fc.boolean(), (ops, oos) => void (steps += runKernelOps(m, ops, oos))), { numRuns: 20, seed });
       }
     }
   } finally {
@@ -89,18 +94,19 @@ function fuzzRate(fullAudit: boolean, target: number): number {
   return steps / ((performance.now() - t) / 1000);
 }
 
-function benchFuzz(): BenchResult {
-  const incremental = fuzzRate(false, 3000);
-  const full = fuzzRate(true, 3000);
+function benchFuzz(minLength: number, target: number): BenchResult {
+  const incremental = fuzzRate(false, target, minLength);
+  const full = fuzzRate(true, target, minLength);
+  const seqs = minLength > 1 ? `${minLength}–${minLength + 50}-step sequences` : 'default sequences';
   return {
-    name: 'fuzzer, auditor after every step',
+    name: `fuzzer, ${seqs}`,
     opsPerSec: incremental,
     baselineOpsPerSec: full,
     ratio: incremental / full,
-    note: 'steps/s, goal ≥ 5000; incremental Auditor (full every 32 calls and at each sequence end); baseline: full audit() after every step',
+    note: `steps/s, goal ≥ 5000, auditor after every step: incremental (full every 32 calls and at each sequence end); baseline: full audit() after every step`,
   };
 }
 
 export async function benchScale(): Promise<BenchResult[]> {
-  return [benchBigMachine(), benchFuzz()];
+  return [benchBigMachine(), benchFuzz(1, 3000), benchFuzz(150, 15000)];
 }
