@@ -6,6 +6,8 @@
  * so the kernel's own updates are what the shadow and EPT code must keep safe).
  */
 import fc from 'fast-check';
+import { PTE_P, PTE_RW, pteHi, pteLo } from '../../core/machine/pte.js';
+import type { PageType } from '../../core/hv/mm/frameTable.js';
 import type { Step } from '../../core/api/hypercallScript.js';
 import { validateScenario, type Scenario } from '../../core/api/index.js';
 import { Hypervisor } from '../../core/hv/hypervisor.js';
@@ -87,6 +89,70 @@ function boot(s: Scenario): { xen: Hypervisor; doms: Vm[] } {
 }
 
 /** Runs the steps in g1, auditing after each; returns the number of steps run, or throws. */
+/**
+ * A corruption written behind Xen's back between two steps (through the frame table or machine
+ * memory, as a bug would), for checking that the incremental auditor reports what a full audit does.
+ */
+export interface Corruption {
+  /** After which step (modulo the sequence's length, so every corruption lands). */
+  atStep: number;
+  /** Which of g1's frames (an index into its page list, modulo its length). */
+  frame: number;
+  what: 'count' | 'typeCount' | 'linear' | 'type' | 'entry';
+  /** For 'entry': the entry index and the frame it is made to map (an index into g1's page list). */
+  index: number;
+  target: number;
+}
+
+/**
+ * Runs `steps` in g1 as runPvSteps does, applying `corruptions`, and after every step checks that
+ * the incremental auditor's report equals a full audit's, word for word; returns the steps run.
+ */
+export function runPvStepsComparingAudits(steps: Step[], corruptions: readonly Corruption[]): number {
+  const s = pvScenario(steps);
+  const { xen, doms } = boot(s);
+  const g1 = doms[1];
+  xen.contextSwitch(g1.dom);
+  const k = g1.kernel;
+  k.switchTo(k.spawn('fuzz'));
+  const v = k.mmap(k.current!.mm, 16 * 4096);
+  for (let a = v.start; a < v.end; a += 4096) k.touch(a, true);
+  const runner = new ScriptRunner(g1.kernel, new XenPvMachine(g1.dom));
+  runner.setup([...PAGES]);
+  const auditor = machineAuditor(xen, doms);
+  let n = 0;
+  const check = () => {
+    const inc = auditor.audit();
+    const full = auditMachine(xen, doms);
+    if (JSON.stringify(inc) !== JSON.stringify(full)) {
+      throw new Error(`after step ${n - 1} the incremental audit says ${JSON.stringify(inc).slice(0, 400)} but a full audit ${JSON.stringify(full).slice(0, 400)}`);
+    }
+  };
+  check();
+  runner.run(steps, () => {
+    n++;
+    const own = xen.ft.ownedFrames(g1.domid);
+    for (const c of corruptions) {
+      // atStep picks one of the sequence's steps, whatever its length.
+      if ((c.atStep % steps.length) + 1 !== n) continue;
+      const ft = xen.ft;
+      // Type corruptions go to page tables, where a type is what other tables' entries depend on.
+      const pool = c.what === 'type' ? Array.from(own).filter((f) => ft.isPageTable(f)) : own;
+      const m = pool[c.frame % pool.length]!;
+      if (c.what === 'count') ft.setCount(m, ft.count(m) + 1);
+      else if (c.what === 'typeCount') ft.setTypeCount(m, Math.max(0, ft.typeCount(m) - 1));
+      else if (c.what === 'linear') ft.setLinear(m, ft.linear(m) + 1);
+      else if (c.what === 'type') ft.setType(m, ((ft.type(m) % 4) + 1) as PageType);
+      else {
+        const t = own[c.target % own.length]!;
+        xen.mem.write(m, c.index, pteLo(t, PTE_P | PTE_RW), pteHi(t, PTE_P | PTE_RW));
+      }
+    }
+    check();
+  });
+  return n;
+}
+
 export function runPvSteps(steps: Step[]): number {
   const s = pvScenario(steps);
   const { xen, doms } = boot(s);

@@ -3,6 +3,7 @@
  * a corruption written through machine memory or the frame table on its next call, one of a
  * guest kernel's own counts by its next full audit at the latest.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { validateScenario } from '../../core/api/index.js';
 import type { Auditor } from '../../core/hv/audit.js';
@@ -10,6 +11,7 @@ import { Hypervisor } from '../../core/hv/hypervisor.js';
 import { PTE_A, PTE_P, PTE_RW, pteHi, pteLo } from '../../core/machine/pte.js';
 import { costsOf, mmuConfigOf } from '../../core/sim/run.js';
 import { machineAuditor } from '../../core/vm/audit.js';
+import { runPvStepsComparingAudits, stepArb } from './harness.js';
 import { buildDomain } from '../../core/vm/builder.js';
 
 const FULL_EVERY = 8;
@@ -113,5 +115,26 @@ describe('the incremental auditor', () => {
     const foreign = dom0.dom.p2m[512]!;
     xen.mem.write(t, i, pteLo(foreign, xen.mem.readLo(t, i) & 0xfff), 0);
     expect(callsToCatch(auditor, 'owned by 0')).toBe(1);
+  });
+});
+
+describe('the incremental auditor against a full audit', () => {
+  it('reports what a full audit reports after every step of random PV scripts, corruptions written between steps included', () => {
+    const corruption = fc.record({
+      atStep: fc.nat(1000),
+      frame: fc.nat(20000),
+      what: fc.constantFrom('count' as const, 'typeCount' as const, 'linear' as const, 'type' as const, 'entry' as const),
+      index: fc.nat(511),
+      target: fc.nat(20000),
+    });
+    fc.assert(
+      fc.property(fc.array(stepArb, { minLength: 1, maxLength: 40 }), fc.array(corruption, { maxLength: 3 }), (steps, cs) => void runPvStepsComparingAudits(steps, cs)),
+      { numRuns: Number(process.env.HYPERLAB_FUZZ_RUNS ?? 30), seed: 5 },
+    );
+  });
+
+  it('redoes every table when a page table changes type (other tables’ entries to it count differently)', () => {
+    const irets = Array.from({ length: 5 }, () => ({ op: 'iret' as const }));
+    expect(() => runPvStepsComparingAudits(irets, [{ atStep: 1, frame: 0, what: 'type', index: 0, target: 0 }])).not.toThrow();
   });
 });

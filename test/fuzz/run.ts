@@ -5,8 +5,9 @@
  * scenario you can save and run with `lab run`).
  *
  * Every sequence boots a fresh machine and ends with a full audit; with fast-check's small
- * default sequences (about 12 steps) that boot is most of the time. --min-length makes every
- * sequence at least L steps long (up to L + 50): deeper states per boot, and more steps per second.
+ * default sequences (about 12 steps) that boot is most of the time. So a campaign's sequences are
+ * at least --min-length steps long (default 150, up to L + 50): deeper states per boot, and more
+ * steps per second; --min-length 1 gives the short sequences the CI fuzz test runs.
  */
 import fc from 'fast-check';
 import { kernelOpArb, pvScenario, runKernelOps, runPvSteps, stepArb } from './harness.js';
@@ -19,7 +20,7 @@ function arg(name: string, dflt: string): string {
 const target = Number(arg('--steps', '100000'));
 const seed = Number(arg('--seed', String(Date.now() % 1e9)));
 const mode = arg('--mode', 'all');
-const minLength = Number(arg('--min-length', '1'));
+const minLength = Number(arg('--min-length', '150'));
 if (!Number.isInteger(target) || target <= 0 || !Number.isInteger(seed) || !['pv', 'shadow', 'hap', 'all'].includes(mode) || !Number.isInteger(minLength) || minLength < 1) {
   console.error('usage: npm run fuzz -- --steps N [--seed S] [--mode pv|shadow|hap|all] [--min-length L]');
   process.exit(2);

@@ -73,6 +73,9 @@ export class FrameTable {
   private readonly lists = new Map<number, PageList>();
   /** While on: every owner (domid, DOMID_XEN, DOMID_FREE) of a frame whose entry was written. */
   private owners_: Set<number> | null = null;
+  /** While on: every frame whose entry was written, and whether any frame changed owner. */
+  private frames_: Set<number> | null = null;
+  private ownersMoved_ = false;
 
   constructor(nrFrames: number) {
     this.nrFrames = nrFrames;
@@ -96,7 +99,10 @@ export class FrameTable {
       this.pool.push(new FrameTableChunk());
     }
     const c = this.pool[this.dir[i]!]!;
-    if (this.owners_ !== null) this.owners_.add(c.owner[mfn & MASK]!);
+    if (this.owners_ !== null) {
+      this.owners_.add(c.owner[mfn & MASK]!);
+      this.frames_!.add(mfn);
+    }
     return c;
   }
 
@@ -173,7 +179,10 @@ export class FrameTable {
       l.items[l.length++] = mfn;
     }
     c.owner[i] = owner;
-    if (this.owners_ !== null) this.owners_.add(owner);
+    if (this.owners_ !== null) {
+      this.owners_.add(owner);
+      this.ownersMoved_ = true;
+    }
   }
 
   private unlist(owner: number, pos: number): void {
@@ -190,6 +199,18 @@ export class FrameTable {
   /** Starts (or restarts) recording the owners of frames whose entries are written. */
   startOwnerLog(): void {
     this.owners_ = new Set();
+    this.frames_ = new Set();
+    this.ownersMoved_ = false;
+  }
+
+  /** Frames whose entries were written since the log started or was cleared; null when off. */
+  get frameLog(): ReadonlySet<number> | null {
+    return this.frames_;
+  }
+
+  /** Whether a frame changed owner since the log started or was cleared (page lists moved). */
+  get ownersMoved(): boolean {
+    return this.ownersMoved_;
   }
 
   /** Owners of frames whose entries were written since the log started or was cleared; null when off. */
@@ -199,6 +220,8 @@ export class FrameTable {
 
   clearOwnerLog(): void {
     this.owners_?.clear();
+    this.frames_?.clear();
+    this.ownersMoved_ = false;
   }
 
   // --- page lists -----------------------------------------------------------------------------
