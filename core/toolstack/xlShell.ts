@@ -46,7 +46,8 @@ export function stateLetters(d: Vm, x: XlContext): string {
 }
 
 export function listLines(domains: readonly Vm[], x: XlContext): string[] {
-  const out = [expandTabs(`${'Name'.padEnd(40)} ID   Mem VCPUs\tState\tTime(s)`)];
+  // xl_info.c's header: "Name" and 40 spaces, so that ID, Mem and VCPUs end over their %5 columns.
+  const out = [expandTabs(`${'Name'.padEnd(44)}ID   Mem VCPUs\tState\tTime(s)`)];
   for (const d of domains) {
     const time = (d.dom.cpuCycles / CLOCK_HZ).toFixed(1);
     out.push(`${d.name.padEnd(40)} ${String(d.domid).padStart(5)} ${String(d.config.memoryMiB).padStart(5)} ${String(d.config.vcpus).padStart(5)}     ${stateLetters(d, x)}  ${time.padStart(8)}`);

@@ -4,7 +4,8 @@ import { auditMachine } from '../../core/vm/audit.js';
 import { C } from '../../core/machine/counters.js';
 import { boot, lines, threeGuests } from './toolstackHelpers.js';
 
-const HEADER = 'Name' + ' '.repeat(37) + 'ID   Mem VCPUs State   Time(s)';
+/** xl's header (tools/xl/xl_info.c: "Name", 40 spaces, "ID   Mem VCPUs\tState\tTime(s)"), tabs at 8 columns. */
+const HEADER = 'Name' + ' '.repeat(40) + 'ID   Mem VCPUs' + ' '.repeat(6) + 'State' + ' '.repeat(3) + 'Time(s)';
 /** An xl list row, columns as xl prints them: %-40s %5d %5lu %5d     %s  %8.1f. */
 const row = (name: string, id: number, mem: number, vcpus: number, state: string, time = '0.0') =>
   name.padEnd(40) + String(id).padStart(6) + String(mem).padStart(6) + String(vcpus).padStart(6) + '     ' + state + time.padStart(10);
@@ -14,6 +15,14 @@ function info(out: string): Record<string, string> {
 }
 
 describe('xl list', () => {
+  it('puts each value under the end of its header, as xl does', () => {
+    const [head, dom0] = lines(boot(threeGuests()).cmd('dom0', 'xl list'));
+    for (const [col, value] of [['ID', '0'], ['Mem', '512'], ['VCPUs', '1']] as const) {
+      const end = head!.indexOf(col) + col.length;
+      expect(dom0!.slice(end - value.length, end)).toBe(value);
+    }
+  });
+
   it('shows every domain with xl\'s columns, memory and vCPUs from the scenario, state letters', () => {
     const b = boot(threeGuests());
     expect(lines(b.cmd('dom0', 'xl list'))).toEqual([
