@@ -98,6 +98,7 @@ export class Auditor {
     private readonly guest?: GuestAudit,
     private readonly fullEvery = 32,
   ) {
+    if (!(fullEvery >= 1)) throw new RangeError(`fullEvery must be at least 1 (a full audit every so many calls), not ${fullEvery}`);
     xen.mem.startDirtyLog();
     xen.ft.startOwnerLog();
   }
@@ -108,6 +109,16 @@ export class Auditor {
     const full = this.calls++ % this.fullEvery === 0 || doms.length !== this.parts.size || doms.some((d) => !this.parts.has(d)) || xen.ft.ownersMoved;
     const pv = doms.filter((d) => d.mode === 'pv');
     const touched = full ? null : this.touchedOwners();
+    // A base pointer counts in the audit of the domain that owns its L4, whoever runs on it:
+    // one that moved touches the owners of the frames it left and reached.
+    if (touched !== null) {
+      for (const d of doms) {
+        const s = this.seen.get(d);
+        if (!s || s.cr3 === d.guestCr3) continue;
+        if (s.cr3 >= 0) touched.add(xen.ft.owner(s.cr3));
+        if (d.guestCr3 >= 0) touched.add(xen.ft.owner(d.guestCr3));
+      }
+    }
     const written = full ? undefined : this.writtenFrames();
     const next = new Map<Domain, DomainAudit>();
     for (const d of doms) {

@@ -187,8 +187,10 @@ export class PvRecount {
 
   /**
    * Audits again after a step that wrote `written` (frames whose contents or frame-table entry
-   * changed; any frame, the domain's or not). Falls back to full() when the page list changed or
-   * a frame of the domain changed type: a table's contribution depends on its targets' types.
+   * changed; any frame, the domain's or not). Falls back to full() when the page list's length
+   * changed or a frame of the domain changed type: a table's contribution depends on its targets'
+   * types. A frame that changed owner can reorder the page list without changing its length:
+   * after one, call full() (the Auditor does, on the frame table's ownersMoved).
    */
   update(pv: readonly Domain[], written: Iterable<number>): { found: Found[]; frames: number; entries: number } {
     const { xen, d } = this;

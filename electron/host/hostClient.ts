@@ -102,6 +102,8 @@ interface Running {
 class Lane {
   private running: Running | null = null;
   private seq = 0;
+  /** Set by close(): no worker starts after it. */
+  private closed = false;
 
   constructor(
     private readonly name: string,
@@ -112,6 +114,7 @@ class Lane {
 
   /** Starts the worker if none runs; resolves when its store is open. */
   start(): Promise<StoreHealth> {
+    if (this.closed && !this.running) return Promise.reject(new Error('the host is shutting down'));
     return (this.running ?? this.spawn()).ready;
   }
 
@@ -150,6 +153,8 @@ class Lane {
   }
 
   call(call: Call): Promise<Answer> {
+    // A lane that closed starts no new worker: nothing would ever close it.
+    if (this.closed) return Promise.resolve({ reply: fail('internal', `${call.op}: the host is shutting down`), badBody: false });
     const r = this.running ?? this.spawn();
     const id = ++this.seq;
     return new Promise((resolve) => {
@@ -167,6 +172,7 @@ class Lane {
   }
 
   async close(timeoutMs: number): Promise<void> {
+    this.closed = true;
     const r = this.running;
     if (!r) return;
     r.closing = true;
@@ -217,6 +223,8 @@ export function startHostClient(opts: HostClientOptions): HostClient {
     } catch (e) {
       return { reply: fail('store', `${call.op}: ${(e as Error).message}`), badBody: false };
     }
+    // close() may have run while the store was opening: start no worker it would not close.
+    if (closing) return { reply: fail('internal', `${call.op}: the host is shutting down`), badBody: false };
     return bulk.call(call);
   };
 

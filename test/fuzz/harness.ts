@@ -98,7 +98,7 @@ export interface Corruption {
   atStep: number;
   /** Which of g1's frames (an index into its page list, modulo its length). */
   frame: number;
-  what: 'count' | 'typeCount' | 'linear' | 'type' | 'entry';
+  what: 'count' | 'typeCount' | 'linear' | 'type' | 'entry' | 'cr3';
   /** For 'entry': the entry index and the frame it is made to map (an index into g1's page list). */
   index: number;
   target: number;
@@ -143,6 +143,8 @@ export function runPvStepsComparingAudits(steps: Step[], corruptions: readonly C
       else if (c.what === 'typeCount') ft.setTypeCount(m, Math.max(0, ft.typeCount(m) - 1));
       else if (c.what === 'linear') ft.setLinear(m, ft.linear(m) + 1);
       else if (c.what === 'type') ft.setType(m, ((ft.type(m) % 4) + 1) as PageType);
+      // Another domain's base pointer moved onto one of g1's frames (it counts in g1's audit).
+      else if (c.what === 'cr3') doms[2]!.dom.guestCr3 = m;
       else {
         const t = own[c.target % own.length]!;
         xen.mem.write(m, c.index, pteLo(t, PTE_P | PTE_RW), pteHi(t, PTE_P | PTE_RW));

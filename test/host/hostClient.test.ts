@@ -167,6 +167,15 @@ describe('host client', () => {
     db.close();
   });
 
+  it('starts no worker for an import or export that was waiting for the store when close() came', async () => {
+    const c = client();
+    const exported = c.dispatch('exportRun', [1, 'json']); // waits for main to open the store
+    await c.close();
+    expect(await exported).toEqual({ ok: false, error: { code: 'internal', message: 'exportRun: the host is shutting down' } });
+    // No connection is left open: a bulk worker started after close() would keep the WAL file.
+    expect(existsSync(join(c.dataDir, `${DB_FILENAME}-wal`))).toBe(false);
+  });
+
   it('says why when the database cannot be opened, and tries again on the next call', async () => {
     const dataDir = join(tempDir('client'), 'not-a-folder');
     writeFileSync(dataDir, 'a file where the data folder should be');
