@@ -37,9 +37,8 @@ export class MachineMemory {
   backed = 0;
   /**
    * Log-dirty (Xen's shadow_mode_log_dirty, in hardware terms a write log): when on, every frame
-   * written through this interface since the last clearDirty() is in `dirty`. The walker's own
-   * A/D updates are not logged (they change no frame number or permission, which is all the
-   * auditor reads).
+   * written through this interface (write, orLo, scrub, copyFrame) since the last clearDirty() is
+   * in `dirty`; nothing writes frames around it.
    */
   private dirtyLog: Set<number> | null = null;
 

@@ -5,27 +5,16 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { validateScenario } from '../../core/api/index.js';
 import type { Auditor } from '../../core/hv/audit.js';
-import { Hypervisor } from '../../core/hv/hypervisor.js';
 import { PTE_A, PTE_P, PTE_RW, pteHi, pteLo } from '../../core/machine/pte.js';
-import { costsOf, mmuConfigOf } from '../../core/sim/run.js';
 import { machineAuditor } from '../../core/vm/audit.js';
+import { auditMachineWithGuest } from '../hv/auditMachine.js';
 import { runPvStepsComparingAudits, stepArb } from './harness.js';
-import { buildDomain } from '../../core/vm/builder.js';
 
 const FULL_EVERY = 8;
 
 function booted(mode: 'pv' | 'shadow' | 'hap') {
-  const v = validateScenario({ name: 'audit', machine: { memoryMiB: 1024, pcpus: 1 }, hypervisor: 'xen', domains: [{ name: 'g1', mode, memoryMiB: 64, vcpus: 1 }] });
-  if (!v.ok) throw new Error('invalid');
-  const xen = new Hypervisor(v.scenario, costsOf(v.scenario), mmuConfigOf(v.scenario));
-  const dom0 = buildDomain(xen, { ...v.scenario.domains[0], name: 'Domain-0', role: 'dom0', mode: 'pv' });
-  const d = buildDomain(xen, v.scenario.domains[0]);
-  xen.contextSwitch(d.dom);
-  const p = d.kernel.spawn('t');
-  d.kernel.switchTo(p);
-  const vma = d.kernel.mmap(p.mm, 64 * 4096);
+  const { xen, dom0, d, vma } = auditMachineWithGuest(mode);
   const auditor = machineAuditor(xen, [dom0, d], FULL_EVERY);
   // A few clean calls first, so the corruption lands between incremental ones.
   for (let va = vma.start; va < vma.end; va += 4096) {

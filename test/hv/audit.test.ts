@@ -1,21 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { validateScenario } from '../../core/api/index.js';
-import { Hypervisor } from '../../core/hv/hypervisor.js';
-import { buildDomain } from '../../core/vm/builder.js';
 import { auditMachine } from '../../core/vm/audit.js';
-import { costsOf, mmuConfigOf } from '../../core/sim/run.js';
+import { auditMachineWithGuest } from './auditMachine.js';
 import { PTE_A, PTE_P, PTE_RW, pteHi, pteLo } from '../../core/machine/pte.js';
 
 function booted(mode: 'pv' | 'shadow' | 'hap') {
-  const v = validateScenario({ name: 'audit', machine: { memoryMiB: 1024, pcpus: 1 }, hypervisor: 'xen', domains: [{ name: 'g1', mode, memoryMiB: 64, vcpus: 1 }] });
-  if (!v.ok) throw new Error('invalid');
-  const xen = new Hypervisor(v.scenario, costsOf(v.scenario), mmuConfigOf(v.scenario));
-  const dom0 = buildDomain(xen, { ...v.scenario.domains[0], name: 'Domain-0', role: 'dom0', mode: 'pv' });
-  const d = buildDomain(xen, v.scenario.domains[0]);
-  xen.contextSwitch(d.dom);
-  const p = d.kernel.spawn('t');
-  d.kernel.switchTo(p);
-  const vma = d.kernel.mmap(p.mm, 64 * 4096);
+  const { xen, dom0, d, vma } = auditMachineWithGuest(mode);
   for (let va = vma.start; va < vma.end; va += 4096) d.kernel.touch(va, true);
   return { xen, d, dom0, audit: () => auditMachine(xen, [dom0, d]) };
 }
