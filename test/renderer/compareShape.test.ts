@@ -1,7 +1,7 @@
 // The Compare view's data shaping, checked against values worked out by hand.
 import { describe, expect, it } from 'vitest';
 import type { PagingMode } from '../../core/api/index.js';
-import { barStacks, barsCsv, guestOf, histogramBins, histogramCsv, modeRuns, niceTicks, whyCsv, whyRows, type ModeRun } from '../../renderer/src/lib/compare/shape.js';
+import { barStacks, barsCsv, fmtSpread, guestOf, histogramBins, histogramCsv, modeRuns, niceTicks, spreadOf, whyCsv, whyRows, type ModeRun } from '../../renderer/src/lib/compare/shape.js';
 import {
   crossoverLabel,
   crossovers,
@@ -95,9 +95,11 @@ describe('compare: why table', () => {
     const ew = rows.find((r) => r.key === 'emulatedWrites')!;
     expect(ew.perOp).toEqual({ pv: 0.1, shadow: 1 });
     expect(ew.maxMode).toBe('shadow');
-    // (1 + 0.001) / (0.1 + 0.001)
-    expect(ew.spread).toBeCloseTo(1.001 / 0.101, 9);
-    expect(rows.find((r) => r.key === 'tlbMisses')!.spread).toBeCloseTo(1.101 / 1.001, 9);
+    // Ordered by (1 + 0.001) / (0.1 + 0.001); the spread shown and exported is 1 / 0.1.
+    expect(ew.rank).toBeCloseTo(1.001 / 0.101, 9);
+    expect(ew.spread).toBeCloseTo(10, 9);
+    expect(rows.find((r) => r.key === 'tlbMisses')!.rank).toBeCloseTo(1.101 / 1.001, 9);
+    expect(rows.find((r) => r.key === 'tlbMisses')!.spread).toBeCloseTo(1.1, 9);
   });
 
   it('keeps a rare zero-versus-something counter below a real 10× difference', () => {
@@ -116,8 +118,10 @@ describe('compare: why table', () => {
     expect(row('vmexit:EPT_VIOLATION')!.maxMode).toBe('hap');
     expect(row('pfHidden')!.totals).toEqual({ native: 0, pv: 0, shadow: 40, hap: 0 });
     expect(row('shadowUnsyncs')).toBeUndefined();
-    // Sorted by spread, largest first.
-    for (let i = 1; i < rows.length; i++) expect(rows[i - 1]!.spread).toBeGreaterThanOrEqual(rows[i]!.spread);
+    // Sorted by rank, largest first; the spread is most ÷ fewest, ∞ where a mode has none.
+    for (let i = 1; i < rows.length; i++) expect(rows[i - 1]!.rank).toBeGreaterThanOrEqual(rows[i]!.rank);
+    expect(row('hypercall:mmu_update')!.spread).toBe(Infinity);
+    expect(row('pfHidden')!.spread).toBe(Infinity);
   });
 });
 
@@ -215,6 +219,26 @@ describe('compare: CSV of the bars and the why table', () => {
       expect(n[1]! + n[2]! + n[3]!).toBeCloseTo(n[4]!, 9);
     });
     expect(body[3]!.slice(2, 6).map(Number)).toEqual([20, 5, 60, 85]);
+  });
+
+  it('writes the spread the table shows: most ÷ fewest per op, unrounded; inf where a mode has none', () => {
+    const rows = whyRows(runs());
+    const modes: PagingMode[] = ['native', 'pv', 'shadow', 'hap'];
+    const [head, ...body] = parseCsv(whyCsv(rows, modes));
+    const at = (name: string) => head!.indexOf(name);
+    for (const r of body) {
+      const v = modes.map((m) => Number(r[at(`${m}_per_op`)]));
+      const [max, min] = [Math.max(...v), Math.min(...v)];
+      const want = max === min ? 1 : min === 0 ? 'inf' : max / min;
+      if (want === 'inf') expect(r[at('spread')]).toBe('inf');
+      else expect(Number(r[at('spread')])).toBeCloseTo(want, 9);
+    }
+    expect(fmtSpread(732.4)).toBe('×732');
+    expect(fmtSpread(6)).toBe('×6.0');
+    expect(fmtSpread(Infinity)).toBe('∞');
+    expect(fmtSpread(null)).toBe('–');
+    expect(spreadOf([0, 0])).toBe(1);
+    expect(spreadOf([3])).toBeNull();
   });
 
   it('quotes labels that hold commas or quotes', () => {

@@ -4,6 +4,7 @@
  * draw exactly these numbers, so every number on screen (and in an export) is one of these.
  */
 import type { DomainResults, PagingMode, Results } from '../../../../core/api/index.js';
+import { fmtNum } from '../format.js';
 
 export const MODE_ORDER: readonly PagingMode[] = ['native', 'pv', 'shadow', 'hap'];
 
@@ -88,16 +89,21 @@ export interface WhyRow {
   perOp: Partial<Record<PagingMode, number>>;
   /** Raw totals, by mode. */
   totals: Partial<Record<PagingMode, number>>;
-  /** (max + ε) / (min + ε) over the modes, ε = SPREAD_FLOOR: 1 when all modes agree. */
-  spread: number;
+  /**
+   * Most ÷ fewest events per op over the modes (1 when all agree, Infinity when some mode has
+   * none, null with fewer than two modes): the one number the table shows and the CSV writes.
+   */
+  spread: number | null;
+  /** The ordering key, not shown: (max + ε) / (min + ε), ε = SPREAD_FLOOR (see rankOf). */
+  rank: number;
   /** The mode with the most events per op. */
   maxMode: PagingMode;
 }
 
 /**
- * Events per op added to both ends of the spread ratio: a counter that happens less than once per
- * thousand operations in every mode cannot outrank one that explains real cycles just because it
- * is zero somewhere.
+ * Events per op added to both ends of the ratio the rows are ordered by (never shown): a counter
+ * that happens less than once per thousand operations in every mode cannot outrank one that
+ * explains real cycles just because it is zero somewhere.
  */
 export const SPREAD_FLOOR = 1e-3;
 
@@ -141,12 +147,42 @@ function counterDefs(runs: readonly ModeRun[]): CounterDef[] {
   return [...defs, ...FIXED];
 }
 
-export function spreadOf(values: readonly number[]): number {
+/**
+ * The spread of a counter over the modes: most ÷ fewest events per operation. Infinity when some
+ * mode has none (and another some), 1 when all are equal (zeros included), null with fewer than
+ * two modes (nothing to compare).
+ */
+export function spreadOf(values: readonly number[]): number | null {
+  if (values.length < 2) return null;
+  const max = Math.max(...values);
+  const min = Math.min(...values);
+  if (max === min) return 1;
+  return min === 0 ? Infinity : max / min;
+}
+
+/** How a spread reads on screen: ×732, ×6.0, ∞, – (no other modes). The CSV has it unrounded. */
+export function fmtSpread(spread: number | null): string {
+  if (spread === null) return '–';
+  if (spread === Infinity) return '∞';
+  return `×${fmtNum(spread, spread >= 10 ? 0 : 1)}`;
+}
+
+/** The spread as a CSV field: the full number, `inf` when some mode has none, empty with one mode. */
+export function csvSpread(spread: number | null): string {
+  if (spread === null) return '';
+  return spread === Infinity ? 'inf' : String(spread);
+}
+
+/** The order of the rows: the spread with SPREAD_FLOOR added to both ends. */
+export function rankOf(values: readonly number[]): number {
   if (values.length === 0) return 1;
   return (Math.max(...values) + SPREAD_FLOOR) / (Math.min(...values) + SPREAD_FLOOR);
 }
 
-/** Rows for every counter non-zero somewhere, most different first (ties: the bigger count first). */
+/**
+ * Rows for every counter non-zero somewhere, most different first by rank (ties: the bigger count
+ * first).
+ */
 export function whyRows(runs: readonly ModeRun[]): WhyRow[] {
   const rows: WhyRow[] = [];
   for (const def of counterDefs(runs)) {
@@ -162,9 +198,10 @@ export function whyRows(runs: readonly ModeRun[]): WhyRow[] {
       if (v > max) [max, maxMode] = [v, mode];
     }
     if (max <= 0) continue;
-    rows.push({ key: def.key, label: def.label, hint: def.hint, perOp, totals, spread: spreadOf(Object.values(perOp)), maxMode });
+    const values = Object.values(perOp);
+    rows.push({ key: def.key, label: def.label, hint: def.hint, perOp, totals, spread: spreadOf(values), rank: rankOf(values), maxMode });
   }
-  return rows.sort((a, b) => b.spread - a.spread || (b.perOp[b.maxMode] ?? 0) - (a.perOp[a.maxMode] ?? 0));
+  return rows.sort((a, b) => b.rank - a.rank || (b.perOp[b.maxMode] ?? 0) - (a.perOp[a.maxMode] ?? 0));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -241,7 +278,7 @@ export function barsCsv(stacks: readonly BarStack[]): string {
 export function whyCsv(rows: readonly WhyRow[], modes: readonly PagingMode[]): string {
   return toCsv(
     ['counter', 'label', ...modes.map((m) => `${m}_per_op`), ...modes.map((m) => `${m}_total`), 'spread'],
-    rows.map((r) => [r.key, r.label, ...modes.map((m) => r.perOp[m] ?? ''), ...modes.map((m) => r.totals[m] ?? ''), r.spread]),
+    rows.map((r) => [r.key, r.label, ...modes.map((m) => r.perOp[m] ?? ''), ...modes.map((m) => r.totals[m] ?? ''), csvSpread(r.spread)]),
   );
 }
 
