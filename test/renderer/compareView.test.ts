@@ -57,8 +57,12 @@ describe('Compare view', () => {
     const bar = (m: string) => bars.querySelector(`[data-bar="${m}"]`)!;
     // (guest + hypervisor + walk) / ops from the fixture: 30, 70, 120, 85 cycles/op.
     expect(['native', 'pv', 'shadow', 'hap'].map((m) => bar(m).querySelector('[data-field="total"]')!.textContent)).toEqual(['30.0', '70.0', '120.0', '85.0']);
-    expect(bar('pv').querySelector('[data-field="hypervisor"]')!.textContent).toBe('40.0');
-    expect(bar('hap').querySelector('[data-field="walk"]')!.textContent).toBe('60.0');
+    // Every number on a bar says what it is; a segment too narrow for its label has none (the tooltip has it).
+    expect(bar('pv').querySelector('[data-part="hypervisor"] title')!.textContent).toContain('hypervisor: 40.00 cycles/op');
+    expect(bar('hap').querySelector('[data-part="walk"] title')!.textContent).toContain('page walk: 60.00 cycles/op');
+    expect(bar('shadow').querySelector('[data-label="total"]')!.textContent).toMatch(/^total 120.0 cyc\/op×4.00 vs cheapest/);
+    expect(bar('native').querySelector('[data-field="relative"]')!.textContent).toBe('cheapest');
+    for (const t of bars.querySelectorAll('[data-bar] [data-label]:not([data-label="total"])')) expect(t.textContent).toMatch(/^(guest|hypervisor|page walk) [\d.\u2009]+$/);
     // Native has no hypervisor segment at all.
     expect(bar('native').querySelector('[data-part="hypervisor"]')).toBeNull();
     expect(bar('shadow').querySelector('[data-part="hypervisor"] title')!.textContent).toBe('shadow · hypervisor: 90.00 cycles/op (75.0\u2009% of 120.00)');

@@ -35,12 +35,32 @@ export function resolveVars(text: string, lookup: (name: string) => string): str
   return out;
 }
 
-/** Splits a caption into lines of about `chars` characters, at spaces. */
-export function wrapText(text: string, chars: number): string[] {
+let measureCtx: OffscreenCanvasRenderingContext2D | null | undefined;
+
+/**
+ * The width in pixels of `text` at `sizePx` in the app's font (`weight` 400 or 600), measured the
+ * way the browser will draw it; where there is no canvas (a test DOM), a generous estimate.
+ * Charts lay out their labels with this, on screen and so in the exported SVG and PNG.
+ */
+export function textWidth(text: string, sizePx: number, weight = 400): number {
+  if (measureCtx === undefined) {
+    measureCtx = typeof OffscreenCanvas === 'function' ? new OffscreenCanvas(1, 1).getContext('2d') : null;
+  }
+  if (!measureCtx || typeof document === 'undefined') return text.length * sizePx * 0.62;
+  const family = getComputedStyle(document.documentElement).getPropertyValue('--font').trim() || 'sans-serif';
+  measureCtx.font = `${weight} ${sizePx}px ${family}`;
+  return measureCtx.measureText(text).width;
+}
+
+/**
+ * Splits a caption into lines at spaces: of about `chars` characters, or, given `fits`, as many
+ * words as `fits` accepts on a line (a measured width).
+ */
+export function wrapText(text: string, chars: number, fits?: (line: string) => boolean): string[] {
   const lines: string[] = [];
   let line = '';
   for (const word of text.split(/\s+/).filter(Boolean)) {
-    if (line && line.length + 1 + word.length > chars) {
+    if (line && (fits ? !fits(`${line} ${word}`) : line.length + 1 + word.length > chars)) {
       lines.push(line);
       line = word;
     } else line = line ? `${line} ${word}` : word;
@@ -90,7 +110,8 @@ export function exportSvg(svg: SVGSVGElement, meta: { title: string; caption: st
   const text = resolveVars('var(--text)', lookup) || '#000';
   const muted = resolveVars('var(--muted)', lookup) || '#666';
   const bg = resolveVars('var(--panel)', lookup) || '#fff';
-  const captionLines = wrapText(meta.caption, Math.max(40, Math.floor(width / 6.2)));
+  // The caption wrapped to the chart's width as measured in the font the file names.
+  const captionLines = wrapText(meta.caption, Math.max(40, Math.floor(width / 6.2)), (line) => textWidth(line, 11) <= width - 16);
   const top = 26;
   const total = top + height + 8 + captionLines.length * 15;
 

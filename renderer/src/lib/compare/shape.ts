@@ -256,6 +256,18 @@ export function niceTicks(max: number, count = 5): { max: number; ticks: number[
   return { max: top, ticks };
 }
 
+/**
+ * Labels for ticks that are fractions, as percentages with the fewest decimals (up to 3) that
+ * write every tick exactly: [0, 0.005, 0.01] → 0 %, 0.5 %, 1 % (never 0 %, 1 %, 1 %).
+ */
+export function pctTickLabels(ticks: readonly number[]): string[] {
+  const THIN = '\u2009';
+  for (let d = 0; d <= 3; d++) {
+    if (ticks.every((t) => Math.abs(Number((t * 100).toFixed(d)) - t * 100) < 1e-9)) return ticks.map((t) => `${(t * 100).toFixed(d)}${THIN}%`);
+  }
+  return ticks.map((t) => `${Number((t * 100).toPrecision(3))}${THIN}%`);
+}
+
 // ---------------------------------------------------------------------------------------------
 // CSV.
 

@@ -174,6 +174,26 @@ export function labelRows(items: readonly { x: number; w: number }[], x0: number
   return out;
 }
 
+/**
+ * A legend's entries laid out left to right from `x0`, wrapping to a new row where the next one
+ * would pass `x1` (an entry wider than the whole width gets a row of its own): each entry's left
+ * edge (relative to x0) and row.
+ */
+export function flowLegend(widths: readonly number[], x0: number, x1: number, gap = 16): { x: number; row: number }[] {
+  const out: { x: number; row: number }[] = [];
+  let x = 0;
+  let row = 0;
+  for (const w of widths) {
+    if (x > 0 && x0 + x + w > x1) {
+      row += 1;
+      x = 0;
+    }
+    out.push({ x, row });
+    x += w + gap;
+  }
+  return out;
+}
+
 /** A y scale from `bottom` (pixel of the lowest value) to `top`: linear from 0, or log10. */
 export function yScaleOf(kind: 'linear' | 'log', values: readonly number[], bottom: number, top: number): { map: (v: number) => number; ticks: number[] } {
   if (kind === 'log') {
