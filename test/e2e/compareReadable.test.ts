@@ -6,10 +6,11 @@
  * their y ticks distinctly and correctly, and an empty one says "no walks" instead of
  * "1 %, 1 %, 0 %". Helpers live here (not in harness.ts) so the file also runs on an older checkout.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { freshDataDir, openBrowser, openScenarioFile, requireBuild, shot, startServer, type Browser } from './harness.js';
+import { SHOTS, freshDataDir, openBrowser, openScenarioFile, requireBuild, shot, startServer, type Browser } from './harness.js';
 import type { RunningServer } from '../../electron/host/server.js';
 
 const MODES = ['native', 'pv', 'shadow', 'hap'] as const;
@@ -272,6 +273,8 @@ describe('compare: numbers that say what they are, legends that fit', () => {
       for (const want of expected) expect(file.texts.some((t) => t.text === want), `“${want}” in the SVG file`).toBe(true);
       for (const t of file.texts) expect(t.inside, `“${t.text}” inside the exported ${file.width}×${file.height} file at ${size.width}`).toBe(true);
       expect([png.bytes.readUInt32BE(16), png.bytes.readUInt32BE(20)]).toEqual([file.width * 2, file.height * 2]);
+      mkdirSync(SHOTS, { recursive: true });
+      writeFileSync(join(SHOTS, `compare-readable-export-sweep-${size.width}.png`), png.bytes);
     }
     await page.setViewportSize(SIZES[0]);
     expect(b.errors).toEqual([]);

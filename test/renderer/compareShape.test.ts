@@ -1,11 +1,12 @@
 // The Compare view's data shaping, checked against values worked out by hand.
 import { describe, expect, it } from 'vitest';
 import type { PagingMode } from '../../core/api/index.js';
-import { barStacks, barsCsv, fmtSpread, guestOf, histogramBins, histogramCsv, modeRuns, niceTicks, spreadOf, whyCsv, whyRows, type ModeRun } from '../../renderer/src/lib/compare/shape.js';
+import { barStacks, barsCsv, fmtSpread, guestOf, histogramBins, histogramCsv, modeRuns, niceTicks, pctTickLabels, spreadOf, whyCsv, whyRows, type ModeRun } from '../../renderer/src/lib/compare/shape.js';
 import {
   crossoverLabel,
   crossovers,
   crossoversOf,
+  flowLegend,
   labelRows,
   preferEven,
   sweepCsv,
@@ -251,6 +252,19 @@ describe('compare: CSV of the bars and the why table', () => {
 });
 
 describe('compare: axes and labels', () => {
+  it('labels percentage ticks with as many decimals as make each exact, so no two read the same', () => {
+    expect(pctTickLabels([0, 0.005, 0.01])).toEqual(['0.0\u2009%', '0.5\u2009%', '1.0\u2009%']);
+    expect(pctTickLabels([0, 0.5, 1])).toEqual(['0\u2009%', '50\u2009%', '100\u2009%']);
+    expect(pctTickLabels([0, 0.02, 0.04])).toEqual(['0\u2009%', '2\u2009%', '4\u2009%']);
+  });
+
+  it('flows legend entries left to right and wraps one that would pass the right edge', () => {
+    expect(flowLegend([50, 50, 50], 0, 200, 10)).toEqual([{ x: 0, row: 0 }, { x: 60, row: 0 }, { x: 120, row: 0 }]);
+    expect(flowLegend([50, 50, 170], 0, 200, 10)).toEqual([{ x: 0, row: 0 }, { x: 60, row: 0 }, { x: 0, row: 1 }]);
+    // Wider than the whole width: a row of its own, not an empty row before it.
+    expect(flowLegend([300, 20], 0, 200, 10)).toEqual([{ x: 0, row: 0 }, { x: 0, row: 1 }]);
+  });
+
   it('rounds the axis up to a nice maximum with evenly stepped ticks', () => {
     // 152.7 / 5 ≈ 30.5 → a step of 50 → 0 … 200.
     expect(niceTicks(152.7, 5)).toEqual({ max: 200, ticks: [0, 50, 100, 150, 200] });

@@ -66,8 +66,9 @@ describe('Compare view', () => {
     // Native has no hypervisor segment at all.
     expect(bar('native').querySelector('[data-part="hypervisor"]')).toBeNull();
     expect(bar('shadow').querySelector('[data-part="hypervisor"] title')!.textContent).toBe('shadow · hypervisor: 90.00 cycles/op (75.0\u2009% of 120.00)');
-    expect(within(bars).getByText('guest')).toBeInTheDocument();
-    expect(within(bars).getByText('page walk')).toBeInTheDocument();
+    const legend = bars.querySelector<HTMLElement>('g.legend')!;
+    expect(within(legend).getByText('guest')).toBeInTheDocument();
+    expect(within(legend).getByText('page walk')).toBeInTheDocument();
     expect(within(bars).getByText('cycles per operation (simulated)')).toBeInTheDocument();
 
     const table = screen.getByTestId('why-table');
