@@ -5,7 +5,7 @@
 import { getContext, setContext } from 'svelte';
 import { MediaQuery } from 'svelte/reactivity';
 import type { HostApi, HostInfo, MenuCommand, RunSummary, ScenarioInput } from '../../../core/api/index.js';
-import { validateScenario } from '../../../core/api/index.js';
+import { describeJsonError, validateScenario } from '../../../core/api/index.js';
 import { PRESETS } from '../../../core/api/presets.js';
 import { SimWorker } from './simWorker.svelte.js';
 import { RunRecorder } from './recorder.js';
@@ -224,7 +224,7 @@ export class Lab {
     try {
       doc = JSON.parse(f.content);
     } catch (e) {
-      this.notify('error', `${f.name} is not JSON: ${(e as Error).message}`);
+      this.notify('error', `${f.name}: ${describeJsonError(f.content, e as Error)}`);
       return;
     }
     if (!doc || typeof doc !== 'object' || Array.isArray(doc) || !Array.isArray((doc as { domains?: unknown }).domains)) {
