@@ -20,3 +20,4 @@ export {
   type WorkloadShape,
   type WorkloadArgsResult,
 } from './workloadSpec.js';
+export { describeJsonError, findJsonSyntaxError, lineColumn, type JsonSyntaxError } from './jsonWhere.js';

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { COST_KEYS } from '../machine/cost.js';
 import { frameRefs, hypercallsWorkloadSchema } from './hypercallScript.js';
+import { describeJsonError } from './jsonWhere.js';
 
 export const PAGING_MODES = ['native', 'pv', 'shadow', 'hap'] as const;
 export type PagingMode = (typeof PAGING_MODES)[number];
@@ -67,7 +68,7 @@ export type Workload = z.infer<typeof workloadSchema>;
 export const domainSchema = z.strictObject({
   name: z
     .string()
-    .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,31}$/, 'a letter, then up to 31 letters, digits, "_", "." or "-"'),
+    .regex(/^[A-Za-z][A-Za-z0-9_.-]{0,31}$/, 'a letter followed by up to 31 letters, digits, "_", "." or "-"'),
   role: z.enum(['dom0', 'guest']).default('guest'),
   mode: z.enum(PAGING_MODES),
   memoryMiB: int(16, 1_048_576),
@@ -158,22 +159,222 @@ function formatPath(path: readonly PropertyKey[]): string {
   return s || '(scenario)';
 }
 
-function zodProblems(err: z.ZodError): Problem[] {
+// ---------------------------------------------------------------------------------------------
+// Messages. Every zod issue is turned here into one sentence in the field's own terms: what the
+// field allows (read from the schema at the issue's path, so the bounds are the schema's own) and
+// what it got. Nothing outside this file sees zod's wording.
+
+/** A schema as zod 4 exposes it at run time: its definition and, for numbers and strings, bounds. */
+interface Sch {
+  def: { type: string; [k: string]: unknown };
+  minValue?: number | null;
+  maxValue?: number | null;
+  isInt?: boolean;
+  minLength?: number | null;
+  maxLength?: number | null;
+  shape?: Record<string, Sch>;
+}
+
+const THIN = '\u2009';
+/** A bound as the lab prints numbers: 1 048 576, with thin spaces. */
+export function fmtBound(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const [i, f] = String(n).split('.');
+  const neg = i!.startsWith('-');
+  const g = (neg ? i!.slice(1) : i!).replace(/\B(?=(\d{3})+(?!\d))/g, THIN);
+  return (neg ? '-' : '') + g + (f !== undefined ? `.${f}` : '');
+}
+
+const WRAPPERS = new Set(['optional', 'default', 'prefault', 'nullable', 'readonly', 'catch', 'nonoptional']);
+function unwrap(s: Sch): Sch {
+  let cur = s;
+  for (let n = 0; n < 10 && WRAPPERS.has(cur.def.type); n++) cur = cur.def.innerType as Sch;
+  return cur;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The literal values an object schema's `key` must have (a discriminated union's option). */
+function literalValues(s: Sch, key: string): unknown[] {
+  const k = s.shape?.[key];
+  if (!k) return [];
+  const u = unwrap(k);
+  if (u.def.type === 'literal') return u.def.values as unknown[];
+  if (u.def.type === 'enum') return Object.values(u.def.entries as Record<string, unknown>);
+  return [];
+}
+
+/** Picks the union option the value is meant for: by discriminator, else the only object option. */
+function unionOption(s: Sch, value: unknown): Sch | undefined {
+  const options = (s.def.options as Sch[]).map(unwrap);
+  const disc = s.def.discriminator as string | undefined;
+  if (disc && isObject(value)) return options.find((o) => literalValues(o, disc).includes(value[disc]));
+  if (isObject(value)) {
+    const objs = options.filter((o) => o.def.type === 'object');
+    const keys = Object.keys(value);
+    return objs.find((o) => keys.every((k) => o.shape && k in o.shape)) ?? (objs.length === 1 ? objs[0] : undefined);
+  }
+  return undefined;
+}
+
+/** The schema at a path of the input, following the input where a union has to be resolved. */
+function schemaAt(root: Sch, input: unknown, path: readonly PropertyKey[]): Sch | undefined {
+  let s: Sch | undefined = root;
+  let v = input;
+  for (const key of path) {
+    s = unwrap(s);
+    if (s.def.type === 'union') s = unionOption(s, v);
+    if (!s) return undefined;
+    s = unwrap(s);
+    if (s.def.type === 'object' && typeof key === 'string') s = s.shape?.[key];
+    else if (s.def.type === 'array') s = s.def.element as Sch;
+    else if (s.def.type === 'record') s = s.def.valueType as Sch;
+    else return undefined;
+    v = isObject(v) || Array.isArray(v) ? (v as Record<PropertyKey, unknown>)[key as string] : undefined;
+    if (!s) return undefined;
+  }
+  s = unwrap(s);
+  if (s.def.type === 'union') return unionOption(s, v) ?? s;
+  return s;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v = input;
+  for (const key of path) v = isObject(v) || Array.isArray(v) ? (v as Record<PropertyKey, unknown>)[key as string] : undefined;
+  return v;
+}
+
+/** The unit a number field counts in, from its name: memoryMiB → MiB. */
+function unitOf(field: PropertyKey | undefined): string {
+  const f = typeof field === 'string' ? field : '';
+  if (/MiB$/.test(f)) return 'MiB';
+  if (/KiB$/.test(f)) return 'KiB';
+  if (/(^p|P)ages$/.test(f)) return 'pages';
+  return '';
+}
+
+const quote = (x: unknown) => JSON.stringify(x);
+const LIMIT = Number.MAX_SAFE_INTEGER;
+
+/** "a whole number of MiB from 16 to 1 048 576", read from the schema. */
+function allowed(s: Sch, field: PropertyKey | undefined): string {
+  switch (s.def.type) {
+    case 'number': {
+      const unit = unitOf(field);
+      const what = `${s.isInt ? 'a whole number' : 'a number'}${unit ? ` of ${unit}` : ''}`;
+      const lo = s.minValue ?? -Infinity;
+      const hi = s.maxValue ?? Infinity;
+      const hasLo = Number.isFinite(lo) && Math.abs(lo) < LIMIT;
+      const hasHi = Number.isFinite(hi) && Math.abs(hi) < LIMIT;
+      if (hasLo && hasHi) return `${what} from ${fmtBound(lo)} to ${fmtBound(hi)}`;
+      if (hasLo) return `${what} of at least ${fmtBound(lo)}`;
+      if (hasHi) return `${what} of at most ${fmtBound(hi)}`;
+      return what;
+    }
+    case 'string': {
+      const lo = s.minLength ?? 0;
+      const hi = s.maxLength ?? Infinity;
+      if (lo > 0 && Number.isFinite(hi)) return `text of ${fmtBound(lo)} to ${fmtBound(hi)} characters`;
+      if (Number.isFinite(hi)) return `text of at most ${fmtBound(hi)} characters`;
+      if (lo > 0) return `text of at least ${fmtBound(lo)} character${lo === 1 ? '' : 's'}`;
+      return 'text (in double quotes)';
+    }
+    case 'boolean':
+      return 'true or false';
+    case 'enum':
+      return `one of ${Object.values(s.def.entries as Record<string, unknown>).map(quote).join(', ')}`;
+    case 'literal': {
+      const v = s.def.values as unknown[];
+      return v.length === 1 ? quote(v[0]) : `one of ${v.map(quote).join(', ')}`;
+    }
+    case 'array': {
+      let lo = 0;
+      let hi = Infinity;
+      for (const c of (s.def.checks as { _zod: { def: { check: string; minimum?: number; maximum?: number } } }[] | undefined) ?? []) {
+        const d = c._zod.def;
+        if (d.check === 'min_length') lo = d.minimum ?? 0;
+        if (d.check === 'max_length') hi = d.maximum ?? Infinity;
+      }
+      const items = field === 'domains' ? 'domains' : typeof field === 'string' ? `${field} entries` : 'entries';
+      if (lo > 0 && Number.isFinite(hi)) return `a list of ${fmtBound(lo)} to ${fmtBound(hi)} ${items}`;
+      if (Number.isFinite(hi)) return `a list of at most ${fmtBound(hi)} ${items}`;
+      if (lo > 0) return `a list of at least ${fmtBound(lo)} ${items}`;
+      return 'a list [ … ]';
+    }
+    case 'object': {
+      const keys = Object.keys(s.shape ?? {});
+      return keys.length ? `an object with the fields ${keys.join(', ')}` : 'an object { }';
+    }
+    case 'record':
+      return 'an object { "name": … }';
+    case 'union': {
+      const disc = s.def.discriminator as string | undefined;
+      if (disc) {
+        const vals = (s.def.options as Sch[]).flatMap((o) => literalValues(unwrap(o), disc));
+        return `an object whose "${disc}" is one of ${vals.map(quote).join(', ')}`;
+      }
+      return (s.def.options as Sch[]).map((o) => allowed(unwrap(o), field)).join(', or ');
+    }
+    default:
+      return `a valid ${String(field ?? 'value')}`;
+  }
+}
+
+/** What the user wrote, briefly. */
+function got(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (Array.isArray(v)) return `a list of ${v.length} entr${v.length === 1 ? 'y' : 'ies'}`;
+  if (isObject(v)) return 'an object';
+  if (typeof v === 'number') return fmtBound(v);
+  const s = quote(v);
+  return s.length > 48 ? `${s.slice(0, 45)}…"` : s;
+}
+
+function issueMessage(issue: z.core.$ZodIssue, input: unknown): string {
+  const field = issue.path[issue.path.length - 1];
+  const s = schemaAt(scenarioSchema as unknown as Sch, input, issue.path);
+  const v = valueAt(input, issue.path);
+  const what = s ? allowed(s, field) : undefined;
+  switch (issue.code) {
+    case 'invalid_type':
+    case 'too_small':
+    case 'too_big':
+    case 'not_multiple_of':
+    case 'invalid_value':
+      if (!what) break;
+      if (v === undefined) return `missing: must be ${what}`;
+      if (issue.code === 'too_small' && Array.isArray(v)) return `must be ${what}; got ${v.length === 0 ? 'an empty list' : got(v)}`;
+      if (typeof v === 'string' && (issue.code === 'too_small' || issue.code === 'too_big')) return `must be ${what}; got ${fmtBound(v.length)} character${v.length === 1 ? '' : 's'}`;
+      return `must be ${what}; got ${got(v)}`;
+    case 'invalid_format':
+      // The schema's own description of the format (a name, an address …).
+      return `must be ${issue.message}; got ${got(v)}`;
+    default:
+      break;
+  }
+  return issue.message;
+}
+
+function zodProblems(err: z.ZodError, input: unknown): Problem[] {
   const out: Problem[] = [];
   for (const issue of err.issues) {
     const path = formatPath(issue.path);
     if (issue.code === 'unrecognized_keys') {
+      const s = schemaAt(scenarioSchema as unknown as Sch, input, issue.path);
+      const known = s?.def.type === 'object' ? Object.keys(s.shape ?? {}) : [];
       for (const k of issue.keys) {
-        out.push({ path: path === '(scenario)' ? k : `${path}.${k}`, message: 'unknown field' });
+        out.push({ path: path === '(scenario)' ? k : `${path}.${k}`, message: `unknown field${known.length ? `; the fields here are ${known.join(', ')}` : ''}` });
       }
     } else if (issue.code === 'invalid_union' && 'discriminator' in issue) {
       const key = String(issue.discriminator);
       const at = issue.path[issue.path.length - 1] === key ? path : `${path}.${key}`;
       const options = 'options' in issue && Array.isArray(issue.options) ? (issue.options as unknown[]).map(String) : [];
       const what = key === 'kind' ? 'workload kind' : key;
-      out.push({ path: at, message: `unknown ${what}; allowed: ${(key === 'kind' ? [...WORKLOAD_KINDS] : options).join(', ')}` });
+      const v = valueAt(input, issue.path[issue.path.length - 1] === key ? issue.path : [...issue.path, key]);
+      const list = (key === 'kind' ? [...WORKLOAD_KINDS] : options).join(', ');
+      out.push({ path: at, message: v === undefined ? `missing: the ${what}, one of ${list}` : `unknown ${what} ${got(v)}; allowed: ${list}` });
     } else {
-      out.push({ path, message: issue.message });
+      out.push({ path, message: issueMessage(issue, input) });
     }
   }
   return out;
@@ -198,48 +399,102 @@ function workloadMemoryMiB(w: Workload): number {
   }
 }
 
-/** Checks the combinations a schema alone cannot express. */
-function semanticProblems(s: Scenario): Problem[] {
+/**
+ * What of a scenario is structurally valid, field by field: a field the schema refuses is absent
+ * here (its problem is already reported), so the checks below run on everything else in the same
+ * pass and a user sees every problem at once.
+ */
+type Part<T> = { [K in keyof T]?: T[K] };
+interface PartialScenario {
+  hypervisor?: Scenario['hypervisor'];
+  machineMemoryMiB?: number;
+  tlbs: Partial<Record<'tlb4k' | 'tlb2m' | 'tlb1g', { entries: number; ways: number }>>;
+  /** One entry per element of `domains` (an element that is not an object has no fields). */
+  domains: Part<DomainConfig>[];
+}
+
+function field<T>(schema: z.ZodType<T>, v: unknown): T | undefined {
+  const r = schema.safeParse(v);
+  return r.success ? r.data : undefined;
+}
+
+function salvage(input: unknown): PartialScenario {
+  const root = isObject(input) ? input : {};
+  const machine = isObject(root.machine) ? root.machine : {};
+  const mmu = isObject(machine.mmu) ? machine.mmu : {};
+  const tlbs: PartialScenario['tlbs'] = {};
+  for (const key of ['tlb4k', 'tlb2m', 'tlb1g'] as const) {
+    const t = field(tlbShape, mmu[key]);
+    if (t) tlbs[key] = t;
+  }
+  const domains = (Array.isArray(root.domains) ? root.domains : []).map((d) => {
+    const src = isObject(d) ? d : {};
+    const out: Record<string, unknown> = {};
+    if (!isObject(d)) return out as Part<DomainConfig>;
+    for (const [k, sch] of Object.entries(domainSchema.shape)) {
+      const r = (sch as z.ZodType).safeParse(src[k]);
+      if (r.success && r.data !== undefined) out[k] = r.data;
+    }
+    return out as Part<DomainConfig>;
+  });
+  return {
+    hypervisor: field(scenarioSchema.shape.hypervisor, root.hypervisor),
+    machineMemoryMiB: field(machineSchema.shape.memoryMiB, machine.memoryMiB),
+    tlbs,
+    domains,
+  };
+}
+
+const HV_NAME: Record<Scenario['hypervisor'], string> = { xen: 'Xen', kvm: 'KVM', none: 'bare metal' };
+
+/** Checks the combinations a schema alone cannot express, on whatever parts are valid. */
+function semanticProblems(s: PartialScenario): Problem[] {
   const out: Problem[] = [];
   const names = new Set<string>();
   let dom0s = 0;
+  const hv = s.hypervisor;
   s.domains.forEach((d, i) => {
     const at = (f: string) => `domains[${i}].${f}`;
-    if (names.has(d.name)) out.push({ path: at('name'), message: `duplicate domain name "${d.name}"` });
-    names.add(d.name);
+    if (d.name !== undefined) {
+      if (names.has(d.name)) out.push({ path: at('name'), message: `duplicate domain name "${d.name}"` });
+      names.add(d.name);
+    }
     if (d.role === 'dom0') dom0s++;
 
-    if (s.hypervisor === 'none' && d.mode !== 'native') {
+    if (hv === 'none' && d.mode !== undefined && d.mode !== 'native') {
       out.push({ path: at('mode'), message: `hypervisor "none" runs one domain in mode "native", not "${d.mode}"` });
     }
-    if (s.hypervisor !== 'none' && d.mode === 'native') {
+    if (hv !== undefined && hv !== 'none' && d.mode === 'native') {
       out.push({ path: at('mode'), message: `mode "native" means no hypervisor: use hypervisor "none", or mode pv, shadow or hap` });
     }
-    if (s.hypervisor === 'kvm' && d.mode === 'pv') {
+    if (hv === 'kvm' && d.mode === 'pv') {
       out.push({ path: at('mode'), message: 'KVM has no PV direct paging: use shadow or hap' });
     }
-    if (d.role === 'dom0' && s.hypervisor !== 'xen') {
+    if (d.role === 'dom0' && hv !== undefined && hv !== 'xen') {
       out.push({ path: at('role'), message: 'only a Xen scenario has a dom0' });
     }
-    if (d.role === 'dom0' && d.mode !== 'pv' && d.mode !== 'hap') {
+    if (d.role === 'dom0' && d.mode !== undefined && d.mode !== 'pv' && d.mode !== 'hap') {
       out.push({ path: at('mode'), message: 'dom0 runs PV (classic) or hap (PVH); shadow dom0 is not supported' });
     }
-    if (d.mode === 'pv' && d.guestPageSize !== '4k') {
+    if (d.mode === 'pv' && d.guestPageSize !== undefined && d.guestPageSize !== '4k') {
       out.push({
         path: at('guestPageSize'),
-        message: `PV guests get no superpages: Xen refuses PSE in a PV guest's L2/L3 entries, so guestPageSize must be "4k", not "${d.guestPageSize}"`,
+        message:
+          hv === 'xen' || hv === undefined
+            ? `PV guests get no superpages: Xen refuses PSE in a PV guest's L2/L3 entries, so guestPageSize must be "4k", not "${d.guestPageSize}"`
+            : `PV direct paging (a Xen guest's) has no superpages, so with mode "pv" guestPageSize must be "4k", not "${d.guestPageSize}"; under ${HV_NAME[hv]} use mode ${hv === 'kvm' ? 'shadow or hap' : '"native"'} for ${d.guestPageSize} pages`,
       });
     }
-    if (d.mode !== 'hap' && d.hostPageSize !== '4k') {
+    if (d.mode !== undefined && d.mode !== 'hap' && d.hostPageSize !== undefined && d.hostPageSize !== '4k') {
       out.push({
         path: at('hostPageSize'),
         message: `mode "${d.mode}" has no second (host) translation stage, so hostPageSize must be "4k"; only hap uses host pages of ${d.hostPageSize}`,
       });
     }
-    if (d.shadowOutOfSync !== undefined && d.mode !== 'shadow') {
+    if (d.shadowOutOfSync !== undefined && d.mode !== undefined && d.mode !== 'shadow') {
       out.push({ path: at('shadowOutOfSync'), message: `only a shadow domain has out-of-sync shadows (mode is "${d.mode}")` });
     }
-    if (d.shadowPoolPages !== undefined && d.mode !== 'shadow') {
+    if (d.shadowPoolPages !== undefined && d.mode !== undefined && d.mode !== 'shadow') {
       out.push({ path: at('shadowPoolPages'), message: `only a shadow domain has a shadow pool (mode is "${d.mode}")` });
     }
     if (d.mode === 'shadow' && d.guestPageSize === '1g') {
@@ -248,31 +503,36 @@ function semanticProblems(s: Scenario): Problem[] {
         message: 'shadow mode splinters guest superpages into 4 KiB shadow L1s ("fl1" shadows) for 2 MiB pages only; use "4k" or "2m"',
       });
     }
-    if (d.guestPageSize === '1g' && d.memoryMiB < 1024 + GUEST_KERNEL_RESERVED_MIB) {
-      out.push({ path: at('guestPageSize'), message: `a 1 GiB guest page needs 1 GiB of guest memory beside the kernel's ${GUEST_KERNEL_RESERVED_MIB} MiB: memoryMiB at least ${1024 + GUEST_KERNEL_RESERVED_MIB} (it is ${d.memoryMiB})` });
+    const mem = d.memoryMiB;
+    if (mem !== undefined) {
+      if (d.guestPageSize === '1g' && mem < 1024 + GUEST_KERNEL_RESERVED_MIB) {
+        out.push({ path: at('guestPageSize'), message: `a 1 GiB guest page needs 1 GiB of guest memory beside the kernel's ${GUEST_KERNEL_RESERVED_MIB} MiB: memoryMiB at least ${1024 + GUEST_KERNEL_RESERVED_MIB} (it is ${mem})` });
+      }
+      if (d.guestPageSize === '2m' && mem % 2 !== 0) {
+        out.push({ path: at('memoryMiB'), message: '2 MiB guest pages need memoryMiB to be a multiple of 2' });
+      }
+      if (d.hostPageSize === '1g' && mem % 1024 !== 0) {
+        out.push({
+          path: at('hostPageSize'),
+          message: `a 1 GiB EPT leaf maps a whole GiB of the guest, so memoryMiB must be a multiple of 1024 (it is ${mem})`,
+        });
+      }
+      if (d.hostPageSize === '2m' && mem % 2 !== 0) {
+        out.push({ path: at('memoryMiB'), message: '2 MiB host pages need memoryMiB to be a multiple of 2' });
+      }
+      if (d.workload !== undefined) {
+        const need = workloadMemoryMiB(d.workload);
+        const avail = mem - GUEST_KERNEL_RESERVED_MIB;
+        if (need > avail) {
+          out.push({
+            path: at('workload'),
+            message: `the workload needs ${need} MiB but the guest has ${avail} MiB after its kernel's ${GUEST_KERNEL_RESERVED_MIB} MiB; raise memoryMiB or shrink the workload`,
+          });
+        }
+      }
     }
-    if (d.guestPageSize === '2m' && d.memoryMiB % 2 !== 0) {
-      out.push({ path: at('memoryMiB'), message: '2 MiB guest pages need memoryMiB to be a multiple of 2' });
-    }
-    if (d.hostPageSize === '1g' && d.memoryMiB % 1024 !== 0) {
-      out.push({
-        path: at('hostPageSize'),
-        message: `a 1 GiB EPT leaf maps a whole GiB of the guest, so memoryMiB must be a multiple of 1024 (it is ${d.memoryMiB})`,
-      });
-    }
-    if (d.hostPageSize === '2m' && d.memoryMiB % 2 !== 0) {
-      out.push({ path: at('memoryMiB'), message: '2 MiB host pages need memoryMiB to be a multiple of 2' });
-    }
-    const need = workloadMemoryMiB(d.workload);
-    const avail = d.memoryMiB - GUEST_KERNEL_RESERVED_MIB;
-    if (need > avail) {
-      out.push({
-        path: at('workload'),
-        message: `the workload needs ${need} MiB but the guest has ${avail} MiB after its kernel's ${GUEST_KERNEL_RESERVED_MIB} MiB; raise memoryMiB or shrink the workload`,
-      });
-    }
-    if (d.workload.kind === 'hypercalls') {
-      if (d.mode !== 'pv') {
+    if (d.workload?.kind === 'hypercalls') {
+      if (d.mode !== undefined && d.mode !== 'pv') {
         out.push({ path: at('workload.kind'), message: `the hypercalls workload drives a PV guest's page-table hypercalls; mode must be "pv", not "${d.mode}"` });
       }
       const w = d.workload;
@@ -282,10 +542,11 @@ function semanticProblems(s: Scenario): Problem[] {
         }
         if ('foreign' in ref) {
           const f = s.domains.find((x) => x.name === ref.foreign);
-          const isDom0 = s.hypervisor === 'xen' && ref.foreign === DEFAULT_DOM0.name && !s.domains.some((x) => x.role === 'dom0');
+          const isDom0 = hv === 'xen' && ref.foreign === DEFAULT_DOM0.name && !s.domains.some((x) => x.role === 'dom0');
+          const fMem = f ? f.memoryMiB : DEFAULT_DOM0.memoryMiB;
           if (!f && !isDom0) out.push({ path: `${path}.foreign`, message: `no domain named "${ref.foreign}"` });
-          else if (ref.pfn >= (f?.memoryMiB ?? DEFAULT_DOM0.memoryMiB) * 256) {
-            out.push({ path: `${path}.pfn`, message: `pfn ${ref.pfn} is beyond ${ref.foreign}'s ${f?.memoryMiB ?? DEFAULT_DOM0.memoryMiB} MiB` });
+          else if (fMem !== undefined && ref.pfn >= fMem * 256) {
+            out.push({ path: `${path}.pfn`, message: `pfn ${ref.pfn} is beyond ${ref.foreign}'s ${fMem} MiB` });
           }
         }
       }
@@ -299,50 +560,60 @@ function semanticProblems(s: Scenario): Problem[] {
     }
   });
   if (dom0s > 1) out.push({ path: 'domains', message: `at most one domain may have role "dom0" (found ${dom0s})` });
-  if (s.hypervisor === 'none' && s.domains.length !== 1) {
+  if (hv === 'none' && s.domains.length > 1) {
     out.push({ path: 'domains', message: `hypervisor "none" runs exactly one domain (found ${s.domains.length})` });
   }
-  const dom0Mib = s.hypervisor === 'xen' && dom0s === 0 ? DEFAULT_DOM0.memoryMiB : 0;
-  const xenMib = s.hypervisor === 'none' ? 0 : XEN_RESERVED_MIB;
-  const total = s.domains.reduce((a, d) => a + d.memoryMiB, 0) + dom0Mib + xenMib;
-  if (total > s.machine.memoryMiB) {
-    out.push({
-      path: 'machine.memoryMiB',
-      message: `domains need ${total} MiB (${dom0Mib ? `default dom0 ${dom0Mib} MiB, ` : ''}${xenMib ? `hypervisor ${xenMib} MiB, ` : ''}guests ${total - dom0Mib - xenMib} MiB) but the machine has ${s.machine.memoryMiB} MiB`,
-    });
-  }
-  const mmu = s.machine.mmu;
-  if (mmu) {
-    for (const key of ['tlb4k', 'tlb2m', 'tlb1g'] as const) {
-      const t = mmu[key];
-      if (t && (t.entries % t.ways !== 0 || !isPow2(t.entries / t.ways))) {
-        out.push({ path: `machine.mmu.${key}`, message: `entries/ways must be a power of two (sets), got ${t.entries}/${t.ways}` });
-      }
+  // The memory sum needs every domain's memory and role; a domain missing either has its own problem.
+  const sized = s.domains.every((d) => d.memoryMiB !== undefined && d.role !== undefined);
+  if (hv !== undefined && s.machineMemoryMiB !== undefined && s.domains.length > 0 && sized) {
+    const dom0Mib = hv === 'xen' && dom0s === 0 ? DEFAULT_DOM0.memoryMiB : 0;
+    const xenMib = hv === 'none' ? 0 : XEN_RESERVED_MIB;
+    const total = s.domains.reduce((a, d) => a + d.memoryMiB!, 0) + dom0Mib + xenMib;
+    if (total > s.machineMemoryMiB) {
+      out.push({
+        path: 'machine.memoryMiB',
+        message: `domains need ${total} MiB (${dom0Mib ? `default dom0 ${dom0Mib} MiB, ` : ''}${xenMib ? `hypervisor ${xenMib} MiB, ` : ''}guests ${total - dom0Mib - xenMib} MiB) but the machine has ${s.machineMemoryMiB} MiB`,
+      });
     }
   }
+  for (const key of ['tlb4k', 'tlb2m', 'tlb1g'] as const) {
+    const t = s.tlbs[key];
+    const why = t && tlbShapeProblem(t.entries, t.ways);
+    if (why) out.push({ path: `machine.mmu.${key}`, message: why });
+  }
   return out;
+}
+
+/**
+ * Why a TLB of `entries` and `ways` cannot be built, or undefined: a set-associative TLB has
+ * entries/ways sets, a whole power of two.
+ */
+export function tlbShapeProblem(entries: number, ways: number): string | undefined {
+  if (entries % ways !== 0) return `ways must divide entries (sets = entries/ways), and ${ways} does not divide ${entries}`;
+  if (!isPow2(entries / ways)) return `entries/ways (the number of sets) must be a power of two, got ${entries}/${ways} = ${entries / ways}`;
+  return undefined;
 }
 
 function isPow2(n: number): boolean {
   return Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
 }
 
-/** Validates a parsed JSON value as a scenario. */
+/** Validates a parsed JSON value as a scenario: every problem in one pass, structural ones first. */
 export function validateScenario(input: unknown): ValidationResult {
   const parsed = scenarioSchema.safeParse(input);
-  if (!parsed.success) return { ok: false, problems: zodProblems(parsed.error) };
-  const problems = semanticProblems(parsed.data);
-  if (problems.length > 0) return { ok: false, problems };
+  const structural = parsed.success ? [] : zodProblems(parsed.error, input);
+  const problems = [...structural, ...semanticProblems(salvage(input))];
+  if (!parsed.success || problems.length > 0) return { ok: false, problems };
   return { ok: true, scenario: parsed.data };
 }
 
-/** Parses JSON text and validates it; a syntax error is one problem at `(file)`. */
+/** Parses JSON text and validates it; a syntax error is one problem at `(file)`, with its line and column. */
 export function parseScenarioText(text: string): ValidationResult {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    return { ok: false, problems: [{ path: '(file)', message: `not valid JSON: ${(e as Error).message}` }] };
+    return { ok: false, problems: [{ path: '(file)', message: describeJsonError(text, e as Error) }] };
   }
   return validateScenario(json);
 }

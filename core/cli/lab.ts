@@ -11,12 +11,11 @@
  * argument, a bad flag value) or a file that cannot be read; 3 the run itself failed.
  */
 import { readFileSync } from 'node:fs';
-import { PAGING_MODES, validateScenario, type Scenario } from '../api/index.js';
+import { PAGING_MODES, parseScenarioText, type Scenario } from '../api/index.js';
 import { compareModes } from '../sim/compare.js';
 import { runScenario } from '../sim/run.js';
 import { commandUsage, parseArgs, parseList, parseUint32, switchFlag, synopsis, UsageError, valueFlag } from './args.js';
 import { formatCompare, formatRun } from './format.js';
-import { describeJsonError } from './jsonWhere.js';
 
 /** Every command, its arguments and its flags. Anything not declared here is refused. */
 const COMMANDS = {
@@ -66,14 +65,8 @@ function load(file: string): Scenario {
     process.stderr.write(`lab: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
     process.exit(2);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    process.stderr.write(`(file): ${describeJsonError(text, e as Error)}\n`);
-    process.exit(1);
-  }
-  const v = validateScenario(json);
+  // One pass: a JSON syntax error (line and column), else every problem of the scenario.
+  const v = parseScenarioText(text);
   if (!v.ok) {
     for (const p of v.problems) process.stderr.write(`${p.path}: ${p.message}\n`);
     process.exit(1);

@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { validateScenario } from '../../core/api/index.js';
+import { domainSchema, machineSchema, validateScenario } from '../../core/api/index.js';
 
 const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
 const lab = (...args: string[]) => spawnSync(TSX, ['core/cli/lab.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
@@ -23,6 +23,47 @@ const minimal = {
   hypervisor: 'xen',
   domains: [{ name: 'g1', mode: 'hap', memoryMiB: 256, vcpus: 1, guestPageSize: '4k', hostPageSize: '4k', workload: { kind: 'cold-walk', pages: 64 } }],
 };
+
+/** Thin-space grouping, as the lab prints numbers; the bounds come from the schema itself. */
+const g = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, '\u2009');
+const range = (s: unknown) => `from ${g((s as { minValue: number }).minValue)} to ${g((s as { maxValue: number }).maxValue)}`;
+
+describe('lab validate: every problem in one pass, in the field’s own terms', () => {
+  it('names the field, its unit and the allowed range for a wrong type, a missing field and a semantic problem together', () => {
+    const s = structuredClone(minimal) as any;
+    s.domains[0].memoryMiB = 'abc';
+    delete s.machine.pcpus;
+    s.domains.push({ name: 'g1', mode: 'pv', memoryMiB: 128, vcpus: 1, guestPageSize: '2m' });
+    const r = lab('validate', write('many.json', s));
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toContain(`domains[0].memoryMiB: must be a whole number of MiB ${range(domainSchema.shape.memoryMiB)}; got "abc"`);
+    expect(lines).toContain(`machine.pcpus: missing: must be a whole number ${range(machineSchema.shape.pcpus)}`);
+    // Semantic problems of the valid parts, in the same pass.
+    expect(lines).toContain('domains[1].name: duplicate domain name "g1"');
+    expect(lines.some((l) => l.startsWith('domains[1].guestPageSize: PV guests get no superpages'))).toBe(true);
+    expect(r.stderr).not.toMatch(/Invalid input|received undefined|Too big|Too small/);
+  });
+
+  it('gives a JSON syntax error as line and column, never a position', () => {
+    const text = '{\n  "name": "x",\n  "machine": {"memoryMiB": 8,, "pcpus": 1}\n}';
+    const r = lab('validate', write('comma.json', text));
+    expect(r.status).toBe(1);
+    const col = text.split('\n')[2]!.indexOf(',,') + 2;
+    expect(r.stderr).toMatch(new RegExp(`^\\(file\\): not valid JSON at line 3, column ${col}: `));
+    expect(r.stderr).not.toMatch(/position/);
+  });
+
+  it('words the PV-superpage problem for KVM under hypervisor "kvm"', () => {
+    const s = structuredClone(minimal) as any;
+    s.hypervisor = 'kvm';
+    Object.assign(s.domains[0], { mode: 'pv', guestPageSize: '2m' });
+    const r = lab('validate', write('kvm-pv.json', s));
+    const line = r.stderr.split('\n').find((l) => l.startsWith('domains[0].guestPageSize:'));
+    expect(line).toMatch(/under KVM/);
+    expect(line).not.toMatch(/Xen refuses/);
+  });
+});
 
 describe('lab validate', () => {
   it('exits 0 for a valid scenario', () => {

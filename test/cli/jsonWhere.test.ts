@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { describeJsonError, findJsonSyntaxError, lineColumn } from '../../core/cli/jsonWhere.js';
+import { describeJsonError, findJsonSyntaxError, lineColumn } from '../../core/api/jsonWhere.js';
 
 describe('findJsonSyntaxError', () => {
   it.each([

@@ -6,6 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDataDir, measureFrames, openBrowser, openScenarioFile, report, requireBuild, shot, startServer, type Browser } from './harness.js';
 import type { RunningServer } from '../../electron/host/server.js';
+import { PRESETS } from '../../core/api/presets.js';
+
+/** The start-up scenario: the walk-4k preset; its PV and nested (hap) guests. */
+const START = PRESETS.find((p) => p.id === 'walk-4k')!.scenario;
+const PV = START.domains.find((d) => d.mode === 'pv')!.name;
+const HAP = START.domains.find((d) => d.mode === 'hap')!.name;
 
 describe('app shell in browser mode', () => {
   let dataDir: string;
@@ -27,7 +33,8 @@ describe('app shell in browser mode', () => {
     const { page } = b;
     await page.getByTestId('run').waitFor();
     await shot(page, 'shell-1-open');
-    expect(await page.getByTestId('scenario-name').textContent()).toBe('walk-4k');
+    // The start-up scenario is the walk-4k preset (issue 10): its names are read from the preset.
+    expect(await page.getByTestId('scenario-name').textContent()).toBe(START.name);
 
     await page.getByTestId('run').click();
     const results = page.getByTestId('results-table');
@@ -35,10 +42,10 @@ describe('app shell in browser mode', () => {
     await shot(page, 'shell-2-results');
     // The architectural walk lengths: 4 references one-dimensional (PV), (4+1)(4+1)-1 = 24 nested.
     const refs = async (name: string) => (await page.locator(`[data-result-domain="${name}"] [data-field="refsPerWalk"]`).textContent())?.trim();
-    expect(await refs('g1')).toBe('4.00');
-    expect(await refs('g2')).toBe('24.00');
+    expect(await refs(PV)).toBe('4.00');
+    expect(await refs(HAP)).toBe('24.00');
     const cpo = async (name: string) => (await page.locator(`[data-result-domain="${name}"] [data-field="cyclesPerOp"]`).textContent())?.trim();
-    const g1cpo = await cpo('g1');
+    const g1cpo = await cpo(START.domains[0]!.name);
     expect(await page.getByTestId('audit').textContent()).toBe('clean');
 
     await page.locator('nav [data-view="history"]').click();
@@ -61,7 +68,7 @@ describe('app shell in browser mode', () => {
     expect((await row2.first().locator('[data-field="headline-cpo"]').textContent())?.trim()).toBe(g1cpo);
     await row2.first().getByRole('button', { name: 'Open' }).click();
     await page2.getByTestId('run-detail').waitFor();
-    expect((await page2.locator('[data-testid="run-detail"] [data-result-domain="g2"] [data-field="refsPerWalk"]').textContent())?.trim()).toBe('24.00');
+    expect((await page2.locator(`[data-testid="run-detail"] [data-result-domain="${HAP}"] [data-field="refsPerWalk"]`).textContent())?.trim()).toBe('24.00');
     await shot(page2, 'shell-4-after-restart');
 
     await row2.first().getByRole('button', { name: 'Delete…' }).click();

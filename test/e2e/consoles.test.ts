@@ -6,6 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { freshDataDir, measureFrames, openBrowser, openScenarioFile, report, requireBuild, shot, startServer, type Browser } from './harness.js';
 import type { RunningServer } from '../../electron/host/server.js';
+import { PRESETS } from '../../core/api/presets.js';
+
+/** The start-up scenario: the walk-4k preset; its first two guests. */
+const START = PRESETS.find((p) => p.id === 'walk-4k')!.scenario;
+const [G1, G2] = [START.domains[0]!, START.domains[1]!];
 
 async function consoleText(page: Page, name: string): Promise<string> {
   return page.locator(`[data-console="${name}"] .xterm-rows`).innerText();
@@ -41,29 +46,29 @@ describe('dom0 console', () => {
     await typeIn(page, 'dom0', 'xl list');
     await expect.poll(() => consoleText(page, 'dom0'), { timeout: 10_000 }).toMatch(/Domain-0\s+0\s+512/);
     const before = await consoleText(page, 'dom0');
-    expect(before).toMatch(/g1\s+1\s+256/);
-    expect(before).toMatch(/g2\s+2\s+256/);
+    // The start-up scenario is the walk-4k preset (issue 10): names and sizes read from it.
+    START.domains.forEach((d, i) => expect(before).toMatch(new RegExp(`${d.name}\\s+${i + 1}\\s+${d.memoryMiB}\\b`)));
 
     await typeIn(page, 'dom0', 'xl info');
     await expect.poll(() => consoleText(page, 'dom0')).toMatch(/free_memory\s*:\s*\d+/);
     const freeBefore = Number(/free_memory\s*:\s*(\d+)/.exec(await consoleText(page, 'dom0'))![1]);
     await typeIn(page, 'dom0', 'clear');
 
-    await typeIn(page, 'dom0', 'xl destroy g1');
+    await typeIn(page, 'dom0', `xl destroy ${G1.name}`);
     await typeIn(page, 'dom0', 'xl list');
     await expect.poll(async () => (await consoleText(page, 'dom0')).match(/^Name\s+ID/gm)?.length ?? 0, { timeout: 10_000 }).toBeGreaterThan(0);
-    await expect.poll(async () => /g2\s+2\s+256/.test(await consoleText(page, 'dom0'))).toBe(true);
+    await expect.poll(async () => new RegExp(`${G2.name}\\s+2\\s+${G2.memoryMiB}\\b`).test(await consoleText(page, 'dom0'))).toBe(true);
     const after = await consoleText(page, 'dom0');
     const lastList = after.slice(after.lastIndexOf('Name'));
-    expect(lastList).not.toMatch(/\bg1\b/);
-    await expect.poll(() => page.locator('[data-domain="g1"]').count()).toBe(0);
+    expect(lastList).not.toMatch(new RegExp(`\\b${G1.name}\\b`));
+    await expect.poll(() => page.locator(`[data-domain="${G1.name}"]`).count()).toBe(0);
     await shot(page, 'console-xl-destroy');
 
     await typeIn(page, 'dom0', 'xl info');
     await expect.poll(async () => [...(await consoleText(page, 'dom0')).matchAll(/free_memory\s*:\s*(\d+)/g)].length).toBeGreaterThan(0);
     const frees = [...(await consoleText(page, 'dom0')).matchAll(/free_memory\s*:\s*(\d+)/g)].map((m) => Number(m[1]));
-    // g1 had 256 MiB: every one of its frames went back to Xen's free pool.
-    expect(frees[frees.length - 1]! - freeBefore).toBe(256);
+    // Every one of the destroyed guest's frames went back to Xen's free pool.
+    expect(frees[frees.length - 1]! - freeBefore).toBe(G1.memoryMiB);
 
     await typeIn(page, 'dom0', 'xl frobnicate');
     await expect.poll(() => consoleText(page, 'dom0')).toMatch(/Usage|usage|unknown/i);

@@ -9,6 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { freshDataDir, heldFromWorker, holdWorker, openBrowser, releaseWorker, requireBuild, shot, startServer, type Browser } from './harness.js';
 import type { RunningServer } from '../../electron/host/server.js';
+import { PRESETS } from '../../core/api/presets.js';
+
+/** The start-up scenario is the walk-4k preset (issue 10): its guests' names are read from it. */
+const START = PRESETS.find((p) => p.id === 'walk-4k')!.scenario;
+const HAP = START.domains.find((d) => d.mode === 'hap')!.name;
 
 /** A worker walk boots the scenario first: allow for a slow machine. */
 const WALK_MS = 60_000;
@@ -39,7 +44,7 @@ describe('answers from the worker reach the request they answer', () => {
   it('walk: two settings changes in flight at once — the grid shows the second one’s walk, not the first’s', async () => {
     b = await openBrowser(server.url);
     const { page } = b;
-    await openWalkOn(page, 'g2', '0 / 24');
+    await openWalkOn(page, HAP, '0 / 24');
 
     await holdWorker(page);
     // 4K guest / 2M host: 19 references; then 2M / 2M: (3+1)(3+1)−1 = 15.

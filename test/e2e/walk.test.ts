@@ -8,6 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { freshDataDir, openBrowser, requireBuild, shot, startServer, type Browser } from './harness.js';
 import type { RunningServer } from '../../electron/host/server.js';
+import { PRESETS } from '../../core/api/presets.js';
+
+/** The start-up scenario is the walk-4k preset (issue 10): its guests' names are read from it. */
+const START = PRESETS.find((p) => p.id === 'walk-4k')!.scenario;
+const HAP = START.domains.find((d) => d.mode === 'hap')!.name;
+const PV = START.domains.find((d) => d.mode === 'pv')!.name;
 
 /** A worker walk boots the scenario first: allow for a slow machine. */
 const WALK_MS = 60_000;
@@ -54,7 +60,7 @@ describe('walk view in browser mode', () => {
   it('steps a HAP 4K/4K walk to its 24th reference, then redraws it with 2 MiB host pages (19)', async () => {
     const { page } = b;
     await openWalk(page);
-    await page.getByTestId('walk-domain').selectOption('g2');
+    await page.getByTestId('walk-domain').selectOption(HAP);
     await expect.poll(() => page.getByTestId('walk-count').textContent(), { timeout: WALK_MS }).toBe('0 / 24');
     expect(await page.locator('[data-testid="walk-view"] .badge').first().textContent()).toBe('HAP');
     expect(await page.locator('[data-testid="walk-grid"] [data-n]').count()).toBe(24);
@@ -103,7 +109,7 @@ describe('walk view in browser mode', () => {
 
   it('explains at the field that a PV guest cannot have 2 MiB pages', async () => {
     const { page } = b;
-    await page.getByTestId('walk-domain').selectOption('g1');
+    await page.getByTestId('walk-domain').selectOption(PV);
     await expect.poll(() => page.getByTestId('walk-count').textContent(), { timeout: WALK_MS }).toMatch(/ \/ 4$/);
     await page.getByTestId('walk-guest-page').selectOption('2m');
     await expect.poll(() => page.getByTestId('walk-guest-page-error').textContent()).toMatch(/PV guests get no superpages/);

@@ -3,6 +3,7 @@
 import { vi } from 'vitest';
 import type { HostApi, WorkerEvent, WorkerRequest } from '../../core/api/index.js';
 import { Lab } from '../../renderer/src/lib/lab.svelte.js';
+import { EDIT_SCENARIO } from './scenarioLab.js';
 
 export class FakeWorker {
   onmessage: ((e: MessageEvent<WorkerEvent>) => void) | null = null;
@@ -31,5 +32,7 @@ export function fakeLab(): { lab: Lab; worker: FakeWorker; saved: { suggestedNam
     onMenu: () => () => {},
   } as unknown as HostApi;
   const lab = new Lab(host, () => worker as unknown as Worker);
+  // The two-guest scenario these tests were written for (the start-up scenario before issue 10).
+  lab.scenario = structuredClone(EDIT_SCENARIO);
   return { lab, worker, saved };
 }

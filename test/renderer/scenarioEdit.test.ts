@@ -43,7 +43,9 @@ describe('editing the scenario', () => {
     expect(uniqueName('web-2', ['web', 'web-2'])).toBe('web-3');
     expect(uniqueName('free', ['g1'])).toBe('free');
     expect(uniqueName('a'.repeat(32), ['a'.repeat(32)])).toHaveLength(32);
+    // The start-up scenario (the walk-4k preset, issue 10) with its first two guests named g1 and g2.
     const s = structuredClone(DEFAULT_SCENARIO);
+    s.domains = s.domains.slice(0, 2).map((d, i) => ({ ...d, name: `g${i + 1}` }));
     s.domains.push(newDomain(s));
     expect(s.domains.map((d) => d.name)).toEqual(['g1', 'g2', 'g3']);
     expect(validateScenario(s).ok).toBe(true);
@@ -89,9 +91,11 @@ describe('where a JSON syntax error is', () => {
     expect([e.line, e.column]).toEqual([2, 14]);
   });
 
-  it('reads "position N" when the message has no line and column', () => {
-    const e = jsonErrorAt('ab\ncd', 'Unexpected token in JSON at position 4');
+  it('takes the line, column and reason from the scanner the CLI uses, not from the engine\'s message', () => {
+    // Issue 10: one implementation (core/api/jsonWhere.ts) for the CLI and the GUI.
+    const e = jsonErrorAt('{"a": 1,\n ab}', 'Unexpected token in JSON at position 3');
     expect([e.line, e.column]).toEqual([2, 2]);
+    expect(e.message).toBe('expected a double-quoted property name, found "a"');
   });
 });
 

@@ -5,7 +5,8 @@
 import { getContext, setContext } from 'svelte';
 import { MediaQuery } from 'svelte/reactivity';
 import type { HostApi, HostInfo, MenuCommand, RunSummary, ScenarioInput } from '../../../core/api/index.js';
-import { validateScenario } from '../../../core/api/index.js';
+import { describeJsonError, validateScenario } from '../../../core/api/index.js';
+import { PRESETS } from '../../../core/api/presets.js';
 import { SimWorker } from './simWorker.svelte.js';
 import { RunRecorder } from './recorder.js';
 
@@ -16,20 +17,26 @@ export interface Notice {
   id: number;
   kind: 'info' | 'error';
   text: string;
+  /** A notice about one thing (a refused run, a loaded preset): a newer one with the key replaces it. */
+  key?: string;
 }
+
+/** At most this many notices at once; an older one gives way to a newer. */
+export const MAX_NOTICES = 3;
+/** The key of the notice a refused run leaves: withdrawn or updated as the scenario is fixed. */
+export const RUN_REFUSED = 'run-refused';
 
 const KEY = Symbol('lab');
 
-export const DEFAULT_SCENARIO: ScenarioInput = {
-  name: 'walk-4k',
-  description: 'One cold page walk per access: 4 references under PV, 24 under nested paging with 4 KiB pages.',
-  machine: { memoryMiB: 2048, pcpus: 2 },
-  hypervisor: 'xen',
-  domains: [
-    { name: 'g1', mode: 'pv', memoryMiB: 256, vcpus: 1, guestPageSize: '4k', hostPageSize: '4k', workload: { kind: 'cold-walk', pages: 2000 } },
-    { name: 'g2', mode: 'hap', memoryMiB: 256, vcpus: 1, guestPageSize: '4k', hostPageSize: '4k', workload: { kind: 'cold-walk', pages: 2000 } },
-  ],
-};
+/**
+ * The scenario the app starts with (and File → New gives): the walk-4k preset itself, so the
+ * start-up scenario and the preset of that name can never differ.
+ */
+export const DEFAULT_PRESET_ID = 'walk-4k';
+export const DEFAULT_SCENARIO: ScenarioInput = (() => {
+  const p = PRESETS.find((x) => x.id === DEFAULT_PRESET_ID) ?? PRESETS[0]!;
+  return p.scenario;
+})();
 
 export class Lab {
   view = $state<View>('run');
@@ -51,6 +58,17 @@ export class Lab {
   readonly sim: SimWorker;
   readonly recorder: RunRecorder;
   private nextNotice = 1;
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- timers, not state: nothing renders them
+  private readonly noticeTimers = new Map<number, ReturnType<typeof setTimeout>>();
+  /**
+   * Editors holding an edit that does not parse (the JSON editor, a domain's xl.cfg), by editor:
+   * what is wrong and where. The scenario keeps its last valid version meanwhile, so the status
+   * says so and Run refuses rather than run that version.
+   */
+  unparsed = $state<Record<string, string>>({});
+  /** Editors with a typed edit not yet parsed (debounced): run() parses them first. */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- callbacks, not state: nothing renders them
+  private readonly flushers = new Set<() => void>();
 
   validation = $derived(validateScenario($state.snapshot(this.scenario)));
 
@@ -89,15 +107,65 @@ export class Lab {
     }
   }
 
-  notify(kind: Notice['kind'], text: string): void {
-    const id = this.nextNotice++;
-    this.notices.push({ id, kind, text });
-    setTimeout(() => this.dismiss(id), kind === 'error' ? 12_000 : 5_000);
+  /**
+   * Shows a notice. The same notice again (same kind and text) is not shown twice: its timer starts
+   * over. A notice with a key replaces the one with that key. At most MAX_NOTICES show at once.
+   */
+  notify(kind: Notice['kind'], text: string, key?: string): void {
+    const same = this.notices.find((n) => (key !== undefined && n.key === key) || (n.kind === kind && n.text === text));
+    let id: number;
+    if (same) {
+      id = same.id;
+      same.kind = kind;
+      same.text = text;
+      if (key !== undefined) same.key = key;
+    } else {
+      id = this.nextNotice++;
+      this.notices.push({ id, kind, text, ...(key !== undefined ? { key } : {}) });
+      while (this.notices.length > MAX_NOTICES) this.dismiss(this.notices[0]!.id);
+    }
+    clearTimeout(this.noticeTimers.get(id));
+    this.noticeTimers.set(id, setTimeout(() => this.dismiss(id), kind === 'error' ? 12_000 : 5_000));
   }
 
   dismiss(id: number): void {
+    clearTimeout(this.noticeTimers.get(id));
+    this.noticeTimers.delete(id);
     const i = this.notices.findIndex((n) => n.id === id);
     if (i >= 0) this.notices.splice(i, 1);
+  }
+
+  /** An editor's unparsed edit (message: what and where), or null once it parses or is dropped. */
+  setUnparsed(editor: string, message: string | null): void {
+    if (message === null) {
+      if (editor in this.unparsed) delete this.unparsed[editor];
+    } else if (this.unparsed[editor] !== message) {
+      this.unparsed[editor] = message;
+    }
+  }
+
+  /** An editor's "parse what is typed now"; returns the function that unregisters it. */
+  onFlush(flush: () => void): () => void {
+    this.flushers.add(flush);
+    return () => this.flushers.delete(flush);
+  }
+
+  /** Why Run would refuse now, or null: an editor's unparsed edit first, then the scenario's problems. */
+  runBlocker(): string | null {
+    const draft = Object.values(this.unparsed)[0];
+    if (draft !== undefined) return `${draft}. Fix or undo it there: the scenario still holds the last version that parsed, and running that would not be what the editor shows.`;
+    const v = this.validation;
+    if (!v.ok) return `the scenario has ${v.problems.length} problem${v.problems.length === 1 ? '' : 's'}: ${v.problems[0]!.path}: ${v.problems[0]!.message}`;
+    return null;
+  }
+
+  /** A refused run's notice follows the scenario: it names the current problem, and goes once it is fixed. */
+  syncRunRefused(): void {
+    const n = this.notices.find((x) => x.key === RUN_REFUSED);
+    if (!n) return;
+    const why = this.runBlocker();
+    if (why === null) this.dismiss(n.id);
+    else if (n.text !== `Not run: ${why}`) n.text = `Not run: ${why}`;
   }
 
   setTheme(t: 'system' | 'light' | 'dark'): void {
@@ -107,9 +175,11 @@ export class Lab {
 
   /** Validates, records and starts the scenario in the worker. */
   run(): boolean {
+    for (const flush of this.flushers) flush();
+    const why = this.runBlocker();
     const v = this.validation;
-    if (!v.ok) {
-      this.notify('error', `the scenario has ${v.problems.length} problem${v.problems.length === 1 ? '' : 's'}: ${v.problems[0]!.path}: ${v.problems[0]!.message}`);
+    if (why !== null || !v.ok) {
+      this.notify('error', `Not run: ${why}`, RUN_REFUSED);
       this.view = 'scenario';
       return false;
     }
@@ -154,7 +224,7 @@ export class Lab {
     try {
       doc = JSON.parse(f.content);
     } catch (e) {
-      this.notify('error', `${f.name} is not JSON: ${(e as Error).message}`);
+      this.notify('error', `${f.name}: ${describeJsonError(f.content, e as Error)}`);
       return;
     }
     if (!doc || typeof doc !== 'object' || Array.isArray(doc) || !Array.isArray((doc as { domains?: unknown }).domains)) {

@@ -1,7 +1,10 @@
 /**
- * Where a JSON.parse error is: V8 says "… at position N" (and, lately, "(line L column C)"), or
- * nothing for an early end; turned into a line, a column and the offending line with a caret.
+ * Where a JSON syntax error is, for the JSON editor: the line, column and reason from the one
+ * scanner the CLI and parseScenarioText use (core/api/jsonWhere.ts), with the offending line and a
+ * caret under the character.
  */
+import { findJsonSyntaxError, lineColumn } from '../../../../core/api/index.js';
+
 export interface JsonError {
   message: string;
   line: number;
@@ -12,25 +15,23 @@ export interface JsonError {
   caret: number;
 }
 
+/** The error in `text` that JSON.parse refused with `message` (used only if the scanner finds none). */
 export function jsonErrorAt(text: string, message: string): JsonError {
+  const found = findJsonSyntaxError(text);
   let pos = text.length;
-  const lc = /line (\d+) column (\d+)/.exec(message);
-  const p = /position (\d+)/.exec(message);
-  if (lc) {
-    const lines = text.split('\n');
-    const line = Math.min(Number(lc[1]), lines.length);
-    pos = lines.slice(0, line - 1).reduce((a, l) => a + l.length + 1, 0) + Number(lc[2]) - 1;
-  } else if (p) {
-    pos = Number(p[1]);
+  let reason = message.replace(/\s+/g, ' ');
+  if (found) {
+    pos = found.offset;
+    reason = found.reason;
+  } else {
+    const p = /position (\d+)/.exec(message);
+    if (p) pos = Number(p[1]);
   }
   pos = Math.max(0, Math.min(pos, text.length));
-  const before = text.slice(0, pos);
-  const line = before.split('\n').length;
-  const lineStart = before.lastIndexOf('\n') + 1;
+  const { line, column } = lineColumn(text, pos);
+  const lineStart = pos - column + 1;
   const lineEnd = text.indexOf('\n', pos) === -1 ? text.length : text.indexOf('\n', pos);
-  const column = pos - lineStart + 1;
   const from = Math.max(lineStart, pos - 60);
   const to = Math.min(lineEnd, from + 120);
-  const clean = message.replace(/\s*\(line \d+ column \d+\)/, '');
-  return { message: clean, line, column, excerpt: text.slice(from, to), caret: pos - from };
+  return { message: reason, line, column, excerpt: text.slice(from, to), caret: pos - from };
 }

@@ -1,5 +1,5 @@
 /**
- * Where a JSON text stops being JSON, as line and column. JSON.parse's messages give a character
+ * Where a JSON text stops being JSON (shared by the CLI, parseScenarioText and the GUI's JSON editor), as line and column. JSON.parse's messages give a character
  * offset at best ("… at position 44") and for an unexpected token under Node 20 none at all, with
  * a multi-line copy of the text instead; so when JSON.parse has failed, this scans the text once
  * more, following RFC 8259's grammar, to the first offending character. Pure (no Node).
