@@ -419,6 +419,12 @@ function runCommand(args: Word[], sh: DomainShell): void {
   if (words.length === 0 || words[0] === '-h' || words[0] === '--help') return usage();
   const r = parseWorkloadArgs(words);
   if (!r.ok) {
+    if (!r.shape) {
+      // An unknown name: the workloads `run` can start (a script-only kind is written in a scenario).
+      const kinds = workloadShapes().filter((s) => !s.scriptOnly).map((s) => s.kind);
+      sh.println(`run: unknown workload "${words[0]}"; one of ${kinds.join(', ')}`);
+      return usage();
+    }
     for (const p of r.problems) sh.println(`run: ${p.path === 'kind' || p.path === '(args)' ? '' : `${p.path}: `}${p.message}`);
     if (r.shape && !r.shape.scriptOnly) sh.println(`Usage: run ${workloadUsage(r.shape)}`);
     else usage();
