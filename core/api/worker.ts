@@ -141,6 +141,8 @@ export type WorkerEvent =
   | { type: 'state'; state: SessionState }
   | { type: 'booted'; domains: DomainInfo[]; consoles: string[] }
   | { type: 'domains'; domains: DomainInfo[] }
+  /** The console list changed (`xl create` adds a domain's console, `xl destroy` removes it). */
+  | { type: 'consoles'; consoles: string[] }
   | { type: 'progress'; fraction: number; ops: number; simulatedCycles: number; elapsedMs: number; etaMs: number | null }
   | { type: 'snapshot'; snapshot: MetricSnapshot }
   | { type: 'console'; console: string; data: string }

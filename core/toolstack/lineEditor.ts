@@ -5,6 +5,12 @@
  * move in the line (left/right, Home/End, Delete) and through history (up/down). Other escape
  * sequences (function keys, mouse reports, focus events) are read to their end and ignored.
  * Output uses '\r\n' line endings.
+ *
+ * While a foreground command runs (suspend() until the next prompt()), keystrokes are type-ahead,
+ * as a terminal's line discipline keeps them: echoed as typed (Backspace and Ctrl-U erase on the
+ * line being typed, Enter starts a new one), queued, and read by the next prompt as if typed
+ * there — so `ps` typed while a workload runs is on screen at once and runs when the prompt
+ * returns. Ctrl-C interrupts and discards the type-ahead (a tty flushes its input on SIGINT).
  */
 
 export interface LineEditorHost {
@@ -33,6 +39,12 @@ export class LineEditor {
   private draft = '';
   private esc: EscState = { kind: 'none' };
   private lastWasCr = false;
+  /** Keystrokes typed while suspended, raw, for the next prompt. */
+  private ahead = '';
+  /** Where the type-ahead's escape sequence is (they are queued whole, not echoed). */
+  private aheadEsc: 'none' | 'esc' | 'csi' | 'ss3' = 'none';
+  /** The next prompt is reading the type-ahead: what it queues again was echoed already. */
+  private replaying = false;
 
   constructor(private readonly host: LineEditorHost) {}
 
@@ -44,7 +56,7 @@ export class LineEditor {
     return this.reading;
   }
 
-  /** Shows the prompt and starts reading a line. */
+  /** Shows the prompt and starts reading a line: first the type-ahead, if any. */
   prompt(p: string): void {
     this.promptText = p;
     this.buf = '';
@@ -52,11 +64,26 @@ export class LineEditor {
     this.histPos = this.history.length;
     this.reading = true;
     this.host.write(p);
+    if (this.ahead === '' || this.replaying) return;
+    const q = this.ahead;
+    this.ahead = '';
+    this.aheadEsc = 'none';
+    this.replaying = true;
+    try {
+      this.feed(q);
+    } finally {
+      this.replaying = false;
+    }
   }
 
-  /** Stops reading (a foreground command runs): keystrokes other than Ctrl-C are dropped. */
+  /** Stops reading (a foreground command runs): keystrokes are type-ahead until the next prompt. */
   suspend(): void {
     this.reading = false;
+  }
+
+  /** Keystrokes typed while suspended, not yet read. */
+  get typeAhead(): string {
+    return this.ahead;
   }
 
   /** Prints `text` (lines) above the line being edited, then redraws the prompt and line. */
@@ -80,6 +107,10 @@ export class LineEditor {
   }
 
   private key(ch: string): void {
+    if (!this.reading && ch !== '\x03') {
+      this.queue(ch);
+      return;
+    }
     const cr = this.lastWasCr;
     this.lastWasCr = false;
     if (this.esc.kind !== 'none') {
@@ -95,6 +126,9 @@ export class LineEditor {
         this.buf = '';
         this.cursor = 0;
         this.reading = false;
+        this.ahead = '';
+        this.aheadEsc = 'none';
+        this.esc = { kind: 'none' };
         this.host.interrupt();
         return;
     }
@@ -129,6 +163,42 @@ export class LineEditor {
     }
     if (ch < ' ' || ch === '\x7f') return;
     this.insert(ch);
+  }
+
+  /** A keystroke while suspended: queued, and echoed as a terminal in canonical mode does. */
+  private queue(ch: string): void {
+    const echo = (s: string) => {
+      if (!this.replaying) this.host.write(s);
+    };
+    if (this.aheadEsc !== 'none' || ch === ESC) {
+      // Escape sequences (arrows, Home …) are queued whole for the prompt, not echoed.
+      this.ahead += ch;
+      const code = ch.charCodeAt(0);
+      if (ch === ESC) this.aheadEsc = 'esc';
+      else if (this.aheadEsc === 'esc') this.aheadEsc = ch === '[' ? 'csi' : ch === 'O' ? 'ss3' : 'none';
+      else if (this.aheadEsc === 'ss3' || code < 0x20 || code > 0x3f) this.aheadEsc = 'none';
+      return;
+    }
+    // The line being typed ahead: after the last line end, outside escape sequences.
+    const lineStart = Math.max(this.ahead.lastIndexOf('\r'), this.ahead.lastIndexOf('\n')) + 1;
+    const typed = this.ahead.slice(lineStart);
+    const erasable = /^[^\x00-\x1f\x7f]*$/.test(typed) ? typed.length : 0;
+    if (ch === '\x7f' || ch === '\b') {
+      if (erasable > 0) {
+        this.ahead = this.ahead.slice(0, -1);
+        echo('\b \b');
+      }
+      return;
+    }
+    if (ch === '\x15') {
+      this.ahead = this.ahead.slice(0, this.ahead.length - erasable);
+      echo('\b \b'.repeat(erasable));
+      return;
+    }
+    this.ahead += ch;
+    if (ch === '\r' || ch === '\n') {
+      if (!(ch === '\n' && this.ahead.endsWith('\r\n'))) echo('\r\n');
+    } else if (ch >= ' ' && ch !== '\x7f') echo(ch);
   }
 
   private escape(ch: string): void {

@@ -93,6 +93,8 @@ class Live {
   readonly pending = new Map<string, string>();
   domainsDirty = false;
   hub: ConsoleHubLike | null = null;
+  /** The console names the renderer was last told ('booted', then 'consoles'). */
+  consoles: string[] = [];
 
   constructor(
     readonly sim: Simulation,
@@ -194,7 +196,8 @@ export class LabSession {
     // The hub attaches a shell per domain as it boots, so its console list is complete after
     // boot(); its boot output is held (flushed after this message), so 'booted' comes first.
     this.consoleCall(() => live.hub!.boot());
-    this.post({ type: 'booted', domains: sim.domains.map((d) => domainInfo(sim, d)), consoles: live.hub!.consoles() });
+    live.consoles = live.hub!.consoles();
+    this.post({ type: 'booted', domains: sim.domains.map((d) => domainInfo(sim, d)), consoles: live.consoles });
     this.setRunning(live);
   }
 
@@ -348,6 +351,9 @@ export class LabSession {
       live.domainsDirty = false;
       const sim = live.sim;
       this.post({ type: 'domains', domains: sim.domains.map((d) => domainInfo(sim, d)) });
+      // A domain created or destroyed adds or removes its console (before its output goes out).
+      const names = live.hub?.consoles() ?? [];
+      if (names.join('\n') !== live.consoles.join('\n')) this.post({ type: 'consoles', consoles: (live.consoles = names) });
     }
     if (live.pending.size === 0) return;
     for (const [console, data] of live.pending) this.post({ type: 'console', console, data });

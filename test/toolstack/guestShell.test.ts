@@ -118,7 +118,8 @@ describe('run', () => {
     b.sim.step(6);
     b.hub.tick();
     expect(g3.kernel.freePages).toBeLessThan(free0 - 64 * 256);
-    expect(b.keys('g3', 'ignored while it runs')).toBe('');
+    // Typed while it runs: echoed (type-ahead); Ctrl-C discards it with the job.
+    expect(b.keys('g3', 'typed ahead')).toBe('typed ahead');
     const job = b.sim.jobs.find((j) => j.d === g3 && !j.done)!;
     expect(b.keys('g3', '\x03')).toBe('^C\r\nroot@g3:~# ');
     expect(job.done).toBe(true);
@@ -178,7 +179,11 @@ describe('run', () => {
     );
     expect(b.cmd('g1', 'run random-access 1 2 3')).toBe('run: too many arguments: random-access takes 2 (workingSetMiB, accesses)\nUsage: run random-access <workingSetMiB> <accesses>\n');
     expect(lines(b.cmd('g1', 'run'))).toContain('  update-vs-access <updatesPerKiloAccess> <workingSetMiB> <accesses> [updateKind]');
-    expect(b.cmd('g1', 'run nope')).toMatch(/^run: unknown workload "nope"; one of idle, cold-walk, random-access/);
+    const nope = lines(b.cmd('g1', 'run nope'));
+    expect(nope[0]).toMatch(/^run: unknown workload "nope"; one of idle, cold-walk, random-access, .*kernel-build$/);
+    // Only what run can start: hypercalls is a script, written in a scenario file.
+    expect(nope[0]).not.toContain('hypercalls');
+    expect(nope).toContain('  random-access <workingSetMiB> <accesses>');
     expect(b.cmd('g1', 'run random-access 1000 10')).toBe(
       "run: the workload needs 1000 MiB but the guest has 240 MiB after its kernel's 16 MiB; raise memoryMiB or shrink the workload\n",
     );
@@ -244,5 +249,106 @@ describe('free, dmesg, help, clear, unknown commands', () => {
     const out = b.keys('g1', 'x\x7f\x1b[A\r');
     expect(plain(out)).toContain('Mem:');
     expect(out.startsWith('x\b \b\r\x1b[Kroot@g1:~# free -m\r\n')).toBe(true);
+  });
+});
+
+describe('job control, as bash has it', () => {
+  // Lines as bash 5 prints them (jobs.c): "[n]" and the mark, two spaces, the status padded to 24.
+  const running = (n: number, mark: string, cmd: string) => `[${n}]${mark}  Running                 ${cmd} &`;
+  const ended = (n: number, mark: string, status: string, cmd: string) => `[${n}]${mark}  ${status.padEnd(24)}${cmd}`;
+
+  it('run … & prints [1] <pid> and returns the prompt; jobs, ps and vmstat see the workload while it runs', () => {
+    const b = boot(threeGuests());
+    const g1 = b.sim.domains.find((d) => d.name === 'g1')!;
+    const pid = g1.kernel.nextPid;
+    const kicks = b.kicks;
+    const out = b.keys('g1', 'run random-access 16 50000000 &\r');
+    expect(out).toBe(`run random-access 16 50000000 &\r\n[1] ${pid}\r\nroot@g1:~# `);
+    expect(b.kicks).toBe(kicks + 1);
+    expect(b.cmd('g1', 'jobs')).toBe(running(1, '+', 'run random-access 16 50000000') + '\n');
+    expect(b.cmd('g1', 'jobs -l')).toBe(`[1]+ ${pid} Running                 run random-access 16 50000000 &\n`);
+    b.sim.step(4);
+    b.hub.tick();
+    const ps = lines(b.cmd('g1', 'ps'));
+    expect(ps[1]).toMatch(new RegExp(`^ {0,6}${pid} R +\\d+ +\\d+ random-access$`));
+    // A second workload waits for this one: the kernel runs one at a time.
+    expect(b.cmd('g1', 'run idle')).toBe(
+      '-bash: run: job [1] (run random-access 16 50000000) is still running in g1: one workload at a time; wait for it (jobs, fg %1) or end it (kill %1)\n',
+    );
+    // vmstat watches it; Ctrl-C ends vmstat only, the job runs on.
+    b.keys('g1', 'vmstat\r');
+    b.sim.step(2);
+    b.hub.tick();
+    expect(plain(b.raw.g1!)).toMatch(/ops +tlbmiss/);
+    expect(b.keys('g1', '\x03')).toMatch(/^\^C\r\nvmstat: \d+ lines?\r\nroot@g1:~# $/);
+    expect(b.sim.jobs.some((j) => j.d === g1 && !j.done)).toBe(true);
+    // Ctrl-C at the prompt leaves a background job alone too.
+    expect(b.keys('g1', '\x03')).toBe('^C\r\nroot@g1:~# ');
+    expect(b.sim.jobs.some((j) => j.d === g1 && !j.done)).toBe(true);
+  });
+
+  it('fg brings the job back (its command printed), Ctrl-C then stops it; fg and kill name missing jobs as bash does', () => {
+    const b = boot(threeGuests());
+    const g3 = b.sim.domains.find((d) => d.name === 'g3')!;
+    const free0 = g3.kernel.freePages;
+    expect(b.cmd('g3', 'fg')).toBe('-bash: fg: current: no such job\n');
+    b.cmd('g3', 'run random-access 32 50000000&');
+    expect(b.cmd('g3', 'fg %3')).toBe('-bash: fg: %3: no such job\n');
+    expect(b.cmd('g3', 'kill %2')).toBe('-bash: kill: %2: no such job\n');
+    expect(b.keys('g3', 'fg 1\r')).toBe('fg 1\r\nrun random-access 32 50000000\r\n');
+    b.sim.step(4);
+    b.hub.tick();
+    expect(b.keys('g3', '\x03')).toBe('^C\r\nroot@g3:~# ');
+    expect(b.sim.jobs.some((j) => j.d === g3 && !j.done)).toBe(false);
+    expect(g3.kernel.freePages).toBe(free0);
+    expect(b.cmd('g3', 'jobs')).toBe('');
+    expect(auditMachine(b.sim.xen, b.sim.domains)).toMatchObject({ ok: true, violations: [] });
+  });
+
+  it('a background job that ends prints its summary at once and "Done" before the next prompt', () => {
+    const b = boot(threeGuests());
+    const g2 = b.sim.domains.find((d) => d.name === 'g2')!;
+    b.cmd('g2', 'run random-access 16 300000 &');
+    b.keys('g2', 'fr'); // a line being typed when it ends
+    b.runToEnd();
+    const r = domainResults(g2);
+    const tail = plain(b.raw.g2!.slice(b.raw.g2!.lastIndexOf('[1] ')));
+    // The summary goes above the line being typed, which is redrawn.
+    expect(tail).toMatch(/random-access finished: \d+\.\d{6} s simulated\n/);
+    expect(tail).toMatch(/\n {2}300000 ops, \d+\.\d\d cycles\/op, \d+ TLB misses/);
+    expect(tail.endsWith('root@g2:~# fr')).toBe(true);
+    expect(r.ops).toBe(300000);
+    // bash reports the job after the command's output, before the next prompt, once.
+    const out = lines(b.cmd('g2', 'ee'));
+    expect(out[0]).toMatch(/^ +total +used +free/);
+    expect(out.at(-1)).toBe(ended(1, '+', 'Done', 'run random-access 16 300000'));
+    expect(b.cmd('g2', '')).toBe('');
+  });
+
+  it('kill %1 ends a background job: "Terminated" before the next prompt; jobs reports an ended job instead', () => {
+    const b = boot(threeGuests());
+    const g1 = b.sim.domains.find((d) => d.name === 'g1')!;
+    b.cmd('g1', 'run random-access 16 50000000 &');
+    b.sim.step(2);
+    expect(b.cmd('g1', 'kill %1')).toBe(ended(1, '+', 'Terminated', 'run random-access 16 50000000') + '\n');
+    expect(b.sim.jobs.some((j) => j.d === g1 && !j.done)).toBe(false);
+    expect(g1.kernel.procs.size).toBe(0);
+    b.cmd('g1', 'run random-access 16 300000 &');
+    b.runToEnd();
+    expect(b.cmd('g1', 'jobs')).toBe(ended(1, '+', 'Done', 'run random-access 16 300000') + '\n');
+    expect(b.cmd('g1', '')).toBe('');
+    expect(b.cmd('g1', 'free &')).toBe("-bash: free: only 'run' can be put in the background here ('run <workload> … &')\n");
+    expect(b.cmd('g1', '&')).toBe("-bash: syntax error near unexpected token `&'\n");
+    expect(b.cmd('g1', 'kill 4242')).toBe('-bash: kill: (4242) - No such process\n');
+  });
+
+  it('what is typed while a foreground job runs is echoed, and runs when the prompt returns', () => {
+    const b = boot(threeGuests());
+    b.cmd('g1', 'run random-access 16 300000');
+    expect(b.keys('g1', 'ps\r')).toBe('ps\r\n');
+    b.runToEnd();
+    const out = plain(b.raw.g1!);
+    const after = out.slice(out.lastIndexOf('random-access finished'));
+    expect(after).toMatch(/root@g1:~# ps\n {4}PID STAT +VSZ +RSS COMMAND\nroot@g1:~# $/);
   });
 });

@@ -98,16 +98,43 @@ describe('line editing', () => {
     expect(rec.lines).toEqual(['ok']);
   });
 
-  it('while suspended only Ctrl-C is read', () => {
+  it('while suspended, keystrokes are type-ahead: echoed as typed, read by the next prompt', () => {
     const { e, rec } = editor();
     e.feed('run\r');
     e.suspend();
     const before = rec.out;
-    e.feed('typed ahead\r');
-    expect(rec.out).toBe(before);
+    // Echoed at once, as a tty in canonical mode does; Backspace erases on the line being typed.
+    e.feed('pz\x7fs\r' + 'fre');
+    expect(rec.out.slice(before.length)).toBe('pz\b \bs\r\nfre');
     expect(rec.lines).toEqual(['run']);
+    expect(e.typeAhead).toBe('ps\rfre');
+    // The prompt reads it: `ps` runs (the test host prompts again), `fre` is on the new line.
+    rec.out = '';
+    e.prompt('$ ');
+    expect(rec.lines).toEqual(['run', 'ps']);
+    expect(rec.out).toBe('$ ps\r\n$ fre');
+    expect(e.text).toBe('fre');
+    expect(e.typeAhead).toBe('');
+  });
+
+  it('type-ahead keeps arrow keys whole and unechoed; Ctrl-U erases its line; Ctrl-C discards it all', () => {
+    const { e, rec } = editor();
+    e.feed('one\r');
+    e.suspend();
+    rec.out = '';
+    e.feed('junk\x15' + UP);
+    expect(rec.out).toBe('junk' + '\b \b'.repeat(4));
+    rec.out = '';
+    e.prompt('$ ');
+    // Up recalled "one" from history at the prompt.
+    expect(e.text).toBe('one');
+    e.feed('\r');
+    e.suspend();
+    e.feed('ls\r');
     e.feed('\x03');
     expect(rec.interrupts).toBe(1);
+    expect(e.typeAhead).toBe('');
+    expect(rec.lines).toEqual(['one', 'one']);
   });
 
   it('a message printed while a line is typed goes above it, and the line is redrawn', () => {

@@ -141,6 +141,33 @@ describe('LabSession: with the toolstack console hub', () => {
     expect(h.of('finished').at(-1)!.results.domains.find((d) => d.name === 'g1')!.walk.walks).toBe(16);
     expect(h.of('error')).toEqual([]);
   });
+
+  it('xl create adds the new domain\'s console and xl destroy removes it: a consoles event, before its output', () => {
+    const h = harness();
+    h.session.handle({ type: 'start', scenario: randomAccess(20_000, 'pv') });
+    h.drain();
+    expect(h.of('consoles')).toEqual([]);
+    h.session.handle({ type: 'console-input', console: 'dom0', data: 'xl create name="g9" memory=128 type="hvm" hap=1\r' });
+    expect(h.of('consoles')).toEqual([{ type: 'consoles', consoles: ['xen', 'dom0', 'g1', 'g9'] }]);
+    const types = h.events.map((x) => x.e);
+    const listed = types.findIndex((e) => e.type === 'consoles');
+    const firstOutput = types.findIndex((e) => e.type === 'console' && e.console === 'g9');
+    expect(listed).toBeGreaterThanOrEqual(0);
+    expect(firstOutput).toBeGreaterThan(listed);
+    // The created domain boots to a prompt in its own shell.
+    const g9 = () => h.of('console').filter((e) => e.console === 'g9').map((e) => e.data).join('');
+    expect(g9().endsWith('root@g9:~# ')).toBe(true);
+    h.session.handle({ type: 'console-input', console: 'dom0', data: 'xl console g9\r' });
+    expect(h.of('console-switch').at(-1)).toEqual({ type: 'console-switch', console: 'g9' });
+    h.session.handle({ type: 'console-input', console: 'g9', data: 'ps\r' });
+    expect(g9()).toContain('PID STAT');
+    h.session.handle({ type: 'console-input', console: 'dom0', data: 'xl destroy g9\r' });
+    expect(h.of('consoles').at(-1)).toEqual({ type: 'consoles', consoles: ['xen', 'dom0', 'g1'] });
+    // Pausing changes the domains, not the consoles: no event.
+    h.session.handle({ type: 'console-input', console: 'dom0', data: 'xl pause g1\r' });
+    expect(h.of('consoles')).toHaveLength(2);
+    expect(h.of('error')).toEqual([]);
+  });
 });
 
 describe('worker requests and the worker entry', () => {

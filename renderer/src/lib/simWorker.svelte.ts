@@ -151,6 +151,11 @@ export class SimWorker {
       case 'domains':
         this.domains = e.domains;
         break;
+      case 'consoles':
+        this.consoles = e.consoles;
+        // A destroyed domain's console is gone: a domain created later under its name starts afresh.
+        for (const name of [...this.consoleBuffers.keys()]) if (!e.consoles.includes(name)) this.consoleBuffers.delete(name);
+        break;
       case 'progress':
         this.progress = { fraction: e.fraction, ops: e.ops, simulatedCycles: e.simulatedCycles, elapsedMs: e.elapsedMs, etaMs: e.etaMs };
         break;
