@@ -15,16 +15,32 @@ import type { Vm } from '../vm/vm.js';
 
 export const MEASURE = 0;
 export const PROGRESS = 1;
-export type WorkloadStep = typeof MEASURE | typeof PROGRESS;
+/**
+ * A pause inside a slice (every `grain.ops` operations): the caller may look at the clock, post a
+ * snapshot or sleep, then resumes the same job. It is not a scheduling point: the scheduler gives
+ * the pCPU to the next job only at PROGRESS, so where PART falls changes no result.
+ */
+export const PART = 2;
+export type WorkloadStep = typeof MEASURE | typeof PROGRESS | typeof PART;
 
 /** Operations between yields. */
 const SLICE = 4096;
+
+/** Operations between PART yields: Infinity (never) for a run as fast as possible; read at each yield. */
+export interface Grain {
+  ops: number;
+}
+
+/** Never pauses inside a slice (runScenario, the CLI). */
+export const WHOLE_SLICES: Readonly<Grain> = Object.freeze({ ops: Infinity });
 
 export interface WorkloadContext {
   /** The machine the workload runs in: its kernel runs the workload's processes. */
   vm: Vm;
   rng: Rng;
   guestPageSize: PageSize;
+  /** How often to yield PART inside a slice (default: never). */
+  grain?: Readonly<Grain>;
 }
 
 /** Total operations a workload will count (for progress). */
@@ -58,6 +74,9 @@ export function plannedOps(w: Workload): number {
 export function* runWorkload(w: Workload, x: WorkloadContext): Generator<WorkloadStep, void, void> {
   const k = x.vm.kernel;
   const c = x.vm.counters.c;
+  const g = x.grain ?? WHOLE_SLICES;
+  // Operations left before the next PART (reset at every yield).
+  let left = g.ops;
   switch (w.kind) {
     case 'idle':
       yield MEASURE;
@@ -76,7 +95,13 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
         mmu.coldFlush();
         k.touch(v.start + i * 2 ** shift, false);
         c[C.Ops]++;
-        if ((i & 1023) === 1023) yield PROGRESS;
+        if ((i & 1023) === 1023) {
+          left = g.ops;
+          yield PROGRESS;
+        } else if (--left <= 0) {
+          left = g.ops;
+          yield PART;
+        }
       }
       return;
     }
@@ -86,7 +111,16 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
       const v = populate(k, p, w.workingSetMiB, x.guestPageSize);
       yield MEASURE;
       for (let done = 0; done < w.accesses; done += SLICE) {
-        randomAccesses(k, x.rng, v, Math.min(SLICE, w.accesses - done));
+        const n = Math.min(SLICE, w.accesses - done);
+        // The slice in pieces of g.ops: the same accesses in the same order (the draws and the
+        // TLB runs continue across pieces).
+        for (let m = 0; ; ) {
+          const take = Math.min(n - m, g.ops);
+          randomAccesses(k, x.rng, v, take);
+          m += take;
+          if (m >= n) break;
+          yield PART;
+        }
         yield PROGRESS;
       }
       return;
@@ -99,7 +133,14 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
       const chunk = SLICE * 64;
       for (let pass = 0; pass < w.passes; pass++) {
         for (let va = v.start; va < v.end; va += chunk) {
-          sequentialLines(k, va, Math.min(v.end, va + chunk));
+          const to = Math.min(v.end, va + chunk);
+          for (let from = va; ; ) {
+            const end = Math.min(to, from + g.ops * 64);
+            sequentialLines(k, from, end);
+            from = end;
+            if (from >= to) break;
+            yield PART;
+          }
           yield PROGRESS;
         }
       }
@@ -122,7 +163,13 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
         k.exit(child);
         k.switchTo(parent);
         c[C.Ops]++;
-        if ((i & 15) === 15) yield PROGRESS;
+        if ((i & 15) === 15) {
+          left = g.ops;
+          yield PROGRESS;
+        } else if (--left <= 0) {
+          left = g.ops;
+          yield PART;
+        }
       }
       return;
     }
@@ -136,7 +183,13 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
       for (let i = 0; i < w.execs; i++) {
         runImage(k, shell, image, 0, x.rng);
         c[C.Ops]++;
-        if ((i & 7) === 7) yield PROGRESS;
+        if ((i & 7) === 7) {
+          left = g.ops;
+          yield PROGRESS;
+        } else if (--left <= 0) {
+          left = g.ops;
+          yield PART;
+        }
       }
       return;
     }
@@ -153,7 +206,13 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
       for (let i = 0; i < w.pages; i++) {
         k.touch(v.start + i * 4096, false);
         c[C.Ops]++;
-        if ((i & 1023) === 1023) yield PROGRESS;
+        if ((i & 1023) === 1023) {
+          left = g.ops;
+          yield PROGRESS;
+        } else if (--left <= 0) {
+          left = g.ops;
+          yield PART;
+        }
       }
       k.munmap(p.mm, v);
       return;
@@ -167,7 +226,13 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
         for (let va = v.start; va < v.end; va += 4096) k.touch(va, true);
         k.munmap(p.mm, v);
         c[C.Ops]++;
-        if ((i & 63) === 63) yield PROGRESS;
+        if ((i & 63) === 63) {
+          left = g.ops;
+          yield PROGRESS;
+        } else if (--left <= 0) {
+          left = g.ops;
+          yield PART;
+        }
       }
       return;
     }
@@ -188,7 +253,13 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
         k.switchTo(p);
         for (let j = 0; j < 4; j++) k.touch(v.start + j * 4096 * 4, (j & 1) === 0);
         c[C.Ops]++;
-        if ((i & 1023) === 1023) yield PROGRESS;
+        if ((i & 1023) === 1023) {
+          left = g.ops;
+          yield PROGRESS;
+        } else if (--left <= 0) {
+          left = g.ops;
+          yield PART;
+        }
       }
       return;
     }
@@ -353,8 +424,16 @@ function* updateVsAccess(
   const runs = Math.floor(pages / UPDATE_RUN);
   yield MEASURE;
   const st = { credit: 0, turn: 0, spareNext: 0 };
+  const g = x.grain ?? WHOLE_SLICES;
   for (let done = 0; done < accesses; done += SLICE) {
-    updateSlice(k, x.rng, p, v, spare, st, Math.min(SLICE, accesses - done), rate, kind, runs);
+    const n = Math.min(SLICE, accesses - done);
+    for (let m = 0; ; ) {
+      const take = Math.min(n - m, g.ops);
+      updateSlice(k, x.rng, p, v, spare, st, take, rate, kind, runs);
+      m += take;
+      if (m >= n) break;
+      yield PART;
+    }
     yield PROGRESS;
   }
 }
