@@ -88,7 +88,14 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
       const p = start(k, 'cold-walk');
       const shift = PAGE_SIZE_SHIFT[x.guestPageSize];
       const v = k.mmap(p.mm, w.pages * 2 ** shift, { pageShift: shift });
-      for (let i = 0; i < w.pages; i++) k.touch(v.start + i * 2 ** shift, false);
+      for (let i = 0; i < w.pages; i++) {
+        k.touch(v.start + i * 2 ** shift, false);
+        if (--left <= 0) {
+          left = g.ops;
+          yield PART;
+        }
+      }
+      left = g.ops;
       yield MEASURE;
       const mmu = x.vm.mmu;
       for (let i = 0; i < w.pages; i++) {
@@ -108,7 +115,7 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
 
     case 'random-access': {
       const p = start(k, 'random-access');
-      const v = populate(k, p, w.workingSetMiB, x.guestPageSize);
+      const v = yield* populate(k, p, w.workingSetMiB, x.guestPageSize, g);
       yield MEASURE;
       for (let done = 0; done < w.accesses; done += SLICE) {
         const n = Math.min(SLICE, w.accesses - done);
@@ -128,7 +135,7 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
 
     case 'sequential': {
       const p = start(k, 'sequential');
-      const v = populate(k, p, w.workingSetMiB, x.guestPageSize);
+      const v = yield* populate(k, p, w.workingSetMiB, x.guestPageSize, g);
       yield MEASURE;
       const chunk = SLICE * 64;
       for (let pass = 0; pass < w.passes; pass++) {
@@ -155,7 +162,7 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
     case 'fork-exit': {
       // lmbench lat_proc fork: fork, the child exits, the parent waits.
       const parent = start(k, 'lat_proc');
-      populate(k, parent, w.residentMiB, '4k');
+      yield* populate(k, parent, w.residentMiB, '4k', g);
       yield MEASURE;
       for (let i = 0; i < w.forks; i++) {
         const child = k.fork(parent);
@@ -177,11 +184,11 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
     case 'exec': {
       // lmbench lat_proc exec: fork, the child execs a program that runs briefly and exits.
       const shell = start(k, 'sh');
-      populate(k, shell, 1, '4k');
+      yield* populate(k, shell, 1, '4k', g);
       const image = new FileImage('hello', w.imageMiB * 256);
       yield MEASURE;
       for (let i = 0; i < w.execs; i++) {
-        runImage(k, shell, image, 0, x.rng);
+        yield* runImage(k, shell, image, 0, x.rng, g);
         c[C.Ops]++;
         if ((i & 7) === 7) {
           left = g.ops;
@@ -199,7 +206,14 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
       const p = start(k, 'lat_pagefault');
       const file = new FileImage('data', w.pages);
       const warm = k.mmap(p.mm, w.pages * 4096, { write: false, file });
-      for (let i = 0; i < w.pages; i++) k.touch(warm.start + i * 4096, false);
+      for (let i = 0; i < w.pages; i++) {
+        k.touch(warm.start + i * 4096, false);
+        if (--left <= 0) {
+          left = g.ops;
+          yield PART;
+        }
+      }
+      left = g.ops;
       k.munmap(p.mm, warm);
       yield MEASURE;
       const v = k.mmap(p.mm, w.pages * 4096, { write: false, file });
@@ -279,12 +293,12 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
     case 'kernel-build': {
       // A make -j style mix: each job forks, execs the compiler, churns its heap and exits.
       const shell = start(k, 'make');
-      populate(k, shell, 2, '4k');
+      yield* populate(k, shell, 2, '4k', g);
       const cc1 = new FileImage('cc1', 8 * 256);
       const as = new FileImage('as', 2 * 256);
       yield MEASURE;
       for (let j = 0; j < w.jobs; j++) {
-        runImage(k, shell, j % 3 === 2 ? as : cc1, 256, x.rng);
+        yield* runImage(k, shell, j % 3 === 2 ? as : cc1, 256, x.rng, g);
         c[C.Ops]++;
         yield PROGRESS;
       }
@@ -368,27 +382,66 @@ function start(k: GuestKernel, name: string): Process {
   return p;
 }
 
-/** Maps `mib` of anonymous memory (hugetlb for 2M/1G guest pages) and writes every page once. */
-function populate(k: GuestKernel, p: Process, mib: number, size: PageSize): Vma {
+/**
+ * Maps `mib` of anonymous memory (hugetlb for 2M/1G guest pages) and writes every page once,
+ * pausing (PART) every `g.ops` pages.
+ */
+function* populate(k: GuestKernel, p: Process, mib: number, size: PageSize, g: Readonly<Grain>): Generator<WorkloadStep, Vma, void> {
   const shift = PAGE_SIZE_SHIFT[size];
   const v = k.mmap(p.mm, mib * 2 ** 20, { pageShift: shift });
-  for (let va = v.start; va < v.end; va += 2 ** shift) k.touch(va, true);
+  const page = 2 ** shift;
+  for (let va = v.start; va < v.end; ) {
+    const end = Math.min(v.end, va + g.ops * page);
+    writePages(k, va, end, page);
+    va = end;
+    if (va < v.end) yield PART;
+  }
   return v;
 }
 
-/** fork + exec `image` + run it (touch its text, data, a heap of `heapPages`) + exit + wait. */
-function runImage(k: GuestKernel, shell: Process, image: FileImage, heapPages: number, rng: Rng): void {
+function writePages(k: GuestKernel, from: number, to: number, page: number): void {
+  for (let va = from; va < to; va += page) k.touch(va, true);
+}
+
+/** Touches between PART pauses inside one fork + exec + run (when the run pauses at all). */
+const IMAGE_TOUCHES = 64;
+
+/**
+ * fork + exec `image` + run it (touch its text, data, a heap of `heapPages`) + exit + wait. An
+ * operation of millions of cycles: a paced run pauses (PART) every IMAGE_TOUCHES touches inside it.
+ */
+function* runImage(k: GuestKernel, shell: Process, image: FileImage, heapPages: number, rng: Rng, g: Readonly<Grain>): Generator<WorkloadStep, void, void> {
+  const every = g.ops === Infinity ? Infinity : IMAGE_TOUCHES;
+  let left = every;
   const child = k.fork(shell);
   k.switchTo(child);
   k.exec(child, image);
   const mm = child.mm;
   for (const v of [...mm.vmas]) {
-    for (let va = v.start; va < v.end; va += 4096) k.touch(va, v.write);
+    for (let va = v.start; va < v.end; va += 4096) {
+      k.touch(va, v.write);
+      if (--left <= 0) {
+        left = every;
+        yield PART;
+      }
+    }
   }
   if (heapPages > 0) {
     const heap = k.mmap(mm, heapPages * 4096);
-    for (let va = heap.start; va < heap.end; va += 4096) k.touch(va, true);
-    for (let i = 0; i < 2000; i++) k.touch(heap.start + rng.below(heapPages) * 4096, (i & 3) === 0);
+    for (let va = heap.start; va < heap.end; va += 4096) {
+      k.touch(va, true);
+      if (--left <= 0) {
+        left = every;
+        yield PART;
+      }
+    }
+    for (let i = 0; i < 2000; i++) {
+      k.touch(heap.start + rng.below(heapPages) * 4096, (i & 3) === 0);
+      if (--left <= 0) {
+        left = every;
+        yield PART;
+      }
+    }
     k.munmap(mm, heap);
   }
   k.exit(child);
@@ -418,7 +471,7 @@ function* updateVsAccess(
   kind: UpdateKind,
 ): Generator<WorkloadStep, void, void> {
   const p = start(k, 'update-vs-access');
-  const v = populate(k, p, mib, '4k');
+  const v = yield* populate(k, p, mib, '4k', x.grain ?? WHOLE_SLICES);
   const spare = k.mmap(p.mm, 512 * 4096);
   const pages = (v.end - v.start) / 4096;
   const runs = Math.floor(pages / UPDATE_RUN);

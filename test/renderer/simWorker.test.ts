@@ -46,7 +46,7 @@ describe('SimWorker', () => {
     expect(sim.state).toBe('booting');
     w.emit({ type: 'booted', domains: [], consoles: ['xen', 'dom0'] });
     w.emit({ type: 'state', state: 'running' });
-    w.emit({ type: 'progress', fraction: 0.5, ops: 10, simulatedCycles: 99, elapsedMs: 1000, etaMs: 1000 });
+    w.emit({ type: 'progress', fraction: 0.5, ops: 10, simulatedCycles: 99, clockCycles: 99, elapsedMs: 1000, etaMs: 1000, runs: 1, repeat: false, pace: 'max' });
     w.emit({ type: 'snapshot', snapshot: { t: 5, wallMs: 1, domains: [] } });
     const seen: string[] = [];
     sim.onConsole((c, d) => seen.push(`${c}:${d}`));
@@ -109,7 +109,7 @@ describe('SimWorker', () => {
     sim.start({ name: 's' });
     workers[0]!.emit({ type: 'state', state: 'running' });
     sim.stop(1500);
-    workers[0]!.emit({ type: 'finished', status: 'stopped', results: { domains: [] } as never });
+    workers[0]!.emit({ type: 'finished', status: 'stopped', results: { domains: [] } as never, repeat: false, runs: 1 });
     workers[0]!.emit({ type: 'state', state: 'stopped' });
     vi.advanceTimersByTime(5000);
     expect(workers).toHaveLength(1);
