@@ -140,6 +140,8 @@ class Live {
   nextAtCycles = 0;
   nextAtFraction = 0;
   nextAtMs = 0;
+  /** Runs of the workloads started, as last reported (the jobs are gone once stopped). */
+  runs = 1;
 
   constructor(
     readonly sim: Simulation,
@@ -447,6 +449,7 @@ export class LabSession {
     const p = sim.progress();
     const elapsedMs = this.elapsed(live, t);
     const clockCycles = sim.cycles - live.startCycles;
+    live.runs = Math.max(live.runs, p.runs);
     this.fitGrain(live);
     let etaMs: number | null = p.fraction >= 1 ? 0 : p.fraction > 0 ? (elapsedMs * (1 - p.fraction)) / p.fraction : null;
     if (sim.repeat) etaMs = null;
@@ -465,12 +468,15 @@ export class LabSession {
     live.activeMs = this.elapsed(live, t);
     live.state = status;
     const results = live.sim.results(live.activeMs);
-    this.post({ type: 'finished', status, results, repeat: live.sim.repeat, runs: live.sim.progress().runs });
+    // The run's last console output goes out before it is reported finished (a recorder saving
+    // the run takes the console output up to 'finished').
+    const line = status === 'finished' ? `all workloads finished (${Math.round(live.activeMs)} ms)` : 'workloads stopped';
+    this.consoleCall(() => live.hub!.log(line));
+    this.flushConsoles();
+    this.post({ type: 'finished', status, results, repeat: live.sim.repeat, runs: Math.max(live.runs, live.sim.progress().runs) });
     // Guests whose workload ended are idle now (blocked): the cards say so.
     this.post({ type: 'domains', domains: live.sim.domains.map((d) => domainInfo(live.sim, d)) });
     this.post({ type: 'state', state: status });
-    const line = status === 'finished' ? `all workloads finished (${Math.round(live.activeMs)} ms)` : 'workloads stopped';
-    this.consoleCall(() => live.hub!.log(line));
   }
 
   /** A console's failure is reported, and the run goes on. */

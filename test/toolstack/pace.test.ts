@@ -140,7 +140,7 @@ describe('LabSession: pace', () => {
     h.session.handle({ type: 'stop' });
     const fin = h.of('finished');
     expect(fin).toHaveLength(1);
-    expect(fin[0]).toMatchObject({ status: 'stopped', repeat: true });
+    expect(fin[0]).toMatchObject({ status: 'stopped', repeat: true, runs: p.runs });
     const g = fin[0]!.results.domains.find((d) => d.name === 'g1')!;
     // Every run's operations are counted: more than the runs completed times the planned ops.
     expect(g.ops).toBeGreaterThanOrEqual((fin[0]!.runs - 1) * planned);
