@@ -140,6 +140,8 @@ class Live {
   nextAtCycles = 0;
   nextAtFraction = 0;
   nextAtMs = 0;
+  /** The host clock of the last snapshot taken. */
+  lastSnapshotT = -1;
   /** Runs of the workloads started, as last reported (the jobs are gone once stopped). */
   runs = 1;
 
@@ -388,9 +390,9 @@ export class LabSession {
 
   private takeSnapshot(live: Live, t: number): void {
     const sim = live.sim;
-    const last = live.batch[live.batch.length - 1];
     // One snapshot per instant of simulated time (the end of a run after the last interval's).
-    if (last && last.t === sim.cycles) return;
+    if (live.lastSnapshotT === sim.cycles) return;
+    live.lastSnapshotT = sim.cycles;
     live.batch.push(live.metrics.snapshot(sim.domains, sim.cycles, this.elapsed(live, t), (d) => domainInfo(sim, d).state));
   }
 

@@ -58,7 +58,9 @@ describe('LabSession: a live run in time slices', () => {
     // Every message but the last (the final interval, at the end of the run) is snapshotMs apart.
     for (let i = 1; i < at.length - 1; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(40);
     expect(at.length).toBeLessThanOrEqual(Math.floor(total / 40) + 1);
-    expect(h.of('progress').length).toBe(at.length);
+    // Progress goes with each (the last one may have no new snapshot to carry).
+    expect(h.of('progress').length).toBeGreaterThanOrEqual(at.length);
+    expect(h.of('progress').length).toBeLessThanOrEqual(at.length + 1);
     expect(h.of('snapshot')).toHaveLength(0);
   });
 
