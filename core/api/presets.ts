@@ -17,19 +17,20 @@ export interface Preset {
 
 type Dom = ScenarioInput['domains'][number];
 
-const coldWalk = { kind: 'cold-walk', pages: 64 } as const;
-const walkDom = (name: string, mode: Dom['mode'], guestPageSize: Dom['guestPageSize'], hostPageSize: Dom['hostPageSize'], memoryMiB = 256): Dom => ({
+/** Cold walks of 4 KiB guest pages: enough for several seconds at the default pace (DEFAULT_PACE). */
+const WALK_PAGES_4K = 12_288;
+const walkDom = (name: string, mode: Dom['mode'], guestPageSize: Dom['guestPageSize'], hostPageSize: Dom['hostPageSize'], memoryMiB = 256, pages = WALK_PAGES_4K): Dom => ({
   name,
   mode,
   memoryMiB,
   vcpus: 1,
   guestPageSize,
   hostPageSize,
-  workload: coldWalk,
+  workload: { kind: 'cold-walk', pages },
 });
 
 const uva = (rate: number) =>
-  ({ kind: 'update-vs-access', workingSetMiB: 128, accesses: 30_000, updatesPerKiloAccess: rate, updateKind: 'mix' }) as const;
+  ({ kind: 'update-vs-access', workingSetMiB: 32, accesses: 40_000, updatesPerKiloAccess: rate, updateKind: 'mix' }) as const;
 const uvaDom = (name: string, mode: Dom['mode'], rate: number): Dom => ({ name, mode, memoryMiB: 160, vcpus: 1, workload: uva(rate) });
 
 const lmDom = (name: string, mode: Dom['mode'], workload: Dom['workload']): Dom => ({ name, mode, memoryMiB: 192, vcpus: 1, workload });
@@ -58,9 +59,9 @@ export const PRESETS: Preset[] = [
     scenario: {
       name: 'seed-C7-walk-2m-2m',
       description: 'C7: nested walks with 4K/4K, 4K/2M and 2M/2M guest/host pages.',
-      machine: { memoryMiB: 2048, pcpus: 1 },
+      machine: { memoryMiB: 4096, pcpus: 1 },
       hypervisor: 'xen',
-      domains: [walkDom('hap-4k-4k', 'hap', '4k', '4k'), walkDom('hap-4k-2m', 'hap', '4k', '2m'), walkDom('hap-2m-2m', 'hap', '2m', '2m')],
+      domains: [walkDom('hap-4k-4k', 'hap', '4k', '4k'), walkDom('hap-4k-2m', 'hap', '4k', '2m'), walkDom('hap-2m-2m', 'hap', '2m', '2m', 1024, 448)],
     },
   },
   {
@@ -110,12 +111,12 @@ export const PRESETS: Preset[] = [
       machine: { memoryMiB: 2048, pcpus: 2 },
       hypervisor: 'xen',
       domains: [
-        lmDom('pv-fork', 'pv', { kind: 'fork-exit', forks: 20, residentMiB: 8 }),
-        lmDom('hvm-fork', 'hap', { kind: 'fork-exit', forks: 20, residentMiB: 8 }),
-        lmDom('pv-exec', 'pv', { kind: 'exec', execs: 20, imageMiB: 4 }),
-        lmDom('hvm-exec', 'hap', { kind: 'exec', execs: 20, imageMiB: 4 }),
-        lmDom('pv-fault', 'pv', { kind: 'page-fault', pages: 2048 }),
-        lmDom('hvm-fault', 'hap', { kind: 'page-fault', pages: 2048 }),
+        lmDom('pv-fork', 'pv', { kind: 'fork-exit', forks: 512, residentMiB: 1 }),
+        lmDom('hvm-fork', 'hap', { kind: 'fork-exit', forks: 512, residentMiB: 1 }),
+        lmDom('pv-exec', 'pv', { kind: 'exec', execs: 96, imageMiB: 1 }),
+        lmDom('hvm-exec', 'hap', { kind: 'exec', execs: 96, imageMiB: 1 }),
+        lmDom('pv-fault', 'pv', { kind: 'page-fault', pages: 12288 }),
+        lmDom('hvm-fault', 'hap', { kind: 'page-fault', pages: 12288 }),
       ],
     },
   },
@@ -131,8 +132,8 @@ export const PRESETS: Preset[] = [
       machine: { memoryMiB: 2048, pcpus: 1 },
       hypervisor: 'xen',
       domains: [
-        { name: 'oos-on', mode: 'shadow', memoryMiB: 320, vcpus: 1, shadowOutOfSync: true, workload: { kind: 'update-vs-access', workingSetMiB: 256, accesses: 60_000, updatesPerKiloAccess: 300, updateKind: 'protect' } },
-        { name: 'oos-off', mode: 'shadow', memoryMiB: 320, vcpus: 1, shadowOutOfSync: false, workload: { kind: 'update-vs-access', workingSetMiB: 256, accesses: 60_000, updatesPerKiloAccess: 300, updateKind: 'protect' } },
+        { name: 'oos-on', mode: 'shadow', memoryMiB: 320, vcpus: 1, shadowOutOfSync: true, workload: { kind: 'update-vs-access', workingSetMiB: 48, accesses: 30_000, updatesPerKiloAccess: 300, updateKind: 'protect' } },
+        { name: 'oos-off', mode: 'shadow', memoryMiB: 320, vcpus: 1, shadowOutOfSync: false, workload: { kind: 'update-vs-access', workingSetMiB: 48, accesses: 30_000, updatesPerKiloAccess: 300, updateKind: 'protect' } },
       ],
     },
   },
@@ -149,9 +150,9 @@ export const PRESETS: Preset[] = [
       hypervisor: 'xen',
       domains: [
         { name: 'dom0', role: 'dom0', mode: 'pv', memoryMiB: 512, vcpus: 1, workload: { kind: 'idle' } },
-        { name: 'web', mode: 'pv', memoryMiB: 512, vcpus: 1, workload: { kind: 'random-access', workingSetMiB: 128, accesses: 60_000 } },
-        { name: 'build', mode: 'shadow', memoryMiB: 512, vcpus: 1, workload: { kind: 'kernel-build', jobs: 2 } },
-        { name: 'db', mode: 'hap', memoryMiB: 512, vcpus: 1, workload: { kind: 'update-vs-access', workingSetMiB: 128, accesses: 60_000, updatesPerKiloAccess: 10 } },
+        { name: 'web', mode: 'pv', memoryMiB: 512, vcpus: 1, workload: { kind: 'random-access', workingSetMiB: 32, accesses: 800_000 } },
+        { name: 'build', mode: 'shadow', memoryMiB: 512, vcpus: 1, workload: { kind: 'kernel-build', jobs: 14 } },
+        { name: 'db', mode: 'hap', memoryMiB: 512, vcpus: 1, workload: { kind: 'update-vs-access', workingSetMiB: 32, accesses: 400_000, updatesPerKiloAccess: 10 } },
       ],
     },
   },

@@ -19,6 +19,11 @@ export interface DomainInfo {
   vcpus: number;
   state: 'running' | 'paused' | 'blocked' | 'shutdown' | 'dying';
   workload: string;
+  /**
+   * What the domain is doing, in a few words: dom0 'toolstack idle' (it runs the toolstack, which
+   * waits for a command), a guest its workload's name, 'idle loop' when it has none left.
+   */
+  activity?: string;
 }
 
 /** The live metrics of one domain over the last snapshot interval (rates) and so far (totals). */
@@ -47,6 +52,38 @@ export interface MetricSnapshot {
 
 /** The nominal clock that turns simulated cycles into simulated seconds for per-second rates. */
 export const CLOCK_HZ = 3e9;
+
+/**
+ * How fast a live run goes: simulated seconds per real second, or 'max' (as fast as the machine
+ * can). At 1 µs/s one shadow fault or hypercall (about 1 µs simulated) takes about a second.
+ */
+export type Pace = number | 'max';
+
+/** The pace ladder the run controls offer, fastest first. */
+export const PACES: readonly { pace: Pace; label: string }[] = [
+  { pace: 'max', label: 'max' },
+  { pace: 10e-3, label: '10 ms/s' },
+  { pace: 1e-3, label: '1 ms/s' },
+  { pace: 100e-6, label: '100 µs/s' },
+  { pace: 10e-6, label: '10 µs/s' },
+  { pace: 1e-6, label: '1 µs/s' },
+];
+
+/** The pace a run starts at unless told: a preset lasts several seconds and draws a curve. */
+export const DEFAULT_PACE: Pace = 10e-3;
+
+/** The fastest numeric pace accepted (simulated seconds per real second). */
+export const MAX_NUMERIC_PACE = 1;
+
+/** Describes a pace as the controls do: 'max', '10 ms/s', '2.5 µs/s'. */
+export function paceLabel(p: Pace): string {
+  if (p === 'max') return 'max';
+  const known = PACES.find((x) => x.pace === p);
+  if (known) return known.label;
+  if (p >= 1e-3) return `${+(p * 1e3).toPrecision(3)} ms/s`;
+  if (p >= 1e-6) return `${+(p * 1e6).toPrecision(3)} µs/s`;
+  return `${+(p * 1e9).toPrecision(3)} ns/s`;
+}
 
 export interface SweepSpec {
   /** A numeric workload parameter of the first guest (e.g. 'updatesPerKiloAccess'). */
@@ -106,7 +143,18 @@ export interface WalkTrace {
  */
 export type WorkerRequest =
   /** Boot a scenario (validated again here) and run its workloads. Replaces any session. */
-  | { type: 'start'; scenario: unknown; snapshotMs?: number }
+  | {
+      type: 'start';
+      scenario: unknown;
+      /** Wall time between progress and snapshot messages (the most the UI is sent). */
+      snapshotMs?: number;
+      /** Simulated time per real second (default DEFAULT_PACE). */
+      pace?: Pace;
+      /** Repeat every workload until stopped (a fresh run starts in its domain when one ends). */
+      repeat?: boolean;
+    }
+  /** Change the pace of the live run (also while it runs or is paused). */
+  | { type: 'pace'; pace: Pace }
   | { type: 'pause' }
   | { type: 'resume' }
   /** Stop the workloads now and report results so far; consoles stay live. */
@@ -143,12 +191,33 @@ export type WorkerEvent =
   | { type: 'domains'; domains: DomainInfo[] }
   /** The console list changed (`xl create` adds a domain's console, `xl destroy` removes it). */
   | { type: 'consoles'; consoles: string[] }
-  | { type: 'progress'; fraction: number; ops: number; simulatedCycles: number; elapsedMs: number; etaMs: number | null }
+  /**
+   * `elapsedMs`: wall time running (paused time excluded); `simulatedCycles`: the most cycles a
+   * domain has counted; `clockCycles`: the host clock (the busiest pCPU) since the run began, boot
+   * excluded; `runs`: runs of the workloads started (more than 1 when they repeat); `pace`: the
+   * pace in force.
+   */
+  | {
+      type: 'progress';
+      fraction: number;
+      ops: number;
+      simulatedCycles: number;
+      clockCycles: number;
+      elapsedMs: number;
+      etaMs: number | null;
+      runs: number;
+      repeat: boolean;
+      pace: Pace;
+    }
+  /** One interval's metrics (listeners of a SimWorker see each snapshot of a batch this way). */
   | { type: 'snapshot'; snapshot: MetricSnapshot }
+  /** Snapshots taken every so many simulated cycles, sent together at most every snapshotMs. */
+  | { type: 'snapshots'; snapshots: MetricSnapshot[] }
   | { type: 'console'; console: string; data: string }
   /** The toolstack asks the UI to show another console (`xl console g1`). */
   | { type: 'console-switch'; console: string }
-  | { type: 'finished'; status: 'finished' | 'stopped'; results: Results }
+  /** `repeat`: the workloads repeated until stopped; `runs`: the most runs any workload started. */
+  | { type: 'finished'; status: 'finished' | 'stopped'; results: Results; repeat: boolean; runs: number }
   /** `id`: the compare request these answer. */
   | (CompareRunEvent & { id: number })
   /** `id`: the walk request this answers. */

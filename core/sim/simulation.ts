@@ -17,7 +17,7 @@ import { Hypervisor } from '../hv/hypervisor.js';
 import { auditMachine } from '../vm/audit.js';
 import { buildDomain } from '../vm/builder.js';
 import type { Vm } from '../vm/vm.js';
-import { MEASURE, plannedOps, runWorkload, type WorkloadStep } from '../workloads/index.js';
+import { MEASURE, PART, PROGRESS, plannedOps, runWorkload, type Grain, type WorkloadStep } from '../workloads/index.js';
 import { checkNewDomain, type DomainInput } from './newDomain.js';
 
 export { DomainConfigError, type DomainInput } from './newDomain.js';
@@ -27,6 +27,8 @@ export interface Progress {
   fraction: number;
   ops: number;
   simulatedCycles: number;
+  /** Runs of the workloads started so far: the most any job has started (1 unless they repeat). */
+  runs: number;
 }
 
 /** One workload running in one domain. */
@@ -36,6 +38,40 @@ export interface Job {
   readonly planned: number;
   gen: Generator<WorkloadStep, void, void>;
   done: boolean;
+  /** Runs of the workload started (more than 1 when it repeats until stopped). */
+  runs: number;
+  /** How often its workload pauses inside a slice (shared with the generator, read at each yield). */
+  readonly grain: Grain;
+}
+
+export interface SimulationOptions {
+  /**
+   * The scenario's workloads repeat until stopped: when one ends, a fresh run of it starts in the
+   * same domain (the previous run's processes exit first). Counters keep counting across runs:
+   * each repeat's setup is left out, as the first run's is (its counters go back to where they
+   * were when the setup began).
+   */
+  repeat?: boolean;
+}
+
+interface SavedCounters {
+  c: Float64Array;
+  hypercalls: Float64Array;
+  vmexits: Float64Array;
+  walkHist: Float64Array;
+  walkMaxRefs: number;
+}
+
+function saveCounters(k: Counters): SavedCounters {
+  return { c: k.c.slice(), hypercalls: k.hypercalls.slice(), vmexits: k.vmexits.slice(), walkHist: k.walkHist.slice(), walkMaxRefs: k.walkMaxRefs };
+}
+
+function restoreCounters(k: Counters, s: SavedCounters): void {
+  k.c.set(s.c);
+  k.hypercalls.set(s.hypercalls);
+  k.vmexits.set(s.vmexits);
+  k.walkHist.set(s.walkHist);
+  k.walkMaxRefs = s.walkMaxRefs;
 }
 
 export function totalCycles(counters: Counters): number {
@@ -49,19 +85,55 @@ export class Simulation {
   readonly jobs: Job[] = [];
   /** Simulated cycles each pCPU has run (boots, slices, toolstack work on a vCPU). */
   private readonly pcpuCycles: Float64Array;
+  /** The next job to run in the current scheduling round (a round can span step() calls). */
+  private roundPos = 0;
+  /** Workloads repeat until stopped. */
+  readonly repeat: boolean;
 
-  constructor(readonly scenario: Scenario) {
+  constructor(
+    readonly scenario: Scenario,
+    opts: SimulationOptions = {},
+  ) {
+    this.repeat = opts.repeat === true;
     this.xen = new Hypervisor(scenario, costsOf(scenario), mmuConfigOf(scenario));
     this.pcpuCycles = new Float64Array(this.xen.pcpus.length);
     const configs: DomainConfig[] = domainsOf(scenario);
     this.domains = configs.map((cfg) => buildDomain(this.xen, cfg));
     for (const d of this.domains) this.booted(d);
-    for (const d of this.domains) this.startJob(d, d.config.workload);
+    for (const d of this.domains) this.startJob(d, d.config.workload, this.repeat);
   }
 
   /** The host clock: simulated cycles of the busiest pCPU since the machine started. Never goes back. */
   get cycles(): number {
-    return Math.max(0, ...this.pcpuCycles);
+    const p = this.pcpuCycles;
+    let m = 0;
+    for (let i = 0; i < p.length; i++) if (p[i]! > m) m = p[i]!;
+    return m;
+  }
+
+  /**
+   * Operations each job runs before pausing inside its slice (Infinity: whole slices). Changes no
+   * result: the jobs still take turns at the same points (see PART in workloads/index.ts).
+   */
+  setGrain(ops: number): void {
+    const n = ops === Infinity ? Infinity : Math.max(1, Math.floor(ops));
+    for (const j of this.jobs) j.grain.ops = n;
+    this.grainOps = n;
+  }
+
+  /** Sets each job's grain so its planned work takes about `pieces` pauses (at most whole slices). */
+  setGrainByPlan(pieces: number): void {
+    this.grainOps = Infinity;
+    for (const j of this.jobs) j.grain.ops = j.planned > 0 ? Math.max(1, Math.floor(j.planned / pieces)) : Infinity;
+    this.grainPieces = pieces;
+  }
+
+  private grainOps = Infinity;
+  private grainPieces = 0;
+
+  private grainFor(planned: number): number {
+    if (this.grainPieces > 0) return planned > 0 ? Math.max(1, Math.floor(planned / this.grainPieces)) : Infinity;
+    return this.grainOps;
   }
 
   /** Machine frames the allocator has free, and the same in whole MiB (`xl info` free_memory). */
@@ -169,21 +241,51 @@ export class Simulation {
     this.pcpuCycles[pcpu] += cycles;
   }
 
-  /** Starts `workload` in `d` (its counters restart when the workload's setup ends). */
-  startJob(d: Vm, workload: Workload): Job {
+  /**
+   * Starts `workload` in `d` (its counters restart when the workload's setup ends). With
+   * `repeat` (the scenario's jobs when the simulation repeats until stopped) a workload that does
+   * work starts afresh each time it ends.
+   */
+  startJob(d: Vm, workload: Workload, repeat = false): Job {
+    const planned = plannedOps(workload);
+    const grain: Grain = { ops: this.grainFor(planned) };
     const job: Job = {
       d,
       workload,
-      planned: plannedOps(workload),
-      gen: runWorkload(workload, {
-        vm: d,
-        rng: new Rng((this.scenario.seed * 0x9e3779b1 + d.domid * 7919) >>> 0),
-        guestPageSize: d.config.guestPageSize,
-      }),
+      planned,
+      gen: runWorkload(workload, { vm: d, rng: new Rng((this.scenario.seed * 0x9e3779b1 + d.domid * 7919) >>> 0), guestPageSize: d.config.guestPageSize, grain }),
       done: false,
+      runs: 1,
+      grain,
     };
+    if (repeat && planned > 0) job.gen = this.repeating(job, job.gen);
     this.jobs.push(job);
     return job;
+  }
+
+  /** The first run, then fresh runs of the same workload until the job is stopped. */
+  private *repeating(job: Job, first: Generator<WorkloadStep, void, void>): Generator<WorkloadStep, void, void> {
+    const d = job.d;
+    const k = d.kernel;
+    const pidsBefore = new Set(k.procs.keys());
+    yield* first;
+    for (;;) {
+      // The run that ended leaves no process behind (as its shell would reap it).
+      for (const p of [...k.procs.values()]) if (!pidsBefore.has(p.pid)) k.exit(p);
+      job.runs++;
+      const saved = saveCounters(d.counters);
+      const rng = new Rng((this.scenario.seed * 0x9e3779b1 + d.domid * 7919 + job.runs * 0x85ebca6b) >>> 0);
+      const gen = runWorkload(job.workload, { vm: d, rng, guestPageSize: d.config.guestPageSize, grain: job.grain });
+      for (;;) {
+        const r = gen.next();
+        if (r.done) break;
+        if (r.value === MEASURE) {
+          // This run's setup is not measured: the counters go back to where it began.
+          restoreCounters(d.counters, saved);
+          yield PROGRESS;
+        } else yield r.value;
+      }
+    }
   }
 
   /** Jobs still to run, of domains that can run. */
@@ -204,20 +306,32 @@ export class Simulation {
    * Returns true while work remains. `shouldStop` is asked after every slice.
    */
   step(rounds = 1, shouldStop?: () => boolean): boolean {
+    const jobs = this.jobs;
     for (let r = 0; r < rounds; r++) {
       let ran = false;
-      for (const job of this.jobs) {
-        if (job.done || job.d.state !== 'running') continue;
+      while (this.roundPos < jobs.length) {
+        const job = jobs[this.roundPos]!;
+        if (job.done || job.d.state !== 'running') {
+          this.roundPos++;
+          continue;
+        }
         ran = true;
-        this.slice(job);
-        if (shouldStop?.()) return this.live > 0;
+        // A slice that paused inside (PART) goes on at the next step, before any other job.
+        if (!this.slice(job)) return true;
+        this.roundPos++;
+        if (shouldStop?.()) {
+          this.roundPos = 0;
+          return this.live > 0;
+        }
       }
+      this.roundPos = 0;
       if (!ran) break;
     }
     return this.runnable > 0;
   }
 
-  private slice(job: Job): void {
+  /** Runs `job` until its next yield; false when it paused inside its slice (PART). */
+  private slice(job: Job): boolean {
     const d = job.d;
     const pcpu = this.switchTo(d);
     const before = totalCycles(d.counters);
@@ -225,6 +339,8 @@ export class Simulation {
     this.book(d, pcpu, totalCycles(d.counters) - before);
     if (r.done) job.done = true;
     else if (r.value === MEASURE) d.counters.reset();
+    else if (r.value === PART) return false;
+    return true;
   }
 
   /** Puts `d`'s vCPU on its pCPU (the hypervisor's context_switch); returns the pCPU's index. */
@@ -237,12 +353,16 @@ export class Simulation {
     let planned = 0;
     let ops = 0;
     let cycles = 0;
-    for (const j of this.jobs) planned += j.planned;
+    let runs = 1;
+    for (const j of this.jobs) {
+      planned += j.planned;
+      if (j.runs > runs) runs = j.runs;
+    }
     for (const d of this.domains) {
       ops += d.counters.c[C.Ops];
       cycles = Math.max(cycles, totalCycles(d.counters));
     }
-    return { fraction: planned > 0 ? Math.min(1, ops / planned) : 1, ops, simulatedCycles: cycles };
+    return { fraction: planned > 0 ? Math.min(1, ops / planned) : 1, ops, simulatedCycles: cycles, runs };
   }
 
   /** Audits and reports; the simulation stays usable afterwards. */

@@ -5,17 +5,28 @@
  *
  * The CPU work runs in turns of about `sliceMs` of wall time; between turns the runtime delivers
  * messages, so pause, stop, console keystrokes and a cancel are handled within a turn (jor1k's
- * habit: the CPU runs in a worker in time slices and yields to handle messages). Progress and
- * metric snapshots go out at most every `snapshotMs`, so the UI never drowns.
+ * habit: the CPU runs in a worker in time slices and yields to handle messages).
+ *
+ * Pace: a run may go no faster than `pace` simulated seconds per real second. The budget is the
+ * host clock when the pace was set plus pace × the wall time run since (paused time excluded); a
+ * turn stops stepping when the host clock reaches it and sleeps (scheduleAfter) until more is
+ * allowed. A slow pace also makes the workloads pause inside their slices (the grain), so time
+ * moves in small steps; neither changes a result.
+ *
+ * Metric snapshots are taken every so many simulated cycles (about 40 per real second when paced;
+ * about every 1% of the planned work at max; every snapshotMs of wall time when the workloads
+ * repeat at max), so even a short run draws a curve. They go out in batches with the progress, at
+ * most every `snapshotMs`, so the UI never drowns.
  */
 import type { PagingMode, Scenario } from '../api/scenario.js';
 import { validateScenario } from '../api/scenario.js';
-import type { DomainInfo, SessionState, SweepSpec, WorkerEvent, WorkerRequest } from '../api/worker.js';
+import { CLOCK_HZ, DEFAULT_PACE, type DomainInfo, type MetricSnapshot, type Pace, type SessionState, type SweepSpec, type WorkerEvent, type WorkerRequest } from '../api/worker.js';
 import type { Vm } from '../vm/vm.js';
 import { ConsoleHub } from './consoleHub.js';
 import { CompareRun, planCompare } from '../sim/compareRun.js';
 import { SessionMetrics } from './sessionMetrics.js';
 import { Simulation } from '../sim/simulation.js';
+import { C } from '../machine/counters.js';
 import { runWalkRequest, WalkRequestError } from '../sim/walkBoot.js';
 
 /** What a console hub calls back (core/toolstack/consoleHub.ts codes to this). */
@@ -47,6 +58,8 @@ export interface SessionDeps {
   now(): number;
   /** Runs `fn` soon, after pending messages. */
   schedule(fn: () => void): void;
+  /** Runs `fn` after about `ms` of wall time (a paced run sleeping); default: schedule(). */
+  scheduleAfter?(fn: () => void, ms: number): void;
   /** Wall time a turn runs for (default 12 ms). */
   sliceMs?: number;
   /** Builds the console hub of a session (default: the toolstack's ConsoleHub; tests inject fakes). */
@@ -55,6 +68,14 @@ export interface SessionDeps {
 
 export const DEFAULT_SLICE_MS = 12;
 export const DEFAULT_SNAPSHOT_MS = 250;
+/** Snapshots per real second of a paced run. */
+export const SNAPSHOTS_PER_SECOND = 40;
+/** Snapshots over the planned work of a run at max pace (one per 1%). */
+export const SNAPSHOTS_PER_RUN = 100;
+/** A job's planned work at max pace is run in about this many pieces, so snapshots can fall between. */
+const PIECES_PER_RUN = 4 * SNAPSHOTS_PER_RUN;
+/** Simulated cycles assumed per operation when choosing a paced run's grain (a walk, a fault). */
+const CYCLES_PER_OP_GUESS = 1000;
 /** A console's coalesced output beyond this is cut to its tail (a guest printing in a loop). */
 const MAX_CONSOLE_CHUNK = 256 * 1024;
 
@@ -68,7 +89,17 @@ function oneLine(e: unknown): string {
 
 export function domainInfo(sim: Simulation, d: Vm): DomainInfo {
   let workload = 'idle';
-  for (const j of sim.jobs) if (j.d === d) workload = j.workload.kind;
+  let busy = false;
+  for (const j of sim.jobs) {
+    if (j.d !== d) continue;
+    workload = j.workload.kind;
+    if (!j.done && j.workload.kind !== 'idle') busy = true;
+  }
+  // dom0 runs the toolstack, which waits for a command: its vCPU is blocked unless it has a
+  // workload of its own (xl list, run from dom0, still shows it running: xl is running then).
+  const privileged = d.privileged;
+  const state = privileged && d.state === 'running' && !busy ? 'blocked' : sim.visibleState(d);
+  const activity = privileged ? (busy ? `toolstack + ${workload}` : 'toolstack idle') : state === 'blocked' ? 'idle loop' : workload;
   return {
     name: d.name,
     domid: d.domid,
@@ -76,8 +107,9 @@ export function domainInfo(sim: Simulation, d: Vm): DomainInfo {
     mode: d.mode,
     memoryMiB: d.config.memoryMiB,
     vcpus: d.config.vcpus,
-    state: sim.visibleState(d),
+    state,
     workload,
+    activity,
   };
 }
 
@@ -85,9 +117,12 @@ export function domainInfo(sim: Simulation, d: Vm): DomainInfo {
 class Live {
   state: SessionState = 'booting';
   scheduled = false;
+  /** Counts scheduled turns: a turn whose token is not the latest was superseded (a wake-up). */
+  turnToken = 0;
   /** Wall ms spent running (paused time excluded), and when the current running stretch began. */
   activeMs = 0;
   runningSince = 0;
+  /** Wall time of the last progress message. */
   lastSnapshot = 0;
   readonly metrics = new SessionMetrics();
   readonly pending = new Map<string, string>();
@@ -95,11 +130,32 @@ class Live {
   hub: ConsoleHubLike | null = null;
   /** The console names the renderer was last told ('booted', then 'consoles'). */
   consoles: string[] = [];
+  /** The host clock when the run began (after boot). */
+  startCycles = 0;
+  pace: Pace = DEFAULT_PACE;
+  /** The host clock and the active wall time when the pace was last set: the budget counts from there. */
+  paceCycles = 0;
+  paceMs = 0;
+  /** Snapshots taken since the last message. */
+  readonly batch: MetricSnapshot[] = [];
+  /** The next snapshot: at this host clock (paced), at this fraction of the planned work (max), at this wall time (max, repeating). */
+  nextAtCycles = 0;
+  nextAtFraction = 0;
+  nextAtMs = 0;
+  /** The host clock of the last snapshot taken. */
+  lastSnapshotT = -1;
+  /** Runs of the workloads started, as last reported (the jobs are gone once stopped). */
+  runs = 1;
 
   constructor(
     readonly sim: Simulation,
     readonly snapshotMs: number,
   ) {}
+}
+
+/** Simulated cycles per real ms at `pace` (a number). */
+function cyclesPerMs(pace: number): number {
+  return (pace * CLOCK_HZ) / 1000;
 }
 
 export class LabSession {
@@ -129,7 +185,7 @@ export class LabSession {
       this.dispatch(req);
     } catch (e) {
       // The error answers the request that failed (a cancel's id is its compare's).
-      this.error(where === 'pause' || where === 'resume' || where === 'stop' ? 'run' : where, e, 'id' in req ? req.id : undefined);
+      this.error(where === 'pause' || where === 'resume' || where === 'stop' || where === 'pace' ? 'run' : where, e, 'id' in req ? req.id : undefined);
     }
     this.flushConsoles();
   }
@@ -137,7 +193,9 @@ export class LabSession {
   private dispatch(req: WorkerRequest): void {
     switch (req.type) {
       case 'start':
-        return this.start(req.scenario, req.snapshotMs);
+        return this.start(req.scenario, req.snapshotMs, req.pace, req.repeat);
+      case 'pace':
+        return this.setPace(req.pace);
       case 'pause':
         return this.pause();
       case 'resume':
@@ -173,7 +231,7 @@ export class LabSession {
 
   // --- the live session ------------------------------------------------------------------------
 
-  private start(input: unknown, snapshotMs?: number): void {
+  private start(input: unknown, snapshotMs?: number, pace: Pace = DEFAULT_PACE, repeat = false): void {
     const v = validateScenario(input);
     if (!v.ok) {
       const message = `the scenario is not valid: ${v.problems.length} problem${v.problems.length === 1 ? '' : 's'} (first: ${v.problems[0]!.path}: ${v.problems[0]!.message})`;
@@ -184,7 +242,7 @@ export class LabSession {
     this.post({ type: 'state', state: 'booting' });
     let live: Live;
     try {
-      live = this.boot(v.scenario, snapshotMs ?? DEFAULT_SNAPSHOT_MS);
+      live = this.boot(v.scenario, snapshotMs ?? DEFAULT_SNAPSHOT_MS, repeat);
     } catch (e) {
       this.live = null;
       this.error('start', e);
@@ -193,6 +251,8 @@ export class LabSession {
     }
     const sim = live.sim;
     live.lastSnapshot = this.deps.now();
+    live.startCycles = sim.cycles;
+    this.applyPace(live, pace);
     // The hub attaches a shell per domain as it boots, so its console list is complete after
     // boot(); its boot output is held (flushed after this message), so 'booted' comes first.
     this.consoleCall(() => live.hub!.boot());
@@ -201,8 +261,8 @@ export class LabSession {
     this.setRunning(live);
   }
 
-  private boot(s: Scenario, snapshotMs: number): Live {
-    const sim = new Simulation(s);
+  private boot(s: Scenario, snapshotMs: number, repeat: boolean): Live {
+    const sim = new Simulation(s, { repeat });
     const live = new Live(sim, Math.max(1, snapshotMs));
     this.live = live;
     const hooks: ConsoleHooks = {
@@ -236,13 +296,107 @@ export class LabSession {
     live.state = 'running';
     live.runningSince = now;
     this.post({ type: 'state', state: 'running' });
+    this.wake(live);
+  }
+
+  /** Schedules the next turn (after `delayMs` of wall time when given); one is pending at a time. */
+  private scheduleTurn(live: Live, delayMs = 0): void {
+    if (live.scheduled) return;
+    live.scheduled = true;
+    const token = ++live.turnToken;
+    const fn = () => {
+      if (live.turnToken === token) this.turn(live);
+    };
+    if (delayMs > 0 && this.deps.scheduleAfter) this.deps.scheduleAfter(fn, delayMs);
+    else this.deps.schedule(fn);
+  }
+
+  /** A turn now, superseding a sleeping one (the pace changed, the run resumed). */
+  private wake(live: Live): void {
+    live.scheduled = false;
     this.scheduleTurn(live);
   }
 
-  private scheduleTurn(live: Live): void {
-    if (live.scheduled) return;
-    live.scheduled = true;
-    this.deps.schedule(() => this.turn(live));
+  /** The host clock a paced run may reach by wall time `t` (Infinity at max pace). */
+  private budget(live: Live, t: number): number {
+    if (live.pace === 'max') return Infinity;
+    return live.paceCycles + cyclesPerMs(live.pace) * (this.elapsed(live, t) - live.paceMs);
+  }
+
+  /** Sets the pace from now on: the budget counts from the current clock; the grain and the sampling follow. */
+  private applyPace(live: Live, pace: Pace): void {
+    const sim = live.sim;
+    const t = this.deps.now();
+    live.pace = pace;
+    live.paceCycles = sim.cycles;
+    live.paceMs = this.elapsed(live, t);
+    if (pace === 'max') {
+      // Pieces of the planned work, so a snapshot can fall every 1% of it.
+      sim.setGrainByPlan(PIECES_PER_RUN);
+      live.nextAtFraction = Math.floor(sim.progress().fraction * SNAPSHOTS_PER_RUN + 1) / SNAPSHOTS_PER_RUN;
+      live.nextAtMs = t + live.snapshotMs;
+    } else {
+      this.fitGrain(live);
+      live.nextAtCycles = sim.cycles + this.sampleCycles(pace);
+    }
+  }
+
+  /**
+   * At a numeric pace, each job pauses inside its slice about every quarter of a turn's budget (or
+   * of a snapshot interval, whichever is less), at its own cost per operation so far (a guess
+   * before it has one): one operation at a time at the slowest paces.
+   */
+  private fitGrain(live: Live): void {
+    if (live.pace === 'max') return;
+    const target = Math.min(cyclesPerMs(live.pace) * this.sliceMs, this.sampleCycles(live.pace)) / 4;
+    for (const j of live.sim.jobs) {
+      const c = j.d.counters.c;
+      const ops = c[C.Ops]!;
+      const perOp = ops > 0 ? (c[C.CycGuest]! + c[C.CycHv]! + c[C.CycWalk]!) / ops : CYCLES_PER_OP_GUESS;
+      j.grain.ops = Math.max(1, Math.floor(target / Math.max(1, perOp)));
+    }
+  }
+
+  /** Simulated cycles between snapshots at a numeric pace. */
+  private sampleCycles(pace: number): number {
+    return Math.max(1, (pace * CLOCK_HZ) / SNAPSHOTS_PER_SECOND);
+  }
+
+  private setPace(pace: Pace): void {
+    const live = this.live;
+    if (!live) return;
+    this.applyPace(live, pace);
+    if (live.state === 'running') {
+      this.wake(live);
+      this.report(live, this.deps.now());
+    }
+  }
+
+  /** Takes a snapshot when the run has gone one sampling interval further. */
+  private sample(live: Live, t: number): void {
+    const sim = live.sim;
+    if (live.pace !== 'max') {
+      if (sim.cycles < live.nextAtCycles) return;
+      const every = this.sampleCycles(live.pace);
+      live.nextAtCycles += every * Math.max(1, Math.ceil((sim.cycles - live.nextAtCycles) / every + 1e-9));
+    } else if (sim.repeat) {
+      if (t < live.nextAtMs) return;
+      live.nextAtMs = t + live.snapshotMs;
+    } else {
+      const f = sim.progress().fraction;
+      // The fraction drops when new work arrives (a job started from a console): sample from there.
+      if (f < live.nextAtFraction && f >= live.nextAtFraction - 2 / SNAPSHOTS_PER_RUN) return;
+      live.nextAtFraction = Math.floor(f * SNAPSHOTS_PER_RUN + 1) / SNAPSHOTS_PER_RUN;
+    }
+    this.takeSnapshot(live, t);
+  }
+
+  private takeSnapshot(live: Live, t: number): void {
+    const sim = live.sim;
+    // One snapshot per instant of simulated time (the end of a run after the last interval's).
+    if (live.lastSnapshotT === sim.cycles) return;
+    live.lastSnapshotT = sim.cycles;
+    live.batch.push(live.metrics.snapshot(sim.domains, sim.cycles, this.elapsed(live, t), (d) => domainInfo(sim, d).state));
   }
 
   private turn(live: Live): void {
@@ -251,21 +405,35 @@ export class LabSession {
     const { sim, metrics } = live;
     const now = this.deps.now;
     try {
-      const deadline = now() + this.sliceMs;
+      const start = now();
+      const deadline = start + this.sliceMs;
       const domains = sim.domains;
+      let limited = false;
       if (sim.runnable > 0) {
         let more: boolean;
+        let t = start;
         do {
+          if (sim.cycles >= this.budget(live, t)) {
+            limited = true;
+            break;
+          }
           more = sim.step(1);
           metrics.observe(domains);
-        } while (more && now() < deadline);
+          t = now();
+          this.sample(live, t);
+        } while (more && t < deadline);
       }
       this.consoleCall(() => live.hub!.tick());
       if (this.live !== live || live.state !== 'running') return; // the hub stopped or replaced it
       const t = now();
       if (t - live.lastSnapshot >= live.snapshotMs) this.report(live, t);
-      if (sim.runnable > 0) this.scheduleTurn(live);
-      else if (sim.live === 0) this.finish(live, 'finished');
+      if (sim.runnable > 0) {
+        if (limited && live.pace !== 'max') {
+          // Sleep until the budget reaches the clock (at most until the next progress message).
+          const waitMs = (sim.cycles - this.budget(live, t)) / cyclesPerMs(live.pace);
+          this.scheduleTurn(live, Math.min(live.snapshotMs, Math.max(1, waitMs)));
+        } else this.scheduleTurn(live);
+      } else if (sim.live === 0) this.finish(live, 'finished');
       // else: jobs remain but their domains are paused; a kick resumes.
     } catch (e) {
       live.state = 'error';
@@ -280,31 +448,40 @@ export class LabSession {
     return live.activeMs + (live.state === 'running' ? t - live.runningSince : 0);
   }
 
-  /** Progress and a metric snapshot (rates since the previous one). */
-  private report(live: Live, t: number): void {
+  /** Progress and the snapshots taken since the last report (`final`: one more, at the clock now). */
+  private report(live: Live, t: number, final = false): void {
     const sim = live.sim;
     const p = sim.progress();
     const elapsedMs = this.elapsed(live, t);
-    const etaMs = p.fraction >= 1 ? 0 : p.fraction > 0 ? (elapsedMs * (1 - p.fraction)) / p.fraction : null;
-    this.post({ type: 'progress', fraction: p.fraction, ops: p.ops, simulatedCycles: p.simulatedCycles, elapsedMs, etaMs });
-    const snapshot = live.metrics.snapshot(sim.domains, sim.cycles, elapsedMs, (d) => sim.visibleState(d));
-    this.post({ type: 'snapshot', snapshot });
+    const clockCycles = sim.cycles - live.startCycles;
+    live.runs = Math.max(live.runs, p.runs);
+    this.fitGrain(live);
+    let etaMs: number | null = p.fraction >= 1 ? 0 : p.fraction > 0 ? (elapsedMs * (1 - p.fraction)) / p.fraction : null;
+    if (sim.repeat) etaMs = null;
+    this.post({ type: 'progress', fraction: p.fraction, ops: p.ops, simulatedCycles: p.simulatedCycles, clockCycles, elapsedMs, etaMs, runs: p.runs, repeat: sim.repeat, pace: live.pace });
+    if (final) this.takeSnapshot(live, t);
+    if (live.batch.length > 0) {
+      this.post({ type: 'snapshots', snapshots: live.batch.splice(0) });
+    }
     live.lastSnapshot = t;
   }
 
   private finish(live: Live, status: 'finished' | 'stopped', report = true): void {
     const t = this.deps.now();
     // The last interval goes out too, so a chart ends where the run did.
-    if (report) this.report(live, t);
+    if (report) this.report(live, t, true);
     live.activeMs = this.elapsed(live, t);
     live.state = status;
     const results = live.sim.results(live.activeMs);
-    this.post({ type: 'finished', status, results });
+    // The run's last console output goes out before it is reported finished (a recorder saving
+    // the run takes the console output up to 'finished').
+    const line = status === 'finished' ? `all workloads finished (${Math.round(live.activeMs)} ms)` : 'workloads stopped';
+    this.consoleCall(() => live.hub!.log(line));
+    this.flushConsoles();
+    this.post({ type: 'finished', status, results, repeat: live.sim.repeat, runs: Math.max(live.runs, live.sim.progress().runs) });
     // Guests whose workload ended are idle now (blocked): the cards say so.
     this.post({ type: 'domains', domains: live.sim.domains.map((d) => domainInfo(live.sim, d)) });
     this.post({ type: 'state', state: status });
-    const line = status === 'finished' ? `all workloads finished (${Math.round(live.activeMs)} ms)` : 'workloads stopped';
-    this.consoleCall(() => live.hub!.log(line));
   }
 
   /** A console's failure is reported, and the run goes on. */
@@ -339,7 +516,7 @@ export class LabSession {
     const sim = live.sim;
     live.state = 'running'; // so that the running stretch counts
     // The last progress and interval before the jobs end: a stopped run shows how far it got.
-    this.report(live, this.deps.now());
+    this.report(live, this.deps.now(), true);
     for (const j of [...sim.jobs]) if (!j.done) sim.stopJob(j);
     this.finish(live, 'stopped', false);
   }

@@ -57,7 +57,13 @@ function run(fn: () => void): void {
   }
 }
 
-const session = new LabSession({ post, now, schedule: makeScheduler() });
+const session = new LabSession({
+  post,
+  now,
+  schedule: makeScheduler(),
+  // A paced run sleeps until its budget allows more simulated time.
+  scheduleAfter: (fn, ms) => void setTimeout(() => run(fn), ms),
+});
 
 self.onmessage = (e) => {
   run(() => {

@@ -4,12 +4,21 @@
  * The scenario inside a request is validated later, by the session, with field paths.
  */
 import { PAGING_MODES, type PagingMode } from '../api/scenario.js';
-import type { WorkerRequest } from '../api/worker.js';
+import { MAX_NUMERIC_PACE, PACES, type WorkerRequest } from '../api/worker.js';
 
 /** A refused request still names its `id` when it had a usable one, so the error answers it. */
 export type ParsedRequest = { ok: true; req: WorkerRequest } | { ok: false; message: string; id?: number };
 
-const TYPES = ['start', 'pause', 'resume', 'stop', 'console-input', 'compare', 'cancel-compare', 'walk'] as const;
+const TYPES = ['start', 'pause', 'resume', 'stop', 'pace', 'console-input', 'compare', 'cancel-compare', 'walk'] as const;
+
+/** A pace: "max" or simulated seconds per real second, more than 0 and at most MAX_NUMERIC_PACE. */
+function isPace(x: unknown): boolean {
+  return x === 'max' || (typeof x === 'number' && Number.isFinite(x) && x > 0 && x <= MAX_NUMERIC_PACE);
+}
+
+function paceProblem(field: string): string {
+  return `${field}: "max" or simulated seconds per real second, a number above 0 and at most ${MAX_NUMERIC_PACE} (the controls offer ${PACES.map((p) => (p.pace === 'max' ? '"max"' : `${p.pace} for ${p.label}`)).join(', ')})`;
+}
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -41,6 +50,11 @@ export function parseRequest(data: unknown): ParsedRequest {
   switch (type) {
     case 'start':
       if (!optNumber('snapshotMs')) return bad('start.snapshotMs: a positive number of milliseconds');
+      if (data.pace !== undefined && !isPace(data.pace)) return bad(paceProblem('start.pace'));
+      if (!optBool('repeat')) return bad('start.repeat: true (repeat every workload until stopped) or false');
+      break;
+    case 'pace':
+      if (!isPace(data.pace)) return bad(paceProblem('pace.pace'));
       break;
     case 'console-input':
       if (typeof data.console !== 'string') return bad('console-input.console: the console name, a string');

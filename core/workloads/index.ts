@@ -15,16 +15,32 @@ import type { Vm } from '../vm/vm.js';
 
 export const MEASURE = 0;
 export const PROGRESS = 1;
-export type WorkloadStep = typeof MEASURE | typeof PROGRESS;
+/**
+ * A pause inside a slice (every `grain.ops` operations): the caller may look at the clock, post a
+ * snapshot or sleep, then resumes the same job. It is not a scheduling point: the scheduler gives
+ * the pCPU to the next job only at PROGRESS, so where PART falls changes no result.
+ */
+export const PART = 2;
+export type WorkloadStep = typeof MEASURE | typeof PROGRESS | typeof PART;
 
 /** Operations between yields. */
 const SLICE = 4096;
+
+/** Operations between PART yields: Infinity (never) for a run as fast as possible; read at each yield. */
+export interface Grain {
+  ops: number;
+}
+
+/** Never pauses inside a slice (runScenario, the CLI). */
+export const WHOLE_SLICES: Readonly<Grain> = Object.freeze({ ops: Infinity });
 
 export interface WorkloadContext {
   /** The machine the workload runs in: its kernel runs the workload's processes. */
   vm: Vm;
   rng: Rng;
   guestPageSize: PageSize;
+  /** How often to yield PART inside a slice (default: never). */
+  grain?: Readonly<Grain>;
 }
 
 /** Total operations a workload will count (for progress). */
@@ -58,6 +74,9 @@ export function plannedOps(w: Workload): number {
 export function* runWorkload(w: Workload, x: WorkloadContext): Generator<WorkloadStep, void, void> {
   const k = x.vm.kernel;
   const c = x.vm.counters.c;
+  const g = x.grain ?? WHOLE_SLICES;
+  // Operations left before the next PART (reset at every yield).
+  let left = g.ops;
   switch (w.kind) {
     case 'idle':
       yield MEASURE;
@@ -69,24 +88,46 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
       const p = start(k, 'cold-walk');
       const shift = PAGE_SIZE_SHIFT[x.guestPageSize];
       const v = k.mmap(p.mm, w.pages * 2 ** shift, { pageShift: shift });
-      for (let i = 0; i < w.pages; i++) k.touch(v.start + i * 2 ** shift, false);
+      for (let i = 0; i < w.pages; i++) {
+        k.touch(v.start + i * 2 ** shift, false);
+        if (--left <= 0) {
+          left = g.ops;
+          yield PART;
+        }
+      }
+      left = g.ops;
       yield MEASURE;
       const mmu = x.vm.mmu;
       for (let i = 0; i < w.pages; i++) {
         mmu.coldFlush();
         k.touch(v.start + i * 2 ** shift, false);
         c[C.Ops]++;
-        if ((i & 1023) === 1023) yield PROGRESS;
+        if ((i & 1023) === 1023) {
+          left = g.ops;
+          yield PROGRESS;
+        } else if (--left <= 0) {
+          left = g.ops;
+          yield PART;
+        }
       }
       return;
     }
 
     case 'random-access': {
       const p = start(k, 'random-access');
-      const v = populate(k, p, w.workingSetMiB, x.guestPageSize);
+      const v = yield* populate(k, p, w.workingSetMiB, x.guestPageSize, g);
       yield MEASURE;
       for (let done = 0; done < w.accesses; done += SLICE) {
-        randomAccesses(k, x.rng, v, Math.min(SLICE, w.accesses - done));
+        const n = Math.min(SLICE, w.accesses - done);
+        // The slice in pieces of g.ops: the same accesses in the same order (the draws and the
+        // TLB runs continue across pieces).
+        for (let m = 0; ; ) {
+          const take = Math.min(n - m, g.ops);
+          randomAccesses(k, x.rng, v, take);
+          m += take;
+          if (m >= n) break;
+          yield PART;
+        }
         yield PROGRESS;
       }
       return;
@@ -94,12 +135,19 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
 
     case 'sequential': {
       const p = start(k, 'sequential');
-      const v = populate(k, p, w.workingSetMiB, x.guestPageSize);
+      const v = yield* populate(k, p, w.workingSetMiB, x.guestPageSize, g);
       yield MEASURE;
       const chunk = SLICE * 64;
       for (let pass = 0; pass < w.passes; pass++) {
         for (let va = v.start; va < v.end; va += chunk) {
-          sequentialLines(k, va, Math.min(v.end, va + chunk));
+          const to = Math.min(v.end, va + chunk);
+          for (let from = va; ; ) {
+            const end = Math.min(to, from + g.ops * 64);
+            sequentialLines(k, from, end);
+            from = end;
+            if (from >= to) break;
+            yield PART;
+          }
           yield PROGRESS;
         }
       }
@@ -114,7 +162,7 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
     case 'fork-exit': {
       // lmbench lat_proc fork: fork, the child exits, the parent waits.
       const parent = start(k, 'lat_proc');
-      populate(k, parent, w.residentMiB, '4k');
+      yield* populate(k, parent, w.residentMiB, '4k', g);
       yield MEASURE;
       for (let i = 0; i < w.forks; i++) {
         const child = k.fork(parent);
@@ -122,7 +170,13 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
         k.exit(child);
         k.switchTo(parent);
         c[C.Ops]++;
-        if ((i & 15) === 15) yield PROGRESS;
+        if ((i & 15) === 15) {
+          left = g.ops;
+          yield PROGRESS;
+        } else if (--left <= 0) {
+          left = g.ops;
+          yield PART;
+        }
       }
       return;
     }
@@ -130,13 +184,19 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
     case 'exec': {
       // lmbench lat_proc exec: fork, the child execs a program that runs briefly and exits.
       const shell = start(k, 'sh');
-      populate(k, shell, 1, '4k');
+      yield* populate(k, shell, 1, '4k', g);
       const image = new FileImage('hello', w.imageMiB * 256);
       yield MEASURE;
       for (let i = 0; i < w.execs; i++) {
-        runImage(k, shell, image, 0, x.rng);
+        yield* runImage(k, shell, image, 0, x.rng, g);
         c[C.Ops]++;
-        if ((i & 7) === 7) yield PROGRESS;
+        if ((i & 7) === 7) {
+          left = g.ops;
+          yield PROGRESS;
+        } else if (--left <= 0) {
+          left = g.ops;
+          yield PART;
+        }
       }
       return;
     }
@@ -146,14 +206,27 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
       const p = start(k, 'lat_pagefault');
       const file = new FileImage('data', w.pages);
       const warm = k.mmap(p.mm, w.pages * 4096, { write: false, file });
-      for (let i = 0; i < w.pages; i++) k.touch(warm.start + i * 4096, false);
+      for (let i = 0; i < w.pages; i++) {
+        k.touch(warm.start + i * 4096, false);
+        if (--left <= 0) {
+          left = g.ops;
+          yield PART;
+        }
+      }
+      left = g.ops;
       k.munmap(p.mm, warm);
       yield MEASURE;
       const v = k.mmap(p.mm, w.pages * 4096, { write: false, file });
       for (let i = 0; i < w.pages; i++) {
         k.touch(v.start + i * 4096, false);
         c[C.Ops]++;
-        if ((i & 1023) === 1023) yield PROGRESS;
+        if ((i & 1023) === 1023) {
+          left = g.ops;
+          yield PROGRESS;
+        } else if (--left <= 0) {
+          left = g.ops;
+          yield PART;
+        }
       }
       k.munmap(p.mm, v);
       return;
@@ -167,7 +240,13 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
         for (let va = v.start; va < v.end; va += 4096) k.touch(va, true);
         k.munmap(p.mm, v);
         c[C.Ops]++;
-        if ((i & 63) === 63) yield PROGRESS;
+        if ((i & 63) === 63) {
+          left = g.ops;
+          yield PROGRESS;
+        } else if (--left <= 0) {
+          left = g.ops;
+          yield PART;
+        }
       }
       return;
     }
@@ -188,7 +267,13 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
         k.switchTo(p);
         for (let j = 0; j < 4; j++) k.touch(v.start + j * 4096 * 4, (j & 1) === 0);
         c[C.Ops]++;
-        if ((i & 1023) === 1023) yield PROGRESS;
+        if ((i & 1023) === 1023) {
+          left = g.ops;
+          yield PROGRESS;
+        } else if (--left <= 0) {
+          left = g.ops;
+          yield PART;
+        }
       }
       return;
     }
@@ -208,12 +293,12 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
     case 'kernel-build': {
       // A make -j style mix: each job forks, execs the compiler, churns its heap and exits.
       const shell = start(k, 'make');
-      populate(k, shell, 2, '4k');
+      yield* populate(k, shell, 2, '4k', g);
       const cc1 = new FileImage('cc1', 8 * 256);
       const as = new FileImage('as', 2 * 256);
       yield MEASURE;
       for (let j = 0; j < w.jobs; j++) {
-        runImage(k, shell, j % 3 === 2 ? as : cc1, 256, x.rng);
+        yield* runImage(k, shell, j % 3 === 2 ? as : cc1, 256, x.rng, g);
         c[C.Ops]++;
         yield PROGRESS;
       }
@@ -297,27 +382,66 @@ function start(k: GuestKernel, name: string): Process {
   return p;
 }
 
-/** Maps `mib` of anonymous memory (hugetlb for 2M/1G guest pages) and writes every page once. */
-function populate(k: GuestKernel, p: Process, mib: number, size: PageSize): Vma {
+/**
+ * Maps `mib` of anonymous memory (hugetlb for 2M/1G guest pages) and writes every page once,
+ * pausing (PART) every `g.ops` pages.
+ */
+function* populate(k: GuestKernel, p: Process, mib: number, size: PageSize, g: Readonly<Grain>): Generator<WorkloadStep, Vma, void> {
   const shift = PAGE_SIZE_SHIFT[size];
   const v = k.mmap(p.mm, mib * 2 ** 20, { pageShift: shift });
-  for (let va = v.start; va < v.end; va += 2 ** shift) k.touch(va, true);
+  const page = 2 ** shift;
+  for (let va = v.start; va < v.end; ) {
+    const end = Math.min(v.end, va + g.ops * page);
+    writePages(k, va, end, page);
+    va = end;
+    if (va < v.end) yield PART;
+  }
   return v;
 }
 
-/** fork + exec `image` + run it (touch its text, data, a heap of `heapPages`) + exit + wait. */
-function runImage(k: GuestKernel, shell: Process, image: FileImage, heapPages: number, rng: Rng): void {
+function writePages(k: GuestKernel, from: number, to: number, page: number): void {
+  for (let va = from; va < to; va += page) k.touch(va, true);
+}
+
+/** Touches between PART pauses inside one fork + exec + run (when the run pauses at all). */
+const IMAGE_TOUCHES = 64;
+
+/**
+ * fork + exec `image` + run it (touch its text, data, a heap of `heapPages`) + exit + wait. An
+ * operation of millions of cycles: a paced run pauses (PART) every IMAGE_TOUCHES touches inside it.
+ */
+function* runImage(k: GuestKernel, shell: Process, image: FileImage, heapPages: number, rng: Rng, g: Readonly<Grain>): Generator<WorkloadStep, void, void> {
+  const every = g.ops === Infinity ? Infinity : IMAGE_TOUCHES;
+  let left = every;
   const child = k.fork(shell);
   k.switchTo(child);
   k.exec(child, image);
   const mm = child.mm;
   for (const v of [...mm.vmas]) {
-    for (let va = v.start; va < v.end; va += 4096) k.touch(va, v.write);
+    for (let va = v.start; va < v.end; va += 4096) {
+      k.touch(va, v.write);
+      if (--left <= 0) {
+        left = every;
+        yield PART;
+      }
+    }
   }
   if (heapPages > 0) {
     const heap = k.mmap(mm, heapPages * 4096);
-    for (let va = heap.start; va < heap.end; va += 4096) k.touch(va, true);
-    for (let i = 0; i < 2000; i++) k.touch(heap.start + rng.below(heapPages) * 4096, (i & 3) === 0);
+    for (let va = heap.start; va < heap.end; va += 4096) {
+      k.touch(va, true);
+      if (--left <= 0) {
+        left = every;
+        yield PART;
+      }
+    }
+    for (let i = 0; i < 2000; i++) {
+      k.touch(heap.start + rng.below(heapPages) * 4096, (i & 3) === 0);
+      if (--left <= 0) {
+        left = every;
+        yield PART;
+      }
+    }
     k.munmap(mm, heap);
   }
   k.exit(child);
@@ -347,14 +471,22 @@ function* updateVsAccess(
   kind: UpdateKind,
 ): Generator<WorkloadStep, void, void> {
   const p = start(k, 'update-vs-access');
-  const v = populate(k, p, mib, '4k');
+  const v = yield* populate(k, p, mib, '4k', x.grain ?? WHOLE_SLICES);
   const spare = k.mmap(p.mm, 512 * 4096);
   const pages = (v.end - v.start) / 4096;
   const runs = Math.floor(pages / UPDATE_RUN);
   yield MEASURE;
   const st = { credit: 0, turn: 0, spareNext: 0 };
+  const g = x.grain ?? WHOLE_SLICES;
   for (let done = 0; done < accesses; done += SLICE) {
-    updateSlice(k, x.rng, p, v, spare, st, Math.min(SLICE, accesses - done), rate, kind, runs);
+    const n = Math.min(SLICE, accesses - done);
+    for (let m = 0; ; ) {
+      const take = Math.min(n - m, g.ops);
+      updateSlice(k, x.rng, p, v, spare, st, take, rate, kind, runs);
+      m += take;
+      if (m >= n) break;
+      yield PART;
+    }
     yield PROGRESS;
   }
 }

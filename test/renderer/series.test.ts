@@ -20,9 +20,9 @@ const snap = (t: number, domains: DomainMetrics[]): MetricSnapshot => ({ t, wall
 
 describe('live chart series', () => {
   const snaps = [
-    snap(1000, [m('g1', { tlbMissRate: 0.002, cyclesPerOp: 10 }), m('g2', { refsPerWalk: 24, exitsPerSec: 5, hypercallsPerSec: 7 })]),
-    snap(2000, [m('g1', { tlbMissRate: 0.004, cyclesPerOp: 12 })]),
-    snap(3000, [m('g1', { cyclesPerOp: 14 }), m('g2', { refsPerWalk: 20 })]),
+    snap(1000, [m('g1', { tlbMissRate: 0.002, cyclesPerOp: 10, cycles: 100, ops: 10 }), m('g2', { refsPerWalk: 24, exitsPerSec: 5, hypercallsPerSec: 7, cycles: 50, ops: 1 })]),
+    snap(2000, [m('g1', { tlbMissRate: 0.004, cyclesPerOp: 12, cycles: 220, ops: 20 })]),
+    snap(3000, [m('g1', { cyclesPerOp: 14, cycles: 360, ops: 30 }), m('g2', { refsPerWalk: 20, cycles: 90, ops: 2 })]),
   ];
 
   it('aligns one line per domain on the snapshots’ simulated time, breaking where a domain is absent', () => {
@@ -36,6 +36,21 @@ describe('live chart series', () => {
   it('shows TLB misses per 1000 lookups and exits + hypercalls as one rate', () => {
     expect(alignSeries(snaps, ['g1'], 'tlbMissRate')[1]).toEqual([2, 4, 0]);
     expect(alignSeries(snaps, ['g2'], 'exitsAndHypercallsPerSec')[1]).toEqual([12, null, 0]);
+  });
+
+  it('an interval that measured nothing keeps the last measured value while the domain runs, and has none (not 0) once it stopped', () => {
+    const quiet = [
+      snap(1000, [m('g1', { cycles: 100, ops: 10, cyclesPerOp: 10, tlbMissRate: 0.001 })]),
+      // Ran but completed no operation (one long operation in progress).
+      snap(2000, [m('g1', { cycles: 200, ops: 10, cyclesPerOp: 0, tlbMissRate: 0.002 })]),
+      // Did not run (other domains had the pCPU).
+      snap(3000, [m('g1', { cycles: 200, ops: 10, cyclesPerOp: 0, tlbMissRate: 0 })]),
+      snap(4000, [m('g1', { cycles: 300, ops: 11, cyclesPerOp: 100, tlbMissRate: 0.003 })]),
+      // Its workload ended: blocked in its idle loop, nothing measured.
+      snap(5000, [m('g1', { state: 'blocked', cycles: 300, ops: 11, cyclesPerOp: 0, tlbMissRate: 0 })]),
+    ];
+    expect(alignSeries(quiet, ['g1'], 'cyclesPerOp')[1]).toEqual([10, 10, 10, 100, null]);
+    expect(alignSeries(quiet, ['g1'], 'tlbMissRate')[1]).toEqual([1, 2, 2, 3, null]);
   });
 
   it('takes the last n values of one domain for a sparkline and scales them into the box', () => {

@@ -3,7 +3,7 @@
 // compares and walks are answered by id (a reply in flight for a replaced request is dropped).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PagingMode, WalkTrace, WorkerEvent, WorkerRequest } from '../../core/api/index.js';
-import { SimWorker } from '../../renderer/src/lib/simWorker.svelte.js';
+import { MAX_POINTS, SimWorker } from '../../renderer/src/lib/simWorker.svelte.js';
 
 class FakeWorker {
   sent: WorkerRequest[] = [];
@@ -38,6 +38,30 @@ function make() {
 afterEach(() => vi.useRealTimers());
 
 describe('SimWorker', () => {
+  it('keeps batched snapshots, thins old points beyond MAX_POINTS keeping the start and the newest, and tells listeners of each', () => {
+    const { sim, workers } = make();
+    const w = workers[0]!;
+    const seen: number[] = [];
+    sim.onWorkerEvent((e) => {
+      if (e.type === 'snapshot') seen.push(e.snapshot.t);
+    });
+    sim.start({ name: 's' }, 100, { pace: 1e-3, repeat: true });
+    expect(w.sent[0]).toEqual({ type: 'start', scenario: { name: 's' }, snapshotMs: 100, pace: 1e-3, repeat: true });
+    const snaps = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ t: from + i, wallMs: 0, domains: [] }));
+    w.emit({ type: 'snapshots', snapshots: snaps(0, 1500) });
+    expect(sim.snapshots).toHaveLength(1500);
+    w.emit({ type: 'snapshots', snapshots: snaps(1500, 1500) });
+    expect(sim.snapshots.length).toBeLessThanOrEqual(MAX_POINTS);
+    expect(sim.snapshots.length).toBeGreaterThan(MAX_POINTS / 4);
+    expect(sim.snapshots[0]!.t).toBe(0);
+    expect(sim.snapshots.at(-1)!.t).toBe(2999);
+    const ts = sim.snapshots.map((x) => x.t);
+    expect([...ts].sort((a, b) => a - b)).toEqual(ts);
+    expect(seen).toHaveLength(3000);
+    sim.setPace('max');
+    expect(w.sent.at(-1)).toEqual({ type: 'pace', pace: 'max' });
+  });
+
   it('sends start and follows booted, progress, snapshots, console output and results', () => {
     const { sim, workers } = make();
     const w = workers[0]!;
@@ -46,7 +70,7 @@ describe('SimWorker', () => {
     expect(sim.state).toBe('booting');
     w.emit({ type: 'booted', domains: [], consoles: ['xen', 'dom0'] });
     w.emit({ type: 'state', state: 'running' });
-    w.emit({ type: 'progress', fraction: 0.5, ops: 10, simulatedCycles: 99, elapsedMs: 1000, etaMs: 1000 });
+    w.emit({ type: 'progress', fraction: 0.5, ops: 10, simulatedCycles: 99, clockCycles: 99, elapsedMs: 1000, etaMs: 1000, runs: 1, repeat: false, pace: 'max' });
     w.emit({ type: 'snapshot', snapshot: { t: 5, wallMs: 1, domains: [] } });
     const seen: string[] = [];
     sim.onConsole((c, d) => seen.push(`${c}:${d}`));
@@ -109,7 +133,7 @@ describe('SimWorker', () => {
     sim.start({ name: 's' });
     workers[0]!.emit({ type: 'state', state: 'running' });
     sim.stop(1500);
-    workers[0]!.emit({ type: 'finished', status: 'stopped', results: { domains: [] } as never });
+    workers[0]!.emit({ type: 'finished', status: 'stopped', results: { domains: [] } as never, repeat: false, runs: 1 });
     workers[0]!.emit({ type: 'state', state: 'stopped' });
     vi.advanceTimersByTime(5000);
     expect(workers).toHaveLength(1);

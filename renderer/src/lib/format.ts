@@ -51,3 +51,13 @@ export function fmtDate(iso: string): string {
 }
 
 export const MODE_LABEL: Record<string, string> = { native: 'native', pv: 'PV', shadow: 'shadow', hap: 'HAP', kvm: 'KVM' };
+
+/** Simulated time from cycles at the nominal clock (CLOCK_HZ = 3 GHz): 850 ns, 12.5 µs, 3.40 ms, 1.20 s. */
+export function fmtSimTime(cycles: number, hz = 3e9): string {
+  if (!Number.isFinite(cycles)) return '–';
+  const s = cycles / hz;
+  if (s >= 1) return `${s.toFixed(2)}${THIN}s`;
+  if (s >= 1e-3) return `${(s * 1e3).toFixed(s >= 0.1 ? 0 : 2)}${THIN}ms`;
+  if (s >= 1e-6) return `${(s * 1e6).toFixed(s >= 1e-4 ? 0 : 1)}${THIN}µs`;
+  return `${Math.round(s * 1e9)}${THIN}ns`;
+}

@@ -4,8 +4,8 @@
  */
 import { getContext, setContext } from 'svelte';
 import { MediaQuery } from 'svelte/reactivity';
-import type { HostApi, HostInfo, MenuCommand, RunSummary, ScenarioInput } from '../../../core/api/index.js';
-import { describeJsonError, validateScenario } from '../../../core/api/index.js';
+import type { HostApi, HostInfo, MenuCommand, Pace, RunSummary, ScenarioInput } from '../../../core/api/index.js';
+import { DEFAULT_PACE, describeJsonError, validateScenario } from '../../../core/api/index.js';
 import { PRESETS } from '../../../core/api/presets.js';
 import { SimWorker } from './simWorker.svelte.js';
 import { RunRecorder } from './recorder.js';
@@ -53,6 +53,10 @@ export class Lab {
   /** The theme in effect: the setting, or with "system" the OS's. */
   readonly dark = $derived(this.theme === 'dark' || (this.theme === 'system' && (this.osDark?.current ?? false)));
   lastSavedRun = $state<number | null>(null);
+  /** Simulated time per real second for the next run, and for the live one when changed. */
+  pace = $state<Pace>(DEFAULT_PACE);
+  /** The next run repeats every workload until Stop is pressed. */
+  repeat = $state(false);
   /** A run opened from history, shown in the run view instead of the live session. */
   openedRun = $state<number | null>(null);
   readonly sim: SimWorker;
@@ -185,9 +189,15 @@ export class Lab {
     }
     this.openedRun = null;
     this.recorder.begin(v.scenario);
-    this.sim.start(v.scenario);
+    this.sim.start(v.scenario, 100, { pace: this.pace, repeat: this.repeat });
     this.view = 'run';
     return true;
+  }
+
+  /** Sets the pace: for the next run, and at once for a live one. */
+  setPace(pace: Pace): void {
+    this.pace = pace;
+    if (this.running) this.sim.setPace(pace);
   }
 
   private async onMenu(cmd: MenuCommand): Promise<void> {

@@ -28,18 +28,39 @@ function value(d: DomainMetrics, key: MetricKey): number {
 }
 
 /**
- * [xs, ys(domain 0), ys(domain 1), …] for `key`; a domain absent from a snapshot (not yet created,
- * or destroyed) gives null there so the line breaks instead of lying. TLB miss rate is per 1000
- * lookups.
+ * Whether an interval measured anything for `d` (its previous snapshot `prev`): its vCPU ran
+ * (cycles moved: they also move when a new run's counters restart) and, for cycles per operation,
+ * an operation completed. An interval that measured nothing has no value, not a zero.
+ */
+export function measured(d: DomainMetrics, prev: DomainMetrics | undefined, key: MetricKey): boolean {
+  if (!prev) return d.cycles > 0 && (key !== 'cyclesPerOp' || d.ops > 0);
+  if (d.cycles === prev.cycles) return false;
+  return key !== 'cyclesPerOp' || d.ops !== prev.ops;
+}
+
+/**
+ * [xs, ys(domain 0), ys(domain 1), …] for `key`, x the simulated time (host clock cycles). An
+ * interval that measured nothing for a domain (see measured()) keeps the domain's last measured
+ * value while it is running (its vCPU waited for the pCPU, or an operation is still in progress:
+ * the rate of its work is unchanged), and gives null once it stopped running (its workload ended,
+ * it was paused) or before it measured anything; a domain absent from a snapshot (not yet created,
+ * or destroyed) gives null. TLB miss rate is per 1000 lookups.
  */
 export function alignSeries(snapshots: readonly MetricSnapshot[], domains: readonly string[], key: MetricKey): (number | null)[][] {
   const xs = snapshots.map((s) => s.t);
-  const ys = domains.map((name) =>
-    snapshots.map((s) => {
+  const ys = domains.map((name) => {
+    let prev: DomainMetrics | undefined;
+    let held: number | null = null;
+    return snapshots.map((s) => {
       const d = s.domains.find((x) => x.name === name);
-      return d ? value(d, key) : null;
-    }),
-  );
+      let v: number | null = null;
+      if (d && measured(d, prev, key)) v = held = value(d, key);
+      else if (d && d.state === 'running') v = held;
+      else held = null;
+      prev = d;
+      return v;
+    });
+  });
   return [xs, ...ys];
 }
 

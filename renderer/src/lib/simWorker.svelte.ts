@@ -13,6 +13,7 @@ import type {
   CompareResult,
   DomainInfo,
   MetricSnapshot,
+  Pace,
   PagingMode,
   Results,
   SessionState,
@@ -27,8 +28,23 @@ export interface ProgressInfo {
   fraction: number;
   ops: number;
   simulatedCycles: number;
+  /** The host clock since the run began (boot excluded). */
+  clockCycles: number;
   elapsedMs: number;
   etaMs: number | null;
+  /** Runs of the workloads started; `repeat`: they repeat until stopped. */
+  runs: number;
+  repeat: boolean;
+  pace: Pace;
+}
+
+/** Keeps a series under `max` points: every other point of it, the first and the newest kept. */
+export function decimate<T>(points: readonly T[], max: number): T[] {
+  if (points.length <= max) return points.slice();
+  const out: T[] = [];
+  for (let i = 0; i < points.length - 1; i += 2) out.push(points[i]!);
+  out.push(points[points.length - 1]!);
+  return out.length <= max ? out : decimate(out, max);
 }
 
 export type CompareOutcome = {
@@ -40,8 +56,8 @@ type Pending<T> = { id: number; resolve: (v: T) => void; reject: (e: Error) => v
 
 export type WalkOutcome = { trace: WalkTrace; candidates: string[] };
 
-/** Live series kept for charts: one array per metric per domain, capped. */
-const MAX_POINTS = 2000;
+/** Live series kept for charts: one array per metric per domain, capped (older points thinned, the start kept). */
+export const MAX_POINTS = 2000;
 
 export class SimWorker {
   state = $state<SessionState>('idle');
@@ -51,6 +67,8 @@ export class SimWorker {
   snapshots = $state.raw<MetricSnapshot[]>([]);
   results = $state.raw<Results | null>(null);
   finishedStatus = $state<'finished' | 'stopped' | null>(null);
+  /** How the finished run ran: its workloads repeated until stopped, and how many runs were started. */
+  finishedRepeat = $state<{ repeat: boolean; runs: number } | null>(null);
   error = $state<{ where: string; message: string; problems?: { path: string; message: string }[] } | null>(null);
   workerDead = $state<string | null>(null);
   compareBusy = $state<{ done: number; total: number; label: string } | null>(null);
@@ -157,13 +175,26 @@ export class SimWorker {
         for (const name of [...this.consoleBuffers.keys()]) if (!e.consoles.includes(name)) this.consoleBuffers.delete(name);
         break;
       case 'progress':
-        this.progress = { fraction: e.fraction, ops: e.ops, simulatedCycles: e.simulatedCycles, elapsedMs: e.elapsedMs, etaMs: e.etaMs };
+        this.progress = {
+          fraction: e.fraction,
+          ops: e.ops,
+          simulatedCycles: e.simulatedCycles,
+          clockCycles: e.clockCycles,
+          elapsedMs: e.elapsedMs,
+          etaMs: e.etaMs,
+          runs: e.runs,
+          repeat: e.repeat,
+          pace: e.pace,
+        };
         break;
-      case 'snapshot': {
-        const s = this.snapshots;
-        this.snapshots = s.length >= MAX_POINTS ? [...s.slice(s.length - MAX_POINTS + 1), e.snapshot] : [...s, e.snapshot];
+      case 'snapshot':
+        this.addSnapshots([e.snapshot]);
         break;
-      }
+      case 'snapshots':
+        this.addSnapshots(e.snapshots);
+        // Listeners (the run recorder) see each snapshot of the batch on its own.
+        for (const snapshot of e.snapshots) for (const l of this.eventListeners) l({ type: 'snapshot', snapshot });
+        break;
       case 'console': {
         const prev = this.consoleBuffers.get(e.console) ?? '';
         const next = prev + e.data;
@@ -178,6 +209,7 @@ export class SimWorker {
       case 'finished':
         this.results = e.results;
         this.finishedStatus = e.status;
+        this.finishedRepeat = { repeat: e.repeat, runs: e.runs };
         if (this.stopTimer) {
           clearTimeout(this.stopTimer);
           this.stopTimer = null;
@@ -221,17 +253,32 @@ export class SimWorker {
     for (const l of this.eventListeners) l(e);
   }
 
-  start(scenario: unknown, snapshotMs = 250): void {
+  private addSnapshots(add: readonly MetricSnapshot[]): void {
+    const next = [...this.snapshots, ...add];
+    this.snapshots = next.length > MAX_POINTS ? decimate(next, MAX_POINTS) : next;
+  }
+
+  /**
+   * Boots `scenario` and runs it at `pace` (default: the worker's, DEFAULT_PACE), its workloads
+   * repeating until stopped with `repeat`.
+   */
+  start(scenario: unknown, snapshotMs = 250, opts: { pace?: Pace; repeat?: boolean } = {}): void {
     this.error = null;
     this.results = null;
     this.finishedStatus = null;
+    this.finishedRepeat = null;
     this.progress = null;
     this.snapshots = [];
     this.domains = [];
     this.consoles = [];
     this.consoleBuffers.clear();
     this.state = 'booting';
-    this.send({ type: 'start', scenario: $state.snapshot(scenario), snapshotMs });
+    this.send({ type: 'start', scenario: $state.snapshot(scenario), snapshotMs, ...(opts.pace !== undefined ? { pace: opts.pace } : {}), ...(opts.repeat ? { repeat: true } : {}) });
+  }
+
+  /** Changes the pace of the live run (it applies from now on; also while paused). */
+  setPace(pace: Pace): void {
+    if (this.worker) this.send({ type: 'pace', pace });
   }
 
   pause(): void {
