@@ -127,6 +127,8 @@ describe('validation and notices', () => {
         await expect.poll(() => status.getAttribute('data-ok')).toBe('false');
         expect(await status.textContent()).toContain(`the JSON editor has an edit that does not parse (line ${line}, column ${column})`);
         expect(await status.textContent()).not.toContain('valid — ready');
+        // The top bar, seen from every view, says the scenario cannot run as it stands.
+        await expect.poll(() => page.getByTestId('unparsed-edit').count()).toBe(1);
         await page.keyboard.press('Control+Enter');
         await page.waitForTimeout(300);
         expect(await simState(page)).toBe('idle');
@@ -138,6 +140,7 @@ describe('validation and notices', () => {
         await json.fill(good);
         await expect.poll(() => status.getAttribute('data-ok')).toBe('true');
         await expect.poll(() => noticeTexts(page)).toEqual([]);
+        await expect.poll(() => page.getByTestId('unparsed-edit').count()).toBe(0);
         expect(b.errors).toEqual([]);
       } finally {
         await b.close();
