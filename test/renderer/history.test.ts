@@ -37,12 +37,14 @@ function detail(id: number, name: string, r: Results): RunDetail {
     error: null,
     series: [],
     console: [],
+    kind: 'run',
+    compare: null,
   };
 }
 
 function setup() {
   const runs = [detail(1, 'beta', results('pv', 16)), detail(2, 'alpha', results('hap', 16)), detail(3, 'gamma', results('pv', 32))];
-  const summaries = (): RunSummary[] => runs.map(({ scenario: _s, results: _r, error: _e, series: _x, console: _c, ...s }) => s);
+  const summaries = (): RunSummary[] => runs.map(({ scenario: _s, results: _r, error: _e, series: _x, console: _c, compare: _m, ...s }) => s);
   const host = {
     info: vi.fn(async () => ({ version: 'test', host: 'browser', dataDir: '/tmp/x', store: { ok: true } })),
     listRuns: vi.fn(async () => summaries()),
