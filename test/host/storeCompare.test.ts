@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HostError, type Results, type SavedCompare } from '../../core/api/index.js';
+import { HostError, type Results, type SavedCompare, type Scenario } from '../../core/api/index.js';
 import { DB_FILENAME, openStore } from '../../electron/host/store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../electron/host/schema.js';
 import { RESULTS_CSV_COLUMNS } from '../../electron/host/export.js';
@@ -13,7 +13,7 @@ import { removeTempDirs, tempDir, tinyRun } from './helpers.js';
 afterEach(removeTempDirs);
 
 let results: Results;
-let scenario: unknown;
+let scenario: Scenario;
 beforeAll(() => {
   ({ results, scenario } = tinyRun());
 });
