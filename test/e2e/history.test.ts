@@ -151,6 +151,8 @@ describe('History', () => {
     expect(await row(page, id).locator('[data-field="kind"]').textContent()).toBe('run');
     await detail.getByTestId('history-charts').scrollIntoViewIfNeeded();
     await shot(page, 'history-run-1366');
+    await logs.scrollIntoViewIfNeeded();
+    await shot(page, 'history-run-consoles-1366');
     await page.setViewportSize({ width: 1920, height: 1080 });
     await shot(page, 'history-run-1920');
     await logs.scrollIntoViewIfNeeded();
