@@ -51,7 +51,8 @@ beforeAll(() => requireBuild());
 
 describe('History', () => {
   it('marks a run whose page was closed mid-run as interrupted within its lease, keeping its saved points', async () => {
-    const LEASE = 4000;
+    // Long enough that a page on a loaded machine renews in time (it renews every third of it).
+    const LEASE = 10_000;
     const dataDir = freshDataDir('history-lease');
     server = await serve({ rendererDir: RENDERER, dataDir, port: 0, leaseMs: LEASE });
     b = await openBrowser(server.url);

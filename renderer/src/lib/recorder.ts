@@ -113,7 +113,21 @@ export class RunRecorder {
     }
   }
 
-  private async flush(): Promise<void> {
+  private flushing: Promise<void> = Promise.resolve();
+
+  /**
+   * One flush at a time, in order. Without the queue, end()'s last flush could run beside a
+   * once-a-second flush still waiting for its appendSeries, and finishRun would then reach the host
+   * before that flush's appendConsole, which the host refuses (the run is finished): the run's
+   * console was lost on a busy machine.
+   */
+  private flush(): Promise<void> {
+    const next = this.flushing.then(() => this.flushNow());
+    this.flushing = next;
+    return next;
+  }
+
+  private async flushNow(): Promise<void> {
     const idp = this.runId;
     if (!idp) return;
     const id = await idp;
