@@ -69,7 +69,8 @@ describe('History', () => {
     const id = (await listed())[0]!.id;
     await expect.poll(async () => (await api<Detail>(server!, 'getRun', id)).series.length, { timeout: 60_000 }).toBeGreaterThan(0);
     await page.waitForTimeout(LEASE + 1000);
-    expect((await listed())[0]!.status).toBe('running');
+    const alive = await api<Detail & { error: string | null }>(server, 'getRun', id);
+    expect(alive.status, `the run ended while its page was open: ${alive.error}; page errors: ${b.errors.join(' | ')}`).toBe('running');
     const before = (await api<Detail>(server, 'getRun', id)).series.length;
     expect(before).toBeGreaterThan(0);
 
