@@ -6,10 +6,34 @@
  */
 import { z } from 'zod';
 import type { PagingMode } from './scenario.js';
-import type { Results } from './results.js';
+import type { CompareResult, Results } from './results.js';
+import type { SweepPoint, SweepSpec } from './worker.js';
 
 export const RUN_STATUSES = ['running', 'finished', 'failed', 'cancelled', 'interrupted'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/**
+ * What a History entry is: a live run (series, console, results), or a comparison saved from the
+ * Compare view — one workload under several paging modes ('compare'), or over a swept parameter
+ * too ('sweep').
+ */
+export const RUN_KINDS = ['run', 'compare', 'sweep'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+
+/**
+ * A running run's lease. The page that records a run renews it every LEASE_RENEW_MS (and every
+ * append renews it too); a run whose lease ran out is marked 'interrupted' by the host, so a tab
+ * closed (or crashed) mid-run does not stay 'running' for ever.
+ *
+ * Why three minutes: browsers throttle timers in a background tab — Chrome's intensive throttling
+ * runs a hidden page's timers at most once a minute after 5 minutes hidden, Firefox and Safari
+ * similarly — so a live page that is merely hidden may renew only once a minute, a few seconds late
+ * if its event loop is busy. Three minutes lets two such renewals go missing before the host gives
+ * up on the page, and still tells a user within minutes that a closed tab's run was interrupted.
+ */
+export const DEFAULT_LEASE_MS = 180_000;
+/** How often a recording page renews its lease while in the foreground (a shorter lease renews at a third of it). */
+export const LEASE_RENEW_MS = 5_000;
 
 /** The numbers a history table shows without opening a run. */
 export interface RunHeadline {
@@ -31,6 +55,8 @@ export interface RunSummary {
   status: RunStatus;
   headline: RunHeadline | null;
   note: string;
+  /** A live run, or a saved comparison ('compare', or 'sweep' when it swept a parameter). */
+  kind: RunKind;
 }
 
 /** One metric sample of one domain (a live chart point), saved while the run goes. */
@@ -54,6 +80,30 @@ export interface RunDetail extends RunSummary {
   error: string | null;
   series: SeriesPoint[];
   console: ConsoleChunk[];
+  /** A comparison's outcome, as the Compare view drew it (kind 'compare' or 'sweep'); null for a live run. */
+  compare: SavedCompare | null;
+}
+
+/** What a comparison measured: the Compare view's outcome and what it was run for. */
+export interface SavedCompare {
+  /** The guest whose workload was compared. */
+  guest: string;
+  /** The workload document compared (kind and parameters). */
+  workload: { kind: string; [param: string]: unknown };
+  /** The swept parameter and its values, or null for a plain comparison. */
+  sweep: SweepSpec | null;
+  /** Per mode (at the sweep's first value): the results the bars, the why table and the histograms come from. */
+  result: CompareResult & { skipped: { mode: PagingMode; reason: string }[] };
+  /** Every (value, mode) point of the sweep, or null. */
+  sweepPoints: SweepPoint[] | null;
+}
+
+export interface SaveCompareArgs {
+  scenarioName: string;
+  /** The scenario the comparison ran (the first guest's workload set as compared). */
+  scenario: unknown;
+  seed: number;
+  compare: SavedCompare;
 }
 
 export interface SavedScenario {
@@ -86,12 +136,17 @@ export interface HostApi {
   info(): Promise<HostInfo>;
   listRuns(): Promise<RunSummary[]>;
   getRun(id: number): Promise<RunDetail | null>;
-  beginRun(args: BeginRunArgs): Promise<{ id: number }>;
+  /** Starts a run record; leaseMs: how long it stays 'running' without renewLease or an append. */
+  beginRun(args: BeginRunArgs): Promise<{ id: number; leaseMs?: number }>;
+  /** The recording page is still there: the run's lease starts again. Refused once the run ended or its lease ran out. */
+  renewLease(id: number): Promise<void>;
   appendSeries(id: number, points: SeriesPoint[]): Promise<void>;
   appendConsole(id: number, chunks: ConsoleChunk[]): Promise<void>;
   finishRun(id: number, end: FinishRunArgs): Promise<void>;
   setNote(id: number, note: string): Promise<void>;
   deleteRun(id: number): Promise<void>;
+  /** Saves a comparison from the Compare view as a History entry (kind 'compare' or 'sweep'). */
+  saveCompare(args: SaveCompareArgs): Promise<{ id: number }>;
   listScenarios(): Promise<SavedScenario[]>;
   saveScenario(name: string, scenario: unknown): Promise<{ id: number }>;
   deleteScenario(id: number): Promise<void>;
@@ -152,11 +207,21 @@ export const HOST_OP_ARGS = {
   listRuns: z.tuple([]),
   getRun: z.tuple([id]),
   beginRun: z.tuple([beginRunArgs]),
+  renewLease: z.tuple([id]),
   appendSeries: z.tuple([id, z.array(seriesPoint).max(100_000)]),
   appendConsole: z.tuple([id, z.array(consoleChunk).max(10_000)]),
   finishRun: z.tuple([id, finishRunArgs]),
   setNote: z.tuple([id, z.string().max(64 * 1024)]),
   deleteRun: z.tuple([id]),
+  // The outcome is checked by the store (documents.ts), as finishRun's results are.
+  saveCompare: z.tuple([
+    z.strictObject({
+      scenarioName: z.string().min(1).max(128),
+      scenario: json,
+      seed: z.number().int().min(0).max(0xffffffff),
+      compare: json,
+    }),
+  ]),
   listScenarios: z.tuple([]),
   saveScenario: z.tuple([z.string().min(1).max(128), json]),
   deleteScenario: z.tuple([id]),

@@ -5,14 +5,19 @@
  * file a user picked), so nothing here trusts their shape.
  */
 import { z } from 'zod';
-import { HostError, RUN_STATUSES, type RunDetail, type RunHeadline } from '../../core/api/host.js';
+import { HostError, RUN_KINDS, RUN_STATUSES, type RunDetail, type RunHeadline, type RunKind, type SavedCompare } from '../../core/api/host.js';
 import type { DomainResults, Results } from '../../core/api/results.js';
 import { PAGING_MODES, type PagingMode } from '../../core/api/scenario.js';
 
 /** The marker of a run exported as JSON; importRun refuses anything else. */
 export const RUN_EXPORT_FORMAT = 'hyperlab-run';
-/** Bumped when the export document changes incompatibly; older versions stay importable. */
-export const RUN_EXPORT_VERSION = 1;
+/**
+ * Bumped when the export document changes incompatibly; older versions stay importable. Version 2
+ * added saved comparisons (run.kind, run.compare): a live run is still written as version 1, so an
+ * older Hyperlab imports it as before, and a comparison as version 2, which an older Hyperlab
+ * refuses by name instead of importing it as an empty run.
+ */
+export const RUN_EXPORT_VERSION = 2;
 
 export interface RunExport {
   format: typeof RUN_EXPORT_FORMAT;
@@ -48,6 +53,23 @@ export const resultsSchema = z.looseObject({
   simulatedCycles: num,
 });
 
+const modeSchema = z.enum(PAGING_MODES);
+
+/** A saved comparison (saveCompare, or an imported export of one); loose, as results are. */
+export const savedCompareSchema = z.looseObject({
+  guest: z.string().min(1).max(64),
+  workload: z.looseObject({ kind: z.string().min(1).max(64) }),
+  sweep: z.strictObject({ param: z.string().min(1).max(64), values: z.array(num).min(1).max(1000) }).nullable(),
+  result: z.looseObject({
+    scenario: z.string().max(128),
+    workload: z.string().max(64),
+    modes: z.array(modeSchema).max(16),
+    runs: z.array(z.looseObject({ mode: modeSchema, results: resultsSchema })).max(16),
+    skipped: z.array(z.looseObject({ mode: modeSchema, reason: z.string().max(4096) })).max(16),
+  }),
+  sweepPoints: z.array(z.looseObject({ value: num, mode: modeSchema, cyclesPerOp: num, results: resultsSchema })).max(16_000).nullable(),
+});
+
 const seriesPointSchema = z.strictObject({
   t: z.number().finite().min(0),
   domain: z.string().min(1).max(64),
@@ -71,6 +93,9 @@ const exportedRunSchema = z.looseObject({
   note: z.string().max(64 * 1024),
   series: z.array(seriesPointSchema),
   console: z.array(consoleChunkSchema),
+  // Version 2: absent in a version 1 file (a live run).
+  kind: z.enum(RUN_KINDS).optional(),
+  compare: savedCompareSchema.nullable().optional(),
 });
 export type ImportedRun = z.infer<typeof exportedRunSchema>;
 
@@ -91,6 +116,33 @@ export function checkResults(value: unknown, where: string): Results {
   const r = resultsSchema.safeParse(value);
   if (!r.success) refuse(where, 'results', r.error);
   return value as Results;
+}
+
+/** Checks a comparison given to saveCompare; the message names the first bad field. */
+export function checkCompare(value: unknown, where: string): SavedCompare {
+  const r = savedCompareSchema.safeParse(value);
+  if (!r.success) refuse(where, 'compare', r.error);
+  const c = value as SavedCompare;
+  if (c.sweep && !c.sweepPoints) throw new HostError('bad-args', `${where}: compare.sweepPoints: required when compare.sweep is given`);
+  return c;
+}
+
+/** 'sweep' when the comparison swept a parameter, else 'compare'. */
+export function compareKind(c: SavedCompare): RunKind {
+  return c.sweep ? 'sweep' : 'compare';
+}
+
+/** A comparison's headline: the compared guest under each mode (at the sweep's first value). */
+export function compareHeadline(c: SavedCompare): RunHeadline {
+  const runs = c.result.runs;
+  return {
+    auditOk: runs.every((r) => r.results.audit.ok),
+    simulatedCycles: runs.reduce((a, r) => a + r.results.simulatedCycles, 0),
+    domains: runs.flatMap((r) => {
+      const d = r.results.domains.find((x) => x.name === c.guest) ?? guestDomains(r.results)[0];
+      return d ? [{ name: d.name, mode: r.mode, ops: d.ops, cyclesPerOp: d.cycles.perOp, refsPerWalk: d.walk.refsPerWalk, tlbMissRate: d.tlb.missRate }] : [];
+    }),
+  };
 }
 
 /** The domains a headline and `modes` describe: the guests, or every domain if there is none. */
@@ -134,7 +186,7 @@ export function toJson(value: unknown, what: string): string {
 }
 
 export function runExport(run: RunDetail, exportedAt: string): RunExport {
-  return { format: RUN_EXPORT_FORMAT, formatVersion: RUN_EXPORT_VERSION, exportedAt, run };
+  return { format: RUN_EXPORT_FORMAT, formatVersion: run.kind === 'run' ? 1 : RUN_EXPORT_VERSION, exportedAt, run };
 }
 
 /** Parses and checks an exported run; every refusal says what is wrong and where. */

@@ -2,6 +2,7 @@
  * Turning a run into a file: CSV of the results (one row per domain, the contract fields of
  * DESIGN.md §6 flattened) and the file name the save dialog or download suggests.
  */
+import type { RunKind, SavedCompare } from '../../core/api/host.js';
 import type { DomainResults, Results } from '../../core/api/results.js';
 
 /**
@@ -68,6 +69,29 @@ export function resultsCsv(results: Pick<Results, 'domains'>): string {
 }
 
 /**
+ * A comparison as CSV: the compared guest's row of RESULTS_CSV_COLUMNS under each mode (its mode
+ * column says which); a sweep has one row per (value, mode) point, led by a column named after
+ * the swept parameter.
+ */
+export function compareCsv(c: SavedCompare): string {
+  const guestRow = (r: Results): DomainResults | undefined => r.domains.find((d) => d.name === c.guest) ?? r.domains.find((d) => d.role !== 'dom0');
+  if (c.sweep && c.sweepPoints) {
+    const rows: unknown[][] = [[c.sweep.param, ...RESULTS_CSV_COLUMNS]];
+    for (const p of c.sweepPoints) {
+      const d = guestRow(p.results);
+      if (d) rows.push([p.value, ...RESULTS_CSV_COLUMNS.map((col) => at(d, col))]);
+    }
+    return toCsv(rows);
+  }
+  const rows: unknown[][] = [[...RESULTS_CSV_COLUMNS]];
+  for (const r of c.result.runs) {
+    const d = guestRow(r.results);
+    if (d) rows.push(RESULTS_CSV_COLUMNS.map((col) => at(d, col)));
+  }
+  return toCsv(rows);
+}
+
+/**
  * A scenario name made safe for a file name on every OS: ASCII letters, digits, '.', '_' and '-'
  * survive, runs of anything else ('/' and '\\' above all) become one '-', and there is no leading
  * dot (a hidden file on Unix) or trailing dot (silently dropped by Windows).
@@ -85,7 +109,7 @@ export function sanitizeForFilename(name: string, max = 64): string {
   return s || 'run';
 }
 
-/** `hyperlab-run-<id>-<scenario>.<ext>`, e.g. hyperlab-run-12-walk-4k.csv. */
-export function exportFilename(id: number, scenarioName: string, ext: 'json' | 'csv'): string {
-  return `hyperlab-run-${id}-${sanitizeForFilename(scenarioName)}.${ext}`;
+/** `hyperlab-<kind>-<id>-<scenario>.<ext>`, e.g. hyperlab-run-12-walk-4k.csv, hyperlab-sweep-13-walk-4k.json. */
+export function exportFilename(id: number, scenarioName: string, ext: 'json' | 'csv', kind: RunKind = 'run'): string {
+  return `hyperlab-${kind}-${id}-${sanitizeForFilename(scenarioName)}.${ext}`;
 }

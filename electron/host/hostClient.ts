@@ -38,6 +38,8 @@ export interface HostClientOptions {
   nativeBinding?: string;
   host: HostInfo['host'];
   closeTimeoutMs?: number;
+  /** StoreOptions.leaseMs for every connection (DEFAULT_LEASE_MS when absent). */
+  leaseMs?: number;
   log?(message: string): void;
 }
 
@@ -200,6 +202,7 @@ export function startHostClient(opts: HostClientOptions): HostClient {
     host: opts.host,
     recover,
     ...(opts.nativeBinding !== undefined ? { nativeBinding: opts.nativeBinding } : {}),
+    ...(opts.leaseMs !== undefined ? { leaseMs: opts.leaseMs } : {}),
     ...(firstHealth ? { health: firstHealth } : {}),
   });
   const main = new Lane('main', opts.workerFile, () => data(firstHealth === null), log);

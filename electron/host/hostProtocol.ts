@@ -17,6 +17,9 @@ import { VERSION } from '../../core/api/version.js';
 import { createHostService, type DispatchReply, type ServiceOp } from './service.js';
 import type { RunStore, StoreOptions } from './store.js';
 
+/** How often a host worker marks runs whose lease ran out, when no call did it first. */
+export const LEASE_SWEEP_MS = 10_000;
+
 /** The worker's workerData. */
 export interface HostWorkerData {
   dataDir: string;
@@ -27,6 +30,8 @@ export interface HostWorkerData {
   recover: boolean;
   /** The health the first connection found; a later one reports it, since it did not look itself. */
   health?: StoreHealth;
+  /** StoreOptions.leaseMs: how long a running run lives without a renewal. */
+  leaseMs?: number;
 }
 
 export type ToWorker =
@@ -64,7 +69,7 @@ export type WorkerPort = Pick<MessagePort, 'postMessage' | 'on' | 'close'>;
 export function serveHostWorker(port: WorkerPort, data: HostWorkerData, open: (opts: StoreOptions) => RunStore): void {
   let store: RunStore;
   try {
-    store = open({ dataDir: data.dataDir, nativeBinding: data.nativeBinding, recover: data.recover });
+    store = open({ dataDir: data.dataDir, nativeBinding: data.nativeBinding, recover: data.recover, ...(data.leaseMs !== undefined ? { leaseMs: data.leaseMs } : {}) });
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     port.postMessage({ type: 'open-failed', message: message.split(/\r?\n/, 1)[0]! } satisfies FromWorker);
@@ -76,9 +81,22 @@ export function serveHostWorker(port: WorkerPort, data: HostWorkerData, open: (o
   const service = createHostService(store, info);
   // Each reply is posted before the next message is handled, so 'close' never overtakes a reply.
   let queue = Promise.resolve();
+  // Every read and write expires leases first; this also marks them when nothing is asked for a
+  // while, so the file says 'interrupted' soon after a page went away. In the queue, between calls.
+  const sweep = setInterval(() => {
+    queue = queue.then(() => {
+      try {
+        store.expireLeases();
+      } catch {
+        // A busy database: the next call or sweep does it.
+      }
+    });
+  }, LEASE_SWEEP_MS);
+  sweep.unref?.();
   port.on('message', (m: ToWorker) => {
     queue = queue.then(async () => {
       if (m.type === 'close') {
+        clearInterval(sweep);
         // WAL: closing the last connection checkpoints the log into the database file.
         store.close();
         port.close();

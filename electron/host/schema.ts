@@ -63,6 +63,19 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    why: 'comparisons and sweeps saved beside runs (kind, compare_json); a lease on running runs, so a run whose page went away is marked interrupted (lease_until)',
+    sql: `
+      -- Existing rows are live runs: the default says so. A comparison keeps its outcome (the
+      -- results per mode and the sweep's points) in compare_json; a live run has NULL there.
+      ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'run' CHECK (kind IN ('run', 'compare', 'sweep'));
+      ALTER TABLE runs ADD COLUMN compare_json TEXT;
+      -- Milliseconds since the epoch until which a 'running' run counts as alive; NULL: no lease
+      -- (a run begun before this migration, which the opening host marks interrupted anyway).
+      ALTER TABLE runs ADD COLUMN lease_until INTEGER;
+    `,
+  },
 ];
 
 /** The newest schema this code knows; a file with a higher user_version came from a newer app. */

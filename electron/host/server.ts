@@ -40,6 +40,12 @@ export interface ServeOptions {
   token?: string;
   /** The host worker to run (tests); hostWorker.ts beside this file otherwise. */
   workerFile?: string;
+  /**
+   * How long a running run stays 'running' after its page last renewed its lease (ms); then it is
+   * marked 'interrupted'. DEFAULT_LEASE_MS (3 minutes: a background tab's timers may fire only
+   * once a minute) unless a test wants a short one.
+   */
+  leaseMs?: number;
 }
 
 export interface RunningServer {
@@ -83,6 +89,9 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 }
 
 export async function serve(opts: ServeOptions): Promise<RunningServer> {
+  if (opts.leaseMs !== undefined && !(Number.isInteger(opts.leaseMs) && opts.leaseMs > 0)) {
+    throw new Error(`serve: leaseMs: expected a positive whole number of milliseconds, got ${opts.leaseMs}`);
+  }
   const rendererDir = resolve(opts.rendererDir);
   const token = opts.token ?? randomBytes(24).toString('base64url');
   // The store lives in host workers; this event loop only reads requests, checks them and
@@ -91,6 +100,7 @@ export async function serve(opts: ServeOptions): Promise<RunningServer> {
     workerFile: opts.workerFile ?? hostWorkerBeside(import.meta.url),
     dataDir: opts.dataDir,
     host: 'browser',
+    ...(opts.leaseMs !== undefined ? { leaseMs: opts.leaseMs } : {}),
     log: (m) => console.warn(`[hyperlab] ${m}`),
   });
   try {

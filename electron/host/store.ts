@@ -10,19 +10,29 @@
  * (Electron's single-instance lock): opening the store marks any run still 'running' as
  * 'interrupted', because the process that was running it is gone. The host's further
  * connections (its second worker, a worker restarted after a crash) open with recover: false.
+ *
+ * Leases: the host outlives its pages in browser mode (a tab closed mid-run, a page reloaded), so
+ * a running run also has a lease (lease_until) that its recording page renews (renewLease, and
+ * every append). A run whose lease ran out is marked 'interrupted' before anything reads or
+ * writes it, keeping what was saved; a late renewal or append is then refused.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import {
+  DEFAULT_LEASE_MS,
   HostError,
+  RUN_KINDS,
   type BeginRunArgs,
   type ConsoleChunk,
   type FinishRunArgs,
   type RunDetail,
   type RunHeadline,
+  type RunKind,
   type RunStatus,
   type RunSummary,
+  type SaveCompareArgs,
+  type SavedCompare,
   type SavedScenario,
   type SeriesPoint,
   type StoreHealth,
@@ -30,8 +40,8 @@ import {
 import type { Results } from '../../core/api/results.js';
 import type { PagingMode } from '../../core/api/scenario.js';
 import { VERSION } from '../../core/api/version.js';
-import { checkResults, headlineOf, modesOf, parseRunExport, runExport, toJson } from './documents.js';
-import { exportFilename, resultsCsv } from './export.js';
+import { checkCompare, checkResults, compareHeadline, compareKind, headlineOf, modesOf, parseRunExport, runExport, toJson } from './documents.js';
+import { compareCsv, exportFilename, resultsCsv } from './export.js';
 import { diagnose, setAside } from './health.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
 
@@ -51,6 +61,8 @@ export interface StoreOptions {
    * the renderer that runs those runs is still alive and recording, and the file was checked.
    */
   recover?: boolean;
+  /** How long a running run stays 'running' without a renewal (DEFAULT_LEASE_MS). */
+  leaseMs?: number;
 }
 
 export interface RunStore {
@@ -62,7 +74,13 @@ export interface RunStore {
   /** Newest first (by id, so an imported run appears at the top). */
   listRuns(): RunSummary[];
   getRun(id: number): RunDetail | null;
-  beginRun(args: BeginRunArgs): { id: number };
+  beginRun(args: BeginRunArgs): { id: number; leaseMs: number };
+  /** The run's page is alive: its lease starts again. Refused (bad-args) if it is not running. */
+  renewLease(id: number): void;
+  /** Marks running runs whose lease ran out as 'interrupted'; returns their ids. */
+  expireLeases(): number[];
+  /** Saves a comparison as a finished entry of kind 'compare' or 'sweep'. */
+  saveCompare(args: SaveCompareArgs): { id: number };
   appendSeries(id: number, points: readonly SeriesPoint[]): void;
   appendConsole(id: number, chunks: readonly ConsoleChunk[]): void;
   finishRun(id: number, end: FinishRunArgs): void;
@@ -89,9 +107,11 @@ interface RunRow {
   status: RunStatus;
   headline_json: string | null;
   note: string;
+  kind: string;
 }
 interface RunDetailRow extends RunRow {
   scenario_json: string;
+  compare_json: string | null;
   results_json: string | null;
   error: string | null;
 }
@@ -107,7 +127,7 @@ interface ScenarioRow {
   json: string;
 }
 
-const SUMMARY_COLUMNS = 'id, scenario_name, modes_json, seed, app_version, started_at, ended_at, status, headline_json, note';
+const SUMMARY_COLUMNS = 'id, scenario_name, modes_json, seed, app_version, started_at, ended_at, status, headline_json, note, kind';
 const FINISH_STATUSES: readonly RunStatus[] = ['finished', 'failed', 'cancelled'];
 
 function parseStored<T>(text: string, what: string): T {
@@ -130,6 +150,7 @@ function summaryOf(r: RunRow): RunSummary {
     status: r.status,
     headline: r.headline_json === null ? null : parseStored<RunHeadline>(r.headline_json, `run ${r.id}'s headline`),
     note: r.note,
+    kind: (RUN_KINDS as readonly string[]).includes(r.kind) ? (r.kind as RunKind) : 'run',
   };
 }
 
@@ -151,6 +172,9 @@ function openDatabase(file: string, opts: StoreOptions): Database.Database {
 
 export function openStore(opts: StoreOptions): RunStore {
   const now = opts.now ?? (() => new Date());
+  const leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
+  if (!(Number.isInteger(leaseMs) && leaseMs > 0)) throw new Error(`leaseMs: expected a positive whole number of milliseconds, got ${leaseMs}`);
+  const leaseEnd = () => now().getTime() + leaseMs;
   const iso = () => now().toISOString();
   mkdirSync(opts.dataDir, { recursive: true });
   const file = join(opts.dataDir, DB_FILENAME);
@@ -185,19 +209,26 @@ export function openStore(opts: StoreOptions): RunStore {
   const q = {
     runStatus: db.prepare('SELECT status FROM runs WHERE id = ?').pluck(),
     listRuns: db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM runs ORDER BY id DESC`),
-    runDetail: db.prepare(`SELECT ${SUMMARY_COLUMNS}, scenario_json, results_json, error FROM runs WHERE id = ?`),
+    runDetail: db.prepare(`SELECT ${SUMMARY_COLUMNS}, scenario_json, results_json, error, compare_json FROM runs WHERE id = ?`),
+    anyExpired: db.prepare("SELECT 1 FROM runs WHERE status = 'running' AND lease_until < ? LIMIT 1").pluck(),
+    expire: db
+      .prepare(
+        "UPDATE runs SET status = 'interrupted', lease_until = NULL, error = COALESCE(error, ?) WHERE status = 'running' AND lease_until < ? RETURNING id",
+      )
+      .pluck(),
+    renew: db.prepare("UPDATE runs SET lease_until = ? WHERE id = ? AND status = 'running'"),
     series: db.prepare('SELECT t, domain, values_json FROM series WHERE run_id = ? ORDER BY seq'),
     console: db.prepare('SELECT console, text FROM console_logs WHERE run_id = ? ORDER BY seq'),
     insertRun: db.prepare(
-      `INSERT INTO runs (scenario_name, scenario_json, modes_json, seed, app_version, started_at, ended_at, status, results_json, headline_json, error, note)
-       VALUES (@scenarioName, @scenarioJson, @modesJson, @seed, @appVersion, @startedAt, @endedAt, @status, @resultsJson, @headlineJson, @error, @note)`,
+      `INSERT INTO runs (scenario_name, scenario_json, modes_json, seed, app_version, started_at, ended_at, status, results_json, headline_json, error, note, kind, compare_json, lease_until)
+       VALUES (@scenarioName, @scenarioJson, @modesJson, @seed, @appVersion, @startedAt, @endedAt, @status, @resultsJson, @headlineJson, @error, @note, @kind, @compareJson, @leaseUntil)`,
     ),
     nextSeriesSeq: db.prepare('SELECT COALESCE(MAX(seq) + 1, 0) FROM series WHERE run_id = ?').pluck(),
     nextConsoleSeq: db.prepare('SELECT COALESCE(MAX(seq) + 1, 0) FROM console_logs WHERE run_id = ?').pluck(),
     insertSeries: db.prepare('INSERT INTO series (run_id, seq, t, domain, values_json) VALUES (?, ?, ?, ?, ?)'),
     insertConsole: db.prepare('INSERT INTO console_logs (run_id, seq, console, text) VALUES (?, ?, ?, ?)'),
     finish: db.prepare(
-      'UPDATE runs SET status = ?, ended_at = ?, results_json = ?, headline_json = ?, modes_json = COALESCE(?, modes_json), error = ? WHERE id = ?',
+      'UPDATE runs SET status = ?, ended_at = ?, results_json = ?, headline_json = ?, modes_json = COALESCE(?, modes_json), error = ?, lease_until = NULL WHERE id = ?',
     ),
     setNote: db.prepare('UPDATE runs SET note = ? WHERE id = ?'),
     deleteRun: db.prepare('DELETE FROM runs WHERE id = ?'),
@@ -211,6 +242,14 @@ export function openStore(opts: StoreOptions): RunStore {
     deleteScenario: db.prepare('DELETE FROM scenarios WHERE id = ?'),
   };
 
+  const leaseWhy = `the page recording it stopped renewing its lease for ${Math.round(leaseMs / 1000)} s (the tab was closed, reloaded or crashed, or the computer slept); the series and console saved until then are kept`;
+  /** Marks the runs whose lease ran out; a cheap read first, so most calls take no write lock. */
+  const expireLeases = (): number[] => {
+    const t = now().getTime();
+    if (q.anyExpired.get(t) === undefined) return [];
+    return (q.expire.all(leaseWhy, t) as number[]).sort((a, b) => a - b);
+  };
+
   /** The run's status, or not-found; call inside the transaction that acts on it. */
   const statusOf = (id: number, where: string): RunStatus => {
     const s = q.runStatus.get(id) as RunStatus | undefined;
@@ -220,6 +259,12 @@ export function openStore(opts: StoreOptions): RunStore {
   const mustBeRunning = (id: number, where: string, what: string): void => {
     const s = statusOf(id, where);
     if (s !== 'running') throw new HostError('bad-args', `${where}: run ${id} is ${s}, not running; ${what}`);
+  };
+  /** Expires leases, checks the run still runs, and renews its lease (an append is a sign of life). */
+  const aliveAndRenew = (id: number, where: string, what: string): void => {
+    expireLeases();
+    mustBeRunning(id, where, what);
+    q.renew.run(leaseEnd(), id);
   };
 
   const insertSeries = (id: number, points: readonly SeriesPoint[]): void => {
@@ -237,6 +282,7 @@ export function openStore(opts: StoreOptions): RunStore {
     const row = q.runDetail.get(id) as RunDetailRow | undefined;
     if (!row) return null;
     const what = `run ${id}'s`;
+    const kind = summaryOf(row).kind;
     return {
       ...summaryOf(row),
       scenario: parseStored<unknown>(row.scenario_json, `${what} scenario`),
@@ -248,6 +294,7 @@ export function openStore(opts: StoreOptions): RunStore {
         values: parseStored<Record<string, number>>(s.values_json, `${what} series`),
       })),
       console: q.console.all(id) as ConsoleChunk[],
+      compare: kind === 'run' || row.compare_json === null ? null : parseStored<SavedCompare>(row.compare_json, `${what} comparison`),
     };
   });
 
@@ -262,9 +309,21 @@ export function openStore(opts: StoreOptions): RunStore {
     health,
     interrupted,
 
-    listRuns: () => (q.listRuns.all() as RunRow[]).map(summaryOf),
+    listRuns: () => {
+      expireLeases();
+      return (q.listRuns.all() as RunRow[]).map(summaryOf);
+    },
 
-    getRun: (id) => readRun(id),
+    getRun: (id) => {
+      expireLeases();
+      return readRun(id);
+    },
+
+    expireLeases,
+
+    renewLease: db.transaction((id: number) => {
+      aliveAndRenew(id, 'renewLease', 'only a running run has a lease');
+    }).immediate,
 
     beginRun(args) {
       const info = q.insertRun.run({
@@ -280,17 +339,43 @@ export function openStore(opts: StoreOptions): RunStore {
         headlineJson: null,
         error: null,
         note: '',
+        kind: 'run',
+        compareJson: null,
+        leaseUntil: leaseEnd(),
+      });
+      return { id: Number(info.lastInsertRowid), leaseMs };
+    },
+
+    saveCompare(args) {
+      const compare = checkCompare(args.compare, 'saveCompare');
+      const at = iso();
+      const info = q.insertRun.run({
+        scenarioName: args.scenarioName,
+        scenarioJson: toJson(args.scenario, 'saveCompare: scenario'),
+        modesJson: JSON.stringify(compare.result.runs.map((r) => r.mode)),
+        seed: args.seed,
+        appVersion: VERSION,
+        startedAt: at,
+        endedAt: at,
+        status: 'finished',
+        resultsJson: null,
+        headlineJson: JSON.stringify(compareHeadline(compare)),
+        error: null,
+        note: '',
+        kind: compareKind(compare),
+        compareJson: toJson(compare, 'saveCompare: compare'),
+        leaseUntil: null,
       });
       return { id: Number(info.lastInsertRowid) };
     },
 
     appendSeries: db.transaction((id: number, points: readonly SeriesPoint[]) => {
-      mustBeRunning(id, 'appendSeries', 'series can only be added while a run goes');
+      aliveAndRenew(id, 'appendSeries', 'series can only be added while a run goes');
       insertSeries(id, points);
     }).immediate,
 
     appendConsole: db.transaction((id: number, chunks: readonly ConsoleChunk[]) => {
-      mustBeRunning(id, 'appendConsole', 'console output can only be added while a run goes');
+      aliveAndRenew(id, 'appendConsole', 'console output can only be added while a run goes');
       insertConsole(id, chunks);
     }).immediate,
 
@@ -306,6 +391,7 @@ export function openStore(opts: StoreOptions): RunStore {
       const headlineJson = results && JSON.stringify(headlineOf(results));
       const modesJson = results && JSON.stringify(modesOf(results));
       db.transaction(() => {
+        expireLeases();
         mustBeRunning(id, 'finishRun', 'a run is finished only once');
         q.finish.run(end.status, iso(), resultsJson, headlineJson, modesJson, end.error ?? null, id);
       }).immediate();
@@ -338,10 +424,12 @@ export function openStore(opts: StoreOptions): RunStore {
     },
 
     exportRun(id, format) {
+      expireLeases();
       const run = mustGetRun(id, 'exportRun');
       if (format === 'json') {
-        return { filename: exportFilename(id, run.scenarioName, 'json'), content: JSON.stringify(runExport(run, iso()), null, 2) + '\n' };
+        return { filename: exportFilename(id, run.scenarioName, 'json', run.kind), content: JSON.stringify(runExport(run, iso()), null, 2) + '\n' };
       }
+      if (run.compare) return { filename: exportFilename(id, run.scenarioName, 'csv', run.kind), content: compareCsv(run.compare) };
       if (!run.results) {
         throw new HostError('not-found', `exportRun: run ${id} has no results to put in a CSV (it is ${run.status}); export it as JSON instead`);
       }
@@ -351,6 +439,10 @@ export function openStore(opts: StoreOptions): RunStore {
     importRun(content) {
       const run = parseRunExport(content);
       const results = run.results as Results | null;
+      const compare = run.compare ? checkCompare(run.compare, 'importRun: run') : null;
+      if (!compare && run.kind !== undefined && run.kind !== 'run') {
+        throw new HostError('bad-args', `importRun: run.compare: required when run.kind is "${run.kind}"`);
+      }
       // Everything but the inserts happens before the transaction: the write lock it takes makes
       // other connections' writes wait (the host's other worker), so it is held only to write.
       const scenarioJson = toJson(run.scenario, 'importRun: run.scenario');
@@ -368,9 +460,13 @@ export function openStore(opts: StoreOptions): RunStore {
           status: run.status === 'running' ? 'interrupted' : run.status,
           resultsJson: results && JSON.stringify(results),
           // Recomputed rather than trusted: the file may come from another version or a hand edit.
-          headlineJson: results && JSON.stringify(headlineOf(results)),
+          headlineJson: compare ? JSON.stringify(compareHeadline(compare)) : results && JSON.stringify(headlineOf(results)),
           error: run.error,
           note: run.note,
+          kind: compare ? compareKind(compare) : 'run',
+          compareJson: compare && toJson(compare, 'importRun: run.compare'),
+          // An imported run is never live: nothing here records it.
+          leaseUntil: null,
         });
         const id = Number(info.lastInsertRowid);
         run.series.forEach((p, seq) => q.insertSeries.run(id, seq, p.t, p.domain, seriesJson[seq]));

@@ -8,7 +8,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Results, RunSummary } from '../../core/api/index.js';
+import { DEFAULT_LEASE_MS, type Results, type RunSummary } from '../../core/api/index.js';
 import { hostWorkerBeside, startHostClient, type HostClient, type HostClientOptions } from '../../electron/host/hostClient.js';
 import { DB_FILENAME } from '../../electron/host/store.js';
 import { REPO, removeTempDirs, tempDir, tinyRun } from './helpers.js';
@@ -66,7 +66,7 @@ describe('host client', () => {
   it('serves the host API from a worker thread, checking arguments before they leave this thread', async () => {
     const c = client();
     expect(await c.ready).toEqual({ ok: true });
-    expect(await c.dispatch('beginRun', [begin])).toEqual({ ok: true, value: { id: 1 } });
+    expect(await c.dispatch('beginRun', [begin])).toEqual({ ok: true, value: { id: 1, leaseMs: DEFAULT_LEASE_MS } });
     expect(await c.dispatch('appendSeries', [1, [point(5)]])).toEqual({ ok: true, value: undefined });
     expect(await c.dispatch('finishRun', [1, { status: 'finished', results }])).toEqual({ ok: true, value: undefined });
     const listed = await c.dispatch('listRuns', []);
@@ -128,7 +128,7 @@ describe('host client', () => {
     const log = vi.fn();
     const c = client({ workerFile: CRASHING_WORKER, log });
     await c.ready;
-    expect(await c.dispatch('beginRun', [begin])).toEqual({ ok: true, value: { id: 1 } });
+    expect(await c.dispatch('beginRun', [begin])).toEqual({ ok: true, value: { id: 1, leaseMs: DEFAULT_LEASE_MS } });
     expect(await c.dispatch('appendSeries', [1, [point(1)]])).toMatchObject({ ok: true });
 
     const crash = c.dispatch('setNote', [1, 'crash now']);
@@ -157,7 +157,7 @@ describe('host client', () => {
     expect(await c.dispatch('exportRun', [1, 'json'])).toMatchObject({ ok: false, error: { code: 'not-found' } }); // starts the bulk worker too
     const begun = c.dispatch('beginRun', [begin]);
     const closed = c.close();
-    expect(await begun).toEqual({ ok: true, value: { id: 1 } });
+    expect(await begun).toEqual({ ok: true, value: { id: 1, leaseMs: DEFAULT_LEASE_MS } });
     await closed;
     // SQLite removes the WAL file when the last connection closes cleanly.
     expect(existsSync(join(c.dataDir, `${DB_FILENAME}-wal`))).toBe(false);

@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HOST_OPS, HostError, type HostInfo, type Results } from '../../core/api/index.js';
+import { DEFAULT_LEASE_MS, HOST_OPS, HostError, type HostInfo, type Results } from '../../core/api/index.js';
 import { createHostService, SERVICE_OPS, toHostErrorInfo, type HostService } from '../../electron/host/service.js';
 import { openStore, type RunStore } from '../../electron/host/store.js';
 import { removeTempDirs, tempDir, tinyRun } from './helpers.js';
@@ -31,7 +31,7 @@ describe('host service dispatch', () => {
   it('runs a whole run through dispatch, as the IPC layer and the HTTP server do', async () => {
     const { svc } = service();
     const begun = await svc.dispatch('beginRun', [{ scenarioName: 'walk', scenario: { name: 'walk' }, modes: ['hap', 'shadow'], seed: 1 }]);
-    expect(begun).toEqual({ ok: true, value: { id: 1 } });
+    expect(begun).toEqual({ ok: true, value: { id: 1, leaseMs: DEFAULT_LEASE_MS } });
     expect(await svc.dispatch('appendSeries', [1, [{ t: 5, domain: 'g1', values: { ops: 1 } }]])).toEqual({ ok: true, value: undefined });
     expect(await svc.dispatch('appendConsole', [1, [{ console: 'g1', text: '$ ' }]])).toMatchObject({ ok: true });
     expect(await svc.dispatch('finishRun', [1, { status: 'finished', results }])).toMatchObject({ ok: true });

@@ -45,6 +45,8 @@ describe('store schema migrations', () => {
     expect(got.runColumns).toEqual([
       'id', 'scenario_name', 'scenario_json', 'modes_json', 'seed', 'app_version', 'started_at',
       'ended_at', 'status', 'results_json', 'headline_json', 'error', 'note',
+      // version 2: saved comparisons and run leases
+      'kind', 'compare_json', 'lease_until',
     ]);
     expect(got.cascades).toEqual([
       { table: 'runs', on_delete: 'CASCADE' },

@@ -247,6 +247,25 @@ export class Lab {
     if (!v.ok) this.view = 'scenario';
   }
 
+  /**
+   * Puts a saved run's scenario (a snapshot kept with the run) in the editor and shows the Scenario
+   * view, with a notice; shown even when invalid, as File → Open does, so its problems can be fixed.
+   */
+  loadScenario(doc: unknown, from: string): boolean {
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc) || !Array.isArray((doc as { domains?: unknown }).domains)) {
+      this.notify('error', `${from} has no scenario to load (it needs "name", "machine", "hypervisor" and a "domains" list)`);
+      return false;
+    }
+    this.scenario = structuredClone(doc) as ScenarioInput;
+    this.view = 'scenario';
+    const v = validateScenario(doc);
+    this.notify(
+      v.ok ? 'info' : 'error',
+      v.ok ? `loaded the scenario of ${from} into the editor` : `loaded the scenario of ${from}: ${v.problems.length} problem(s), shown in the Scenario view`,
+    );
+    return true;
+  }
+
   /** File → Save: the scenario as JSON (a file) and in the store's scenario list. */
   async saveScenario(): Promise<void> {
     const doc = $state.snapshot(this.scenario);

@@ -2,8 +2,12 @@
  * Saves a live run as it goes: begins a run record when a session boots, appends metric points
  * and console output in batches (once a second), and marks it finished, cancelled or failed. If
  * the app dies mid-run, what was flushed stays, and the store marks the run interrupted.
+ *
+ * While a run goes, the recorder renews its lease on the host (every LEASE_RENEW_MS, or a third
+ * of a shorter lease; an append renews it too). A page that goes away (tab closed, reloaded,
+ * crashed) stops renewing, and the host marks the run interrupted once the lease runs out.
  */
-import type { ConsoleChunk, HostApi, PagingMode, SeriesPoint, WorkerEvent } from '../../../core/api/index.js';
+import { DEFAULT_LEASE_MS, LEASE_RENEW_MS, type ConsoleChunk, type HostApi, type PagingMode, type SeriesPoint, type WorkerEvent } from '../../../core/api/index.js';
 import type { SimWorker } from './simWorker.svelte.js';
 
 export interface RecorderHooks {
@@ -13,6 +17,10 @@ export interface RecorderHooks {
 
 export class RunRecorder {
   private runId: Promise<number | null> | null = null;
+  /** How often to renew the current run's lease, and when it was last renewed (Date.now()). */
+  private renewEvery = LEASE_RENEW_MS;
+  private renewedAt = 0;
+  private renewing = false;
   private series: SeriesPoint[] = [];
   private chunks: ConsoleChunk[] = [];
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -41,12 +49,51 @@ export class RunRecorder {
     const guests = scenario.domains.filter((d) => d.role !== 'dom0');
     this.runId = this.host
       .beginRun({ scenarioName: scenario.name, scenario, modes: guests.map((d) => d.mode), seed: scenario.seed ?? 1 })
-      .then((r) => r.id)
+      .then((r) => {
+        const lease = typeof r.leaseMs === 'number' && r.leaseMs > 0 ? r.leaseMs : DEFAULT_LEASE_MS;
+        this.renewEvery = Math.min(LEASE_RENEW_MS, Math.max(250, Math.floor(lease / 3)));
+        this.renewedAt = Date.now();
+        return r.id;
+      })
       .catch((e: Error) => {
         this.hooks.onError(`this run is not being saved: ${e.message}`);
         return null;
       });
-    if (!this.timer) this.timer = setInterval(() => void this.flush(), 1000);
+    // A short lease (a test's) renews more often than the once-a-second flush.
+    if (!this.timer) this.timer = setInterval(() => void this.tick(), 250);
+  }
+
+  private ticks = 0;
+
+  /** Every 250 ms: renew the lease when it is due; flush the batches once a second. */
+  private async tick(): Promise<void> {
+    if (++this.ticks % 4 === 0) void this.flush();
+    const idp = this.runId;
+    if (!idp || this.renewing || Date.now() - this.renewedAt < this.renewEvery) return;
+    this.renewing = true;
+    try {
+      const id = await idp;
+      if (id === null || this.runId !== idp) return;
+      await this.host.renewLease(id);
+      this.renewedAt = Date.now();
+    } catch (e) {
+      this.lost(idp, e as Error);
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  /**
+   * The host refused a renewal or an append: the run is no longer running there (its lease ran
+   * out while this page was suspended or the computer slept). Stop recording it, say so once.
+   */
+  private lost(idp: Promise<number | null>, e: Error): boolean {
+    if (!/not running/.test(e.message) || this.runId !== idp) return false;
+    this.runId = null;
+    this.series = [];
+    this.chunks = [];
+    this.hooks.onError(`this run is no longer being saved: ${e.message}`);
+    return true;
   }
 
   private onEvent(e: WorkerEvent): void {
@@ -66,7 +113,21 @@ export class RunRecorder {
     }
   }
 
-  private async flush(): Promise<void> {
+  private flushing: Promise<void> = Promise.resolve();
+
+  /**
+   * One flush at a time, in order. Without the queue, end()'s last flush could run beside a
+   * once-a-second flush still waiting for its appendSeries, and finishRun would then reach the host
+   * before that flush's appendConsole, which the host refuses (the run is finished): the run's
+   * console was lost on a busy machine.
+   */
+  private flush(): Promise<void> {
+    const next = this.flushing.then(() => this.flushNow());
+    this.flushing = next;
+    return next;
+  }
+
+  private async flushNow(): Promise<void> {
     const idp = this.runId;
     if (!idp) return;
     const id = await idp;
@@ -76,8 +137,9 @@ export class RunRecorder {
     try {
       if (series.length) await this.host.appendSeries(id, series);
       if (chunks.length) await this.host.appendConsole(id, chunks);
+      if (series.length || chunks.length) this.renewedAt = Date.now();
     } catch (e) {
-      this.hooks.onError(`saving the run's data failed: ${(e as Error).message}`);
+      if (!this.lost(idp, e as Error)) this.hooks.onError(`saving the run's data failed: ${(e as Error).message}`);
     }
   }
 

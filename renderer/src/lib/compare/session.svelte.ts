@@ -3,7 +3,7 @@
  * the last outcome. Kept in a class so the view's components share it and it survives switching
  * views (the view stays mounted, hidden).
  */
-import type { PagingMode, Problem, SweepSpec, WorkloadKind } from '../../../../core/api/index.js';
+import type { PagingMode, Problem, ScenarioInput, SweepSpec, WorkloadKind } from '../../../../core/api/index.js';
 import { validateScenario } from '../../../../core/api/index.js';
 import type { Lab } from '../lab.svelte.js';
 import type { CompareOutcome } from '../simWorker.svelte.js';
@@ -42,6 +42,8 @@ export class CompareSession {
   busy = $state(false);
   error = $state<{ message: string; problems?: Problem[] } | null>(null);
   cancelled = $state(false);
+  /** The History entry the last comparison was saved as (null until saved, or if saving failed). */
+  savedAs = $state<number | null>(null);
 
   constructor(private readonly lab: Lab) {}
 
@@ -123,12 +125,30 @@ export class CompareSession {
       const outcome = await this.lab.sim.compare(scenario, [...this.selectedModes], sweep ?? undefined);
       this.outcome = outcome;
       this.ranFor = ran;
+      this.savedAs = null;
+      void this.save(scenario, outcome, ran);
     } catch (e) {
       const message = (e as Error).message;
       if (/cancel/i.test(message)) this.cancelled = true;
       else if (!/superseded/.test(message)) this.error = { message };
     } finally {
       this.busy = false;
+    }
+  }
+
+  /** Saves a comparison in History (kind 'compare', or 'sweep'), so its charts can be opened again. */
+  private async save(scenario: ScenarioInput, outcome: CompareOutcome, ran: RanFor): Promise<void> {
+    try {
+      const { id } = await this.lab.host.saveCompare({
+        scenarioName: scenario.name || 'scenario',
+        scenario,
+        seed: typeof scenario.seed === 'number' ? scenario.seed : 1,
+        compare: { guest: ran.guest, workload: ran.workload, sweep: ran.sweep, result: outcome.result, sweepPoints: outcome.sweep?.points ?? null },
+      });
+      if (this.outcome === outcome) this.savedAs = id;
+      await this.lab.refreshRuns();
+    } catch (e) {
+      this.lab.notify('error', `this comparison was not saved in History: ${(e as Error).message}`);
     }
   }
 
