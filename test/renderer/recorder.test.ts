@@ -82,7 +82,7 @@ describe('run recorder', () => {
     // A 3 s lease is renewed every second (a third of it).
     expect(t.host.renewLease).toHaveBeenCalledTimes(3);
     expect(t.host.renewLease).toHaveBeenCalledWith(1);
-    t.worker.emit({ type: 'finished', status: 'finished', results: {} as Results });
+    t.worker.emit({ type: 'finished', status: 'finished', results: {} as Results, repeat: false, runs: 1 });
     await vi.advanceTimersByTimeAsync(0);
     expect(t.savedIds).toEqual([1]);
     await vi.advanceTimersByTimeAsync(5000);
@@ -128,7 +128,7 @@ describe('run recorder', () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(t.calls).toEqual(['appendSeries']);
     // The run ends meanwhile: its last flush and finishRun wait for the flush in flight.
-    t.worker.emit({ type: 'finished', status: 'finished', results: {} as Results });
+    t.worker.emit({ type: 'finished', status: 'finished', results: {} as Results, repeat: false, runs: 1 });
     await vi.advanceTimersByTimeAsync(0);
     expect(t.calls).toEqual(['appendSeries']);
     t.holdAppendSeries(null);
