@@ -237,6 +237,40 @@ describe('consoles a user can use, at 1366x768', () => {
     await expectVisible(page, 'g2', /^root@g2:~# *$/, 'the prompt after the list');
     expect(b.errors).toEqual([]);
   });
+
+  it('the consoles get a fair share of a 1366x768 window by default, and the separator gives them more (kept after a reload)', async () => {
+    const { page } = b;
+    await page.locator('nav [data-view="run"]').click();
+    await openTab(page, 'dom0');
+    // Rows xterm laid out for dom0, and the height of the panel's body.
+    const measure = () =>
+      page.evaluate(() => {
+        const body = document.querySelector('[data-console="dom0"]')!.closest('.body') as HTMLElement;
+        const run = document.querySelector('.run') as HTMLElement;
+        return { rows: document.querySelectorAll('[data-console="dom0"] .xterm-rows > div').length, body: body.getBoundingClientRect().height, run: run.getBoundingClientRect().height };
+      });
+    const before = await measure();
+    // `xl list` with a header and a few domains, `xl info`'s first screen: at least 15 rows.
+    expect(before.rows).toBeGreaterThanOrEqual(15);
+    const split = page.getByTestId('console-split');
+    const share0 = Number(await split.getAttribute('aria-valuenow'));
+    await split.focus();
+    await page.keyboard.press('ArrowUp');
+    await page.keyboard.press('ArrowUp');
+    // Two steps of 5 % of the view's height each.
+    await expect.poll(async () => Number(await split.getAttribute('aria-valuenow'))).toBe(share0 + 10);
+    await expect.poll(async () => (await measure()).body).toBeGreaterThan(before.body + 0.1 * before.run - 16);
+    const grown = await measure();
+    expect(grown.rows).toBeGreaterThan(before.rows);
+    await page.reload();
+    await page.locator('nav [data-view="run"]').click();
+    expect(Number(await page.getByTestId('console-split').getAttribute('aria-valuenow'))).toBe(share0 + 10);
+    // Back where it was, for the tests after this one.
+    await page.getByTestId('console-split').focus();
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    expect(b.errors).toEqual([]);
+  });
 });
 
 describe('consoles at 1920x1080', () => {
