@@ -12,6 +12,10 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { RENDERER, freshDataDir, openBrowser, openScenarioFile, requireBuild, shot, startServer, type Browser } from './harness.js';
 import { serve, type RunningServer } from '../../electron/host/server.js';
+import { PRESETS } from '../../core/api/presets.js';
+
+/** The scenario the app starts with: the walk-4k preset. */
+const STARTUP = PRESETS.find((p) => p.id === 'walk-4k')!.scenario.name;
 
 type Detail = { id: number; status: string; kind?: string; series: { t: number; domain: string }[]; console: { console: string; text: string }[]; scenario: { name: string } };
 
@@ -103,7 +107,7 @@ describe('History', () => {
     b = await openBrowser(server.url, { width: 1366, height: 768 });
     const { page } = b;
     await page.getByTestId('run').waitFor();
-    expect(await page.getByTestId('scenario-name').textContent()).toBe('walk-4k');
+    expect(await page.getByTestId('scenario-name').textContent()).toBe(STARTUP);
     await page.getByTestId('run').click();
     await page.getByTestId('results-table').waitFor({ timeout: 120_000 });
     // Another scenario in the editor, so loading the run's is seen to change it.
@@ -164,7 +168,7 @@ describe('History', () => {
     await detail.getByRole('button', { name: 'Load scenario' }).click();
     await expect.poll(() => page.getByTestId('scenario-name').textContent()).toBe(saved.scenario.name);
     expect(await page.locator('nav [data-view="scenario"]').getAttribute('aria-current')).toBe('page');
-    await expect.poll(() => page.getByText(`loaded the scenario of run #${id} (walk-4k) into the editor`).count()).toBe(1);
+    await expect.poll(() => page.getByText(`loaded the scenario of run #${id} (${STARTUP}) into the editor`).count()).toBe(1);
     const inEditor = await page.evaluate(() => JSON.parse(JSON.stringify((window as unknown as { __hyperlabTestHooks: { lab: { scenario: unknown } } }).__hyperlabTestHooks.lab.scenario)));
     expect(inEditor).toEqual(saved.scenario);
     expect(b.errors).toEqual([]);
