@@ -6,6 +6,9 @@ import type { ConsoleChunk, HostApi, Results, SeriesPoint } from '../../core/api
 import { RunRecorder } from '../../renderer/src/lib/recorder.js';
 import { SimWorker } from '../../renderer/src/lib/simWorker.svelte.js';
 import { FakeWorker } from './labFixture.js';
+import { alignSeries, type MetricKey } from '../../renderer/src/lib/series.js';
+import { snapshotsOf } from '../../renderer/src/lib/history.js';
+import type { DomainMetrics, MetricSnapshot } from '../../core/api/index.js';
 
 const SCENARIO = { name: 'walk', domains: [{ mode: 'pv' as const }] };
 const snapshot = (t: number) => ({ type: 'snapshot' as const, snapshot: { t, wallMs: 0, domains: [{ name: 'g1', state: 'running' as const, ops: t, cycles: t, tlbMissRate: 0.5, refsPerWalk: 4, exitsPerSec: 0, hypercallsPerSec: 0, cyclesPerOp: 10 }] } });
@@ -139,6 +142,32 @@ describe('run recorder', () => {
     expect(t.saved.series.map((p) => p.t)).toEqual([100]);
     expect(t.errors).toEqual([]);
     expect(t.savedIds).toEqual([1]);
+    t.rec.dispose();
+  });
+
+  it('saves what History needs to draw the charts as the Run view drew them: a domain that waited for its pCPU, or whose workload ended, is no zero', async () => {
+    const t = setup(180_000);
+    t.rec.begin(SCENARIO);
+    // g1 runs in every interval; g2 waits for the pCPU in the second and fourth (its cycles stand
+    // still), then its workload ends (blocked, its counters still).
+    const m = (name: string, state: DomainMetrics['state'], cycles: number, ops: number, v: number): DomainMetrics => ({ name, state, ops, cycles, tlbMissRate: v / 1000, refsPerWalk: v / 100, exitsPerSec: v * 10, hypercallsPerSec: v, cyclesPerOp: v * 2 });
+    const live: MetricSnapshot[] = [
+      { t: 100, wallMs: 0, domains: [m('g1', 'running', 100, 10, 500), m('g2', 'running', 50, 5, 900)] },
+      { t: 200, wallMs: 0, domains: [m('g1', 'running', 200, 20, 520), m('g2', 'running', 50, 5, 0)] },
+      { t: 300, wallMs: 0, domains: [m('g1', 'running', 300, 30, 540), m('g2', 'running', 120, 9, 880)] },
+      { t: 400, wallMs: 0, domains: [m('g1', 'running', 400, 40, 560), m('g2', 'running', 120, 9, 0)] },
+      { t: 500, wallMs: 0, domains: [m('g1', 'running', 500, 50, 580), m('g2', 'blocked', 120, 9, 0)] },
+    ];
+    for (const snapshot of live) t.worker.emit({ type: 'snapshot', snapshot });
+    t.worker.emit({ type: 'finished', status: 'finished', results: {} as Results, repeat: false, runs: 1 });
+    await vi.advanceTimersByTimeAsync(0);
+    const replay = snapshotsOf(t.saved.series);
+    for (const key of ['tlbMissRate', 'refsPerWalk', 'exitsAndHypercallsPerSec', 'cyclesPerOp'] as MetricKey[]) {
+      expect(alignSeries(replay, ['g1', 'g2'], key)).toEqual(alignSeries(live, ['g1', 'g2'], key));
+    }
+    // The held values and the end, by hand (misses per 1000 lookups): g2's is held at 900 while it waits, then 880,
+    // held again, and no value once it is blocked.
+    expect(alignSeries(replay, ['g1', 'g2'], 'tlbMissRate')[2]).toEqual([900, 900, 880, 880, null]);
     t.rec.dispose();
   });
 });

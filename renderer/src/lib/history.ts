@@ -26,9 +26,10 @@ export function snapshotsOf(series: readonly SeriesPoint[] | null | undefined): 
     const v = (p.values && typeof p.values === 'object' ? p.values : {}) as Record<string, unknown>;
     const d: DomainMetrics = {
       name: p.domain,
-      state: 'running',
+      // Runs saved before these two were kept: every point counts as measured, as it was drawn then.
+      state: v.running === 0 ? 'blocked' : 'running',
       ops: num(v.ops),
-      cycles: NaN,
+      cycles: num(v.cycles),
       tlbMissRate: num(v.tlbMissRate),
       refsPerWalk: num(v.refsPerWalk),
       exitsPerSec: num(v.exitsPerSec),

@@ -103,7 +103,9 @@ export class RunRecorder {
         this.series.push({
           t: e.snapshot.t,
           domain: d.name,
-          values: { tlbMissRate: d.tlbMissRate, refsPerWalk: d.refsPerWalk, exitsPerSec: d.exitsPerSec, hypercallsPerSec: d.hypercallsPerSec, cyclesPerOp: d.cyclesPerOp, ops: d.ops },
+          // cycles and running: what the charts need to tell an interval in which the domain did
+          // not run (no value; held while it waits for its pCPU) from one that measured a zero.
+          values: { tlbMissRate: d.tlbMissRate, refsPerWalk: d.refsPerWalk, exitsPerSec: d.exitsPerSec, hypercallsPerSec: d.hypercallsPerSec, cyclesPerOp: d.cyclesPerOp, ops: d.ops, cycles: d.cycles, running: d.state === 'running' ? 1 : 0 },
         });
       }
     } else if (e.type === 'finished') {
