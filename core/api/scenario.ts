@@ -37,7 +37,9 @@ export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
 export const workloadSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('idle') }),
-  z.strictObject({ kind: z.literal('cold-walk'), pages: int(1, 100_000) }),
+  // rounds: each page walked again, cold, that many times (default 1): a walk-length run long
+  // enough to watch when few pages fit (2 MiB guest pages take 2 MiB each).
+  z.strictObject({ kind: z.literal('cold-walk'), pages: int(1, 100_000), rounds: int(1, 10_000).optional() }),
   z.strictObject({
     kind: z.literal('random-access'),
     workingSetMiB: int(1, 65536),

@@ -62,6 +62,7 @@ export function workloadParams(kind: string): WorkloadParam[] {
 /** Label, unit and meaning of every parameter of every kind (README, "Workloads"). */
 export const PARAM_DOCS: Record<string, ParamDoc> = {
   pages: { label: 'Pages', help: 'distinct 4 KiB pages touched (cold-walk, page-fault); named frames for a script (hypercalls)' },
+  rounds: { label: 'Rounds', help: 'times every page is walked, each time with every TLB and walk cache cold (cold-walk; default 1)' },
   workingSetMiB: { label: 'Working set', unit: 'MiB', help: 'memory the workload spreads its accesses over' },
   accesses: { label: 'Accesses', help: 'loads and stores (1 in 4 a store)' },
   passes: { label: 'Passes', help: 'sweeps over the working set, one load per 64-byte line' },

@@ -49,6 +49,7 @@ export function plannedOps(w: Workload): number {
     case 'idle':
       return 0;
     case 'cold-walk':
+      return w.pages * (w.rounds ?? 1);
     case 'page-fault':
       return w.pages;
     case 'random-access':
@@ -98,11 +99,13 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
       left = g.ops;
       yield MEASURE;
       const mmu = x.vm.mmu;
-      for (let i = 0; i < w.pages; i++) {
+      const probes = w.pages * (w.rounds ?? 1);
+      for (let n = 0; n < probes; n++) {
+        const i = n % w.pages;
         mmu.coldFlush();
         k.touch(v.start + i * 2 ** shift, false);
         c[C.Ops]++;
-        if ((i & 1023) === 1023) {
+        if ((n & 1023) === 1023) {
           left = g.ops;
           yield PROGRESS;
         } else if (--left <= 0) {

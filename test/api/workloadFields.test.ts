@@ -14,7 +14,10 @@ const withWorkload = (workload: unknown, mode = 'pv') => ({
 describe('workload parameters read from the schema', () => {
   it('lists the parameters of each kind as the README does', () => {
     expect(workloadParams('idle')).toEqual([]);
-    expect(workloadParams('cold-walk')).toEqual([{ key: 'pages', type: 'number', int: true, min: 1, max: 100_000, required: true }]);
+    expect(workloadParams('cold-walk')).toEqual([
+      { key: 'pages', type: 'number', int: true, min: 1, max: 100_000, required: true },
+      { key: 'rounds', type: 'number', int: true, min: 1, max: 10_000, required: false },
+    ]);
     expect(workloadParams('update-vs-access').map((p) => p.key)).toEqual(['updatesPerKiloAccess', 'workingSetMiB', 'accesses', 'updateKind']);
     expect(workloadParams('update-vs-access')[0]).toMatchObject({ type: 'number', int: false, min: 0, max: 1000 });
     expect(workloadParams('update-vs-access')[3]).toEqual({ key: 'updateKind', type: 'enum', options: ['populate', 'protect', 'unmap', 'mix'], default: 'mix', required: false });

@@ -49,3 +49,31 @@ describe('cold-walk gives the architectural walk length', () => {
     }
   }
 });
+
+describe('cold-walk rounds', () => {
+  // Every probe starts with the TLBs, walk caches and data cache cold, so a round repeats the first
+  // exactly: every counter of `rounds` rounds is that many times one round's, and per-walk figures
+  // do not move.
+  for (const [mode, guest, host] of [
+    ['hap', '2m', '2m'],
+    ['pv', '4k', '4k'],
+    ['shadow', '4k', '4k'],
+  ] as [Mode, string, string][]) {
+    it(`${mode} ${guest}/${host}: 3 rounds walk every page 3 times, each walk as long as in one round`, () => {
+      const one = run(mode, { kind: 'cold-walk', pages: 32 }, { guestPageSize: guest, hostPageSize: host, memoryMiB: 256 }, 4096).g;
+      const three = run(mode, { kind: 'cold-walk', pages: 32, rounds: 3 }, { guestPageSize: guest, hostPageSize: host, memoryMiB: 256 }, 4096).g;
+      expect(three.ops).toBe(3 * 32);
+      expect(three.walk.walks).toBe(3 * one.walk.walks);
+      expect(three.walk.refs).toBe(3 * one.walk.refs);
+      expect(three.walk.refsMemory).toBe(3 * one.walk.refsMemory);
+      expect(three.cycles.total).toBe(3 * one.cycles.total);
+      expect(three.walk.refsPerWalk).toBe(mode === 'hap' ? nested(levels(guest), levels(host)) : levels(guest));
+    });
+  }
+
+  it('one round is what a cold-walk without rounds does', () => {
+    const plain = run('hap', { kind: 'cold-walk', pages: 32 }, {}, 4096);
+    const once = run('hap', { kind: 'cold-walk', pages: 32, rounds: 1 }, {}, 4096);
+    expect(once.r.domains).toEqual(plain.r.domains);
+  });
+});
