@@ -16,7 +16,7 @@ import type { RunningServer } from '../../electron/host/server.js';
 
 const VIEWS = ['scenario', 'run', 'compare', 'walk', 'history'] as const;
 const SIZES = [
-  { width: 1280, height: 800 },
+  { width: 1366, height: 768 },
   { width: 1920, height: 1080 },
 ];
 
@@ -79,7 +79,7 @@ describe('tour of the app', () => {
         await openScenarioFile(page, dataDir, fourGuests());
         await page.getByTestId('run').click();
         await expect.poll(() => page.getByTestId('sim-state').textContent(), { timeout: 60_000 }).toBe('running');
-        if (!dark && size.width === 1280) report('frame-times-four-domains', await measureFrames(page, 5000));
+        if (!dark && size.width === 1366) report('frame-times-four-domains', await measureFrames(page, 5000));
         // Charts with a few seconds of points (a snapshot every 250 ms of wall time).
         await expect.poll(() => snapshots(page), { timeout: 60_000 }).toBeGreaterThanOrEqual(10);
         await shot(page, `view-run-live-${tag}`);
