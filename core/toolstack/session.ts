@@ -518,6 +518,9 @@ export class LabSession {
     // The last progress and interval before the jobs end: a stopped run shows how far it got.
     this.report(live, this.deps.now(), true);
     for (const j of [...sim.jobs]) if (!j.done) sim.stopJob(j);
+    // The shells see their jobs end now (a foreground `run` gives its prompt back), not at the
+    // next keystroke: no turn follows a stop.
+    this.consoleCall(() => live.hub!.tick());
     this.finish(live, 'stopped', false);
   }
 

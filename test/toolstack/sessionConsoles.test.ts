@@ -142,6 +142,29 @@ describe('LabSession: with the toolstack console hub', () => {
     expect(h.of('error')).toEqual([]);
   });
 
+  it('Stop during a workload started at a guest prompt gives that shell its prompt back at once', () => {
+    const s = randomAccess(20_000, 'pv');
+    const h = harness();
+    h.session.handle({ type: 'start', scenario: s });
+    h.drain();
+    const text = (name: string) =>
+      h
+        .of('console')
+        .filter((e) => e.console === name)
+        .map((e) => e.data)
+        .join('');
+    // A long foreground job: the shell waits for it, with no prompt.
+    h.session.handle({ type: 'console-input', console: 'g1', data: 'run random-access 16 100000000\r' });
+    h.turns(2);
+    const before = text('g1');
+    expect(before.slice(before.lastIndexOf('run random-access'))).not.toMatch(/root@g1:~# *$/);
+    h.session.handle({ type: 'stop' });
+    expect(h.states().at(-1)).toBe('stopped');
+    // Without another turn or a keystroke: the shell saw its job end and printed its prompt.
+    expect(text('g1').slice(before.length)).toMatch(/root@g1:~# *$/);
+    expect(h.of('error')).toEqual([]);
+  });
+
   it('xl create adds the new domain\'s console and xl destroy removes it: a consoles event, before its output', () => {
     const h = harness();
     h.session.handle({ type: 'start', scenario: randomAccess(20_000, 'pv') });
