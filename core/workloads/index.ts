@@ -34,6 +34,40 @@ export interface Grain {
 /** Never pauses inside a slice (runScenario, the CLI). */
 export const WHOLE_SLICES: Readonly<Grain> = Object.freeze({ ops: Infinity });
 
+/** No yield due (Pieces). */
+const NONE = -1;
+
+/**
+ * Counts a job's operations down to its next PART; the count restarts at every yield (PROGRESS
+ * too) and reads `g.ops` then, so a pace change applies from the next piece.
+ */
+class Pieces {
+  private left: number;
+
+  constructor(private readonly g: Readonly<Grain>) {
+    this.left = g.ops;
+  }
+
+  /** Counts afresh (after MEASURE). */
+  restart(): void {
+    this.left = this.g.ops;
+  }
+
+  /** After one operation: PART when the piece is full, else NONE. */
+  part(): typeof PART | typeof NONE {
+    if (--this.left > 0) return NONE;
+    this.left = this.g.ops;
+    return PART;
+  }
+
+  /** After operation `i`: PROGRESS when (i & mask) === mask (a scheduling point), else as part(). */
+  after(i: number, mask: number): WorkloadStep | typeof NONE {
+    if ((i & mask) !== mask) return this.part();
+    this.left = this.g.ops;
+    return PROGRESS;
+  }
+}
+
 export interface WorkloadContext {
   /** The machine the workload runs in: its kernel runs the workload's processes. */
   vm: Vm;
@@ -76,8 +110,7 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
   const k = x.vm.kernel;
   const c = x.vm.counters.c;
   const g = x.grain ?? WHOLE_SLICES;
-  // Operations left before the next PART (reset at every yield).
-  let left = g.ops;
+  const pieces = new Pieces(g);
   switch (w.kind) {
     case 'idle':
       yield MEASURE;
@@ -91,12 +124,9 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
       const v = k.mmap(p.mm, w.pages * 2 ** shift, { pageShift: shift });
       for (let i = 0; i < w.pages; i++) {
         k.touch(v.start + i * 2 ** shift, false);
-        if (--left <= 0) {
-          left = g.ops;
-          yield PART;
-        }
+        if (pieces.part() === PART) yield PART;
       }
-      left = g.ops;
+      pieces.restart();
       yield MEASURE;
       const mmu = x.vm.mmu;
       const probes = w.pages * (w.rounds ?? 1);
@@ -105,13 +135,8 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
         mmu.coldFlush();
         k.touch(v.start + i * 2 ** shift, false);
         c[C.Ops]++;
-        if ((n & 1023) === 1023) {
-          left = g.ops;
-          yield PROGRESS;
-        } else if (--left <= 0) {
-          left = g.ops;
-          yield PART;
-        }
+        const step = pieces.after(n, 1023);
+        if (step !== NONE) yield step;
       }
       return;
     }
@@ -173,13 +198,8 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
         k.exit(child);
         k.switchTo(parent);
         c[C.Ops]++;
-        if ((i & 15) === 15) {
-          left = g.ops;
-          yield PROGRESS;
-        } else if (--left <= 0) {
-          left = g.ops;
-          yield PART;
-        }
+        const step = pieces.after(i, 15);
+        if (step !== NONE) yield step;
       }
       return;
     }
@@ -193,13 +213,8 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
       for (let i = 0; i < w.execs; i++) {
         yield* runImage(k, shell, image, 0, x.rng, g);
         c[C.Ops]++;
-        if ((i & 7) === 7) {
-          left = g.ops;
-          yield PROGRESS;
-        } else if (--left <= 0) {
-          left = g.ops;
-          yield PART;
-        }
+        const step = pieces.after(i, 7);
+        if (step !== NONE) yield step;
       }
       return;
     }
@@ -211,25 +226,17 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
       const warm = k.mmap(p.mm, w.pages * 4096, { write: false, file });
       for (let i = 0; i < w.pages; i++) {
         k.touch(warm.start + i * 4096, false);
-        if (--left <= 0) {
-          left = g.ops;
-          yield PART;
-        }
+        if (pieces.part() === PART) yield PART;
       }
-      left = g.ops;
+      pieces.restart();
       k.munmap(p.mm, warm);
       yield MEASURE;
       const v = k.mmap(p.mm, w.pages * 4096, { write: false, file });
       for (let i = 0; i < w.pages; i++) {
         k.touch(v.start + i * 4096, false);
         c[C.Ops]++;
-        if ((i & 1023) === 1023) {
-          left = g.ops;
-          yield PROGRESS;
-        } else if (--left <= 0) {
-          left = g.ops;
-          yield PART;
-        }
+        const step = pieces.after(i, 1023);
+        if (step !== NONE) yield step;
       }
       k.munmap(p.mm, v);
       return;
@@ -243,13 +250,8 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
         for (let va = v.start; va < v.end; va += 4096) k.touch(va, true);
         k.munmap(p.mm, v);
         c[C.Ops]++;
-        if ((i & 63) === 63) {
-          left = g.ops;
-          yield PROGRESS;
-        } else if (--left <= 0) {
-          left = g.ops;
-          yield PART;
-        }
+        const step = pieces.after(i, 63);
+        if (step !== NONE) yield step;
       }
       return;
     }
@@ -270,13 +272,8 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
         k.switchTo(p);
         for (let j = 0; j < 4; j++) k.touch(v.start + j * 4096 * 4, (j & 1) === 0);
         c[C.Ops]++;
-        if ((i & 1023) === 1023) {
-          left = g.ops;
-          yield PROGRESS;
-        } else if (--left <= 0) {
-          left = g.ops;
-          yield PART;
-        }
+        const step = pieces.after(i, 1023);
+        if (step !== NONE) yield step;
       }
       return;
     }
@@ -414,8 +411,7 @@ const IMAGE_TOUCHES = 64;
  * operation of millions of cycles: a paced run pauses (PART) every IMAGE_TOUCHES touches inside it.
  */
 function* runImage(k: GuestKernel, shell: Process, image: FileImage, heapPages: number, rng: Rng, g: Readonly<Grain>): Generator<WorkloadStep, void, void> {
-  const every = g.ops === Infinity ? Infinity : IMAGE_TOUCHES;
-  let left = every;
+  const pieces = new Pieces({ ops: g.ops === Infinity ? Infinity : IMAGE_TOUCHES });
   const child = k.fork(shell);
   k.switchTo(child);
   k.exec(child, image);
@@ -423,27 +419,18 @@ function* runImage(k: GuestKernel, shell: Process, image: FileImage, heapPages: 
   for (const v of [...mm.vmas]) {
     for (let va = v.start; va < v.end; va += 4096) {
       k.touch(va, v.write);
-      if (--left <= 0) {
-        left = every;
-        yield PART;
-      }
+      if (pieces.part() === PART) yield PART;
     }
   }
   if (heapPages > 0) {
     const heap = k.mmap(mm, heapPages * 4096);
     for (let va = heap.start; va < heap.end; va += 4096) {
       k.touch(va, true);
-      if (--left <= 0) {
-        left = every;
-        yield PART;
-      }
+      if (pieces.part() === PART) yield PART;
     }
     for (let i = 0; i < 2000; i++) {
       k.touch(heap.start + rng.below(heapPages) * 4096, (i & 3) === 0);
-      if (--left <= 0) {
-        left = every;
-        yield PART;
-      }
+      if (pieces.part() === PART) yield PART;
     }
     k.munmap(mm, heap);
   }

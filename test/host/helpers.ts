@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { validateScenario, type Results, type Scenario } from '../../core/api/index.js';
+import { HostError, validateScenario, type Results, type Scenario } from '../../core/api/index.js';
 import { runScenario } from '../../core/sim/run.js';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -48,4 +48,15 @@ export function tinyRun(): { scenario: Scenario; results: Results } {
 export function steppingClock(start = Date.UTC(2025, 0, 2, 3, 4, 5)): () => Date {
   let t = start;
   return () => new Date((t += 1000));
+}
+
+/** The HostError a store call refuses with (anything else it throws, or no throw, fails the test). */
+export function refusal(f: () => unknown): HostError {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof HostError) return e;
+    throw e;
+  }
+  throw new Error('expected a refusal');
 }

@@ -4,11 +4,11 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HostError, type Results, type SavedCompare, type Scenario } from '../../core/api/index.js';
+import { type Results, type SavedCompare, type Scenario } from '../../core/api/index.js';
 import { DB_FILENAME, openStore } from '../../electron/host/store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../electron/host/schema.js';
 import { RESULTS_CSV_COLUMNS } from '../../electron/host/export.js';
-import { removeTempDirs, tempDir, tinyRun } from './helpers.js';
+import { refusal, removeTempDirs, tempDir, tinyRun } from './helpers.js';
 
 afterEach(removeTempDirs);
 
@@ -46,16 +46,6 @@ function compare(sweep: boolean): SavedCompare {
         ]
       : null,
   };
-}
-
-function refusal(f: () => unknown): HostError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof HostError) return e;
-    throw e;
-  }
-  throw new Error('expected a refusal');
 }
 
 describe('saved comparisons', () => {

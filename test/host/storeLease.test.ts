@@ -2,10 +2,10 @@
 // its lease runs out, keeping what was saved; a renewal or an append keeps it alive; a finished
 // run has no lease. The clock is the store's own (StoreOptions.now), moved by hand.
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_LEASE_MS, HostError, type SeriesPoint } from '../../core/api/index.js';
+import { DEFAULT_LEASE_MS, type SeriesPoint } from '../../core/api/index.js';
 import { openStore, type RunStore } from '../../electron/host/store.js';
 import { createHostService } from '../../electron/host/service.js';
-import { removeTempDirs, tempDir, tinyRun } from './helpers.js';
+import { refusal, removeTempDirs, tempDir, tinyRun } from './helpers.js';
 
 afterEach(removeTempDirs);
 
@@ -17,16 +17,6 @@ function clocked(leaseMs: number | null = LEASE): { store: RunStore; advance(ms:
   let t = Date.UTC(2026, 11, 7, 11, 0, 0);
   const store = openStore({ dataDir: tempDir('lease'), now: () => new Date(t), ...(leaseMs !== null ? { leaseMs } : {}) });
   return { store, advance: (ms) => void (t += ms) };
-}
-
-function refusal(f: () => unknown): HostError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof HostError) return e;
-    throw e;
-  }
-  throw new Error('expected a refusal');
 }
 
 describe('run leases', () => {

@@ -24,19 +24,8 @@ import type {
   WorkerRequest,
 } from '../../../core/api/index.js';
 
-export interface ProgressInfo {
-  fraction: number;
-  ops: number;
-  simulatedCycles: number;
-  /** The host clock since the run began (boot excluded). */
-  clockCycles: number;
-  elapsedMs: number;
-  etaMs: number | null;
-  /** Runs of the workloads started; `repeat`: they repeat until stopped. */
-  runs: number;
-  repeat: boolean;
-  pace: Pace;
-}
+/** The latest progress: the worker's 'progress' event as it came (core/api/worker.ts says what each field is). */
+export type ProgressInfo = Omit<Extract<WorkerEvent, { type: 'progress' }>, 'type'>;
 
 /** Keeps a series under `max` points: every other point of it, the first and the newest kept. */
 export function decimate<T>(points: readonly T[], max: number): T[] {
@@ -175,17 +164,10 @@ export class SimWorker {
         for (const name of [...this.consoleBuffers.keys()]) if (!e.consoles.includes(name)) this.consoleBuffers.delete(name);
         break;
       case 'progress':
-        this.progress = {
-          fraction: e.fraction,
-          ops: e.ops,
-          simulatedCycles: e.simulatedCycles,
-          clockCycles: e.clockCycles,
-          elapsedMs: e.elapsedMs,
-          etaMs: e.etaMs,
-          runs: e.runs,
-          repeat: e.repeat,
-          pace: e.pace,
-        };
+        {
+          const { type: _type, ...progress } = e;
+          this.progress = progress;
+        }
         break;
       case 'snapshot':
         this.addSnapshots([e.snapshot]);
