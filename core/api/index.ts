@@ -5,6 +5,7 @@
  */
 export * from './scenario.js';
 export type * from './results.js';
+export * from './reproduction.js';
 export { DEFAULT_COSTS, COST_KEYS, type CostTable } from '../machine/cost.js';
 export { DEFAULT_MMU_CONFIG, type MmuConfig } from '../machine/mmu/types.js';
 export { VERSION } from './version.js';

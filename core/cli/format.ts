@@ -2,6 +2,7 @@
  * Plain-text tables for the CLI. Pure functions (no Node), so they are unit-tested directly.
  */
 import type { CompareResult, DomainResults, Results } from '../api/results.js';
+import type { ReproEntryResult, ReproResult } from '../api/reproduction.js';
 
 const THIN = '\u2009';
 
@@ -14,9 +15,10 @@ export function num(n: number, digits = 0): string {
   return frac ? `${withSep}.${frac}` : withSep;
 }
 
-export function table(header: string[], rows: string[][]): string {
+/** Columns padded to their widest cell; the first (and any `left` column) left-aligned, numbers right. */
+export function table(header: string[], rows: string[][], left: readonly number[] = [0]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells: string[]) => cells.map((c, i) => (left.includes(i) ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -92,4 +94,75 @@ export function formatCompare(cmp: CompareResult & { skipped?: { mode: string; r
   const out = [`${cmp.scenario}: ${cmp.workload}, first guest under each mode`, table(['', ...cmp.modes], rows.map((r) => [r.label, ...r.values]))];
   for (const s of cmp.skipped ?? []) out.push(`${s.mode}: not run — ${s.reason}`);
   return out.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// lab reproduce
+
+/** A value with three significant digits (at least), thin-space thousands: 0.268, 2.51, 198, 1 093. */
+export function sig(n: number): string {
+  if (!Number.isFinite(n)) return '-';
+  const a = Math.abs(n);
+  if (a >= 100) return num(n, 0);
+  if (a >= 10) return n.toFixed(1);
+  if (a >= 1) return n.toFixed(2);
+  return n.toPrecision(3);
+}
+
+/** A ratio as the reproduction tables show it: two decimals. */
+export const ratio2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '-');
+
+/** The paper's figure for an entry: the published value with its unit, then the ratio or range. */
+function paperCells(e: ReproEntryResult, unit: string): [string, string] {
+  const value = e.paper.value !== null ? `${sig(e.paper.value)} ${unit}` : '';
+  const ratio = e.baseline ? '1 (base)' : e.paper.range ? `${ratio2(e.paper.range[0])}–${ratio2(e.paper.range[1])}` : e.paper.ratio !== null ? ratio2(e.paper.ratio) : '-';
+  return [value, ratio];
+}
+
+/** One reproduction as the CLI prints it: heading, source, hardware, then a table of its rows. */
+export function formatReproduction(r: ReproResult): string {
+  const passed = r.rows.filter((x) => x.pass).length;
+  const lines = [
+    `${r.title}  [${r.pass ? 'pass' : 'FAIL'}: ${passed} of ${r.rows.length} rows]`,
+    `  ${r.source.authors}, "${r.source.title}", ${r.source.venue} ${r.source.year}; ${r.source.where}`,
+    `  paper's machine: ${r.hardware}`,
+    `  lab: CPU ${r.cpu.profile} at ${sig(r.cpu.clockGHz)} GHz; ratios are time per op over the row's baseline (above 1: slower)`,
+  ];
+  const header = ['row', 'entry', 'changes', 'paper', 'paper ratio', 'lab µs/op', 'lab ratio', 'result'];
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  for (const row of r.rows) {
+    row.entries.forEach((e, i) => {
+      const [pv, pr] = paperCells(e, row.unit);
+      const paperUs = row.absolute && e.paper.us !== null && row.unit !== 'µs' ? ` (${sig(e.paper.us)} µs)` : '';
+      rows.push([
+        i === 0 ? row.id : '',
+        e.name,
+        e.set,
+        pv + paperUs,
+        pr,
+        sig(e.lab.us),
+        e.baseline ? '1 (base)' : ratio2(e.lab.ratio),
+        e.baseline ? '' : e.pass ? 'pass' : `FAIL: ${e.reason}`,
+      ]);
+    });
+    if (!row.orderingOk) {
+      rows.push(['', '(order)', '', '', '', '', '', `FAIL: ${row.orderingReason}`]);
+    }
+    notes.push(`  ${row.id}: ${row.label} — ${row.where} — ${row.pass ? 'pass' : 'FAIL'}${row.absolute ? ' (absolute: lab µs comparable with the paper\'s)' : ''}`);
+  }
+  return [...lines, table(header, rows, [0, 1, 2, 7]), ...notes].join('\n');
+}
+
+/** Every reproduction, then `N rows passed, M failed`. */
+export function formatReproductions(rs: readonly ReproResult[]): string {
+  const { rowsPassed, rowsFailed } = reproductionsDocument(rs);
+  return [...rs.map(formatReproduction), `${rowsPassed} row${rowsPassed === 1 ? '' : 's'} passed, ${rowsFailed} failed`].join('\n\n');
+}
+
+/** What `lab reproduce --json` prints: one document for one file or a directory. */
+export function reproductionsDocument(rs: readonly ReproResult[]): { pass: boolean; rowsPassed: number; rowsFailed: number; reproductions: ReproResult[] } {
+  const rows = rs.flatMap((r) => r.rows);
+  const rowsPassed = rows.filter((x) => x.pass).length;
+  return { pass: rowsPassed === rows.length, rowsPassed, rowsFailed: rows.length - rowsPassed, reproductions: [...rs] };
 }

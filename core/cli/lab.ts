@@ -5,17 +5,21 @@
  *   npm run --silent lab -- validate <scenario.json>
  *   npm run --silent lab -- run <scenario.json> [--json] [--seed N]
  *   npm run --silent lab -- compare <scenario.json> [--modes native,pv,shadow,hap] [--json]
+ *   npm run --silent lab -- reproduce <file|dir> [--json]
  *   npm run --silent lab -- help [<command>]      (or --help anywhere)
  *
- * Exit codes: 0 done; 1 the scenario is not valid; 2 a usage error (unknown command, flag or
- * argument, a bad flag value) or a file that cannot be read; 3 the run itself failed.
+ * Exit codes: 0 done (reproduce: every row passed); 1 the scenario (or a reproduction file) is not
+ * valid; 2 a usage error (unknown command, flag or argument, a bad flag value) or a file or
+ * directory that cannot be read; 3 the run itself failed; 4 reproduce ran and some row failed.
  */
-import { readFileSync } from 'node:fs';
-import { PAGING_MODES, parseScenarioText, type Scenario } from '../api/index.js';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { PAGING_MODES, parseScenarioText, type Reproduction, type Scenario } from '../api/index.js';
 import { compareModes } from '../sim/compare.js';
+import { checkReproductionText, runReproduction } from '../sim/reproduce.js';
 import { runScenario } from '../sim/run.js';
 import { commandUsage, parseArgs, parseList, parseUint32, switchFlag, synopsis, UsageError, valueFlag } from './args.js';
-import { formatCompare, formatRun } from './format.js';
+import { formatCompare, formatReproductions, formatRun, reproductionsDocument } from './format.js';
 
 /** Every command, its arguments and its flags. Anything not declared here is refused. */
 const COMMANDS = {
@@ -46,6 +50,13 @@ const COMMANDS = {
     },
     summary: "run the first guest's workload under each mode, everything else equal",
   },
+  reproduce: {
+    args: ['file|dir'],
+    flags: {
+      json: switchFlag('--json', 'print exactly one JSON document on stdout instead of tables'),
+    },
+    summary: 'run published results (a reproduction file, or every *.json of a directory): paper beside lab per row',
+  },
 } as const;
 type Command = keyof typeof COMMANDS;
 const isCommand = (x: string): x is Command => Object.hasOwn(COMMANDS, x);
@@ -74,6 +85,53 @@ function load(file: string): Scenario {
   return v.scenario;
 }
 
+/** The reproduction files a path names: the file, or a directory's *.json sorted by name (exit 2 if none or unreadable). */
+function reproFiles(path: string): string[] {
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch (e) {
+    process.stderr.write(`lab: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+    process.exit(2);
+  }
+  if (!isDir) return [path];
+  let names: string[];
+  try {
+    names = readdirSync(path).filter((n) => n.endsWith('.json')).sort();
+  } catch (e) {
+    process.stderr.write(`lab: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+    process.exit(2);
+  }
+  if (names.length === 0) {
+    process.stderr.write(`lab: reproduce: ${path} has no *.json reproduction files\n`);
+    process.exit(2);
+  }
+  return names.map((n) => join(path, n));
+}
+
+/** Every file read and checked before any runs: all problems of all files at once (exit 1). */
+function loadReproductions(files: string[]): Reproduction[] {
+  const out: Reproduction[] = [];
+  let bad = false;
+  for (const f of files) {
+    let text: string;
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch (e) {
+      process.stderr.write(`lab: cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+      process.exit(2);
+    }
+    const v = checkReproductionText(text);
+    if (v.ok) out.push(v.file);
+    else {
+      bad = true;
+      for (const p of v.problems) process.stderr.write(`${f}: ${p.path}: ${p.message}\n`);
+    }
+  }
+  if (bad) process.exit(1);
+  return out;
+}
+
 function main(argv: string[]): void {
   const [cmd, ...rest] = argv;
   if (cmd === undefined) throw new UsageError('missing <command>');
@@ -81,7 +139,8 @@ function main(argv: string[]): void {
     const [topic, ...extra] = rest;
     if (extra.length > 0) throw new UsageError(`help: unexpected argument "${extra[0]}"; help takes at most one <command>`);
     if (topic !== undefined && !isCommand(topic)) throw new UsageError(`help: unknown command "${topic}"; commands: ${Object.keys(COMMANDS).join(', ')}`);
-    process.stdout.write((topic === undefined ? USAGE : commandUsage(topic, COMMANDS[topic])) + '\n');
+    if (topic !== undefined) return help(topic);
+    process.stdout.write(USAGE + '\n');
     return;
   }
   if (!isCommand(cmd)) throw new UsageError(`unknown command "${cmd}"; commands: ${Object.keys(COMMANDS).join(', ')}, help`);
@@ -110,11 +169,34 @@ function main(argv: string[]): void {
       process.stdout.write(a.flags.json ? JSON.stringify(cmp) + '\n' : formatCompare(cmp) + '\n');
       return;
     }
+    case 'reproduce': {
+      const a = parseArgs(cmd, COMMANDS.reproduce, rest);
+      if (a === 'help') return help(cmd);
+      const files = loadReproductions(reproFiles(a.args[0]!));
+      // Progress only for a person watching: never into a pipe or a file.
+      const tty = process.stderr.isTTY === true;
+      const results = files.map((f) =>
+        runReproduction(f, tty ? { onProgress: (done, total, label) => process.stderr.write(`${f.id}: run ${done}/${total} (${label})\n`) } : {}),
+      );
+      process.stdout.write(a.flags.json ? JSON.stringify(reproductionsDocument(results)) + '\n' : formatReproductions(results) + '\n');
+      if (!results.every((r) => r.pass)) process.exitCode = 4;
+      return;
+    }
   }
 }
 
+/** What a command's help says beyond its flags. */
+const MORE_HELP: Partial<Record<Command, string>> = {
+  reproduce: [
+    '  ratios are time per operation over the row\'s baseline (above 1: slower); a row passes when each',
+    '  ratio is within the tolerance (or inside its range) and the paper\'s order holds',
+    '  exit codes: 0 every row passed; 4 some row failed; 1 a file is not valid (one line per problem:',
+    '  file: field: reason); 2 a usage error or a path that cannot be read',
+  ].join('\n'),
+};
+
 function help(cmd: Command): void {
-  process.stdout.write(commandUsage(cmd, COMMANDS[cmd]) + '\n');
+  process.stdout.write(commandUsage(cmd, COMMANDS[cmd]) + (MORE_HELP[cmd] ? `\n${MORE_HELP[cmd]}` : '') + '\n');
 }
 
 try {

@@ -57,7 +57,7 @@ describe('lab refuses what it does not know', () => {
     const r = lab('sweep', scenario, '--shard', '1/2');
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^lab: unknown command "sweep"; commands: validate, run, compare, help\n/);
+    expect(r.stderr).toMatch(/^lab: unknown command "sweep"; commands: validate, run, compare, reproduce, help\n/);
   });
 
   it('a flag that needs a value, given none (at the end, or followed by another flag)', () => {
