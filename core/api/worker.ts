@@ -5,6 +5,7 @@
  */
 import type { PagingMode } from './scenario.js';
 import type { CompareResult, Results } from './results.js';
+import type { ReproResult } from './reproduction.js';
 
 /** One live session at a time: boot a scenario, run its workloads, keep its consoles. */
 export type SessionState = 'idle' | 'booting' | 'running' | 'paused' | 'finished' | 'stopped' | 'error';
@@ -170,7 +171,14 @@ export type WorkerRequest =
    */
   | { type: 'cancel-compare'; id: number }
   /** Trace one translation of `va` in `domain` with the reference walk; changes nothing. */
-  | { type: 'walk'; id: number; scenario: unknown; domain: string; va?: string; warm?: boolean; write?: boolean };
+  | { type: 'walk'; id: number; scenario: unknown; domain: string; va?: string; warm?: boolean; write?: boolean }
+  /**
+   * Run a reproduction (core/api/reproduction.ts; `file` is its parsed JSON, validated here) in
+   * time slices beside the live session: 'reproduce-progress' after each run, then one
+   * 'reproduce-result', or an 'error' (where 'reproduce', with the file's problems). A new one
+   * replaces a running one, whose answers stop.
+   */
+  | { type: 'reproduce'; id: number; file: unknown };
 
 /** The types of request that carry an `id` and are answered with it. */
 export type AnsweredRequest = Extract<WorkerRequest, { id: number }>;
@@ -222,8 +230,11 @@ export type WorkerEvent =
   | (CompareRunEvent & { id: number })
   /** `id`: the walk request this answers. */
   | { type: 'walk-result'; id: number; trace: WalkTrace; candidates: string[] }
+  /** `id`: the reproduce request these answer; `label` names the run just done. */
+  | { type: 'reproduce-progress'; id: number; done: number; total: number; label: string }
+  | { type: 'reproduce-result'; id: number; result: ReproResult }
   /**
-   * A failure: `where` says what failed ('start', 'compare', 'walk', 'console', 'run', 'worker');
+   * A failure: `where` says what failed ('start', 'compare', 'walk', 'reproduce', 'console', 'run', 'worker');
    * `id` is the request it answers, when it answers one that carried an id.
    */
   | { type: 'error'; id?: number; where: string; message: string; problems?: { path: string; message: string }[] };

@@ -7,6 +7,7 @@
 import type { WorkerEvent } from '../api/worker.js';
 import { VERSION } from '../api/version.js';
 import { LabSession } from '../toolstack/session.js';
+import { checkReproduction, planReproduction, ReproRun } from '../sim/reproduce.js';
 import { parseRequest } from './request.js';
 
 interface Port {
@@ -57,18 +58,62 @@ function run(fn: () => void): void {
   }
 }
 
+const schedule = makeScheduler();
+
 const session = new LabSession({
   post,
   now,
-  schedule: makeScheduler(),
+  schedule,
   // A paced run sleeps until its budget allows more simulated time.
   scheduleAfter: (fn, ms) => void setTimeout(() => run(fn), ms),
 });
+
+/**
+ * The running reproduction (at most one; a new request replaces it). It runs in slices of
+ * SLICE_MS between the session's own turns, so a live run and its consoles stay responsive.
+ */
+let repro: { id: number; run: ReproRun } | null = null;
+const SLICE_MS = 12;
+
+function reproduce(id: number, file: unknown): void {
+  repro = null;
+  const v = checkReproduction(file);
+  if (!v.ok) {
+    const first = v.problems[0]!;
+    post({ type: 'error', id, where: 'reproduce', message: `the reproduction is not valid: ${first.path}: ${first.message}`, problems: v.problems });
+    return;
+  }
+  const current = {
+    id,
+    run: new ReproRun(planReproduction(v.file), {
+      now,
+      onProgress: (done, total, label) => {
+        if (repro === current) post({ type: 'reproduce-progress', id, done, total, label });
+      },
+    }),
+  };
+  repro = current;
+  const turn = (): void => {
+    if (repro !== current) return;
+    try {
+      if (current.run.turn(now() + SLICE_MS)) schedule(turn);
+      else {
+        repro = null;
+        post({ type: 'reproduce-result', id, result: current.run.done! });
+      }
+    } catch (err) {
+      repro = null;
+      post({ type: 'error', id, where: 'reproduce', message: (err instanceof Error ? err.message : String(err)).split('\n')[0]! });
+    }
+  };
+  schedule(turn);
+}
 
 self.onmessage = (e) => {
   run(() => {
     const parsed = parseRequest(e?.data);
     if (!parsed.ok) post({ type: 'error', where: 'worker', message: parsed.message, ...(parsed.id !== undefined ? { id: parsed.id } : {}) });
+    else if (parsed.req.type === 'reproduce') reproduce(parsed.req.id, parsed.req.file);
     else session.handle(parsed.req);
   });
 };

@@ -9,7 +9,7 @@ import { MAX_NUMERIC_PACE, PACES, type WorkerRequest } from '../api/worker.js';
 /** A refused request still names its `id` when it had a usable one, so the error answers it. */
 export type ParsedRequest = { ok: true; req: WorkerRequest } | { ok: false; message: string; id?: number };
 
-const TYPES = ['start', 'pause', 'resume', 'stop', 'pace', 'console-input', 'compare', 'cancel-compare', 'walk'] as const;
+const TYPES = ['start', 'pause', 'resume', 'stop', 'pace', 'console-input', 'compare', 'cancel-compare', 'walk', 'reproduce'] as const;
 
 /** A pace: "max" or simulated seconds per real second, more than 0 and at most MAX_NUMERIC_PACE. */
 function isPace(x: unknown): boolean {
@@ -34,7 +34,7 @@ function isId(x: unknown): x is number {
 }
 
 /** The types of request that carry an id and are answered with it. */
-const ANSWERED: readonly string[] = ['compare', 'cancel-compare', 'walk'];
+const ANSWERED: readonly string[] = ['compare', 'cancel-compare', 'walk', 'reproduce'];
 
 export function parseRequest(data: unknown): ParsedRequest {
   if (!isObject(data)) return bad(`a worker request must be an object with a "type", got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
@@ -74,6 +74,10 @@ export function parseRequest(data: unknown): ParsedRequest {
       }
       return { ok: true, req: { ...data, modes: modes as PagingMode[] } as WorkerRequest };
     }
+    case 'reproduce':
+      // The file itself is validated by the runner, with field paths.
+      if (!isObject(data.file)) return bad('reproduce.file: the reproduction, a parsed JSON object', id);
+      break;
     case 'walk':
       if (typeof data.domain !== 'string') return bad('walk.domain: the name of a domain of the scenario', id);
       if (!optString('va')) return bad('walk.va: a hex address string', id);

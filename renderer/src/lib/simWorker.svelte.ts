@@ -15,6 +15,7 @@ import type {
   MetricSnapshot,
   Pace,
   PagingMode,
+  ReproResult,
   Results,
   SessionState,
   SweepPoint,
@@ -61,6 +62,8 @@ export class SimWorker {
   error = $state<{ where: string; message: string; problems?: { path: string; message: string }[] } | null>(null);
   workerDead = $state<string | null>(null);
   compareBusy = $state<{ done: number; total: number; label: string } | null>(null);
+  /** The running reproduction's progress (runs done of total), or null. */
+  reproBusy = $state<{ done: number; total: number; label: string } | null>(null);
   /** The console the toolstack asked to show (`xl console g1`); the consoles panel follows it. */
   switchTo = $state<{ console: string; seq: number } | null>(null);
 
@@ -74,6 +77,7 @@ export class SimWorker {
   /** At most one compare and one walk are pending: a new one supersedes the old. */
   private pendingCompare: Pending<CompareOutcome> | null = null;
   private pendingWalk: Pending<WalkOutcome> | null = null;
+  private pendingRepro: Pending<ReproResult> | null = null;
   /** Request ids count up over the SimWorker's life (across worker restarts, so never reused). */
   private lastId = 0;
   private stopTimer: ReturnType<typeof setTimeout> | null = null;
@@ -106,11 +110,14 @@ export class SimWorker {
 
   /** Requests the old worker can no longer answer are rejected (their answers would never come). */
   private abandonPending(message: string): void {
-    const { pendingCompare, pendingWalk } = this;
+    const { pendingCompare, pendingWalk, pendingRepro } = this;
     this.pendingCompare = this.pendingWalk = null;
+    this.pendingRepro = null;
     this.compareBusy = null;
+    this.reproBusy = null;
     pendingCompare?.reject(new Error(message));
     pendingWalk?.reject(new Error(message));
+    pendingRepro?.reject(new Error(message));
   }
 
   /** A fresh worker after a crash (or a forced stop); the views keep their data. */
@@ -216,6 +223,17 @@ export class SimWorker {
         p.resolve({ trace: e.trace, candidates: e.candidates });
         break;
       }
+      case 'reproduce-progress':
+        if (e.id === this.pendingRepro?.id) this.reproBusy = { done: e.done, total: e.total, label: e.label };
+        break;
+      case 'reproduce-result': {
+        const p = this.pendingRepro;
+        if (e.id !== p?.id) break;
+        this.pendingRepro = null;
+        this.reproBusy = null;
+        p.resolve(e.result);
+        break;
+      }
       case 'error':
         if (e.id === undefined) {
           this.error = { where: e.where, message: e.message, ...(e.problems ? { problems: e.problems } : {}) };
@@ -227,6 +245,11 @@ export class SimWorker {
         } else if (e.id === this.pendingWalk?.id) {
           const p = this.pendingWalk;
           this.pendingWalk = null;
+          p.reject(new Error(e.message));
+        } else if (e.id === this.pendingRepro?.id) {
+          const p = this.pendingRepro;
+          this.pendingRepro = null;
+          this.reproBusy = null;
           p.reject(new Error(e.message));
         }
         // An error answering a request already superseded or cancelled was settled then: dropped.
@@ -320,6 +343,19 @@ export class SimWorker {
     return new Promise((resolve, reject) => {
       this.pendingWalk = { id, resolve, reject };
       this.send({ type: 'walk', id, scenario: $state.snapshot(scenario), domain, ...opts });
+    });
+  }
+
+  /** Runs a reproduction (its parsed JSON) in the worker; a pending one is superseded. */
+  reproduce(file: unknown): Promise<ReproResult> {
+    const old = this.pendingRepro;
+    this.pendingRepro = null;
+    old?.reject(new Error('superseded by another reproduction'));
+    const id = ++this.lastId;
+    return new Promise((resolve, reject) => {
+      this.pendingRepro = { id, resolve, reject };
+      this.reproBusy = { done: 0, total: 0, label: 'starting' };
+      this.send({ type: 'reproduce', id, file: $state.snapshot(file) });
     });
   }
 
