@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { COST_KEYS } from '../machine/cost.js';
+import { CPU_PROFILE_TABLE, CPU_PROFILES, type CpuProfileId } from '../machine/cpu.js';
 import { frameRefs, hypercallsWorkloadSchema } from './hypercallScript.js';
 import { describeJsonError } from './jsonWhere.js';
 
@@ -112,6 +113,8 @@ const costShape = Object.fromEntries(COST_KEYS.map((k) => [k, z.number().min(0).
 export const machineSchema = z.strictObject({
   memoryMiB: int(16, 1_048_576),
   pcpus: int(1, 64),
+  /** CPU generation (core/machine/cpu.ts): clock, costs, TLB sizes and features; default "modern". */
+  cpu: z.enum(CPU_PROFILES).optional(),
   mmu: mmuSchema.optional(),
   costs: z.strictObject(costShape).optional(),
 });
@@ -410,6 +413,7 @@ type Part<T> = { [K in keyof T]?: T[K] };
 interface PartialScenario {
   hypervisor?: Scenario['hypervisor'];
   machineMemoryMiB?: number;
+  cpu?: CpuProfileId;
   tlbs: Partial<Record<'tlb4k' | 'tlb2m' | 'tlb1g', { entries: number; ways: number }>>;
   /** One entry per element of `domains` (an element that is not an object has no fields). */
   domains: Part<DomainConfig>[];
@@ -442,6 +446,7 @@ function salvage(input: unknown): PartialScenario {
   return {
     hypervisor: field(scenarioSchema.shape.hypervisor, root.hypervisor),
     machineMemoryMiB: field(machineSchema.shape.memoryMiB, machine.memoryMiB),
+    cpu: field(machineSchema.shape.cpu, machine.cpu),
     tlbs,
     domains,
   };
@@ -504,6 +509,20 @@ function semanticProblems(s: PartialScenario): Problem[] {
         path: at('guestPageSize'),
         message: 'shadow mode splinters guest superpages into 4 KiB shadow L1s ("fl1" shadows) for 2 MiB pages only; use "4k" or "2m"',
       });
+    }
+    if (s.cpu !== undefined) {
+      const cpu = CPU_PROFILE_TABLE[s.cpu];
+      if (d.mode === 'hap' && !cpu.features.ept) {
+        out.push({
+          path: at('mode'),
+          message: `mode "hap" needs EPT, which cpu "${s.cpu}" (${cpu.label}) does not have: use shadow or pv, or cpu ${CPU_PROFILES.filter((c) => CPU_PROFILE_TABLE[c].features.ept).join(' or ')}`,
+        });
+      }
+      for (const f of ['guestPageSize', 'hostPageSize'] as const) {
+        if (d[f] === '1g' && !cpu.features.page1g) {
+          out.push({ path: at(f), message: `cpu "${s.cpu}" (${cpu.label}) has no 1 GiB pages: use "4k" or "2m"` });
+        }
+      }
     }
     const mem = d.memoryMiB;
     if (mem !== undefined) {
