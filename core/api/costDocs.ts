@@ -4,6 +4,7 @@
  * the entry says it is the model's own estimate rather than inventing one.
  */
 import type { CostTable } from '../machine/cost.js';
+import { cpuProfile, type CpuProfileId } from '../machine/cpu.js';
 
 export interface CostDoc {
   /** What one unit of this cost is. */
@@ -72,6 +73,14 @@ export const COST_DOCS: Record<keyof CostTable, CostDoc> = {
     what: 'The guest kernel’s page-fault handler work (find the VMA, allocate, account).',
     source: `${ESTIMATE}: a few hundred cycles of kernel bookkeeping`,
   },
+  faultCheck: {
+    what: 'A fault the kernel refuses: find the VMA, check the access, raise SIGSEGV (lmbench’s prot fault).',
+    source: `${ESTIMATE}: the VMA lookup and permission check of a fault, without allocation`,
+  },
+  pageRef: {
+    what: 'Per page mapped or unmapped in bulk (fork’s copy_page_range, exit’s zap): the page’s refcount and rmap.',
+    source: `${ESTIMATE}: an atomic increment or decrement and a few loads`,
+  },
   zeroPage: { what: 'Zeroing a 4 KiB page.', source: '4096 bytes at ~8 bytes per cycle' },
   copyPage: { what: 'Copying a 4 KiB page (copy-on-write).', source: 'twice zeroPage: each of the 4096 bytes is read and written' },
   syscall: { what: 'A system call’s entry and exit in a native kernel.', source: `${ESTIMATE}: a fast syscall/sysret round trip` },
@@ -91,3 +100,8 @@ export const COST_DOCS: Record<keyof CostTable, CostDoc> = {
     source: `${ESTIMATE}; copying the page tables is charged separately`,
   },
 };
+
+/** Where `key`'s value on CPU profile `cpu` comes from (the profile's own source, else the default's). */
+export function costSource(cpu: CpuProfileId | undefined, key: keyof CostTable): string {
+  return cpuProfile(cpu).sources[key] ?? COST_DOCS[key].source;
+}

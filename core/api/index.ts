@@ -8,6 +8,7 @@ export type * from './results.js';
 export * from './reproduction.js';
 export { DEFAULT_COSTS, COST_KEYS, type CostTable } from '../machine/cost.js';
 export { DEFAULT_MMU_CONFIG, type MmuConfig } from '../machine/mmu/types.js';
+export { CPU_PROFILES, CPU_PROFILE_TABLE, DEFAULT_CPU, cpuProfile, type CpuProfile, type CpuProfileId, type CpuFeatures } from '../machine/cpu.js';
 export { VERSION } from './version.js';
 export * from './host.js';
 export * from './worker.js';

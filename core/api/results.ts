@@ -14,6 +14,8 @@ export interface DomainResults {
   hostPageSize: string;
   ops: number;
   cycles: { total: number; guest: number; hypervisor: number; walk: number; perOp: number };
+  /** The same in microseconds at the CPU profile's clock. */
+  timeUs: { total: number; guest: number; hypervisor: number; perOp: number };
   tlb: { lookups: number; hits: number; misses: number; missRate: number };
   walk: {
     walks: number;
@@ -49,10 +51,14 @@ export interface Results {
   seed: number;
   hypervisor: string;
   machine: { memoryMiB: number; pcpus: number };
+  /** The CPU profile the run used (machine.cpu) and its clock. */
+  cpu: { profile: string; label: string; clockGHz: number };
   domains: DomainResults[];
   audit: AuditResult;
   /** Simulated cycles for the whole run (the longest pCPU). */
   simulatedCycles: number;
+  /** The same in milliseconds at the CPU profile's clock. */
+  simulatedMs: number;
   /** Wall-clock milliseconds the simulation took (not deterministic; everything else is). */
   wallMs: number;
   version: string;

@@ -10,6 +10,7 @@ import type { CostTable } from '../machine/cost.js';
 import { FrameAllocator } from '../machine/frameAllocator.js';
 import { MachineMemory } from '../machine/memory.js';
 import { Mmu } from '../machine/mmu/mmu.js';
+import { cpuProfile, type CpuProfile } from '../machine/cpu.js';
 import type { MmuConfig } from '../machine/mmu/types.js';
 import { Domain } from './domain.js';
 import { DOMID_XEN, FrameTable } from './mm/frameTable.js';
@@ -29,11 +30,15 @@ export class Hypervisor {
   private readonly curr: (Domain | undefined)[];
   readonly kind: 'xen' | 'kvm' | 'none';
 
+  /** The CPU generation (machine.cpu): its features decide mechanisms (VPID, PCID, the PV ABI). */
+  readonly cpu: CpuProfile;
+
   constructor(
     scenario: Scenario,
     readonly costs: CostTable,
     readonly mmuConfig: MmuConfig,
   ) {
+    this.cpu = cpuProfile(scenario.machine.cpu);
     const nrFrames = scenario.machine.memoryMiB * 256;
     this.kind = scenario.hypervisor;
     this.mem = new MachineMemory(nrFrames);

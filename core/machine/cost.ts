@@ -45,6 +45,10 @@ export interface CostTable {
   faultTrap: number;
   /** The guest kernel's page-fault handler work (find the VMA, allocate, account). */
   faultHandler: number;
+  /** A fault the kernel refuses (find the VMA, check the access, raise SIGSEGV): lmbench's prot fault. */
+  faultCheck: number;
+  /** Per page mapped or unmapped in bulk (fork's copy_page_range, exit's zap): struct page refcount and rmap. */
+  pageRef: number;
   /** Zeroing a 4 KiB page (~8 bytes per cycle). */
   zeroPage: number;
   /** Copying a 4 KiB page (copy-on-write). */
@@ -82,6 +86,8 @@ export const DEFAULT_COSTS: Readonly<CostTable> = Object.freeze({
   eptViolation: 600, // p2m lookup + ept_set_entry
   faultTrap: 300, // exception delivery + iret
   faultHandler: 500,
+  faultCheck: 300,
+  pageRef: 20,
   zeroPage: 512, // 4096 bytes at ~8 bytes/cycle
   copyPage: 1024,
   syscall: 100,

@@ -79,6 +79,10 @@ const COUNTERS = [
   ['ContextSwitches', 'contextSwitches'],
   ['PtPagesAllocated', 'ptPagesAllocated'],
   ['TrapBounces', 'trapBounces'],
+  ['ExitFlushes', 'exitTlbFlushes'],
+  ['Syscalls', 'syscalls'],
+  ['UserInstructions', 'userInstructions'],
+  ['CycUser', 'cyclesUser'],
 ] as const;
 export const C = indexObject('counters', COUNTERS);
 export type C = (typeof C)[keyof typeof C];

@@ -9,9 +9,10 @@ import { DEFAULT_DOM0 } from '../api/scenario.js';
 import type { DomainResults, Results } from '../api/results.js';
 import { VERSION } from '../api/version.js';
 import { Rng } from '../base/rng.js';
-import { DEFAULT_COSTS, type CostTable } from '../machine/cost.js';
+import type { CostTable } from '../machine/cost.js';
+import { cpuProfile } from '../machine/cpu.js';
 import { C, HYPERCALL_OPS, VMEXIT_REASONS, type Counters } from '../machine/counters.js';
-import { DEFAULT_MMU_CONFIG, type MmuConfig } from '../machine/mmu/types.js';
+import type { MmuConfig } from '../machine/mmu/types.js';
 import type { DomainState } from '../hv/domain.js';
 import { Hypervisor } from '../hv/hypervisor.js';
 import { auditMachine } from '../vm/audit.js';
@@ -374,23 +375,28 @@ export class Simulation {
       const pc = this.xen.pcpus.indexOf(d.mmu);
       perPcpu.set(pc, (perPcpu.get(pc) ?? 0) + totalCycles(d.counters));
     }
+    const cpu = this.xen.cpu;
+    const simulatedCycles = Math.max(0, ...perPcpu.values());
     return {
       scenario: s.name,
       seed: s.seed,
       hypervisor: s.hypervisor,
       machine: { memoryMiB: s.machine.memoryMiB, pcpus: s.machine.pcpus },
-      domains: this.domains.map(domainResults),
+      cpu: { profile: cpu.id, label: cpu.label, clockGHz: cpu.clockGHz },
+      domains: this.domains.map((d) => domainResults(d)),
       audit: a,
-      simulatedCycles: Math.max(0, ...perPcpu.values()),
+      simulatedCycles,
+      simulatedMs: simulatedCycles / (cpu.clockGHz * 1e6),
       wallMs,
       version: VERSION,
     };
   }
 }
 
+/** The machine's TLBs and caches: its CPU profile's, with `machine.mmu` on top. */
 export function mmuConfigOf(s: Scenario): MmuConfig {
   const m = s.machine.mmu ?? {};
-  const d = DEFAULT_MMU_CONFIG;
+  const d = cpuProfile(s.machine.cpu).mmu;
   return {
     tlb4k: { ...d.tlb4k, ...m.tlb4k },
     tlb2m: { ...d.tlb2m, ...m.tlb2m },
@@ -401,8 +407,9 @@ export function mmuConfigOf(s: Scenario): MmuConfig {
   };
 }
 
+/** The cost table: the CPU profile's, with `machine.costs` on top. */
 export function costsOf(s: Scenario): CostTable {
-  const out: CostTable = { ...DEFAULT_COSTS };
+  const out: CostTable = { ...cpuProfile(s.machine.cpu).costs };
   for (const [k, v] of Object.entries(s.machine.costs ?? {})) {
     if (typeof v === 'number') (out as unknown as Record<string, number>)[k] = v;
   }
@@ -418,7 +425,7 @@ export function domainsOf(s: Scenario): DomainConfig[] {
   return [dom0 ?? DEFAULT_DOM0, ...guests];
 }
 
-export function domainResults(d: Vm): DomainResults {
+export function domainResults(d: Vm, clockGHz = d.dom.xen.cpu.clockGHz): DomainResults {
   const k = d.counters;
   const c = k.c;
   const ops = c[C.Ops];
@@ -449,6 +456,12 @@ export function domainResults(d: Vm): DomainResults {
       hypervisor: c[C.CycHv],
       walk: c[C.CycWalk],
       perOp: ops > 0 ? tot / ops : 0,
+    },
+    timeUs: {
+      total: tot / (clockGHz * 1000),
+      guest: c[C.CycGuest] / (clockGHz * 1000),
+      hypervisor: c[C.CycHv] / (clockGHz * 1000),
+      perOp: ops > 0 ? tot / ops / (clockGHz * 1000) : 0,
     },
     tlb: {
       lookups: c[C.TlbLookups],

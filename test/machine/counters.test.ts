@@ -42,6 +42,10 @@ const EXPECTED_COUNTERS: [string, string][] = [
   ['ContextSwitches', 'contextSwitches'],
   ['PtPagesAllocated', 'ptPagesAllocated'],
   ['TrapBounces', 'trapBounces'],
+  ['ExitFlushes', 'exitTlbFlushes'],
+  ['Syscalls', 'syscalls'],
+  ['UserInstructions', 'userInstructions'],
+  ['CycUser', 'cyclesUser'],
 ];
 
 /** Xen's hypercall names (xen/include/public/xen.h: __HYPERVISOR_mmu_update …). */

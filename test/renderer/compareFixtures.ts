@@ -34,6 +34,7 @@ export function guest(mode: PagingMode, s: GuestSpec, name = 'g1'): DomainResult
     hostPageSize: '4k',
     ops,
     cycles: { total, guest: s.guest, hypervisor: s.hypervisor, walk: s.walk, perOp: total / ops },
+    timeUs: { total: total / 3000, guest: s.guest / 3000, hypervisor: s.hypervisor / 3000, perOp: total / ops / 3000 },
     tlb: { lookups: ops, hits: ops - (s.tlbMisses ?? walks), misses: s.tlbMisses ?? walks, missRate: (s.tlbMisses ?? walks) / ops },
     walk: {
       walks,
@@ -61,10 +62,12 @@ export function results(mode: PagingMode, g: DomainResults): Results {
     seed: 1,
     hypervisor: mode === 'native' ? 'none' : 'xen',
     machine: { memoryMiB: 2048, pcpus: 1 },
+    cpu: { profile: 'modern', label: 'Modern', clockGHz: 3 },
     // Native runs have no dom0; the others list it first, so the guest is not at a fixed index.
     domains: mode === 'native' ? [g] : [dom0, g],
     audit: { ok: true, violations: [], checked: { frames: 10, entries: 100 } },
     simulatedCycles: g.cycles.total,
+    simulatedMs: g.cycles.total / 3e6,
     wallMs: 1,
     version: 'test',
   };
