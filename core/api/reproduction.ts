@@ -309,8 +309,8 @@ export interface ReproResult {
   hardware: string;
   claim: string;
   explain: string | null;
-  /** The CPU the lab ran (the baseline's; "default" before CPU profiles exist). */
-  cpu: { profile: string; clockGHz: number };
+  /** The CPU profile the lab ran (the first row's baseline's): id, label and clock. */
+  cpu: { profile: string; label: string; clockGHz: number };
   pass: boolean;
   rows: ReproRowResult[];
   /** Distinct simulations run (entries with the same scenario share one). */

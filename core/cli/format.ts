@@ -126,7 +126,7 @@ export function formatReproduction(r: ReproResult): string {
     `${r.title}  [${r.pass ? 'pass' : 'FAIL'}: ${passed} of ${r.rows.length} rows]`,
     `  ${r.source.authors}, "${r.source.title}", ${r.source.venue} ${r.source.year}; ${r.source.where}`,
     `  paper's machine: ${r.hardware}`,
-    `  lab: CPU ${r.cpu.profile} at ${sig(r.cpu.clockGHz)} GHz; ratios are time per op over the row's baseline (above 1: slower)`,
+    `  lab CPU: ${r.cpu.profile} — ${r.cpu.label}; ratios are time per op over the row's baseline (above 1: slower)`,
   ];
   const header = ['row', 'entry', 'changes', 'paper', 'paper ratio', 'lab µs/op', 'lab ratio', 'result'];
   const rows: string[][] = [];

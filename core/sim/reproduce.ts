@@ -33,9 +33,6 @@ import { describeJsonError } from '../api/jsonWhere.js';
 import { modeVariant } from './compare.js';
 import { Simulation } from './simulation.js';
 
-/** The clock µs are computed at until results carry the CPU profile's own (cycles / 3000 = µs). */
-export const FALLBACK_CLOCK_GHZ = 3;
-
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** `a` with `b` merged in: objects merged key by key (recursively), anything else replaced. */
@@ -110,25 +107,15 @@ export interface LabRun {
   counters: ReproCounters;
 }
 
-type WithTime = DomainResults & { timeUs?: { total: number; perOp: number } };
-type WithCpu = Results & { cpu?: { profile: string; clockGHz: number } };
-
-/** The CPU a run's results say it ran (the profile and clock), or the fallback before profiles exist. */
-export function cpuOf(r: Results): { profile: string; clockGHz: number } {
-  const c = (r as WithCpu).cpu;
-  return c && typeof c.clockGHz === 'number' ? { profile: String(c.profile), clockGHz: c.clockGHz } : { profile: 'default', clockGHz: FALLBACK_CLOCK_GHZ };
-}
-
 /** The lab figures of the scenario's one guest in a run's results. */
 export function labRunOf(r: Results, guestName: string): LabRun {
-  const d = (r.domains.find((x) => x.name === guestName) ?? r.domains.find((x) => x.role !== 'dom0')) as WithTime | undefined;
+  const d: DomainResults | undefined = r.domains.find((x) => x.name === guestName) ?? r.domains.find((x) => x.role !== 'dom0');
   if (!d) throw new Error(`the results have no guest "${guestName}"`);
   const ops = d.ops;
   const per = (n: number) => (ops > 0 ? n / ops : 0);
-  const us = d.timeUs && Number.isFinite(d.timeUs.perOp) ? d.timeUs.perOp : d.cycles.perOp / (cpuOf(r).clockGHz * 1000);
   return {
     mode: d.mode,
-    us,
+    us: d.timeUs.perOp,
     cyclesPerOp: d.cycles.perOp,
     ops,
     counters: {
@@ -278,7 +265,7 @@ export function assembleResult(plan: ReproPlan, results: readonly Results[]): Re
   const { file } = plan;
   const labs = plan.runs.map((r, i) => labRunOf(results[i]!, r.guest));
   const rows = file.rows.map((row, i) => evaluateRow(row, file, plan.rows[i]!.map((idx) => labs[idx]!)));
-  const first = plan.rows[0]?.[0];
+  const first = plan.rows[0]![0]!;
   return {
     id: file.id,
     title: file.title,
@@ -286,7 +273,7 @@ export function assembleResult(plan: ReproPlan, results: readonly Results[]): Re
     hardware: file.hardware,
     claim: file.claim,
     explain: file.explain ?? null,
-    cpu: first !== undefined ? cpuOf(results[first]!) : { profile: 'default', clockGHz: FALLBACK_CLOCK_GHZ },
+    cpu: { ...results[first]!.cpu },
     pass: rows.every((r) => r.pass),
     rows,
     runs: plan.runs.length,
