@@ -68,14 +68,18 @@ const USAGE = [
   '      the options of one command (also: lab <command> --help)',
 ].join('\n');
 
-function load(file: string): Scenario {
-  let text: string;
+/** `read(path)`, or exit 2 with "cannot read <path>: <why>" (a missing file, a directory, no permission). */
+function readOrExit<T>(path: string, read: (p: string) => T): T {
   try {
-    text = readFileSync(file, 'utf8');
+    return read(path);
   } catch (e) {
-    process.stderr.write(`lab: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+    process.stderr.write(`lab: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
     process.exit(2);
   }
+}
+
+function load(file: string): Scenario {
+  const text = readOrExit(file, (f) => readFileSync(f, 'utf8'));
   // One pass: a JSON syntax error (line and column), else every problem of the scenario.
   const v = parseScenarioText(text);
   if (!v.ok) {
@@ -87,21 +91,8 @@ function load(file: string): Scenario {
 
 /** The reproduction files a path names: the file, or a directory's *.json sorted by name (exit 2 if none or unreadable). */
 function reproFiles(path: string): string[] {
-  let isDir: boolean;
-  try {
-    isDir = statSync(path).isDirectory();
-  } catch (e) {
-    process.stderr.write(`lab: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
-    process.exit(2);
-  }
-  if (!isDir) return [path];
-  let names: string[];
-  try {
-    names = readdirSync(path).filter((n) => n.endsWith('.json')).sort();
-  } catch (e) {
-    process.stderr.write(`lab: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
-    process.exit(2);
-  }
+  if (!readOrExit(path, (p) => statSync(p).isDirectory())) return [path];
+  const names = readOrExit(path, (p) => readdirSync(p).filter((n) => n.endsWith('.json')).sort());
   if (names.length === 0) {
     process.stderr.write(`lab: reproduce: ${path} has no *.json reproduction files\n`);
     process.exit(2);
@@ -114,14 +105,7 @@ function loadReproductions(files: string[]): Reproduction[] {
   const out: Reproduction[] = [];
   let bad = false;
   for (const f of files) {
-    let text: string;
-    try {
-      text = readFileSync(f, 'utf8');
-    } catch (e) {
-      process.stderr.write(`lab: cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
-      process.exit(2);
-    }
-    const v = checkReproductionText(text);
+    const v = checkReproductionText(readOrExit(f, (p) => readFileSync(p, 'utf8')));
     if (v.ok) out.push(v.file);
     else {
       bad = true;
