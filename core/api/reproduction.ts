@@ -232,7 +232,7 @@ export function validateReproduction(
       const entries = [{ at: `rows[${i}].baseline`, e: row.baseline }, ...row.variants.map((e, j) => ({ at: `rows[${i}].variants[${j}]`, e }))];
       for (const { at, e } of entries) {
         const v = variantScenario(file, row, e.set);
-        if (!v.ok) for (const p of v.problems) problems.push({ path: `${at}.set`, message: `row "${row.id}", "${e.name}": the scenario of this run is not valid: ${p.path}: ${p.message}` });
+        if (!v.ok) for (const p of v.problems) problems.push({ path: `${at}.set`, message: `row "${row.id}", "${e.name}": the scenario of this run is not valid: ${p.path ? `${p.path}: ` : ''}${p.message}` });
       }
     });
   }

@@ -69,7 +69,8 @@ export function variantScenario(file: Pick<Reproduction, 'scenario'>, row: Pick<
     return { ok: false, problems: v.ok ? [{ path: '(scenario)', message: 'not valid' }] : v.problems };
   }
   const mv = modeVariant(parsed.data, set.mode);
-  return mv.ok ? mv : { ok: false, problems: [{ path: `mode ${set.mode}`, message: mv.reason }] };
+  // modeVariant's reason already names the field ("domains[0].guestPageSize: …").
+  return mv.ok ? mv : { ok: false, problems: [{ path: '', message: mv.reason }] };
 }
 
 /** Validates a parsed reproduction, including the scenario of every run. */
@@ -245,7 +246,7 @@ export function planReproduction(file: Reproduction): ReproPlan {
   const rows = file.rows.map((row) =>
     [row.baseline, ...row.variants].map((e) => {
       const v = variantScenario(file, row, e.set);
-      if (!v.ok) throw new Error(`row "${row.id}", "${e.name}": ${v.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+      if (!v.ok) throw new Error(`row "${row.id}", "${e.name}": ${v.problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('; ')}`);
       const key = JSON.stringify(v.scenario);
       let idx = byKey.get(key);
       if (idx === undefined) {
