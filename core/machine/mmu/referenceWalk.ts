@@ -181,7 +181,7 @@ class ReferenceWalk {
     const gfn = Math.floor(gpa / 4096);
     const ntlb = this.ntlb;
     // As the fast walker: a table the PSC hands over needs no EPT walk; otherwise the nested TLB
-    // is looked up first and filled after a successful walk.
+    // is looked up first (the fast walker fills it when the whole walk ends).
     const ntlbHit = !skippedByPsc && ntlb !== null && ntlb.enabled && ntlb.lookup(this.ctx.eptRoot, gfn, need);
     const skip: RefSource | null = skippedByPsc ? 'psc' : ntlbHit ? 'nested-tlb' : null;
     // The EPT PDE cache (its fills wait for the end of the walk, so it is as at the start).
@@ -200,7 +200,7 @@ class ReferenceWalk {
         const size = leafSize(level);
         const frame = pteFrame(lo, hi);
         const maddr = (frame - (frame % (size / 4096))) * 4096 + (gpa % size);
-        if (skip === null && ntlb !== null && ntlb.enabled) ntlb.fill(this.ctx.eptRoot, gfn, Math.floor(maddr / 4096), rights, level);
+        // (The fast walker fills the nested TLB when the walk ends, so nothing it caches serves this walk.)
         return { maddr, size, rights };
       }
       table = pteFrame(lo, hi);
