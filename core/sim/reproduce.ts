@@ -5,8 +5,8 @@
  *  - a point ratio passes when |lab ratio / paper ratio − 1| ≤ tolerance (the row's, else the
  *    file's); a range [lo, hi] when lo ≤ lab ratio ≤ hi (the range is its own tolerance);
  *  - ordering: entries whose paper ratios are more than 2 % apart (ranges: the upper end of one
- *    more than 2 % below the lower end of the other) keep that order in the lab; closer ones are
- *    ties and may come in any order;
+ *    more than 2 % below the lower end of the other) must not be inverted in the lab (equal lab
+ *    ratios are not an inversion); closer ones are ties and may come in any order;
  *  - a row passes when every variant passes and its ordering holds; a file when every row does.
  * Deterministic: each run is the scenario's seeded simulation; runs with the same scenario are
  * run once.
@@ -145,13 +145,14 @@ function interval(f: PaperFigure | null): [number, number] {
 
 /**
  * The first pair whose lab order differs from the paper's, or null. A pair is ordered when one's
- * paper interval ends more than ORDER_TIE below the other's start; then its lab ratio must be lower.
+ * paper interval ends more than ORDER_TIE below the other's start; then its lab ratio must not be
+ * higher (equal lab ratios are not an inversion; each one's own tolerance judges how close it is).
  */
 export function orderingProblem(entries: { name: string; paper: [number, number]; lab: number }[]): string | null {
   for (const a of entries) {
     for (const b of entries) {
       if (a === b) continue;
-      if (a.paper[1] * (1 + ORDER_TIE) < b.paper[0] && !(a.lab < b.lab)) {
+      if (a.paper[1] * (1 + ORDER_TIE) < b.paper[0] && !(a.lab <= b.lab)) {
         const pa = a.paper[0] === a.paper[1] ? r2(a.paper[0]) : `${r2(a.paper[0])}–${r2(a.paper[1])}`;
         const pb = b.paper[0] === b.paper[1] ? r2(b.paper[0]) : `${r2(b.paper[0])}–${r2(b.paper[1])}`;
         return `order: the paper has "${a.name}" (${pa}) below "${b.name}" (${pb}); the lab has ${r2(a.lab)} vs ${r2(b.lab)}`;

@@ -147,6 +147,12 @@ describe('ordering: paper ratios more than 2 % apart keep their order in the lab
     expect(r.pass).toBe(true);
   });
 
+  it('equal lab ratios are no inversion (SOSP 2003 null call: 0.45 vs 0.46 µs is 2.2 % apart; a lab tie passes)', () => {
+    const nullCall = row({ baseline: { published: 0.45 }, variants: [{ name: 'Xen', set: {}, published: 0.46 }] });
+    expect(evaluateRow(nullCall, {}, [lab(0.45), lab(0.45)]).orderingOk).toBe(true);
+    expect(evaluateRow(nullCall, {}, [lab(0.45), lab(0.44)]).orderingOk).toBe(false);
+  });
+
   it('paper ratios within 2 % are a tie: either lab order passes', () => {
     const ties = row({ tolerance: 0.1, variants: [{ name: 'A', set: {}, ratio: 1.0 }, { name: 'B', set: {}, ratio: 1.015 }] });
     // A equals the baseline (a tie too) and lands above it and above B; B lands below the baseline.
