@@ -93,6 +93,8 @@ function reproduce(id: number, file: unknown): void {
     }),
   };
   repro = current;
+  // The total is known once planned: the page shows "run 1 of N" from the start.
+  post({ type: 'reproduce-progress', id, done: 0, total: current.run.total, label: '' });
   const turn = (): void => {
     if (repro !== current) return;
     try {

@@ -142,6 +142,13 @@ describe('reproductions page in browser mode', () => {
     // The first one's verdict arrives (the rest may take minutes with the full set of papers).
     await expect.poll(async () => (await items.allTextContents())[valid[0]!], { timeout: 170_000, interval: 500 }).toMatch(/^(pass|FAIL) \d+\/\d+$/);
     expect(await page.getByTestId('repro-summary').textContent()).toMatch(/^\d+ of \d+ run files? pass/);
+    // The first file as a reader sees it (with the shipped papers, a real table).
+    await page.getByTestId('repro-item').nth(valid[0]!).click();
+    await page.getByTestId('file-badge').waitFor();
+    await shot(page, 'reproductions-first-1366x768');
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await shot(page, 'reproductions-first-1920x1080');
+    await page.setViewportSize({ width: 1366, height: 768 });
     expect(b.errors).toEqual([]);
   });
 });
