@@ -76,6 +76,11 @@ const rowSchema = z.strictObject({
   unit: text('the unit of the published values ("µs", "s", "ops/s" …)', 16),
   better: z.enum(['lower', 'higher'], { error: 'must be "lower" (times) or "higher" (scores, rates)' }),
   tolerance: z.number({ error: 'must be a number from 0 to 10' }).min(0, 'must be a number from 0 to 10').max(10, 'must be a number from 0 to 10').optional(),
+  /**
+   * A row the lab cannot reach, and why: which mechanism it lacks (at least a sentence). The row
+   * is still run and judged; a failure here is reported as a known gap, not a regression.
+   */
+  gap: text('which mechanism the lab lacks to reach this row', 2000).optional(),
   baseline: baselineSchema,
   variants: z.array(variantSchema, { error: 'must be a list of variants' }).min(1, 'must list at least one variant').max(16, 'must list at most 16 variants'),
 });
@@ -295,6 +300,8 @@ export interface ReproRowResult {
   /** Lab µs are shown beside the paper's (the file says they are comparable and the unit is a time). */
   absolute: boolean;
   pass: boolean;
+  /** The file's note of the mechanism the lab lacks for this row, or null. */
+  gap: string | null;
   orderingOk: boolean;
   /** The first pair whose order differs, in one line; null when the ordering holds. */
   orderingReason: string | null;
@@ -311,7 +318,10 @@ export interface ReproResult {
   explain: string | null;
   /** The CPU profile the lab ran (the first row's baseline's): id, label and clock. */
   cpu: { profile: string; label: string; clockGHz: number };
+  /** Every row passed. */
   pass: boolean;
+  /** Every row passed or failed with a declared gap (what `lab reproduce`'s exit code follows). */
+  passExceptGaps: boolean;
   rows: ReproRowResult[];
   /** Distinct simulations run (entries with the same scenario share one). */
   runs: number;

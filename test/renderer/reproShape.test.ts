@@ -44,6 +44,8 @@ describe('rowShape', () => {
       ['OOS', 'shadow', 'range', 0.75, 0.93, null],
     ]);
     expect(s.pairs.map((p) => p.paper.label)).toEqual(['1× (baseline)', '1.80×', '0.75–0.93×']);
+    expect(s.gap).toBeNull();
+    expect(rowShape(file, { ...row, gap: 'no mechanism for it' }).gap).toBe('no mechanism for it');
     expect(s.pairs[1]!.paper.value).toBe('198\u2009µs');
     // The axis holds the largest bar: 1.8 → a nice maximum at or above it.
     expect(s.max).toBeGreaterThanOrEqual(1.8);
@@ -64,7 +66,7 @@ describe('rowShape', () => {
     });
     const result: ReproRowResult = {
       id: 'fork', label: 'fork proc', where: 'Table 3', unit: 'µs', better: 'lower', tolerance: 0.25, absolute: true,
-      pass: false, orderingOk: true, orderingReason: null,
+      pass: false, gap: null, orderingOk: true, orderingReason: null,
       entries: [entry('Linux', 1, true, 'native'), entry('Xen', 3.4, false, 'pv'), entry('OOS', 0.8, true, 'shadow')],
     };
     const s = rowShape(file, row, result);

@@ -276,6 +276,26 @@ describe('variant scenarios', () => {
   });
 });
 
+describe('a row with a declared gap', () => {
+  it('is run and judged as any row; its failure is a known gap, which passExceptGaps allows and pass does not', () => {
+    const f = file() as any;
+    // Claims the nested walk twice as fast as native: 24 references against 4 cannot be.
+    f.rows[0].variants[0] = { name: 'hap', set: { mode: 'hap' }, ratio: 0.5 };
+    f.rows[0].gap = 'a made-up claim: no mechanism makes 24 references cost less than 4';
+    const v = checkReproduction(f);
+    expect(v.ok).toBe(true);
+    if (!v.ok) return;
+    const r = runReproduction(v.file);
+    expect(r.rows[0]!.pass).toBe(false);
+    expect(r.rows[0]!.gap).toBe(f.rows[0].gap);
+    expect([r.pass, r.passExceptGaps]).toEqual([false, true]);
+    // Without the gap the same failure fails the file.
+    delete f.rows[0].gap;
+    const plain = runReproduction((checkReproduction(f) as { file: any }).file);
+    expect([plain.pass, plain.passExceptGaps]).toEqual([false, false]);
+  });
+});
+
 describe('a real run: cold walks native vs nested 4K/4K', () => {
   const v = checkReproduction(file());
   if (!v.ok) throw new Error('fixture not valid');

@@ -68,6 +68,8 @@ export interface RowShape {
   absolute: boolean;
   tolerance: number;
   pass: boolean | null;
+  /** The mechanism the lab lacks for this row, as the file says (shown before a run too). */
+  gap: string | null;
   orderingReason: string | null;
   /** The axis: 0 … max, the ticks, and the baseline (1) on it. */
   max: number;
@@ -157,6 +159,7 @@ export function rowShape(file: Reproduction, row: ReproRow, result?: ReproRowRes
     absolute,
     tolerance: result?.tolerance ?? row.tolerance ?? file.tolerance,
     pass: result ? result.pass : null,
+    gap: row.gap ?? null,
     orderingReason: result?.orderingReason ?? null,
     max: scale.max,
     ticks: scale.ticks,
