@@ -53,6 +53,8 @@ export interface BarStack {
   ops: number;
   totalCycles: number;
   perOp: number;
+  /** Simulated µs per operation at the run's CPU clock (timeUs.perOp); null for a comparison saved before results had times. */
+  usPerOp: number | null;
   segments: BarSegment[];
   /** perOp over the cheapest mode's perOp (1 for the cheapest). */
   relative: number;
@@ -69,7 +71,8 @@ export function barStacks(runs: readonly ModeRun[]): BarStack[] {
       start += perOp;
       return seg;
     });
-    return { mode, ops, totalCycles: guest.cycles.total, perOp: guest.cycles.perOp, segments, relative: 1 };
+    const us = guest.timeUs?.perOp;
+    return { mode, ops, totalCycles: guest.cycles.total, perOp: guest.cycles.perOp, usPerOp: typeof us === 'number' ? us : null, segments, relative: 1 };
   });
   const positive = stacks.map((s) => s.perOp).filter((v) => v > 0);
   const min = positive.length ? Math.min(...positive) : 0;
