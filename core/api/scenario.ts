@@ -28,14 +28,25 @@ export const WORKLOAD_KINDS = [
   'update-vs-access',
   'fork-exit',
   'exec',
+  'sh-proc',
   'page-fault',
+  'prot-fault',
+  'mmap',
   'mmap-churn',
+  'null-syscall',
   'context-switch',
   'kernel-build',
+  'oltp',
+  'spec',
   'hypercalls',
 ] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
+/** SPEC CPU2006 programs the `spec` workload characterizes (core/workloads/user.ts). */
+export const SPEC_PROFILES = ['gcc', 'mcf'] as const;
+
+// Every parameter of the lmbench and macro workloads has a default (core/workloads/ says why each
+// default is what it is), so {"kind": "sh-proc"} alone is a workload.
 export const workloadSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('idle') }),
   // rounds: each page walked again, cold, that many times (default 1): a walk-length run long
@@ -54,16 +65,23 @@ export const workloadSchema = z.discriminatedUnion('kind', [
     accesses: int(1, 100_000_000),
     updateKind: z.enum(UPDATE_KINDS).default('mix'),
   }),
-  z.strictObject({ kind: z.literal('fork-exit'), forks: int(1, 100_000), residentMiB: int(1, 4096) }),
-  z.strictObject({ kind: z.literal('exec'), execs: int(1, 100_000), imageMiB: int(1, 1024) }),
-  z.strictObject({ kind: z.literal('page-fault'), pages: int(1, 10_000_000) }),
+  z.strictObject({ kind: z.literal('fork-exit'), forks: int(1, 100_000).default(100), residentMiB: int(1, 4096).default(1) }),
+  z.strictObject({ kind: z.literal('exec'), execs: int(1, 100_000).default(20), imageMiB: int(1, 1024).default(1) }),
+  z.strictObject({ kind: z.literal('sh-proc'), count: int(1, 10_000).default(5) }),
+  z.strictObject({ kind: z.literal('page-fault'), pages: int(1, 10_000_000).default(2048) }),
+  z.strictObject({ kind: z.literal('prot-fault'), faults: int(1, 10_000_000).default(2000) }),
+  z.strictObject({ kind: z.literal('mmap'), maps: int(1, 100_000).default(50), sizeMiB: int(1, 1024).default(8) }),
   z.strictObject({ kind: z.literal('mmap-churn'), maps: int(1, 1_000_000), pagesPerMap: int(1, 4096) }),
+  z.strictObject({ kind: z.literal('null-syscall'), calls: int(1, 100_000_000).default(10_000) }),
   z.strictObject({
     kind: z.literal('context-switch'),
-    switches: int(1, 10_000_000),
-    processes: int(2, 256),
+    switches: int(1, 10_000_000).default(2000),
+    processes: int(2, 256).default(2),
+    sizeKiB: int(0, 65536).default(0),
   }),
-  z.strictObject({ kind: z.literal('kernel-build'), jobs: int(1, 10_000) }),
+  z.strictObject({ kind: z.literal('kernel-build'), jobs: int(1, 10_000).default(8) }),
+  z.strictObject({ kind: z.literal('oltp'), transactions: int(1, 1_000_000).default(200) }),
+  z.strictObject({ kind: z.literal('spec'), profile: z.enum(SPEC_PROFILES).default('gcc'), instructionsM: int(1, 100_000).default(20) }),
   hypercallsWorkloadSchema,
 ]);
 export type Workload = z.infer<typeof workloadSchema>;
@@ -399,6 +417,18 @@ function workloadMemoryMiB(w: Workload): number {
       return Math.ceil((w.pages * 4) / 1024);
     case 'mmap-churn':
       return Math.ceil((w.pagesPerMap * 4) / 1024);
+    case 'mmap':
+      return Math.ceil(w.sizeMiB / 10) + 1;
+    case 'context-switch':
+      return Math.ceil((w.processes * w.sizeKiB) / 1024);
+    case 'sh-proc':
+      return 4;
+    case 'kernel-build':
+      return 24;
+    case 'oltp':
+      return 68;
+    case 'spec':
+      return w.profile === 'mcf' ? 260 : 68;
     default:
       return 0;
   }

@@ -152,6 +152,7 @@ export class GuestKernel {
     this.current = p;
     this.c[C.ContextSwitches]++;
     this.c[C.CycGuest] += this.plat.costs.contextSwitch;
+    this.ops.taskSwitch();
     this.ops.switchRoot(p.mm.root, p.mm.pcid);
     if (p.mm.needsFlush) {
       p.mm.needsFlush = false;
@@ -180,7 +181,7 @@ export class GuestKernel {
     return t;
   }
 
-  mmap(mm: Mm, bytes: number, opts: { write?: boolean; exec?: boolean; file?: FileImage | null; at?: number; pageShift?: number } = {}): Vma {
+  mmap(mm: Mm, bytes: number, opts: { write?: boolean; exec?: boolean; file?: FileImage | null; shared?: boolean; at?: number; pageShift?: number } = {}): Vma {
     const pageShift = opts.pageShift ?? 12;
     const align = 2 ** pageShift;
     const size = Math.ceil(bytes / align) * align;
@@ -195,6 +196,7 @@ export class GuestKernel {
       write: opts.write ?? true,
       exec: opts.exec ?? false,
       file: opts.file ?? null,
+      ...(opts.shared ? { shared: true } : {}),
       filePage: 0,
       pageShift,
       hugePfns: null,
@@ -212,7 +214,7 @@ export class GuestKernel {
       vma.hugePfns = pfns;
     }
     mm.vmas.push(vma);
-    this.c[C.CycGuest] += this.plat.costs.syscall;
+    this.ops.syscall();
     return vma;
   }
 
@@ -234,13 +236,15 @@ export class GuestKernel {
     const ops = this.ops;
     ops.faultEnter();
     this.c[C.PfGuest]++;
-    this.c[C.CycGuest] += this.plat.costs.faultHandler;
     const mm = p.mm;
     const vma = mm.findVma(va);
     if (!vma || (write && !vma.write)) {
+      // Refused (SIGSEGV): only the VMA lookup and the access check.
+      this.c[C.CycGuest] += this.plat.costs.faultCheck;
       ops.faultExit();
       return false;
     }
+    this.c[C.CycGuest] += this.plat.costs.faultHandler;
     const leaf = leafLevelOf(vma);
     const t = this.tableFor(mm, va, leaf, true);
     const i = tableIndex(va, leaf);
@@ -255,7 +259,11 @@ export class GuestKernel {
       } else if (vma.file) {
         const page = vma.filePage + Math.floor((va - vma.start) / 4096);
         const cached = this.pageCache(vma.file, page);
-        if (write) {
+        if (write && vma.shared) {
+          // A shared file mapping written: the page-cache page itself, writable and dirty.
+          pfn = cached;
+          fl |= PTE_RW | PTE_D;
+        } else if (write) {
           // A private file mapping written: copy the page-cache page now.
           pfn = this.allocPage();
           this.copy(pfn, cached);
@@ -352,8 +360,10 @@ export class GuestKernel {
     const leaf = leafLevelOf(v);
     const vas: number[] = [];
     this.ops.lazyBegin();
+    const pageRef = this.plat.costs.pageRef;
     this.forEachPte(mm, start, end, leaf, (t, i, va, _flags, pfn) => {
       this.ops.setPte(t, leaf, i, 0, 0);
+      this.c[C.CycGuest] += pageRef;
       if (!v.hugePfns) this.unref(pfn);
       vas.push(va);
     });

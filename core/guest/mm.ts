@@ -18,8 +18,10 @@ export interface Vma {
   end: number;
   write: boolean;
   exec: boolean;
-  /** File-backed (private) mapping, or null for anonymous memory. */
+  /** File-backed mapping, or null for anonymous memory. */
   file: FileImage | null;
+  /** MAP_SHARED: a write maps the page-cache page itself (else a private copy is made). */
+  shared?: boolean;
   /** First file page mapped at `start`. */
   filePage: number;
   /** Page shift of the mapping: 12, or 21 / 30 for hugetlb-style mappings of 2 MiB / 1 GiB pages. */

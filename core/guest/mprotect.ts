@@ -22,7 +22,7 @@ export function mprotect(k: GuestKernel, mm: Mm, start: number, end: number, wri
     vas.push(va);
   });
   k.ops.lazyEnd();
-  k.c[C.CycGuest] += k.plat.costs.syscall;
+  k.ops.syscall();
   k.flushRange(mm, vas);
   return vas.length;
 }
@@ -35,7 +35,7 @@ export function munmap(k: GuestKernel, mm: Mm, v: Vma): void {
     for (const base of v.hugePfns) for (let i = 0; i < n; i++) k.freePage(base + i);
   }
   freeTables(k, mm, v.start, v.end);
-  k.c[C.CycGuest] += k.plat.costs.syscall;
+  k.ops.syscall();
 }
 
 /** free_pgtables: free L1 tables whose whole span no remaining VMA overlaps. */

@@ -17,6 +17,8 @@ export interface GuestPlatform {
   readonly nrPages: number;
   readonly counters: Counters;
   readonly costs: CostTable;
+  /** Cycles per user instruction relative to the reference core (CpuProfile.userCpiScale). */
+  readonly userCpiScale: number;
   /** clear_page: zero the page at `pfn`. */
   clearPage(pfn: number): void;
   /** copy_page: copy the page at `src` over the page at `dst`. */

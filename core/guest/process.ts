@@ -10,7 +10,9 @@ import { leafLevelOf } from './pgtable.js';
 
 /** Copy-on-write fork (copy_page_range): the child shares every page read-only. */
 export function fork(k: GuestKernel, parent: Process, name = parent.name): Process {
+  k.ops.syscall();
   k.c[C.CycGuest] += k.plat.costs.forkBase;
+  const pageRef = k.plat.costs.pageRef;
   const child = new Process(k.nextPid++, k.newMm(), name);
   k.procs.set(child.pid, child);
   const pm = parent.mm;
@@ -32,6 +34,7 @@ export function fork(k: GuestKernel, parent: Process, name = parent.name): Proce
       }
       const ct = k.tableFor(cm, va, leaf, true);
       k.ops.setPte(ct, leaf, i, pfn, cf);
+      k.c[C.CycGuest] += pageRef;
       if (!v.hugePfns) k.mapcount[pfn]++;
     });
   }
@@ -71,6 +74,7 @@ function destroyMm(k: GuestKernel, mm: Mm): void {
 }
 
 export function exit(k: GuestKernel, p: Process): void {
+  k.ops.syscall();
   destroyMm(k, p.mm);
   k.procs.delete(p.pid);
   if (k.current === p) k.current = null;
@@ -78,6 +82,7 @@ export function exit(k: GuestKernel, p: Process): void {
 
 /** execve: a fresh mm mapping the image (text read-only, data private writable) and a stack. */
 export function exec(k: GuestKernel, p: Process, image: FileImage): void {
+  k.ops.syscall();
   k.c[C.CycGuest] += k.plat.costs.execBase;
   const old = p.mm;
   const wasCurrent = k.current === p;

@@ -54,6 +54,10 @@ export interface PvOps {
   /** Around the guest kernel's page-fault handler: the costs of getting there and back. */
   faultEnter(): void;
   faultExit(): void;
+  /** A system call's entry into the kernel and return (PV on x86-64: through Xen). */
+  syscall(): void;
+  /** switch_to's per-task state beyond CR3 (PV: the kernel stack pointer Xen keeps, HYPERVISOR_stack_switch). */
+  taskSwitch(): void;
   /** The guest zeroed `pfn` to reuse it (shadow: stale shadows of a former table go). */
   pageZeroed(pfn: number): void;
 }

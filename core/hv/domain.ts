@@ -5,7 +5,7 @@
  */
 import type { DomainConfig, PagingMode } from '../api/scenario.js';
 import type { CostTable } from '../machine/cost.js';
-import { Counters } from '../machine/counters.js';
+import { C, Counters } from '../machine/counters.js';
 import type { MachineMemory } from '../machine/memory.js';
 import type { Mmu } from '../machine/mmu/mmu.js';
 import { PagingKind, type TranslationContext } from '../machine/mmu/types.js';
@@ -87,5 +87,20 @@ export class Domain implements PvDomain {
 
   invlpg(va: number): void {
     this.mmu.invlpg(va);
+  }
+
+  /**
+   * A VM exit and the entry back. Without VPID each invalidates every linear and combined
+   * mapping (Intel SDM Vol. 3 §28.3.3.3, "Guidelines for use of the INVVPID instruction"), so the
+   * guest refills its TLB afterwards: first-generation VT-x paid this on every exit.
+   */
+  m2p(mfn: number): number {
+    return this.ft.m2p(mfn) ?? -1;
+  }
+
+  vmTransition(): void {
+    if (this.xen.cpu.features.vpid) return;
+    this.counters.c[C.ExitFlushes]++;
+    this.mmu.flushVpid(this.ctx.vpid);
   }
 }

@@ -127,10 +127,26 @@ export function footprintPages(w: Workload, guestPageSize: Vm['config']['guestPa
       pages = w.pagesPerMap;
       break;
     case 'context-switch':
-      pages = w.processes * 24;
+      pages = w.processes * (24 + Math.ceil(w.sizeKiB / 4));
       break;
     case 'kernel-build':
-      pages = mib(8 + 2 + 2 + 1) + 64;
+      pages = mib(24);
+      break;
+    case 'sh-proc':
+      pages = mib(4);
+      break;
+    case 'prot-fault':
+    case 'null-syscall':
+      pages = 16;
+      break;
+    case 'mmap':
+      pages = Math.ceil(mib(w.sizeMiB) / 10) + 64;
+      break;
+    case 'oltp':
+      pages = mib(68);
+      break;
+    case 'spec':
+      pages = mib(w.profile === 'mcf' ? 260 : 68);
       break;
   }
   return pages + Math.ceil(pages / 512) + 64;

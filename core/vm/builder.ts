@@ -70,6 +70,7 @@ function platformOf(xen: Hypervisor, d: Domain): GuestPlatform {
     nrPages: d.nrPages,
     counters: d.counters,
     costs: xen.costs,
+    userCpiScale: xen.cpu.userCpiScale,
     clearPage: (pfn) => mem.scrub(p2m[pfn]!),
     copyPage: (dst, src) => mem.copyFrame(p2m[dst]!, p2m[src]!),
   };

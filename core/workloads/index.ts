@@ -12,62 +12,11 @@ import { FileImage, type Process, type Vma } from '../guest/mm.js';
 import { ScriptRunner } from '../guest/attack/scriptRunner.js';
 import { XenPvMachine } from '../vm/pvMachine.js';
 import type { Vm } from '../vm/vm.js';
+import { draws, SLICE, touchAll, vas, writes } from './touch.js';
+import { MEASURE, NONE, PART, Pieces, populate, PROGRESS, start, WHOLE_SLICES, type Grain, type WorkloadStep } from './steps.js';
+import { runProgramKind } from './programs.js';
 
-export const MEASURE = 0;
-export const PROGRESS = 1;
-/**
- * A pause inside a slice (every `grain.ops` operations): the caller may look at the clock, post a
- * snapshot or sleep, then resumes the same job. It is not a scheduling point: the scheduler gives
- * the pCPU to the next job only at PROGRESS, so where PART falls changes no result.
- */
-export const PART = 2;
-export type WorkloadStep = typeof MEASURE | typeof PROGRESS | typeof PART;
-
-/** Operations between yields. */
-const SLICE = 4096;
-
-/** Operations between PART yields: Infinity (never) for a run as fast as possible; read at each yield. */
-export interface Grain {
-  ops: number;
-}
-
-/** Never pauses inside a slice (runScenario, the CLI). */
-export const WHOLE_SLICES: Readonly<Grain> = Object.freeze({ ops: Infinity });
-
-/** No yield due (Pieces). */
-const NONE = -1;
-
-/**
- * Counts a job's operations down to its next PART; the count restarts at every yield (PROGRESS
- * too) and reads `g.ops` then, so a pace change applies from the next piece.
- */
-class Pieces {
-  private left: number;
-
-  constructor(private readonly g: Readonly<Grain>) {
-    this.left = g.ops;
-  }
-
-  /** Counts afresh (after MEASURE). */
-  restart(): void {
-    this.left = this.g.ops;
-  }
-
-  /** After one operation: PART when the piece is full, else NONE. */
-  part(): typeof PART | typeof NONE {
-    if (--this.left > 0) return NONE;
-    this.left = this.g.ops;
-    return PART;
-  }
-
-  /** After operation `i`: PROGRESS when (i & mask) === mask (a scheduling point), else as part(). */
-  after(i: number, mask: number): WorkloadStep | typeof NONE {
-    if ((i & mask) !== mask) return this.part();
-    this.left = this.g.ops;
-    return PROGRESS;
-  }
-}
-
+export { MEASURE, PROGRESS, PART, WHOLE_SLICES, type WorkloadStep, type Grain } from './steps.js';
 export interface WorkloadContext {
   /** The machine the workload runs in: its kernel runs the workload's processes. */
   vm: Vm;
@@ -95,12 +44,23 @@ export function plannedOps(w: Workload): number {
       return w.forks;
     case 'exec':
       return w.execs;
+    case 'sh-proc':
+      return w.count;
+    case 'prot-fault':
+      return w.faults;
+    case 'mmap':
     case 'mmap-churn':
       return w.maps;
+    case 'null-syscall':
+      return w.calls;
     case 'context-switch':
       return w.switches;
     case 'kernel-build':
       return w.jobs;
+    case 'oltp':
+      return w.transactions;
+    case 'spec':
+      return w.instructionsM;
     case 'hypercalls':
       return w.steps.length;
   }
@@ -187,38 +147,6 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
       return;
     }
 
-    case 'fork-exit': {
-      // lmbench lat_proc fork: fork, the child exits, the parent waits.
-      const parent = start(k, 'lat_proc');
-      yield* populate(k, parent, w.residentMiB, '4k', g);
-      yield MEASURE;
-      for (let i = 0; i < w.forks; i++) {
-        const child = k.fork(parent);
-        k.switchTo(child);
-        k.exit(child);
-        k.switchTo(parent);
-        c[C.Ops]++;
-        const step = pieces.after(i, 15);
-        if (step !== NONE) yield step;
-      }
-      return;
-    }
-
-    case 'exec': {
-      // lmbench lat_proc exec: fork, the child execs a program that runs briefly and exits.
-      const shell = start(k, 'sh');
-      yield* populate(k, shell, 1, '4k', g);
-      const image = new FileImage('hello', w.imageMiB * 256);
-      yield MEASURE;
-      for (let i = 0; i < w.execs; i++) {
-        yield* runImage(k, shell, image, 0, x.rng, g);
-        c[C.Ops]++;
-        const step = pieces.after(i, 7);
-        if (step !== NONE) yield step;
-      }
-      return;
-    }
-
     case 'page-fault': {
       // lmbench lat_pagefault: map a cached file and touch each page once.
       const p = start(k, 'lat_pagefault');
@@ -256,27 +184,18 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
       return;
     }
 
-    case 'context-switch': {
-      // lmbench lat_ctx: a ring of processes passing a token, each touching a little memory.
-      const procs: { p: Process; v: Vma }[] = [];
-      for (let i = 0; i < w.processes; i++) {
-        const p = k.spawn(`lat_ctx.${i}`);
-        k.switchTo(p);
-        const v = k.mmap(p.mm, 16 * 4096);
-        for (let va = v.start; va < v.end; va += 4096) k.touch(va, true);
-        procs.push({ p, v });
-      }
-      yield MEASURE;
-      for (let i = 0; i < w.switches; i++) {
-        const { p, v } = procs[i % procs.length];
-        k.switchTo(p);
-        for (let j = 0; j < 4; j++) k.touch(v.start + j * 4096 * 4, (j & 1) === 0);
-        c[C.Ops]++;
-        const step = pieces.after(i, 1023);
-        if (step !== NONE) yield step;
-      }
+    case 'fork-exit':
+    case 'exec':
+    case 'sh-proc':
+    case 'prot-fault':
+    case 'mmap':
+    case 'null-syscall':
+    case 'context-switch':
+    case 'kernel-build':
+    case 'oltp':
+    case 'spec':
+      yield* runProgramKind(w, x);
       return;
-    }
 
     case 'hypercalls': {
       // The attack lab: a PV guest with a live address space runs a script of hypercalls.
@@ -290,59 +209,8 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
       return;
     }
 
-    case 'kernel-build': {
-      // A make -j style mix: each job forks, execs the compiler, churns its heap and exits.
-      const shell = start(k, 'make');
-      yield* populate(k, shell, 2, '4k', g);
-      const cc1 = new FileImage('cc1', 8 * 256);
-      const as = new FileImage('as', 2 * 256);
-      yield MEASURE;
-      for (let j = 0; j < w.jobs; j++) {
-        yield* runImage(k, shell, j % 3 === 2 ? as : cc1, 256, x.rng, g);
-        c[C.Ops]++;
-        yield PROGRESS;
-      }
-      return;
-    }
   }
 }
-
-// The hot loops live in plain functions: V8 optimizes them far better than a generator's body.
-
-// A slice's accesses are generated into these first, then made in order by touchAll: the
-// addresses stay unboxed doubles, and TLB hits go through the pv-ops in runs. writes[i] is 1 for
-// a store, 0 for a load.
-const vas = new Float64Array(SLICE);
-const writes = new Uint8Array(SLICE);
-const draws = new Uint32Array(SLICE);
-
-/**
- * k.touch(vas[i], writes[i] === 1) for i in [0, n), in order: runs of TLB hits through
- * ops.accessRun, each other access through touch() (walk, faults), exactly as one by one.
- */
-function touchAll(k: GuestKernel, n: number): void {
-  const ops = k.ops;
-  let i = 0;
-  while (i < n) {
-    const end = ops.accessRun(vas, writes, i, n);
-    if (end < n) i = touchSome(k, end, end === i ? MISS_BURST : 1, n);
-    else i = n;
-  }
-}
-
-/**
- * touch() for up to `count` accesses from `from`; returns where it stopped. After a run that
- * stopped at once (misses come thick: a working set far beyond the TLBs), touchAll sends a few
- * this way, which counts exactly what a run would, without searching the TLB twice per miss.
- */
-function touchSome(k: GuestKernel, from: number, count: number, n: number): number {
-  const stop = Math.min(n, from + count);
-  for (let i = from; i < stop; i++) k.touch(vas[i]!, writes[i] === 1);
-  return stop;
-}
-
-/** Accesses touchAll takes one by one after a run that found no hit. */
-const MISS_BURST = 8;
 
 /** `n` (≤ SLICE) random accesses (1 in 4 a store) at random 64-byte lines of `v`. */
 function randomAccesses(k: GuestKernel, rng: Rng, v: Vma, n: number): void {
@@ -374,68 +242,6 @@ function sequentialLines(k: GuestKernel, from: number, to: number): void {
   writes.fill(0, 0, n);
   touchAll(k, n);
   c[C.Ops] += (to - from) / 64;
-}
-
-function start(k: GuestKernel, name: string): Process {
-  const p = k.spawn(name);
-  k.switchTo(p);
-  return p;
-}
-
-/**
- * Maps `mib` of anonymous memory (hugetlb for 2M/1G guest pages) and writes every page once,
- * pausing (PART) every `g.ops` pages.
- */
-function* populate(k: GuestKernel, p: Process, mib: number, size: PageSize, g: Readonly<Grain>): Generator<WorkloadStep, Vma, void> {
-  const shift = PAGE_SIZE_SHIFT[size];
-  const v = k.mmap(p.mm, mib * 2 ** 20, { pageShift: shift });
-  const page = 2 ** shift;
-  for (let va = v.start; va < v.end; ) {
-    const end = Math.min(v.end, va + g.ops * page);
-    writePages(k, va, end, page);
-    va = end;
-    if (va < v.end) yield PART;
-  }
-  return v;
-}
-
-function writePages(k: GuestKernel, from: number, to: number, page: number): void {
-  for (let va = from; va < to; va += page) k.touch(va, true);
-}
-
-/** Touches between PART pauses inside one fork + exec + run (when the run pauses at all). */
-const IMAGE_TOUCHES = 64;
-
-/**
- * fork + exec `image` + run it (touch its text, data, a heap of `heapPages`) + exit + wait. An
- * operation of millions of cycles: a paced run pauses (PART) every IMAGE_TOUCHES touches inside it.
- */
-function* runImage(k: GuestKernel, shell: Process, image: FileImage, heapPages: number, rng: Rng, g: Readonly<Grain>): Generator<WorkloadStep, void, void> {
-  const pieces = new Pieces({ ops: g.ops === Infinity ? Infinity : IMAGE_TOUCHES });
-  const child = k.fork(shell);
-  k.switchTo(child);
-  k.exec(child, image);
-  const mm = child.mm;
-  for (const v of [...mm.vmas]) {
-    for (let va = v.start; va < v.end; va += 4096) {
-      k.touch(va, v.write);
-      if (pieces.part() === PART) yield PART;
-    }
-  }
-  if (heapPages > 0) {
-    const heap = k.mmap(mm, heapPages * 4096);
-    for (let va = heap.start; va < heap.end; va += 4096) {
-      k.touch(va, true);
-      if (pieces.part() === PART) yield PART;
-    }
-    for (let i = 0; i < 2000; i++) {
-      k.touch(heap.start + rng.below(heapPages) * 4096, (i & 3) === 0);
-      if (pieces.part() === PART) yield PART;
-    }
-    k.munmap(mm, heap);
-  }
-  k.exit(child);
-  k.switchTo(shell);
 }
 
 /** Page-table updates arrive in runs of this many neighbouring pages, as a kernel makes them. */

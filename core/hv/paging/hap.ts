@@ -14,6 +14,8 @@ export interface HapOwner {
   readonly counters: Counters;
   /** gfn → mfn (the domain's p2m); -1 for a hole. */
   readonly p2m: Int32Array;
+  /** After a VM exit and entry (flushes the TLB when the CPU has no VPID). */
+  vmTransition(): void;
 }
 
 export class Hap {
@@ -62,6 +64,7 @@ export class Hap {
     this.owner.counters.vmexits[Vx.EptViolation]++;
     c[C.EptViolations]++;
     c[C.CycHv] += this.costs.vmexit + this.costs.eptViolation;
+    this.owner.vmTransition();
     const gfn = Math.floor(gpa / 4096);
     if (gfn >= this.owner.p2m.length || this.owner.p2m[gfn]! < 0) return false;
     this.mapGfn(gfn);

@@ -76,5 +76,10 @@ export abstract class OpsBase implements PvOps {
     this.c[C.CycGuest] += this.d.costs.faultTrap;
   }
   faultExit(): void {}
+  taskSwitch(): void {}
+  syscall(): void {
+    this.c[C.Syscalls]++;
+    this.c[C.CycGuest] += this.d.costs.syscall;
+  }
   pageZeroed(_pfn: number): void {}
 }

@@ -11,8 +11,7 @@ export class HapOps extends NativeOps {
   override switchRoot(pfn: number, pcid: number): void {
     // With EPT, CR3 loads do not exit; the guest's CR3 holds a guest-physical address.
     this.d.ctx.cr3 = pfn;
-    this.d.ctx.pcid = pcid;
-    this.c[C.CycGuest] += this.d.costs.cr3Write;
+    this.loadCr3Tag(pcid);
   }
 
   override setPte(tablePfn: number, _level: number, i: number, targetPfn: number, flags: number): void {

@@ -16,8 +16,22 @@ export class NativeOps extends OpsBase {
 
   switchRoot(pfn: number, pcid: number): void {
     this.d.ctx.cr3 = this.d.p2m[pfn]!;
-    this.d.ctx.pcid = pcid;
+    this.loadCr3Tag(pcid);
+  }
+
+  /**
+   * The CR3 load's address-space tag. With PCID, entries of other address spaces stay; without
+   * it (before Westmere), the load flushes every non-global entry (Intel SDM Vol. 3 §4.10.4.1).
+   */
+  protected loadCr3Tag(pcid: number): void {
     this.c[C.CycGuest] += this.d.costs.cr3Write;
+    if (this.d.xen.cpu.features.pcid) {
+      this.d.ctx.pcid = pcid;
+      return;
+    }
+    this.d.ctx.pcid = 0;
+    this.c[C.TlbFlushes]++;
+    this.d.mmu.flushPcid(this.d.ctx.vpid, 0);
   }
 
   flushTlb(): void {

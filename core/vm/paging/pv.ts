@@ -223,11 +223,42 @@ export class PvDirectOps extends OpsBase {
     this.c[C.CycGuest] += this.d.costs.faultTrap;
   }
 
-  /** x86-64 PV kernels return to user mode through HYPERVISOR_iret. */
+  /**
+   * x86-64 PV kernels return to user mode through HYPERVISOR_iret; an x86-32 PV kernel runs in
+   * ring 1 and returns with a plain iret (CpuFeatures.pvAbi).
+   */
   override faultExit(): void {
     this.flushQueue();
+    if (this.d.xen.cpu.features.pvAbi === 'x86_32') return;
+    this.iret();
+  }
+
+  private iret(): void {
     this.c[C.Hypercalls]++;
     this.d.counters.hypercalls[Hc.Iret]++;
     this.c[C.CycHv] += this.d.costs.hypercall;
+  }
+
+  /**
+   * x86-64: the syscall instruction enters Xen, which bounces it to the guest kernel, and the
+   * kernel returns through HYPERVISOR_iret. x86-32: the guest's trap gate for int 0x80 goes
+   * straight to the ring-1 kernel (Barham et al., SOSP 2003 §3.3: the "fast" handler).
+   */
+  /**
+   * Xen keeps the guest kernel's stack pointer for ring transitions (the TSS is Xen's), so every
+   * task switch tells it the new one: HYPERVISOR_stack_switch (Linux's xen_load_sp0).
+   */
+  override taskSwitch(): void {
+    this.c[C.Hypercalls]++;
+    this.d.counters.hypercalls[Hc.StackSwitch]++;
+    this.c[C.CycHv] += this.d.costs.hypercall;
+  }
+
+  override syscall(): void {
+    super.syscall();
+    if (this.d.xen.cpu.features.pvAbi === 'x86_32') return;
+    this.c[C.TrapBounces]++;
+    this.c[C.CycHv] += this.d.costs.pvTrapBounce;
+    this.iret();
   }
 }

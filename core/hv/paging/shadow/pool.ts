@@ -117,10 +117,10 @@ export function shTargetGfn(sh: ShadowDomain, s: number, i: number, lo: number, 
   return reverseP2m(sh, pteFrame(lo, hi));
 }
 
+/** The gfn backed by `mfn` (Xen's m2p), or -1 if it is not this domain's. */
 function reverseP2m(sh: ShadowDomain, mfn: number): number {
-  const p2m = sh.owner.p2m;
-  for (let g = 0; g < p2m.length; g++) if (p2m[g] === mfn) return g;
-  return -1;
+  const g = sh.owner.m2p(mfn);
+  return g >= 0 && g < sh.owner.p2m.length && sh.owner.p2m[g] === mfn ? g : -1;
 }
 
 /** get_shadow_status: the slot shadowing guest table `gfn` at `level`, or -1. */

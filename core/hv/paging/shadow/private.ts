@@ -18,6 +18,10 @@ export interface ShadowOwner {
   flushTlb(): void;
   /** Invalidate one page in the TLB. */
   invlpg(va: number): void;
+  /** After a VM exit and entry (flushes the TLB when the CPU has no VPID). */
+  vmTransition(): void;
+  /** The gfn machine frame `mfn` backs (the m2p), or a negative number. */
+  m2p(mfn: number): number;
 }
 
 export class ShadowDomain {
@@ -88,6 +92,7 @@ export class ShadowDomain {
     c[C.VmExits]++;
     this.owner.counters.vmexits[reason]++;
     c[C.CycHv] += this.costs.vmexit + handlerCost;
+    this.owner.vmTransition();
   }
 
   /** Machine frame of guest frame `gfn`. */
