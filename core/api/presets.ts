@@ -144,6 +144,27 @@ export const PRESETS: Preset[] = [
     },
   },
   {
+    id: 'c8-regimes',
+    claim: 'C8',
+    title: 'Where shadow and nested beat direct paging, and where they do not',
+    sentence:
+      'A fork of an 8 MiB process: PV validates every entry of the child’s tables while shadow builds few shadows and nested none, so both beat PV; demand faults cost shadow two exits each, so there PV beats shadow and only nested wins.',
+    scenario: {
+      name: 'seed-C8-regimes',
+      description: 'C8: fork-heavy work (updates in bulk) and demand faults under PV, shadow and nested paging; compare entriesValidated, vmexits and hypercalls per operation.',
+      machine: { memoryMiB: 4096, pcpus: 2 },
+      hypervisor: 'xen',
+      domains: [
+        { name: 'pv-fork', mode: 'pv', memoryMiB: 192, vcpus: 1, workload: { kind: 'fork-exit', forks: 400, residentMiB: 8 } },
+        { name: 'shadow-fork', mode: 'shadow', memoryMiB: 192, vcpus: 1, workload: { kind: 'fork-exit', forks: 400, residentMiB: 8 } },
+        { name: 'hap-fork', mode: 'hap', memoryMiB: 192, vcpus: 1, workload: { kind: 'fork-exit', forks: 400, residentMiB: 8 } },
+        { name: 'pv-faults', mode: 'pv', memoryMiB: 192, vcpus: 1, workload: { kind: 'update-vs-access', workingSetMiB: 32, accesses: 200_000, updatesPerKiloAccess: 50, updateKind: 'populate' } },
+        { name: 'shadow-faults', mode: 'shadow', memoryMiB: 192, vcpus: 1, workload: { kind: 'update-vs-access', workingSetMiB: 32, accesses: 200_000, updatesPerKiloAccess: 50, updateKind: 'populate' } },
+        { name: 'hap-faults', mode: 'hap', memoryMiB: 192, vcpus: 1, workload: { kind: 'update-vs-access', workingSetMiB: 32, accesses: 200_000, updatesPerKiloAccess: 50, updateKind: 'populate' } },
+      ],
+    },
+  },
+  {
     id: 'multi-guest',
     claim: 'C1',
     title: 'dom0 and three guests sharing the machine',
@@ -157,7 +178,7 @@ export const PRESETS: Preset[] = [
       domains: [
         { name: 'dom0', role: 'dom0', mode: 'pv', memoryMiB: 512, vcpus: 1, workload: { kind: 'idle' } },
         { name: 'web', mode: 'pv', memoryMiB: 512, vcpus: 1, workload: { kind: 'random-access', workingSetMiB: 32, accesses: 800_000 } },
-        { name: 'build', mode: 'shadow', memoryMiB: 512, vcpus: 1, workload: { kind: 'kernel-build', jobs: 14 } },
+        { name: 'build', mode: 'shadow', memoryMiB: 512, vcpus: 1, workload: { kind: 'kernel-build', jobs: 2 } },
         { name: 'db', mode: 'hap', memoryMiB: 512, vcpus: 1, workload: { kind: 'update-vs-access', workingSetMiB: 32, accesses: 400_000, updatesPerKiloAccess: 10 } },
       ],
     },

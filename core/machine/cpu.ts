@@ -109,7 +109,7 @@ const P4: Record<keyof CostTable, [number, string]> = {
   syscall: [us(0.45), '[SOSP03 Table 3] null call (getppid) L-UP 0.45 µs'],
   contextSwitch: [us(0.77) - 200, '[SOSP03 Table 4] ctxsw 2p/0K L-UP 0.77 µs, minus the CR3 load'],
   cr3Write: [200, 'estimate: a serializing CR3 load that also flushes the untagged TLB'],
-  invlpg: [300, 'estimate'],
+  invlpg: [300, 'estimate: one INVLPG, a serializing TLB operation (slow on NetBurst, as cr3Write)'],
   tlbFlush: [200, 'a CR3 reload (as cr3Write)'],
   execBase: [0, 'none beyond what the lab models: exec’s own page faults and a fork already make [SOSP03] exec proc’s native 530 µs (the lab: ~630 µs)'],
   // [SOSP03 Table 3] fork proc L-UP 110 µs, less the native fork + exit + wait of a 1 MiB process

@@ -271,10 +271,11 @@ export class Simulation {
     const pidsBefore = new Set(k.procs.keys());
     yield* first;
     for (;;) {
-      // The run that ended leaves no process behind (as its shell would reap it).
+      // The run that ended leaves no process behind (as its shell would reap it). That teardown,
+      // like the next run's setup, is not measured (the first run's never happens).
+      const saved = saveCounters(d.counters);
       for (const p of [...k.procs.values()]) if (!pidsBefore.has(p.pid)) k.exit(p);
       job.runs++;
-      const saved = saveCounters(d.counters);
       const rng = new Rng((this.scenario.seed * 0x9e3779b1 + d.domid * 7919 + job.runs * 0x85ebca6b) >>> 0);
       const gen = runWorkload(job.workload, { vm: d, rng, guestPageSize: d.config.guestPageSize, grain: job.grain });
       for (;;) {

@@ -5,6 +5,7 @@
  * benchmark's timed loop.
  */
 import type { Rng } from '../base/rng.js';
+import { PAGE_SIZE_SHIFT } from '../base/types.js';
 import type { Workload } from '../api/scenario.js';
 import type { GuestKernel } from '../guest/kernel.js';
 import { SegmentationFault } from '../guest/kernel.js';
@@ -248,7 +249,7 @@ export function* runProgramKind(w: Program, x: WorkloadContext): Generator<Workl
       const client = start(k, 'client');
       const cv = yield* populate(k, client, 1, '4k', g);
       const backend = start(k, 'postgres');
-      const data = mapProgramData(k, backend, OLTP);
+      const data = mapProgramData(k, backend, OLTP, PAGE_SIZE_SHIFT[x.guestPageSize]);
       yield MEASURE;
       for (let i = 0; i < w.transactions; i++) {
         k.switchTo(client);
@@ -269,7 +270,7 @@ export function* runProgramKind(w: Program, x: WorkloadContext): Generator<Workl
       // instructions (an operation is one million).
       const prof = USER_PROFILES[w.profile];
       const p = start(k, w.profile);
-      const data = mapProgramData(k, p, prof);
+      const data = mapProgramData(k, p, prof, PAGE_SIZE_SHIFT[x.guestPageSize]);
       yield MEASURE;
       for (let i = 0; i < w.instructionsM; i++) {
         yield* userPieces(k, x.rng, p, data, prof, 1_000_000, g);

@@ -94,11 +94,15 @@ export interface ProgramData {
   faultCredit: number;
 }
 
-/** Maps and populates a program's hot set and cold tail (setup: not measured as its own work). */
-export function mapProgramData(k: GuestKernel, p: Process, prof: UserProfile): ProgramData {
-  const hot = k.mmap(p.mm, prof.hotPages * 4096);
-  const cold = k.mmap(p.mm, prof.coldMiB * 2 ** 20);
-  for (const v of [hot, cold]) for (let va = v.start; va < v.end; va += 4096) k.touch(va, true);
+/**
+ * Maps and populates a program's hot set and cold tail, in pages of 2^pageShift bytes (a program
+ * given large pages: hugetlbfs or transparent huge pages).
+ */
+export function mapProgramData(k: GuestKernel, p: Process, prof: UserProfile, pageShift = 12): ProgramData {
+  const hot = k.mmap(p.mm, prof.hotPages * 4096, { pageShift });
+  const cold = k.mmap(p.mm, prof.coldMiB * 2 ** 20, { pageShift });
+  const step = 2 ** pageShift;
+  for (const v of [hot, cold]) for (let va = v.start; va < v.end; va += step) k.touch(va, true);
   const arena = k.mmap(p.mm, prof.arenaPages * 4096);
   return { hot, cold, arena, arenaNext: 0, faultCredit: 0 };
 }
@@ -142,7 +146,7 @@ function heapPage(k: GuestKernel, p: Process, d: ProgramData, prof: UserProfile)
 function references(k: GuestKernel, rng: Rng, d: ProgramData, prof: UserProfile, n: number): void {
   rng.fillU32(draws, n);
   const hotBase = d.hot.start;
-  const hotPages = prof.hotPages;
+  const hotPages = Math.min(prof.hotPages, (d.hot.end - d.hot.start) / 4096);
   const coldBase = d.cold.start;
   const coldPages = (d.cold.end - d.cold.start) / 4096;
   const thr = prof.coldPer1024;

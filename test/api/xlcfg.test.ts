@@ -195,7 +195,8 @@ describe('xl.cfg: round trip', () => {
 describe('workload arguments', () => {
   it('takes parameters in schema order, or by name', () => {
     expect(parseWorkloadArgs(['random-access', '512', '1000000'])).toEqual({ ok: true, workload: { kind: 'random-access', workingSetMiB: 512, accesses: 1000000 } });
-    expect(parseWorkloadArgs(['context-switch', 'processes=4', 'switches=10'])).toEqual({ ok: true, workload: { kind: 'context-switch', switches: 10, processes: 4 } });
+    expect(parseWorkloadArgs(['context-switch', 'processes=4', 'switches=10'])).toEqual({ ok: true, workload: { kind: 'context-switch', switches: 10, processes: 4, sizeKiB: 0 } });
+    // A parameter left out takes its default (lat_ctx -s 0: no working set).
   });
 
   it('says which parameter is wrong and why', () => {

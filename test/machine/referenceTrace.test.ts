@@ -61,10 +61,11 @@ describe('reference translation', () => {
     expect(d1.memory).toBe(count(cold.trace, 'memory'));
     expect(d1.cached).toBe(count(cold.trace, 'data-cache'));
 
-    // Warm: the PDE cache skips guest rows 4..2 and row 1's EPT walk; the data gfn is new.
+    // Warm: the PDE cache skips guest rows 4..2 and row 1's EPT walk; the data gfn is new, but
+    // its EPT PDE (same 2 MiB of guest-physical space) is cached: row 0's EPT levels 4..2 too.
     const warm = m.mmu.referenceTranslate(m.ctx, va + KiB4, false, true, true);
     expect(warm.refs).toBe(24);
-    expect(count(warm.trace, 'psc')).toBe(3 * 5 + 4);
+    expect(count(warm.trace, 'psc')).toBe(3 * 5 + 4 + 3);
     expect(count(warm.trace, 'nested-tlb')).toBe(0);
     const d2 = m.delta(() => m.mmu.translate(va + KiB4, false, true));
     expect(d2.refs).toBe(24 - count(warm.trace, 'psc'));

@@ -180,7 +180,7 @@ describe('run', () => {
     expect(b.cmd('g1', 'run random-access 1 2 3')).toBe('run: too many arguments: random-access takes 2 (workingSetMiB, accesses)\nUsage: run random-access <workingSetMiB> <accesses>\n');
     expect(lines(b.cmd('g1', 'run'))).toContain('  update-vs-access <updatesPerKiloAccess> <workingSetMiB> <accesses> [updateKind]');
     const nope = lines(b.cmd('g1', 'run nope'));
-    expect(nope[0]).toMatch(/^run: unknown workload "nope"; one of idle, cold-walk, random-access, .*kernel-build$/);
+    expect(nope[0]).toMatch(/^run: unknown workload "nope"; one of idle, cold-walk, random-access, .*kernel-build, oltp, spec$/);
     // Only what run can start: hypercalls is a script, written in a scenario file.
     expect(nope[0]).not.toContain('hypercalls');
     expect(nope).toContain('  random-access <workingSetMiB> <accesses>');
@@ -195,16 +195,16 @@ describe('run', () => {
     const s = scenario({
       machine: { memoryMiB: 1024, pcpus: 1 },
       hypervisor: 'xen',
-      domains: [{ name: 'w', mode: 'hap', memoryMiB: 128, vcpus: 1, workload: { kind: 'context-switch', switches: 2000, processes: 4 } }],
+      domains: [{ name: 'w', mode: 'hap', memoryMiB: 128, vcpus: 1, workload: { kind: 'context-switch', switches: 2000, processes: 4, sizeKiB: 64 } }],
     });
     const b = boot(s, { stepFirst: false });
-    expect(plain(b.raw.w!)).toContain('init: started context-switch switches=2000 processes=4 (the scenario\'s workload)');
+    expect(plain(b.raw.w!)).toContain('init: started context-switch switches=2000 processes=4 sizeKiB=64 (the scenario\'s workload)');
     expect(b.cmd('w', 'run idle')).toBe("-bash: run: context-switch (the scenario's workload) is still running in w; wait for it to finish\n");
     b.runToEnd();
     const w = b.sim.domains.find((d) => d.name === 'w')!;
     const r = domainResults(w);
     expect(plain(b.raw.w!)).toMatch(new RegExp(`\\] init: context-switch finished: 2000 ops, ${r.cycles.perOp.toFixed(2).replace('.', '\\.')} cycles/op`));
-    // ps: the workload's four processes, each with the 16 pages it touched resident.
+    // ps: the workload's four processes, each with its 64 KiB array (lat_ctx -s 64) resident.
     expect(lines(b.cmd('w', 'ps'))).toEqual([
       '    PID STAT       VSZ       RSS COMMAND',
       ...[0, 1, 2, 3].map((i) => `${String(i + 1).padStart(7)} S    ${'64'.padStart(9)} ${'64'.padStart(9)} lat_ctx.${i}`),

@@ -57,6 +57,13 @@ export class Mmu {
   declare readonly tlb1g: Tlb;
   declare readonly psc: PagingStructureCache;
   declare readonly ntlb: NestedTlb;
+  /**
+   * EPT paging-structure cache: EPT PDEs (the EPT page table of a 2 MiB region of guest-physical
+   * space) by gfn >> 9, so a nested translation that misses the nested TLB reads only the EPT
+   * PTE. The SDM lets processors cache EPT paging-structure entries (Vol. 3C §29.4.1) without
+   * giving sizes; it is on with the paging-structure caches and sized as their PDE cache.
+   */
+  declare readonly eptPde: NestedTlb;
   declare readonly dcache: DataCache;
   declare readonly walker: Walker;
   declare private readonly mem: MachineMemory;
@@ -71,8 +78,9 @@ export class Mmu {
     this.tlb1g = new Tlb(config.tlb1g.entries, config.tlb1g.ways, 30);
     this.psc = new PagingStructureCache(config.psc);
     this.ntlb = new NestedTlb(config.nestedTlb);
+    this.eptPde = new NestedTlb({ enabled: config.psc.enabled, entries: config.psc.pde, ways: config.psc.pde });
     this.dcache = new DataCache(config.dataCache.sizeKiB, config.dataCache.ways);
-    this.walker = new Walker(mem, costs, this.dcache, this.psc, this.ntlb, this.fault);
+    this.walker = new Walker(mem, costs, this.dcache, this.psc, this.ntlb, this.eptPde, this.fault);
   }
 
   // --- the hot path ------------------------------------------------------------------------------
@@ -294,6 +302,7 @@ export class Mmu {
    */
   flushNestedTlb(): void {
     this.ntlb.flush();
+    this.eptPde.flush();
     this.tlb4k.flushNested();
     this.tlb2m.flushNested();
     this.tlb1g.flushNested();
@@ -311,6 +320,7 @@ export class Mmu {
     this.tlb1g.flushAll();
     this.psc.flush();
     this.ntlb.flush();
+    this.eptPde.flush();
   }
 
   flushDataCache(): void {
@@ -327,6 +337,8 @@ export class Mmu {
   setPscEnabled(on: boolean): void {
     this.psc.flush();
     this.psc.enabled = on;
+    this.eptPde.flush();
+    this.eptPde.enabled = on;
   }
 
   /** Switches the nested TLB on or off (it starts empty either way). */

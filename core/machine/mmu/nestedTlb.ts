@@ -5,9 +5,12 @@
  * associates them with the EPT in use (SDM Vol. 3C §29.4), so entries are tagged by the EPT
  * root; INVVPID leaves them alone and INVEPT drops them.
  *
- * Entries are kept at 4 KiB granularity (gfn → mfn) whatever the EPT leaf size, with the EPT
- * rights (R/W/X ANDed over the levels) and the leaf's level, which the walker needs to size the
- * combined TLB entry. Set-associative, true LRU, typed arrays.
+ * An entry maps the whole EPT leaf it was walked to, as a guest-physical mapping does (SDM Vol.
+ * 3C §29.4.1): a 2 MiB or 1 GiB EPT page is one entry for all its gfns. The tag is the gfn shifted
+ * by the leaf's size; an entry keeps the EPT rights (R/W/X ANDed over the levels) and the leaf's
+ * level, which the walker needs to size the combined TLB entry. A lookup probes the 4 KiB, then
+ * (once a large leaf was cached) the 2 MiB and 1 GiB tags. Set-associative, true LRU, typed arrays.
+ * The walker applies its fills when a walk ends, so a walk never hits what it cached itself.
  */
 const NTLB_RIGHTS = 0x07;
 const NTLB_LEVEL_SHIFT = 3;
@@ -33,6 +36,8 @@ export class NestedTlb {
   declare private readonly stamp: Float64Array;
   private epoch = 1;
   private tick = 0;
+  /** Fills of 2 MiB / 1 GiB leaves since the last flush (none: a lookup probes the 4 KiB tag only). */
+  private bigLeaves = 0;
   /** The last missed lookup and the slot its fill takes (-1: none pending). */
   private missRoot = 0;
   private missGfn = -1;
@@ -68,7 +73,23 @@ export class NestedTlb {
    * replaces it. A miss remembers the slot a fill of the same gfn takes, so the fill does not scan.
    */
   lookup(root: number, gfn: number, need: number): boolean {
-    const base = this.setBase(gfn);
+    if (this.probe(root, gfn, 1, need, gfn)) return true;
+    if (this.bigLeaves === 0) return false;
+    const missRoot = this.missRoot;
+    const missSlot = this.missSlot;
+    const missGfn = this.missGfn;
+    if (this.probe(root, Math.floor(gfn / 512), 2, need, gfn) || this.probe(root, Math.floor(gfn / 262144), 3, need, gfn)) return true;
+    // A fill after this miss is most often of a 4 KiB leaf: keep the slot found for that tag.
+    this.missRoot = missRoot;
+    this.missSlot = missSlot;
+    this.missGfn = missGfn;
+    return false;
+  }
+
+  /** Looks up tag `tag` of a leaf at `level` (the tag is gfn >> 9·(level−1)). */
+  private probe(root: number, tag: number, level: number, need: number, gfn: number): boolean {
+    const key = tag * 4 + level;
+    const base = this.setBase(tag);
     const end = base + this.ways;
     const epoch = this.epoch;
     // One pass finds the entry, or the slot its fill will take: an empty way, else the LRU way.
@@ -80,7 +101,7 @@ export class NestedTlb {
         if (victim < 0) victim = i;
         continue;
       }
-      if (this.gfn[i] === gfn && this.root[i] === root) {
+      if (this.gfn[i] === key && this.root[i] === root) {
         const info = this.info[i]!;
         if ((info & need) !== need) {
           victim = i;
@@ -88,7 +109,7 @@ export class NestedTlb {
         }
         this.stamp[i] = ++this.tick;
         this.missSlot = -1;
-        this.hitMfn = this.mfn[i]!;
+        this.hitMfn = this.mfn[i]! + (gfn - tag * (level === 1 ? 1 : level === 2 ? 512 : 262144));
         this.hitRights = info & NTLB_RIGHTS;
         this.hitLevel = info >>> NTLB_LEVEL_SHIFT;
         return true;
@@ -99,17 +120,17 @@ export class NestedTlb {
       }
     }
     this.missRoot = root;
-    this.missGfn = gfn;
+    this.missGfn = key;
     this.missSlot = victim >= 0 ? victim : lru;
     return false;
   }
 
-  /** The slot for (root, gfn): its current entry, else an empty way, else the LRU way. */
-  private slotFor(root: number, gfn: number): number {
-    const base = this.setBase(gfn);
+  /** The slot for (root, key) in the set of `tag`: its current entry, else an empty way, else the LRU way. */
+  private slotFor(root: number, key: number, tag: number): number {
+    const base = this.setBase(tag);
     const end = base + this.ways;
     for (let i = base; i < end; i++) {
-      if (this.gfn[i] === gfn && this.root[i] === root && this.born[i] === this.epoch) return i;
+      if (this.gfn[i] === key && this.root[i] === root && this.born[i] === this.epoch) return i;
     }
     return this.victim(base, end);
   }
@@ -132,19 +153,29 @@ export class NestedTlb {
   /** Whether lookup would hit; changes nothing. */
   peek(root: number, gfn: number, need: number): boolean {
     if (!this.enabled) return false;
-    const base = this.setBase(gfn);
-    for (let i = base; i < base + this.ways; i++) {
-      if (this.gfn[i] === gfn && this.root[i] === root && this.born[i] === this.epoch) return (this.info[i]! & need) === need;
+    for (let level = 1; level <= 3; level++) {
+      const tag = Math.floor(gfn / 2 ** (9 * (level - 1)));
+      const key = tag * 4 + level;
+      const base = this.setBase(tag);
+      for (let i = base; i < base + this.ways; i++) {
+        if (this.gfn[i] === key && this.root[i] === root && this.born[i] === this.epoch) return (this.info[i]! & need) === need;
+      }
     }
     return false;
   }
 
+  /** Caches the translation of `gfn` to `mfn`, walked to an EPT leaf at `level`: the whole leaf. */
   fill(root: number, gfn: number, mfn: number, rights: number, level: number): void {
+    const span = level === 1 ? 1 : level === 2 ? 512 : 262144;
+    const tag = Math.floor(gfn / span);
+    const key = tag * 4 + level;
     let victim = this.missSlot;
-    // Right after a missed lookup of this gfn (the walker's case) the slot is known.
-    if (victim < 0 || this.missGfn !== gfn || this.missRoot !== root) victim = this.slotFor(root, gfn);
+    // Right after a missed lookup of this tag the slot is known.
+    if (victim < 0 || this.missGfn !== key || this.missRoot !== root) victim = this.slotFor(root, key, tag);
     this.missSlot = -1;
-    this.gfn[victim] = gfn;
+    if (level > 1) this.bigLeaves++;
+    mfn -= gfn - tag * span;
+    this.gfn[victim] = key;
     this.root[victim] = root;
     this.mfn[victim] = mfn;
     this.info[victim] = (rights & NTLB_RIGHTS) | (level << NTLB_LEVEL_SHIFT);
@@ -156,6 +187,7 @@ export class NestedTlb {
   flush(): void {
     this.epoch++;
     this.missSlot = -1;
+    this.bigLeaves = 0;
   }
 
   /** An independent copy in the same state (the reference walk replays a walk on it). */
@@ -169,6 +201,7 @@ export class NestedTlb {
     c.stamp.set(this.stamp);
     c.epoch = this.epoch;
     c.tick = this.tick;
+    c.bigLeaves = this.bigLeaves;
     return c;
   }
 

@@ -41,6 +41,7 @@ import { eptNeed } from './walker.js';
 export interface WalkCaches {
   readonly psc: PagingStructureCache;
   readonly ntlb: NestedTlb;
+  readonly eptPde: NestedTlb;
   readonly dcache: DataCache;
 }
 
@@ -92,6 +93,7 @@ class ReferenceWalk {
   private readonly pscStart: number;
   /** Copies the walk's cache traffic is replayed on (traced walks only). */
   private readonly ntlb: NestedTlb | null;
+  private readonly eptPde: NestedTlb;
   private readonly dcache: DataCache | null;
 
   constructor(
@@ -105,6 +107,7 @@ class ReferenceWalk {
     this.nested = ctx.kind === PagingKind.Nested;
     this.pscStart = caches.psc.peek(asidTag(ctx.vpid, ctx.pcid), Math.floor(va / 2 ** 30), Math.floor(va / 4096) % 2 ** 18);
     this.ntlb = trace ? caches.ntlb.clone() : null;
+    this.eptPde = caches.eptPde;
     this.dcache = trace ? caches.dcache.clone() : null;
   }
 
@@ -178,15 +181,17 @@ class ReferenceWalk {
     const gfn = Math.floor(gpa / 4096);
     const ntlb = this.ntlb;
     // As the fast walker: a table the PSC hands over needs no EPT walk; otherwise the nested TLB
-    // is looked up first and filled after a successful walk.
+    // is looked up first (the fast walker fills it when the whole walk ends).
     const ntlbHit = !skippedByPsc && ntlb !== null && ntlb.enabled && ntlb.lookup(this.ctx.eptRoot, gfn, need);
     const skip: RefSource | null = skippedByPsc ? 'psc' : ntlbHit ? 'nested-tlb' : null;
+    // The EPT PDE cache (its fills wait for the end of the walk, so it is as at the start).
+    const pdeHit = skip === null && this.eptPde.peek(this.ctx.eptRoot, Math.floor(gfn / 512), 0);
 
     let table = this.ctx.eptRoot;
     let rights = EPT_RWX;
     for (let level = 4; level >= 1; level--) {
       const index = tableIndex(gpa, level);
-      const { lo, hi } = this.read(table, index, guestLevel, level, skip);
+      const { lo, hi } = this.read(table, index, guestLevel, level, skip ?? (pdeHit && level > 1 ? 'psc' : null));
       if (!(lo & EPT_RWX)) return this.eptViolation(gpa, level, guestLevel);
       if (level === 4 && lo & EPT_PS) return this.eptViolation(gpa, level, guestLevel);
       rights &= lo & EPT_RWX;
@@ -195,7 +200,7 @@ class ReferenceWalk {
         const size = leafSize(level);
         const frame = pteFrame(lo, hi);
         const maddr = (frame - (frame % (size / 4096))) * 4096 + (gpa % size);
-        if (skip === null && ntlb !== null && ntlb.enabled) ntlb.fill(this.ctx.eptRoot, gfn, Math.floor(maddr / 4096), rights, level);
+        // (The fast walker fills the nested TLB when the walk ends, so nothing it caches serves this walk.)
         return { maddr, size, rights };
       }
       table = pteFrame(lo, hi);

@@ -134,15 +134,36 @@ export class Walker {
   declare private readonly dcache: DataCache;
   declare private readonly psc: PagingStructureCache;
   declare private readonly ntlb: NestedTlb;
+  declare private readonly eptPde: NestedTlb;
   declare private readonly fault: Fault;
+  /**
+   * EPT PDE cache fills of the walk in progress, applied when it ends: a walk does not hit what it
+   * cached itself, so with every cache cold it makes the architectural (n+1)(m+1)−1 references.
+   */
+  declare private readonly pdeTags: Float64Array;
+  declare private readonly pdeMfns: Float64Array;
+  declare private readonly pdeRights: Uint8Array;
+  private pdeFills = 0;
+  /** Nested TLB fills of the walk in progress, applied when it ends (as pdeFills). */
+  declare private readonly fillGfns: Float64Array;
+  declare private readonly fillMfns: Float64Array;
+  declare private readonly fillInfo: Uint8Array;
+  private ntlbFills = 0;
 
-  constructor(mem: MachineMemory, costs: CostTable, dcache: DataCache, psc: PagingStructureCache, ntlb: NestedTlb, fault: Fault) {
+  constructor(mem: MachineMemory, costs: CostTable, dcache: DataCache, psc: PagingStructureCache, ntlb: NestedTlb, eptPde: NestedTlb, fault: Fault) {
     this.mem = mem;
     this.costs = costs;
     this.dcache = dcache;
     this.psc = psc;
     this.ntlb = ntlb;
+    this.eptPde = eptPde;
     this.fault = fault;
+    this.pdeTags = new Float64Array(8);
+    this.pdeMfns = new Float64Array(8);
+    this.pdeRights = new Uint8Array(8);
+    this.fillGfns = new Float64Array(8);
+    this.fillMfns = new Float64Array(8);
+    this.fillInfo = new Uint8Array(8);
   }
 
   /**
@@ -164,7 +185,16 @@ export class Walker {
     // Small integers, not byte addresses, flow through the walk: a double passed to a function
     // that is not inlined is boxed, an allocation per call. The virtual page number goes in two
     // 18-bit halves: va[47:30] (the PML4 and PDPT indices) and va[29:12] (PD and PT indices).
+    this.pdeFills = 0;
+    this.ntlbFills = 0;
     const frame = this.run(ctx.cr3, Math.floor(va / 1073741824), Math.floor(va / 4096) & 0x3ffff, offset, access, nested);
+    // The caches learn what the walk read once it is over (see pdeTags).
+    for (let i = 0; i < this.ntlbFills; i++) {
+      const info = this.fillInfo[i]!;
+      this.ntlb.fill(this.eptRoot, this.fillGfns[i]!, this.fillMfns[i]!, info & 7, info >>> 3);
+    }
+    // The PDE cache is keyed by gfn >> 9 itself: each entry is a 4 KiB-style (level 1) key.
+    for (let i = 0; i < this.pdeFills; i++) this.eptPde.fill(this.eptRoot, this.pdeTags[i]!, this.pdeMfns[i]!, this.pdeRights[i]!, 1);
     if (frame >= 0) {
       let shift = LEVEL_PAGE_SHIFT[this.leafLevel]!;
       let flags = (this.leafRights >>> 1) | (this.leafNx !== 0 ? TLB_NX : 0) | (this.leafLo & PTE_D ? TLB_DIRTY : 0);
@@ -296,6 +326,16 @@ export class Walker {
             eTable = this.eptRoot;
             eRights = E.rightsMask;
             eHi = Math.floor(eGfn / 262144);
+            const pde = this.eptPde;
+            if (pde.enabled) {
+              this.cacheLookups++;
+              if (pde.lookup(this.eptRoot, Math.floor(eGfn / 512), 0)) {
+                this.pscHits++;
+                eLevel = 1;
+                eTable = pde.hitMfn;
+                eRights = pde.hitRights;
+              }
+            }
           }
         }
         if (mfn < 0) {
@@ -315,13 +355,24 @@ export class Walker {
           eRights &= lo;
           if (eLevel !== 1 && ps === 0) {
             eTable = (lo >>> 12) + (hi & 0xfffff) * 1048576;
+            if (eLevel === 2 && this.eptPde.enabled && this.pdeFills < 8) {
+              const n = this.pdeFills++;
+              this.pdeTags[n] = Math.floor(eGfn / 512);
+              this.pdeMfns[n] = eTable;
+              this.pdeRights[n] = eRights & 7;
+            }
             eLevel--;
             continue;
           }
           if ((eRights & eNeed) !== eNeed) return this.done(refs, cached, this.eptViolation(eGfn * 4096 + eOffset, eLevel, !eFinal));
           const mask = eLevel === 1 ? 0 : eLevel === 2 ? 511 : 262143;
           mfn = (lo >>> 12) - ((lo >>> 12) & mask) + (hi & 0xfffff) * 1048576 + (eGfn & mask);
-          if (ntlb.enabled) ntlb.fill(this.eptRoot, eGfn, mfn, eRights, eLevel);
+          if (ntlb.enabled && this.ntlbFills < 8) {
+            const n = this.ntlbFills++;
+            this.fillGfns[n] = eGfn;
+            this.fillMfns[n] = mfn;
+            this.fillInfo[n] = (eRights & 7) | (eLevel << 3);
+          }
         }
         // The translation is complete.
         eGfn = -1;
