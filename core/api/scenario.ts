@@ -97,6 +97,11 @@ export const domainSchema = z.strictObject({
   guestPageSize: pageSize.default('4k'),
   hostPageSize: pageSize.default('4k'),
   shadowOutOfSync: z.boolean().optional(),
+  /**
+   * Whose memory manager the guest kernel imitates where it matters to the hypervisor: "windows"
+   * writes a transition PTE before the final one on a demand-zero fault (default "linux").
+   */
+  guestOs: z.enum(['linux', 'windows']).optional(),
   /** Shadow pool size in pages (Xen's shadow_memory); default scales with guest memory. */
   shadowPoolPages: int(16, 1_048_576).optional(),
   workload: workloadSchema.default({ kind: 'idle' }),
@@ -530,6 +535,9 @@ function semanticProblems(s: PartialScenario): Problem[] {
     }
     if (d.shadowOutOfSync !== undefined && d.mode !== undefined && d.mode !== 'shadow') {
       out.push({ path: at('shadowOutOfSync'), message: `only a shadow domain has out-of-sync shadows (mode is "${d.mode}")` });
+    }
+    if (d.guestOs === 'windows' && d.mode === 'pv') {
+      out.push({ path: at('guestOs'), message: 'Windows has no PV (direct paging) port: use shadow or hap for a Windows guest' });
     }
     if (d.shadowPoolPages !== undefined && d.mode !== undefined && d.mode !== 'shadow') {
       out.push({ path: at('shadowPoolPages'), message: `only a shadow domain has a shadow pool (mode is "${d.mode}")` });

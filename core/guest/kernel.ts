@@ -19,6 +19,8 @@ export { OutOfMemory } from './pageAlloc.js';
 /** tlb_single_page_flush_ceiling: above this many pages a range flush becomes a full flush. */
 export const FLUSH_CEILING = 33;
 const MAX_PCID = 4095;
+/** A Windows transition PTE's software bit (bit 11); not present, so the MMU ignores the rest. */
+const PTE_TRANSITION = 0x800;
 
 export class SegmentationFault extends Error {
   constructor(
@@ -272,6 +274,12 @@ export class GuestKernel {
           pfn = cached;
         }
       } else {
+        if (this.plat.guestOs === 'windows') {
+          // Windows' MiResolveDemandZeroFault: the PTE first becomes a transition PTE (not
+          // present) while the page is prepared, then the valid one (G. Dunlap, "Xen 3.3 Feature:
+          // Shadow 3", 2008: two page-table writes per demand-zero fault).
+          ops.setPte(t, leaf, i, 0, PTE_TRANSITION);
+        }
         pfn = this.allocPage();
         if (vma.write) fl |= PTE_RW;
         if (write) fl |= PTE_D;

@@ -17,6 +17,8 @@ export interface GuestPlatform {
   readonly nrPages: number;
   readonly counters: Counters;
   readonly costs: CostTable;
+  /** "windows": demand-zero faults write a transition PTE first (the domain's guestOs). */
+  readonly guestOs: 'linux' | 'windows';
   /** Cycles per user instruction relative to the reference core (CpuProfile.userCpiScale). */
   readonly userCpiScale: number;
   /** clear_page: zero the page at `pfn`. */

@@ -71,6 +71,7 @@ function platformOf(xen: Hypervisor, d: Domain): GuestPlatform {
     counters: d.counters,
     costs: xen.costs,
     userCpiScale: xen.cpu.userCpiScale,
+    guestOs: d.config.guestOs ?? 'linux',
     clearPage: (pfn) => mem.scrub(p2m[pfn]!),
     copyPage: (dst, src) => mem.copyFrame(p2m[dst]!, p2m[src]!),
   };

@@ -140,3 +140,25 @@ describe('user-mode work', () => {
     expect(kernel).toBeLessThan(0.1);
   });
 });
+
+describe('a Windows guest’s demand-zero faults', () => {
+  it('write a transition PTE, then the valid one: two emulated writes per fault under shadow without OOS, one under Linux', () => {
+    const w = { kind: 'page-fault', pages: 300 };
+    // page-fault maps a file (no demand-zero); mmap-churn's anonymous pages are demand-zero faults.
+    const churn = { kind: 'mmap-churn', maps: 20, pagesPerMap: 32 };
+    const linux = run('modern', 'shadow', churn, { shadowOutOfSync: false });
+    const windows = run('modern', 'shadow', churn, { shadowOutOfSync: false, guestOs: 'windows' });
+    expect(windows.g.pageFaults.guest).toBe(linux.g.pageFaults.guest);
+    // One more emulated write per fault, except each map's first: it lands in a fresh L1 table
+    // that has no shadow yet, so both its writes are plain stores.
+    expect(windows.c.emulatedWrites! - linux.c.emulatedWrites!).toBe(windows.g.pageFaults.guest - churn.maps);
+    // A file-backed fault maps the page-cache page: no transition PTE.
+    expect(run('modern', 'shadow', w, { guestOs: 'windows' }).c.emulatedWrites).toBe(run('modern', 'shadow', w).c.emulatedWrites);
+  });
+
+  it('is refused for a PV guest, naming the field', () => {
+    const v = validateScenario({ name: 't', machine: { memoryMiB: 2048, pcpus: 1 }, hypervisor: 'xen', domains: [{ name: 'g', mode: 'pv', memoryMiB: 256, vcpus: 1, guestOs: 'windows' }] });
+    expect(v.ok).toBe(false);
+    if (!v.ok) expect(v.problems.map((p) => p.path)).toEqual(['domains[0].guestOs']);
+  });
+});
