@@ -285,8 +285,9 @@ export function toCsv(header: readonly string[], rows: readonly (readonly (strin
 
 export function barsCsv(stacks: readonly BarStack[]): string {
   return toCsv(
-    ['mode', 'ops', 'guest_cycles_per_op', 'hypervisor_cycles_per_op', 'walk_cycles_per_op', 'total_cycles_per_op', 'guest_cycles', 'hypervisor_cycles', 'walk_cycles', 'total_cycles'],
-    stacks.map((s) => [s.mode, s.ops, ...s.segments.map((g) => g.perOp), s.perOp, ...s.segments.map((g) => g.cycles), s.totalCycles]),
+    ['mode', 'ops', 'guest_cycles_per_op', 'hypervisor_cycles_per_op', 'walk_cycles_per_op', 'total_cycles_per_op', 'guest_cycles', 'hypervisor_cycles', 'walk_cycles', 'total_cycles', 'us_per_op'],
+    // us_per_op is empty for a comparison saved before results had times.
+    stacks.map((s) => [s.mode, s.ops, ...s.segments.map((g) => g.perOp), s.perOp, ...s.segments.map((g) => g.cycles), s.totalCycles, s.usPerOp ?? '']),
   );
 }
 
