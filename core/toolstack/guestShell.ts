@@ -96,7 +96,7 @@ export class DomainShell {
 
   /** Seconds on this kernel's clock: its boot, then host time since it was built. */
   now(): number {
-    return cyclesToSeconds(this.d.dom.bootCycles + (this.env.sim.cycles - this.d.dom.createdAt));
+    return cyclesToSeconds(this.d.dom.bootCycles + (this.env.sim.cycles - this.d.dom.createdAt), this.d.dom.xen.cpu.clockGHz);
   }
 
   /** Raw output, as it is. */
@@ -210,7 +210,7 @@ export class DomainShell {
   /** What the workload printed as it ended: its failure, or its summary. */
   private endOf(j: JobEntry, foreground: boolean): string[] {
     const fg = j.sj;
-    const secs = cyclesToSeconds(this.env.sim.cycles - fg.startedAt).toFixed(6);
+    const secs = cyclesToSeconds(this.env.sim.cycles - fg.startedAt, this.d.dom.xen.cpu.clockGHz).toFixed(6);
     const what = fg.job.workload.kind;
     if (fg.error) {
       this.kernelLog(`${what}: ${fg.error}`);
