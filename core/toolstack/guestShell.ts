@@ -423,7 +423,9 @@ function runCommand(args: Word[], sh: DomainShell): void {
       // An unknown name: the workloads `run` can start (a script-only kind is written in a scenario).
       const kinds = workloadShapes().filter((s) => !s.scriptOnly).map((s) => s.kind);
       sh.println(`run: unknown workload "${words[0]}"; one of ${kinds.join(', ')}`);
-      return usage();
+      // Not the whole usage: a line per workload no longer fits a console's screen.
+      sh.println('Usage: run <workload> [params...]   ("run" alone lists each workload\'s parameters)');
+      return;
     }
     for (const p of r.problems) sh.println(`run: ${p.path === 'kind' || p.path === '(args)' ? '' : `${p.path}: `}${p.message}`);
     if (r.shape && !r.shape.scriptOnly) sh.println(`Usage: run ${workloadUsage(r.shape)}`);
