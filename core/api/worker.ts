@@ -37,7 +37,7 @@ export interface DomainMetrics {
   tlbMissRate: number;
   /** Walk references per TLB miss (per walk), over the interval. */
   refsPerWalk: number;
-  /** VM exits and hypercalls per simulated second (at CLOCK_HZ), over the interval. */
+  /** VM exits and hypercalls per simulated second (at the run's CPU clock), over the interval. */
   exitsPerSec: number;
   hypercallsPerSec: number;
   /** Simulated cycles per workload operation, over the interval. */
@@ -51,7 +51,11 @@ export interface MetricSnapshot {
   domains: DomainMetrics[];
 }
 
-/** The nominal clock that turns simulated cycles into simulated seconds for per-second rates. */
+/**
+ * The modern profile's clock (the default CPU). A run's own clock is its CPU profile's
+ * (cpuProfile(machine.cpu).clockGHz, sent in 'booted' and in the results): paces, rates per
+ * simulated second and simulated times use that one.
+ */
 export const CLOCK_HZ = 3e9;
 
 /**
@@ -195,7 +199,8 @@ export type CompareRunEvent =
 export type WorkerEvent =
   | { type: 'ready'; version: string }
   | { type: 'state'; state: SessionState }
-  | { type: 'booted'; domains: DomainInfo[]; consoles: string[] }
+  /** `cpu`: the CPU profile the session runs on; its clock turns the session's cycles into time. */
+  | { type: 'booted'; domains: DomainInfo[]; consoles: string[]; cpu: Results['cpu'] }
   | { type: 'domains'; domains: DomainInfo[] }
   /** The console list changed (`xl create` adds a domain's console, `xl destroy` removes it). */
   | { type: 'consoles'; consoles: string[] }

@@ -22,6 +22,22 @@ export function table(header: string[], rows: string[][], left: readonly number[
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/**
+ * Three significant digits (µs per op, ms simulated): 0.0333, 1.92, 45.6, 2 310 ('-' when the results
+ * have no times: a document saved before CPU profiles).
+ */
+export function sig3(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n)) return '-';
+  const a = Math.abs(n);
+  return num(n, a === 0 ? 0 : Math.min(6, Math.max(0, 2 - Math.floor(Math.log10(a)))));
+}
+
+/** "Pentium 4 / Xeon (NetBurst), 2.4 GHz (p4-2003)": the CPU profile a run used, or '' without one. */
+export function cpuHeading(r: Pick<Results, 'cpu'>): string {
+  const c = r.cpu as Results['cpu'] | undefined;
+  return c ? `${c.label} (${c.profile})` : '';
+}
+
 function per(n: number, ops: number, scale = 1): number {
   return ops > 0 ? (n * scale) / ops : 0;
 }
@@ -35,13 +51,14 @@ function top(rec: Record<string, number>, n = 2): string {
 }
 
 export function formatRun(r: Results): string {
-  const header = ['domain', 'mode', 'workload', 'ops', 'cycles/op', 'guest', 'hyperv.', 'walk', 'TLB misses', 'refs/walk', 'exits', 'hypercalls', 'PF guest', 'PF hidden'];
+  const header = ['domain', 'mode', 'workload', 'ops', 'cycles/op', 'µs/op', 'guest', 'hyperv.', 'walk', 'TLB misses', 'refs/walk', 'exits', 'hypercalls', 'PF guest', 'PF hidden'];
   const rows = r.domains.map((d: DomainResults) => [
     d.name,
     d.mode,
     d.workload,
     num(d.ops),
     num(d.cycles.perOp),
+    sig3(d.timeUs?.perOp),
     num(per(d.cycles.guest, d.ops)),
     num(per(d.cycles.hypervisor, d.ops)),
     num(per(d.cycles.walk, d.ops)),
@@ -55,7 +72,9 @@ export function formatRun(r: Results): string {
   const audit = r.audit.ok
     ? `audit: ok (${num(r.audit.checked.frames)} tables, ${num(r.audit.checked.entries)} entries checked)`
     : `audit: ${r.audit.violations.length} violation(s)\n  ${r.audit.violations.slice(0, 10).join('\n  ')}`;
-  return `${r.scenario} (seed ${r.seed}, ${r.hypervisor}, ${r.machine.pcpus} pCPU, ${num(r.machine.memoryMiB)} MiB)\n${table(header, rows)}\ncycles split per op: guest / hypervisor / page walk\n${audit}`;
+  const cpu = cpuHeading(r);
+  const simulated = typeof r.simulatedMs === 'number' ? `, ${sig3(r.simulatedMs)} ms simulated` : '';
+  return `${r.scenario} (seed ${r.seed}, ${r.hypervisor}, ${cpu ? `${cpu}, ` : ''}${r.machine.pcpus} pCPU, ${num(r.machine.memoryMiB)} MiB${simulated})\n${table(header, rows)}\ncycles split per op: guest / hypervisor / page walk; µs/op at the CPU's clock\n${audit}`;
 }
 
 /** The rows of the side-by-side comparison: label and one value per mode. */
@@ -65,6 +84,7 @@ export function compareRows(cmp: CompareResult, domain?: string): { label: strin
   const k = (d: DomainResults, name: string) => d.counters[name] ?? 0;
   return [
     row('cycles / op', (d) => num(d.cycles.perOp)),
+    row('µs / op', (d) => sig3(d.timeUs?.perOp)),
     row('  guest / op', (d) => num(per(d.cycles.guest, d.ops))),
     row('  hypervisor / op', (d) => num(per(d.cycles.hypervisor, d.ops))),
     row('  page walk / op', (d) => num(per(d.cycles.walk, d.ops))),
@@ -91,7 +111,8 @@ export function compareRows(cmp: CompareResult, domain?: string): { label: strin
 
 export function formatCompare(cmp: CompareResult & { skipped?: { mode: string; reason: string }[] }): string {
   const rows = compareRows(cmp);
-  const out = [`${cmp.scenario}: ${cmp.workload}, first guest under each mode`, table(['', ...cmp.modes], rows.map((r) => [r.label, ...r.values]))];
+  const cpu = cmp.runs[0] ? cpuHeading(cmp.runs[0].results) : '';
+  const out = [`${cmp.scenario}: ${cmp.workload}, first guest under each mode${cpu ? ` on ${cpu}` : ''}`, table(['', ...cmp.modes], rows.map((r) => [r.label, ...r.values]))];
   for (const s of cmp.skipped ?? []) out.push(`${s.mode}: not run — ${s.reason}`);
   return out.join('\n');
 }

@@ -2,7 +2,6 @@
  * Changing a mapped range (Linux's mm/mprotect.c and mm/mmap.c): protection changes with the
  * flushes they need, and munmap freeing the page-table pages no mapping needs any more.
  */
-import { C } from '../machine/counters.js';
 import { PTE_D, PTE_RW } from '../machine/pte.js';
 import type { GuestKernel } from './kernel.js';
 import type { Mm, Vma } from './mm.js';

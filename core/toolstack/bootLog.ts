@@ -3,9 +3,8 @@
  * (memory, pCPUs, HAP and shadow support, dom0's construction), a KVM host's log, and each
  * guest kernel's log in the style of Linux's (what the kernel found: native, Xen PV, Xen HVM or
  * KVM; its paging mode, page sizes and walk length; memory; vCPUs). Timestamps are simulated
- * time at CLOCK_HZ.
+ * time at the clock of the scenario's CPU profile (machine.cpu).
  */
-import { CLOCK_HZ } from '../api/worker.js';
 import { XEN_RESERVED_MIB } from '../api/scenario.js';
 import { VERSION } from '../api/version.js';
 import { LEVELS_FOR_PAGE_SIZE } from '../base/types.js';
@@ -27,8 +26,9 @@ export function stamp(seconds: number): string {
   return `[${String(s).padStart(5)}.${String(us % 1e6).padStart(6, '0')}] `;
 }
 
-export function cyclesToSeconds(cycles: number): number {
-  return cycles / CLOCK_HZ;
+/** Simulated seconds of `cycles` at a clock of `clockGHz` (the run's CPU profile's: sim.xen.cpu). */
+export function cyclesToSeconds(cycles: number, clockGHz: number): number {
+  return cycles / (clockGHz * 1e9);
 }
 
 const hex16 = (n: number) => '0x' + n.toString(16).padStart(16, '0');
@@ -145,7 +145,7 @@ function pagingMessages(d: Vm): string[] {
 export function stampedBoot(d: Vm): string[] {
   const msgs = guestBootMessages(d);
   const n = msgs.length;
-  return msgs.map((m, i) => stamp(cyclesToSeconds((d.dom.bootCycles * i) / Math.max(1, n - 1))) + m);
+  return msgs.map((m, i) => stamp(cyclesToSeconds((d.dom.bootCycles * i) / Math.max(1, n - 1), d.dom.xen.cpu.clockGHz)) + m);
 }
 
 /** The hypervisor's boot log, through dom0's construction (lines without the "(XEN) " prefix). */
@@ -161,7 +161,7 @@ export function xenBootMessages(sim: Simulation): string[] {
     ` [${hex16(0)}, ${hex16(mib * 2 ** 20 - 1)}] (usable)`,
     `System RAM: ${mib}MB (${mib * 1024}kB)`,
     `Domain heap initialised; Xen keeps ${XEN_RESERVED_MIB}MB (frame table, its own page tables)`,
-    `Detected ${(CLOCK_HZ / 1e6).toFixed(3)} MHz processor.`,
+    `Detected ${(sim.xen.cpu.clockGHz * 1000).toFixed(3)} MHz processor.`,
     'VMX: Supported advanced features: EPT, VPID, unrestricted guest',
     'HVM: ASIDs enabled.',
     'HVM: VMX enabled',

@@ -110,7 +110,7 @@ export class ConsoleHub {
 
   /** A line for the hypervisor's log ("(XEN) [time] ..." under Xen; "[time] ..." on a KVM host). */
   log(line: string): void {
-    this.append(line, cyclesToSeconds(this.sim.cycles));
+    this.append(line, cyclesToSeconds(this.sim.cycles, this.sim.xen.cpu.clockGHz));
   }
 
   private append(line: string, seconds: number): void {
@@ -141,7 +141,7 @@ export class ConsoleHub {
     const kind = this.sim.scenario.hypervisor;
     if (kind === 'xen') {
       if (announce || !d.privileged) this.log(domainCreatedMessage(d));
-      this.store.addDomain(d, this.sim.scenario.seed, cyclesToSeconds(this.sim.cycles));
+      this.store.addDomain(d, this.sim.scenario.seed, cyclesToSeconds(this.sim.cycles, this.sim.xen.cpu.clockGHz));
     } else if (kind === 'kvm') {
       this.log(`kvm: ${d.name}: qemu-system-x86_64 -name ${d.name} -m ${d.config.memoryMiB} -smp ${d.config.vcpus}: ${pagingSummary(d).replace('HAP/EPT', 'TDP (EPT)')}`);
     }

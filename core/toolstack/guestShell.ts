@@ -96,7 +96,7 @@ export class DomainShell {
 
   /** Seconds on this kernel's clock: its boot, then host time since it was built. */
   now(): number {
-    return cyclesToSeconds(this.d.dom.bootCycles + (this.env.sim.cycles - this.d.dom.createdAt));
+    return cyclesToSeconds(this.d.dom.bootCycles + (this.env.sim.cycles - this.d.dom.createdAt), this.d.dom.xen.cpu.clockGHz);
   }
 
   /** Raw output, as it is. */
@@ -210,7 +210,7 @@ export class DomainShell {
   /** What the workload printed as it ended: its failure, or its summary. */
   private endOf(j: JobEntry, foreground: boolean): string[] {
     const fg = j.sj;
-    const secs = cyclesToSeconds(this.env.sim.cycles - fg.startedAt).toFixed(6);
+    const secs = cyclesToSeconds(this.env.sim.cycles - fg.startedAt, this.d.dom.xen.cpu.clockGHz).toFixed(6);
     const what = fg.job.workload.kind;
     if (fg.error) {
       this.kernelLog(`${what}: ${fg.error}`);
@@ -423,7 +423,9 @@ function runCommand(args: Word[], sh: DomainShell): void {
       // An unknown name: the workloads `run` can start (a script-only kind is written in a scenario).
       const kinds = workloadShapes().filter((s) => !s.scriptOnly).map((s) => s.kind);
       sh.println(`run: unknown workload "${words[0]}"; one of ${kinds.join(', ')}`);
-      return usage();
+      // Not the whole usage: a line per workload no longer fits a console's screen.
+      sh.println('Usage: run <workload> [params...]   ("run" alone lists each workload\'s parameters)');
+      return;
     }
     for (const p of r.problems) sh.println(`run: ${p.path === 'kind' || p.path === '(args)' ? '' : `${p.path}: `}${p.message}`);
     if (r.shape && !r.shape.scriptOnly) sh.println(`Usage: run ${workloadUsage(r.shape)}`);

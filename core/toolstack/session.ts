@@ -7,7 +7,9 @@
  * messages, so pause, stop, console keystrokes and a cancel are handled within a turn (jor1k's
  * habit: the CPU runs in a worker in time slices and yields to handle messages).
  *
- * Pace: a run may go no faster than `pace` simulated seconds per real second. The budget is the
+ * Pace: a run may go no faster than `pace` simulated seconds per real second, seconds of its own
+ * CPU (the scenario's machine.cpu profile's clock: 10 ms/s on the 2.4 GHz P4 is 24 M cycles a
+ * real second, on the 3 GHz modern core 30 M). The budget is the
  * host clock when the pace was set plus pace × the wall time run since (paused time excluded); a
  * turn stops stepping when the host clock reaches it and sleeps (scheduleAfter) until more is
  * allowed. A slow pace also makes the workloads pause inside their slices (the grain), so time
@@ -20,7 +22,7 @@
  */
 import type { PagingMode, Scenario } from '../api/scenario.js';
 import { validateScenario } from '../api/scenario.js';
-import { CLOCK_HZ, DEFAULT_PACE, type DomainInfo, type MetricSnapshot, type Pace, type SessionState, type SweepSpec, type WorkerEvent, type WorkerRequest } from '../api/worker.js';
+import { DEFAULT_PACE, type DomainInfo, type MetricSnapshot, type Pace, type SessionState, type SweepSpec, type WorkerEvent, type WorkerRequest } from '../api/worker.js';
 import type { Vm } from '../vm/vm.js';
 import { ConsoleHub } from './consoleHub.js';
 import { CompareRun, planCompare } from '../sim/compareRun.js';
@@ -124,7 +126,9 @@ class Live {
   runningSince = 0;
   /** Wall time of the last progress message. */
   lastSnapshot = 0;
-  readonly metrics = new SessionMetrics();
+  /** The CPU profile's clock (cycles per simulated second): paces, rates and times use it. */
+  readonly clockHz: number;
+  readonly metrics: SessionMetrics;
   readonly pending = new Map<string, string>();
   domainsDirty = false;
   hub: ConsoleHubLike | null = null;
@@ -150,12 +154,15 @@ class Live {
   constructor(
     readonly sim: Simulation,
     readonly snapshotMs: number,
-  ) {}
-}
+  ) {
+    this.clockHz = sim.xen.cpu.clockGHz * 1e9;
+    this.metrics = new SessionMetrics(this.clockHz);
+  }
 
-/** Simulated cycles per real ms at `pace` (a number). */
-function cyclesPerMs(pace: number): number {
-  return (pace * CLOCK_HZ) / 1000;
+  /** Simulated cycles per real ms at `pace` (a number). */
+  cyclesPerMs(pace: number): number {
+    return (pace * this.clockHz) / 1000;
+  }
 }
 
 export class LabSession {
@@ -257,7 +264,8 @@ export class LabSession {
     // boot(); its boot output is held (flushed after this message), so 'booted' comes first.
     this.consoleCall(() => live.hub!.boot());
     live.consoles = live.hub!.consoles();
-    this.post({ type: 'booted', domains: sim.domains.map((d) => domainInfo(sim, d)), consoles: live.consoles });
+    const cpu = sim.xen.cpu;
+    this.post({ type: 'booted', domains: sim.domains.map((d) => domainInfo(sim, d)), consoles: live.consoles, cpu: { profile: cpu.id, label: cpu.label, clockGHz: cpu.clockGHz } });
     this.setRunning(live);
   }
 
@@ -320,7 +328,7 @@ export class LabSession {
   /** The host clock a paced run may reach by wall time `t` (Infinity at max pace). */
   private budget(live: Live, t: number): number {
     if (live.pace === 'max') return Infinity;
-    return live.paceCycles + cyclesPerMs(live.pace) * (this.elapsed(live, t) - live.paceMs);
+    return live.paceCycles + live.cyclesPerMs(live.pace) * (this.elapsed(live, t) - live.paceMs);
   }
 
   /** Sets the pace from now on: the budget counts from the current clock; the grain and the sampling follow. */
@@ -337,7 +345,7 @@ export class LabSession {
       live.nextAtMs = t + live.snapshotMs;
     } else {
       this.fitGrain(live);
-      live.nextAtCycles = sim.cycles + this.sampleCycles(pace);
+      live.nextAtCycles = sim.cycles + this.sampleCycles(live, pace);
     }
   }
 
@@ -348,7 +356,7 @@ export class LabSession {
    */
   private fitGrain(live: Live): void {
     if (live.pace === 'max') return;
-    const target = Math.min(cyclesPerMs(live.pace) * this.sliceMs, this.sampleCycles(live.pace)) / 4;
+    const target = Math.min(live.cyclesPerMs(live.pace) * this.sliceMs, this.sampleCycles(live, live.pace)) / 4;
     for (const j of live.sim.jobs) {
       const c = j.d.counters.c;
       const ops = c[C.Ops]!;
@@ -358,8 +366,8 @@ export class LabSession {
   }
 
   /** Simulated cycles between snapshots at a numeric pace. */
-  private sampleCycles(pace: number): number {
-    return Math.max(1, (pace * CLOCK_HZ) / SNAPSHOTS_PER_SECOND);
+  private sampleCycles(live: Live, pace: number): number {
+    return Math.max(1, (pace * live.clockHz) / SNAPSHOTS_PER_SECOND);
   }
 
   private setPace(pace: Pace): void {
@@ -377,7 +385,7 @@ export class LabSession {
     const sim = live.sim;
     if (live.pace !== 'max') {
       if (sim.cycles < live.nextAtCycles) return;
-      const every = this.sampleCycles(live.pace);
+      const every = this.sampleCycles(live, live.pace);
       live.nextAtCycles += every * Math.max(1, Math.ceil((sim.cycles - live.nextAtCycles) / every + 1e-9));
     } else if (sim.repeat) {
       if (t < live.nextAtMs) return;
@@ -430,7 +438,7 @@ export class LabSession {
       if (sim.runnable > 0) {
         if (limited && live.pace !== 'max') {
           // Sleep until the budget reaches the clock (at most until the next progress message).
-          const waitMs = (sim.cycles - this.budget(live, t)) / cyclesPerMs(live.pace);
+          const waitMs = (sim.cycles - this.budget(live, t)) / live.cyclesPerMs(live.pace);
           this.scheduleTurn(live, Math.min(live.snapshotMs, Math.max(1, waitMs)));
         } else this.scheduleTurn(live);
       } else if (sim.live === 0) this.finish(live, 'finished');

@@ -30,6 +30,9 @@ function ratio(num: number, den: number): number {
 export class SessionMetrics {
   private readonly tracks = new Map<Vm, Track>();
 
+  /** `clockHz`: the run's CPU clock, which turns an interval's cycles into simulated seconds. */
+  constructor(private readonly clockHz = CLOCK_HZ) {}
+
   private track(d: Vm): Track {
     let t = this.tracks.get(d);
     if (t === undefined) {
@@ -83,7 +86,7 @@ export class SessionMetrics {
       const dExits = c[C.VmExits]! - base[C.VmExits]!;
       const dCalls = c[C.Hypercalls]! - base[C.Hypercalls]!;
       const dOps = c[C.Ops]! - base[C.Ops]!;
-      const seconds = dCycles / CLOCK_HZ;
+      const seconds = dCycles / this.clockHz;
       out.push({
         name: d.name,
         state: stateOf(d),

@@ -4,11 +4,10 @@
  * where Hyperlab models the same thing; plus `ls` and `cat` over dom0's /etc/xen examples.
  */
 import { parseXlCfg, toXlCfg, xlKeyOfField } from '../api/xlcfg.js';
-import { CLOCK_HZ } from '../api/worker.js';
 import type { Vm } from '../vm/vm.js';
 import { DomainConfigError } from '../sim/simulation.js';
 import type { Word } from './argv.js';
-import { HOST_NAME, LINUX_RELEASE, XEN_EXTRA, XEN_MAJOR, XEN_MINOR, XEN_VERSION } from './bootLog.js';
+import { cyclesToSeconds, HOST_NAME, LINUX_RELEASE, XEN_EXTRA, XEN_MAJOR, XEN_MINOR, XEN_VERSION } from './bootLog.js';
 import { EXAMPLE_CONFIGS, XEN_CONFIG_DIR, findConfig } from './examples.js';
 import type { DomainShell, ShellCommand } from './guestShell.js';
 import { ERROR_INVAL, type Libxl } from './libxl.js';
@@ -49,7 +48,7 @@ export function listLines(domains: readonly Vm[], x: XlContext): string[] {
   // xl_info.c's header: "Name" and 40 spaces, so that ID, Mem and VCPUs end over their %5 columns.
   const out = [expandTabs(`${'Name'.padEnd(44)}ID   Mem VCPUs\tState\tTime(s)`)];
   for (const d of domains) {
-    const time = (d.dom.cpuCycles / CLOCK_HZ).toFixed(1);
+    const time = cyclesToSeconds(d.dom.cpuCycles, d.dom.xen.cpu.clockGHz).toFixed(1);
     out.push(`${d.name.padEnd(40)} ${String(d.domid).padStart(5)} ${String(d.config.memoryMiB).padStart(5)} ${String(d.config.vcpus).padStart(5)}     ${stateLetters(d, x)}  ${time.padStart(8)}`);
   }
   return out;
@@ -69,7 +68,7 @@ export function infoLines(x: XlContext): string[] {
     ['nr_nodes', 1],
     ['cores_per_socket', pcpus],
     ['threads_per_core', 1],
-    ['cpu_mhz', (CLOCK_HZ / 1e6).toFixed(3)],
+    ['cpu_mhz', (sim.xen.cpu.clockGHz * 1000).toFixed(3)],
     ['virt_caps', 'pv hvm hap shadow'],
     ['total_memory', sim.totalMiB],
     ['free_memory', sim.freeMiB],

@@ -169,10 +169,10 @@ describe('compare: numbers that say what they are, legends that fit', () => {
         });
       });
       const numbered = texts.filter((t) => /\d/.test(t.text));
-      // One total per bar at least, and every number labelled.
+      // One total per bar at least, and every number labelled (the total with its time per op, issue 11).
       expect(numbered.length).toBeGreaterThanOrEqual(4);
       for (const t of numbered) {
-        expect(t.text, 'a number on a bar').toMatch(/^(guest|hypervisor|page walk) [\d.\u2009]+$|^total [\d.\u2009]+ cyc\/op ?(cheapest|×[\d.\u2009]+ vs cheapest)$/);
+        expect(t.text, 'a number on a bar').toMatch(/^(guest|hypervisor|page walk) [\d.\u2009]+$|^total [\d.\u2009]+ cyc\/op( · [\d.\u2009 ]+µs)? ?(cheapest|×[\d.\u2009]+ vs cheapest)$/);
         expect(t.inside, `“${t.text}” inside the chart`).toBe(true);
       }
       await bars.scrollIntoViewIfNeeded();

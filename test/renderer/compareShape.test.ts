@@ -211,13 +211,15 @@ describe('compare: CSV of the bars and the why table', () => {
   it('reads back to the same numbers, and guest + hypervisor + walk = total per op in every row', () => {
     const stacks = barStacks(runs());
     const [head, ...body] = parseCsv(barsCsv(stacks));
-    expect(head).toEqual(['mode', 'ops', 'guest_cycles_per_op', 'hypervisor_cycles_per_op', 'walk_cycles_per_op', 'total_cycles_per_op', 'guest_cycles', 'hypervisor_cycles', 'walk_cycles', 'total_cycles']);
+    expect(head).toEqual(['mode', 'ops', 'guest_cycles_per_op', 'hypervisor_cycles_per_op', 'walk_cycles_per_op', 'total_cycles_per_op', 'guest_cycles', 'hypervisor_cycles', 'walk_cycles', 'total_cycles', 'us_per_op']);
     expect(body.map((r) => r[0])).toEqual(['native', 'pv', 'shadow', 'hap']);
     body.forEach((r, i) => {
       const n = r.slice(1).map(Number);
       const s = stacks[i]!;
-      expect(n).toEqual([s.ops, ...s.segments.map((g) => g.perOp), s.perOp, ...s.segments.map((g) => g.cycles), s.totalCycles]);
+      expect(n).toEqual([s.ops, ...s.segments.map((g) => g.perOp), s.perOp, ...s.segments.map((g) => g.cycles), s.totalCycles, s.usPerOp]);
       expect(n[1]! + n[2]! + n[3]!).toBeCloseTo(n[4]!, 9);
+      // Time per op at the fixtures' 3 GHz clock: cycles per op / 3 000.
+      expect(n[9]!).toBeCloseTo(n[4]! / 3000, 12);
     });
     expect(body[3]!.slice(2, 6).map(Number)).toEqual([20, 5, 60, 85]);
   });

@@ -60,7 +60,8 @@ describe('Compare view', () => {
     // Every number on a bar says what it is; a segment too narrow for its label has none (the tooltip has it).
     expect(bar('pv').querySelector('[data-part="hypervisor"] title')!.textContent).toContain('hypervisor: 40.00 cycles/op');
     expect(bar('hap').querySelector('[data-part="walk"] title')!.textContent).toContain('page walk: 60.00 cycles/op');
-    expect(bar('shadow').querySelector('[data-label="total"]')!.textContent).toMatch(/^total 120.0 cyc\/op×4.00 vs cheapest/);
+    // …and its time at the fixture's 3 GHz clock: 120 cycles / 3 000 cycles per µs.
+    expect(bar('shadow').querySelector('[data-label="total"]')!.textContent).toMatch(/^total 120.0 cyc\/op · 0.0400\u2009µs×4.00 vs cheapest/);
     expect(bar('native').querySelector('[data-field="relative"]')!.textContent).toBe('cheapest');
     for (const t of bars.querySelectorAll('[data-bar] [data-label]:not([data-label="total"])')) expect(t.textContent).toMatch(/^(guest|hypervisor|page walk) [\d.\u2009]+$/);
     // Native has no hypervisor segment at all.

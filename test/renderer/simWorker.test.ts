@@ -68,7 +68,7 @@ describe('SimWorker', () => {
     sim.start({ name: 's' });
     expect(w.sent[0]).toEqual({ type: 'start', scenario: { name: 's' }, snapshotMs: 250 });
     expect(sim.state).toBe('booting');
-    w.emit({ type: 'booted', domains: [], consoles: ['xen', 'dom0'] });
+    w.emit({ type: 'booted', domains: [], consoles: ['xen', 'dom0'], cpu: { profile: 'modern', label: 'Modern', clockGHz: 3 } });
     w.emit({ type: 'state', state: 'running' });
     w.emit({ type: 'progress', fraction: 0.5, ops: 10, simulatedCycles: 99, clockCycles: 99, elapsedMs: 1000, etaMs: 1000, runs: 1, repeat: false, pace: 'max' });
     w.emit({ type: 'snapshot', snapshot: { t: 5, wallMs: 1, domains: [] } });

@@ -183,7 +183,8 @@ describe('run', () => {
     expect(nope[0]).toMatch(/^run: unknown workload "nope"; one of idle, cold-walk, random-access, .*kernel-build, oltp, spec$/);
     // Only what run can start: hypercalls is a script, written in a scenario file.
     expect(nope[0]).not.toContain('hypercalls');
-    expect(nope).toContain('  random-access <workingSetMiB> <accesses>');
+    // The error stays on screen: one usage line, not a line per workload.
+    expect(nope).toEqual([nope[0], 'Usage: run <workload> [params...]   ("run" alone lists each workload\'s parameters)']);
     expect(b.cmd('g1', 'run random-access 1000 10')).toBe(
       "run: the workload needs 1000 MiB but the guest has 240 MiB after its kernel's 16 MiB; raise memoryMiB or shrink the workload\n",
     );

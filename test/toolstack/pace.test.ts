@@ -4,7 +4,7 @@
  * by simulated interval, and a run that repeats until stopped repeats until stopped.
  */
 import { describe, expect, it } from 'vitest';
-import { CLOCK_HZ, type WorkerEvent } from '../../core/api/index.js';
+import { CLOCK_HZ, CPU_PROFILE_TABLE, validateScenario, type Scenario, type WorkerEvent } from '../../core/api/index.js';
 import { runScenario } from '../../core/sim/run.js';
 import { LabSession, SNAPSHOTS_PER_SECOND } from '../../core/toolstack/session.js';
 import { parseRequest } from '../../core/worker/request.js';
@@ -150,6 +150,64 @@ describe('LabSession: pace', () => {
     const one = runScenario(randomAccess(planned, 'pv')).domains.find((d) => d.name === 'g1')!;
     expect(g.cycles.perOp).toBeLessThan(one.cycles.perOp * 1.5);
     expect(fin[0]!.results.audit.ok).toBe(true);
+  });
+});
+
+/** `s` on another CPU profile (a PV guest: every profile runs PV). */
+function onCpu(s: Scenario, cpu: keyof typeof CPU_PROFILE_TABLE): Scenario {
+  const v = validateScenario({ ...s, machine: { ...s.machine, cpu } });
+  if (!v.ok) throw new Error(v.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+  return v.scenario;
+}
+
+describe('LabSession: pace on the scenario’s CPU clock', () => {
+  const P4 = CPU_PROFILE_TABLE['p4-2003'];
+  const p4Hz = P4.clockGHz * 1e9;
+
+  it('runs pace × the profile’s clock cycles a real second: 1 ms/s on the 2.4 GHz P4 is 2.4 M cycles, not the modern 3 M', () => {
+    const pace = 1e-3;
+    const h = pacedHarness();
+    h.session.handle({ type: 'start', scenario: onCpu(randomAccess(2_000_000, 'pv'), 'p4-2003'), pace });
+    const booted = h.of('booted')[0]!;
+    expect(booted.cpu).toEqual({ profile: 'p4-2003', label: P4.label, clockGHz: P4.clockGHz });
+    const sim = h.session.simulation!;
+    const c0 = sim.cycles;
+    const t0 = h.clock();
+    h.runUntil(t0 + 3000);
+    const ran = sim.cycles - c0;
+    const wall = h.clock() - t0;
+    const allowed = ((pace * p4Hz) / 1000) * wall;
+    expect(ran).toBeLessThanOrEqual(allowed + 100_000);
+    expect(ran).toBeGreaterThanOrEqual(allowed * 0.9);
+    // Well short of what the same pace allows a 3 GHz core (2.4 / 3 = 0.8 of it).
+    expect(ran).toBeLessThan(((pace * CLOCK_HZ) / 1000) * wall * 0.9);
+    // The hypervisor's log, stamped on the same clock, says which one it found.
+    const xen = h.of('console').filter((e) => e.console === 'xen').map((e) => e.data).join('');
+    expect(xen).toContain(`Detected ${(P4.clockGHz * 1000).toFixed(3)} MHz processor.`);
+  });
+
+  it('takes snapshots every pace × the profile’s clock / SNAPSHOTS_PER_SECOND cycles', () => {
+    const pace = 1e-3;
+    const h = pacedHarness();
+    h.session.handle({ type: 'start', scenario: onCpu(randomAccess(2_000_000, 'pv'), 'p4-2003'), pace });
+    h.runUntil(2000);
+    const ts = h.of('snapshots').flatMap((e) => e.snapshots.map((x) => x.t));
+    expect(ts.length).toBeGreaterThanOrEqual(2 * SNAPSHOTS_PER_SECOND * 0.85);
+    const every = (pace * p4Hz) / SNAPSHOTS_PER_SECOND;
+    for (let i = 1; i < ts.length; i++) {
+      expect(ts[i]! - ts[i - 1]!).toBeGreaterThanOrEqual(every * 0.5);
+      expect(ts[i]! - ts[i - 1]!).toBeLessThan(every * 2);
+    }
+  });
+
+  it('names the CPU in booted on the default profile too, and its results carry the same clock', () => {
+    const h = pacedHarness(0.5);
+    const s = randomAccess(20_000, 'pv');
+    h.session.handle({ type: 'start', scenario: s, pace: 'max' });
+    h.runUntil(10_000_000);
+    expect(h.of('booted')[0]!.cpu.clockGHz * 1e9).toBe(CLOCK_HZ);
+    const r = h.of('finished')[0]!.results;
+    expect(r.cpu.clockGHz).toBe(h.of('booted')[0]!.cpu.clockGHz);
   });
 });
 

@@ -1,4 +1,6 @@
 /** Numbers as the lab shows them: thin-space thousands separators, units, fixed precision. */
+import { CLOCK_HZ } from '../../../core/api/index.js';
+
 const THIN = '\u2009';
 
 export function groupDigits(s: string): string {
@@ -52,7 +54,7 @@ export function fmtDate(iso: string): string {
 
 export const MODE_LABEL: Record<string, string> = { native: 'native', pv: 'PV', shadow: 'shadow', hap: 'HAP', kvm: 'KVM' };
 
-/** Simulated time from cycles at the nominal clock (CLOCK_HZ = 3 GHz): 850 ns, 12.5 µs, 3.40 ms, 1.20 s. */
+/** Simulated time from cycles at a clock (the run's CPU profile's; 3 GHz, the modern one, unless told): 850 ns, 12.5 µs, 3.40 ms, 1.20 s. */
 export function fmtSimTime(cycles: number, hz = 3e9): string {
   if (!Number.isFinite(cycles)) return '–';
   const s = cycles / hz;
@@ -60,4 +62,39 @@ export function fmtSimTime(cycles: number, hz = 3e9): string {
   if (s >= 1e-3) return `${(s * 1e3).toFixed(s >= 0.1 ? 0 : 2)}${THIN}ms`;
   if (s >= 1e-6) return `${(s * 1e6).toFixed(s >= 1e-4 ? 0 : 1)}${THIN}µs`;
   return `${Math.round(s * 1e9)}${THIN}ns`;
+}
+
+/** Three significant digits, fixed-point and grouped: 0.0333, 1.92, 45.6, 2 310 (a dash when absent). */
+function sig3(n: number | undefined | null, unit: string): string {
+  if (n === undefined || n === null || !Number.isFinite(n)) return '–';
+  const a = Math.abs(n);
+  const digits = a === 0 ? 0 : Math.min(6, Math.max(0, 2 - Math.floor(Math.log10(a))));
+  return `${groupDigits(n.toFixed(digits))}${THIN}${unit}`;
+}
+
+/**
+ * Simulated microseconds, the one way the lab shows time per operation (`timeUs.perOp`): three
+ * significant digits — 0.0333 µs, 1.92 µs, 45.6 µs, 2 310 µs. Absent (a run saved before results
+ * had times) or not a number: a dash, never a guess.
+ */
+export function fmtUs(us: number | undefined | null): string {
+  return sig3(us, 'µs');
+}
+
+/** Simulated milliseconds of a whole run (`simulatedMs`), the same way: 0.512 ms, 48.3 ms, 1 234 ms. */
+export function fmtMs(ms: number | undefined | null): string {
+  return sig3(ms, 'ms');
+}
+
+/**
+ * The clock (Hz) of a run's CPU (`results.cpu` or the session's from 'booted'): the modern
+ * profile's 3 GHz when there is none (a run saved before CPU profiles ran on that clock).
+ */
+export function clockHzOf(cpu: { clockGHz?: unknown } | null | undefined): number {
+  return typeof cpu?.clockGHz === 'number' && cpu.clockGHz > 0 ? cpu.clockGHz * 1e9 : CLOCK_HZ;
+}
+
+/** The CPU a results document ran on, for headings: its label, or nothing for a run saved before CPU profiles. */
+export function cpuLabel(r: { cpu?: { label?: unknown } } | null | undefined): string {
+  return typeof r?.cpu?.label === 'string' ? r.cpu.label : '';
 }

@@ -54,6 +54,8 @@ export class SimWorker {
   domains = $state.raw<DomainInfo[]>([]);
   consoles = $state.raw<string[]>([]);
   progress = $state.raw<ProgressInfo | null>(null);
+  /** The CPU profile the live session runs on (from 'booted'): its clock turns cycles into time. */
+  cpu = $state.raw<Results['cpu'] | null>(null);
   snapshots = $state.raw<MetricSnapshot[]>([]);
   results = $state.raw<Results | null>(null);
   finishedStatus = $state<'finished' | 'stopped' | null>(null);
@@ -161,6 +163,7 @@ export class SimWorker {
       case 'booted':
         this.domains = e.domains;
         this.consoles = e.consoles;
+        this.cpu = e.cpu;
         break;
       case 'domains':
         this.domains = e.domains;
@@ -273,6 +276,7 @@ export class SimWorker {
     this.finishedStatus = null;
     this.finishedRepeat = null;
     this.progress = null;
+    this.cpu = null;
     this.snapshots = [];
     this.domains = [];
     this.consoles = [];

@@ -2,7 +2,7 @@
  * Editing the scenario in place: the form writes straight into lab.scenario, one field at a time,
  * and leaves every field it does not show (unknown or advanced ones) as it found them.
  */
-import type { ScenarioInput } from '../../../../core/api/index.js';
+import { CPU_PROFILES, type CpuProfileId, type ScenarioInput } from '../../../../core/api/index.js';
 
 export type Obj = Record<string, unknown>;
 export type DomainInput = ScenarioInput['domains'][number];
@@ -37,6 +37,15 @@ export function setIn(root: Obj, path: readonly string[], value: unknown, pruneF
     if (Object.keys(chain[d]!).length > 0) break;
     delete chain[d - 1]![path[d - 1]!];
   }
+}
+
+/**
+ * The scenario's CPU profile (machine.cpu) when it names one; otherwise (unset, or a value the
+ * schema refuses) undefined, which the defaults read as "modern".
+ */
+export function cpuOf(s: unknown): CpuProfileId | undefined {
+  const v = getIn(s, ['machine', 'cpu']);
+  return (CPU_PROFILES as readonly unknown[]).includes(v) ? (v as CpuProfileId) : undefined;
 }
 
 export function getIn(root: unknown, path: readonly string[]): unknown {

@@ -70,6 +70,7 @@ export const SCENARIO_PATHS: ReadonlySet<string> = new Set([
   'domains',
   'machine.memoryMiB',
   'machine.pcpus',
+  'machine.cpu',
   ...TLBS.flatMap((t) => [`machine.mmu.${t}`, `machine.mmu.${t}.entries`, `machine.mmu.${t}.ways`]),
   'machine.mmu.psc.enabled',
   'machine.mmu.nestedTlb.enabled',

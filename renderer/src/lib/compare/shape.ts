@@ -53,6 +53,8 @@ export interface BarStack {
   ops: number;
   totalCycles: number;
   perOp: number;
+  /** Simulated µs per operation at the run's CPU clock (timeUs.perOp); null for a comparison saved before results had times. */
+  usPerOp: number | null;
   segments: BarSegment[];
   /** perOp over the cheapest mode's perOp (1 for the cheapest). */
   relative: number;
@@ -69,7 +71,8 @@ export function barStacks(runs: readonly ModeRun[]): BarStack[] {
       start += perOp;
       return seg;
     });
-    return { mode, ops, totalCycles: guest.cycles.total, perOp: guest.cycles.perOp, segments, relative: 1 };
+    const us = guest.timeUs?.perOp;
+    return { mode, ops, totalCycles: guest.cycles.total, perOp: guest.cycles.perOp, usPerOp: typeof us === 'number' ? us : null, segments, relative: 1 };
   });
   const positive = stacks.map((s) => s.perOp).filter((v) => v > 0);
   const min = positive.length ? Math.min(...positive) : 0;
@@ -282,8 +285,9 @@ export function toCsv(header: readonly string[], rows: readonly (readonly (strin
 
 export function barsCsv(stacks: readonly BarStack[]): string {
   return toCsv(
-    ['mode', 'ops', 'guest_cycles_per_op', 'hypervisor_cycles_per_op', 'walk_cycles_per_op', 'total_cycles_per_op', 'guest_cycles', 'hypervisor_cycles', 'walk_cycles', 'total_cycles'],
-    stacks.map((s) => [s.mode, s.ops, ...s.segments.map((g) => g.perOp), s.perOp, ...s.segments.map((g) => g.cycles), s.totalCycles]),
+    ['mode', 'ops', 'guest_cycles_per_op', 'hypervisor_cycles_per_op', 'walk_cycles_per_op', 'total_cycles_per_op', 'guest_cycles', 'hypervisor_cycles', 'walk_cycles', 'total_cycles', 'us_per_op'],
+    // us_per_op is empty for a comparison saved before results had times.
+    stacks.map((s) => [s.mode, s.ops, ...s.segments.map((g) => g.perOp), s.perOp, ...s.segments.map((g) => g.cycles), s.totalCycles, s.usPerOp ?? '']),
   );
 }
 
