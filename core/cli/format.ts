@@ -186,11 +186,12 @@ export function formatReproductions(rs: readonly ReproResult[]): string {
 
 /**
  * What `lab reproduce --json` prints: one document for one file or a directory. `rowsFailed`
- * counts failed rows without a declared gap, `rowsGap` those with one; `pass` (exit 0) when
- * rowsFailed is 0.
+ * counts failed rows without a declared gap, `rowsGap` those with one; `pass` (exit 0) when every
+ * row passed, `passExceptGaps` (exit 5) when the only failures are known gaps.
  */
 export function reproductionsDocument(rs: readonly ReproResult[]): {
   pass: boolean;
+  passExceptGaps: boolean;
   rowsPassed: number;
   rowsFailed: number;
   rowsGap: number;
@@ -199,5 +200,5 @@ export function reproductionsDocument(rs: readonly ReproResult[]): {
   const rows = rs.flatMap((r) => r.rows);
   const rowsPassed = rows.filter((x) => x.pass).length;
   const rowsGap = rows.filter((x) => !x.pass && x.gap !== null).length;
-  return { pass: rowsPassed + rowsGap === rows.length, rowsPassed, rowsFailed: rows.length - rowsPassed - rowsGap, rowsGap, reproductions: [...rs] };
+  return { pass: rowsPassed === rows.length, passExceptGaps: rowsPassed + rowsGap === rows.length, rowsPassed, rowsFailed: rows.length - rowsPassed - rowsGap, rowsGap, reproductions: [...rs] };
 }

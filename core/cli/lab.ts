@@ -8,9 +8,10 @@
  *   npm run --silent lab -- reproduce <file|dir> [--json]
  *   npm run --silent lab -- help [<command>]      (or --help anywhere)
  *
- * Exit codes: 0 done (reproduce: every row passed, or failed with a gap the file declares); 1 the scenario (or a reproduction file) is not
+ * Exit codes: 0 done (reproduce: every row passed); 1 the scenario (or a reproduction file) is not
  * valid; 2 a usage error (unknown command, flag or argument, a bad flag value) or a file or
- * directory that cannot be read; 3 the run itself failed; 4 reproduce ran and some row failed.
+ * directory that cannot be read; 3 the run itself failed; 4 reproduce ran and some row failed;
+ * 5 reproduce ran and the only rows that failed are known gaps (the file names the missing mechanism).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -163,8 +164,10 @@ function main(argv: string[]): void {
         runReproduction(f, tty ? { onProgress: (done, total, label) => process.stderr.write(`${f.id}: run ${done}/${total} (${label})\n`) } : {}),
       );
       process.stdout.write(a.flags.json ? JSON.stringify(reproductionsDocument(results)) + '\n' : formatReproductions(results) + '\n');
-      // A row that fails with a declared gap (the file names the missing mechanism) is reported, not an error.
+      // A row that fails with a declared gap (the file names the missing mechanism) still fails:
+      // 5 tells it apart from a row that fails unexpectedly (4).
       if (!results.every((r) => r.passExceptGaps)) process.exitCode = 4;
+      else if (!results.every((r) => r.pass)) process.exitCode = 5;
       return;
     }
   }
@@ -176,8 +179,8 @@ const MORE_HELP: Partial<Record<Command, string>> = {
     '  ratios are time per operation over the row\'s baseline (above 1: slower); a row passes when each',
     '  ratio is within the tolerance (or inside its range) and the paper\'s order holds',
     '  a row with a "gap" (the mechanism the lab lacks, in the file) is run and shown; its failure is a',
-    '  known gap, counted apart and not an error',
-    '  exit codes: 0 every row passed (or failed with a known gap); 4 some other row failed; 1 a file is',
+    '  known gap, counted apart',
+    '  exit codes: 0 every row passed; 5 the only failures are known gaps; 4 some other row failed; 1 a file is',
     '  not valid (one line per problem: file: field: reason); 2 a usage error or a path that cannot be read',
   ].join('\n'),
 };
