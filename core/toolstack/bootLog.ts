@@ -5,6 +5,7 @@
  * KVM; its paging mode, page sizes and walk length; memory; vCPUs). Timestamps are simulated
  * time at the clock of the scenario's CPU profile (machine.cpu).
  */
+import type { CpuFeatures } from '../machine/cpu.js';
 import { XEN_RESERVED_MIB } from '../api/scenario.js';
 import { VERSION } from '../api/version.js';
 import { LEVELS_FOR_PAGE_SIZE } from '../base/types.js';
@@ -162,11 +163,7 @@ export function xenBootMessages(sim: Simulation): string[] {
     `System RAM: ${mib}MB (${mib * 1024}kB)`,
     `Domain heap initialised; Xen keeps ${XEN_RESERVED_MIB}MB (frame table, its own page tables)`,
     `Detected ${(sim.xen.cpu.clockGHz * 1000).toFixed(3)} MHz processor.`,
-    'VMX: Supported advanced features: EPT, VPID, unrestricted guest',
-    'HVM: ASIDs enabled.',
-    'HVM: VMX enabled',
-    'HVM: Hardware Assisted Paging (HAP) detected',
-    'HVM: HAP page sizes: 4kB, 2MB, 1GB',
+    ...vmxMessages(sim.xen.cpu.features),
     'HVM: shadow paging available (out-of-sync L1 shadows)',
     `TLB: 4K ${m.tlb4k.entries} entries ${m.tlb4k.ways}-way, 2M ${m.tlb2m.entries}/${m.tlb2m.ways}, 1G ${m.tlb1g.entries}/${m.tlb1g.ways}; paging-structure caches ${m.psc.enabled ? 'on' : 'off'}; nested TLB ${m.nestedTlb.enabled ? 'on' : 'off'}`,
     `Brought up ${s.machine.pcpus} CPU${s.machine.pcpus === 1 ? '' : 's'}`,
@@ -187,6 +184,17 @@ export function xenBootMessages(sim: Simulation): string[] {
   return out;
 }
 
+/** What Xen's start_vmx() reports for the CPU's VT-x features (its lines, as xen/arch/x86/hvm/vmx/vmcs.c prints them). */
+function vmxMessages(f: CpuFeatures): string[] {
+  const adv = [f.ept ? 'EPT' : null, f.vpid ? 'VPID' : null].filter((x) => x !== null);
+  return [
+    adv.length > 0 ? `VMX: Supported advanced features: ${adv.join(', ')}` : 'VMX: no advanced features (no EPT, no VPID: every VM exit flushes the TLB)',
+    ...(f.vpid ? ['HVM: ASIDs enabled.'] : ['HVM: ASIDs disabled.']),
+    'HVM: VMX enabled',
+    ...(f.ept ? ['HVM: Hardware Assisted Paging (HAP) detected', `HVM: HAP page sizes: 4kB, 2MB${f.page1g ? ', 1GB' : ''}`] : ['HVM: Hardware Assisted Paging (HAP) not detected']),
+  ];
+}
+
 /** A KVM host's log: the host kernel and kvm_intel. */
 export function kvmHostMessages(sim: Simulation): string[] {
   const s = sim.scenario;
@@ -194,8 +202,8 @@ export function kvmHostMessages(sim: Simulation): string[] {
     `Linux version ${LINUX_RELEASE} (root@${HOST_NAME}) (gcc (Hyperlab) 12.2.0) #1 SMP PREEMPT_DYNAMIC  Hyperlab ${VERSION}`,
     `Memory: ${s.machine.memoryMiB * 1024}K total`,
     `smp: Brought up 1 node, ${s.machine.pcpus} CPU${s.machine.pcpus === 1 ? '' : 's'}`,
-    'kvm_intel: VMX supported: EPT, VPID, unrestricted guest',
-    'kvm: TDP MMU (EPT) available; shadow MMU available (tdp_mmu=0)',
+    `kvm_intel: VMX supported: ${[sim.xen.cpu.features.ept ? 'EPT' : null, sim.xen.cpu.features.vpid ? 'VPID' : null].filter((x) => x !== null).join(', ') || 'no EPT, no VPID'}`,
+    sim.xen.cpu.features.ept ? 'kvm: TDP MMU (EPT) available; shadow MMU available (tdp_mmu=0)' : 'kvm: no EPT: shadow MMU only',
   ];
 }
 

@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core';
 import { freshDataDir, measureFrames, openBrowser, openScenarioFile, report, requireBuild, shot, startServer } from './harness.js';
 import type { RunningServer } from '../../electron/host/server.js';
 
-const VIEWS = ['scenario', 'run', 'compare', 'walk', 'history'] as const;
+const VIEWS = ['scenario', 'run', 'compare', 'walk', 'history', 'reproductions'] as const;
 const SIZES = [
   { width: 1366, height: 768 },
   { width: 1920, height: 1080 },
@@ -50,6 +50,7 @@ const READY: Record<(typeof VIEWS)[number], string> = {
   compare: '[data-testid="compare-bars"]',
   walk: '[data-testid="walk-count"]',
   history: '[data-testid="runs-table"]',
+  reproductions: '[data-testid="repro-run-all"]',
 };
 
 describe('tour of the app', () => {

@@ -162,3 +162,20 @@ describe('a Windows guest’s demand-zero faults', () => {
     if (!v.ok) expect(v.problems.map((p) => p.path)).toEqual(['domains[0].guestOs']);
   });
 });
+
+describe('the boot log says what the CPU has', () => {
+  it('Xen reports EPT and VPID only where the profile has them', async () => {
+    const { Simulation } = await import('../../core/sim/simulation.js');
+    const { xenBootMessages } = await import('../../core/toolstack/bootLog.js');
+    const log = (cpu: CpuProfileId) => {
+      const v = validateScenario({ name: 't', machine: { memoryMiB: 2048, pcpus: 1, cpu }, hypervisor: 'xen', domains: [{ name: 'g', mode: 'shadow', memoryMiB: 256, vcpus: 1 }] });
+      if (!v.ok) throw new Error(v.problems[0]!.message);
+      return xenBootMessages(new Simulation(v.scenario)).join('\n');
+    };
+    expect(log('core2-2008')).toContain('HAP) not detected');
+    expect(log('core2-2008')).not.toContain('EPT');
+    expect(log('nehalem-2009')).toContain('VMX: Supported advanced features: EPT, VPID');
+    expect(log('nehalem-2009')).toContain('HAP page sizes: 4kB, 2MB\n');
+    expect(log('modern')).toContain('HAP page sizes: 4kB, 2MB, 1GB');
+  });
+});
