@@ -29,7 +29,7 @@ describe('lab reproduce: one file', () => {
     const r = lab('reproduce', PASS);
     expect(r.status).toBe(0);
     const out = r.stdout;
-    expect(out).toMatch(/^Tiny: a nested walk is longer than a native one {2}\[pass: 1 of 1 rows\]/);
+    expect(out).toMatch(/^Tiny: a nested walk is longer than a native one {2}\[pass: 1 of 1 rows pass\]/);
     expect(out).toContain('Test fixture, "2D walks", test 2008; the (n+1)(m+1)-1 count');
     expect(out).toContain("paper's machine: any");
     expect(out).toMatch(/^row +entry +changes +paper +paper ratio +lab µs\/op +lab ratio +result$/m);
@@ -69,7 +69,7 @@ describe('lab reproduce: a row with a known gap', () => {
     const file = write('gap.json', f);
     const r = lab('reproduce', file);
     expect(r.status).toBe(5);
-    expect(r.stdout).toContain('[known gaps: 0 of 1 rows, 1 failed with a known gap]');
+    expect(r.stdout).toContain('[known gaps: 0 of 1 rows pass, 1 fails with a known gap]');
     expect(r.stdout).toContain(`    gap: ${f.rows[0].gap}`);
     expect(r.stdout.trim().split('\n').at(-1)).toBe('0 rows passed, 0 failed, 1 failed with a known gap (the file names the mechanism the lab lacks)');
     const doc = JSON.parse(lab('reproduce', file, '--json').stdout) as Doc & { rowsGap: number };
