@@ -61,7 +61,8 @@ export class Mmu {
    * EPT paging-structure cache: EPT PDEs (the EPT page table of a 2 MiB region of guest-physical
    * space) by gfn >> 9, so a nested translation that misses the nested TLB reads only the EPT
    * PTE. The SDM lets processors cache EPT paging-structure entries (Vol. 3C §29.4.1) without
-   * giving sizes; it is on with the paging-structure caches and sized as their PDE cache.
+   * giving sizes; it is on with the paging-structure caches, as many entries as their PDE cache,
+   * 4-way (an estimate: small hardware caches of this kind are set-associative).
    */
   declare readonly eptPde: NestedTlb;
   declare readonly dcache: DataCache;
@@ -78,7 +79,7 @@ export class Mmu {
     this.tlb1g = new Tlb(config.tlb1g.entries, config.tlb1g.ways, 30);
     this.psc = new PagingStructureCache(config.psc);
     this.ntlb = new NestedTlb(config.nestedTlb);
-    this.eptPde = new NestedTlb({ enabled: config.psc.enabled, entries: config.psc.pde, ways: config.psc.pde });
+    this.eptPde = new NestedTlb({ enabled: config.psc.enabled, entries: config.psc.pde, ways: Math.min(4, config.psc.pde) });
     this.dcache = new DataCache(config.dataCache.sizeKiB, config.dataCache.ways);
     this.walker = new Walker(mem, costs, this.dcache, this.psc, this.ntlb, this.eptPde, this.fault);
   }

@@ -38,6 +38,8 @@ export class NestedTlb {
   private tick = 0;
   /** Fills of 2 MiB / 1 GiB leaves since the last flush (none: a lookup probes the 4 KiB tag only). */
   private bigLeaves = 0;
+  /** Fills since the last flush (none: every lookup misses). */
+  private fills = 0;
   /** The last missed lookup and the slot its fill takes (-1: none pending). */
   private missRoot = 0;
   private missGfn = -1;
@@ -73,6 +75,11 @@ export class NestedTlb {
    * replaces it. A miss remembers the slot a fill of the same gfn takes, so the fill does not scan.
    */
   lookup(root: number, gfn: number, need: number): boolean {
+    if (this.fills === 0) {
+      // Empty since the last flush (every cold walk): nothing to scan, and no slot to remember.
+      this.missSlot = -1;
+      return false;
+    }
     if (this.probe(root, gfn, 1, need, gfn)) return true;
     if (this.bigLeaves === 0) return false;
     const missRoot = this.missRoot;
@@ -174,6 +181,7 @@ export class NestedTlb {
     if (victim < 0 || this.missGfn !== key || this.missRoot !== root) victim = this.slotFor(root, key, tag);
     this.missSlot = -1;
     if (level > 1) this.bigLeaves++;
+    this.fills++;
     mfn -= gfn - tag * span;
     this.gfn[victim] = key;
     this.root[victim] = root;
@@ -188,6 +196,7 @@ export class NestedTlb {
     this.epoch++;
     this.missSlot = -1;
     this.bigLeaves = 0;
+    this.fills = 0;
   }
 
   /** An independent copy in the same state (the reference walk replays a walk on it). */
@@ -202,6 +211,7 @@ export class NestedTlb {
     c.epoch = this.epoch;
     c.tick = this.tick;
     c.bigLeaves = this.bigLeaves;
+    c.fills = this.fills;
     return c;
   }
 

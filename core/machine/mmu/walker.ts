@@ -355,9 +355,11 @@ export class Walker {
           eRights &= lo;
           if (eLevel !== 1 && ps === 0) {
             eTable = (lo >>> 12) + (hi & 0xfffff) * 1048576;
-            if (eLevel === 2 && this.eptPde.enabled && this.pdeFills < 8) {
+            const tag = Math.floor(eGfn / 512);
+            // (The walk's guest tables often share one 2 MiB region: one fill for them.)
+            if (eLevel === 2 && this.eptPde.enabled && this.pdeFills < 8 && (this.pdeFills === 0 || this.pdeTags[this.pdeFills - 1] !== tag)) {
               const n = this.pdeFills++;
-              this.pdeTags[n] = Math.floor(eGfn / 512);
+              this.pdeTags[n] = tag;
               this.pdeMfns[n] = eTable;
               this.pdeRights[n] = eRights & 7;
             }
@@ -368,6 +370,7 @@ export class Walker {
           const mask = eLevel === 1 ? 0 : eLevel === 2 ? 511 : 262143;
           mfn = (lo >>> 12) - ((lo >>> 12) & mask) + (hi & 0xfffff) * 1048576 + (eGfn & mask);
           if (ntlb.enabled && this.ntlbFills < 8) {
+            // Filled when the walk ends (a guest table may be mapped as its own data, too).
             const n = this.ntlbFills++;
             this.fillGfns[n] = eGfn;
             this.fillMfns[n] = mfn;
