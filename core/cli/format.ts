@@ -145,7 +145,7 @@ export function formatReproduction(r: ReproResult): string {
   const passed = r.rows.filter((x) => x.pass).length;
   const gaps = r.rows.filter((x) => !x.pass && x.gap !== null).length;
   const lines = [
-    `${r.title}  [${r.pass ? 'pass' : r.passExceptGaps ? 'known gaps' : 'FAIL'}: ${passed} of ${r.rows.length} rows pass${gaps ? `, ${gaps} fail${gaps === 1 ? 's' : ''} with a known gap` : ''}]`,
+    `${r.title}  [${r.pass ? 'pass' : r.passExceptGaps ? 'known gaps' : 'FAIL'}: ${passed} of ${r.rows.length} rows${r.pass ? '' : ' pass'}${gaps ? `, ${gaps} fail${gaps === 1 ? 's' : ''} with a known gap` : ''}]`,
     `  ${r.source.authors}, "${r.source.title}", ${r.source.venue} ${r.source.year}; ${r.source.where}`,
     `  paper's machine: ${r.hardware}`,
     `  lab CPU: ${r.cpu.profile} — ${r.cpu.label}; ratios are time per op over the row's baseline (above 1: slower)`,
