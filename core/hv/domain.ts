@@ -95,7 +95,7 @@ export class Domain implements PvDomain {
    * guest refills its TLB afterwards: first-generation VT-x paid this on every exit.
    */
   m2p(mfn: number): number {
-    return this.ft.m2p(mfn) ?? -1;
+    return this.ft.m2p(mfn);
   }
 
   vmTransition(): void {

@@ -186,13 +186,18 @@ export function xenBootMessages(sim: Simulation): string[] {
 
 /** What Xen's start_vmx() reports for the CPU's VT-x features (its lines, as xen/arch/x86/hvm/vmx/vmcs.c prints them). */
 function vmxMessages(f: CpuFeatures): string[] {
-  const adv = [f.ept ? 'EPT' : null, f.vpid ? 'VPID' : null].filter((x) => x !== null);
+  const adv = vmxFeatures(f);
   return [
-    adv.length > 0 ? `VMX: Supported advanced features: ${adv.join(', ')}` : 'VMX: no advanced features (no EPT, no VPID: every VM exit flushes the TLB)',
+    adv ? `VMX: Supported advanced features: ${adv}` : 'VMX: no advanced features (no EPT, no VPID: every VM exit flushes the TLB)',
     ...(f.vpid ? ['HVM: ASIDs enabled.'] : ['HVM: ASIDs disabled.']),
     'HVM: VMX enabled',
     ...(f.ept ? ['HVM: Hardware Assisted Paging (HAP) detected', `HVM: HAP page sizes: 4kB, 2MB${f.page1g ? ', 1GB' : ''}`] : ['HVM: Hardware Assisted Paging (HAP) not detected']),
   ];
+}
+
+/** "EPT, VPID", "EPT" … or "" for what the CPU's VT-x has. */
+function vmxFeatures(f: CpuFeatures): string {
+  return [f.ept ? 'EPT' : null, f.vpid ? 'VPID' : null].filter((x) => x !== null).join(', ');
 }
 
 /** A KVM host's log: the host kernel and kvm_intel. */
@@ -202,7 +207,7 @@ export function kvmHostMessages(sim: Simulation): string[] {
     `Linux version ${LINUX_RELEASE} (root@${HOST_NAME}) (gcc (Hyperlab) 12.2.0) #1 SMP PREEMPT_DYNAMIC  Hyperlab ${VERSION}`,
     `Memory: ${s.machine.memoryMiB * 1024}K total`,
     `smp: Brought up 1 node, ${s.machine.pcpus} CPU${s.machine.pcpus === 1 ? '' : 's'}`,
-    `kvm_intel: VMX supported: ${[sim.xen.cpu.features.ept ? 'EPT' : null, sim.xen.cpu.features.vpid ? 'VPID' : null].filter((x) => x !== null).join(', ') || 'no EPT, no VPID'}`,
+    `kvm_intel: VMX supported: ${vmxFeatures(sim.xen.cpu.features) || 'no EPT, no VPID'}`,
     sim.xen.cpu.features.ept ? 'kvm: TDP MMU (EPT) available; shadow MMU available (tdp_mmu=0)' : 'kvm: no EPT: shadow MMU only',
   ];
 }

@@ -7,8 +7,7 @@
 import type { Rng } from '../base/rng.js';
 import { PAGE_SIZE_SHIFT } from '../base/types.js';
 import type { Workload } from '../api/scenario.js';
-import type { GuestKernel } from '../guest/kernel.js';
-import { SegmentationFault } from '../guest/kernel.js';
+import { SegmentationFault, type GuestKernel } from '../guest/kernel.js';
 import { FileImage, type Process, type Vma } from '../guest/mm.js';
 import { C } from '../machine/counters.js';
 import type { WorkloadContext } from './index.js';
@@ -298,7 +297,7 @@ function* userPieces(k: GuestKernel, rng: Rng, p: Process, d: ProgramData, prof:
 const IMAGE_TOUCHES = 64;
 
 /** fork + exec `image` from `parent` + fault every page of the image in; returns the child, running. */
-export function* spawnImage(k: GuestKernel, parent: Process, image: FileImage, g: Readonly<Grain>): Generator<WorkloadStep, Process, void> {
+function* spawnImage(k: GuestKernel, parent: Process, image: FileImage, g: Readonly<Grain>): Generator<WorkloadStep, Process, void> {
   const pieces = new Pieces({ ops: g.ops === Infinity ? Infinity : IMAGE_TOUCHES });
   const child = k.fork(parent);
   k.switchTo(child);

@@ -42,10 +42,11 @@ export interface UserProfile {
  * ~0.015 faults and ~1.2 TLB misses per thousand instructions for ~8.9×10^11 instructions
  * (their Table 1 row ">150000×10^-7 faults/KI, <1 TLB miss/KI"; Table 3 totals).
  *  - cpi 1.2: 403 s × 2.8 GHz / 8.9×10^11 instructions = 1.27 all-in, less the faults and walks.
- *  - coldPer1024 12: 1.2 misses/KI × 20 instructions per reference = 0.024 misses per reference;
- *    about half of the cold tail's references miss a 512-entry STLB… the tail is 64 MiB, so
- *    nearly all do: 12/1024 = 0.0117 per reference ≈ 0.6 misses/KI from the tail, the rest from
- *    the hot set and fresh pages.
+ *  - instrPerRef 50: the simulation's grain (one reference per run of same-page accesses); the
+ *    miss rate is set by coldPer1024, so the grain changes the cost of simulating, not the MPKI.
+ *  - coldPer1024 61: 1.2 misses/KI × 50 instructions per reference = 0.06 misses per reference;
+ *    the 64 MiB tail is far beyond every profile's TLB reach, so nearly every tail reference
+ *    misses: 61/1024 = 0.06.
  *  - faultsPerM 15: 0.015 faults/KI.
  *  - arenaPages 256: glibc's mmap threshold (128 KiB) and trim behaviour return heap to the
  *    kernel in chunks; 1 MiB chunks give gcc's pattern of fresh pages and unmaps.
@@ -67,7 +68,7 @@ export const GCC: UserProfile = {
  * but intensive memory accessing and a large number of TLB misses"), and 243,491 faults for
  * ~7.8×10^11 instructions (Table 3): 0.31 per million.
  *  - cpi 1.0: 329 s (SP) × 2.8 GHz / 7.8×10^11 = 1.18 all-in, less its walks.
- *  - coldPer1024 328: 16 misses/KI × 20 instructions per reference = 0.32 per reference; the
+ *  - coldPer1024 819: 16 misses/KI × 50 instructions per reference = 0.8 per reference; the
  *    256 MiB tail is far beyond any TLB, so nearly every tail reference misses.
  */
 export const MCF: UserProfile = {
@@ -117,9 +118,9 @@ export function userWork(k: GuestKernel, rng: Rng, p: Process, d: ProgramData, p
   const chunkInstr = SLICE * prof.instrPerRef;
   for (let done = 0; done < instructions; ) {
     const n = Math.min(chunkInstr, instructions - done);
-    references(k, rng, d, prof, Math.max(1, Math.round(n / prof.instrPerRef)));
-    const cycles = n * prof.cpi * k.plat.userCpiScale;
     const refs = Math.max(1, Math.round(n / prof.instrPerRef));
+    references(k, rng, d, prof, refs);
+    const cycles = n * prof.cpi * k.plat.userCpiScale;
     c[C.CycGuest] += Math.max(0, cycles - refs * k.plat.costs.access);
     c[C.CycUser] += cycles;
     c[C.UserInstructions] += n;

@@ -40,10 +40,6 @@ export class NestedTlb {
   private bigLeaves = 0;
   /** Fills since the last flush (none: every lookup misses). */
   private fills = 0;
-  /** The last missed lookup and the slot its fill takes (-1: none pending). */
-  private missRoot = 0;
-  private missGfn = -1;
-  private missSlot = -1;
   /** Set by a hit: machine frame, EPT rights, EPT leaf level. */
   hitMfn = 0;
   hitRights = 0;
@@ -72,25 +68,14 @@ export class NestedTlb {
   /**
    * True if `gfn` is cached for `root` with every right in `need` (hit fields set). An entry with
    * fewer rights misses (the EPT may have gained them since; the walk will tell) and the fill
-   * replaces it. A miss remembers the slot a fill of the same gfn takes, so the fill does not scan.
+   * replaces it.
    */
   lookup(root: number, gfn: number, need: number): boolean {
-    if (this.fills === 0) {
-      // Empty since the last flush (every cold walk): nothing to scan, and no slot to remember.
-      this.missSlot = -1;
-      return false;
-    }
+    // Empty since the last flush (every cold walk): nothing to scan.
+    if (this.fills === 0) return false;
     if (this.probe(root, gfn, 1, need, gfn)) return true;
     if (this.bigLeaves === 0) return false;
-    const missRoot = this.missRoot;
-    const missSlot = this.missSlot;
-    const missGfn = this.missGfn;
-    if (this.probe(root, Math.floor(gfn / 512), 2, need, gfn) || this.probe(root, Math.floor(gfn / 262144), 3, need, gfn)) return true;
-    // A fill after this miss is most often of a 4 KiB leaf: keep the slot found for that tag.
-    this.missRoot = missRoot;
-    this.missSlot = missSlot;
-    this.missGfn = missGfn;
-    return false;
+    return this.probe(root, Math.floor(gfn / 512), 2, need, gfn) || this.probe(root, Math.floor(gfn / 262144), 3, need, gfn);
   }
 
   /** Looks up tag `tag` of a leaf at `level` (the tag is gfn >> 9·(level−1)). */
@@ -99,38 +84,20 @@ export class NestedTlb {
     const base = this.setBase(tag);
     const end = base + this.ways;
     const epoch = this.epoch;
-    // One pass finds the entry, or the slot its fill will take: an empty way, else the LRU way.
-    let victim = -1;
-    let lru = base;
-    let oldest = Infinity;
     for (let i = base; i < end; i++) {
-      if (this.born[i] !== epoch) {
-        if (victim < 0) victim = i;
-        continue;
-      }
-      if (this.gfn[i] === key && this.root[i] === root) {
-        const info = this.info[i]!;
-        if ((info & need) !== need) {
-          victim = i;
-          break;
-        }
-        this.stamp[i] = ++this.tick;
-        this.missSlot = -1;
-        this.hitMfn = this.mfn[i]! + (gfn - tag * (level === 1 ? 1 : level === 2 ? 512 : 262144));
-        this.hitRights = info & NTLB_RIGHTS;
-        this.hitLevel = info >>> NTLB_LEVEL_SHIFT;
-        return true;
-      }
-      if (this.stamp[i]! < oldest) {
-        oldest = this.stamp[i]!;
-        lru = i;
-      }
+      if (this.born[i] !== epoch || this.gfn[i] !== key || this.root[i] !== root) continue;
+      const info = this.info[i]!;
+      // Fewer rights than needed: a miss; the fill replaces this entry (slotFor finds it).
+      if ((info & need) !== need) return false;
+      this.stamp[i] = ++this.tick;
+      this.hitMfn = this.mfn[i]! + (gfn - tag * (level === 1 ? 1 : level === 2 ? 512 : 262144));
+      this.hitRights = info & NTLB_RIGHTS;
+      this.hitLevel = info >>> NTLB_LEVEL_SHIFT;
+      return true;
     }
-    this.missRoot = root;
-    this.missGfn = key;
-    this.missSlot = victim >= 0 ? victim : lru;
     return false;
   }
+
 
   /** The slot for (root, key) in the set of `tag`: its current entry, else an empty way, else the LRU way. */
   private slotFor(root: number, key: number, tag: number): number {
@@ -176,10 +143,7 @@ export class NestedTlb {
     const span = level === 1 ? 1 : level === 2 ? 512 : 262144;
     const tag = Math.floor(gfn / span);
     const key = tag * 4 + level;
-    let victim = this.missSlot;
-    // Right after a missed lookup of this tag the slot is known.
-    if (victim < 0 || this.missGfn !== key || this.missRoot !== root) victim = this.slotFor(root, key, tag);
-    this.missSlot = -1;
+    const victim = this.slotFor(root, key, tag);
     if (level > 1) this.bigLeaves++;
     this.fills++;
     mfn -= gfn - tag * span;
@@ -194,7 +158,6 @@ export class NestedTlb {
   /** INVEPT: drops every entry. */
   flush(): void {
     this.epoch++;
-    this.missSlot = -1;
     this.bigLeaves = 0;
     this.fills = 0;
   }
