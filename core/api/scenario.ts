@@ -8,6 +8,7 @@ import { COST_KEYS } from '../machine/cost.js';
 import { CPU_PROFILE_TABLE, CPU_PROFILES, type CpuProfileId } from '../machine/cpu.js';
 import { frameRefs, hypercallsWorkloadSchema } from './hypercallScript.js';
 import { describeJsonError } from './jsonWhere.js';
+import { deviceSchema, ioProblems, timelineEntrySchema, vdiskSchema, type DeviceConfig, type TimelineEntry } from './ioScenario.js';
 
 export const PAGING_MODES = ['native', 'pv', 'shadow', 'hap'] as const;
 export type PagingMode = (typeof PAGING_MODES)[number];
@@ -39,6 +40,7 @@ export const WORKLOAD_KINDS = [
   'oltp',
   'spec',
   'hypercalls',
+  'disk-io',
 ] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
@@ -83,6 +85,18 @@ export const workloadSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('oltp'), transactions: int(1, 1_000_000).default(200) }),
   z.strictObject({ kind: z.literal('spec'), profile: z.enum(SPEC_PROFILES).default('gcc'), instructionsM: int(1, 100_000).default(20) }),
   hypercallsWorkloadSchema,
+  // disk-io: a program doing direct I/O to its first virtual disk (core/workloads/io.ts).
+  z.strictObject({
+    kind: z.literal('disk-io'),
+    ops: int(1, 10_000_000).default(2000),
+    blockKiB: int(4, 44).refine((n) => n % 4 === 0, 'a multiple of 4 (whole 4 KiB pages, at most 11 segments)').default(4),
+    writeFraction: z.number().min(0).max(1).default(1),
+    /** A FLUSH after every N writes (0: never, so writes may sit in the disk's volatile cache). */
+    flushEvery: int(0, 1_000_000).default(0),
+    pattern: z.enum(['random', 'sequential']).default('random'),
+    /** Requests the program keeps in flight (blkfront's ring holds 32). */
+    queueDepth: int(1, 32).default(32),
+  }),
 ]);
 export type Workload = z.infer<typeof workloadSchema>;
 
@@ -105,6 +119,10 @@ export const domainSchema = z.strictObject({
   /** Shadow pool size in pages (Xen's shadow_memory); default scales with guest memory. */
   shadowPoolPages: int(16, 1_048_576).optional(),
   workload: workloadSchema.default({ kind: 'idle' }),
+  /** Machine devices this domain owns and drives itself (by id or PCI address); dom0 owns the rest. */
+  pci: z.array(z.string().min(1).max(32)).max(16).optional(),
+  /** Virtual disks (blkfront), each served by a backend domain's blkback. */
+  disks: z.array(vdiskSchema).max(26).optional(),
 });
 export type DomainConfig = z.infer<typeof domainSchema>;
 
@@ -140,6 +158,8 @@ export const machineSchema = z.strictObject({
   cpu: z.enum(CPU_PROFILES).optional(),
   mmu: mmuSchema.optional(),
   costs: z.strictObject(costShape).optional(),
+  /** Devices on the PCI bus (issue 12). */
+  devices: z.array(deviceSchema).max(32).optional(),
 });
 
 export const scenarioSchema = z.strictObject({
@@ -149,6 +169,8 @@ export const scenarioSchema = z.strictObject({
   machine: machineSchema,
   hypervisor: z.enum(HYPERVISORS),
   domains: z.array(domainSchema).min(1).max(64),
+  /** Actions at simulated times: destroy or create a domain, pause or unpause it. */
+  timeline: z.array(timelineEntrySchema).max(1000).optional(),
 });
 export type Scenario = z.infer<typeof scenarioSchema>;
 /** What a user writes: defaults not yet applied. */
@@ -452,6 +474,8 @@ interface PartialScenario {
   tlbs: Partial<Record<'tlb4k' | 'tlb2m' | 'tlb1g', { entries: number; ways: number }>>;
   /** One entry per element of `domains` (an element that is not an object has no fields). */
   domains: Part<DomainConfig>[];
+  devices: (DeviceConfig | undefined)[];
+  timeline: (TimelineEntry | undefined)[];
 }
 
 function field<T>(schema: z.ZodType<T>, v: unknown): T | undefined {
@@ -484,6 +508,8 @@ function salvage(input: unknown): PartialScenario {
     cpu: field(machineSchema.shape.cpu, machine.cpu),
     tlbs,
     domains,
+    devices: (Array.isArray(machine.devices) ? machine.devices : []).map((d) => field(deviceSchema, d)),
+    timeline: (Array.isArray(root.timeline) ? root.timeline : []).map((t) => field(timelineEntrySchema, t)),
   };
 }
 
@@ -635,6 +661,16 @@ function semanticProblems(s: PartialScenario): Problem[] {
       });
     }
   }
+  const dom0Name = s.domains.find((d) => d.role === 'dom0')?.name ?? DEFAULT_DOM0.name;
+  out.push(
+    ...ioProblems(
+      hv,
+      s.devices,
+      s.domains.map((d) => ({ name: d.name, role: d.role, mode: d.mode, pci: d.pci, disks: d.disks, workloadKind: d.workload?.kind })),
+      s.timeline,
+      dom0Name,
+    ),
+  );
   for (const key of ['tlb4k', 'tlb2m', 'tlb1g'] as const) {
     const t = s.tlbs[key];
     const why = t && tlbShapeProblem(t.entries, t.ways);

@@ -18,7 +18,10 @@ import { Hypervisor } from '../hv/hypervisor.js';
 import { auditMachine } from '../vm/audit.js';
 import { buildDomain } from '../vm/builder.js';
 import type { Vm } from '../vm/vm.js';
-import { MEASURE, PART, PROGRESS, plannedOps, runWorkload, type Grain, type WorkloadStep } from '../workloads/index.js';
+import { BLOCK, MEASURE, PART, PROGRESS, plannedOps, runWorkload, type Grain, type WorkloadStep } from '../workloads/index.js';
+import { IoWorld } from '../vm/io/ioWorld.js';
+import type { TimelineEntry } from '../api/ioScenario.js';
+import { ioResults, type TimelineRecord } from './ioResults.js';
 import { checkNewDomain, type DomainInput } from './newDomain.js';
 
 export { DomainConfigError, type DomainInput } from './newDomain.js';
@@ -43,6 +46,8 @@ export interface Job {
   runs: number;
   /** How often its workload pauses inside a slice (shared with the generator, read at each yield). */
   readonly grain: Grain;
+  /** Waiting for I/O (it yielded BLOCK): not run until an event wakes its domain. */
+  blocked?: boolean;
 }
 
 export interface SimulationOptions {
@@ -90,6 +95,16 @@ export class Simulation {
   private roundPos = 0;
   /** Workloads repeat until stopped. */
   readonly repeat: boolean;
+  /** Devices, xenstore and split drivers, when the scenario has any (else null). */
+  readonly io: IoWorld | null = null;
+  /** The host clock when the domains had booted: simulated time 0 of the timeline and of I/O results. */
+  readonly origin: number;
+  /** Simulated time up to which device and timeline events have run (cycles). */
+  private ioClock = 0;
+  /** The domain whose slice is running, with its pCPU and its cycles when the slice began. */
+  private running: { d: Vm; pcpu: number; before: number } | null = null;
+  /** What the timeline did, in order. */
+  readonly timeline: TimelineRecord[] = [];
 
   constructor(
     readonly scenario: Scenario,
@@ -101,7 +116,129 @@ export class Simulation {
     const configs: DomainConfig[] = domainsOf(scenario);
     this.domains = configs.map((cfg) => buildDomain(this.xen, cfg));
     for (const d of this.domains) this.booted(d);
+    this.origin = this.cycles;
+    this.ioClock = this.origin;
+    if (needsIo(scenario)) {
+      const dom0 = this.domains.find((d) => d.privileged);
+      this.io = new IoWorld(this.xen, scenario, { now: () => this.now() }, dom0?.name ?? DEFAULT_DOM0.name);
+      for (const d of this.domains) this.io.attach(d);
+      const perMs = this.xen.cpu.clockGHz * 1e6;
+      for (const t of scenario.timeline ?? []) this.io.queue.push(this.origin + t.atMs * perMs, () => this.act(t));
+    }
     for (const d of this.domains) this.startJob(d, d.config.workload, this.repeat);
+  }
+
+  /**
+   * Simulated time now, in cycles since the machine started: inside a slice, the running vCPU's
+   * pCPU clock plus what the slice has used so far; between slices, the time events have reached.
+   */
+  now(): number {
+    const r = this.running;
+    if (r) return this.pcpuCycles[r.pcpu]! + (totalCycles(r.d.counters) - r.before);
+    return this.ioClock;
+  }
+
+  /** Simulated milliseconds since the domains booted (the timeline's clock). */
+  get elapsedMs(): number {
+    return (this.cycles - this.origin) / (this.xen.cpu.clockGHz * 1e6);
+  }
+
+  /** One timeline action, at its time. */
+  private act(t: TimelineEntry): void {
+    const atMs = (this.ioClock - this.origin) / (this.xen.cpu.clockGHz * 1e6);
+    const rec = (ok: boolean, message: string) => this.timeline.push({ atMs: t.atMs, firedAtMs: atMs, do: t.do, domain: t.domain, ok, message });
+    const live = this.domains.find((d) => d.name === t.domain);
+    try {
+      switch (t.do) {
+        case 'destroy':
+          if (!live) return rec(false, `no live domain "${t.domain}"`);
+          this.destroyDomain(live);
+          return rec(true, `domain ${live.domid} (${t.domain}) destroyed`);
+        case 'create': {
+          if (live) return rec(false, `"${t.domain}" is already running (domain ${live.domid})`);
+          const cfg = domainsOf(this.scenario).find((d) => d.name === t.domain);
+          if (!cfg) return rec(false, `no domain "${t.domain}" in the scenario`);
+          const vm = this.createDomain(cfg);
+          return rec(true, `domain ${vm.domid} (${t.domain}) created`);
+        }
+        case 'pause':
+          if (!live) return rec(false, `no live domain "${t.domain}"`);
+          this.pauseDomain(live);
+          return rec(true, `domain ${live.domid} (${t.domain}) paused`);
+        case 'unpause':
+          if (!live) return rec(false, `no live domain "${t.domain}"`);
+          this.unpauseDomain(live);
+          return rec(true, `domain ${live.domid} (${t.domain}) unpaused`);
+      }
+    } catch (e) {
+      rec(false, (e as Error).message);
+    }
+  }
+
+  /**
+   * Runs device and timeline events up to the time every busy pCPU has reached, and the kernel
+   * work they queue (interrupt handlers, backends, xenbus), each on its own domain's vCPU with a
+   * woken vCPU running first, as the credit scheduler's BOOST does. When nothing can run, time
+   * jumps to the next event (the pCPUs idle). Returns true if any job can run.
+   */
+  private pump(): boolean {
+    const io = this.io;
+    if (!io) return this.runnable > 0;
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      const busy = this.busyClock();
+      let t = busy;
+      if (t === Infinity) {
+        if (io.domainsWithWork().length === 0) t = io.queue.peekTime();
+        else t = this.ioClock;
+      }
+      if (t === Infinity) return false;
+      if (t > this.ioClock) this.ioClock = t;
+      const fired = io.queue.runDue(this.ioClock);
+      const served = this.serviceIo();
+      if (this.busyClock() !== Infinity) return true;
+      if (fired === 0 && served === 0 && io.queue.size === 0) return false;
+    }
+    throw new Error('I/O events did not settle');
+  }
+
+  /** The earliest pCPU clock among pCPUs with a job that can run (Infinity: none). */
+  private busyClock(): number {
+    let t = Infinity;
+    for (const j of this.jobs) {
+      if (j.done || j.blocked || j.d.state !== 'running') continue;
+      const p = this.xen.pcpus.indexOf(j.d.mmu);
+      const c = this.pcpuCycles[p]!;
+      if (c < t) t = c;
+    }
+    return t;
+  }
+
+  /** Runs every domain's queued kernel work on its vCPU; wakes their blocked jobs. */
+  private serviceIo(): number {
+    const io = this.io!;
+    let n = 0;
+    for (let round = 0; round < 100_000; round++) {
+      const ds = io.domainsWithWork();
+      if (ds.length === 0) return n;
+      for (const domid of ds) {
+        const vm = this.domains.find((d) => d.domid === domid);
+        if (!vm || vm.state === 'paused') continue;
+        const pcpu = this.switchTo(vm);
+        if (this.pcpuCycles[pcpu]! < this.ioClock) this.pcpuCycles[pcpu] = this.ioClock;
+        const before = totalCycles(vm.counters);
+        this.running = { d: vm, pcpu, before };
+        try {
+          n += io.service(vm);
+          if (vm.privileged) io.chargeXenstored(vm);
+        } finally {
+          this.running = null;
+        }
+        this.book(vm, pcpu, totalCycles(vm.counters) - before);
+        for (const j of this.jobs) if (j.d === vm) j.blocked = false;
+      }
+      if (ds.every((domid) => this.domains.find((d) => d.domid === domid)?.state === 'paused')) return n;
+    }
+    throw new Error('kernel work did not settle');
   }
 
   /** The host clock: simulated cycles of the busiest pCPU since the machine started. Never goes back. */
@@ -169,6 +306,7 @@ export class Simulation {
     const d = buildDomain(this.xen, cfg);
     this.booted(d);
     this.domains.push(d);
+    this.io?.attach(d);
     this.startJob(d, cfg.workload);
     return d;
   }
@@ -179,6 +317,7 @@ export class Simulation {
    */
   destroyDomain(d: Vm): { guestFrames: number; xenFrames: number } {
     this.mustBeLive(d);
+    this.io?.detach(d);
     for (let i = this.jobs.length - 1; i >= 0; i--) {
       if (this.jobs[i]!.d !== d) continue;
       this.jobs[i]!.done = true;
@@ -293,7 +432,7 @@ export class Simulation {
   /** Jobs still to run, of domains that can run. */
   get runnable(): number {
     let n = 0;
-    for (const j of this.jobs) if (!j.done && j.d.state === 'running') n++;
+    for (const j of this.jobs) if (!j.done && !j.blocked && j.d.state === 'running') n++;
     return n;
   }
 
@@ -312,8 +451,9 @@ export class Simulation {
     for (let r = 0; r < rounds; r++) {
       let ran = false;
       while (this.roundPos < jobs.length) {
+        if (this.io) this.pump();
         const job = jobs[this.roundPos]!;
-        if (job.done || job.d.state !== 'running') {
+        if (job.done || job.blocked || job.d.state !== 'running') {
           this.roundPos++;
           continue;
         }
@@ -327,21 +467,47 @@ export class Simulation {
         }
       }
       this.roundPos = 0;
-      if (!ran) break;
+      if (!ran) {
+        // Every job waits for I/O: let time pass to the next event; if none can come, they stall.
+        if (this.io && this.live > 0 && this.pump()) continue;
+        if (this.io) this.stallBlocked();
+        break;
+      }
     }
-    return this.runnable > 0;
+    return this.runnable > 0 || (this.io !== null && this.jobs.some((j) => !j.done && j.blocked));
+  }
+
+  /** Jobs blocked with nothing left that could wake them end (their results say how far they got). */
+  private stallBlocked(): void {
+    for (const j of this.jobs) {
+      if (j.done || !j.blocked) continue;
+      j.done = true;
+      this.timeline.push({ atMs: -1, firedAtMs: (this.ioClock - this.origin) / (this.xen.cpu.clockGHz * 1e6), do: 'stall', domain: j.d.name, ok: false, message: `${j.d.name}'s ${j.workload.kind} waited for I/O that can no longer come (no backend, no event pending): it stops after ${j.d.counters.c[C.Ops]} of ${j.planned} ops` });
+    }
   }
 
   /** Runs `job` until its next yield; false when it paused inside its slice (PART). */
   private slice(job: Job): boolean {
     const d = job.d;
     const pcpu = this.switchTo(d);
+    if (this.io && this.pcpuCycles[pcpu]! < this.ioClock) this.pcpuCycles[pcpu] = this.ioClock;
     const before = totalCycles(d.counters);
-    const r = job.gen.next();
+    this.running = { d, pcpu, before };
+    let r: IteratorResult<WorkloadStep, void>;
+    try {
+      r = job.gen.next();
+    } finally {
+      this.running = null;
+    }
     this.book(d, pcpu, totalCycles(d.counters) - before);
-    if (r.done) job.done = true;
-    else if (r.value === MEASURE) d.counters.reset();
-    else if (r.value === PART) return false;
+    if (r.done) {
+      job.done = true;
+      if (d.io && d.io.stats.endedAt < 0 && d.io.stats.startedAt >= 0) d.io.stats.endedAt = this.pcpuCycles[pcpu]!;
+    } else if (r.value === MEASURE) {
+      d.counters.reset();
+      if (d.io) d.io.stats.startedAt = this.pcpuCycles[pcpu]!;
+    } else if (r.value === PART) return false;
+    else if (r.value === BLOCK) job.blocked = true;
     return true;
   }
 
@@ -377,14 +543,15 @@ export class Simulation {
       perPcpu.set(pc, (perPcpu.get(pc) ?? 0) + totalCycles(d.counters));
     }
     const cpu = this.xen.cpu;
-    const simulatedCycles = Math.max(0, ...perPcpu.values());
+    const simulatedCycles = this.io ? this.cycles - this.origin : Math.max(0, ...perPcpu.values());
     return {
       scenario: s.name,
       seed: s.seed,
       hypervisor: s.hypervisor,
       machine: { memoryMiB: s.machine.memoryMiB, pcpus: s.machine.pcpus },
       cpu: { profile: cpu.id, label: cpu.label, clockGHz: cpu.clockGHz },
-      domains: this.domains.map((d) => domainResults(d)),
+      domains: this.domains.map((d) => ({ ...domainResults(d), ...(this.io && d.io ? { io: ioResults(this.io, d, cpu.clockGHz) } : {}) })),
+      ...(this.io ? { timeline: this.timeline, devices: this.io.deviceResults() } : {}),
       audit: a,
       simulatedCycles,
       simulatedMs: simulatedCycles / (cpu.clockGHz * 1e6),
@@ -392,6 +559,11 @@ export class Simulation {
       version: VERSION,
     };
   }
+}
+
+/** A scenario with devices, virtual disks or a timeline runs with the I/O machinery. */
+export function needsIo(s: Scenario): boolean {
+  return (s.machine.devices?.length ?? 0) > 0 || (s.timeline?.length ?? 0) > 0 || s.domains.some((d) => (d.disks?.length ?? 0) > 0 || (d.pci?.length ?? 0) > 0);
 }
 
 /** The machine's TLBs and caches: its CPU profile's, with `machine.mmu` on top. */

@@ -15,8 +15,9 @@ import type { Vm } from '../vm/vm.js';
 import { draws, SLICE, touchAll, vas, writes } from './touch.js';
 import { MEASURE, NONE, PART, Pieces, populate, PROGRESS, start, WHOLE_SLICES, type Grain, type WorkloadStep } from './steps.js';
 import { runProgramKind } from './programs.js';
+import { runDiskIo } from './io.js';
 
-export { MEASURE, PROGRESS, PART, WHOLE_SLICES, type WorkloadStep, type Grain } from './steps.js';
+export { MEASURE, PROGRESS, PART, BLOCK, WHOLE_SLICES, type WorkloadStep, type Grain } from './steps.js';
 export interface WorkloadContext {
   /** The machine the workload runs in: its kernel runs the workload's processes. */
   vm: Vm;
@@ -63,6 +64,8 @@ export function plannedOps(w: Workload): number {
       return w.instructionsM;
     case 'hypercalls':
       return w.steps.length;
+    case 'disk-io':
+      return w.ops;
   }
 }
 
@@ -195,6 +198,10 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
     case 'oltp':
     case 'spec':
       yield* runProgramKind(w, x);
+      return;
+
+    case 'disk-io':
+      yield* runDiskIo(w, x);
       return;
 
     case 'hypercalls': {

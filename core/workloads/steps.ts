@@ -14,7 +14,13 @@ export const PROGRESS = 1;
  * the pCPU to the next job only at PROGRESS, so where PART falls changes no result.
  */
 export const PART = 2;
-export type WorkloadStep = typeof MEASURE | typeof PROGRESS | typeof PART;
+/**
+ * The workload waits for I/O: its domain's vCPU blocks (SCHEDOP_block) until an event arrives,
+ * and the scheduler runs something else or lets time pass to the next device event. A scheduling
+ * point, as PROGRESS is.
+ */
+export const BLOCK = 3;
+export type WorkloadStep = typeof MEASURE | typeof PROGRESS | typeof PART | typeof BLOCK;
 
 
 /** Operations between PART yields: Infinity (never) for a run as fast as possible; read at each yield. */

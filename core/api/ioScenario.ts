@@ -1,0 +1,165 @@
+/**
+ * The I/O half of the scenario format (DESIGN.md §6, issue 12): devices on the machine's PCI bus,
+ * which domain owns each (`pci`), the virtual disks a guest has and the domain that serves each
+ * (`disks[].backend`, any domain: a driver domain or dom0), and a timeline of actions at simulated
+ * times (destroy a driver domain mid-stream, create it again).
+ */
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/** A PCI address as xl writes it: "0000:03:00.0" or the short "03:00.0". */
+export const BDF_RE = /^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([01][0-9a-fA-F])\.([0-7])$/;
+
+export const DEVICE_KINDS = ['disk'] as const;
+
+export const deviceSchema = z.strictObject({
+  id: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a lowercase letter followed by up to 31 lowercase letters, digits, "_" or "-"'),
+  kind: z.enum(DEVICE_KINDS),
+  /** PCI address; default 0000:03:NN.0 in the order listed. */
+  bdf: z.string().regex(BDF_RE, 'a PCI address such as "0000:03:00.0" (segment:bus:device.function) or "03:00.0"').optional(),
+  /** Disk capacity. */
+  sizeMiB: int(1, 1_048_576).optional(),
+  /** The disk's volatile write cache (NVMe Volatile Write Cache); default on. */
+  writeCache: z.boolean().optional(),
+});
+export type DeviceConfig = z.infer<typeof deviceSchema>;
+
+export const vdiskSchema = z.strictObject({
+  /** The domain whose kernel runs blkback for this disk (default dom0). */
+  backend: z.string().min(1).max(32).optional(),
+  /** The machine device (its id in machine.devices) behind the virtual disk. */
+  device: z.string().min(1).max(32),
+  /** The guest's name for it (Linux's xvdX). */
+  vdev: z.string().regex(/^xvd[a-z]$/, 'xvda … xvdz').default('xvda'),
+});
+export type VdiskConfig = z.infer<typeof vdiskSchema>;
+
+export const TIMELINE_ACTIONS = ['destroy', 'create', 'pause', 'unpause'] as const;
+export type TimelineActionKind = (typeof TIMELINE_ACTIONS)[number];
+
+export const timelineEntrySchema = z.strictObject({
+  atMs: z.number().min(0).max(3_600_000),
+  do: z.enum(TIMELINE_ACTIONS),
+  domain: z.string().min(1).max(32),
+});
+export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
+
+/** Default PCI address of the i-th listed device without one. */
+export function defaultBdf(i: number): string {
+  return `0000:03:${i.toString(16).padStart(2, '0')}.0`;
+}
+
+/** "03:00.0" → "0000:03:00.0" (lowercase), or null when it is not a PCI address. */
+export function canonicalBdf(s: string): string | null {
+  const m = BDF_RE.exec(s);
+  if (!m) return null;
+  return `${(m[1] ?? '0000').toLowerCase()}:${m[2]!.toLowerCase()}:${m[3]!.toLowerCase()}.${m[4]}`;
+}
+
+export interface IoProblem {
+  path: string;
+  message: string;
+}
+
+interface IoDomain {
+  name?: string;
+  role?: 'dom0' | 'guest';
+  mode?: string;
+  pci?: string[];
+  disks?: VdiskConfig[];
+  workloadKind?: string;
+}
+
+/**
+ * The I/O checks a schema cannot express: devices unique, each owned at most once, every disk
+ * backed by an existing disk device that its backend domain owns, actions on known domains.
+ * `dom0Name` is the dom0 of the scenario (listed or default).
+ */
+export function ioProblems(
+  hv: string | undefined,
+  devices: (DeviceConfig | undefined)[],
+  domains: IoDomain[],
+  timeline: (TimelineEntry | undefined)[],
+  dom0Name: string,
+): IoProblem[] {
+  const out: IoProblem[] = [];
+  const byId = new Map<string, DeviceConfig>();
+  const bdfOf = new Map<string, string>();
+  const seenBdf = new Map<string, string>();
+  devices.forEach((dv, i) => {
+    if (!dv) return;
+    if (byId.has(dv.id)) out.push({ path: `machine.devices[${i}].id`, message: `duplicate device id "${dv.id}"` });
+    byId.set(dv.id, dv);
+    const bdf = canonicalBdf(dv.bdf ?? defaultBdf(i))!;
+    const other = seenBdf.get(bdf);
+    if (other !== undefined) out.push({ path: `machine.devices[${i}].bdf`, message: `PCI address ${bdf} is already device "${other}"'s` });
+    seenBdf.set(bdf, dv.id);
+    bdfOf.set(dv.id, bdf);
+  });
+  const resolve = (ref: string): string | undefined => {
+    if (byId.has(ref)) return ref;
+    const c = canonicalBdf(ref);
+    return c === null ? undefined : seenBdf.get(c);
+  };
+  if (hv !== undefined && hv !== 'xen' && (devices.some(Boolean) || domains.some((d) => d.pci?.length || d.disks?.length))) {
+    const p = devices.length ? 'machine.devices' : `domains[${domains.findIndex((d) => d.pci?.length || d.disks?.length)}]`;
+    out.push({ path: p, message: `devices, passthrough and virtual disks are built for hypervisor "xen" so far (this scenario's is "${hv}")` });
+    return out;
+  }
+  const owner = new Map<string, string>();
+  domains.forEach((d, i) => {
+    d.pci?.forEach((ref, j) => {
+      const id = resolve(ref);
+      if (id === undefined) {
+        const known = [...byId.keys()].map((k) => `${k} (${bdfOf.get(k)})`).join(', ') || '(none)';
+        out.push({ path: `domains[${i}].pci[${j}]`, message: `no device "${ref}" on the machine; devices: ${known}` });
+        return;
+      }
+      const prev = owner.get(id);
+      if (prev !== undefined) out.push({ path: `domains[${i}].pci[${j}]`, message: `device "${id}" is already owned by ${prev}: a device has one owner` });
+      else if (d.name !== undefined) owner.set(id, d.name);
+    });
+  });
+  const names = new Map<string, IoDomain>();
+  for (const d of domains) if (d.name !== undefined) names.set(d.name, d);
+  if (hv === 'xen' && !domains.some((d) => d.role === 'dom0')) names.set(dom0Name, { name: dom0Name, role: 'dom0', mode: 'pv' });
+  const ownerOf = (id: string) => owner.get(id) ?? dom0Name;
+  domains.forEach((d, i) => {
+    const vdevs = new Set<string>();
+    d.disks?.forEach((vd, j) => {
+      const at = (f: string) => `domains[${i}].disks[${j}].${f}`;
+      if (vdevs.has(vd.vdev)) out.push({ path: at('vdev'), message: `${vd.vdev} is already one of ${d.name ?? 'this domain'}'s disks` });
+      vdevs.add(vd.vdev);
+      const dev = byId.get(vd.device);
+      if (!dev) {
+        const disks = [...byId.values()].filter((x) => x.kind === 'disk').map((x) => x.id);
+        out.push({ path: at('device'), message: `no disk device "${vd.device}" in machine.devices; disks: ${disks.join(', ') || '(none: add {"id": "disk0", "kind": "disk"})'}` });
+        return;
+      }
+      const backend = vd.backend ?? dom0Name;
+      const be = names.get(backend);
+      if (!be) {
+        out.push({ path: at('backend'), message: `no domain named "${backend}" to serve this disk; domains: ${[...names.keys()].join(', ')}` });
+        return;
+      }
+      if (backend === d.name) out.push({ path: at('backend'), message: 'a domain cannot be the backend of its own disk' });
+      if (be.mode !== undefined && be.mode !== 'pv') {
+        out.push({ path: at('backend'), message: `backend "${backend}" runs in mode "${be.mode}"; the lab's driver domains run a PV kernel (blkback maps grants into its own page tables), so give it mode "pv"` });
+      }
+      if (ownerOf(dev.id) !== backend) {
+        out.push({ path: at('backend'), message: `backend "${backend}" does not own device "${dev.id}" (${ownerOf(dev.id)} does): list "${dev.id}" in ${backend}'s pci` });
+      }
+    });
+    if (d.workloadKind === 'disk-io' && !d.disks?.length) {
+      out.push({ path: `domains[${i}].workload`, message: 'the disk-io workload needs a virtual disk: add "disks": [{"device": "<a disk device id>"}]' });
+    }
+  });
+  timeline.forEach((t, i) => {
+    if (!t) return;
+    const d = names.get(t.domain);
+    if (!d) out.push({ path: `timeline[${i}].domain`, message: `no domain named "${t.domain}"; domains: ${[...names.keys()].join(', ')}` });
+    else if (d.role === 'dom0' && t.do !== 'pause' && t.do !== 'unpause') out.push({ path: `timeline[${i}].do`, message: `dom0 cannot be ${t.do === 'destroy' ? 'destroyed' : 'created'}: it runs the toolstack` });
+  });
+  return out;
+}

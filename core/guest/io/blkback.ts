@@ -1,0 +1,247 @@
+/**
+ * blkback (after Linux drivers/block/xen-blkback): the backend of one virtual disk, in whichever
+ * domain owns the physical disk (dom0 or a driver domain). It maps the frontend's ring page, takes
+ * requests off it, maps each request's granted pages for the device to DMA into (the zero-copy
+ * path: the disk reads or writes the guest's own frames), hands the transfers to the disk's driver,
+ * and answers on the ring when the disk is done.
+ *
+ * xenbus: the toolstack creates our directory; we publish the disk's features and size and go
+ * InitWait; when the frontend is Initialised we map its ring, bind its event channel and go
+ * Connected; when it closes we unmap and close.
+ */
+import { GNTMAP_device_map, GNTMAP_host_map, GNTMAP_readonly, GNTST_okay } from '../../api/public/grant_table.js';
+import {
+  BLKIF_MAX_SEGMENTS_PER_REQUEST,
+  BLKIF_OP_FLUSH_DISKCACHE,
+  BLKIF_OP_READ,
+  BLKIF_OP_WRITE,
+  BLKIF_OP_WRITE_BARRIER,
+  BLKIF_RSP_EOPNOTSUPP,
+  BLKIF_RSP_ERROR,
+  BLKIF_RSP_OKAY,
+  BLKIF_SLOT_BYTES,
+  SECTOR_BYTES,
+  SECTORS_PER_PAGE,
+  readBlkifRequest,
+  writeBlkifResponse,
+} from '../../api/public/io/blkif.js';
+import { BackRing } from '../../api/public/io/ring.js';
+import {
+  XenbusStateClosed,
+  XenbusStateClosing,
+  XenbusStateConnected,
+  XenbusStateInitialised,
+  XenbusStateInitWait,
+  XenbusStateUnknown,
+  type XenbusState,
+} from '../../api/public/io/xenbus.js';
+import type { XenIoEnv } from './env.js';
+import { readState, switchState } from './xenbus.js';
+
+/** One transfer for the disk's driver: bus addresses of whole or partial pages. */
+export interface BlockTransfer {
+  readonly op: 'read' | 'write' | 'flush';
+  readonly sector: number;
+  readonly segments: readonly { busAddr: number; bytes: number }[];
+  readonly done: (ok: boolean) => void;
+}
+
+/** The physical disk's driver in the backend's kernel (nvme.ts). */
+export interface BlockDriver {
+  readonly sectors: number;
+  readonly writeCache: boolean;
+  submit(t: BlockTransfer): void;
+}
+
+export interface BlkbackCosts {
+  /** dispatch_rw_block_io: checking one request and building its I/O. */
+  request: number;
+  /** Answering one request on the ring. */
+  response: number;
+}
+
+export interface BlkbackStats {
+  requests: number;
+  errors: number;
+  grantMaps: number;
+  grantUnmaps: number;
+  notifies: number;
+}
+
+/** Where blkback maps a ring page in its kernel (a vmalloc-area address, as alloc_vm_area gives). */
+const RING_HOST_ADDR = 0xffffc90000000000;
+
+export class Blkback {
+  state: XenbusState = XenbusStateUnknown;
+  readonly stats: BlkbackStats = { requests: 0, errors: 0, grantMaps: 0, grantUnmaps: 0, notifies: 0 };
+  private ring: BackRing | null = null;
+  private ringHandle = -1;
+  private port = -1;
+  private inFlight = 0;
+  private closed = false;
+
+  constructor(
+    private readonly env: XenIoEnv,
+    /** Our directory: /local/domain/<be>/backend/vbd/<fe>/<devid>. */
+    readonly dir: string,
+    readonly frontendId: number,
+    readonly frontendDir: string,
+    private readonly disk: BlockDriver,
+    private readonly costs: BlkbackCosts,
+  ) {}
+
+  /** xen_blkbk_probe + the hotplug script's work: features, size, then InitWait. */
+  start(): void {
+    const xs = this.env.xs;
+    xs.write(`${this.dir}/feature-flush-cache`, '1');
+    xs.write(`${this.dir}/feature-barrier`, '0');
+    xs.write(`${this.dir}/sectors`, String(this.disk.sectors));
+    xs.write(`${this.dir}/sector-size`, String(SECTOR_BYTES));
+    xs.write(`${this.dir}/info`, '0');
+    switchState(xs, this.dir, (this.state = XenbusStateInitWait));
+    xs.watch(`${this.frontendDir}/state`, `blkback:${this.dir}`, () => this.frontendChanged());
+  }
+
+  /** frontend_changed. */
+  private frontendChanged(): void {
+    if (this.closed) return;
+    const fe = readState(this.env.xs, this.frontendDir);
+    if ((fe === XenbusStateInitialised || fe === XenbusStateConnected) && this.state === XenbusStateInitWait) this.connectRing();
+    else if (fe === XenbusStateClosing || fe === XenbusStateClosed || fe === XenbusStateUnknown) {
+      if (this.ring) this.disconnect();
+      if (this.state === XenbusStateConnected || this.state === XenbusStateClosing) {
+        switchState(this.env.xs, this.dir, (this.state = XenbusStateInitWait));
+      }
+    }
+  }
+
+  /** connect_ring: map the ring, bind the event channel, Connected. */
+  private connectRing(): void {
+    const env = this.env;
+    const ref = Number(env.xs.read(`${this.frontendDir}/ring-ref`));
+    const remotePort = Number(env.xs.read(`${this.frontendDir}/event-channel`));
+    const m = env.gnttab.mapGrantRef({ dom: this.frontendId, ref, flags: GNTMAP_host_map, hostAddr: RING_HOST_ADDR });
+    if (m.status !== GNTST_okay) {
+      env.log(`blkback: ${this.dir}: mapping ring-ref ${ref} of domain ${this.frontendId} failed (${m.status})`);
+      switchState(env.xs, this.dir, (this.state = XenbusStateClosing));
+      return;
+    }
+    this.stats.grantMaps++;
+    const port = env.evtchn.bindInterdomain(this.frontendId, remotePort);
+    if (port < 0) {
+      env.gnttab.unmapGrantRef({ handle: m.handle, hostAddr: RING_HOST_ADDR });
+      env.log(`blkback: ${this.dir}: binding event channel ${remotePort} failed (${port})`);
+      switchState(env.xs, this.dir, (this.state = XenbusStateClosing));
+      return;
+    }
+    this.ringHandle = m.handle;
+    this.port = port;
+    this.ring = new BackRing(env.mappedPage(m.mfn), BLKIF_SLOT_BYTES);
+    env.evtchn.onPort(port, () => this.interrupt());
+    switchState(env.xs, this.dir, (this.state = XenbusStateConnected));
+    env.log(`blkback: ${this.dir}: connected to domain ${this.frontendId} (ring-ref ${ref}, port ${port})`);
+    // Requests may have been published before we bound the port.
+    this.interrupt();
+  }
+
+  private disconnect(): void {
+    const env = this.env;
+    if (this.port >= 0) env.evtchn.close(this.port);
+    if (this.ringHandle >= 0) {
+      env.gnttab.unmapGrantRef({ handle: this.ringHandle, hostAddr: RING_HOST_ADDR });
+      this.stats.grantUnmaps++;
+    }
+    this.ring = null;
+    this.port = this.ringHandle = -1;
+  }
+
+  /** The domain is being torn down: nothing more is answered. */
+  shutdown(): void {
+    this.closed = true;
+  }
+
+  /** xen_blkif_schedule's work loop: every request on the ring (RING_FINAL_CHECK_FOR_REQUESTS). */
+  private interrupt(): void {
+    const ring = this.ring;
+    if (!ring) return;
+    do {
+      while (ring.unconsumedRequests() > 0) {
+        const req = readBlkifRequest(ring.page, ring.slot(ring.reqCons));
+        ring.consumed();
+        this.dispatch(req);
+      }
+    } while (ring.finalCheckForRequests());
+  }
+
+  private dispatch(req: ReturnType<typeof readBlkifRequest>): void {
+    const env = this.env;
+    this.stats.requests++;
+    env.charge(this.costs.request);
+    const op = req.operation;
+    if (op === BLKIF_OP_FLUSH_DISKCACHE) {
+      this.issue(req.id, op, { op: 'flush', sector: 0, segments: [] }, []);
+      return;
+    }
+    if (op === BLKIF_OP_WRITE_BARRIER) return this.respond(req.id, op, BLKIF_RSP_EOPNOTSUPP);
+    if (op !== BLKIF_OP_READ && op !== BLKIF_OP_WRITE) return this.respond(req.id, op, BLKIF_RSP_ERROR);
+    // Xen's and Linux's checks: 1..11 segments, sectors within a page, inside the disk.
+    if (req.nrSegments === 0 || req.nrSegments > BLKIF_MAX_SEGMENTS_PER_REQUEST) return this.respond(req.id, op, BLKIF_RSP_ERROR);
+    let sectors = 0;
+    for (const s of req.segs) {
+      if (s.lastSect >= SECTORS_PER_PAGE || s.lastSect < s.firstSect) return this.respond(req.id, op, BLKIF_RSP_ERROR);
+      sectors += s.lastSect - s.firstSect + 1;
+    }
+    if (req.sector + sectors > this.disk.sectors) return this.respond(req.id, op, BLKIF_RSP_ERROR);
+    // Map every segment for the device: the disk DMAs straight into the guest's pages (blkback
+    // itself never touches the data). A write needs only read access to them.
+    const flags = GNTMAP_device_map | (op === BLKIF_OP_WRITE ? GNTMAP_readonly : 0);
+    const handles: number[] = [];
+    const segments: { busAddr: number; bytes: number }[] = [];
+    for (const s of req.segs) {
+      const m = env.gnttab.mapGrantRef({ dom: this.frontendId, ref: s.gref, flags });
+      if (m.status !== GNTST_okay) {
+        this.unmapAll(handles);
+        env.log(`blkback: ${this.dir}: request ${req.id}: grant ${s.gref} of domain ${this.frontendId} refused (GNTST ${m.status})`);
+        return this.respond(req.id, op, BLKIF_RSP_ERROR);
+      }
+      this.stats.grantMaps++;
+      handles.push(m.handle);
+      segments.push({ busAddr: m.devBusAddr + s.firstSect * SECTOR_BYTES, bytes: (s.lastSect - s.firstSect + 1) * SECTOR_BYTES });
+    }
+    this.issue(req.id, op, { op: op === BLKIF_OP_READ ? 'read' : 'write', sector: req.sector, segments }, handles);
+  }
+
+  private issue(id: number, op: number, t: Omit<BlockTransfer, 'done'>, handles: number[]): void {
+    this.inFlight++;
+    this.disk.submit({
+      ...t,
+      done: (ok) => {
+        this.inFlight--;
+        this.unmapAll(handles);
+        if (this.closed) return;
+        this.respond(id, op, ok ? BLKIF_RSP_OKAY : BLKIF_RSP_ERROR);
+      },
+    });
+  }
+
+  private unmapAll(handles: number[]): void {
+    for (const h of handles) {
+      this.env.gnttab.unmapGrantRef({ handle: h });
+      this.stats.grantUnmaps++;
+    }
+  }
+
+  /** make_response: one response on the ring, pushed, the frontend notified if it asked. */
+  private respond(id: number, op: number, status: number): void {
+    const ring = this.ring;
+    if (status !== BLKIF_RSP_OKAY) this.stats.errors++;
+    if (!ring) return; // the frontend went away: it re-issues the request elsewhere
+    this.env.charge(this.costs.response);
+    writeBlkifResponse(ring.page, ring.nextResponse(), { id, operation: op, status });
+    ring.produced();
+    if (ring.pushResponsesAndCheckNotify()) {
+      this.stats.notifies++;
+      this.env.evtchn.send(this.port);
+    }
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * What a guest kernel's split drivers see of Xen (Linux's drivers/xen and drivers/block/xen-blk*):
+ * event channels, grant tables and xenstore (through xenbus), through their hypercall interfaces,
+ * plus the kernel's own view of its pages. vm/ supplies one per domain; the drivers never see the
+ * hypervisor's objects.
+ */
+
+/** The grant operations a backend calls (GNTTABOP_*), with Xen's GNTST_* status codes. */
+export interface GrantOps {
+  mapGrantRef(op: { dom: number; ref: number; flags: number; hostAddr?: number }): { status: number; handle: number; mfn: number; devBusAddr: number };
+  unmapGrantRef(op: { handle: number; hostAddr?: number; devBusAddr?: number }): number;
+}
+
+/** The guest's own grant table entries (drivers/xen/grant-table.c). */
+export interface GrantEntries {
+  /** A ref granting `domid` access to `frame`, or -1 when the table is full. */
+  grantForeignAccess(domid: number, frame: number, readonly: boolean): number;
+  /** False (the entry stays) while the grantee still has it mapped. */
+  endForeignAccess(ref: number): boolean;
+  freeRef(ref: number): void;
+}
+
+/** EVTCHNOP_* for one domain; ports ≥ 0, errors as negative errno. */
+export interface EventChannelOps {
+  allocUnbound(remoteDom: number): number;
+  bindInterdomain(remoteDom: number, remotePort: number): number;
+  bindPirq(pirq: number): number;
+  send(port: number): number;
+  close(port: number): number;
+  /** The kernel's handler for a port (bind_evtchn_to_irqhandler); called on its vCPU when the port fires. */
+  onPort(port: number, handler: () => void): void;
+}
+
+/** The xenstore operations xenbus drivers use (drivers/xen/xenbus). Reads of missing nodes give null. */
+export interface XenbusStore {
+  read(path: string): string | null;
+  write(path: string, value: string): void;
+  rm(path: string): void;
+  /** A watch; its callback runs on this domain's vCPU (the xenwatch thread), never inside the write that fired it. */
+  watch(path: string, token: string, cb: (path: string) => void): void;
+  unwatch(path: string, token: string): void;
+}
+
+export interface XenIoEnv {
+  readonly domid: number;
+  /** /local/domain/<domid> */
+  readonly home: string;
+  readonly evtchn: EventChannelOps;
+  readonly grants: GrantEntries;
+  readonly gnttab: GrantOps;
+  readonly xs: XenbusStore;
+  /** The kernel's access to one of its pages through its direct map. */
+  page(pfn: number): DataView;
+  /** The kernel's access to a foreign frame it has mapped by grant (GNTMAP_host_map). */
+  mappedPage(mfn: number): DataView;
+  /** The bus address a device uses to reach `pfn` (PV: its machine address). */
+  busAddr(pfn: number): number;
+  /** What a grant entry's frame field holds for `pfn`: the mfn for a PV guest, the gfn for HVM. */
+  grantFrame(pfn: number): number;
+  allocPage(): number;
+  freePage(pfn: number): void;
+  /** Guest kernel cycles for driver work. */
+  charge(cycles: number): void;
+  /** Simulated time now, in cycles (for latencies). */
+  now(): number;
+  /** Kernel log line (dmesg). */
+  log(line: string): void;
+}

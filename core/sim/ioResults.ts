@@ -1,0 +1,89 @@
+/**
+ * Results of the I/O half (results `io` per domain, `timeline` and `devices` at the top): computed
+ * from what the guest's workload recorded, the drivers' counters, and a content check of the
+ * disk's durable media against every write the guest was told was done.
+ */
+import type { Vm } from '../vm/vm.js';
+import type { IoWorld } from '../vm/io/ioWorld.js';
+import { C } from '../machine/counters.js';
+
+export interface TimelineRecord {
+  /** When the scenario asked for it (-1 for the lab's own records). */
+  atMs: number;
+  /** When it ran: the first moment the simulation reached that time. */
+  firedAtMs: number;
+  do: string;
+  domain: string;
+  ok: boolean;
+  message: string;
+}
+
+export interface IoResults {
+  requests: number;
+  bytes: number;
+  /** Megabytes (10^6 bytes) per simulated second, from the first request to the last completion. */
+  throughputMBps: number;
+  latencyUs: { p50: number; p99: number; max: number };
+  acknowledgedWrites: number;
+  /** Acknowledged writes whose data is not on the disk's durable media at the end (checked by content). */
+  lostWrites: number;
+  /** Pages whose last acknowledged write sits only in the disk's volatile write cache at the end. */
+  volatileWrites: number;
+  errors: number;
+  flushes: number;
+  packetsDropped: number;
+  reconnects: number;
+  /** Time from each backend's death to the reconnection that followed. */
+  reconnectMs: number[];
+  /** Requests the frontend re-issued after reconnecting (unanswered when the backend died). */
+  reissued: number;
+  grantOps: { map: number; unmap: number; copy: number };
+  evtchnSends: number;
+  /** What this domain served as a backend: requests answered. */
+  served: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export function ioResults(io: IoWorld, vm: Vm, clockGHz: number): IoResults {
+  const s = vm.io!.stats;
+  const us = (cycles: number) => cycles / (clockGHz * 1000);
+  const lat = s.latencies.slice().sort((a, b) => a - b);
+  let lost = 0;
+  let volatile = 0;
+  const disk = vm.io!.disks[0];
+  const dev = disk ? io.diskOf(disk) : undefined;
+  if (dev) {
+    const dirty = new Set(dev.dirtyLbas());
+    for (const [page, hash] of s.expected) {
+      if (dev.blockHash(page) !== hash) lost++;
+      else continue;
+      if (dirty.has(page)) volatile++;
+    }
+  }
+  const span = s.startedAt >= 0 && s.endedAt > s.startedAt ? s.endedAt - s.startedAt : 0;
+  const fronts = vm.io!.disks.map((d) => d.front.stats);
+  const c = vm.counters.c;
+  return {
+    requests: s.requests,
+    bytes: s.bytes,
+    throughputMBps: span > 0 ? s.bytes / 1e6 / (span / (clockGHz * 1e9)) : 0,
+    latencyUs: { p50: us(percentile(lat, 50)), p99: us(percentile(lat, 99)), max: us(lat[lat.length - 1] ?? 0) },
+    acknowledgedWrites: s.acknowledgedWrites,
+    lostWrites: lost,
+    volatileWrites: volatile,
+    errors: s.errors,
+    flushes: s.flushes,
+    packetsDropped: 0,
+    reconnects: fronts.reduce((a, f) => a + f.reconnects, 0),
+    reconnectMs: fronts.flatMap((f) => f.reconnectCycles.map((x) => x / (clockGHz * 1e6))),
+    reissued: fronts.reduce((a, f) => a + f.reissued, 0),
+    grantOps: { map: c[C.GrantMaps]!, unmap: c[C.GrantUnmaps]!, copy: c[C.GrantCopies]! },
+    evtchnSends: c[C.EvtchnSends]!,
+    served: vm.io!.backends.reduce((a, b) => a + b.stats.requests, 0),
+  };
+}

@@ -1,0 +1,447 @@
+/**
+ * The I/O half of a machine as the toolstack and the kernels set it up (libxl's device code, each
+ * kernel's xenbus, netback/blkback probing): devices on the PCI bus with their owners' drivers,
+ * xenstore with a connection per domain, and the split block drivers between guests and the
+ * domains that serve their disks. vm/ is the one place that sees both the hypervisor and the
+ * guests, so the wiring lives here; running it in time is core/sim's.
+ *
+ * Work a domain's kernel does in response to an event (an event channel upcall, a watch firing)
+ * is posted to that domain and runs when the scheduler gives its vCPU time (`service`), so the
+ * cycles are that domain's: a driver domain's blkback work is the driver domain's CPU time.
+ */
+import type { Scenario } from '../../api/scenario.js';
+import { canonicalBdf, defaultBdf, type DeviceConfig, type VdiskConfig } from '../../api/ioScenario.js';
+import { C } from '../../machine/counters.js';
+import { EventQueue } from '../../machine/events.js';
+import { NvmeDisk } from '../../machine/devices/disk.js';
+import { DirectDma } from '../../machine/devices/dma.js';
+import { Msi } from '../../machine/devices/msi.js';
+import { PciBus } from '../../machine/devices/pci.js';
+import type { Hypervisor } from '../../hv/hypervisor.js';
+import { GrantTableFrontend } from '../../guest/gnttab.js';
+import { Blkback } from '../../guest/io/blkback.js';
+import { Blkfront } from '../../guest/io/blkfront.js';
+import type { XenIoEnv, XenbusStore } from '../../guest/io/env.js';
+import { NvmeDriver } from '../../guest/io/nvme.js';
+import { xvdDevid } from '../../guest/io/xenbus.js';
+import { XsClient, XsError } from '../../guest/xenstore/client.js';
+import { Xenstored, XENSTORED_REQUEST_CYCLES } from '../../guest/xenstore/xenstored.js';
+import { xsPerms } from '../../guest/xenstore/tree.js';
+import type { Vm } from '../vm.js';
+
+/** What a guest's I/O workload records (results io are computed from it). */
+export interface IoStats {
+  requests: number;
+  bytes: number;
+  errors: number;
+  flushes: number;
+  /** Per completed request: cycles from submission to the guest's completion. */
+  latencies: number[];
+  acknowledgedWrites: number;
+  /** What each 4 KiB page of the virtual disk must hold, by the last write the guest was told is done: page → FNV-1a. */
+  expected: Map<number, number>;
+  /** Simulated time the workload started measuring and ended, in cycles (-1: not yet). */
+  startedAt: number;
+  endedAt: number;
+}
+
+export interface VmDisk {
+  readonly vdev: string;
+  readonly device: string;
+  readonly backend: string;
+  readonly front: Blkfront;
+}
+
+/** A domain's I/O: its driver environment, its virtual disks, what it serves and drives. */
+export interface VmIo {
+  readonly env: XenIoEnv;
+  readonly disks: VmDisk[];
+  readonly stats: IoStats;
+  readonly backends: Blkback[];
+  readonly drivers: Map<string, NvmeDriver>;
+}
+
+/** The clock the simulation keeps: now, in cycles of the machine's CPU profile. */
+export interface IoClock {
+  now(): number;
+}
+
+/** First pirq the lab gives devices' MSIs (Xen numbers MSI pirqs above the legacy IRQs). */
+const FIRST_DEVICE_PIRQ = 48;
+/** Grant-table frames each domain sets up (Linux asks for 4 at boot, then grows; 2048 entries). */
+const GRANT_FRAMES = 4;
+
+/**
+ * Per-request costs of the split block path, in cycles on the modern profile's core (Linux's
+ * paths; the lab has no measured breakdown, so these are estimates with their reasoning):
+ *  - blkfront request: blk-mq dispatch, building one blkif request and its ring slot: ~1 µs;
+ *  - a grant entry written or ended: a few stores and a barrier, ~100 cycles;
+ *  - a response handled: end the request, wake the waiter, ~1 µs;
+ *  - blkback request: copy and check the request, build and submit a bio: ~2 µs;
+ *  - blkback response: the response slot and the push, ~0.3 µs;
+ *  - NVMe command: an SQE and its doorbell (an uncached MMIO write, ~0.3 µs);
+ *  - NVMe interrupt: the handler reading its completions and writing the CQ doorbell, ~1 µs.
+ * The hypervisor's own parts (event channel sends, grant maps and unmaps, upcalls) are in the
+ * cost table (core/machine/cost.ts) with their sources.
+ */
+export const IO_PATH_COSTS = {
+  frontRequest: 3000,
+  grant: 100,
+  frontComplete: 3000,
+  backRequest: 6000,
+  backResponse: 1000,
+  nvmeCommand: 1000,
+  nvmeInterrupt: 3000,
+} as const;
+
+export class IoWorld {
+  readonly queue = new EventQueue();
+  readonly bus = new PciBus();
+  readonly disks = new Map<string, NvmeDisk>();
+  readonly xenstored: Xenstored;
+  /** Device id → the domain name that owns it (the scenario's pci, dom0 for the rest). */
+  readonly owner = new Map<string, string>();
+  private readonly work = new Map<number, (() => void)[]>();
+  private readonly handlers = new Map<number, Map<number, () => void>>();
+  private readonly watchCbs = new Map<number, Map<string, (path: string) => void>>();
+  private readonly pirqOf = new Map<string, number>();
+  private readonly vms = new Map<number, Vm>();
+  /** xenstored requests already charged to dom0. */
+  private charged = 0;
+  private readonly dom0Xs: XsClient;
+  private readonly dom0Name: string;
+
+  constructor(
+    private readonly xen: Hypervisor,
+    private readonly scenario: Scenario,
+    private readonly clock: IoClock,
+    dom0Name: string,
+  ) {
+    this.dom0Name = dom0Name;
+    this.xenstored = new Xenstored({
+      frame: (mfn) => xen.mem.frameForWrite(mfn),
+      notify: (_domid, port) => {
+        xen.evtchn.send(0, port);
+      },
+    });
+    this.dom0Xs = this.xenstored.socketConnection(0);
+    this.dom0Xs.onWatch = (path, token) => this.post(0, () => this.watchCbs.get(0)?.get(token)?.(path));
+    xen.evtchn.onUpcall = (domid) => this.post(domid, () => this.upcall(domid));
+    const cyclesPerUs = xen.cpu.clockGHz * 1000;
+    const devices: DeviceConfig[] = scenario.machine.devices ?? [];
+    devices.forEach((dv, i) => {
+      const bdf = canonicalBdf(dv.bdf ?? defaultBdf(i))!;
+      if (dv.kind === 'disk') {
+        const disk = new NvmeDisk({
+          id: dv.id,
+          bdf,
+          sizeMiB: dv.sizeMiB ?? 512,
+          writeCache: dv.writeCache ?? true,
+          clock: { now: () => clock.now(), queue: this.queue, cyclesPerUs },
+          dma: new DirectDma(xen.mem),
+          msi: new Msi(),
+        });
+        this.bus.add(disk);
+        this.disks.set(dv.id, disk);
+        this.pirqOf.set(dv.id, FIRST_DEVICE_PIRQ + i);
+      }
+      this.owner.set(dv.id, dom0Name);
+    });
+    for (const d of scenario.domains) {
+      for (const ref of d.pci ?? []) {
+        const id = this.resolveDevice(ref);
+        if (id !== undefined) this.owner.set(id, d.name);
+      }
+    }
+  }
+
+  private resolveDevice(ref: string): string | undefined {
+    if (this.disks.has(ref)) return ref;
+    const bdf = canonicalBdf(ref);
+    for (const fn of this.bus.list()) if (bdf !== null && canonicalBdf(fnBdf(fn.bdf)) === bdf) return fn.id;
+    return undefined;
+  }
+
+  /** Queues work for `domid`'s kernel; it runs when the domain's vCPU is next given time. */
+  post(domid: number, fn: () => void): void {
+    let q = this.work.get(domid);
+    if (!q) this.work.set(domid, (q = []));
+    q.push(fn);
+  }
+
+  hasWork(domid: number): boolean {
+    return (this.work.get(domid)?.length ?? 0) > 0;
+  }
+
+  /** Domains with work waiting, lowest domid first. */
+  domainsWithWork(): number[] {
+    return [...this.work.entries()].filter(([, q]) => q.length > 0).map(([d]) => d).sort((a, b) => a - b);
+  }
+
+  /** Runs `vm`'s queued kernel work (the caller has put its vCPU on a pCPU). Returns how many items ran. */
+  service(vm: Vm): number {
+    const q = this.work.get(vm.domid);
+    let n = 0;
+    while (q && q.length > 0) {
+      q.shift()!();
+      n++;
+    }
+    return n;
+  }
+
+  /** The upcall: the kernel's evtchn_do_upcall dispatching each pending port to its handler. */
+  private upcall(domid: number): void {
+    const hs = this.handlers.get(domid);
+    for (const port of this.xen.evtchn.takePending(domid)) hs?.get(port)?.();
+  }
+
+  /** A domain was built (at boot or by a timeline `create`): connect it, its devices and its disks. */
+  attach(vm: Vm): void {
+    this.vms.set(vm.domid, vm);
+    const env = this.envFor(vm);
+    const io: VmIo = {
+      env,
+      disks: [],
+      stats: { requests: 0, bytes: 0, errors: 0, flushes: 0, latencies: [], acknowledgedWrites: 0, expected: new Map(), startedAt: -1, endedAt: -1 },
+      backends: [],
+      drivers: new Map(),
+    };
+    vm.io = io;
+    // The devices it owns: their drivers in its kernel, their MSIs as pirqs bound to event channels.
+    for (const [id, owner] of this.owner) {
+      if (owner !== vm.name) continue;
+      const disk = this.disks.get(id);
+      if (!disk) continue;
+      this.bindDisk(vm, io, disk);
+    }
+    // Its virtual disks (it is the frontend).
+    for (const vd of vm.config.disks ?? []) this.addFrontend(vm, io, vd);
+    // Disks it serves for live frontends (a re-created driver domain).
+    for (const fe of this.vms.values()) {
+      if (fe === vm || !fe.io) continue;
+      for (const d of fe.io.disks) if (d.backend === vm.name) this.connectBackend(fe, d, vm);
+    }
+  }
+
+  private bindDisk(vm: Vm, io: VmIo, disk: NvmeDisk): void {
+    const pirq = this.pirqOf.get(disk.id)!;
+    this.xen.evtchn.permitPirq(vm.domid, pirq, true);
+    const port = this.xen.evtchn.bindPirq(vm.domid, pirq);
+    disk.config.command |= 0x6; // Memory Space + Bus Master Enable
+    disk.msi.program(0xfee00000, pirq);
+    disk.msi.handler = () => this.xen.evtchn.raisePirq(pirq);
+    const driver = new NvmeDriver(io.env, {
+      lbaBytes: 4096,
+      sizeBytes: disk.sizeMiB * 1024 * 1024,
+      volatileWriteCache: disk.writeCache,
+      createIoQueues: (sq, cq, depth) => disk.createIoQueues(Math.floor(sq / 4096), Math.floor(cq / 4096), depth),
+      sqDoorbell: (tail) => disk.ringSqDoorbell(tail),
+      cqDoorbell: (head) => disk.ringCqDoorbell(head),
+    }, { command: IO_PATH_COSTS.nvmeCommand, interrupt: IO_PATH_COSTS.nvmeInterrupt });
+    this.handlers.get(vm.domid)!.set(port, driver.interrupt);
+    io.drivers.set(disk.id, driver);
+    vm.kernel.log.push(`nvme ${fnBdf(disk.bdf)}: ${disk.sizeMiB} MiB, volatile write cache ${disk.writeCache ? 'on' : 'off'}, MSI as pirq ${pirq} on event channel ${port}`);
+  }
+
+  private frontDir(fe: Vm, vd: { vdev: string }): string {
+    return `/local/domain/${fe.domid}/device/vbd/${xvdDevid(vd.vdev)}`;
+  }
+
+  private addFrontend(fe: Vm, io: VmIo, vd: VdiskConfig): void {
+    const backend = vd.backend ?? this.dom0Name;
+    const dir = this.frontDir(fe, vd);
+    const xs = this.dom0Xs;
+    // libxl: the frontend's directory, owned by the guest, readable by the backend (set below).
+    xs.write(`${dir}/virtual-device`, String(xvdDevid(vd.vdev)));
+    xs.write(`${dir}/device-type`, 'disk');
+    xs.setPerms(dir, xsPerms(fe.domid, 'n'));
+    const front = new Blkfront(fe.io!.env, dir, vd.vdev, { request: IO_PATH_COSTS.frontRequest, grant: IO_PATH_COSTS.grant, complete: IO_PATH_COSTS.frontComplete });
+    const disk: VmDisk = { vdev: vd.vdev, device: vd.device, backend, front };
+    io.disks.push(disk);
+    this.post(fe.domid, () => front.start());
+    const be = [...this.vms.values()].find((v) => v.name === backend);
+    if (be) this.connectBackend(fe, disk, be);
+  }
+
+  /** libxl_device_disk_add's backend half: the backend's directory, the frontend pointed at it, blkback probed. */
+  private connectBackend(fe: Vm, d: VmDisk, be: Vm): void {
+    const xs = this.dom0Xs;
+    const devid = xvdDevid(d.vdev);
+    const fdir = this.frontDir(fe, d);
+    const bdir = `/local/domain/${be.domid}/backend/vbd/${fe.domid}/${devid}`;
+    xs.write(`${bdir}/frontend`, fdir);
+    xs.write(`${bdir}/frontend-id`, String(fe.domid));
+    xs.write(`${bdir}/dev`, d.vdev);
+    xs.write(`${bdir}/params`, d.device);
+    xs.write(`${bdir}/type`, 'phy');
+    xs.write(`${bdir}/mode`, 'w');
+    xs.write(`${bdir}/online`, '1');
+    xs.write(`${bdir}/state`, '1');
+    xs.setPerms(bdir, xsPerms(be.domid, 'n', [[fe.domid, 'r']]));
+    xs.setPerms(fdir, xsPerms(fe.domid, 'n', [[be.domid, 'r']]));
+    xs.write(`${fdir}/backend-id`, String(be.domid));
+    xs.write(`${fdir}/backend`, bdir);
+    const driver = be.io!.drivers.get(d.device);
+    if (!driver) {
+      be.kernel.log.push(`blkback: ${bdir}: device ${d.device} has no driver in this domain`);
+      return;
+    }
+    const back = new Blkback(be.io!.env, bdir, fe.domid, fdir, driver, { request: IO_PATH_COSTS.backRequest, response: IO_PATH_COSTS.backResponse });
+    be.io!.backends.push(back);
+    this.post(be.domid, () => back.start());
+  }
+
+  /**
+   * A domain is being destroyed: its backends stop answering, the devices it drove are reset
+   * (FLR: queues gone, bus mastering off) and wait for an owner, and xenstored forgets it and
+   * libxl removes its directory (so its frontends' watches see their backend vanish). Call before
+   * the hypervisor destroys it.
+   */
+  detach(vm: Vm): void {
+    const io = vm.io;
+    if (io) for (const b of io.backends) b.shutdown();
+    for (const [id, owner] of this.owner) {
+      if (owner !== vm.name) continue;
+      const disk = this.disks.get(id);
+      if (!disk) continue;
+      disk.reset();
+      disk.msi.handler = null;
+      this.xen.evtchn.permitPirq(vm.domid, this.pirqOf.get(id)!, false);
+    }
+    this.xenstored.release(vm.domid);
+    try {
+      this.dom0Xs.rm(`/local/domain/${vm.domid}`);
+    } catch (e) {
+      if (!(e instanceof XsError)) throw e;
+    }
+    this.work.delete(vm.domid);
+    this.handlers.delete(vm.domid);
+    this.watchCbs.delete(vm.domid);
+    this.vms.delete(vm.domid);
+  }
+
+  /** Charges dom0 for the xenstore requests its xenstored served since the last charge. */
+  chargeXenstored(dom0: Vm): void {
+    const n = this.xenstored.requests - this.charged;
+    if (n <= 0) return;
+    this.charged = this.xenstored.requests;
+    dom0.counters.c[C.CycGuest] += n * XENSTORED_REQUEST_CYCLES;
+  }
+
+  private envFor(vm: Vm): XenIoEnv {
+    const xen = this.xen;
+    const domid = vm.domid;
+    const d = vm.dom;
+    this.handlers.set(domid, new Map());
+    this.watchCbs.set(domid, new Map());
+    const hs = this.handlers.get(domid)!;
+    const setup = xen.gnttab.setupTable(domid, GRANT_FRAMES);
+    const grants = new GrantTableFrontend(xen.mem, setup.frames, domid);
+    const pv = vm.mode === 'pv';
+    const mfnOf = (pfn: number) => d.p2m[pfn]!;
+    const xs = domid === 0 ? this.dom0Xs : this.guestXs(vm, hs);
+    const cbs = this.watchCbs.get(domid)!;
+    const store: XenbusStore = {
+      read: (path) => {
+        try {
+          return xs.read(path);
+        } catch (e) {
+          if (e instanceof XsError) return null;
+          throw e;
+        }
+      },
+      write: (path, value) => xs.write(path, value),
+      rm: (path) => {
+        try {
+          xs.rm(path);
+        } catch (e) {
+          if (!(e instanceof XsError)) throw e;
+        }
+      },
+      watch: (path, token, cb) => {
+        cbs.set(token, cb);
+        xs.watch(path, token);
+      },
+      unwatch: (path, token) => {
+        cbs.delete(token);
+        try {
+          xs.unwatch(path, token);
+        } catch (e) {
+          if (!(e instanceof XsError)) throw e;
+        }
+      },
+    };
+    return {
+      domid,
+      home: `/local/domain/${domid}`,
+      evtchn: {
+        allocUnbound: (remote) => xen.evtchn.allocUnbound(domid, domid, remote),
+        bindInterdomain: (remote, port) => xen.evtchn.bindInterdomain(domid, remote, port),
+        bindPirq: (pirq) => xen.evtchn.bindPirq(domid, pirq),
+        send: (port) => xen.evtchn.send(domid, port),
+        close: (port) => {
+          hs.delete(port);
+          return xen.evtchn.close(domid, port);
+        },
+        onPort: (port, handler) => {
+          hs.set(port, handler);
+        },
+      },
+      grants,
+      gnttab: {
+        mapGrantRef: (op) => xen.gnttab.mapGrantRef(domid, op),
+        unmapGrantRef: (op) => xen.gnttab.unmapGrantRef(domid, op),
+      },
+      xs: store,
+      page: (pfn) => xen.mem.bytes(mfnOf(pfn)),
+      mappedPage: (mfn) => xen.mem.bytes(mfn),
+      busAddr: (pfn) => mfnOf(pfn) * 4096,
+      grantFrame: (pfn) => (pv ? mfnOf(pfn) : pfn),
+      allocPage: () => vm.kernel.allocPage(),
+      freePage: (pfn) => vm.kernel.freePage(pfn),
+      charge: (cycles) => {
+        vm.counters.c[C.CycGuest] += cycles;
+      },
+      now: () => this.clock.now(),
+      log: (line) => {
+        vm.kernel.log.push(line);
+      },
+    };
+  }
+
+  /**
+   * A guest's xenstore connection: its store page and event channel, introduced to xenstored by
+   * the toolstack. A request is written to the ring and the event channel kicked; xenstored (in
+   * dom0) serves the ring there and then, so the reply is on the ring when the kick returns, as a
+   * blocking xs_talkv sees it; its cost is dom0's. Watch events arrive on the ring with a notify.
+   */
+  private guestXs(vm: Vm, hs: Map<number, () => void>): XsClient {
+    const xen = this.xen;
+    const domid = vm.domid;
+    const pfn = vm.kernel.allocPage();
+    const mfn = vm.dom.p2m[pfn]!;
+    const guestPort = xen.evtchn.allocUnbound(0, domid, 0);
+    const dom0Port = xen.evtchn.bindInterdomain(0, domid, guestPort);
+    this.handlers.get(0)?.set(dom0Port, () => this.xenstored.serviceRing(domid));
+    const r = this.xenstored.introduce(domid, mfn, dom0Port);
+    if (!r.ok) throw new Error(`xenstored: INTRODUCE of domain ${domid} failed (${r.errno})`);
+    const client = XsClient.overRing(xen.mem.frameForWrite(mfn), () => {
+      xen.evtchn.send(domid, guestPort);
+      this.xenstored.serviceRing(domid);
+    });
+    const cbs = this.watchCbs.get(domid)!;
+    client.onWatch = (path, token) => cbs.get(token)?.(path);
+    hs.set(guestPort, () => client.poll());
+    return client;
+  }
+
+  /** The device a domain's virtual disk is backed by. */
+  diskOf(d: VmDisk): NvmeDisk | undefined {
+    return this.disks.get(d.device);
+  }
+}
+
+function fnBdf(b: { seg: number; bus: number; dev: number; fn: number }): string {
+  const h = (n: number, w: number) => n.toString(16).padStart(w, '0');
+  return `${h(b.seg, 4)}:${h(b.bus, 2)}:${h(b.dev, 2)}.${b.fn}`;
+}
