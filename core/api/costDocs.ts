@@ -99,6 +99,27 @@ export const COST_DOCS: Record<keyof CostTable, CostDoc> = {
     what: 'fork(): creating the task, excluding copying the page tables.',
     source: `${ESTIMATE}; copying the page tables is charged separately`,
   },
+  evtchnSend: {
+    what: 'EVTCHNOP_send beyond the hypercall entry: marking the remote port pending (2-level ABI) and kicking its vCPU.',
+    source: `${ESTIMATE}: a channel lock and three locked bit operations in shared_info (xen/common/event_channel.c, event_2l.c)`,
+  },
+  upcall: {
+    what: 'Delivering an event into a guest (its event callback) and the handler’s scan of pending_sel and pending & ~mask, then the irq dispatch.',
+    source: `${ESTIMATE}: a bounce into the guest like pvTrapBounce plus a short scan and dispatch`,
+  },
+  grantMap: {
+    what: 'GNTTABOP_map_grant_ref, one op beyond the hypercall entry: maptrack handle, pin, page references and the host mapping.',
+    source: `${ESTIMATE}: the steps of map_grant_ref (xen/common/grant_table.c), a few locked operations and a validated PTE write`,
+  },
+  grantUnmap: {
+    what: 'GNTTABOP_unmap_grant_ref, one op beyond the hypercall entry, including the TLB flush Xen does before it returns.',
+    source: `${ESTIMATE}: unmap_common’s bookkeeping plus gnttab_flush_tlb (xen/common/grant_table.c)`,
+  },
+  grantCopyBase: {
+    what: 'GNTTABOP_copy, one op beyond the hypercall entry and excluding the bytes: both ends pinned, mapped and released.',
+    source: `${ESTIMATE}: two acquire_grant_for_copy and map_domain_page calls (xen/common/grant_table.c)`,
+  },
+  grantCopyPerKiB: { what: 'GNTTABOP_copy: copying 1 KiB between two frames.', source: 'a quarter of copyPage (4 KiB read and written)' },
 };
 
 /** Where `key`'s value on CPU profile `cpu` comes from (the profile's own source, else the default's). */

@@ -10,6 +10,7 @@ export const EFAULT = -14;
 export const EBUSY = -16;
 export const EEXIST = -17;
 export const EINVAL = -22;
+export const ENOSPC = -28;
 export const ENOSYS = -38;
 
 const NAMES: Record<number, string> = {
@@ -21,6 +22,7 @@ const NAMES: Record<number, string> = {
   [EBUSY]: '-EBUSY',
   [EEXIST]: '-EEXIST',
   [EINVAL]: '-EINVAL',
+  [ENOSPC]: '-ENOSPC',
   [ENOSYS]: '-ENOSYS',
 };
 

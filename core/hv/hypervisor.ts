@@ -13,6 +13,8 @@ import { Mmu } from '../machine/mmu/mmu.js';
 import { cpuProfile, type CpuProfile } from '../machine/cpu.js';
 import type { MmuConfig } from '../machine/mmu/types.js';
 import { Domain } from './domain.js';
+import { EventChannels } from './evtchn/evtchn.js';
+import { GrantTables } from './gnttab/gnttab.js';
 import { DOMID_XEN, FrameTable } from './mm/frameTable.js';
 import { PvMm } from './mm/pvMm.js';
 import { Hap } from './paging/hap.js';
@@ -32,6 +34,10 @@ export class Hypervisor {
 
   /** The CPU generation (machine.cpu): its features decide mechanisms (VPID, PCID, the PV ABI). */
   readonly cpu: CpuProfile;
+  /** Event channels (xen/common/event_channel.c), every domain's ports. */
+  readonly evtchn: EventChannels;
+  /** Grant tables v1 (xen/common/grant_table.c), every domain's table and maptrack. */
+  readonly gnttab: GrantTables;
 
   constructor(
     scenario: Scenario,
@@ -49,6 +55,13 @@ export class Hypervisor {
     this.pvMm = new PvMm(this.mem, this.ft, costs);
     this.pcpus = Array.from({ length: scenario.machine.pcpus }, () => new Mmu(this.mem, mmuConfig, costs));
     this.curr = new Array<Domain | undefined>(this.pcpus.length);
+    this.evtchn = new EventChannels(this);
+    this.gnttab = new GrantTables(this);
+  }
+
+  /** A live domain by id (rcu_lock_domain_by_id), or undefined. */
+  domain(domid: number): Domain | undefined {
+    return this.domains.find((d) => d.domid === domid);
   }
 
   /** A frame for the hypervisor's own use (EPT tables, shadow pool). */
@@ -112,6 +125,10 @@ export class Hypervisor {
     const at = this.domains.indexOf(d);
     if (at < 0) throw new Error(`domain ${d.domid} (${d.name}) is not a live domain`);
     d.state = 'dying';
+    // Before its frames go: close its event channels, release its grant mappings, and copy out
+    // the grant entries others still map (evtchn_destroy, gnttab_release_mappings).
+    this.evtchn.removeDomain(d.domid);
+    this.gnttab.removeDomain(d.domid);
     const ft = this.ft;
     // The domain's page list (d->page_list), not a scan of machine memory: cost in what it owns.
     const owned = ft.ownedFrames(d.domid).slice().sort();
@@ -152,6 +169,8 @@ export class Hypervisor {
     const d = new Domain(this, domid, config, new Int32Array(config.memoryMiB * 256).fill(-1));
     d.mmu = this.pcpus[domid % this.pcpus.length]!;
     this.domains.push(d);
+    this.evtchn.addDomain(domid);
+    this.gnttab.addDomain(domid);
     return d;
   }
 

@@ -67,6 +67,18 @@ export interface CostTable {
   execBase: number;
   /** fork(): creating the task, excluding copying the page tables. */
   forkBase: number;
+  /** EVTCHNOP_send's handler beyond the hypercall entry: the 2-level set_pending and the vCPU kick. */
+  evtchnSend: number;
+  /** An event's delivery into the guest (the upcall) and its handler's scan and dispatch. */
+  upcall: number;
+  /** GNTTABOP_map_grant_ref, one op beyond the hypercall entry: pin, page reference, the host PTE. */
+  grantMap: number;
+  /** GNTTABOP_unmap_grant_ref, one op beyond the entry, including the TLB flush Xen does before returning. */
+  grantUnmap: number;
+  /** GNTTABOP_copy, one op beyond the entry: both ends pinned, mapped and released, excluding the bytes. */
+  grantCopyBase: number;
+  /** GNTTABOP_copy: copying 1 KiB. */
+  grantCopyPerKiB: number;
 }
 
 export const DEFAULT_COSTS: Readonly<CostTable> = Object.freeze({
@@ -97,6 +109,12 @@ export const DEFAULT_COSTS: Readonly<CostTable> = Object.freeze({
   tlbFlush: 200,
   execBase: 30000,
   forkBase: 10000,
+  evtchnSend: 250, // a channel lock and three locked bit operations in shared_info, then vcpu_kick
+  upcall: 1000, // a bounce into the guest's callback (as pvTrapBounce) plus the 2-level scan and irq dispatch
+  grantMap: 600, // maptrack handle, active-entry pin, cmpxchg on the shared entry, page refs, the PTE
+  grantUnmap: 600, // the reverse bookkeeping (~400) plus a local TLB flush (tlbFlush)
+  grantCopyBase: 800, // two acquire_grant_for_copy (pin + page ref) and map_domain_page, then release
+  grantCopyPerKiB: 256, // copyPage / 4: 1 KiB read and written at ~8 bytes per cycle
 });
 
 export const COST_KEYS = Object.keys(DEFAULT_COSTS) as (keyof CostTable)[];

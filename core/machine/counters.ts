@@ -83,6 +83,12 @@ const COUNTERS = [
   ['Syscalls', 'syscalls'],
   ['UserInstructions', 'userInstructions'],
   ['CycUser', 'cyclesUser'],
+  ['EvtchnSends', 'evtchnSends'],
+  ['Upcalls', 'upcalls'],
+  ['GrantMaps', 'grantMaps'],
+  ['GrantUnmaps', 'grantUnmaps'],
+  ['GrantCopies', 'grantCopies'],
+  ['GrantCopyBytes', 'grantCopyBytes'],
 ] as const;
 export const C = indexObject('counters', COUNTERS);
 export type C = (typeof C)[keyof typeof C];
@@ -98,6 +104,8 @@ const HYPERCALLS = [
   ['Iret', 'iret'],
   ['SetTrapTable', 'set_trap_table'],
   ['StackSwitch', 'stack_switch'],
+  ['EventChannelOp', 'event_channel_op'],
+  ['GrantTableOp', 'grant_table_op'],
 ] as const;
 export const Hc = indexObject('hypercalls', HYPERCALLS);
 export type Hc = (typeof Hc)[keyof typeof Hc];

@@ -46,6 +46,12 @@ const EXPECTED_COUNTERS: [string, string][] = [
   ['Syscalls', 'syscalls'],
   ['UserInstructions', 'userInstructions'],
   ['CycUser', 'cyclesUser'],
+  ['EvtchnSends', 'evtchnSends'],
+  ['Upcalls', 'upcalls'],
+  ['GrantMaps', 'grantMaps'],
+  ['GrantUnmaps', 'grantUnmaps'],
+  ['GrantCopies', 'grantCopies'],
+  ['GrantCopyBytes', 'grantCopyBytes'],
 ];
 
 /** Xen's hypercall names (xen/include/public/xen.h: __HYPERVISOR_mmu_update …). */
@@ -57,6 +63,8 @@ const EXPECTED_HYPERCALLS: [string, string][] = [
   ['Iret', 'iret'],
   ['SetTrapTable', 'set_trap_table'],
   ['StackSwitch', 'stack_switch'],
+  ['EventChannelOp', 'event_channel_op'],
+  ['GrantTableOp', 'grant_table_op'],
 ];
 
 /** Intel SDM Vol. 3D Appendix C basic exit reason names. */
