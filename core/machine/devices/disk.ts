@@ -189,7 +189,7 @@ export class NvmeDisk implements PciFunction {
     return OK;
   }
 
-  /** Delete I/O Submission/Completion Queue (§5.6, §5.7): commands not yet completed are dropped. */
+  /** Delete I/O Completion/Submission Queue (§5.5, §5.6): commands not yet completed are dropped. */
   deleteIoQueues(): void {
     this.dropQueues();
   }
@@ -198,7 +198,7 @@ export class NvmeDisk implements PciFunction {
     return this.sq !== null;
   }
 
-  /** The SQ tail doorbell (§3.1.24). False for a value past the queue or no queue (Invalid Doorbell Write Value). */
+  /** The SQ tail doorbell (SQyTDBL, §3.1). False for a value past the queue or no queue (Invalid Doorbell Write Value). */
   ringSqDoorbell(tail: number): boolean {
     const sq = this.sq;
     if (sq === null || !Number.isInteger(tail) || tail < 0 || tail >= sq.depth) {
@@ -211,7 +211,7 @@ export class NvmeDisk implements PciFunction {
     return true;
   }
 
-  /** The CQ head doorbell (§3.1.25): the host has consumed CQEs up to `head`. */
+  /** The CQ head doorbell (CQyHDBL, §3.1): the host has consumed CQEs up to `head`. */
   ringCqDoorbell(head: number): boolean {
     const cq = this.cq;
     if (cq === null || !Number.isInteger(head) || head < 0 || head >= cq.depth) {

@@ -40,7 +40,7 @@ export const NVME_SC_INVALID_NS = 0x0b;
 export const NVME_SC_PRP_INVALID_OFFSET = 0x13;
 /** Generic status specific to the NVM command set (§4.6.1.2.1, values 80h–BFh). */
 export const NVME_SC_LBA_RANGE = 0x80;
-/** Command Specific status for Create I/O queue commands (§5.4, §5.5), SCT 1. */
+/** Command Specific status of the Create I/O Completion/Submission Queue commands (§5.3, §5.4), SCT 1. */
 export const NVME_SC_QID_INVALID = 0x01;
 export const NVME_SC_QUEUE_SIZE = 0x02;
 
@@ -57,11 +57,11 @@ export function statusCode(status: number): { sct: number; sc: number; dnr: bool
   return { sc: status & 0xff, sct: (status >> 8) & 7, dnr: (status & NVME_STATUS_DNR) !== 0 };
 }
 
-/** Logical block size: LBA format with LBADS = 12 (§5.15.2.1 Identify Namespace, LBA Format), 4 KiB. */
+/** Logical block size: LBA format with LBADS = 12 (Identify Namespace LBA Format, §5.15), 4 KiB. */
 export const NVME_BLOCK_SIZE = PAGE_SIZE;
 /**
  * Maximum Data Transfer Size as a power of two of the 4 KiB page (Identify Controller MDTS,
- * §5.15.2.2): 5 → 128 KiB. A larger command is aborted with Invalid Field in Command, as that
+ * §5.15): 5 → 128 KiB. A larger command is aborted with Invalid Field in Command, as that
  * field's definition requires. Chosen, not measured: 32 pages fit one PRP list, and the
  * lab's blkif requests (11 segments of 4 KiB, io/blkif.h) stay well inside it.
  */
@@ -71,7 +71,7 @@ export const NVME_MAX_XFER = PAGE_SIZE << NVME_MDTS;
 export const NVME_MAX_QUEUE_ENTRIES = 1024;
 /** The one I/O queue pair's identifier (QID 0 is the admin queue, §4.1). */
 export const NVME_IO_QID = 1;
-/** The one namespace. NSID FFFFFFFFh ("all namespaces") is accepted by Flush (§6.8). */
+/** The one namespace. NSID FFFFFFFFh ("all namespaces") is accepted by Flush (§6, Flush command). */
 export const NVME_NSID = 1;
 export const NVME_NSID_ALL = 0xffffffff;
 
