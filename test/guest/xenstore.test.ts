@@ -13,6 +13,8 @@ import { XS_DEFAULT_QUOTA, Xenstored } from '../../core/guest/xenstore/xenstored
 import type { XsQuota } from '../../core/guest/xenstore/tree.js';
 import { xsPerms } from '../../core/guest/xenstore/tree.js';
 import { XsClient, XsError } from '../../core/guest/xenstore/client.js';
+import { Xenstore } from '../../core/toolstack/xenstore.js';
+import { xenstoreTool } from '../../core/toolstack/xenstoreCli.js';
 
 const PORT = 7;
 
@@ -327,5 +329,20 @@ describe('malformed requests', () => {
     ring.reqProd = ring.reqCons + 5000;
     expect(xsd.serviceRing(1)).toBe(0);
     expect(ring.error).toBe(XENSTORE_ERROR_RINGIDX);
+  });
+});
+
+describe('the toolstack\'s xenstore', () => {
+  it('goes through xenstored: a console write fires a watch set on the daemon', () => {
+    const store = new Xenstore();
+    const events: [string, string][] = [];
+    const dom0 = store.xenstored.socketConnection(0);
+    dom0.onWatch = (p, t) => events.push([p, t]);
+    dom0.watch('/local/domain/5', 'be');
+    expect(xenstoreTool(store, 0, 'xenstore-write', ['/local/domain/5/device/vbd/51712/state', '4'])).toEqual([]);
+    expect(events).toEqual([['/local/domain/5', 'be'], ['/local/domain/5/device/vbd/51712/state', 'be']]);
+    expect(xenstoreTool(store, 0, 'xenstore-read', ['/local/domain/5/device/vbd/51712/state'])).toEqual(['4']);
+    // Unprivileged callers meet xenstored's checks: the root is readable, not writable.
+    expect(xenstoreTool(store, 3, 'xenstore-write', ['/evil', '1'])).toEqual(['xenstore-write: could not write path /evil: Permission denied']);
   });
 });
