@@ -1,130 +1,109 @@
 /**
- * xenstore (after xenstored and docs/misc/xenstore.txt): a tree of string values with per-node
- * permissions. A node's first permission entry names its owner, who may do anything, and what
- * everyone else may do; further entries grant particular domains read or write. Domain 0 may
- * do anything anywhere. The toolstack writes each domain's nodes when it builds the domain
+ * xenstore for the toolstack: calls into xenstored (core/guest/xenstore/xenstored.ts), which
+ * keeps the tree of string values with per-node permissions. A node's first permission entry
+ * names its owner, who may do anything, and what everyone else may do; further entries grant
+ * particular domains read or write. Domain 0 may do anything anywhere. The toolstack writes each domain's nodes when it builds the domain
  * (/local/domain/<domid>/..., /vm/<uuid>/..., /libxl/<domid>/...) and removes them on destroy.
  */
 import { Rng } from '../base/rng.js';
 import type { Vm } from '../vm/vm.js';
+import { Xenstored, isValidNodename } from '../guest/xenstore/xenstored.js';
+import { XsError as XsFailure } from '../guest/xenstore/client.js';
+import type { XsClient } from '../guest/xenstore/client.js';
+import { xsPerms } from '../guest/xenstore/tree.js';
+import type { XsPerm, XsPerms, XsResult } from '../guest/xenstore/tree.js';
+import type { XsErrno } from '../guest/xenstore/wire.js';
 
-/** n none, r read, w write, b both (xenstore's permission letters). */
-export type XsPerm = 'n' | 'r' | 'w' | 'b';
+export type { XsPerm, XsPerms, XsResult };
+/** An errno xenstored answers with (xs_wire.h's xsd_errors). */
+export type XsError = XsErrno;
 
-export interface XsPerms {
-  owner: number;
-  others: XsPerm;
-  acl: Map<number, XsPerm>;
-}
-
-interface XsNode {
-  value: string;
-  children: Map<string, XsNode>;
-  perms: XsPerms;
-}
-
-export type XsError = 'ENOENT' | 'EACCES' | 'EINVAL' | 'EEXIST';
-export type XsResult<T> = { ok: true; value: T } | { ok: false; errno: XsError };
-
-const canRead = (p: XsPerm) => p === 'r' || p === 'b';
-const canWrite = (p: XsPerm) => p === 'w' || p === 'b';
-
+/** A valid absolute xenstore path (xenstored's is_valid_nodename). */
 export function isValidPath(path: string): boolean {
-  return path === '/' || /^(\/[A-Za-z0-9_@:.\-]+)+$/.test(path);
+  return isValidNodename(path);
 }
 
-function parts(path: string): string[] {
-  return path.split('/').filter(Boolean);
-}
+const perms = xsPerms;
 
-function perms(owner: number, others: XsPerm, acl: [number, XsPerm][] = []): XsPerms {
-  return { owner, others, acl: new Map(acl) };
-}
-
+/**
+ * The toolstack's view of xenstore: xenstored (core/guest/xenstore) reached over its socket as a
+ * given domain, so that xenstored's own permission checks apply to every call.
+ */
 export class Xenstore {
-  private readonly root: XsNode = { value: '', children: new Map(), perms: perms(0, 'r') };
+  /** The daemon; domains' rings are introduced to it (xenstored.introduce) by whoever builds them. */
+  readonly xenstored = new Xenstored({ rootPerms: perms(0, 'r') });
+  private readonly conns = new Map<number, XsClient>();
 
-  private node(path: string): XsNode | null {
-    let n: XsNode | undefined = this.root;
-    for (const p of parts(path)) {
-      n = n.children.get(p);
-      if (!n) return null;
+  /** The socket connection that acts as `caller`. */
+  connection(caller: number): XsClient {
+    let c = this.conns.get(caller);
+    if (!c) {
+      c = this.xenstored.socketConnection(caller);
+      this.conns.set(caller, c);
     }
-    return n;
+    return c;
   }
 
-  private allowed(n: XsNode, caller: number, write: boolean): boolean {
-    if (caller === 0 || n.perms.owner === caller) return true;
-    const p = n.perms.acl.get(caller) ?? n.perms.others;
-    return write ? canWrite(p) : canRead(p);
+  private run<T>(caller: number, f: (c: XsClient) => T): XsResult<T> {
+    try {
+      return { ok: true, value: f(this.connection(caller)) };
+    } catch (e) {
+      if (e instanceof XsFailure) return { ok: false, errno: e.errno };
+      throw e;
+    }
   }
 
   read(path: string, caller: number): XsResult<string> {
-    if (!isValidPath(path)) return { ok: false, errno: 'EINVAL' };
-    const n = this.node(path);
-    if (!n) return { ok: false, errno: 'ENOENT' };
-    if (!this.allowed(n, caller, false)) return { ok: false, errno: 'EACCES' };
-    return { ok: true, value: n.value };
+    return this.run(caller, (c) => c.read(path));
   }
 
   /** Children's names, in the order they were written. */
   directory(path: string, caller: number): XsResult<string[]> {
-    if (!isValidPath(path)) return { ok: false, errno: 'EINVAL' };
-    const n = this.node(path);
-    if (!n) return { ok: false, errno: 'ENOENT' };
-    if (!this.allowed(n, caller, false)) return { ok: false, errno: 'EACCES' };
-    return { ok: true, value: [...n.children.keys()] };
+    return this.run(caller, (c) => c.directory(path));
   }
 
   /**
-   * Writes `value`, creating missing nodes on the way. A new node inherits its parent's
-   * permissions, owned by the writer (as xenstored does); writing needs write permission on the
-   * node, or on the nearest existing ancestor when it is created.
+   * Writes `value`, creating missing nodes on the way (each inheriting its parent's permissions,
+   * owned by an unprivileged writer, as xenstored does), then sets `p` on the node if given.
    */
   write(path: string, value: string, caller: number, p?: XsPerms): XsResult<null> {
-    if (!isValidPath(path) || path === '/') return { ok: false, errno: 'EINVAL' };
-    let n = this.root;
-    const ps = parts(path);
-    for (let i = 0; i < ps.length; i++) {
-      let child = n.children.get(ps[i]!);
-      if (!child) {
-        if (!this.allowed(n, caller, true)) return { ok: false, errno: 'EACCES' };
-        const inherited = { owner: caller === 0 ? n.perms.owner : caller, others: n.perms.others, acl: new Map(n.perms.acl) };
-        child = { value: '', children: new Map(), perms: i === ps.length - 1 && p ? p : inherited };
-        n.children.set(ps[i]!, child);
-      }
-      n = child;
-    }
-    if (!this.allowed(n, caller, true)) return { ok: false, errno: 'EACCES' };
-    n.value = value;
-    if (p) n.perms = p;
-    return { ok: true, value: null };
+    return this.run(caller, (c) => {
+      c.write(path, value);
+      if (p) c.setPerms(path, p);
+      return null;
+    });
   }
 
   rm(path: string, caller: number): XsResult<null> {
-    if (!isValidPath(path) || path === '/') return { ok: false, errno: 'EINVAL' };
-    const ps = parts(path);
-    const parent = this.node('/' + ps.slice(0, -1).join('/'));
-    const n = parent?.children.get(ps[ps.length - 1]!);
-    if (!parent || !n) return { ok: false, errno: 'ENOENT' };
-    if (!this.allowed(n, caller, true)) return { ok: false, errno: 'EACCES' };
-    parent.children.delete(ps[ps.length - 1]!);
-    return { ok: true, value: null };
+    return this.run(caller, (c) => {
+      c.rm(path);
+      return null;
+    });
   }
 
   /** Lines of `xenstore-ls path`: `name = "value"`, one space of indent per level; unreadable nodes are left out. */
   ls(path: string, caller: number): XsResult<string[]> {
     const top = this.directory(path, caller);
     if (!top.ok) return top;
+    const c = this.connection(caller);
     const out: string[] = [];
-    const walk = (n: XsNode, depth: number) => {
-      for (const [name, c] of n.children) {
-        if (!this.allowed(c, caller, false)) continue;
-        out.push(`${' '.repeat(depth)}${name} = "${escapeValue(c.value)}"`);
-        walk(c, depth + 1);
+    const walk = (dir: string, names: string[], depth: number) => {
+      for (const name of names) {
+        const p = dir === '/' ? `/${name}` : `${dir}/${name}`;
+        let value: string;
+        let kids: string[];
+        try {
+          value = c.read(p);
+          kids = c.directory(p);
+        } catch (e) {
+          if (e instanceof XsFailure) continue;
+          throw e;
+        }
+        out.push(`${' '.repeat(depth)}${name} = "${escapeValue(value)}"`);
+        walk(p, kids, depth + 1);
       }
     };
-    walk(this.node(path)!, 0);
+    walk(path, top.value, 0);
     return { ok: true, value: out };
   }
 
@@ -170,6 +149,8 @@ export class Xenstore {
   }
 
   removeDomain(d: Vm, seed: number): void {
+    // xenstored notices the domain is gone: its connection goes and @releaseDomain fires.
+    if (d.domid !== 0 && this.xenstored.isIntroduced(d.domid)) this.xenstored.release(d.domid);
     this.rm(`/local/domain/${d.domid}`, 0);
     this.rm(`/vm/${domainUuid(d, seed)}`, 0);
     this.rm(`/libxl/${d.domid}`, 0);

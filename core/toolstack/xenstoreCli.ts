@@ -4,11 +4,24 @@
  */
 import type { Xenstore, XsError } from './xenstore.js';
 
+/** glibc's strerror for each errno xenstored can answer (xs_wire.h's xsd_errors). */
 const STRERROR: Record<XsError, string> = {
-  ENOENT: 'No such file or directory',
-  EACCES: 'Permission denied',
   EINVAL: 'Invalid argument',
+  EACCES: 'Permission denied',
   EEXIST: 'File exists',
+  EISDIR: 'Is a directory',
+  ENOENT: 'No such file or directory',
+  ENOMEM: 'Cannot allocate memory',
+  ENOSPC: 'No space left on device',
+  EIO: 'Input/output error',
+  ENOTEMPTY: 'Directory not empty',
+  ENOSYS: 'Function not implemented',
+  EROFS: 'Read-only file system',
+  EBUSY: 'Device or resource busy',
+  EAGAIN: 'Resource temporarily unavailable',
+  EISCONN: 'Transport endpoint is already connected',
+  E2BIG: 'Argument list too long',
+  EPERM: 'Operation not permitted',
 };
 
 export const XENSTORE_USAGE: Record<string, string> = {
