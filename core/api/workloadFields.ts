@@ -86,6 +86,12 @@ export const PARAM_DOCS: Record<string, ParamDoc> = {
   profile: { label: 'Program', help: 'SPEC CPU2006 program characterized (gcc: fault-heavy; mcf: TLB-miss-heavy)' },
   instructionsM: { label: 'Instructions', unit: 'M', help: 'millions of user-mode instructions the program runs' },
   steps: { label: 'Steps', help: 'the script’s hypercalls and accesses, run in order' },
+  ops: { label: 'Requests', help: 'disk requests the program completes (reads and writes)' },
+  blockKiB: { label: 'Block', unit: 'KiB', help: 'bytes per request, whole 4 KiB pages (up to 44: 11 segments)' },
+  writeFraction: { label: 'Writes', help: 'fraction of requests that are writes (0 to 1)' },
+  flushEvery: { label: 'Flush every', help: 'a cache FLUSH after this many writes (0: never; writes may sit in the disk’s volatile cache)' },
+  pattern: { label: 'Pattern', help: 'random or sequential blocks' },
+  queueDepth: { label: 'Queue depth', help: 'requests kept in flight (blkfront’s ring holds 32)' },
 };
 
 /** What one operation of each kind is. */
@@ -108,6 +114,7 @@ export const WORKLOAD_DOCS: Record<WorkloadKind, string> = {
   oltp: 'one OLTP transaction: the client’s request, the server’s work over its buffer pool, a log write',
   spec: 'one million user-mode instructions of a SPEC CPU2006 program (gcc or mcf)',
   hypercalls: 'one step of a script of PV page-table hypercalls (the attack lab; PV only)',
+  'disk-io': 'one direct I/O to the first virtual disk (blkfront → blkback → the disk), queueDepth kept in flight',
 };
 
 /** A starting point for each kind, small enough to run in a few seconds. */
@@ -137,6 +144,7 @@ export const WORKLOAD_STARTERS: Record<WorkloadKind, Workload> = {
       { op: 'access', va: '0x10000000', write: true },
     ],
   },
+  'disk-io': { kind: 'disk-io', ops: 2000, blockKiB: 4, writeFraction: 1, flushEvery: 0, pattern: 'random', queueDepth: 32 },
 };
 
 export { WORKLOAD_KINDS };

@@ -60,6 +60,8 @@ function auditDomain(xen: Hypervisor, d: Domain, pv: readonly Domain[], guest: G
  */
 function compose(xen: Hypervisor, parts: Map<Domain, DomainAudit>, pageLists: string[]): AuditResult {
   const violations = pageLists.map((v) => `frame table: ${v}`);
+  // Grants: every mapping backed by a live grant, GTF_reading/writing as the mappings say.
+  for (const v of xen.gnttab.audit()) violations.push(`grant table: ${v}`);
   const checked = { frames: 0, entries: 0 };
   const found: Found[] = [];
   for (const d of xen.domains) {

@@ -79,6 +79,17 @@ export class MachineMemory {
     return f;
   }
 
+  /** The frame's words, backed (allocated on first use), for writers that work on whole pages (DMA, shared rings). */
+  frameForWrite(mfn: number): Uint32Array {
+    return this.backing(mfn);
+  }
+
+  /** A byte view of the frame (backed): what a kernel's direct map or a mapped grant gives. */
+  bytes(mfn: number): DataView {
+    const f = this.backing(mfn);
+    return new DataView(f.buffer, f.byteOffset, WORDS_PER_FRAME * 4);
+  }
+
   readLo(mfn: number, index: number): number {
     const f = this.frame(mfn);
     return f === undefined ? 0 : f[index << 1]!;

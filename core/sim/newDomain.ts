@@ -39,7 +39,7 @@ export function checkNewDomain(input: DomainInput, s: Scenario, domains: readonl
   // Every rule of a scenario applies, checked against the live domains (memory is checked below, in frames).
   const all = [...domains.map((d) => d.config), cfg];
   const at = `domains[${all.length - 1}]`;
-  const v = validateScenario({ name: s.name, seed: s.seed, machine: { memoryMiB: s.machine.memoryMiB, pcpus: s.machine.pcpus }, hypervisor: s.hypervisor, domains: all });
+  const v = validateScenario({ name: s.name, seed: s.seed, machine: { memoryMiB: s.machine.memoryMiB, pcpus: s.machine.pcpus, ...(s.machine.devices ? { devices: s.machine.devices } : {}) }, hypervisor: s.hypervisor, domains: all });
   if (!v.ok) {
     const mine = v.problems.filter((p) => p.path === at || p.path.startsWith(`${at}.`) || p.path === 'domains');
     if (mine.length > 0) fail(mine.map((p) => (p.path === 'domains' ? { path: 'role', message: p.message } : unprefix(p))));

@@ -146,7 +146,9 @@ export class Simulation {
   /** One timeline action, at its time. */
   private act(t: TimelineEntry): void {
     const atMs = (this.ioClock - this.origin) / (this.xen.cpu.clockGHz * 1e6);
-    const rec = (ok: boolean, message: string) => this.timeline.push({ atMs: t.atMs, firedAtMs: atMs, do: t.do, domain: t.domain, ok, message });
+    const rec = (ok: boolean, message: string): void => {
+      this.timeline.push({ atMs: t.atMs, firedAtMs: atMs, do: t.do, domain: t.domain, ok, message });
+    };
     const live = this.domains.find((d) => d.name === t.domain);
     try {
       switch (t.do) {

@@ -26,7 +26,7 @@ export interface ConsoleHubHooks {
 const RESERVED = new Set(['xen', 'dom0', 'host']);
 
 export class ConsoleHub {
-  readonly store = new Xenstore();
+  readonly store: Xenstore;
   readonly libxl: Libxl;
   private readonly logName: string | null;
   private readonly logLines: string[] = [];
@@ -37,6 +37,7 @@ export class ConsoleHub {
     readonly sim: Simulation,
     private readonly hooks: ConsoleHubHooks,
   ) {
+    this.store = new Xenstore(sim.io?.xenstored);
     const kind = sim.scenario.hypervisor;
     this.logName = kind === 'xen' ? 'xen' : kind === 'kvm' ? 'host' : null;
     const events: LibxlEvents = {

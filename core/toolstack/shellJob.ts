@@ -148,6 +148,9 @@ export function footprintPages(w: Workload, guestPageSize: Vm['config']['guestPa
     case 'spec':
       pages = mib(w.profile === 'mcf' ? 260 : 68);
       break;
+    case 'disk-io':
+      pages = (w.queueDepth * w.blockKiB) / 4 + 64;
+      break;
   }
   return pages + Math.ceil(pages / 512) + 64;
 }

@@ -31,8 +31,13 @@ const perms = xsPerms;
  */
 export class Xenstore {
   /** The daemon; domains' rings are introduced to it (xenstored.introduce) by whoever builds them. */
-  readonly xenstored = new Xenstored({ rootPerms: perms(0, 'r') });
+  readonly xenstored: Xenstored;
   private readonly conns = new Map<number, XsClient>();
+
+  /** On the simulation's xenstored when it has one (a machine with devices), else a fresh one. */
+  constructor(xenstored?: Xenstored) {
+    this.xenstored = xenstored ?? new Xenstored({ rootPerms: perms(0, 'r') });
+  }
 
   /** The socket connection that acts as `caller`. */
   connection(caller: number): XsClient {

@@ -10,10 +10,13 @@ import type { CallResult } from '../guest/attack/scriptRunner.js';
 import type { Counters } from '../machine/counters.js';
 import type { Mmu } from '../machine/mmu/mmu.js';
 import type { Domain, DomainState } from '../hv/domain.js';
+import type { VmIo } from './io/ioWorld.js';
 
 export class Vm {
   /** Results of a `hypercalls` script (the attack lab), one per step. */
   scriptCalls?: CallResult[];
+  /** Its I/O (virtual disks, what it serves and drives) when the scenario has devices. */
+  io?: VmIo;
 
   constructor(
     readonly dom: Domain,

@@ -195,7 +195,7 @@ export class Blkback {
     // Map every segment for the device: the disk DMAs straight into the guest's pages (blkback
     // itself never touches the data). A write needs only read access to them.
     const flags = GNTMAP_device_map | (op === BLKIF_OP_WRITE ? GNTMAP_readonly : 0);
-    const handles: number[] = [];
+    const handles: { handle: number; devBusAddr: number }[] = [];
     const segments: { busAddr: number; bytes: number }[] = [];
     for (const s of req.segs) {
       const m = env.gnttab.mapGrantRef({ dom: this.frontendId, ref: s.gref, flags });
@@ -205,13 +205,13 @@ export class Blkback {
         return this.respond(req.id, op, BLKIF_RSP_ERROR);
       }
       this.stats.grantMaps++;
-      handles.push(m.handle);
+      handles.push({ handle: m.handle, devBusAddr: m.devBusAddr });
       segments.push({ busAddr: m.devBusAddr + s.firstSect * SECTOR_BYTES, bytes: (s.lastSect - s.firstSect + 1) * SECTOR_BYTES });
     }
     this.issue(req.id, op, { op: op === BLKIF_OP_READ ? 'read' : 'write', sector: req.sector, segments }, handles);
   }
 
-  private issue(id: number, op: number, t: Omit<BlockTransfer, 'done'>, handles: number[]): void {
+  private issue(id: number, op: number, t: Omit<BlockTransfer, 'done'>, handles: { handle: number; devBusAddr: number }[]): void {
     this.inFlight++;
     this.disk.submit({
       ...t,
@@ -224,9 +224,10 @@ export class Blkback {
     });
   }
 
-  private unmapAll(handles: number[]): void {
+  /** Unmap for the device: Xen undoes a device mapping only when given its dev_bus_addr. */
+  private unmapAll(handles: { handle: number; devBusAddr: number }[]): void {
     for (const h of handles) {
-      this.env.gnttab.unmapGrantRef({ handle: h });
+      this.env.gnttab.unmapGrantRef({ handle: h.handle, devBusAddr: h.devBusAddr });
       this.stats.grantUnmaps++;
     }
   }

@@ -105,6 +105,7 @@ export class IoWorld {
   private readonly handlers = new Map<number, Map<number, () => void>>();
   private readonly watchCbs = new Map<number, Map<string, (path: string) => void>>();
   private readonly pirqOf = new Map<string, number>();
+  private readonly msiOf = new Map<string, Msi>();
   private readonly vms = new Map<number, Vm>();
   /** xenstored requests already charged to dom0. */
   private charged = 0;
@@ -119,6 +120,8 @@ export class IoWorld {
   ) {
     this.dom0Name = dom0Name;
     this.xenstored = new Xenstored({
+      // The root is dom0's and readable by all, as the toolstack's own xenstore has it.
+      rootPerms: xsPerms(0, 'r'),
       frame: (mfn) => xen.mem.frameForWrite(mfn),
       notify: (_domid, port) => {
         xen.evtchn.send(0, port);
@@ -132,6 +135,7 @@ export class IoWorld {
     devices.forEach((dv, i) => {
       const bdf = canonicalBdf(dv.bdf ?? defaultBdf(i))!;
       if (dv.kind === 'disk') {
+        const msi = new Msi();
         const disk = new NvmeDisk({
           id: dv.id,
           bdf,
@@ -139,8 +143,9 @@ export class IoWorld {
           writeCache: dv.writeCache ?? true,
           clock: { now: () => clock.now(), queue: this.queue, cyclesPerUs },
           dma: new DirectDma(xen.mem),
-          msi: new Msi(),
+          msi,
         });
+        this.msiOf.set(dv.id, msi);
         this.bus.add(disk);
         this.disks.set(dv.id, disk);
         this.pirqOf.set(dv.id, FIRST_DEVICE_PIRQ + i);
@@ -198,6 +203,8 @@ export class IoWorld {
   /** A domain was built (at boot or by a timeline `create`): connect it, its devices and its disks. */
   attach(vm: Vm): void {
     this.vms.set(vm.domid, vm);
+    // libxl__domain_make: the domain's home, its own (the toolstack writes more there when it runs).
+    if (!vm.privileged) this.mkdirWithPerms(`/local/domain/${vm.domid}`, xsPerms(vm.domid, 'n'));
     const env = this.envFor(vm);
     const io: VmIo = {
       env,
@@ -228,8 +235,11 @@ export class IoWorld {
     this.xen.evtchn.permitPirq(vm.domid, pirq, true);
     const port = this.xen.evtchn.bindPirq(vm.domid, pirq);
     disk.config.command |= 0x6; // Memory Space + Bus Master Enable
-    disk.msi.program(0xfee00000, pirq);
-    disk.msi.handler = () => this.xen.evtchn.raisePirq(pirq);
+    const msi = this.msiOf.get(disk.id)!;
+    msi.program(0xfee00000, pirq);
+    msi.handler = () => {
+      this.xen.evtchn.raisePirq(pirq);
+    };
     const driver = new NvmeDriver(io.env, {
       lbaBytes: 4096,
       sizeBytes: disk.sizeMiB * 1024 * 1024,
@@ -250,11 +260,10 @@ export class IoWorld {
   private addFrontend(fe: Vm, io: VmIo, vd: VdiskConfig): void {
     const backend = vd.backend ?? this.dom0Name;
     const dir = this.frontDir(fe, vd);
-    const xs = this.dom0Xs;
-    // libxl: the frontend's directory, owned by the guest, readable by the backend (set below).
-    xs.write(`${dir}/virtual-device`, String(xvdDevid(vd.vdev)));
-    xs.write(`${dir}/device-type`, 'disk');
-    xs.setPerms(dir, xsPerms(fe.domid, 'n'));
+    // libxl: the frontend's directory, owned by the guest (the backend gets read access below).
+    this.mkdirWithPerms(dir, xsPerms(fe.domid, 'n'));
+    this.dom0Xs.write(`${dir}/virtual-device`, String(xvdDevid(vd.vdev)));
+    this.dom0Xs.write(`${dir}/device-type`, 'disk');
     const front = new Blkfront(fe.io!.env, dir, vd.vdev, { request: IO_PATH_COSTS.frontRequest, grant: IO_PATH_COSTS.grant, complete: IO_PATH_COSTS.frontComplete });
     const disk: VmDisk = { vdev: vd.vdev, device: vd.device, backend, front };
     io.disks.push(disk);
@@ -269,6 +278,9 @@ export class IoWorld {
     const devid = xvdDevid(d.vdev);
     const fdir = this.frontDir(fe, d);
     const bdir = `/local/domain/${be.domid}/backend/vbd/${fe.domid}/${devid}`;
+    // The backend's directory is the backend domain's, readable by the frontend; the frontend's
+    // becomes readable by this backend (every node in it: xenstore permissions are per node).
+    this.mkdirWithPerms(bdir, xsPerms(be.domid, 'n', [[fe.domid, 'r']]));
     xs.write(`${bdir}/frontend`, fdir);
     xs.write(`${bdir}/frontend-id`, String(fe.domid));
     xs.write(`${bdir}/dev`, d.vdev);
@@ -277,8 +289,7 @@ export class IoWorld {
     xs.write(`${bdir}/mode`, 'w');
     xs.write(`${bdir}/online`, '1');
     xs.write(`${bdir}/state`, '1');
-    xs.setPerms(bdir, xsPerms(be.domid, 'n', [[fe.domid, 'r']]));
-    xs.setPerms(fdir, xsPerms(fe.domid, 'n', [[be.domid, 'r']]));
+    this.setPermsTree(fdir, xsPerms(fe.domid, 'n', [[be.domid, 'r']]));
     xs.write(`${fdir}/backend-id`, String(be.domid));
     xs.write(`${fdir}/backend`, bdir);
     const driver = be.io!.drivers.get(d.device);
@@ -305,7 +316,7 @@ export class IoWorld {
       const disk = this.disks.get(id);
       if (!disk) continue;
       disk.reset();
-      disk.msi.handler = null;
+      this.msiOf.get(id)!.handler = null;
       this.xen.evtchn.permitPirq(vm.domid, this.pirqOf.get(id)!, false);
     }
     this.xenstored.release(vm.domid);
@@ -318,6 +329,18 @@ export class IoWorld {
     this.handlers.delete(vm.domid);
     this.watchCbs.delete(vm.domid);
     this.vms.delete(vm.domid);
+  }
+
+  /** mkdir (parents too) and set the directory's permissions before anything is written under it. */
+  private mkdirWithPerms(path: string, perms: ReturnType<typeof xsPerms>): void {
+    this.dom0Xs.mkdir(path);
+    this.dom0Xs.setPerms(path, perms);
+  }
+
+  /** Permissions on a node and everything under it. */
+  private setPermsTree(path: string, perms: ReturnType<typeof xsPerms>): void {
+    this.dom0Xs.setPerms(path, perms);
+    for (const child of this.dom0Xs.directory(path)) this.setPermsTree(`${path}/${child}`, perms);
   }
 
   /** Charges dom0 for the xenstore requests its xenstored served since the last charge. */
@@ -433,6 +456,17 @@ export class IoWorld {
     client.onWatch = (path, token) => cbs.get(token)?.(path);
     hs.set(guestPort, () => client.poll());
     return client;
+  }
+
+  /** Each device's owner and counters (results `devices`). */
+  deviceResults(): { id: string; kind: string; bdf: string; owner: string | null; stats: Record<string, number> }[] {
+    return [...this.disks.values()].map((d) => ({
+      id: d.id,
+      kind: d.kind,
+      bdf: fnBdf(d.bdf),
+      owner: [...this.vms.values()].some((v) => v.name === this.owner.get(d.id)) ? this.owner.get(d.id)! : null,
+      stats: { ...d.stats },
+    }));
   }
 
   /** The device a domain's virtual disk is backed by. */
