@@ -21,7 +21,7 @@
  * again and a doorbell is rung. A full CQ holds CQEs the same way until the CQ head doorbell.
  */
 import type { DeviceClock } from '../events.js';
-import { type DmaPort, PAGE_SIZE } from './dma.js';
+import { type DmaPort, PAGE_SIZE, TWO32 } from './dma.js';
 import { Msi } from './msi.js';
 import { type Bdf, parseBdf, PciConfigSpace, type PciFunction } from './pci.js';
 import {
@@ -112,7 +112,6 @@ interface Queue {
   tail: number;
 }
 
-const TWO32 = 0x1_0000_0000;
 const OK = 0;
 
 export class NvmeDisk implements PciFunction {

@@ -16,7 +16,7 @@
  * (1000 Mb/s by default, the 82540EM's). Transmission is serial; a frame leaves the NIC (and its
  * descriptors are written back) when its last bit is on the wire.
  */
-import { type DmaPort } from './dma.js';
+import { type DmaPort, TWO32 } from './dma.js';
 import type { DeviceClock } from '../events.js';
 import { Msi } from './msi.js';
 import { type Bdf, parseBdf, PciConfigSpace, type PciFunction } from './pci.js';
@@ -98,8 +98,6 @@ export interface E1000Options {
   /** Link speed, Mb/s. Default 1000. */
   linkMbps?: number;
 }
-
-const TWO32 = 0x1_0000_0000;
 
 export class E1000Nic implements PciFunction {
   readonly id: string;
