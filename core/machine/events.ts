@@ -115,3 +115,10 @@ export class EventQueue {
     h[i] = e;
   }
 }
+
+/** The simulated clock a device schedules on: cycles, with the machine's event queue. */
+export interface DeviceClock {
+  now(): number;
+  queue: EventQueue;
+  cyclesPerUs: number;
+}

@@ -20,8 +20,8 @@
  * data transfer completes with Data Transfer Error, and CQEs wait in the device until BME is set
  * again and a doorbell is rung. A full CQ holds CQEs the same way until the CQ head doorbell.
  */
-import type { EventQueue } from '../events.js';
-import { type DmaPort, PAGE_SIZE } from './dma.js';
+import type { DeviceClock } from '../events.js';
+import { type DmaPort, PAGE_SIZE, TWO32 } from './dma.js';
 import { Msi } from './msi.js';
 import { type Bdf, parseBdf, PciConfigSpace, type PciFunction } from './pci.js';
 import {
@@ -54,12 +54,7 @@ import {
   P3700_TIMING,
 } from './nvme.js';
 
-/** The simulated clock a device schedules on: cycles, with the machine's event queue. */
-export interface DeviceClock {
-  now(): number;
-  queue: EventQueue;
-  cyclesPerUs: number;
-}
+export type { DeviceClock };
 
 export interface NvmeDiskOptions {
   id: string;
@@ -117,7 +112,6 @@ interface Queue {
   tail: number;
 }
 
-const TWO32 = 0x1_0000_0000;
 const OK = 0;
 
 export class NvmeDisk implements PciFunction {

@@ -13,6 +13,8 @@ import { MachineMemory } from '../memory.js';
 
 export const PAGE_SIZE = 4096;
 export const PAGE_SHIFT = 12;
+/** 2^32: joins the two little-endian halves of a 64-bit bus address in a descriptor (lo + hi·TWO32). */
+export const TWO32 = 0x1_0000_0000;
 
 export interface DmaPort {
   /** Fills `dst` from bus address `busAddr`; false (nothing read) on a fault. */

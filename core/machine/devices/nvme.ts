@@ -14,7 +14,7 @@
  *   DW3 bits 15:0 CID, bit 16 phase tag, bits 31:17 status field (§4.6.1: SC 7:0, SCT 10:8,
  *   CRD 12:11, M 13, DNR 14 of the 15-bit field).
  */
-import { PAGE_SIZE } from './dma.js';
+import { PAGE_SIZE, TWO32 } from './dma.js';
 
 export const NVME_SQE_SIZE = 64;
 export const NVME_CQE_SIZE = 16;
@@ -153,8 +153,6 @@ export interface NvmeSqe {
   nlb?: number;
   fua?: boolean;
 }
-
-const TWO32 = 0x1_0000_0000;
 
 /** Encodes an SQE as the 64 little-endian bytes of §4.2. */
 export function encodeSqe(s: NvmeSqe): Uint8Array {
