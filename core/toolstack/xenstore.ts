@@ -8,6 +8,7 @@
 import { Rng } from '../base/rng.js';
 import type { Vm } from '../vm/vm.js';
 import { Xenstored, isValidNodename } from '../guest/xenstore/xenstored.js';
+import type { XenstoredOptions } from '../guest/xenstore/xenstored.js';
 import { XsError as XsFailure } from '../guest/xenstore/client.js';
 import type { XsClient } from '../guest/xenstore/client.js';
 import { xsPerms } from '../guest/xenstore/tree.js';
@@ -31,8 +32,13 @@ const perms = xsPerms;
  */
 export class Xenstore {
   /** The daemon; domains' rings are introduced to it (xenstored.introduce) by whoever builds them. */
-  readonly xenstored = new Xenstored({ rootPerms: perms(0, 'r') });
+  readonly xenstored: Xenstored;
   private readonly conns = new Map<number, XsClient>();
+
+  constructor(opts: Omit<XenstoredOptions, 'rootPerms'> = {}) {
+    // The root stays readable to every domain, as this lab's toolstack has always had it.
+    this.xenstored = new Xenstored({ ...opts, rootPerms: perms(0, 'r') });
+  }
 
   /** The socket connection that acts as `caller`. */
   connection(caller: number): XsClient {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  XENSTORE_PAYLOAD_MAX, XS_DIRECTORY_PART, XS_ERROR, XS_INVALID, XS_READ, XS_TRANSACTION_START, XS_WATCH_EVENT, XS_WRITE,
+  XENSTORE_PAYLOAD_MAX, XS_DIRECTORY, XS_DIRECTORY_PART, XS_ERROR, XS_INVALID, XS_READ, XS_TRANSACTION_START, XS_WATCH_EVENT, XS_WRITE,
   decodeMsg, encodeMsg, fromUtf8, splitStrings, strings, stringsThen, utf8,
 } from '../../core/guest/xenstore/wire.js';
 import type { XsMsg } from '../../core/guest/xenstore/wire.js';
@@ -115,6 +115,17 @@ describe('struct xenstore_domain_interface', () => {
     for (let i = 0; i < 200; i++) g.write(`data/k${i}`, `value-${i}`);
     for (let i = 0; i < 200; i++) expect(g.read(`data/k${i}`)).toBe(`value-${i}`);
     expect(g.directory('data')).toHaveLength(200);
+  });
+});
+
+describe('long directories', () => {
+  it('answer DIRECTORY with E2BIG past XENSTORE_PAYLOAD_MAX; the client then reads them in parts', () => {
+    const { xsd, dom0 } = lab();
+    // 600 names of 26 characters: 600 × 27 bytes = 16,200, about four payloads' worth.
+    const names = Array.from({ length: 600 }, (_, i) => `child-with-a-long-name-${String(i).padStart(3, '0')}`);
+    for (const n of names) dom0.write(`/big/${n}`, '');
+    expect(errName(xsd.handle(0, msg(XS_DIRECTORY, strings('/big'))))).toBe('E2BIG\0');
+    expect(dom0.directory('/big')).toEqual(names);
   });
 });
 
@@ -294,6 +305,21 @@ describe('domains', () => {
     expect(errnoOf(() => g1.read('data'))).toBe('EIO');
     expect(errnoOf(() => dom0.release(1))).toBe('ENOENT');
     expect(dom0.getDomainPath(3)).toBe('/local/domain/3');
+  });
+
+  it('INTRODUCE of a known domain only rebinds its event channel', () => {
+    const { xsd, dom0, guest, notified } = lab();
+    const { client: g1, events } = guest(1);
+    g1.watch('data', 'd');
+    dom0.introduce(1, 0x1000 + 1, 9);
+    notified.length = 0;
+    dom0.write('/local/domain/1/data/x', '1');
+    expect(notified).toEqual([[1, 9]]);
+    g1.poll();
+    expect(events).toEqual([['data', 'd'], ['data/x', 'd']]);
+    expect(errnoOf(() => dom0.introduce(0, 1, 1))).toBe('EINVAL');
+    expect(errnoOf(() => dom0.introduce(4, 0xdead, 1))).toBe('EINVAL');
+    expect(xsd.isIntroduced(4)).toBe(false);
   });
 });
 

@@ -9,7 +9,7 @@ import { XsRing, XENSTORE_ERROR_PROTO, XENSTORE_ERROR_RINGIDX, XENSTORE_SERVER_F
 import { READ, XsTree, fail, ok, parentOf, permsFromStrings, permsToStrings, xsPerms } from './tree.js';
 import type { XsPerms, XsQuota, XsResult } from './tree.js';
 import {
-  XENSTORE_ABS_PATH_MAX, XENSTORE_PAYLOAD_MAX, XENSTORE_REL_PATH_MAX, XS_DIRECTORY, XS_ERROR, XS_GET_DOMAIN_PATH,
+  XENSTORE_ABS_PATH_MAX, XENSTORE_PAYLOAD_MAX, XENSTORE_REL_PATH_MAX, XS_DIRECTORY, XS_DIRECTORY_PART, XS_ERROR, XS_GET_DOMAIN_PATH,
   XS_GET_PERMS, XS_INTRODUCE, XS_IS_DOMAIN_INTRODUCED, XS_MKDIR, XS_READ, XS_RELEASE, XS_RESET_WATCHES, XS_RM,
   XS_SET_PERMS, XS_TRANSACTION_END, XS_TRANSACTION_START, XS_UNWATCH, XS_WATCH, XS_WATCH_EVENT, XS_WRITE,
   XSD_SOCKMSG_SIZE, decodeMsg, encodeMsg, errorMsg, fromUtf8, splitStrings, strings, utf8,
@@ -113,9 +113,18 @@ export class Xenstored {
   private readonly wake = new Set<Conn>();
   private depth = 0;
 
-  constructor(private readonly opts: XenstoredOptions = {}) {
+  private readonly opts: XenstoredOptions;
+
+  constructor(opts: XenstoredOptions = {}) {
+    this.opts = { ...opts };
     this.tree = new XsTree(opts.rootPerms ?? xsPerms(0, 'n'));
     this.quota = { ...XS_DEFAULT_QUOTA, ...opts.quota };
+  }
+
+  /** Connects the daemon to the machine after construction: frames for INTRODUCE, event-channel notify. */
+  attach(hooks: Pick<XenstoredOptions, 'frame' | 'notify'>): void {
+    if (hooks.frame) this.opts.frame = hooks.frame;
+    if (hooks.notify) this.opts.notify = hooks.notify;
   }
 
   private newConn(domid: number): Conn {
@@ -128,14 +137,14 @@ export class Xenstored {
    */
   introduce(domid: number, mfn: number, port: number): XsResult<null> {
     if (!Number.isInteger(domid) || domid <= 0 || domid >= DOMID_FIRST_RESERVED) return fail('EINVAL');
-    const frame = this.opts.frame?.(mfn);
-    if (!frame) return fail('EINVAL');
     const old = this.conns.get(domid);
-    if (old?.mfn === mfn) {
-      // Re-introducing rebinds the event channel (domain.c: used on resume).
+    if (old?.ring) {
+      // Introducing a known domain again only rebinds its event channel (domain.c introduce_domain).
       old.port = port;
       return ok(null);
     }
+    const frame = this.opts.frame?.(mfn);
+    if (!frame) return fail('EINVAL');
     const c = this.newConn(domid);
     c.ring = new XsRing(frame);
     c.mfn = mfn;
@@ -323,14 +332,11 @@ export class Xenstored {
 
   private process(c: Conn, m: XsMsg): XsMsg {
     this.requests++;
-    try {
-      const r = this.dispatch(c, m);
-      if (!r.ok) return errorMsg(m, r.errno);
-      return { type: m.type, reqId: m.reqId, txId: m.txId, payload: r.value };
-    } catch {
-      // A bug here must not take the daemon (or the simulation) down with a guest's request.
-      return errorMsg(m, 'EIO');
-    }
+    const r = this.dispatch(c, m);
+    if (!r.ok) return errorMsg(m, r.errno);
+    // core.c send_reply: a reply that would not fit is E2BIG (DIRECTORY_PART exists for long lists).
+    if (r.value.length > XENSTORE_PAYLOAD_MAX) return errorMsg(m, 'E2BIG');
+    return { type: m.type, reqId: m.reqId, txId: m.txId, payload: r.value };
   }
 
   private dispatch(c: Conn, m: XsMsg): XsResult<Uint8Array> {
@@ -344,6 +350,13 @@ export class Xenstored {
         const path = this.canon(c, a);
         if (!path.ok) return path;
         return this.treeOp(c, m, { path: path.value });
+      }
+      case XS_DIRECTORY_PART: {
+        const a = splitStrings(m.payload);
+        if (!a || a.length !== 2 || !/^\d+$/.test(a[1]!)) return fail('EINVAL');
+        const path = this.canon(c, a[0]!);
+        if (!path.ok) return path;
+        return this.directoryPart(c, m, path.value, Number(a[1]));
       }
       case XS_WRITE: {
         const nul = m.payload.indexOf(0);
@@ -437,9 +450,37 @@ export class Xenstored {
         return fail('EINVAL');
       default:
         // core.c process_message: "Client unknown operation" → ENOSYS (also what this daemon leaves out:
-        // CONTROL, RESUME, SET_TARGET, RESTRICT, DIRECTORY_PART).
+        // CONTROL, RESUME, SET_TARGET, RESTRICT).
         return fail('ENOSYS');
     }
+  }
+
+  /**
+   * DIRECTORY_PART (xenstore.txt): the node's generation count, then the children's names from
+   * byte `offset` of the whole NUL-separated list, as many as fit; an empty name (a second NUL)
+   * marks the end of the list.
+   */
+  private directoryPart(c: Conn, m: XsMsg, path: string, offset: number): XsResult<Uint8Array> {
+    const tx = m.txId !== 0 ? c.txs.get(m.txId) : undefined;
+    if (m.txId !== 0 && !tx) return fail('ENOENT');
+    if (tx && !tx.accessed.has(path)) tx.accessed.set(path, tx.tree.genOf(path));
+    const r = (tx?.tree ?? this.tree).get(path, c.domid, READ);
+    if (!r.ok) return r;
+    const all = strings(...r.value.children.keys());
+    if (offset > all.length) return fail('EINVAL');
+    const head = strings(String(r.value.gen));
+    const room = XENSTORE_PAYLOAD_MAX - head.length - 1;
+    let end = offset;
+    while (end < all.length) {
+      const next = all.indexOf(0, end) + 1;
+      if (next - offset > room) break;
+      end = next;
+    }
+    const body = all.subarray(offset, end);
+    const out = new Uint8Array(head.length + body.length + (end === all.length ? 1 : 0));
+    out.set(head);
+    out.set(body, head.length);
+    return ok(out);
   }
 
   /** Resolves a request's path: relative ones against /local/domain/<domid> (core.c canonicalize). */
