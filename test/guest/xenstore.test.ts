@@ -161,6 +161,17 @@ describe('permissions', () => {
     expect(dom0.getPerms('/tool/x')).toEqual(xsPerms(0, 'n'));
   });
 
+  it('removes a missing node quietly only where the caller could have written it', () => {
+    const { dom0, guest } = lab();
+    const g1 = guest(1).client;
+    dom0.write('/local/domain/1/ro', '');
+    dom0.setPerms('/local/domain/1/ro', xsPerms(0, 'n', [[1, 'r']]));
+    g1.rm('data-never-written');
+    expect(errnoOf(() => g1.rm('ro/nothing'))).toBe('EACCES');
+    expect(errnoOf(() => g1.rm('nope/deeper'))).toBe('ENOENT');
+    expect(errnoOf(() => g1.rm('ro'))).toBe('EACCES');
+  });
+
   it('lets an owner grant access but not give the node away', () => {
     const { guest } = lab();
     const g1 = guest(1).client;
@@ -206,8 +217,19 @@ describe('watches', () => {
     const { dom0, dom0Events } = lab();
     dom0.write('/backend/vbd/1/51712/state', '4');
     dom0.watch('/backend/vbd/1/51712/state', 's');
+    dom0.watch('/backend', 'b');
+    dom0Events.length = 0;
     dom0.rm('/backend/vbd/1');
-    expect(dom0Events).toEqual([['/backend/vbd/1/51712/state', 's'], ['/backend/vbd/1/51712/state', 's']]);
+    // Each removed node fires, children first; a watch above the removal hears only its root.
+    expect(dom0Events).toEqual([['/backend/vbd/1/51712/state', 's'], ['/backend/vbd/1', 'b']]);
+  });
+
+  it('refuse a second watch on the same path and token, however the path is spelt', () => {
+    const { guest } = lab();
+    const g1 = guest(1).client;
+    g1.watch('device', 't');
+    expect(errnoOf(() => g1.watch('/local/domain/1/device', 't'))).toBe('EEXIST');
+    g1.watch('device', 'other-token');
   });
 
   it('say nothing to a domain that may not read the node', () => {

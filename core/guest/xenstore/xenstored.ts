@@ -277,20 +277,19 @@ export class Xenstored {
   }
 
   /**
-   * A change at `path`: every watch on it or an ancestor fires with `path`; when a subtree was
-   * removed (`recursive`), watches below it fire with their own path (xenstore.txt, WATCH_EVENT).
-   * Watchers that may not read the node hear nothing.
+   * A change at `path` (watch.c fire_watches): every watch on it or an ancestor fires with
+   * `path`; `exact` (a node removed below the removal's root) fires only watches on that very
+   * path. A watcher hears it only if it may read the node or its parent (or could read the node
+   * before a permission change) — watch_permitted.
    */
-  private fire(path: string, perms: XsPerms, recursive: boolean): void {
+  private fire(path: string, exact: boolean, perms: XsPerms, parentPerms: XsPerms | undefined, oldPerms?: XsPerms): void {
     for (const c of this.allConns()) {
-      if (!(XsTree.permFor(perms, c.domid) & READ)) continue;
+      const may = (p: XsPerms | undefined) => p !== undefined && (XsTree.permFor(p, c.domid) & READ) !== 0;
+      if (!may(oldPerms) && !may(perms) && !may(parentPerms)) continue;
       for (const w of c.watches) {
         if (w.path.startsWith('@')) continue;
-        let epath: string | null = null;
-        if (isChild(path, w.path)) epath = path;
-        else if (recursive && isChild(w.path, path)) epath = w.path;
-        if (epath === null) continue;
-        this.event(c, w.given === w.path ? epath : relative(epath, c.domid), w.token);
+        if (exact ? w.path !== path : !isChild(path, w.path)) continue;
+        this.event(c, w.given === w.path ? path : relative(path, c.domid), w.token);
       }
     }
   }
@@ -353,10 +352,11 @@ export class Xenstored {
       }
       case XS_DIRECTORY_PART: {
         const a = splitStrings(m.payload);
-        if (!a || a.length !== 2 || !/^\d+$/.test(a[1]!)) return fail('EINVAL');
+        if (!a || a.length !== 2) return fail('EINVAL');
         const path = this.canon(c, a[0]!);
         if (!path.ok) return path;
-        return this.directoryPart(c, m, path.value, Number(a[1]));
+        // core.c reads the offset with atoi(): anything unparsable is 0.
+        return this.directoryPart(c, m, path.value, Math.max(0, parseInt(a[1]!, 10) || 0));
       }
       case XS_WRITE: {
         const nul = m.payload.indexOf(0);
@@ -384,14 +384,14 @@ export class Xenstored {
           if (!r.ok) return r;
           path = r.value;
         } else if (given.length > XENSTORE_REL_PATH_MAX) return fail('EINVAL');
-        const i = c.watches.findIndex((w) => w.given === given && w.token === token);
+        const i = c.watches.findIndex((w) => w.path === path && w.token === token);
         if (m.type === XS_UNWATCH) {
           if (i < 0) return fail('ENOENT');
           c.watches.splice(i, 1);
           return OK;
         }
         if (i >= 0) return fail('EEXIST');
-        if (!priv && c.watches.length >= XS_QUOTA_WATCHES) return fail('E2BIG');
+        if (!priv && c.watches.length > XS_QUOTA_WATCHES) return fail('E2BIG'); // watch.c: domain_watch(conn) > quota
         c.watches.push({ given, path, token });
         // watch.c: "We fire once up front: simplifies clients and restart." (after the ack)
         this.after.push(() => this.event(c, given, token));
@@ -467,8 +467,9 @@ export class Xenstored {
     const r = (tx?.tree ?? this.tree).get(path, c.domid, READ);
     if (!r.ok) return r;
     const all = strings(...r.value.children.keys());
-    if (offset > all.length) return fail('EINVAL');
     const head = strings(String(r.value.gen));
+    // "Offset behind list: just return a list with an empty string."
+    if (offset >= all.length) return ok(strings(String(r.value.gen), ''));
     const room = XENSTORE_PAYLOAD_MAX - head.length - 1;
     let end = offset;
     while (end < all.length) {
@@ -543,18 +544,21 @@ export class Xenstored {
       case 'write': case 'mkdir': {
         const r = op.kind === 'write' ? tree.write(op.path, op.value, domid, this.quota) : tree.mkdir(op.path, domid, this.quota);
         if (!r.ok) return r;
-        if (live && (op.kind === 'write' || r.value.created.length)) this.fire(op.path, tree.node(op.path)!.perms, false);
+        if (live && (op.kind === 'write' || r.value.created.length)) this.fire(op.path, false, tree.node(op.path)!.perms, tree.node(parentOf(op.path))?.perms);
         return ok(null);
       }
       case 'rm': {
         const r = tree.rm(op.path, domid);
         if (!r.ok) return r;
-        if (live && r.value.removed) this.fire(op.path, r.value.perms!, true);
+        // delnode_sub: each removed node fires, children before parents; only the root of the
+        // removal matches watches above it, the others only watches on exactly their path.
+        if (live) for (const n of r.value.removed) this.fire(n.path, n.path !== op.path, n.perms, n.parentPerms);
         return ok(null);
       }
       case 'perms': {
+        const old = tree.node(op.path)?.perms;
         const r = tree.setPerms(op.path, op.perms, domid, this.quota);
-        if (r.ok && live) this.fire(op.path, op.perms, false);
+        if (r.ok && live) this.fire(op.path, false, op.perms, tree.node(parentOf(op.path))?.perms, old);
         return r;
       }
     }
