@@ -109,6 +109,16 @@ describe('struct xenstore_domain_interface', () => {
     expect(r.fill('req')).toBe(-1);
   });
 
+  it('brings a reply longer than the ring across in pieces', () => {
+    const { dom0, guest } = lab();
+    const g1 = guest(1).client;
+    const big = 'x'.repeat(3000); // 16 + 3000 bytes: three ring-fulls
+    dom0.write('/local/domain/1/big', big);
+    expect(g1.read('big')).toBe(big);
+    g1.write('data/after', 'ok');
+    expect(g1.read('data/after')).toBe('ok');
+  });
+
   it('carries many requests through a ring that wraps many times', () => {
     const { guest } = lab();
     const g = guest(1).client;
@@ -288,6 +298,7 @@ describe('transactions', () => {
     const g1 = guest(1).client;
     const tx = g1.transactionStart();
     expect(errName(g1.request(XS_TRANSACTION_START, strings(''), tx))).toBe('EBUSY\0');
+    expect(errName(g1.request(XS_TRANSACTION_START, strings(''), tx + 100))).toBe('ENOENT\0');
     expect(errnoOf(() => g1.read('data', tx + 100))).toBe('ENOENT');
   });
 });

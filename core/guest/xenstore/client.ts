@@ -55,12 +55,16 @@ export function ringTransport(ring: XsRing, kick: () => void): XsTransport {
     },
     kick,
     receive() {
-      const got = ring.frontRead();
-      if (got.length) {
+      // xb_read: after consuming, notify xenstored so it can refill the ring (a reply may be
+      // longer than the ring and arrive in pieces).
+      for (;;) {
+        const got = ring.frontRead();
+        if (got.length === 0) break;
         const b = new Uint8Array(inBuf.length + got.length);
         b.set(inBuf);
         b.set(got, inBuf.length);
         inBuf = b;
+        kick();
       }
       const out: XsMsg[] = [];
       for (;;) {

@@ -30,7 +30,7 @@ export const XENSTORED_REQUEST_CYCLES = 30_000;
 
 /** tools/xenstored/core.c defaults: quota_nb_entry_per_domain, quota_max_entry_size, quota_nb_perms_per_node. */
 export const XS_DEFAULT_QUOTA: XsQuota = { nodes: 1000, entrySize: 2048, permsPerNode: 5 };
-/** core.c: quota_nb_watch_per_domain (past it, WATCH answers E2BIG). */
+/** core.c: quota_nb_watch_per_domain (past it, WATCH answers E2BIG, watch.c do_watch). */
 export const XS_QUOTA_WATCHES = 128;
 /** core.c: quota_max_transaction (past it, TRANSACTION_START answers ENOSPC). */
 export const XS_QUOTA_TRANSACTIONS = 10;
@@ -398,8 +398,10 @@ export class Xenstored {
         return OK;
       }
       case XS_TRANSACTION_START: {
-        if (m.txId !== 0) return fail('EBUSY');
-        if (!priv && c.txs.size >= XS_QUOTA_TRANSACTIONS) return fail('ENOSPC');
+        // process_message looks tx_id up first (unknown: ENOENT); transaction.c: "We don't support
+        // nested transactions" (EBUSY); the quota test is `started > quota`, as written there.
+        if (m.txId !== 0) return fail(c.txs.has(m.txId) ? 'EBUSY' : 'ENOENT');
+        if (!priv && c.txs.size > XS_QUOTA_TRANSACTIONS) return fail('ENOSPC');
         let id = c.nextTx;
         while (id === 0 || c.txs.has(id)) id = (id + 1) >>> 0;
         c.nextTx = (id + 1) >>> 0;
