@@ -8,6 +8,7 @@
 import { Rng } from '../base/rng.js';
 import type { Vm } from '../vm/vm.js';
 import { Xenstored, isValidNodename } from '../guest/xenstore/xenstored.js';
+import type { XenstoredOptions } from '../guest/xenstore/xenstored.js';
 import { XsError as XsFailure } from '../guest/xenstore/client.js';
 import type { XsClient } from '../guest/xenstore/client.js';
 import { xsPerms } from '../guest/xenstore/tree.js';
@@ -35,8 +36,9 @@ export class Xenstore {
   private readonly conns = new Map<number, XsClient>();
 
   /** On the simulation's xenstored when it has one (a machine with devices), else a fresh one. */
-  constructor(xenstored?: Xenstored) {
-    this.xenstored = xenstored ?? new Xenstored({ rootPerms: perms(0, 'r') });
+  constructor(xenstored?: Xenstored | Omit<XenstoredOptions, 'rootPerms'>) {
+    // The root stays readable to every domain, as this lab's toolstack has always had it.
+    this.xenstored = xenstored instanceof Xenstored ? xenstored : new Xenstored({ ...(xenstored ?? {}), rootPerms: perms(0, 'r') });
   }
 
   /** The socket connection that acts as `caller`. */

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  XENSTORE_PAYLOAD_MAX, XS_DIRECTORY_PART, XS_ERROR, XS_INVALID, XS_READ, XS_TRANSACTION_START, XS_WATCH_EVENT, XS_WRITE,
+  XENSTORE_PAYLOAD_MAX, XS_DIRECTORY, XS_DIRECTORY_PART, XS_ERROR, XS_INVALID, XS_READ, XS_TRANSACTION_START, XS_WATCH_EVENT, XS_WRITE,
   decodeMsg, encodeMsg, fromUtf8, splitStrings, strings, stringsThen, utf8,
 } from '../../core/guest/xenstore/wire.js';
 import type { XsMsg } from '../../core/guest/xenstore/wire.js';
@@ -109,12 +109,33 @@ describe('struct xenstore_domain_interface', () => {
     expect(r.fill('req')).toBe(-1);
   });
 
+  it('brings a reply longer than the ring across in pieces', () => {
+    const { dom0, guest } = lab();
+    const g1 = guest(1).client;
+    const big = 'x'.repeat(3000); // 16 + 3000 bytes: three ring-fulls
+    dom0.write('/local/domain/1/big', big);
+    expect(g1.read('big')).toBe(big);
+    g1.write('data/after', 'ok');
+    expect(g1.read('data/after')).toBe('ok');
+  });
+
   it('carries many requests through a ring that wraps many times', () => {
     const { guest } = lab();
     const g = guest(1).client;
     for (let i = 0; i < 200; i++) g.write(`data/k${i}`, `value-${i}`);
     for (let i = 0; i < 200; i++) expect(g.read(`data/k${i}`)).toBe(`value-${i}`);
     expect(g.directory('data')).toHaveLength(200);
+  });
+});
+
+describe('long directories', () => {
+  it('answer DIRECTORY with E2BIG past XENSTORE_PAYLOAD_MAX; the client then reads them in parts', () => {
+    const { xsd, dom0 } = lab();
+    // 600 names of 26 characters: 600 × 27 bytes = 16,200, about four payloads' worth.
+    const names = Array.from({ length: 600 }, (_, i) => `child-with-a-long-name-${String(i).padStart(3, '0')}`);
+    for (const n of names) dom0.write(`/big/${n}`, '');
+    expect(errName(xsd.handle(0, msg(XS_DIRECTORY, strings('/big'))))).toBe('E2BIG\0');
+    expect(dom0.directory('/big')).toEqual(names);
   });
 });
 
@@ -148,6 +169,17 @@ describe('permissions', () => {
     expect(dom0.getPerms('/local/domain/1/by-dom0').owner).toBe(1);
     dom0.write('/tool/x', '');
     expect(dom0.getPerms('/tool/x')).toEqual(xsPerms(0, 'n'));
+  });
+
+  it('removes a missing node quietly only where the caller could have written it', () => {
+    const { dom0, guest } = lab();
+    const g1 = guest(1).client;
+    dom0.write('/local/domain/1/ro', '');
+    dom0.setPerms('/local/domain/1/ro', xsPerms(0, 'n', [[1, 'r']]));
+    g1.rm('data-never-written');
+    expect(errnoOf(() => g1.rm('ro/nothing'))).toBe('EACCES');
+    expect(errnoOf(() => g1.rm('nope/deeper'))).toBe('ENOENT');
+    expect(errnoOf(() => g1.rm('ro'))).toBe('EACCES');
   });
 
   it('lets an owner grant access but not give the node away', () => {
@@ -195,8 +227,19 @@ describe('watches', () => {
     const { dom0, dom0Events } = lab();
     dom0.write('/backend/vbd/1/51712/state', '4');
     dom0.watch('/backend/vbd/1/51712/state', 's');
+    dom0.watch('/backend', 'b');
+    dom0Events.length = 0;
     dom0.rm('/backend/vbd/1');
-    expect(dom0Events).toEqual([['/backend/vbd/1/51712/state', 's'], ['/backend/vbd/1/51712/state', 's']]);
+    // Each removed node fires, children first; a watch above the removal hears only its root.
+    expect(dom0Events).toEqual([['/backend/vbd/1/51712/state', 's'], ['/backend/vbd/1', 'b']]);
+  });
+
+  it('refuse a second watch on the same path and token, however the path is spelt', () => {
+    const { guest } = lab();
+    const g1 = guest(1).client;
+    g1.watch('device', 't');
+    expect(errnoOf(() => g1.watch('/local/domain/1/device', 't'))).toBe('EEXIST');
+    g1.watch('device', 'other-token');
   });
 
   it('say nothing to a domain that may not read the node', () => {
@@ -255,6 +298,7 @@ describe('transactions', () => {
     const g1 = guest(1).client;
     const tx = g1.transactionStart();
     expect(errName(g1.request(XS_TRANSACTION_START, strings(''), tx))).toBe('EBUSY\0');
+    expect(errName(g1.request(XS_TRANSACTION_START, strings(''), tx + 100))).toBe('ENOENT\0');
     expect(errnoOf(() => g1.read('data', tx + 100))).toBe('ENOENT');
   });
 });
@@ -294,6 +338,21 @@ describe('domains', () => {
     expect(errnoOf(() => g1.read('data'))).toBe('EIO');
     expect(errnoOf(() => dom0.release(1))).toBe('ENOENT');
     expect(dom0.getDomainPath(3)).toBe('/local/domain/3');
+  });
+
+  it('INTRODUCE of a known domain only rebinds its event channel', () => {
+    const { xsd, dom0, guest, notified } = lab();
+    const { client: g1, events } = guest(1);
+    g1.watch('data', 'd');
+    dom0.introduce(1, 0x1000 + 1, 9);
+    notified.length = 0;
+    dom0.write('/local/domain/1/data/x', '1');
+    expect(notified).toEqual([[1, 9]]);
+    g1.poll();
+    expect(events).toEqual([['data', 'd'], ['data/x', 'd']]);
+    expect(errnoOf(() => dom0.introduce(0, 1, 1))).toBe('EINVAL');
+    expect(errnoOf(() => dom0.introduce(4, 0xdead, 1))).toBe('EINVAL');
+    expect(xsd.isIntroduced(4)).toBe(false);
   });
 });
 

@@ -11,7 +11,7 @@ import { XsRing } from './ring.js';
 import { permsFromStrings, permsToStrings } from './tree.js';
 import type { XsPerms } from './tree.js';
 import {
-  XS_DIRECTORY, XS_ERROR, XS_GET_DOMAIN_PATH, XS_GET_PERMS, XS_INTRODUCE, XS_IS_DOMAIN_INTRODUCED, XS_MKDIR,
+  XS_DIRECTORY, XS_DIRECTORY_PART, XS_ERROR, XS_GET_DOMAIN_PATH, XS_GET_PERMS, XS_INTRODUCE, XS_IS_DOMAIN_INTRODUCED, XS_MKDIR,
   XS_READ, XS_RELEASE, XS_RM, XS_SET_PERMS, XS_TRANSACTION_END, XS_TRANSACTION_START, XS_UNWATCH, XS_WATCH,
   XS_WATCH_EVENT, XS_WRITE, decodeMsg, encodeMsg, fromUtf8, isXsErrno, splitStrings, strings, stringsThen, utf8,
 } from './wire.js';
@@ -41,24 +41,30 @@ export function ringTransport(ring: XsRing, kick: () => void): XsTransport {
     send(m) {
       const bytes = encodeMsg(m);
       let off = 0;
-      while (off < bytes.length) {
+      let stalled = false;
+      for (;;) {
         const n = ring.frontWrite(bytes.subarray(off));
         off += n;
-        if (off < bytes.length) {
-          // The request ring is full: let xenstored drain it (xb_write waits for space).
-          kick();
-          if (n === 0 && ring.fill('req') === 1024) throw new XsError('EIO', 'xb_write');
-        }
+        if (off >= bytes.length) break;
+        // The request ring is full: let xenstored drain it (xb_write waits for space); a ring
+        // xenstored no longer serves never drains.
+        if (n === 0 && stalled) throw new XsError('EIO', 'xb_write');
+        stalled = n === 0;
+        kick();
       }
     },
     kick,
     receive() {
-      const got = ring.frontRead();
-      if (got.length) {
+      // xb_read: after consuming, notify xenstored so it can refill the ring (a reply may be
+      // longer than the ring and arrive in pieces).
+      for (;;) {
+        const got = ring.frontRead();
+        if (got.length === 0) break;
         const b = new Uint8Array(inBuf.length + got.length);
         b.set(inBuf);
         b.set(got, inBuf.length);
         inBuf = b;
+        kick();
       }
       const out: XsMsg[] = [];
       for (;;) {
@@ -137,8 +143,36 @@ export class XsClient {
     this.call('rm', XS_RM, strings(path), tx);
   }
 
+  /**
+   * The children's names. A list too long for one reply (E2BIG) is fetched with DIRECTORY_PART,
+   * starting again if the node changed between parts (its generation count moved), as
+   * libxenstore's xs_directory does.
+   */
   directory(path: string, tx = 0): string[] {
-    return this.list(this.call('directory', XS_DIRECTORY, strings(path), tx));
+    try {
+      return this.list(this.call('directory', XS_DIRECTORY, strings(path), tx));
+    } catch (e) {
+      if (!(e instanceof XsError) || e.errno !== 'E2BIG') throw e;
+    }
+    for (;;) {
+      const names: string[] = [];
+      let gen: string | undefined;
+      let offset = 0;
+      let restart = false;
+      for (;;) {
+        const part = this.list(this.call('directory_part', XS_DIRECTORY_PART, strings(path, String(offset)), tx));
+        const [g, ...rest] = part;
+        if (gen !== undefined && g !== gen) { restart = true; break; }
+        gen = g;
+        const done = rest.length > 0 && rest[rest.length - 1] === '';
+        const got = done ? rest.slice(0, -1) : rest;
+        names.push(...got);
+        offset += got.reduce((a, n) => a + utf8(n).length + 1, 0);
+        if (done) break;
+        if (got.length === 0) throw new XsError('EIO', 'directory_part');
+      }
+      if (!restart) return names;
+    }
   }
 
   getPerms(path: string, tx = 0): XsPerms {

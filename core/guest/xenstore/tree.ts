@@ -133,15 +133,18 @@ export class XsTree {
     }
   }
 
-  /** errno_from_parents: ENOENT if the nearest existing ancestor is readable, else EACCES. */
-  private missing(path: string, domid: number): XsErrno {
-    return XsTree.permFor(this.nearestExisting(path).node.perms, domid) & READ ? 'ENOENT' : 'EACCES';
+  /**
+   * errno_from_parents: for a missing node, ENOENT if the nearest existing ancestor grants what
+   * was asked for (`need`), else EACCES.
+   */
+  private missing(path: string, domid: number, need: number): XsErrno {
+    return (XsTree.permFor(this.nearestExisting(path).node.perms, domid) & need) === need ? 'ENOENT' : 'EACCES';
   }
 
   /** The node if it exists and `domid` has `need` on it. */
   get(path: string, domid: number, need: number): XsResult<XsNode> {
     const n = this.node(path);
-    if (!n) return fail(this.missing(path, domid));
+    if (!n) return fail(this.missing(path, domid, need));
     if ((XsTree.permFor(n.perms, domid) & need) !== need) return fail('EACCES');
     return ok(n);
   }
@@ -214,22 +217,30 @@ export class XsTree {
   }
 
   /**
-   * RM: deletes the node and everything below it. A missing node is no error when its parent
-   * exists; it is ENOENT when the parent is missing too (xenstore.txt). Returns whether a node went
-   * and the permissions it had (for the watch check).
+   * RM: deletes the node and everything below it; needs write permission on the node. A missing
+   * node is no error when its parent exists, ENOENT when the parent is missing too (xenstore.txt;
+   * core.c do_rm). Returns the removed nodes, children before their parents (the order in which
+   * xenstored's tree walk fires their watches), with their and their parents' permissions.
    */
-  rm(path: string, domid: number): XsResult<{ removed: boolean; perms?: XsPerms }> {
+  rm(path: string, domid: number): XsResult<{ removed: { path: string; perms: XsPerms; parentPerms: XsPerms }[] }> {
     if (path === '/') return fail('EINVAL');
     const n = this.node(path);
     if (!n) {
-      const parent = this.get(parentOf(path), domid, READ);
-      return parent.ok ? ok({ removed: false }) : parent;
+      const e = this.missing(path, domid, WRITE);
+      if (e !== 'ENOENT') return fail(e);
+      return this.node(parentOf(path)) ? ok({ removed: [] }) : fail('ENOENT');
     }
     if (!(XsTree.permFor(n.perms, domid) & WRITE)) return fail('EACCES');
     const parent = this.node(parentOf(path))!;
+    const removed: { path: string; perms: XsPerms; parentPerms: XsPerms }[] = [];
+    const walk = (node: XsNode, p: string, parentPerms: XsPerms) => {
+      for (const [name, c] of node.children) walk(c, `${p}/${name}`, node.perms);
+      removed.push({ path: p, perms: node.perms, parentPerms });
+    };
+    walk(n, path, parent.perms);
     parent.children.delete(path.slice(path.lastIndexOf('/') + 1));
     this.touch(parent);
-    return ok({ removed: true, perms: n.perms });
+    return ok({ removed });
   }
 
   /**
@@ -238,7 +249,7 @@ export class XsTree {
    */
   setPerms(path: string, p: XsPerms, domid: number, quota: XsQuota): XsResult<null> {
     const n = this.node(path);
-    if (!n) return fail(this.missing(path, domid));
+    if (!n) return fail(this.missing(path, domid, WRITE));
     if (domid !== 0) {
       if (n.perms.owner !== domid) return fail('EACCES');
       if (p.owner !== domid) return fail('EPERM');

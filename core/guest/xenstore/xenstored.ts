@@ -9,7 +9,7 @@ import { XsRing, XENSTORE_ERROR_PROTO, XENSTORE_ERROR_RINGIDX, XENSTORE_SERVER_F
 import { READ, XsTree, fail, ok, parentOf, permsFromStrings, permsToStrings, xsPerms } from './tree.js';
 import type { XsPerms, XsQuota, XsResult } from './tree.js';
 import {
-  XENSTORE_ABS_PATH_MAX, XENSTORE_PAYLOAD_MAX, XENSTORE_REL_PATH_MAX, XS_DIRECTORY, XS_ERROR, XS_GET_DOMAIN_PATH,
+  XENSTORE_ABS_PATH_MAX, XENSTORE_PAYLOAD_MAX, XENSTORE_REL_PATH_MAX, XS_DIRECTORY, XS_DIRECTORY_PART, XS_ERROR, XS_GET_DOMAIN_PATH,
   XS_GET_PERMS, XS_INTRODUCE, XS_IS_DOMAIN_INTRODUCED, XS_MKDIR, XS_READ, XS_RELEASE, XS_RESET_WATCHES, XS_RM,
   XS_SET_PERMS, XS_TRANSACTION_END, XS_TRANSACTION_START, XS_UNWATCH, XS_WATCH, XS_WATCH_EVENT, XS_WRITE,
   XSD_SOCKMSG_SIZE, decodeMsg, encodeMsg, errorMsg, fromUtf8, splitStrings, strings, utf8,
@@ -30,7 +30,7 @@ export const XENSTORED_REQUEST_CYCLES = 30_000;
 
 /** tools/xenstored/core.c defaults: quota_nb_entry_per_domain, quota_max_entry_size, quota_nb_perms_per_node. */
 export const XS_DEFAULT_QUOTA: XsQuota = { nodes: 1000, entrySize: 2048, permsPerNode: 5 };
-/** core.c: quota_nb_watch_per_domain (past it, WATCH answers E2BIG). */
+/** core.c: quota_nb_watch_per_domain (past it, WATCH answers E2BIG, watch.c do_watch). */
 export const XS_QUOTA_WATCHES = 128;
 /** core.c: quota_max_transaction (past it, TRANSACTION_START answers ENOSPC). */
 export const XS_QUOTA_TRANSACTIONS = 10;
@@ -113,9 +113,18 @@ export class Xenstored {
   private readonly wake = new Set<Conn>();
   private depth = 0;
 
-  constructor(private readonly opts: XenstoredOptions = {}) {
+  private readonly opts: XenstoredOptions;
+
+  constructor(opts: XenstoredOptions = {}) {
+    this.opts = { ...opts };
     this.tree = new XsTree(opts.rootPerms ?? xsPerms(0, 'n'));
     this.quota = { ...XS_DEFAULT_QUOTA, ...opts.quota };
+  }
+
+  /** Connects the daemon to the machine after construction: frames for INTRODUCE, event-channel notify. */
+  attach(hooks: Pick<XenstoredOptions, 'frame' | 'notify'>): void {
+    if (hooks.frame) this.opts.frame = hooks.frame;
+    if (hooks.notify) this.opts.notify = hooks.notify;
   }
 
   private newConn(domid: number): Conn {
@@ -128,14 +137,14 @@ export class Xenstored {
    */
   introduce(domid: number, mfn: number, port: number): XsResult<null> {
     if (!Number.isInteger(domid) || domid <= 0 || domid >= DOMID_FIRST_RESERVED) return fail('EINVAL');
-    const frame = this.opts.frame?.(mfn);
-    if (!frame) return fail('EINVAL');
     const old = this.conns.get(domid);
-    if (old?.mfn === mfn) {
-      // Re-introducing rebinds the event channel (domain.c: used on resume).
+    if (old?.ring) {
+      // Introducing a known domain again only rebinds its event channel (domain.c introduce_domain).
       old.port = port;
       return ok(null);
     }
+    const frame = this.opts.frame?.(mfn);
+    if (!frame) return fail('EINVAL');
     const c = this.newConn(domid);
     c.ring = new XsRing(frame);
     c.mfn = mfn;
@@ -268,20 +277,19 @@ export class Xenstored {
   }
 
   /**
-   * A change at `path`: every watch on it or an ancestor fires with `path`; when a subtree was
-   * removed (`recursive`), watches below it fire with their own path (xenstore.txt, WATCH_EVENT).
-   * Watchers that may not read the node hear nothing.
+   * A change at `path` (watch.c fire_watches): every watch on it or an ancestor fires with
+   * `path`; `exact` (a node removed below the removal's root) fires only watches on that very
+   * path. A watcher hears it only if it may read the node or its parent (or could read the node
+   * before a permission change) — watch_permitted.
    */
-  private fire(path: string, perms: XsPerms, recursive: boolean): void {
+  private fire(path: string, exact: boolean, perms: XsPerms, parentPerms: XsPerms | undefined, oldPerms?: XsPerms): void {
     for (const c of this.allConns()) {
-      if (!(XsTree.permFor(perms, c.domid) & READ)) continue;
+      const may = (p: XsPerms | undefined) => p !== undefined && (XsTree.permFor(p, c.domid) & READ) !== 0;
+      if (!may(oldPerms) && !may(perms) && !may(parentPerms)) continue;
       for (const w of c.watches) {
         if (w.path.startsWith('@')) continue;
-        let epath: string | null = null;
-        if (isChild(path, w.path)) epath = path;
-        else if (recursive && isChild(w.path, path)) epath = w.path;
-        if (epath === null) continue;
-        this.event(c, w.given === w.path ? epath : relative(epath, c.domid), w.token);
+        if (exact ? w.path !== path : !isChild(path, w.path)) continue;
+        this.event(c, w.given === w.path ? path : relative(path, c.domid), w.token);
       }
     }
   }
@@ -323,14 +331,11 @@ export class Xenstored {
 
   private process(c: Conn, m: XsMsg): XsMsg {
     this.requests++;
-    try {
-      const r = this.dispatch(c, m);
-      if (!r.ok) return errorMsg(m, r.errno);
-      return { type: m.type, reqId: m.reqId, txId: m.txId, payload: r.value };
-    } catch {
-      // A bug here must not take the daemon (or the simulation) down with a guest's request.
-      return errorMsg(m, 'EIO');
-    }
+    const r = this.dispatch(c, m);
+    if (!r.ok) return errorMsg(m, r.errno);
+    // core.c send_reply: a reply that would not fit is E2BIG (DIRECTORY_PART exists for long lists).
+    if (r.value.length > XENSTORE_PAYLOAD_MAX) return errorMsg(m, 'E2BIG');
+    return { type: m.type, reqId: m.reqId, txId: m.txId, payload: r.value };
   }
 
   private dispatch(c: Conn, m: XsMsg): XsResult<Uint8Array> {
@@ -344,6 +349,14 @@ export class Xenstored {
         const path = this.canon(c, a);
         if (!path.ok) return path;
         return this.treeOp(c, m, { path: path.value });
+      }
+      case XS_DIRECTORY_PART: {
+        const a = splitStrings(m.payload);
+        if (!a || a.length !== 2) return fail('EINVAL');
+        const path = this.canon(c, a[0]!);
+        if (!path.ok) return path;
+        // core.c reads the offset with atoi(): anything unparsable is 0.
+        return this.directoryPart(c, m, path.value, Math.max(0, parseInt(a[1]!, 10) || 0));
       }
       case XS_WRITE: {
         const nul = m.payload.indexOf(0);
@@ -371,22 +384,24 @@ export class Xenstored {
           if (!r.ok) return r;
           path = r.value;
         } else if (given.length > XENSTORE_REL_PATH_MAX) return fail('EINVAL');
-        const i = c.watches.findIndex((w) => w.given === given && w.token === token);
+        const i = c.watches.findIndex((w) => w.path === path && w.token === token);
         if (m.type === XS_UNWATCH) {
           if (i < 0) return fail('ENOENT');
           c.watches.splice(i, 1);
           return OK;
         }
         if (i >= 0) return fail('EEXIST');
-        if (!priv && c.watches.length >= XS_QUOTA_WATCHES) return fail('E2BIG');
+        if (!priv && c.watches.length > XS_QUOTA_WATCHES) return fail('E2BIG'); // watch.c: domain_watch(conn) > quota
         c.watches.push({ given, path, token });
         // watch.c: "We fire once up front: simplifies clients and restart." (after the ack)
         this.after.push(() => this.event(c, given, token));
         return OK;
       }
       case XS_TRANSACTION_START: {
-        if (m.txId !== 0) return fail('EBUSY');
-        if (!priv && c.txs.size >= XS_QUOTA_TRANSACTIONS) return fail('ENOSPC');
+        // process_message looks tx_id up first (unknown: ENOENT); transaction.c: "We don't support
+        // nested transactions" (EBUSY); the quota test is `started > quota`, as written there.
+        if (m.txId !== 0) return fail(c.txs.has(m.txId) ? 'EBUSY' : 'ENOENT');
+        if (!priv && c.txs.size > XS_QUOTA_TRANSACTIONS) return fail('ENOSPC');
         let id = c.nextTx;
         while (id === 0 || c.txs.has(id)) id = (id + 1) >>> 0;
         c.nextTx = (id + 1) >>> 0;
@@ -437,9 +452,38 @@ export class Xenstored {
         return fail('EINVAL');
       default:
         // core.c process_message: "Client unknown operation" → ENOSYS (also what this daemon leaves out:
-        // CONTROL, RESUME, SET_TARGET, RESTRICT, DIRECTORY_PART).
+        // CONTROL, RESUME, SET_TARGET, RESTRICT).
         return fail('ENOSYS');
     }
+  }
+
+  /**
+   * DIRECTORY_PART (xenstore.txt): the node's generation count, then the children's names from
+   * byte `offset` of the whole NUL-separated list, as many as fit; an empty name (a second NUL)
+   * marks the end of the list.
+   */
+  private directoryPart(c: Conn, m: XsMsg, path: string, offset: number): XsResult<Uint8Array> {
+    const tx = m.txId !== 0 ? c.txs.get(m.txId) : undefined;
+    if (m.txId !== 0 && !tx) return fail('ENOENT');
+    if (tx && !tx.accessed.has(path)) tx.accessed.set(path, tx.tree.genOf(path));
+    const r = (tx?.tree ?? this.tree).get(path, c.domid, READ);
+    if (!r.ok) return r;
+    const all = strings(...r.value.children.keys());
+    const head = strings(String(r.value.gen));
+    // "Offset behind list: just return a list with an empty string."
+    if (offset >= all.length) return ok(strings(String(r.value.gen), ''));
+    const room = XENSTORE_PAYLOAD_MAX - head.length - 1;
+    let end = offset;
+    while (end < all.length) {
+      const next = all.indexOf(0, end) + 1;
+      if (next - offset > room) break;
+      end = next;
+    }
+    const body = all.subarray(offset, end);
+    const out = new Uint8Array(head.length + body.length + (end === all.length ? 1 : 0));
+    out.set(head);
+    out.set(body, head.length);
+    return ok(out);
   }
 
   /** Resolves a request's path: relative ones against /local/domain/<domid> (core.c canonicalize). */
@@ -502,18 +546,21 @@ export class Xenstored {
       case 'write': case 'mkdir': {
         const r = op.kind === 'write' ? tree.write(op.path, op.value, domid, this.quota) : tree.mkdir(op.path, domid, this.quota);
         if (!r.ok) return r;
-        if (live && (op.kind === 'write' || r.value.created.length)) this.fire(op.path, tree.node(op.path)!.perms, false);
+        if (live && (op.kind === 'write' || r.value.created.length)) this.fire(op.path, false, tree.node(op.path)!.perms, tree.node(parentOf(op.path))?.perms);
         return ok(null);
       }
       case 'rm': {
         const r = tree.rm(op.path, domid);
         if (!r.ok) return r;
-        if (live && r.value.removed) this.fire(op.path, r.value.perms!, true);
+        // delnode_sub: each removed node fires, children before parents; only the root of the
+        // removal matches watches above it, the others only watches on exactly their path.
+        if (live) for (const n of r.value.removed) this.fire(n.path, n.path !== op.path, n.perms, n.parentPerms);
         return ok(null);
       }
       case 'perms': {
+        const old = tree.node(op.path)?.perms;
         const r = tree.setPerms(op.path, op.perms, domid, this.quota);
-        if (r.ok && live) this.fire(op.path, op.perms, false);
+        if (r.ok && live) this.fire(op.path, false, op.perms, tree.node(parentOf(op.path))?.perms, old);
         return r;
       }
     }
