@@ -242,6 +242,16 @@ describe('event-channel costs and counters', () => {
     expect(sender.hypercalls[Hc.EventChannelOp]! - before.op).toBe(2);
   });
 
+  it('on the P4 profile a send costs that CPU’s hypercall (0.45 µs at 2.4 GHz = 1,080 cycles) plus its evtchnSend (750)', () => {
+    const m = ioMachine('pv', 'pv', 'p4-2003');
+    const ev = m.xen.evtchn;
+    const pa = ev.allocUnbound(m.a.domid, DOMID_SELF, m.b.domid);
+    const pb = ev.bindInterdomain(m.b.domid, m.a.domid, pa);
+    const hv = m.b.counters.c[C.CycHv]!;
+    ev.send(m.b.domid, pb);
+    expect(m.b.counters.c[C.CycHv]! - hv).toBe(1080 + 750);
+  });
+
   it('an HVM sender reaches Xen with VMCALL: a VM exit plus evtchnSend', () => {
     const m = ioMachine('hap', 'pv');
     const ev = m.xen.evtchn;

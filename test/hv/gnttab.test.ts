@@ -147,6 +147,9 @@ describe('grant tables v1', () => {
     expect(gt().unmapGrantRef(m.b.domid, { handle: r.handle, hostAddr: 0x20000 })).toBe(GENERAL_ERROR); // no mapping at that address
     // dom0 cannot use b's handle: handles are per mapper.
     expect(gt().unmapGrantRef(m.dom0.domid, { handle: r.handle })).toBe(BAD_HANDLE);
+    // Naming neither address undoes nothing (host_addr and dev_bus_addr 0 mean "none" in Xen).
+    expect(gt().unmapGrantRef(m.b.domid, { handle: r.handle })).toBe(OKAY);
+    expect(gt().mappings()).toHaveLength(1);
     // The host part alone: the device mapping (and the pin) remain.
     expect(gt().unmapGrantRef(m.b.domid, { handle: r.handle, hostAddr: 0x10000 })).toBe(OKAY);
     expect(fe.entry(ref).flags).toBe(GTF_permit_access | GTF_reading | GTF_writing);

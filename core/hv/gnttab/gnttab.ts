@@ -34,7 +34,6 @@ import {
   GNTST_no_space,
   GNTST_okay,
   GNTST_permission_denied,
-  GRANT_ENTRIES_PER_FRAME,
   GTF_permit_access,
   GTF_readonly,
   GTF_reading,
@@ -52,6 +51,7 @@ import type { Domain } from '../domain.js';
 import { PGT_none, PGT_writable_page } from '../mm/frameTable.js';
 import { chargeHypercall, isTranslated } from '../evtchn/hypercallCharge.js';
 import { copyBytes } from './bytes.js';
+import { GrantTable, type Active } from './table.js';
 
 export type { GnttabCopyOp } from '../../api/public/grant_table.js';
 
@@ -93,109 +93,6 @@ export interface MapResult {
   devBusAddr: number;
 }
 
-/** struct active_grant_entry: pin counts by kind, the pinning domain, the frame. */
-interface Active {
-  hostR: number;
-  hostW: number;
-  devR: number;
-  devW: number;
-  mapper: number;
-  mfn: number;
-}
-
-interface MaptrackEntry {
-  flags: number;
-  granter: number;
-  ref: number;
-  mfn: number;
-  /** The host_addr given at map time; undefined when the caller gave none (the lab's "only recorded"). */
-  hostAddr: number | undefined;
-}
-
-/** A domain's grant table: its shared frames, active entries, and its maptrack (as a mapper). */
-class GrantTable {
-  readonly frames: number[] = [];
-  readonly active = new Map<number, Active>();
-  readonly maptrack: (MaptrackEntry | null)[] = [];
-  /** Free maptrack handles (lowest reused first). */
-  private readonly freeHandles: number[] = [];
-  /** Set when the domain is killed while others still map its grants: the entries, copied out. */
-  zombie: Uint32Array | null = null;
-
-  constructor(
-    readonly domid: number,
-    readonly maxFrames: number,
-    private readonly mem: MachineMemory,
-  ) {}
-
-  get nrEntries(): number {
-    return this.frames.length * GRANT_ENTRIES_PER_FRAME;
-  }
-
-  /** The low word of entry `ref`: flags | domid << 16. */
-  private lo(ref: number): number {
-    if (this.zombie) return this.zombie[ref * 2]!;
-    return this.mem.readLo(this.frames[(ref / GRANT_ENTRIES_PER_FRAME) | 0]!, ref % GRANT_ENTRIES_PER_FRAME);
-  }
-
-  flags(ref: number): number {
-    return this.lo(ref) & 0xffff;
-  }
-
-  domid_(ref: number): number {
-    return this.lo(ref) >>> 16;
-  }
-
-  frame(ref: number): number {
-    if (this.zombie) return this.zombie[ref * 2 + 1]!;
-    return this.mem.readHi(this.frames[(ref / GRANT_ENTRIES_PER_FRAME) | 0]!, ref % GRANT_ENTRIES_PER_FRAME);
-  }
-
-  /** Xen's guest_cmpxchg on the flags half-word, as a plain write (the lab runs one op at a time). */
-  setFlags(ref: number, flags: number): void {
-    const lo = ((this.lo(ref) & 0xffff0000) | (flags & 0xffff)) >>> 0;
-    if (this.zombie) {
-      this.zombie[ref * 2] = lo;
-      return;
-    }
-    const mfn = this.frames[(ref / GRANT_ENTRIES_PER_FRAME) | 0]!;
-    const slot = ref % GRANT_ENTRIES_PER_FRAME;
-    this.mem.write(mfn, slot, lo, this.mem.readHi(mfn, slot));
-  }
-
-  /** Copies the entries out of the frames, which domain_kill is about to free. */
-  freeze(): void {
-    const z = new Uint32Array(this.nrEntries * 2);
-    for (let ref = 0; ref < this.nrEntries; ref++) {
-      z[ref * 2] = this.lo(ref);
-      z[ref * 2 + 1] = this.frame(ref);
-    }
-    this.zombie = z;
-  }
-
-  /** get_maptrack_handle: a free handle, or -1 when the maptrack limit is reached. */
-  allocHandle(limit: number): number {
-    if (this.freeHandles.length > 0) {
-      this.freeHandles.sort((a, b) => b - a);
-      return this.freeHandles.pop()!;
-    }
-    if (this.maptrack.length >= limit) return -1;
-    this.maptrack.push(null);
-    return this.maptrack.length - 1;
-  }
-
-  putHandle(handle: number): void {
-    this.maptrack[handle] = null;
-    this.freeHandles.push(handle);
-  }
-
-  liveMappings(): number {
-    let n = 0;
-    for (const m of this.maptrack) if (m) n++;
-    return n;
-  }
-}
-
 const isU32 = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
 
 export class GrantTables {
@@ -231,7 +128,12 @@ export class GrantTables {
     if (!d || !t) return { status: GNTST_bad_domain, frames: [] };
     if (!Number.isInteger(nrFrames) || nrFrames < 0 || nrFrames > t.maxFrames) return { status: GNTST_general_error, frames: [] };
     while (t.frames.length < nrFrames) {
-      const mfn = this.host.allocXenFrame();
+      let mfn: number;
+      try {
+        mfn = this.host.allocXenFrame();
+      } catch {
+        return { status: GNTST_general_error, frames: [] }; // gnttab_grow_table failed: out of memory
+      }
       this.host.mem.scrub(mfn);
       t.frames.push(mfn);
       d.xenFrames.push(mfn);
@@ -338,9 +240,10 @@ export class GrantTables {
 
   /**
    * GNTTABOP_unmap_grant_ref. As unmap_common, the host part is undone when hostAddr is given (and
-   * matches), the device part when devBusAddr is given (and is the frame's bus address); the handle
-   * is freed once neither remains. A mapping made without hostAddr is undone by an unmap without one.
-   * The mapper's TLB is flushed (gnttab_flush_tlb) before the call returns.
+   * the hostMapper finds the frame there, or without one, it is the address mapped), the device part
+   * when devBusAddr is given (and is the frame's bus address); the handle is freed once neither
+   * remains. A host mapping made without hostAddr (recorded only) is undone by any unmap of its
+   * handle. The mapper's TLB is flushed (gnttab_flush_tlb) before the call returns.
    */
   unmapGrantRef(caller: number, op: { handle: number; hostAddr?: number; devBusAddr?: number }): number {
     const ld = this.host.domain(caller);
@@ -359,13 +262,16 @@ export class GrantTables {
     const readonly = (map.flags & GNTMAP_readonly) !== 0;
     let done = 0;
     if (map.flags & GNTMAP_host_map) {
+      // Recorded without an address: no PTE to remove. Otherwise only an unmap that names an
+      // address undoes it (host_addr 0 means "none" in Xen), and the PTE there must map the frame.
       const given = op.hostAddr;
-      const undo = map.hostAddr === undefined ? given === undefined || given === 0 || this.hostMapper === null : given !== undefined;
+      let undo = map.hostAddr === undefined;
+      if (!undo && given !== undefined) {
+        const rc = this.hostMapper ? this.hostMapper.unmap(caller, given, map.mfn) : given === map.hostAddr ? GNTST_okay : GNTST_general_error;
+        if (rc !== GNTST_okay) return rc;
+        undo = true;
+      }
       if (undo) {
-        if (map.hostAddr !== undefined && given !== undefined) {
-          const rc = this.hostMapper ? this.hostMapper.unmap(caller, given, map.mfn) : given === map.hostAddr ? GNTST_okay : GNTST_general_error;
-          if (rc !== GNTST_okay) return rc;
-        }
         map.flags &= ~GNTMAP_host_map;
         done |= GNTMAP_host_map;
       }
