@@ -165,6 +165,62 @@ export const PRESETS: Preset[] = [
     },
   },
   {
+    id: 'c1-dom0-backend',
+    claim: 'C1',
+    title: 'dom0 serves the guests’ disks',
+    sentence:
+      'dom0 owns the NVMe disk and its driver; each guest’s blkfront puts requests on a ring in a page it grants to dom0, whose blkback maps the pages for the disk to DMA into: watch dom0’s CPU time and the grant and event-channel counts grow with the guests’ I/O.',
+    scenario: {
+      name: 'seed-C1-dom0-backend',
+      description: 'C1: dom0 has the hardware and its driver, and arbitrates the guests’ virtual disks (split drivers over shared rings, grants and event channels).',
+      machine: { memoryMiB: 2048, pcpus: 1, devices: [{ id: 'disk0', kind: 'disk', sizeMiB: 512 }] },
+      hypervisor: 'xen',
+      domains: [
+        { name: 'pv-guest', mode: 'pv', memoryMiB: 256, vcpus: 1, disks: [{ device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 3000, flushEvery: 16 } },
+        { name: 'hvm-guest', mode: 'hap', memoryMiB: 256, vcpus: 1, disks: [{ device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 3000, writeFraction: 0.5, flushEvery: 16 } },
+      ],
+    },
+  },
+  {
+    id: 'c3-driver-domain',
+    claim: 'C3',
+    title: 'A driver domain serves the disk',
+    sentence:
+      'The disk belongs to blkdd, an unprivileged driver domain that runs the NVMe driver and blkback: the guests’ I/O costs blkdd’s CPU time, not dom0’s, and dom0 only ran the toolstack and xenstore.',
+    scenario: {
+      name: 'seed-C3-driver-domain',
+      description: 'C3: drivers disaggregated into their own domain; the guests’ disks are served by blkdd, which owns the NVMe disk.',
+      machine: { memoryMiB: 2048, pcpus: 1, devices: [{ id: 'disk0', kind: 'disk', sizeMiB: 512 }] },
+      hypervisor: 'xen',
+      domains: [
+        { name: 'blkdd', mode: 'pv', memoryMiB: 128, vcpus: 1, pci: ['disk0'] },
+        { name: 'web', mode: 'pv', memoryMiB: 256, vcpus: 1, disks: [{ backend: 'blkdd', device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 3000, writeFraction: 0.3, flushEvery: 16 } },
+        { name: 'db', mode: 'hap', memoryMiB: 256, vcpus: 1, disks: [{ backend: 'blkdd', device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 3000, flushEvery: 4 } },
+      ],
+    },
+  },
+  {
+    id: 'c4-kill-driver-domain',
+    claim: 'C4',
+    title: 'Kill the driver domain under load',
+    sentence:
+      'blkdd is destroyed at 20 ms while the guest writes with a flush every 8 writes, and created again at 30 ms: the guest’s blkfront sees its backend vanish, keeps its unanswered requests, reconnects to the new blkdd and re-issues them; after the run every acknowledged write is checked on the disk by content (lostWrites 0).',
+    scenario: {
+      name: 'seed-C4-kill-driver-domain',
+      description: 'C4: a driver domain killed and restarted under load; the guest reconnects as it would after migration, and no acknowledged write is lost.',
+      machine: { memoryMiB: 2048, pcpus: 1, devices: [{ id: 'disk0', kind: 'disk', sizeMiB: 512 }] },
+      hypervisor: 'xen',
+      domains: [
+        { name: 'blkdd', mode: 'pv', memoryMiB: 128, vcpus: 1, pci: ['disk0'] },
+        { name: 'guest', mode: 'pv', memoryMiB: 256, vcpus: 1, disks: [{ backend: 'blkdd', device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 4000, flushEvery: 8 } },
+      ],
+      timeline: [
+        { atMs: 20, do: 'destroy', domain: 'blkdd' },
+        { atMs: 30, do: 'create', domain: 'blkdd' },
+      ],
+    },
+  },
+  {
     id: 'multi-guest',
     claim: 'C1',
     title: 'dom0 and three guests sharing the machine',

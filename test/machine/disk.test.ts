@@ -323,7 +323,7 @@ describe('NvmeDisk: timing', () => {
   // Inputs different from the defaults, so the test checks the formula, not the P3700 numbers.
   const timing = { readUs: 50, readPerExtraBlockUs: 2, cacheWriteUs: 10, writePerExtraBlockUs: 1, programPerBlockUs: 3, flushBaseUs: 7 };
 
-  it('serves commands in order, each for the documented service time', () => {
+  it('serves commands in parallel units, a FLUSH as a barrier, each for the documented service time', () => {
     const cpu = 1000;
     const r = rig({ timing, cyclesPerUs: cpu });
     putSqe(r.mem, 0, { op: WRITE, cid: 1, prp1: BUF_MFN * PAGE, prp2: (BUF_MFN + 1) * PAGE, slba: 0, nlb: 1 });
@@ -335,14 +335,15 @@ describe('NvmeDisk: timing', () => {
     r.t.now = 5000;
     r.disk.ringSqDoorbell(5);
     drain(r);
-    // By hand: write of 2 blocks to cache 10 + 1 = 11 µs; FUA write of 1 block 10 + 3 = 13 µs;
-    // flush of the 2 dirty blocks 7 + 2·3 = 13 µs; read of 3 blocks 50 + 2·2 = 54 µs; the
-    // refused opcode takes no media time.
-    const ends = [11, 24, 37, 91, 91].map((us) => 5000 + us * cpu);
+    // By hand, all from t = 5000: the two writes start together — 2 blocks to cache 10 + 1 = 11 µs,
+    // FUA of 1 block 10 + 3 = 13 µs. The flush waits for both (13 µs), then writes back the 2
+    // dirty blocks: 7 + 2·3 = 13 µs, done at 26 µs. The read and the refused opcode wait for the
+    // flush; the refused one takes no media time (26 µs), the read of 3 blocks 50 + 2·2 = 54 µs (80 µs).
+    const ends = [11, 13, 26, 26, 80].map((us) => 5000 + us * cpu);
     expect(r.irqs.map((i) => i.at)).toEqual(ends);
   });
 
-  it('an idle pipeline starts a command when it arrives, a busy one when the previous finishes', () => {
+  it('a command starts when it arrives while a unit is free; with one unit, when the previous one finishes', () => {
     const cpu = 2;
     const r = rig({ timing, cyclesPerUs: cpu });
     putSqe(r.mem, 0, { op: READ, cid: 1, prp1: 30 * PAGE });
@@ -353,7 +354,14 @@ describe('NvmeDisk: timing', () => {
     putSqe(r.mem, 2, { op: WRITE, cid: 3, prp1: 30 * PAGE });
     r.disk.ringSqDoorbell(3);
     drain(r);
-    expect(r.irqs.map((i) => i.at)).toEqual([100, 1000 + 100, 1000 + 100 + 20]);
+    // Both start at 1000 on their own units: the write (10 µs) finishes before the read (50 µs).
+    expect(r.irqs.map((i) => i.at)).toEqual([100, 1000 + 20, 1000 + 100]);
+    const one = rig({ timing: { ...timing, parallelUnits: 1 }, cyclesPerUs: cpu });
+    putSqe(one.mem, 0, { op: READ, cid: 1, prp1: 30 * PAGE });
+    putSqe(one.mem, 1, { op: WRITE, cid: 2, prp1: 30 * PAGE });
+    one.disk.ringSqDoorbell(2);
+    drain(one);
+    expect(one.irqs.map((i) => i.at)).toEqual([100, 100 + 20]);
   });
 
   it('by default a 4 KiB read takes the P3700\'s QD1 time: 4096 B at 36.5 MB/s', () => {

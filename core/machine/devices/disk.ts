@@ -4,9 +4,9 @@
  * Layouts, opcodes and status codes are in nvme.ts with their sections of the NVMe spec.
  *
  * How a command goes: the driver writes SQEs and rings the SQ tail doorbell; the device fetches
- * them (a DMA read each) into one internal pipeline that serves commands in order. A command's
- * service time (nvmeServiceUs) starts when the previous one finishes, or when it arrives if the
- * pipeline is idle; at its completion time the data moves (DMA read for a write, DMA write for
+ * them (a DMA read each) and serves up to timing.parallelUnits at once, in order of arrival (a
+ * FLUSH is a barrier: it waits for everything before it and holds what follows). A command's
+ * service time (nvmeServiceUs) starts when it arrives and a unit is free; at its completion time the data moves (DMA read for a write, DMA write for
  * a read), the CQE is posted with the current phase tag and MSI is raised once for the CQEs
  * posted together. Bad commands complete with the status the spec gives, never a throw.
  *
@@ -142,9 +142,10 @@ export class NvmeDisk implements PciFunction {
   /** CQ: `tail` is where the device posts next, `head` what the host last acknowledged. */
   private cq: (Queue & { phase: 0 | 1 }) | null = null;
   private readonly fetched: Cmd[] = [];
-  private inFlight: { cmd: Cmd; event: number; done: number } | null = null;
-  /** Time the pipeline last finished a command. */
-  private idleSince = 0;
+  /** Commands being served, at most timing.parallelUnits at once. */
+  private readonly inFlight = new Set<{ cmd: Cmd; event: number; done: number }>();
+  /** A FLUSH waits for the commands before it and holds the ones after it (a barrier). */
+  private flushing = false;
   /** CQEs waiting for CQ space or Bus Master Enable: [cid, status]. */
   private readonly toPost: [number, number][] = [];
 
@@ -254,12 +255,13 @@ export class NvmeDisk implements PciFunction {
 
   /** Commands fetched and not yet completed (in the pipeline). */
   get outstanding(): number {
-    return this.fetched.length + (this.inFlight ? 1 : 0);
+    return this.fetched.length + this.inFlight.size;
   }
 
   private dropQueues(): void {
-    if (this.inFlight) this.clock.queue.cancel(this.inFlight.event);
-    this.inFlight = null;
+    for (const f of this.inFlight) this.clock.queue.cancel(f.event);
+    this.inFlight.clear();
+    this.flushing = false;
     this.fetched.length = 0;
     this.toPost.length = 0;
     this.sq = null;
@@ -312,26 +314,35 @@ export class NvmeDisk implements PciFunction {
     return OK;
   }
 
+  /**
+   * Starts fetched commands, in order, while a unit is free: each is served from the moment it
+   * arrives (the units work in parallel). A FLUSH starts only when everything before it is done,
+   * and nothing after it starts until it is.
+   */
   private startNext(): void {
-    if (this.inFlight !== null || this.fetched.length === 0) return;
-    const cmd = this.fetched.shift()!;
-    const start = Math.max(cmd.arrival, this.idleSince);
-    let us: number;
-    if (this.decodeStatus(cmd) !== OK) us = nvmeServiceUs(this.timing, 'refused', 0);
-    else if (cmd.opcode === NVME_CMD_READ) us = nvmeServiceUs(this.timing, 'read', cmd.nblocks);
-    else if (cmd.opcode === NVME_CMD_WRITE) {
-      us = nvmeServiceUs(this.timing, cmd.fua || !this.writeCache ? 'writeMedia' : 'write', cmd.nblocks);
-    } else us = nvmeServiceUs(this.timing, 'flush', this.cache.size);
-    const done = start + Math.round(us * this.clock.cyclesPerUs);
-    const event = this.clock.queue.push(done, () => this.finish());
-    this.inFlight = { cmd, event, done };
+    while (this.fetched.length > 0 && !this.flushing && this.inFlight.size < this.timing.parallelUnits) {
+      const cmd = this.fetched[0]!;
+      const isFlush = cmd.opcode === NVME_CMD_FLUSH && this.decodeStatus(cmd) === OK;
+      if (isFlush && this.inFlight.size > 0) return;
+      this.fetched.shift();
+      const start = Math.max(cmd.arrival, this.clock.now());
+      let us: number;
+      if (this.decodeStatus(cmd) !== OK) us = nvmeServiceUs(this.timing, 'refused', 0);
+      else if (cmd.opcode === NVME_CMD_READ) us = nvmeServiceUs(this.timing, 'read', cmd.nblocks);
+      else if (cmd.opcode === NVME_CMD_WRITE) {
+        us = nvmeServiceUs(this.timing, cmd.fua || !this.writeCache ? 'writeMedia' : 'write', cmd.nblocks);
+      } else us = nvmeServiceUs(this.timing, 'flush', this.cache.size);
+      const done = start + Math.round(us * this.clock.cyclesPerUs);
+      const f = { cmd, event: 0, done };
+      f.event = this.clock.queue.push(done, () => this.finish(f));
+      this.inFlight.add(f);
+      if (isFlush) this.flushing = true;
+    }
   }
 
-  private finish(): void {
-    const f = this.inFlight;
-    if (f === null) return;
-    this.inFlight = null;
-    this.idleSince = f.done;
+  private finish(f: { cmd: Cmd; event: number; done: number }): void {
+    if (!this.inFlight.delete(f)) return;
+    if (f.cmd.opcode === NVME_CMD_FLUSH) this.flushing = false;
     const status = this.execute(f.cmd);
     if (status !== OK) this.stats.errors++;
     this.toPost.push([f.cmd.cid, status]);

@@ -1,0 +1,86 @@
+/**
+ * What the Topology view draws (UI.md "Topology"): domains, the devices on the PCI bus and who
+ * owns them, each split-driver connection (frontend, backend, their xenbus states and how full the
+ * shared ring is), event channels and grant mappings as edges. A snapshot of one moment; the
+ * simulation worker sends one with its metric snapshots while a run goes.
+ */
+
+export type TopologyDomainState = 'running' | 'paused' | 'blocked' | 'shutdown' | 'dying' | 'destroyed';
+
+export interface TopologyDomain {
+  domid: number;
+  name: string;
+  mode: string;
+  role: 'dom0' | 'guest';
+  state: TopologyDomainState;
+  /** Serves at least one virtual device for another domain. */
+  backend: boolean;
+  /** Simulated CPU time the domain has used, ms. */
+  cpuMs: number;
+}
+
+export interface TopologyDevice {
+  id: string;
+  kind: string;
+  bdf: string;
+  /** The domain that drives it, or null while it has none (its driver domain is dead). */
+  owner: string | null;
+  /** Commands the device has accepted and not completed. */
+  outstanding: number;
+  stats: Record<string, number>;
+}
+
+/** One virtual block device: a frontend in a guest, a backend in the domain that serves it. */
+export interface TopologyVbd {
+  frontend: string;
+  frontendDomid: number;
+  vdev: string;
+  /** The backend domain's name as configured (it may be dead). */
+  backend: string;
+  backendDomid: number | null;
+  device: string;
+  /** xenbus states (io/xenbus.h numbers) and their names. */
+  frontState: number;
+  frontStateName: string;
+  backState: number;
+  backStateName: string;
+  /** Requests on the ring not yet answered, out of ringSize. */
+  ringInFlight: number;
+  ringSize: number;
+  /** Requests waiting for ring space or for a backend. */
+  queued: number;
+  reconnects: number;
+}
+
+export interface TopologyEvtchn {
+  domid: number;
+  port: number;
+  /** interdomain, unbound, pirq, virq. */
+  kind: string;
+  remoteDomid?: number;
+  remotePort?: number;
+  pirq?: number;
+  virq?: number;
+  pending: boolean;
+  masked: boolean;
+}
+
+/** Grant mappings from one granter to one mapper, counted. */
+export interface TopologyGrants {
+  granter: number;
+  mapper: number;
+  mappings: number;
+  readonly: number;
+}
+
+export interface TopologySnapshot {
+  /** Simulated time since the domains booted, ms. */
+  atMs: number;
+  domains: TopologyDomain[];
+  devices: TopologyDevice[];
+  vbds: TopologyVbd[];
+  evtchns: TopologyEvtchn[];
+  grants: TopologyGrants[];
+  /** What the timeline has done so far. */
+  timeline: { atMs: number; do: string; domain: string; ok: boolean; message: string }[];
+}

@@ -1,0 +1,91 @@
+/** The Topology view's snapshot of a running simulation (core/api/topology.ts). */
+import { EVTCHNSTAT_NAMES } from '../api/public/event_channel.js';
+import { BLK_RING_SIZE } from '../api/public/io/blkif.js';
+import { XENBUS_STATE_NAMES, XenbusStateUnknown, type XenbusState } from '../api/public/io/xenbus.js';
+import type { TopologySnapshot, TopologyGrants } from '../api/topology.js';
+import type { Simulation } from './simulation.js';
+import { totalCycles } from './simulation.js';
+
+export function topologyOf(sim: Simulation): TopologySnapshot {
+  const clockGHz = sim.xen.cpu.clockGHz;
+  const io = sim.io;
+  const live = sim.domains;
+  const backends = new Set<string>();
+  const vbds: TopologySnapshot['vbds'] = [];
+  for (const vm of live) {
+    for (const d of vm.io?.disks ?? []) {
+      backends.add(d.backend);
+      const be = live.find((x) => x.name === d.backend);
+      const f = d.front;
+      const dir = f.backend.dir;
+      const raw = dir && io ? io.xenstored.tree.node(`${dir}/state`)?.value : undefined;
+      const bs = (raw === undefined ? XenbusStateUnknown : Number(raw)) as XenbusState;
+      vbds.push({
+        frontend: vm.name,
+        frontendDomid: vm.domid,
+        vdev: d.vdev,
+        backend: d.backend,
+        backendDomid: be ? be.domid : null,
+        device: d.device,
+        frontState: f.state,
+        frontStateName: XENBUS_STATE_NAMES[f.state],
+        backState: bs,
+        backStateName: XENBUS_STATE_NAMES[bs] ?? 'Unknown',
+        ringInFlight: f.inFlight,
+        ringSize: BLK_RING_SIZE,
+        queued: f.queued,
+        reconnects: f.stats.reconnects,
+      });
+    }
+  }
+  const domains: TopologySnapshot['domains'] = live.map((vm) => ({
+    domid: vm.domid,
+    name: vm.name,
+    mode: vm.mode,
+    role: vm.config.role,
+    state: sim.visibleState(vm),
+    backend: backends.has(vm.name),
+    cpuMs: vm.dom.cpuCycles / (clockGHz * 1e6),
+  }));
+  // Domains of the scenario that are not live (destroyed by the timeline or xl) are drawn dead.
+  for (const cfg of sim.scenario.domains) {
+    if (!live.some((vm) => vm.name === cfg.name)) {
+      domains.push({ domid: -1, name: cfg.name, mode: cfg.mode, role: cfg.role, state: 'destroyed', backend: backends.has(cfg.name), cpuMs: 0 });
+    }
+  }
+  const evtchns: TopologySnapshot['evtchns'] = [];
+  for (const vm of live) {
+    for (const p of sim.xen.evtchn.ports(vm.domid)) {
+      if (p.status === 0) continue;
+      evtchns.push({
+        domid: vm.domid,
+        port: p.port,
+        kind: EVTCHNSTAT_NAMES[p.status],
+        ...(p.remoteDom !== undefined ? { remoteDomid: p.remoteDom } : {}),
+        ...(p.remotePort !== undefined ? { remotePort: p.remotePort } : {}),
+        ...(p.pirq !== undefined ? { pirq: p.pirq } : {}),
+        ...(p.virq !== undefined ? { virq: p.virq } : {}),
+        pending: p.pending,
+        masked: p.masked,
+      });
+    }
+  }
+  const byPair = new Map<string, TopologyGrants>();
+  for (const m of sim.xen.gnttab.mappings()) {
+    const k = `${m.granter}>${m.mapper}`;
+    let g = byPair.get(k);
+    if (!g) byPair.set(k, (g = { granter: m.granter, mapper: m.mapper, mappings: 0, readonly: 0 }));
+    g.mappings++;
+    if (m.readonly) g.readonly++;
+  }
+  return {
+    atMs: (sim.cycles - sim.origin) / (clockGHz * 1e6),
+    domains,
+    devices: io ? io.deviceResults().map((d) => ({ ...d, outstanding: io.disks.get(d.id)?.outstanding ?? 0 })) : [],
+    vbds,
+    evtchns,
+    grants: [...byPair.values()],
+    timeline: sim.timeline.map((t) => ({ atMs: t.firedAtMs, do: t.do, domain: t.domain, ok: t.ok, message: t.message })),
+  };
+}
+
