@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { validateScenario, type Scenario } from '../../core/api/scenario.js';
 import { runScenario } from '../../core/sim/run.js';
 import { Simulation } from '../../core/sim/simulation.js';
+import { DOMID_XEN } from '../../core/hv/mm/frameTable.js';
 
 type Io = { acknowledgedWrites: number; lostWrites: number; volatileWrites: number; reconnects: number; reconnectMs: number[]; reissued: number; served: number; requests: number; flushes: number; latencyUs: { p50: number; p99: number } };
 
@@ -165,5 +166,36 @@ describe('I/O scenarios: bad input refused at the field', () => {
     s.domains[1]!.disks = [];
     s.domains[1]!.workload = { kind: 'disk-io' };
     expect(problems(s)).toEqual([expect.objectContaining({ path: 'domains[1].workload', message: expect.stringContaining('needs a virtual disk') })]);
+  });
+});
+
+describe('a guest destroyed while its backend has its pages mapped', () => {
+  it('keeps those frames out of the heap until the backend unmaps them, then frees every one', () => {
+    const v = validateScenario({
+      name: 'kill-guest',
+      machine: { memoryMiB: 2048, pcpus: 1, devices: [{ id: 'disk0', kind: 'disk', sizeMiB: 64 }] },
+      hypervisor: 'xen',
+      domains: [
+        { name: 'blkdd', mode: 'pv', memoryMiB: 128, vcpus: 1, pci: ['disk0'] },
+        { name: 'guest', mode: 'pv', memoryMiB: 128, vcpus: 1, disks: [{ backend: 'blkdd', device: 'disk0' }], workload: { kind: 'disk-io', ops: 100_000 } },
+      ],
+    });
+    if (!v.ok) throw new Error(JSON.stringify(v.problems));
+    const sim = new Simulation(v.scenario);
+    const guest = sim.domains.find((d) => d.name === 'guest')!;
+    // Run until the backend has some of the guest's pages mapped for the disk.
+    for (let i = 0; i < 10_000 && sim.xen.gnttab.mappings().filter((m) => m.granter === guest.domid && m.flags === 1).length === 0; i++) sim.step(1);
+    const mapped = sim.xen.gnttab.mappings().filter((m) => m.granter === guest.domid);
+    expect(mapped.length).toBeGreaterThan(0);
+    const freeBefore = sim.xen.freeFrames;
+    const freed = sim.destroyDomain(guest);
+    // The mapped frames were not given back: the heap grew by what was freed, and they are Xen's.
+    expect(sim.xen.freeFrames - freeBefore).toBe(freed.guestFrames + freed.xenFrames);
+    for (const m of mapped) expect(sim.xen.ft.owner(m.mfn)).toBe(DOMID_XEN);
+    while (sim.step(1));
+    // The backend's requests finished (answered to no one) and unmapped: the held frames are free.
+    expect(sim.xen.gnttab.mappings()).toEqual([]);
+    for (const m of mapped) expect(sim.xen.ft.owner(m.mfn)).not.toBe(DOMID_XEN);
+    expect(sim.results().audit.ok).toBe(true);
   });
 });
