@@ -199,3 +199,49 @@ describe('a guest destroyed while its backend has its pages mapped', () => {
     expect(sim.results().audit.ok).toBe(true);
   });
 });
+
+describe('bare metal: the native baseline of the I/O path', () => {
+  const wl = { kind: 'disk-io', ops: 600, flushEvery: 16, writeFraction: 0.5 } as const;
+  const run = (hv: 'none' | 'xen') => {
+    const v = validateScenario({
+      name: `base-${hv}`,
+      machine: { memoryMiB: 2048, pcpus: 1, devices: [{ id: 'disk0', kind: 'disk', sizeMiB: 64 }] },
+      hypervisor: hv,
+      domains:
+        hv === 'none'
+          ? [{ name: 'n', mode: 'native', memoryMiB: 256, vcpus: 1, pci: ['disk0'], workload: wl }]
+          : [{ name: 'g', mode: 'pv', memoryMiB: 256, vcpus: 1, disks: [{ device: 'disk0' }], workload: wl }],
+    });
+    if (!v.ok) throw new Error(JSON.stringify(v.problems));
+    return runScenario(v.scenario);
+  };
+
+  it('drives the disk with no ring, grant or event channel, and loses nothing', () => {
+    const r = run('none');
+    const d = r.domains[0]!;
+    const io = (d as unknown as { io: Io }).io;
+    expect(d.ops).toBe(600);
+    expect(io.lostWrites).toBe(0);
+    expect(d.hypercalls.total).toBe(0);
+    expect(d.counters.evtchnSends).toBe(0);
+    expect(d.counters.grantMaps).toBe(0);
+  });
+
+  it('under Xen the same I/O costs more CPU in all (guest and backend) than on bare metal', () => {
+    const native = run('none').domains[0]!.cycles.total;
+    const xen = run('xen').domains.reduce((a, d) => a + d.cycles.total, 0);
+    expect(xen).toBeGreaterThan(native);
+  });
+
+  it('refuses virtual disks on bare metal and devices under KVM, at the field', () => {
+    const v = validateScenario({
+      name: 'x',
+      machine: { memoryMiB: 2048, pcpus: 1, devices: [{ id: 'disk0', kind: 'disk' }] },
+      hypervisor: 'none',
+      domains: [{ name: 'n', mode: 'native', memoryMiB: 256, vcpus: 1, disks: [{ device: 'disk0' }] }],
+    });
+    expect(v.ok ? [] : v.problems.map((p) => p.path)).toContain('domains[0].disks');
+    const k = validateScenario({ name: 'k', machine: { memoryMiB: 2048, pcpus: 1, devices: [{ id: 'disk0', kind: 'disk' }] }, hypervisor: 'kvm', domains: [{ name: 'g', mode: 'hap', memoryMiB: 256, vcpus: 1 }] });
+    expect(k.ok ? [] : k.problems).toEqual([expect.objectContaining({ path: 'machine.devices', message: expect.stringContaining('KVM') })]);
+  });
+});
