@@ -13,13 +13,22 @@
  *   shadow_out_of_sync = 0 | 1
  *   shadow_pool_pages               the shadow pool in pages, when not whole MiB
  *   workload = "random-access workingSetMiB=64 accesses=100000"   (or positional: "random-access 64 100000")
- * vif, disk, pci and backend are read (lists of strings) and reported: the engine does not model
- * virtual devices yet. Any other key is a problem naming its line. As in xl, a later assignment
- * of a key replaces an earlier one (so `xl create file key=value` overrides the file).
+ * I/O (issue 12):
+ *   disk = [ "<diskspec>", ... ]    xl's diskspec (docs/misc/xl-disk-configuration.txt, the grammar
+ *                                   of tools/libs/util/libxlu_disk_l.l): key=value parameters,
+ *                                   flags and positional target, format, vdev, access; `target=`
+ *                                   last, eating the rest; deprecated prefixes (`phy:disk0,xvda,w`).
+ *                                   The target is a machine device's id (xl's /dev/<id>).
+ *   pci = [ "03:00.0", ... ]        devices passed through (a BDF, short or long, or a device id)
+ *   driver_domain = 0 | 1           accepted: any domain in the lab may run a backend
+ * vif and backend are read (lists of strings) and reported: the engine does not model them yet.
+ * Any other key is a problem naming its line. As in xl, a later assignment of a key replaces an
+ * earlier one (so `xl create file key=value` overrides the file).
  */
 import type { z } from 'zod';
 import { domainSchema, validateScenario, type DomainConfig, type PagingMode } from './scenario.js';
 import { formatWorkload, parseWorkloadArgs } from './workloadSpec.js';
+import { BDF_RE, vdiskSchema, type VdiskConfig } from './ioScenario.js';
 import { formatXlValue, parseXlSyntax, type XlAssignment, type XlProblem, type XlValue } from './xlcfgSyntax.js';
 
 export type { XlProblem } from './xlcfgSyntax.js';
@@ -28,7 +37,7 @@ export type XlCfgResult = { ok: true; domain: DomainConfig } | { ok: false; prob
 
 const PAGE_SIZES = ['4k', '2m', '1g'] as const;
 const TYPES = ['pv', 'hvm', 'pvh', 'native'] as const;
-const DEVICE_KEYS = ['vif', 'disk', 'pci', 'backend'] as const;
+const DEVICE_KEYS = ['vif', 'backend'] as const;
 export const XLCFG_KEYS = [
   'name',
   'memory',
@@ -42,6 +51,9 @@ export const XLCFG_KEYS = [
   'guest_page_size',
   'host_page_size',
   'workload',
+  'disk',
+  'pci',
+  'driver_domain',
   ...DEVICE_KEYS,
 ] as const;
 
@@ -57,6 +69,8 @@ const FIELD_KEY: Record<string, string> = {
   shadowPoolPages: 'shadow_pool_pages',
   workload: 'workload',
   role: 'type',
+  disks: 'disk',
+  pci: 'pci',
 };
 
 /** The xl.cfg key a domain field is written with (`memoryMiB` → `memory`). */
@@ -118,8 +132,25 @@ export function parseXlCfg(text: string): XlCfgResult {
     if (!a) continue;
     const ok = key === 'backend' ? a.value.type === 'string' || isStringList(a.value) : isStringList(a.value);
     if (!ok) problem(key, `${key} is a list of strings, e.g. ${key} = [ "..." ]`);
-    else problem(key, `${key}: the engine does not model virtual ${key === 'vif' ? 'network interfaces' : key === 'disk' ? 'disks' : key === 'pci' ? 'PCI devices (passthrough)' : 'device backends (driver domains)'} yet; remove this line`);
+    else problem(key, `${key}: the engine does not model ${key === 'vif' ? 'virtual network interfaces' : 'a domain-wide backend key (give each disk its backend=)'} yet; remove this line`);
   }
+  const disks = stringList('disk', last, problem)?.flatMap((spec, i) => {
+    const r = parseDiskSpec(spec);
+    if (!r.ok) {
+      problem('disk', `disk[${i}] '${spec}': ${r.message}`);
+      return [];
+    }
+    return [r.disk];
+  });
+  const pci = stringList('pci', last, problem)?.flatMap((spec, i) => {
+    const r = parsePciSpec(spec);
+    if (r === null) {
+      problem('pci', `pci[${i}] '${spec}': not a PCI address (BB:DD.F or SSSS:BB:DD.F, e.g. '03:00.0') nor a device id (e.g. 'disk0')`);
+      return [];
+    }
+    return [r];
+  });
+  flag('driver_domain');
 
   const name = str('name');
   if (!last.has('name') && !problems.some((p) => p.path === 'name')) problems.push({ line: 0, path: 'name', message: 'name is required (name = "...")' });
@@ -143,6 +174,7 @@ export function parseXlCfg(text: string): XlCfgResult {
     if (w.ok) workload = w.workload;
     else for (const p of w.problems) problem('workload', p.path === 'kind' ? p.message : `${p.path}: ${p.message}`);
   }
+  if ((disks?.length || pci?.length) && type === 'native') problem(disks?.length ? 'disk' : 'pci', 'virtual disks and passthrough need a hypervisor: type "native" has none');
   if (problems.length > 0) return { ok: false, problems: sorted(problems) };
 
   const input: z.input<typeof domainSchema> = {
@@ -157,7 +189,9 @@ export function parseXlCfg(text: string): XlCfgResult {
     ...(workload !== undefined ? { workload: workload as DomainConfig['workload'] } : {}),
   };
   // The domain schema, then the scenario rules (page sizes per mode, workload fits in memory),
-  // checked on a machine big enough that only the domain's own rules can fail.
+  // checked on a machine big enough that only the domain's own rules can fail. Its disks and pci
+  // name the machine's devices and other domains, which the machine the domain is created on
+  // checks (xl create); here they are checked for shape only.
   const v = validateScenario({
     name: 'xl.cfg',
     machine: { memoryMiB: 1_048_576, pcpus: 1 },
@@ -173,7 +207,129 @@ export function parseXlCfg(text: string): XlCfgResult {
     }
     if (problems.length > 0) return { ok: false, problems: sorted(problems) };
   }
-  return { ok: true, domain: domainSchema.parse(input) };
+  const domain = domainSchema.parse(input);
+  return { ok: true, domain: { ...domain, ...(pci?.length ? { pci } : {}), ...(disks?.length ? { disks } : {}) } };
+}
+
+/** A key whose value is a list of strings; a problem naming it otherwise. */
+function stringList(key: string, last: Map<string, XlAssignment>, problem: (key: string, m: string) => void): string[] | undefined {
+  const a = last.get(key);
+  if (!a) return undefined;
+  if (!isStringList(a.value)) {
+    problem(key, `${key} is a list of strings, e.g. ${key === 'pci' ? "pci = [ '03:00.0' ]" : "disk = [ 'backend=blkdd, vdev=xvda, target=disk0' ]"}, not ${show(a.value)}`);
+    return undefined;
+  }
+  return (a.value as { items: { value: string }[] }).items.map((i) => i.value);
+}
+
+export type DiskSpecResult = { ok: true; disk: VdiskConfig } | { ok: false; message: string };
+
+/** Deprecated prefixes xl strips and ignores (xl-disk-configuration.txt, "<deprecated-prefix>:"). */
+const IGNORED_PREFIXES = ['tapdisk', 'tap', 'tap2', 'aio', 'ioemu', 'file', 'phy'];
+/** Flags xl accepts that change nothing the lab models (advice to the backend: discard, O_DIRECT, trust). */
+const ADVISORY_FLAGS = ['direct-io-safe', 'discard', 'no-discard', 'trusted', 'untrusted'];
+
+/**
+ * One of xl's diskspecs (docs/misc/xl-disk-configuration.txt), onto a virtual disk: comma-separated
+ * `key=value` parameters, flags, and positional parameters filling target, format, vdev, access in
+ * that order (after a deprecated `phy:`-style prefix on the target: target, vdev, access). An
+ * empty value means the default; each parameter at most once; `target=` takes the rest of the
+ * string. The lab's disks are whole machine devices served by blkback (`phy`), raw, read-write.
+ */
+export function parseDiskSpec(spec: string): DiskSpecResult {
+  const p: { target?: string; format?: string; vdev?: string; access?: string; backend?: string; backendtype?: string; devtype?: string } = {};
+  let deprecatedPrefix = false;
+  const fail = (message: string): DiskSpecResult => ({ ok: false, message });
+  const set = (k: keyof typeof p, v: string): string | null => {
+    if (p[k] !== undefined && !(k === 'target' && p.target === '')) return `${k} is given twice (each parameter at most once)`;
+    p[k] = v;
+    return null;
+  };
+  let rest = spec;
+  while (rest.length > 0) {
+    rest = rest.replace(/^[ \t\n]+/, '');
+    if (rest.startsWith('target=')) {
+      const e = set('target', rest.slice('target='.length).replace(/,$/, ''));
+      if (e) return fail(e);
+      break;
+    }
+    const comma = rest.indexOf(',');
+    const part = comma < 0 ? rest : rest.slice(0, comma);
+    rest = comma < 0 ? '' : rest.slice(comma + 1);
+    const named = /^([a-z][-a-z0-9_]*)=(.*)$/.exec(part);
+    if (named) {
+      const [, k, v] = named as unknown as [string, string, string];
+      if (k === 'format' || k === 'vdev' || k === 'access' || k === 'backend' || k === 'backendtype' || k === 'devtype') {
+        const e = set(k, v.trim());
+        if (e) return fail(e);
+        continue;
+      }
+      if (k === 'script') return fail('script=: block scripts are not modelled (the target is a machine device, served directly)');
+      return fail(`unknown parameter "${k}=" (xl knows target, format, vdev, access, devtype, backend, backendtype, script, and flags such as cdrom, discard)`);
+    }
+    if (part.includes('=')) return fail(`bad disk syntax at "${part}"`);
+    if (part === 'cdrom') return fail('cdrom: the lab has no CD-ROM drives, only disks');
+    if (ADVISORY_FLAGS.includes(part.trim())) continue;
+    let positional = part;
+    if (p.target === undefined) {
+      const prefix = /^([a-z][a-z0-9]*):(.*)$/.exec(part);
+      if (prefix) {
+        const [, pre, after] = prefix as unknown as [string, string, string];
+        if (pre === 'raw' || pre === 'qcow' || pre === 'qcow2' || pre === 'vhd') {
+          const e = set('format', pre);
+          if (e) return fail(e);
+        } else if (pre === 'iscsi' || pre === 'nbd' || pre === 'enbd' || pre === 'drbd') {
+          return fail(`${pre}: block scripts are not modelled (the target is a machine device, served directly)`);
+        } else if (!IGNORED_PREFIXES.includes(pre)) {
+          return fail(`unknown deprecated disk prefix "${pre}:"`);
+        }
+        deprecatedPrefix = true;
+        positional = after;
+      }
+    }
+    positional = positional.trim();
+    if (p.target === undefined) p.target = positional;
+    else if (!deprecatedPrefix && p.format === undefined) p.format = positional;
+    else if (p.vdev === undefined) {
+      const colon = positional.lastIndexOf(':');
+      if (colon >= 0) {
+        const devtype = positional.slice(colon + 1);
+        if (devtype !== 'disk') return fail(devtype === 'cdrom' ? 'cdrom: the lab has no CD-ROM drives, only disks' : `unknown deprecated type "${devtype}"`);
+        p.vdev = positional.slice(0, colon);
+      } else p.vdev = positional;
+    } else if (p.access === undefined) p.access = positional;
+    else return fail(`too many positional parameters at "${positional}" (target, format, vdev, access)`);
+  }
+  if (p.devtype !== undefined && p.devtype !== '' && p.devtype !== 'disk') return fail(p.devtype === 'cdrom' ? 'devtype=cdrom: the lab has no CD-ROM drives, only disks' : `unknown value for devtype "${p.devtype}" (disk or cdrom)`);
+  if (p.format && p.format !== 'raw') return fail(`format "${p.format}": the lab's disks are raw devices (${['qcow', 'qcow2', 'vhd', 'qed'].includes(p.format) ? 'image formats need qdisk, which is not modelled' : 'xl knows raw, qcow, qcow2, vhd, qed'})`);
+  if (p.access && !['rw', 'w', 'ro', 'r'].includes(p.access)) return fail(`unknown value for access "${p.access}" (rw, w, ro or r)`);
+  if (p.access === 'ro' || p.access === 'r') return fail(`access=${p.access}: read-only virtual disks are not modelled; use rw`);
+  if (p.backendtype && p.backendtype !== 'phy') return fail(`backendtype "${p.backendtype}": the lab's backend is blkback (phy)${['tap', 'qdisk'].includes(p.backendtype) ? '' : '; xl knows phy, tap, qdisk'}`);
+  if (!p.target) return fail('no target: give the machine device behind the disk (target=disk0)');
+  if (!p.vdev) return fail('no vdev: it is mandatory (vdev=xvda)');
+  // xl prepends /dev to a target without a leading '/': the lab's device ids are those names.
+  const device = p.target.startsWith('/dev/') ? p.target.slice('/dev/'.length) : p.target;
+  if (device.startsWith('/') || device.includes('/')) return fail(`target "${p.target}": the lab's targets are machine devices by id (disk0 or /dev/disk0), not paths`);
+  const r = vdiskSchema.safeParse({ device, vdev: p.vdev, ...(p.backend ? { backend: p.backend } : {}) });
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const k = issue.path[0] === 'device' ? 'target' : issue.path[0] === 'backend' ? 'backend' : 'vdev';
+    return fail(`${k} "${p[k] ?? ''}": ${issue.message}`);
+  }
+  return { ok: true, disk: r.data };
+}
+
+/** A pci spec: `[SSSS:]BB:DD.F` (xl-pci-configuration; options after a comma are not modelled) or a device id. */
+export function parsePciSpec(spec: string): string | null {
+  const s = spec.trim();
+  if (BDF_RE.test(s)) return s;
+  if (/^[a-z][a-z0-9_-]{0,31}$/.test(s)) return s;
+  return null;
+}
+
+/** A virtual disk as xl's diskspec, the form parseDiskSpec reads back. */
+export function formatDiskSpec(d: VdiskConfig): string {
+  return `${d.backend !== undefined ? `backend=${d.backend}, ` : ''}vdev=${d.vdev}, target=${d.device}`;
 }
 
 function modeOf(type: (typeof TYPES)[number] | undefined, hap: boolean | undefined, problem: (key: string, m: string) => void): PagingMode | undefined {
@@ -219,6 +375,8 @@ export function toXlCfg(domain: DomainConfig): string {
   if (d.shadowPoolPages !== undefined) {
     lines.push(d.shadowPoolPages % 256 === 0 ? `shadow_memory = ${d.shadowPoolPages / 256}` : `shadow_pool_pages = ${d.shadowPoolPages}`);
   }
+  if (d.pci?.length) lines.push(`pci = ${formatXlValue({ type: 'list', items: d.pci.map((v) => ({ type: 'string', value: v })) })}`, 'driver_domain = 1');
+  if (d.disks?.length) lines.push(`disk = ${formatXlValue({ type: 'list', items: d.disks.map((v) => ({ type: 'string', value: formatDiskSpec(v) })) })}`);
   const w = formatWorkload(d.workload);
   if (w === null) lines.push(`# workload: a ${d.workload.kind} script (only a scenario file can hold it)`);
   else lines.push(`workload = ${s(w)}`);

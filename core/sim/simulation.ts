@@ -105,6 +105,8 @@ export class Simulation {
   private running: { d: Vm; pcpu: number; before: number } | null = null;
   /** What the timeline did, in order. */
   readonly timeline: TimelineRecord[] = [];
+  /** Told of each timeline action after it ran (the toolstack follows it as it follows `xl`): the domain acted on, and what a destroy freed. */
+  onTimeline?: (record: TimelineRecord, vm: Vm | null, freed?: { guestFrames: number; xenFrames: number }) => void;
 
   constructor(
     readonly scenario: Scenario,
@@ -146,31 +148,32 @@ export class Simulation {
   /** One timeline action, at its time. */
   private act(t: TimelineEntry): void {
     const atMs = (this.ioClock - this.origin) / (this.xen.cpu.clockGHz * 1e6);
-    const rec = (ok: boolean, message: string): void => {
-      this.timeline.push({ atMs: t.atMs, firedAtMs: atMs, do: t.do, domain: t.domain, ok, message });
+    const rec = (ok: boolean, message: string, vm: Vm | null = null, freed?: { guestFrames: number; xenFrames: number }): void => {
+      const r: TimelineRecord = { atMs: t.atMs, firedAtMs: atMs, do: t.do, domain: t.domain, ok, message };
+      this.timeline.push(r);
+      this.onTimeline?.(r, vm, freed);
     };
     const live = this.domains.find((d) => d.name === t.domain);
     try {
       switch (t.do) {
         case 'destroy':
           if (!live) return rec(false, `no live domain "${t.domain}"`);
-          this.destroyDomain(live);
-          return rec(true, `domain ${live.domid} (${t.domain}) destroyed`);
+          return rec(true, `domain ${live.domid} (${t.domain}) destroyed`, live, this.destroyDomain(live));
         case 'create': {
           if (live) return rec(false, `"${t.domain}" is already running (domain ${live.domid})`);
           const cfg = domainsOf(this.scenario).find((d) => d.name === t.domain);
           if (!cfg) return rec(false, `no domain "${t.domain}" in the scenario`);
           const vm = this.createDomain(cfg);
-          return rec(true, `domain ${vm.domid} (${t.domain}) created`);
+          return rec(true, `domain ${vm.domid} (${t.domain}) created`, vm);
         }
         case 'pause':
           if (!live) return rec(false, `no live domain "${t.domain}"`);
           this.pauseDomain(live);
-          return rec(true, `domain ${live.domid} (${t.domain}) paused`);
+          return rec(true, `domain ${live.domid} (${t.domain}) paused`, live);
         case 'unpause':
           if (!live) return rec(false, `no live domain "${t.domain}"`);
           this.unpauseDomain(live);
-          return rec(true, `domain ${live.domid} (${t.domain}) unpaused`);
+          return rec(true, `domain ${live.domid} (${t.domain}) unpaused`, live);
       }
     } catch (e) {
       rec(false, (e as Error).message);

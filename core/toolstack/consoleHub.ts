@@ -47,7 +47,9 @@ export class ConsoleHub {
         this.hooks.kick();
       },
       destroyed: (d, freed) => {
-        this.detach(d, `${freed.guestFrames} pages${freed.xenFrames > 0 ? ` and ${freed.xenFrames} Xen pages (${d.mode === 'shadow' ? 'shadow pool' : 'EPT tables'})` : ''} returned to the heap`);
+        // Xen's own pages for a domain: its paging structures (shadow pool, EPT tables) and its grant-table frames (gnttab.ts).
+        const held = [d.mode === 'shadow' ? 'shadow pool' : d.mode === 'hap' ? 'EPT tables' : null, d.io ? 'grant table' : null].filter(Boolean).join(', ');
+        this.detach(d, `${freed.guestFrames} pages${freed.xenFrames > 0 ? ` and ${freed.xenFrames} Xen pages${held ? ` (${held})` : ''}` : ''} returned to the heap`);
         this.hooks.domainsChanged();
       },
       paused: (d) => {
@@ -61,6 +63,21 @@ export class ConsoleHub {
       },
     };
     this.libxl = new Libxl(sim, events);
+    // The scenario's timeline acts on the simulation directly; the toolstack follows it exactly
+    // as it follows `xl destroy` / `xl create` (the log line, xenstore, the consoles, the domain list).
+    sim.onTimeline = (r, vm, freed) => {
+      if (!this.booted) return;
+      const when = `${+r.firedAtMs.toFixed(3)} ms`;
+      if (!r.ok || !vm) {
+        this.log(`timeline: at ${when}: ${r.do} ${r.domain} did nothing: ${r.message}`);
+        return;
+      }
+      this.log(`timeline: at ${when}: ${r.do} ${r.domain}`);
+      if (r.do === 'destroy') events.destroyed(vm, freed ?? { guestFrames: 0, xenFrames: 0 });
+      else if (r.do === 'create') events.created(vm);
+      else if (r.do === 'pause') events.paused(vm);
+      else events.unpaused(vm);
+    };
   }
 
   /** Console names: the hypervisor log first, then dom0, then guests by domid. */

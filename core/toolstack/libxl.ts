@@ -4,6 +4,37 @@
  */
 import type { Vm } from '../vm/vm.js';
 import type { DomainInput, Simulation } from '../sim/simulation.js';
+import { canonicalBdf, defaultBdf } from '../api/ioScenario.js';
+import { xvdDevid } from '../guest/io/xenbus.js';
+import { XsError, type XsClient } from '../guest/xenstore/client.js';
+
+/** libxl_diskinfo, as libxl_device_disk_getinfo (tools/libs/light/libxl_disk.c) fills it; -1 where xenstore has no value. */
+export interface DiskInfo {
+  /** The virtual device number (xvda → 202<<8 = 51712; docs/misc/vbd-interface.txt). */
+  devid: number;
+  vdev: string;
+  /** Parsed from the backend path (/local/domain/<backend_id>/backend/...). */
+  backendId: number;
+  /** libxl sets it to the frontend's domid. */
+  frontendId: number;
+  /** The frontend's xenbus state (io/xenbus.h XenbusState). */
+  state: number;
+  evtch: number;
+  rref: number;
+  /** The backend's xenstore directory. */
+  backend: string;
+}
+
+/** A PCI device as libxl_device_pci lists it. */
+export interface PciDeviceInfo {
+  id: string;
+  /** Canonical "ssss:bb:dd.f". */
+  bdf: string;
+  /** The virtual slot in the guest (vdevfn); a PV guest's pcifront sees the real address, so 0. */
+  vdevfn: number;
+  /** The domain name that owns it (the scenario's pci; dom0 owns the rest). */
+  owner: string;
+}
 
 export interface LibxlEvents {
   created(d: Vm): void;
@@ -54,5 +85,66 @@ export class Libxl {
   unpause(d: Vm): void {
     this.sim.unpauseDomain(d);
     this.events.unpaused(d);
+  }
+
+  private xsConn: XsClient | null = null;
+
+  /** A read through dom0's xenstore connection; null when the node does not exist. */
+  private xsRead(path: string): string | null {
+    const io = this.sim.io;
+    if (!io) return null;
+    this.xsConn ??= io.xenstored.socketConnection(0);
+    try {
+      return this.xsConn.read(path);
+    } catch (e) {
+      if (e instanceof XsError) return null;
+      throw e;
+    }
+  }
+
+  /** libxl_device_disk_list + libxl_device_disk_getinfo: `d`'s virtual disks as xenstore shows them now. */
+  diskList(d: Vm): DiskInfo[] {
+    const out: DiskInfo[] = [];
+    for (const disk of d.io?.disks ?? []) {
+      const devid = xvdDevid(disk.vdev);
+      const fe = `/local/domain/${d.domid}/device/vbd/${devid}`;
+      const backend = this.xsRead(`${fe}/backend`);
+      if (backend === null) continue; // getinfo fails (ERROR_FAIL): xl skips the disk
+      const num = (v: string | null) => (v === null || !/^\d+$/.test(v) ? -1 : Number(v));
+      const m = /^\/local\/domain\/(\d+)\//.exec(backend);
+      out.push({
+        devid,
+        vdev: disk.vdev,
+        backendId: m ? Number(m[1]) : -1,
+        frontendId: d.domid,
+        state: num(this.xsRead(`${fe}/state`)),
+        evtch: num(this.xsRead(`${fe}/event-channel`)),
+        rref: num(this.xsRead(`${fe}/ring-ref`)),
+        backend,
+      });
+    }
+    return out;
+  }
+
+  /** The machine's PCI devices with their owners, by address. */
+  pciDevices(): PciDeviceInfo[] {
+    const io = this.sim.io;
+    if (!io) return [];
+    const devices = this.sim.scenario.machine.devices ?? [];
+    return devices
+      .map((dv, i) => ({ id: dv.id, bdf: canonicalBdf(dv.bdf ?? defaultBdf(i))!, vdevfn: 0, owner: io.owner.get(dv.id) ?? '' }))
+      .sort((a, b) => (a.bdf < b.bdf ? -1 : a.bdf > b.bdf ? 1 : 0));
+  }
+
+  /** libxl_device_pci_list: the devices passed through to `d` (its scenario's pci); dom0 drives the rest natively, so it has none. */
+  pciList(d: Vm): PciDeviceInfo[] {
+    if (d.privileged) return [];
+    return this.pciDevices().filter((p) => p.owner === d.name);
+  }
+
+  /** libxl_device_pci_assignable_list: devices no live domain owns (a destroyed driver domain's, until it is back). */
+  pciAssignable(): PciDeviceInfo[] {
+    const live = new Set(this.sim.domains.map((d) => d.name));
+    return this.pciDevices().filter((p) => !live.has(p.owner));
   }
 }

@@ -84,6 +84,16 @@ const MAX_CONSOLE_CHUNK = 256 * 1024;
 const defaultHub: MakeHub = (sim, hooks) => new ConsoleHub(sim, hooks);
 
 /** One line, no stack. */
+/**
+ * Whether stepping can still move the run: a runnable job, or one blocked on I/O (a disk request in
+ * flight), which step() wakes by running time on to the next device or timeline event, or ends as
+ * stalled when none can come. Gating on `runnable` alone left a run idle forever whenever a turn
+ * ended with every remaining job waiting for its disk.
+ */
+function hasWork(sim: Simulation): boolean {
+  return sim.runnable > 0 || (sim.io !== null && sim.jobs.some((j) => !j.done && j.blocked === true && j.d.state === 'running'));
+}
+
 function oneLine(e: unknown): string {
   const s = e instanceof Error ? e.message || e.name : String(e);
   return s.split('\n')[0]!.trim() || 'unknown error';
@@ -288,7 +298,7 @@ export class LabSession {
         // After the run ended, only work that can run now reopens it (not, say, an unpause of a
         // domain with nothing to do).
         if (live.state === 'finished' || live.state === 'stopped') {
-          if (sim.runnable > 0) this.setRunning(live);
+          if (hasWork(sim)) this.setRunning(live);
         } else if (live.state === 'running') this.scheduleTurn(live);
       },
       switchConsole: (name) => {
@@ -417,7 +427,7 @@ export class LabSession {
       const deadline = start + this.sliceMs;
       const domains = sim.domains;
       let limited = false;
-      if (sim.runnable > 0) {
+      if (hasWork(sim)) {
         let more: boolean;
         let t = start;
         do {
@@ -435,7 +445,7 @@ export class LabSession {
       if (this.live !== live || live.state !== 'running') return; // the hub stopped or replaced it
       const t = now();
       if (t - live.lastSnapshot >= live.snapshotMs) this.report(live, t);
-      if (sim.runnable > 0) {
+      if (hasWork(sim)) {
         if (limited && live.pace !== 'max') {
           // Sleep until the budget reaches the clock (at most until the next progress message).
           const waitMs = (sim.cycles - this.budget(live, t)) / live.cyclesPerMs(live.pace);

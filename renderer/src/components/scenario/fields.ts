@@ -6,6 +6,7 @@
 import { COST_KEYS, type Problem } from '../../../../core/api/index.js';
 import { workloadParams } from '../../../../core/api/workloadFields.js';
 import { isObj } from './edit.js';
+import { ioClaims, ioDomainPaths } from './io.js';
 
 export interface Option {
   value: string;
@@ -96,6 +97,7 @@ export function domainPaths(d: unknown, i: number): Set<string> {
   if (sh.pool) out.add(at('shadowPoolPages'));
   const kind = isObj(d.workload) ? d.workload.kind : undefined;
   for (const p of workloadParams(String(kind))) if (p.type !== 'structured') out.add(at(`workload.${p.key}`));
+  for (const p of ioDomainPaths(d, i)) out.add(p);
   return out;
 }
 
@@ -107,5 +109,5 @@ export function unclaimedDomainProblems(problems: readonly Problem[], i: number,
 
 /** Problems outside the domains that no field claims (unknown fields, a scenario that is not an object …). */
 export function unclaimedScenarioProblems(problems: readonly Problem[]): Problem[] {
-  return problems.filter((p) => !/^domains\[\d+\]/.test(p.path) && !SCENARIO_PATHS.has(p.path));
+  return problems.filter((p) => !/^domains\[\d+\]/.test(p.path) && !SCENARIO_PATHS.has(p.path) && !ioClaims(p.path));
 }
