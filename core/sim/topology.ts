@@ -4,7 +4,6 @@ import { BLK_RING_SIZE } from '../api/public/io/blkif.js';
 import { XENBUS_STATE_NAMES, XenbusStateUnknown, type XenbusState } from '../api/public/io/xenbus.js';
 import type { TopologySnapshot, TopologyGrants } from '../api/topology.js';
 import type { Simulation } from './simulation.js';
-import { totalCycles } from './simulation.js';
 
 export function topologyOf(sim: Simulation): TopologySnapshot {
   const clockGHz = sim.xen.cpu.clockGHz;
