@@ -12,7 +12,9 @@
 import { GNTMAP_device_map, GNTMAP_host_map, GNTMAP_readonly, GNTST_okay } from '../../api/public/grant_table.js';
 import {
   BLKIF_MAX_SEGMENTS_PER_REQUEST,
+  BLKIF_OP_DISCARD,
   BLKIF_OP_FLUSH_DISKCACHE,
+  BLKIF_OP_INDIRECT,
   BLKIF_OP_READ,
   BLKIF_OP_WRITE,
   BLKIF_OP_WRITE_BARRIER,
@@ -183,7 +185,10 @@ export class Blkback {
       return;
     }
     if (op === BLKIF_OP_WRITE_BARRIER) return this.respond(req.id, op, BLKIF_RSP_EOPNOTSUPP);
-    if (op !== BLKIF_OP_READ && op !== BLKIF_OP_WRITE) return this.respond(req.id, op, BLKIF_RSP_ERROR);
+    // __do_block_io_op: DISCARD and INDIRECT have dispatchers in Linux (this blkback advertises
+    // neither feature, so they fail); any other operation goes to dispatch_other_io, EOPNOTSUPP.
+    if (op === BLKIF_OP_DISCARD || op === BLKIF_OP_INDIRECT) return this.respond(req.id, op, BLKIF_RSP_ERROR);
+    if (op !== BLKIF_OP_READ && op !== BLKIF_OP_WRITE) return this.respond(req.id, op, BLKIF_RSP_EOPNOTSUPP);
     // Xen's and Linux's checks: 1..11 segments, sectors within a page, inside the disk.
     if (req.nrSegments === 0 || req.nrSegments > BLKIF_MAX_SEGMENTS_PER_REQUEST) return this.respond(req.id, op, BLKIF_RSP_ERROR);
     let sectors = 0;
