@@ -82,17 +82,19 @@ import { Simulation } from '../../core/sim/simulation.js';
 import { auditMachine, machineAuditor } from '../../core/vm/audit.js';
 import type { Vm } from '../../core/vm/vm.js';
 
-/** The machine: blkdd owns disk0 and serves web's, db's and evil's xvda. */
+/** The machine: blkdd owns three disks and serves web's, db's and evil's xvda on one each. */
 export function ioFuzzScenario(victimOps: number): Scenario {
   const v = validateScenario({
     name: 'fuzz-io',
-    machine: { memoryMiB: 1024, pcpus: 1, devices: [{ id: 'disk0', kind: 'disk', sizeMiB: 64 }] },
+    // One disk each: two guests on one whole disk would overwrite each other's blocks.
+    machine: { memoryMiB: 512, pcpus: 1, devices: ['disk0', 'disk1', 'disk2'].map((id) => ({ id, kind: 'disk', sizeMiB: 32 })) },
     hypervisor: 'xen',
     domains: [
-      { name: 'blkdd', mode: 'pv', memoryMiB: 64, vcpus: 1, pci: ['disk0'] },
-      { name: 'web', mode: 'pv', memoryMiB: 64, vcpus: 1, disks: [{ backend: 'blkdd', device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: victimOps, writeFraction: 0.5, flushEvery: 8, queueDepth: 8 } },
-      { name: 'db', mode: 'hap', memoryMiB: 64, vcpus: 1, disks: [{ backend: 'blkdd', device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: victimOps, flushEvery: 4, queueDepth: 8 } },
-      { name: 'evil', mode: 'pv', memoryMiB: 64, vcpus: 1, disks: [{ backend: 'blkdd', device: 'disk0', vdev: 'xvda' }] },
+      { name: 'Domain-0', role: 'dom0', mode: 'pv', memoryMiB: 64, vcpus: 1 },
+      { name: 'blkdd', mode: 'pv', memoryMiB: 64, vcpus: 1, pci: ['disk0', 'disk1', 'disk2'] },
+      { name: 'web', mode: 'pv', memoryMiB: 64, vcpus: 1, disks: [{ backend: 'blkdd', device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: victimOps, writeFraction: 0.5, flushEvery: 8, queueDepth: 2 } },
+      { name: 'db', mode: 'hap', memoryMiB: 64, vcpus: 1, disks: [{ backend: 'blkdd', device: 'disk1', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: victimOps, flushEvery: 4, queueDepth: 2 } },
+      { name: 'evil', mode: 'pv', memoryMiB: 64, vcpus: 1, disks: [{ backend: 'blkdd', device: 'disk2', vdev: 'xvda' }] },
     ],
     timeline: [],
   });
@@ -120,6 +122,8 @@ export interface IoFuzzReport {
   answered: number;
   /** Watch events evil received (none for a node it may not read). */
   watchEvents: number;
+  /** Connections of evil's ring that blkdd mapped (more than 1: it reconnected after garbage). */
+  connections: number;
   /** The step after which both victims' workloads had ended (-1: after the hostile steps). */
   victimsDoneAt: number;
   victims: { name: string; requests: number; responses: number; errors: number; lostWrites: number; acknowledgedWrites: number; ops: number; planned: number }[];
@@ -160,34 +164,53 @@ interface Injected {
 
 type Op = { name: string; weight: number; run: () => void };
 
+export interface IoMachine {
+  sim: Simulation;
+  xen: Simulation['xen'];
+  io: NonNullable<Simulation['io']>;
+  dom0: Vm;
+  dd: Vm;
+  web: Vm;
+  db: Vm;
+  evil: Vm;
+}
+
+/** Boots the machine and runs it until every virtual disk is connected. */
+export function bootIoMachine(victimOps: number): IoMachine {
+  const sim = new Simulation(ioFuzzScenario(victimOps));
+  // Short slices: the victims pause every op, so hostile steps land all through their run.
+  sim.setGrain(1);
+  const byName = (n: string): Vm => sim.domains.find((d) => d.name === n)!;
+  const m: IoMachine = { sim, xen: sim.xen, io: sim.io!, dom0: sim.domains.find((d) => d.privileged)!, dd: byName('blkdd'), web: byName('web'), db: byName('db'), evil: byName('evil') };
+  const connected = () => [m.web, m.db, m.evil].every((v) => v.io!.disks[0]!.front.connected);
+  // The handshakes run as posted kernel work.
+  for (let i = 0; i < 200 && !connected(); i++) sim.step(1);
+  if (!connected()) throw new Error('the virtual disks did not connect');
+  return m;
+}
+
 /**
  * Runs the campaign; returns what it did, or throws an IoFuzzFailure naming the seed and step.
  */
 export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
   const { seed, steps } = opts;
   const rng = new Rng(seed);
-  const sim = new Simulation(ioFuzzScenario(opts.victimOps ?? 300));
-  const xen = sim.xen;
-  const io = sim.io!;
-  const byName = (n: string): Vm => sim.domains.find((d) => d.name === n)!;
-  const dom0 = sim.domains.find((d) => d.privileged)!;
-  const dd = byName('blkdd');
-  const web = byName('web');
-  const db = byName('db');
-  const evil = byName('evil');
-  const victims = [web, db];
-  const E = evil.domid;
-  const B = dd.domid;
-  const pick = <T>(xs: readonly T[]): T => xs[rng.below(xs.length)]!;
   let step = 0;
   let opName = 'setup';
   const fail = (detail: string): never => {
     throw new IoFuzzFailure(seed, step, opName, detail);
   };
-
-  // Let every disk connect before the attacks begin (the handshakes run as posted kernel work).
-  for (let i = 0; i < 200 && ![...victims, evil].every((v) => v.io!.disks[0]!.front.connected); i++) sim.step(1);
-  if (![...victims, evil].every((v) => v.io!.disks[0]!.front.connected)) fail('the virtual disks did not connect');
+  let m: IoMachine;
+  try {
+    m = bootIoMachine(opts.victimOps ?? 1000);
+  } catch (e) {
+    return fail(String(e));
+  }
+  const { sim, xen, io, dom0, dd, web, db, evil } = m;
+  const victims = [web, db];
+  const E = evil.domid;
+  const B = dd.domid;
+  const pick = <T>(xs: readonly T[]): T => xs[rng.below(xs.length)]!;
 
   // Nodes evil must not touch: the victims' homes, frontends and their backend directories.
   const dom0Xs = io.xenstored.socketConnection(0);
@@ -256,6 +279,7 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
   let injected = 0;
   let answered = 0;
   let victimsDoneAt = -1;
+  let connections = 0;
 
   const nrEntries = (domid: number) => xen.gnttab.tableFrames(domid).length * GRANT_ENTRIES_PER_FRAME;
   const flagsOf = (domid: number, ref: number) => (ref < nrEntries(domid) ? xen.mem.readLo(xen.gnttab.tableFrames(domid)[(ref / GRANT_ENTRIES_PER_FRAME) | 0]!, ref % GRANT_ENTRIES_PER_FRAME) & 0xffff : 0);
@@ -577,12 +601,15 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
     if (!r || r.mfn !== ringMfn) {
       // A new connection (or none): what the old one did not answer is gone with it.
       pending.clear();
+      if (r) connections++;
       ringMfn = r ? r.mfn : -1;
       harvested = r ? xen.mem.bytes(r.mfn).getUint32(8, true) : 0;
       return;
     }
     const page = xen.mem.bytes(r.mfn);
     const rspProd = page.getUint32(8, true);
+    // Responses are produced in order and never taken back (ring.h): rsp_prod only moves on.
+    if (u32(rspProd - harvested) > slots) fail(`blkback's rsp_prod went from ${harvested} to ${rspProd} on the same ring`);
     for (; u32(rspProd - harvested) > 0 && u32(rspProd - harvested) <= slots; harvested = u32(harvested + 1)) {
       const inj = pending.get(harvested);
       if (!inj) continue;
@@ -644,7 +671,7 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
           nrSegs = BLKIF_MAX_SEGMENTS_PER_REQUEST + 1 + rng.below(255 - BLKIF_MAX_SEGMENTS_PER_REQUEST);
           break;
         case 'sectors beyond the disk': {
-          const sectors = dd.io!.drivers.get('disk0')!.sectors;
+          const sectors = dd.io!.drivers.get('disk2')!.sectors;
           sector = pick([sectors - rng.below(SECTORS_PER_PAGE), sectors + rng.below(1e6), 2 ** 40]);
           if (sector + SECTORS_PER_PAGE <= sectors) sector = sectors;
           break;
@@ -729,7 +756,7 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
   if (!full.ok) fail(`final audit: ${full.violations.slice(0, 3).join('; ')}`);
 
   const results = sim.results();
-  const report: IoFuzzReport = { seed, steps, ops: counts, injected, answered, watchEvents, victimsDoneAt, victims: [] };
+  const report: IoFuzzReport = { seed, steps, ops: counts, injected, answered, watchEvents, victimsDoneAt, connections, victims: [] };
   for (const v of victims) {
     const r = results.domains.find((d) => d.name === v.name) as unknown as { io: { requests: number; errors: number; lostWrites: number; acknowledgedWrites: number }; ops: number };
     const front = v.io!.disks[0]!.front;
@@ -742,7 +769,7 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
       lostWrites: r.io.lostWrites,
       acknowledgedWrites: r.io.acknowledgedWrites,
       ops: r.ops,
-      planned: job?.planned ?? opts.victimOps ?? 300,
+      planned: job?.planned ?? opts.victimOps ?? 1000,
     });
   }
   return report;

@@ -129,16 +129,30 @@ export class Blkback {
       return;
     }
     this.stats.grantMaps++;
+    // xen_blkif_map: BACK_RING_ATTACH at the shared rsp_prod, so a ring the frontend hands over
+    // again goes on where it stopped (requests already answered are not run twice); a ring
+    // claiming more unanswered requests than it has slots is refused (-EIO).
+    const ring = new BackRing(env.mappedPage(m.mfn), BLKIF_SLOT_BYTES);
+    const rspProd = ring.rspProd;
+    if ((ring.reqProd - rspProd) >>> 0 > ring.nrEnts) {
+      env.gnttab.unmapGrantRef({ handle: m.handle, hostAddr: RING_HOST_ADDR });
+      this.stats.grantUnmaps++;
+      env.log(`blkback: ${this.dir}: ring-ref ${ref} of domain ${this.frontendId} has req_prod ${ring.reqProd}, rsp_prod ${rspProd}: more requests than slots`);
+      switchState(env.xs, this.dir, (this.state = XenbusStateClosing));
+      return;
+    }
+    ring.reqCons = ring.rspProdPvt = rspProd;
     const port = env.evtchn.bindInterdomain(this.frontendId, remotePort);
     if (port < 0) {
       env.gnttab.unmapGrantRef({ handle: m.handle, hostAddr: RING_HOST_ADDR });
+      this.stats.grantUnmaps++;
       env.log(`blkback: ${this.dir}: binding event channel ${remotePort} failed (${port})`);
       switchState(env.xs, this.dir, (this.state = XenbusStateClosing));
       return;
     }
     this.ringHandle = m.handle;
     this.port = port;
-    this.ring = new BackRing(env.mappedPage(m.mfn), BLKIF_SLOT_BYTES);
+    this.ring = ring;
     env.evtchn.onPort(port, () => this.interrupt());
     switchState(env.xs, this.dir, (this.state = XenbusStateConnected));
     env.log(`blkback: ${this.dir}: connected to domain ${this.frontendId} (ring-ref ${ref}, port ${port})`);
