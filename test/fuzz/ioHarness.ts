@@ -446,6 +446,28 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
     },
   };
 
+  const scribble: Op = {
+    name: 'evil scribbles over its own grant entries',
+    weight: 2,
+    run: () => {
+      // A guest's grant table is its own memory: it may write any entry, mapped or not. The
+      // entries its disk's data requests rely on (rwRef, roRef) are left alone.
+      const ringRef = Number(dom0Xs.read(`${evilFront}/ring-ref`));
+      const n = nrEntries(E);
+      let ref: number;
+      do ref = rng.below(3) === 0 && Number.isInteger(ringRef) && ringRef < n ? ringRef : 8 + rng.below(n - 8);
+      while (ref === rwRef || ref === roRef);
+      const frames = xen.gnttab.tableFrames(E);
+      const [mfn, slot] = [frames[(ref / GRANT_ENTRIES_PER_FRAME) | 0]!, ref % GRANT_ENTRIES_PER_FRAME];
+      const flags = pick([0, GTF_permit_access, GTF_permit_access | GTF_readonly, GTF_permit_access | GTF_reading, GTF_reading | GTF_writing, rng.below(0x10000)]);
+      const domid = pick([B, E, web.domid, db.domid, rng.below(0x10000)]);
+      const frame = pick([scratch.mfn, web.dom.p2m[rng.below(16)]!, rng.below(2 ** 32)]);
+      const mapsBefore = JSON.stringify(xen.gnttab.mappings());
+      xen.mem.write(mfn, slot, ((domid << 16) | flags) >>> 0, frame >>> 0);
+      if (JSON.stringify(xen.gnttab.mappings()) !== mapsBefore) fail('a guest write to its own grant table changed a mapping');
+    },
+  };
+
   // --- event channels -------------------------------------------------------------------------
 
   const send: Op = {
@@ -696,7 +718,7 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
     },
   };
 
-  const ops: Op[] = [mapVictimRef, mapBadDomain, mapShared, unmap, endWhileMapped, copy, send, close, bind, allocStatus, xsVictim, xsWatch, xsOwnFrontend, xsReconnect, ring];
+  const ops: Op[] = [mapVictimRef, mapBadDomain, mapShared, unmap, endWhileMapped, copy, scribble, send, close, bind, allocStatus, xsVictim, xsWatch, xsOwnFrontend, xsReconnect, ring];
   // The first half leaves evil's own xenbus nodes alone, so its ring stays connected and the bad
   // requests reach blkback; the second half adds the garbage and the reconnections.
   const quiet = new Set<Op>([xsOwnFrontend, xsReconnect]);
