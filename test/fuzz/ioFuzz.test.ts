@@ -23,6 +23,8 @@ describe('a hostile guest beside a driver domain serving two victims', () => {
       // Bad requests reached blkback and each was answered with an error (checked inside).
       expect(r.injected).toBeGreaterThan(0);
       expect(r.answered).toBeGreaterThan(0);
+      // The victims were still running when the last hostile step ended.
+      expect(r.victimsDoneAt).toBe(-1);
       for (const v of r.victims) {
         expect(v.ops, `${v.name} ran its workload to the end`).toBe(v.planned);
         expect(v.responses, `${v.name}: every request answered`).toBe(v.requests);

@@ -106,7 +106,7 @@ export interface IoFuzzOptions {
   seed: number;
   /** Hostile operations, each followed by a simulation step and the audit. */
   steps: number;
-  /** disk-io ops per victim (the run goes on until they finish, hostile ops or not). */
+  /** disk-io ops per victim (default: as many as steps); the run goes on until they finish. */
   victimOps?: number;
   /** Audit after every step (default); false audits only at the end (for quick local runs). */
   auditEveryStep?: boolean;
@@ -194,6 +194,9 @@ export function bootIoMachine(victimOps: number): IoMachine {
  */
 export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
   const { seed, steps } = opts;
+  // About 1.2 simulation steps per disk-io op: as many ops as hostile steps keeps the victims busy
+  // until the last hostile step.
+  const victimOps = opts.victimOps ?? Math.max(100, steps);
   const rng = new Rng(seed);
   let step = 0;
   let opName = 'setup';
@@ -202,7 +205,7 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
   };
   let m: IoMachine;
   try {
-    m = bootIoMachine(opts.victimOps ?? 1000);
+    m = bootIoMachine(victimOps);
   } catch (e) {
     return fail(String(e));
   }
@@ -373,14 +376,13 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
     name: 'the victim ends a grant evil has mapped',
     weight: 1,
     run: () => {
-      const e = web.io!.env.grants.entry(webShared);
       if (held.length === 0) {
-        expectEq('GTF_reading/GTF_writing of an unmapped grant', e.flags & (GTF_reading | GTF_writing), 0);
+        expectEq('GTF_reading/GTF_writing of an unmapped grant', flagsOf(web.domid, webShared) & (GTF_reading | GTF_writing), 0);
         return;
       }
       // gnttab_end_foreign_access_ref_v1 refuses while Xen holds the entry pinned (GTF_reading).
       expectEq('ending a mapped grant', web.io!.env.grants.endForeignAccess(webShared), false);
-      expectEq('the mapped grant still permits access, read-only, pinned', web.io!.env.grants.entry(webShared).flags, GTF_permit_access | GTF_readonly | GTF_reading);
+      expectEq('the mapped grant still permits access, read-only, pinned', flagsOf(web.domid, webShared), GTF_permit_access | GTF_readonly | GTF_reading);
     },
   };
   const copy: Op = {
@@ -455,7 +457,7 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
       const ringRef = Number(dom0Xs.read(`${evilFront}/ring-ref`));
       const n = nrEntries(E);
       let ref: number;
-      do ref = rng.below(3) === 0 && Number.isInteger(ringRef) && ringRef < n ? ringRef : 8 + rng.below(n - 8);
+      do ref = rng.below(8) === 0 && Number.isInteger(ringRef) && ringRef < n ? ringRef : 8 + rng.below(n - 8);
       while (ref === rwRef || ref === roRef);
       const frames = xen.gnttab.tableFrames(E);
       const [mfn, slot] = [frames[(ref / GRANT_ENTRIES_PER_FRAME) | 0]!, ref % GRANT_ENTRIES_PER_FRAME];
@@ -471,10 +473,15 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
   // --- event channels -------------------------------------------------------------------------
 
   const send: Op = {
-    name: 'send on a port evil does not own',
+    name: 'send on a port evil does not own, or an unbound one',
     weight: 3,
     run: () => {
-      const port = rng.below(4) === 0 ? pick([-1, EVTCHN_2L_NR_CHANNELS, EVTCHN_2L_NR_CHANNELS + rng.below(1e6), 1.5]) : rng.below(3) === 0 ? rng.below(EVTCHN_2L_NR_CHANNELS) : pick(victimPortNumbers());
+      const r = rng.below(8);
+      const port =
+        r === 0 ? pick([-1, EVTCHN_2L_NR_CHANNELS, EVTCHN_2L_NR_CHANNELS + rng.below(1e6), 1.5])
+        : r === 1 && ownPorts.size ? pick([...ownPorts]) // unbound: Xen drops the send
+        : r < 4 ? rng.below(EVTCHN_2L_NR_CHANNELS)
+        : pick(victimPortNumbers());
       const valid = Number.isInteger(port) && port >= 0 && port < EVTCHN_2L_NR_CHANNELS;
       const state = valid ? portState(E, port) : -1;
       // Sending on its own interdomain port is legitimate (its xenstore and disk channels); skip.
@@ -791,7 +798,7 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
       lostWrites: r.io.lostWrites,
       acknowledgedWrites: r.io.acknowledgedWrites,
       ops: r.ops,
-      planned: job?.planned ?? opts.victimOps ?? 1000,
+      planned: job?.planned ?? victimOps,
     });
   }
   return report;
