@@ -102,10 +102,16 @@ export function ioProblems(
     const c = canonicalBdf(ref);
     return c === null ? undefined : seenBdf.get(c);
   };
-  if (hv !== undefined && hv !== 'xen' && (devices.some(Boolean) || domains.some((d) => d.pci?.length || d.disks?.length))) {
+  if (hv === 'kvm' && (devices.some(Boolean) || domains.some((d) => d.pci?.length || d.disks?.length))) {
     const p = devices.length ? 'machine.devices' : `domains[${domains.findIndex((d) => d.pci?.length || d.disks?.length)}]`;
-    out.push({ path: p, message: `devices, passthrough and virtual disks are built for hypervisor "xen" so far (this scenario's is "${hv}")` });
+    out.push({ path: p, message: 'devices under KVM (virtio served by qemu) are not built yet: use hypervisor "xen", or "none" for the native baseline' });
     return out;
+  }
+  // Bare metal: the one native domain drives the devices itself; there is no backend to serve a virtual disk.
+  if (hv === 'none') {
+    domains.forEach((d, i) => {
+      if (d.disks?.length) out.push({ path: `domains[${i}].disks`, message: 'bare metal has no split drivers: the native domain drives the disk itself (list it in pci and run disk-io)' });
+    });
   }
   const owner = new Map<string, string>();
   domains.forEach((d, i) => {
@@ -151,8 +157,12 @@ export function ioProblems(
         out.push({ path: at('backend'), message: `backend "${backend}" does not own device "${dev.id}" (${ownerOf(dev.id)} does): list "${dev.id}" in ${backend}'s pci` });
       }
     });
-    if (d.workloadKind === 'disk-io' && !d.disks?.length) {
-      out.push({ path: `domains[${i}].workload`, message: 'the disk-io workload needs a virtual disk: add "disks": [{"device": "<a disk device id>"}]' });
+    const ownsDisk = d.name !== undefined && [...owner].some(([id, o]) => o === d.name && byId.get(id)?.kind === 'disk');
+    if (d.workloadKind === 'disk-io' && !d.disks?.length && !(hv === 'none' && ownsDisk)) {
+      out.push({
+        path: `domains[${i}].workload`,
+        message: hv === 'none' ? 'the disk-io workload needs a disk: list a disk device in this domain\'s pci' : 'the disk-io workload needs a virtual disk: add "disks": [{"device": "<a disk device id>"}]',
+      });
     }
   });
   timeline.forEach((t, i) => {

@@ -130,9 +130,15 @@ export class Hypervisor {
     this.evtchn.removeDomain(d.domid);
     this.gnttab.removeDomain(d.domid);
     const ft = this.ft;
+    // Frames another domain still has mapped by grant stay allocated until the last unmap, as a
+    // mapping holds a reference on the page in Xen: a backend (or its device's DMA) never reaches
+    // a frame already given to someone else. They are Xen's meanwhile (releaseHeldFrame frees them).
+    const held = new Set<number>();
+    for (const m of this.gnttab.mappings()) if (m.granter === d.domid) held.add(m.mfn);
     // The domain's page list (d->page_list), not a scan of machine memory: cost in what it owns.
-    const owned = ft.ownedFrames(d.domid).slice().sort();
-    const xen = [...d.xenFrames, ...(d.hap?.tableFrames ?? [])].filter((m) => ft.owner(m) === DOMID_XEN);
+    const owned = ft.ownedFrames(d.domid).slice().sort((a, b) => a - b).filter((m) => !held.has(m));
+    for (const m of held) ft.setOwner(m, DOMID_XEN);
+    const xen = [...d.xenFrames, ...(d.hap?.tableFrames ?? [])].filter((m) => ft.owner(m) === DOMID_XEN && !held.has(m));
     this.releaseFrames(owned);
     this.releaseFrames(xen.sort((a, b) => a - b));
     d.guestCr3 = -1;
@@ -140,6 +146,11 @@ export class Hypervisor {
     for (let p = 0; p < this.curr.length; p++) if (this.curr[p] === d) this.curr[p] = undefined;
     this.domains.splice(at, 1);
     return { guestFrames: owned.length, xenFrames: xen.length };
+  }
+
+  /** A dead domain's frame kept alive by a grant mapping, now unmapped (GnttabHost). */
+  releaseHeldFrame(mfn: number): void {
+    if (this.ft.owner(mfn) === DOMID_XEN) this.releaseFrames([mfn]);
   }
 
   /** Scrubs and frees sorted, distinct frames, in runs so the allocator coalesces them. */

@@ -56,7 +56,7 @@ export function ioResults(io: IoWorld, vm: Vm, clockGHz: number): IoResults {
   let lost = 0;
   let volatile = 0;
   const disk = vm.io!.disks[0];
-  const dev = disk ? io.diskOf(disk) : undefined;
+  const dev = disk ? io.diskOf(disk) : vm.io!.drivers.size > 0 ? io.disks.get([...vm.io!.drivers.keys()][0]!) : undefined;
   if (dev) {
     const dirty = new Set(dev.dirtyLbas());
     for (const [page, hash] of s.expected) {

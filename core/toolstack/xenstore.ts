@@ -158,6 +158,8 @@ export class Xenstore {
   removeDomain(d: Vm, seed: number): void {
     // xenstored notices the domain is gone: its connection goes and @releaseDomain fires.
     if (d.domid !== 0 && this.xenstored.isIntroduced(d.domid)) this.xenstored.release(d.domid);
+    this.conns.get(d.domid)?.close();
+    this.conns.delete(d.domid);
     this.rm(`/local/domain/${d.domid}`, 0);
     this.rm(`/vm/${domainUuid(d, seed)}`, 0);
     this.rm(`/libxl/${d.domid}`, 0);

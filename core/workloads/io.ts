@@ -23,8 +23,9 @@ export function* runDiskIo(w: DiskIo, x: WorkloadContext): Generator<WorkloadSte
   const vm = x.vm;
   const io = vm.io;
   const disk = io?.disks[0];
-  if (!io || !disk) throw new Error(`${vm.name}: the disk-io workload needs a virtual disk (disks in the scenario)`);
-  const fe = disk.front;
+  // A virtual disk (blkfront), or on bare metal the disk the kernel drives itself.
+  const fe = disk?.front ?? io?.direct;
+  if (!io || !fe) throw new Error(`${vm.name}: the disk-io workload needs a virtual disk (disks in the scenario), or on bare metal a disk it owns (pci)`);
   const k = vm.kernel;
   const c = vm.counters.c;
   const env = io.env;
@@ -41,7 +42,7 @@ export function* runDiskIo(w: DiskIo, x: WorkloadContext): Generator<WorkloadSte
   while (!fe.connected) yield BLOCK;
   yield MEASURE;
   const blocks = Math.floor(fe.sectors / (8 * pagesPer));
-  if (blocks < 1) throw new Error(`${vm.name}: ${disk.vdev} is smaller than one ${w.blockKiB} KiB block`);
+  if (blocks < 1) throw new Error(`${vm.name}: ${disk?.vdev ?? 'the disk'} is smaller than one ${w.blockKiB} KiB block`);
   const inFlight = new Set<number>();
   const version = new Map<number, number>();
   let issued = 0;

@@ -4,11 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { validateScenario, WORKLOAD_KINDS } from '../../core/api/index.js';
 import { PARAM_DOCS, WORKLOAD_DOCS, WORKLOAD_STARTERS, workloadParams } from '../../core/api/workloadFields.js';
 
+// An I/O workload needs a device to work on: the domain gets a virtual disk served by dom0.
+const isIo = (w: unknown) => (w as { kind?: string }).kind === 'disk-io';
 const withWorkload = (workload: unknown, mode = 'pv') => ({
   name: 'w',
-  machine: { memoryMiB: 4096, pcpus: 1 },
+  machine: { memoryMiB: 4096, pcpus: 1, ...(isIo(workload) ? { devices: [{ id: 'disk0', kind: 'disk' }] } : {}) },
   hypervisor: 'xen',
-  domains: [{ name: 'g1', mode, memoryMiB: 1024, vcpus: 1, workload }],
+  domains: [{ name: 'g1', mode, memoryMiB: 1024, vcpus: 1, workload, ...(isIo(workload) ? { disks: [{ device: 'disk0' }] } : {}) }],
 });
 
 describe('workload parameters read from the schema', () => {

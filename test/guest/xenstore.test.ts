@@ -340,6 +340,24 @@ describe('domains', () => {
     expect(dom0.getDomainPath(3)).toBe('/local/domain/3');
   });
 
+  it('@releaseDomain reaches another domain only once dom0 lets it read the special node', () => {
+    const { dom0, guest } = lab();
+    guest(1);
+    guest(2);
+    const { client: dd, events } = guest(3); // a driver domain
+    dd.watch('@releaseDomain', 'gone');
+    dom0.release(1);
+    dd.poll();
+    expect(events).toEqual([['@releaseDomain', 'gone']]);
+    expect(errnoOf(() => dd.setPerms('@releaseDomain', xsPerms(3, 'r')))).toBe('EACCES');
+    expect(errnoOf(() => dd.getPerms('@releaseDomain'))).toBe('EACCES');
+    dom0.setPerms('@releaseDomain', xsPerms(0, 'n', [[3, 'r']]));
+    expect(dom0.getPerms('@releaseDomain')).toEqual(xsPerms(0, 'n', [[3, 'r']]));
+    dom0.release(2);
+    dd.poll();
+    expect(events).toEqual([['@releaseDomain', 'gone'], ['@releaseDomain', 'gone']]);
+  });
+
   it('INTRODUCE of a known domain only rebinds its event channel', () => {
     const { xsd, dom0, guest, notified } = lab();
     const { client: g1, events } = guest(1);

@@ -178,3 +178,27 @@ export function decodeMsg(b: Uint8Array): (XsMsg & { size: number; tooLong?: boo
 export function errorMsg(req: { reqId: number; txId: number }, errno: XsErrno): XsMsg {
   return { type: XS_ERROR, reqId: req.reqId, txId: req.txId, payload: strings(errno) };
 }
+
+/**
+ * A DIRECTORY_PART reply (xenstore.txt; core.c send_directory_part): the node's generation count,
+ * then the children's names from byte `offset` of the whole NUL-separated list, as many whole
+ * names as fit in XENSTORE_PAYLOAD_MAX; an empty name (a second NUL) marks the end of the list.
+ */
+export function directoryPartPayload(gen: number, children: string[], offset: number): Uint8Array {
+  const all = strings(...children);
+  const head = strings(String(gen));
+  // "Offset behind list: just return a list with an empty string."
+  if (offset >= all.length) return strings(String(gen), '');
+  const room = XENSTORE_PAYLOAD_MAX - head.length - 1;
+  let end = offset;
+  while (end < all.length) {
+    const next = all.indexOf(0, end) + 1;
+    if (next - offset > room) break;
+    end = next;
+  }
+  const body = all.subarray(offset, end);
+  const out = new Uint8Array(head.length + body.length + (end === all.length ? 1 : 0));
+  out.set(head);
+  out.set(body, head.length);
+  return out;
+}

@@ -9,13 +9,16 @@ import { XsRing, XENSTORE_ERROR_PROTO, XENSTORE_ERROR_RINGIDX, XENSTORE_SERVER_F
 import { READ, XsTree, fail, ok, parentOf, permsFromStrings, permsToStrings, xsPerms } from './tree.js';
 import type { XsPerms, XsQuota, XsResult } from './tree.js';
 import {
-  XENSTORE_ABS_PATH_MAX, XENSTORE_PAYLOAD_MAX, XENSTORE_REL_PATH_MAX, XS_DIRECTORY, XS_DIRECTORY_PART, XS_ERROR, XS_GET_DOMAIN_PATH,
+  XENSTORE_PAYLOAD_MAX, XENSTORE_REL_PATH_MAX, XS_DIRECTORY, XS_DIRECTORY_PART, XS_ERROR, XS_GET_DOMAIN_PATH,
   XS_GET_PERMS, XS_INTRODUCE, XS_IS_DOMAIN_INTRODUCED, XS_MKDIR, XS_READ, XS_RELEASE, XS_RESET_WATCHES, XS_RM,
   XS_SET_PERMS, XS_TRANSACTION_END, XS_TRANSACTION_START, XS_UNWATCH, XS_WATCH, XS_WATCH_EVENT, XS_WRITE,
-  XSD_SOCKMSG_SIZE, decodeMsg, encodeMsg, errorMsg, fromUtf8, splitStrings, strings, utf8,
+  decodeMsg, directoryPartPayload, encodeMsg, errorMsg, fromUtf8, splitStrings, strings, utf8,
 } from './wire.js';
 import type { XsMsg } from './wire.js';
 import { XsClient } from './client.js';
+import { canonicalize, isChild, isValidNodename, oneArg, parseDecimal, relative } from './path.js';
+
+export { isValidNodename };
 
 /**
  * dom0 CPU cycles xenstored spends on one request, from reading it off the ring to queueing the
@@ -104,6 +107,11 @@ export class Xenstored {
   readonly tree: XsTree;
   readonly quota: XsQuota;
   private readonly conns = new Map<number, Conn>();
+  /**
+   * The special nodes' permissions: dom0's with no access for others until dom0 grants it with
+   * SET_PERMS (core.c set_perms_special), e.g. a driver domain that must hear of @releaseDomain.
+   */
+  private readonly special = new Map<string, XsPerms>([[XS_INTRODUCE_DOMAIN, xsPerms(0, 'n')], [XS_RELEASE_DOMAIN, xsPerms(0, 'n')]]);
   private readonly sockets = new Set<Conn>();
   /** Requests handled, for the cost model (× XENSTORED_REQUEST_CYCLES). */
   requests = 0;
@@ -260,12 +268,25 @@ export class Xenstored {
 
   // ---- watches ----
 
+  /** A special event goes to the watchers that may read the special node (dom0, and whom it granted). */
   private fireSpecial(name: string): void {
-    // Only the privileged domain hears of domains coming and going (the special nodes are dom0's).
+    const perms = this.special.get(name)!;
     for (const c of this.allConns()) {
-      if (c.domid !== 0) continue;
+      if (!(XsTree.permFor(perms, c.domid) & READ)) continue;
       for (const w of c.watches) if (w.path === name) this.event(c, w.given, w.token);
     }
+  }
+
+  /** GET_PERMS / SET_PERMS on @introduceDomain or @releaseDomain: reading needs read, setting ownership. */
+  private specialPerms(c: Conn, name: string, set?: XsPerms): XsResult<Uint8Array> {
+    const p = this.special.get(name);
+    if (!p) return fail('ENOENT');
+    const mine = XsTree.permFor(p, c.domid);
+    if (!set) return mine & READ ? ok(strings(...permsToStrings(p))) : fail('EACCES');
+    if (c.domid !== 0 && p.owner !== c.domid) return fail('EACCES');
+    if (c.domid !== 0 && set.owner !== p.owner) return fail('EPERM');
+    this.special.set(name, set);
+    return ok(strings('OK'));
   }
 
   private allConns(): Conn[] {
@@ -346,14 +367,15 @@ export class Xenstored {
       case XS_READ: case XS_DIRECTORY: case XS_GET_PERMS: case XS_MKDIR: case XS_RM: {
         const a = oneArg(m.payload);
         if (a === null) return fail('EINVAL');
-        const path = this.canon(c, a);
+        if (m.type === XS_GET_PERMS && a.startsWith('@')) return this.specialPerms(c, a);
+        const path = canonicalize(c.domid, a);
         if (!path.ok) return path;
         return this.treeOp(c, m, { path: path.value });
       }
       case XS_DIRECTORY_PART: {
         const a = splitStrings(m.payload);
         if (!a || a.length !== 2) return fail('EINVAL');
-        const path = this.canon(c, a[0]!);
+        const path = canonicalize(c.domid, a[0]!);
         if (!path.ok) return path;
         // core.c reads the offset with atoi(): anything unparsable is 0.
         return this.directoryPart(c, m, path.value, Math.max(0, parseInt(a[1]!, 10) || 0));
@@ -361,17 +383,19 @@ export class Xenstored {
       case XS_WRITE: {
         const nul = m.payload.indexOf(0);
         if (nul < 0) return fail('EINVAL');
-        const path = this.canon(c, fromUtf8(m.payload.subarray(0, nul)));
+        const path = canonicalize(c.domid, fromUtf8(m.payload.subarray(0, nul)));
         if (!path.ok) return path;
         return this.treeOp(c, m, { path: path.value, value: fromUtf8(m.payload.subarray(nul + 1)) });
       }
       case XS_SET_PERMS: {
         const a = splitStrings(m.payload);
         if (!a || a.length < 2) return fail('EINVAL');
-        const path = this.canon(c, a[0]!);
-        if (!path.ok) return path;
         const p = permsFromStrings(a.slice(1).filter((s, i, all) => !(i === all.length - 1 && s === '')));
         if (!p) return fail('EINVAL');
+        if (!priv && 1 + p.acl.size > this.quota.permsPerNode) return fail('ENOSPC');
+        if (a[0]!.startsWith('@')) return this.specialPerms(c, a[0]!, p);
+        const path = canonicalize(c.domid, a[0]!);
+        if (!path.ok) return path;
         return this.treeOp(c, m, { path: path.value, perms: p });
       }
       case XS_WATCH: case XS_UNWATCH: {
@@ -380,7 +404,7 @@ export class Xenstored {
         const [given, token] = [a[0]!, a[1]!];
         let path = given;
         if (!given.startsWith('@')) {
-          const r = this.canon(c, given);
+          const r = canonicalize(c.domid, given);
           if (!r.ok) return r;
           path = r.value;
         } else if (given.length > XENSTORE_REL_PATH_MAX) return fail('EINVAL');
@@ -468,31 +492,7 @@ export class Xenstored {
     if (tx && !tx.accessed.has(path)) tx.accessed.set(path, tx.tree.genOf(path));
     const r = (tx?.tree ?? this.tree).get(path, c.domid, READ);
     if (!r.ok) return r;
-    const all = strings(...r.value.children.keys());
-    const head = strings(String(r.value.gen));
-    // "Offset behind list: just return a list with an empty string."
-    if (offset >= all.length) return ok(strings(String(r.value.gen), ''));
-    const room = XENSTORE_PAYLOAD_MAX - head.length - 1;
-    let end = offset;
-    while (end < all.length) {
-      const next = all.indexOf(0, end) + 1;
-      if (next - offset > room) break;
-      end = next;
-    }
-    const body = all.subarray(offset, end);
-    const out = new Uint8Array(head.length + body.length + (end === all.length ? 1 : 0));
-    out.set(head);
-    out.set(body, head.length);
-    return ok(out);
-  }
-
-  /** Resolves a request's path: relative ones against /local/domain/<domid> (core.c canonicalize). */
-  private canon(c: Conn, p: string): XsResult<string> {
-    if (p.startsWith('@')) return fail('EINVAL');
-    const abs = p.startsWith('/') ? p : `/local/domain/${c.domid}/${p}`;
-    if (!p.startsWith('/') && p.length > XENSTORE_REL_PATH_MAX) return fail('EINVAL');
-    if (abs.length > XENSTORE_ABS_PATH_MAX || !isValidNodename(abs)) return fail('EINVAL');
-    return ok(abs);
+    return ok(directoryPartPayload(r.value.gen, [...r.value.children.keys()], offset));
   }
 
   /** A tree operation, inside the connection's transaction when tx_id names one. */
@@ -577,30 +577,3 @@ export class Xenstored {
     return true;
   }
 }
-
-/** The message's single NUL-terminated argument (core.c onearg); null when malformed. */
-function oneArg(p: Uint8Array): string | null {
-  const a = splitStrings(p);
-  return a && a.length === 1 ? a[0]! : null;
-}
-
-function parseDecimal(s: string): number | null {
-  return /^-?\d{1,10}$/.test(s) ? Number(s) : null;
-}
-
-/** core.c is_valid_nodename: absolute, no doubled or trailing slash, only [A-Za-z0-9-/_@]. */
-export function isValidNodename(p: string): boolean {
-  return p === '/' || /^(\/[A-Za-z0-9_@-]+)+$/.test(p);
-}
-
-/** xenstore.txt: `child` is a child of `parent` if identical, if parent is /, or if parent/ prefixes it. */
-function isChild(child: string, parent: string): boolean {
-  return child === parent || parent === '/' || child.startsWith(parent + '/');
-}
-
-function relative(abs: string, domid: number): string {
-  const home = `/local/domain/${domid}/`;
-  return abs.startsWith(home) ? abs.slice(home.length) : abs;
-}
-
-export const XS_HEADER_BYTES = XSD_SOCKMSG_SIZE;

@@ -61,6 +61,8 @@ export interface GnttabHost {
   readonly costs: CostTable;
   readonly mem: MachineMemory;
   allocXenFrame(): number;
+  /** A dead granter's frame that a mapping kept alive is no longer mapped: free it now. */
+  releaseHeldFrame?(mfn: number): void;
 }
 
 /**
@@ -317,7 +319,10 @@ export class GrantTables {
       rt.active.delete(ref);
     }
     rt.setFlags(ref, flags);
-    if (pins === 0 && rt.zombie) this.reap(rt);
+    if (pins === 0 && rt.zombie) {
+      this.host.releaseHeldFrame?.(act.mfn);
+      this.reap(rt);
+    }
   }
 
   /** GNTTABOP_copy: a GNTST_* per op; copies bytes in machine memory. One hypercall entry for the batch. */

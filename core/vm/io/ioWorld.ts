@@ -23,6 +23,7 @@ import { Blkback } from '../../guest/io/blkback.js';
 import { Blkfront } from '../../guest/io/blkfront.js';
 import type { XenIoEnv, XenbusStore } from '../../guest/io/env.js';
 import { NvmeDriver } from '../../guest/io/nvme.js';
+import { DirectBlock } from '../../guest/io/directBlock.js';
 import { xvdDevid } from '../../guest/io/xenbus.js';
 import { XsClient, XsError } from '../../guest/xenstore/client.js';
 import { Xenstored, XENSTORED_REQUEST_CYCLES } from '../../guest/xenstore/xenstored.js';
@@ -59,6 +60,8 @@ export interface VmIo {
   readonly stats: IoStats;
   readonly backends: Blkback[];
   readonly drivers: Map<string, NvmeDriver>;
+  /** On bare metal: the disk its kernel drives itself (the native baseline of the split path). */
+  direct?: DirectBlock;
 }
 
 /** The clock the simulation keeps: now, in cycles of the machine's CPU profile. */
@@ -204,7 +207,7 @@ export class IoWorld {
   attach(vm: Vm): void {
     this.vms.set(vm.domid, vm);
     // libxl__domain_make: the domain's home, its own (the toolstack writes more there when it runs).
-    if (!vm.privileged) this.mkdirWithPerms(`/local/domain/${vm.domid}`, xsPerms(vm.domid, 'n'));
+    if (!vm.privileged && this.xen.kind === 'xen') this.mkdirWithPerms(`/local/domain/${vm.domid}`, xsPerms(vm.domid, 'n'));
     const env = this.envFor(vm);
     const io: VmIo = {
       env,
@@ -232,14 +235,27 @@ export class IoWorld {
 
   private bindDisk(vm: Vm, io: VmIo, disk: NvmeDisk): void {
     const pirq = this.pirqOf.get(disk.id)!;
-    this.xen.evtchn.permitPirq(vm.domid, pirq, true);
-    const port = this.xen.evtchn.bindPirq(vm.domid, pirq);
+    const native = this.xen.kind === 'none';
     disk.config.command |= 0x6; // Memory Space + Bus Master Enable
     const msi = this.msiOf.get(disk.id)!;
     msi.program(0xfee00000, pirq);
-    msi.handler = () => {
-      this.xen.evtchn.raisePirq(pirq);
-    };
+    // Under Xen the MSI is a physical IRQ: Xen takes the interrupt (do_IRQ, priced as an
+    // exception's delivery and return) and sends it to the owner's event channel. On bare metal
+    // the kernel takes it itself.
+    let port = -1;
+    if (native) {
+      msi.handler = () => {
+        vm.counters.c[C.CycGuest] += this.xen.costs.faultTrap;
+        this.post(vm.domid, () => driver.interrupt());
+      };
+    } else {
+      this.xen.evtchn.permitPirq(vm.domid, pirq, true);
+      port = this.xen.evtchn.bindPirq(vm.domid, pirq);
+      msi.handler = () => {
+        vm.counters.c[C.CycHv] += this.xen.costs.faultTrap;
+        this.xen.evtchn.raisePirq(pirq);
+      };
+    }
     const driver = new NvmeDriver(io.env, {
       lbaBytes: 4096,
       sizeBytes: disk.sizeMiB * 1024 * 1024,
@@ -248,9 +264,14 @@ export class IoWorld {
       sqDoorbell: (tail) => disk.ringSqDoorbell(tail),
       cqDoorbell: (head) => disk.ringCqDoorbell(head),
     }, { command: IO_PATH_COSTS.nvmeCommand, interrupt: IO_PATH_COSTS.nvmeInterrupt });
-    this.handlers.get(vm.domid)!.set(port, driver.interrupt);
     io.drivers.set(disk.id, driver);
-    vm.kernel.log.push(`nvme ${fnBdf(disk.bdf)}: ${disk.sizeMiB} MiB, volatile write cache ${disk.writeCache ? 'on' : 'off'}, MSI as pirq ${pirq} on event channel ${port}`);
+    if (native) {
+      io.direct ??= new DirectBlock(io.env, driver, { request: IO_PATH_COSTS.frontRequest, complete: IO_PATH_COSTS.frontComplete });
+      vm.kernel.log.push(`nvme ${fnBdf(disk.bdf)}: ${disk.sizeMiB} MiB, volatile write cache ${disk.writeCache ? 'on' : 'off'}, MSI vector ${pirq}`);
+    } else {
+      this.handlers.get(vm.domid)!.set(port, driver.interrupt);
+      vm.kernel.log.push(`nvme ${fnBdf(disk.bdf)}: ${disk.sizeMiB} MiB, volatile write cache ${disk.writeCache ? 'on' : 'off'}, MSI as pirq ${pirq} on event channel ${port}`);
+    }
   }
 
   private frontDir(fe: Vm, vd: { vdev: string }): string {
@@ -358,11 +379,12 @@ export class IoWorld {
     this.handlers.set(domid, new Map());
     this.watchCbs.set(domid, new Map());
     const hs = this.handlers.get(domid)!;
-    const setup = xen.gnttab.setupTable(domid, GRANT_FRAMES);
+    const native = xen.kind === 'none';
+    const setup = native ? { frames: [] as number[] } : xen.gnttab.setupTable(domid, GRANT_FRAMES);
     const grants = new GrantTableFrontend(xen.mem, setup.frames, domid);
     const pv = vm.mode === 'pv';
     const mfnOf = (pfn: number) => d.p2m[pfn]!;
-    const xs = domid === 0 ? this.dom0Xs : this.guestXs(vm, hs);
+    const xs = domid === 0 || native ? this.dom0Xs : this.guestXs(vm, hs);
     const cbs = this.watchCbs.get(domid)!;
     const store: XenbusStore = {
       read: (path) => {
