@@ -258,6 +258,8 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
   const evilGrants = evil.io!.env.grants;
   const rwRef = evilGrants.grantForeignAccess(B, rw.mfn, false);
   const roRef = evilGrants.grantForeignAccess(B, ro.mfn, true);
+  // A forged grant: evil grants blkdd a frame it does not own (web's shared page), writable.
+  const forgedRef = evilGrants.grantForeignAccess(B, web.dom.p2m[webPfn]!, false);
   const rwBytes = new Uint8Array(rw.v.buffer, rw.v.byteOffset, PAGE_SIZE).slice();
   const roBytes = new Uint8Array(ro.v.buffer, ro.v.byteOffset, PAGE_SIZE).slice();
 
@@ -453,12 +455,12 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
     weight: 2,
     run: () => {
       // A guest's grant table is its own memory: it may write any entry, mapped or not. The
-      // entries its disk's data requests rely on (rwRef, roRef) are left alone.
+      // entries its disk's data requests rely on (rwRef, roRef, forgedRef) are left alone.
       const ringRef = Number(dom0Xs.read(`${evilFront}/ring-ref`));
       const n = nrEntries(E);
       let ref: number;
       do ref = rng.below(8) === 0 && Number.isInteger(ringRef) && ringRef < n ? ringRef : 8 + rng.below(n - 8);
-      while (ref === rwRef || ref === roRef);
+      while (ref === rwRef || ref === roRef || ref === forgedRef);
       const frames = xen.gnttab.tableFrames(E);
       const [mfn, slot] = [frames[(ref / GRANT_ENTRIES_PER_FRAME) | 0]!, ref % GRANT_ENTRIES_PER_FRAME];
       const flags = pick([0, GTF_permit_access, GTF_permit_access | GTF_readonly, GTF_permit_access | GTF_reading, GTF_reading | GTF_writing, rng.below(0x10000)]);
@@ -568,6 +570,19 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
       if (exists && dom0Xs.getPerms(path).owner === E) fail(`${path} changed owner`);
     },
   };
+  const xsTransaction: Op = {
+    name: "a transaction touching a victim's nodes",
+    weight: 1,
+    run: () => {
+      const path = pick(victimNodes);
+      const before = dom0Xs.read(path);
+      const tx = evilXs.transactionStart();
+      expectEq(`read ${path} in a transaction`, xsErr(() => evilXs.read(path, tx)), 'EACCES');
+      expectEq(`write ${path} in a transaction`, xsErr(() => evilXs.write(path, 'x', tx)), 'EACCES');
+      expectEq('commit', xsErr(() => evilXs.transactionEnd(tx, true)), 'OK');
+      if (dom0Xs.read(path) !== before) fail(`${path} changed by a transaction`);
+    },
+  };
   const xsWatch: Op = {
     name: "watch a victim's nodes",
     weight: 2,
@@ -667,7 +682,7 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
         }
       };
       const good = (k: number) => Array.from({ length: k }, () => ({ gref: rwRef, firstSect: 0, lastSect: SECTORS_PER_PAGE - 1 }));
-      const kinds = ['gref out of range', 'gref not granted', 'read into a read-only grant', 'first_sect > last_sect', 'last_sect beyond the page', 'no segments', 'too many segments', 'sectors beyond the disk', 'unknown operation', 'a bad gref after good ones'];
+      const kinds = ['gref out of range', 'gref not granted', 'read into a read-only grant', "a grant of another domain's frame", 'first_sect > last_sect', 'last_sect beyond the page', 'no segments', 'too many segments', 'sectors beyond the disk', 'unknown operation', 'a bad gref after good ones'];
       const kind = pick(kinds);
       let operation = rng.below(2) ? BLKIF_OP_READ : BLKIF_OP_WRITE;
       let sector = rng.below(1000) * SECTORS_PER_PAGE;
@@ -683,6 +698,10 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
         case 'read into a read-only grant':
           operation = BLKIF_OP_READ;
           segs = [{ gref: roRef, firstSect: 0, lastSect: 7 }];
+          break;
+        case "a grant of another domain's frame":
+          // get_paged_frame: the granter does not own the frame, GNTST_bad_page.
+          segs = [{ gref: forgedRef, firstSect: 0, lastSect: 7 }];
           break;
         case 'first_sect > last_sect': {
           const f = 1 + rng.below(SECTORS_PER_PAGE - 1);
@@ -725,7 +744,7 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
     },
   };
 
-  const ops: Op[] = [mapVictimRef, mapBadDomain, mapShared, unmap, endWhileMapped, copy, scribble, send, close, bind, allocStatus, xsVictim, xsWatch, xsOwnFrontend, xsReconnect, ring];
+  const ops: Op[] = [mapVictimRef, mapBadDomain, mapShared, unmap, endWhileMapped, copy, scribble, send, close, bind, allocStatus, xsVictim, xsTransaction, xsWatch, xsOwnFrontend, xsReconnect, ring];
   // The first half leaves evil's own xenbus nodes alone, so its ring stays connected and the bad
   // requests reach blkback; the second half adds the garbage and the reconnections.
   const quiet = new Set<Op>([xsOwnFrontend, xsReconnect]);
@@ -744,6 +763,7 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
     };
     same(rw.v, rwBytes, "evil's writable page granted to blkdd");
     same(ro.v, roBytes, "evil's read-only page granted to blkdd");
+    same(webPage, webSharedBytes, "web's page evil granted to blkdd as its own");
     const stray = xen.gnttab.mappings().filter((m) => m.mapper === B && m.granter === E && m.flags & GNTMAP_device_map);
     if (stray.length) fail(`blkdd still maps evil's grants for the device after refusing: ${JSON.stringify(stray)}`);
   };
