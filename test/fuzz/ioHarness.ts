@@ -28,8 +28,13 @@
  *    but an event reaches a watcher only if it may read the node (watch_permitted), the first
  *    event (the watched path itself, "fire once up front") aside.
  *  - Linux xen-blkback dispatch_rw_block_io / xen_blkbk_map: a request with no or too many
- *    segments, a sector range outside a page or the disk, an unknown operation, or a grant it
- *    cannot map is answered BLKIF_RSP_ERROR, and nothing is submitted to the disk.
+ *    segments, a sector range outside a page or the disk, or a grant it cannot map (out of range,
+ *    not granted, read-only for a read, a frame the granter does not own) is answered
+ *    BLKIF_RSP_ERROR and nothing reaches the disk; an operation it has no dispatcher for is
+ *    answered BLKIF_RSP_EOPNOTSUPP (dispatch_other_io).
+ *
+ * Rerun a failure with HYPERLAB_IO_FUZZ_SEED=<seed> (ioFuzz.test.ts) or
+ * `npm run fuzz -- --mode io --seed <seed> --steps <n>`.
  */
 import {
   DOMID_SELF,
