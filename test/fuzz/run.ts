@@ -1,5 +1,5 @@
 /**
- * Long fuzzing campaigns: npm run fuzz -- --steps N [--seed S] [--mode pv|shadow|hap|all] [--min-length L]
+ * Long fuzzing campaigns: npm run fuzz -- --steps N [--seed S] [--mode pv|shadow|hap|all|io] [--min-length L]
  * Runs random step sequences with the auditor after every step until N steps have run, reports
  * steps per second, and on a failure prints the shrunk counterexample (for PV, as an attack-lab
  * scenario you can save and run with `lab run`).
@@ -11,6 +11,7 @@
  */
 import fc from 'fast-check';
 import { kernelOpArb, pvScenario, runKernelOps, runPvSteps, stepArb } from './harness.js';
+import { IoFuzzFailure, runIoFuzz } from './ioHarness.js';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(name);
@@ -21,9 +22,29 @@ const target = Number(arg('--steps', '100000'));
 const seed = Number(arg('--seed', String(Date.now() % 1e9)));
 const mode = arg('--mode', 'all');
 const minLength = Number(arg('--min-length', '150'));
-if (!Number.isInteger(target) || target <= 0 || !Number.isInteger(seed) || !['pv', 'shadow', 'hap', 'all'].includes(mode) || !Number.isInteger(minLength) || minLength < 1) {
-  console.error('usage: npm run fuzz -- --steps N [--seed S] [--mode pv|shadow|hap|all] [--min-length L]');
+if (!Number.isInteger(target) || target <= 0 || !Number.isInteger(seed) || !['pv', 'shadow', 'hap', 'all', 'io'].includes(mode) || !Number.isInteger(minLength) || minLength < 1) {
+  console.error('usage: npm run fuzz -- --steps N [--seed S] [--mode pv|shadow|hap|all|io] [--min-length L]');
   process.exit(2);
+}
+
+// --mode io: the adversarial I/O machine (ioHarness.ts), one seed per 1500 hostile steps.
+if (mode === 'io') {
+  const t0 = performance.now();
+  let done = 0;
+  for (let s = seed; done < target; s++) {
+    const steps = Math.min(1500, target - done);
+    try {
+      const r = runIoFuzz({ seed: s, steps });
+      done += steps;
+      console.error(`seed ${s}: ${steps} hostile steps, ${r.injected} bad blkif requests (${r.answered} answered), victims whole`);
+    } catch (e) {
+      console.error(e instanceof IoFuzzFailure ? `${e.message}\nrerun: HYPERLAB_IO_FUZZ_SEED=${e.seed} HYPERLAB_IO_FUZZ_STEPS=${steps} npx vitest run --project unit test/fuzz/ioFuzz.test.ts` : String(e));
+      process.exit(1);
+    }
+  }
+  const secs = (performance.now() - t0) / 1000;
+  console.log(`${done} hostile I/O steps in ${secs.toFixed(1)} s, audit after every step, no invariant broken (seeds from ${seed})`);
+  process.exit(0);
 }
 const pvLength = { minLength, maxLength: minLength > 1 ? minLength + 50 : 40 };
 const kernelLength = { minLength, maxLength: minLength > 1 ? minLength + 50 : 60 };

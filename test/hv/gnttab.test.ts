@@ -384,15 +384,17 @@ describe('grant tables under two hostile domains', () => {
     for (const s of ['map 0', 'map -1', 'map -3', 'map -9', 'unmap 0', 'unmap -4', 'copy 0', 'copy -10', 'end true', 'end false']) expect(seen, s).toContain(s);
   });
 
-  it('the auditor sees a grant entry ended under a live mapping', () => {
+  it('a grant entry ended under a live mapping by its own guest is no violation (its memory; Xen keeps the pin)', () => {
     const m = ioMachine();
     const gt = m.xen.gnttab;
     const frames = gt.setupTable(m.a.domid, 1).frames;
     const fe = new GrantTableFrontend(m.xen.mem, frames, m.a.domid);
     const ref = fe.grantForeignAccess(m.b.domid, m.a.p2m[4]!, false);
     gt.mapGrantRef(m.b.domid, { dom: m.a.domid, ref, flags: GNTMAP_host_map });
-    // A guest that ignores GTF_reading and zeroes its entry behind Xen's back.
+    // A guest that ignores GTF_reading and zeroes its entry behind Xen's back: only its own
+    // memory changed; the mapping stands until the mapper unmaps (gnttabHostile.test.ts has more).
     m.xen.mem.write(frames[0]!, ref, 0, 0);
-    expect(gt.audit().join('\n')).toMatch(/entry ended while mapped/);
+    expect(gt.audit()).toEqual([]);
+    expect(gt.mappings()).toHaveLength(1);
   });
 });

@@ -12,7 +12,9 @@
 import { GNTMAP_device_map, GNTMAP_host_map, GNTMAP_readonly, GNTST_okay } from '../../api/public/grant_table.js';
 import {
   BLKIF_MAX_SEGMENTS_PER_REQUEST,
+  BLKIF_OP_DISCARD,
   BLKIF_OP_FLUSH_DISKCACHE,
+  BLKIF_OP_INDIRECT,
   BLKIF_OP_READ,
   BLKIF_OP_WRITE,
   BLKIF_OP_WRITE_BARRIER,
@@ -127,16 +129,30 @@ export class Blkback {
       return;
     }
     this.stats.grantMaps++;
+    // xen_blkif_map: BACK_RING_ATTACH at the shared rsp_prod, so a ring the frontend hands over
+    // again goes on where it stopped (requests already answered are not run twice); a ring
+    // claiming more unanswered requests than it has slots is refused (-EIO).
+    const ring = new BackRing(env.mappedPage(m.mfn), BLKIF_SLOT_BYTES);
+    const rspProd = ring.rspProd;
+    if ((ring.reqProd - rspProd) >>> 0 > ring.nrEnts) {
+      env.gnttab.unmapGrantRef({ handle: m.handle, hostAddr: RING_HOST_ADDR });
+      this.stats.grantUnmaps++;
+      env.log(`blkback: ${this.dir}: ring-ref ${ref} of domain ${this.frontendId} has req_prod ${ring.reqProd}, rsp_prod ${rspProd}: more requests than slots`);
+      switchState(env.xs, this.dir, (this.state = XenbusStateClosing));
+      return;
+    }
+    ring.reqCons = ring.rspProdPvt = rspProd;
     const port = env.evtchn.bindInterdomain(this.frontendId, remotePort);
     if (port < 0) {
       env.gnttab.unmapGrantRef({ handle: m.handle, hostAddr: RING_HOST_ADDR });
+      this.stats.grantUnmaps++;
       env.log(`blkback: ${this.dir}: binding event channel ${remotePort} failed (${port})`);
       switchState(env.xs, this.dir, (this.state = XenbusStateClosing));
       return;
     }
     this.ringHandle = m.handle;
     this.port = port;
-    this.ring = new BackRing(env.mappedPage(m.mfn), BLKIF_SLOT_BYTES);
+    this.ring = ring;
     env.evtchn.onPort(port, () => this.interrupt());
     switchState(env.xs, this.dir, (this.state = XenbusStateConnected));
     env.log(`blkback: ${this.dir}: connected to domain ${this.frontendId} (ring-ref ${ref}, port ${port})`);
@@ -183,7 +199,10 @@ export class Blkback {
       return;
     }
     if (op === BLKIF_OP_WRITE_BARRIER) return this.respond(req.id, op, BLKIF_RSP_EOPNOTSUPP);
-    if (op !== BLKIF_OP_READ && op !== BLKIF_OP_WRITE) return this.respond(req.id, op, BLKIF_RSP_ERROR);
+    // __do_block_io_op: DISCARD and INDIRECT have dispatchers in Linux (this blkback advertises
+    // neither feature, so they fail); any other operation goes to dispatch_other_io, EOPNOTSUPP.
+    if (op === BLKIF_OP_DISCARD || op === BLKIF_OP_INDIRECT) return this.respond(req.id, op, BLKIF_RSP_ERROR);
+    if (op !== BLKIF_OP_READ && op !== BLKIF_OP_WRITE) return this.respond(req.id, op, BLKIF_RSP_EOPNOTSUPP);
     // Xen's and Linux's checks: 1..11 segments, sectors within a page, inside the disk.
     if (req.nrSegments === 0 || req.nrSegments > BLKIF_MAX_SEGMENTS_PER_REQUEST) return this.respond(req.id, op, BLKIF_RSP_ERROR);
     let sectors = 0;

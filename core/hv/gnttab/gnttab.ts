@@ -208,7 +208,7 @@ export class GrantTables {
       if (!act) {
         const mfn = this.frameOf(rd, rt.frame(ref));
         if (mfn < 0) {
-          rt.setFlags(ref, oldFlags); // unlock_out_clear
+          this.clearFailedPin(rt, ref, undefined, readonly);
           return failPut(GNTST_bad_page);
         }
         act = { hostR: 0, hostW: 0, devR: 0, devW: 0, mapper: caller, mfn };
@@ -220,14 +220,14 @@ export class GrantTables {
     const typed = !isTranslated(rd) && rd.ft.typeCount(mfn) > 0;
     const t = rd.ft.type(mfn);
     if (!readonly && typed && t !== PGT_none && t !== PGT_writable_page) {
-      rt.setFlags(ref, oldFlags); // undo_out
+      this.clearFailedPin(rt, ref, act, readonly);
       return failPut(GNTST_general_error);
     }
     const hostAddr = op.hostAddr;
     if (hostMap && hostAddr !== undefined && this.hostMapper) {
       const rc = this.hostMapper.map(caller, hostAddr, mfn, readonly);
       if (rc !== GNTST_okay) {
-        rt.setFlags(ref, oldFlags); // undo_out
+        this.clearFailedPin(rt, ref, act, readonly);
         return failPut(rc);
       }
     }
@@ -238,6 +238,21 @@ export class GrantTables {
     ld.counters.c[C.GrantMaps]++;
     ld.counters.c[C.CycHv] += this.host.costs.grantMap;
     return { status: GNTST_okay, handle, mfn, devBusAddr: mfn * PAGE_SIZE };
+  }
+
+  /**
+   * map_grant_ref's undo_out / unlock_out_clear: a failed pin clears GTF_writing unless a write
+   * pin remains, and GTF_reading unless any pin remains. Xen clears the bits rather than putting
+   * back the flags it read: the guest may have set them itself.
+   */
+  private clearFailedPin(rt: GrantTable, ref: number, act: Active | undefined, readonly: boolean): void {
+    const live = act !== undefined && rt.active.get(ref) === act;
+    const pins = live ? act.hostR + act.hostW + act.devR + act.devW : 0;
+    const writePins = live ? act.hostW + act.devW : 0;
+    let flags = rt.flags(ref);
+    if (!readonly && writePins === 0) flags &= ~GTF_writing;
+    if (pins === 0) flags &= ~GTF_reading;
+    rt.setFlags(ref, flags);
   }
 
   /**
@@ -420,6 +435,8 @@ export class GrantTables {
    * its frame; pins equal the mappings by kind; a pinned entry is still a grant (permit_access,
    * domid = mapper, not readonly while pinned writable) with GTF_reading, and GTF_writing exactly
    * while a writable pin exists; an unpinned entry has neither; a live granter owns a mapped frame.
+   * The shared entry is checked only while it holds what Xen last wrote there: the granter may
+   * rewrite its own entries at any time (it is its memory), which changes nothing Xen relies on.
    */
   audit(): string[] {
     const out: string[] = [];
@@ -450,11 +467,18 @@ export class GrantTables {
         }
         const flags = t.flags(ref);
         const writable = act.hostW + act.devW > 0;
-        if ((flags & GTF_type_mask) !== GTF_permit_access) out.push(`${at}: entry ended while mapped (flags ${flags.toString(16)})`);
-        if (t.domid_(ref) !== act.mapper) out.push(`${at}: entry grants d${t.domid_(ref)}, mapped by d${act.mapper}`);
-        if (writable && flags & GTF_readonly) out.push(`${at}: readonly grant mapped writable`);
-        if (!(flags & GTF_reading)) out.push(`${at}: pinned without GTF_reading`);
-        if (writable !== ((flags & GTF_writing) !== 0)) out.push(`${at}: GTF_writing ${flags & GTF_writing ? 'set' : 'clear'} with ${writable ? 'a' : 'no'} writable pin`);
+        // The shared entry as Xen left it when it pinned or unpinned: a granter that rewrote its
+        // own entry since only changed its own memory (Xen keeps the pin and the frame; the
+        // mapping does not depend on the entry any more).
+        const writer = t.lastWriter(ref);
+        if (writer === 'never') out.push(`${at}: pinned, but Xen never wrote the entry's status`);
+        else if (writer === 'xen') {
+          if ((flags & GTF_type_mask) !== GTF_permit_access) out.push(`${at}: entry ended while mapped (flags ${flags.toString(16)})`);
+          if (t.domid_(ref) !== act.mapper) out.push(`${at}: entry grants d${t.domid_(ref)}, mapped by d${act.mapper}`);
+          if (writable && flags & GTF_readonly) out.push(`${at}: readonly grant mapped writable`);
+          if (!(flags & GTF_reading)) out.push(`${at}: pinned without GTF_reading`);
+          if (writable !== ((flags & GTF_writing) !== 0)) out.push(`${at}: GTF_writing ${flags & GTF_writing ? 'set' : 'clear'} with ${writable ? 'a' : 'no'} writable pin`);
+        }
         const rd = this.host.domain(domid);
         if (!t.zombie && rd && rd.ft.owner(act.mfn) !== domid) out.push(`${at}: mapped mfn ${act.mfn} is not d${domid}'s`);
       }
@@ -462,7 +486,8 @@ export class GrantTables {
       for (let ref = 0; ref < t.nrEntries; ref++) {
         if (t.active.has(ref)) continue;
         const flags = t.flags(ref);
-        if (flags & (GTF_reading | GTF_writing)) out.push(`d${domid} ref ${ref}: GTF_reading/GTF_writing set with no pin`);
+        // Only Xen's own write counts: a guest may set any bit in its own entries.
+        if (flags & (GTF_reading | GTF_writing) && t.lastWriter(ref) === 'xen') out.push(`d${domid} ref ${ref}: GTF_reading/GTF_writing set with no pin`);
       }
     }
     return out;

@@ -64,9 +64,25 @@ export class GrantTable {
     return this.mem.readHi(this.frames[(ref / GRANT_ENTRIES_PER_FRAME) | 0]!, ref % GRANT_ENTRIES_PER_FRAME);
   }
 
+  /**
+   * Whether entry `ref` still holds what Xen last wrote there ('xen'), was written by its guest
+   * since ('guest': the entries are the guest's own memory, and a hostile guest may write any of
+   * them, pinned or not), or was never written by Xen ('never'). The auditor checks the shared
+   * flags only where Xen's write is still there: what the guest writes afterwards is its business.
+   */
+  lastWriter(ref: number): 'xen' | 'guest' | 'never' {
+    const w = this.xenWrote.get(ref);
+    if (w === undefined) return 'never';
+    return w === this.lo(ref) ? 'xen' : 'guest';
+  }
+
+  /** The low word Xen last wrote to each entry it touched (setFlags). */
+  private readonly xenWrote = new Map<number, number>();
+
   /** Xen's guest_cmpxchg on the flags half-word, as a plain write (the lab runs one op at a time). */
   setFlags(ref: number, flags: number): void {
     const lo = ((this.lo(ref) & 0xffff0000) | (flags & 0xffff)) >>> 0;
+    this.xenWrote.set(ref, lo);
     if (this.zombie) {
       this.zombie[ref * 2] = lo;
       return;

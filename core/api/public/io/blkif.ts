@@ -14,6 +14,7 @@ export const BLKIF_OP_WRITE = 1;
 export const BLKIF_OP_WRITE_BARRIER = 2;
 export const BLKIF_OP_FLUSH_DISKCACHE = 3;
 export const BLKIF_OP_DISCARD = 5;
+export const BLKIF_OP_INDIRECT = 6;
 
 export const BLKIF_MAX_SEGMENTS_PER_REQUEST = 11;
 
