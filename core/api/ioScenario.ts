@@ -131,6 +131,8 @@ export function ioProblems(
   for (const d of domains) if (d.name !== undefined) names.set(d.name, d);
   if (hv === 'xen' && !domains.some((d) => d.role === 'dom0')) names.set(dom0Name, { name: dom0Name, role: 'dom0', mode: 'pv' });
   const ownerOf = (id: string) => owner.get(id) ?? dom0Name;
+  /** Device → the virtual disk already on it: a disk backs one writable virtual disk (xl refuses a device in use). */
+  const backing = new Map<string, string>();
   domains.forEach((d, i) => {
     const vdevs = new Set<string>();
     d.disks?.forEach((vd, j) => {
@@ -143,6 +145,11 @@ export function ioProblems(
         out.push({ path: at('device'), message: `no disk device "${vd.device}" in machine.devices; disks: ${disks.join(', ') || '(none: add {"id": "disk0", "kind": "disk"})'}` });
         return;
       }
+      const user = backing.get(dev.id);
+      if (user !== undefined) {
+        out.push({ path: at('device'), message: `device "${dev.id}" already backs ${user}: a disk serves one guest's virtual disk (xl refuses a device in use); add a disk to machine.devices` });
+      }
+      backing.set(dev.id, `${d.name ?? `domains[${i}]`}'s ${vd.vdev}`);
       const backend = vd.backend ?? dom0Name;
       const be = names.get(backend);
       if (!be) {

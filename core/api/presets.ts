@@ -173,11 +173,18 @@ export const PRESETS: Preset[] = [
     scenario: {
       name: 'seed-C1-dom0-backend',
       description: 'C1: dom0 has the hardware and its driver, and arbitrates the guests’ virtual disks (split drivers over shared rings, grants and event channels).',
-      machine: { memoryMiB: 2048, pcpus: 1, devices: [{ id: 'disk0', kind: 'disk', sizeMiB: 512 }] },
+      machine: {
+        memoryMiB: 2048,
+        pcpus: 1,
+        devices: [
+          { id: 'disk0', kind: 'disk', sizeMiB: 512 },
+          { id: 'disk1', kind: 'disk', sizeMiB: 512 },
+        ],
+      },
       hypervisor: 'xen',
       domains: [
         { name: 'pv-guest', mode: 'pv', memoryMiB: 256, vcpus: 1, disks: [{ device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 3000, flushEvery: 16 } },
-        { name: 'hvm-guest', mode: 'hap', memoryMiB: 256, vcpus: 1, disks: [{ device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 3000, writeFraction: 0.5, flushEvery: 16 } },
+        { name: 'hvm-guest', mode: 'hap', memoryMiB: 256, vcpus: 1, disks: [{ device: 'disk1', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 3000, writeFraction: 0.5, flushEvery: 16 } },
       ],
     },
   },
@@ -190,12 +197,19 @@ export const PRESETS: Preset[] = [
     scenario: {
       name: 'seed-C3-driver-domain',
       description: 'C3: drivers disaggregated into their own domain; the guests’ disks are served by blkdd, which owns the NVMe disk.',
-      machine: { memoryMiB: 2048, pcpus: 1, devices: [{ id: 'disk0', kind: 'disk', sizeMiB: 512 }] },
+      machine: {
+        memoryMiB: 2048,
+        pcpus: 1,
+        devices: [
+          { id: 'disk0', kind: 'disk', sizeMiB: 512 },
+          { id: 'disk1', kind: 'disk', sizeMiB: 512 },
+        ],
+      },
       hypervisor: 'xen',
       domains: [
-        { name: 'blkdd', mode: 'pv', memoryMiB: 128, vcpus: 1, pci: ['disk0'] },
-        { name: 'web', mode: 'pv', memoryMiB: 256, vcpus: 1, disks: [{ backend: 'blkdd', device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 3000, writeFraction: 0.3, flushEvery: 16 } },
-        { name: 'db', mode: 'hap', memoryMiB: 256, vcpus: 1, disks: [{ backend: 'blkdd', device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 3000, flushEvery: 4 } },
+        { name: 'blkdd', mode: 'pv', memoryMiB: 128, vcpus: 1, pci: ['disk0', 'disk1'] },
+        { name: 'web', mode: 'pv', memoryMiB: 256, vcpus: 1, disks: [{ backend: 'blkdd', device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 2000, writeFraction: 0.3, flushEvery: 16 } },
+        { name: 'db', mode: 'hap', memoryMiB: 256, vcpus: 1, disks: [{ backend: 'blkdd', device: 'disk1', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 2000, flushEvery: 8 } },
       ],
     },
   },

@@ -245,3 +245,18 @@ describe('bare metal: the native baseline of the I/O path', () => {
     expect(k.ok ? [] : k.problems).toEqual([expect.objectContaining({ path: 'machine.devices', message: expect.stringContaining('KVM') })]);
   });
 });
+
+describe('one disk, one virtual disk', () => {
+  it('refuses a second virtual disk on a device already in use, at its field', () => {
+    const v = validateScenario({
+      name: 'shared',
+      machine: { memoryMiB: 2048, pcpus: 1, devices: [{ id: 'disk0', kind: 'disk' }] },
+      hypervisor: 'xen',
+      domains: [
+        { name: 'a', mode: 'pv', memoryMiB: 128, vcpus: 1, disks: [{ device: 'disk0' }] },
+        { name: 'b', mode: 'pv', memoryMiB: 128, vcpus: 1, disks: [{ device: 'disk0' }] },
+      ],
+    });
+    expect(v.ok ? [] : v.problems).toEqual([expect.objectContaining({ path: 'domains[1].disks[0].device', message: expect.stringContaining("already backs a's xvda") })]);
+  });
+});
