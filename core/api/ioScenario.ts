@@ -11,7 +11,7 @@ const int = (min: number, max: number) => z.number().int().min(min).max(max);
 /** A PCI address as xl writes it: "0000:03:00.0" or the short "03:00.0". */
 export const BDF_RE = /^(?:([0-9a-fA-F]{4}):)?([0-9a-fA-F]{2}):([01][0-9a-fA-F])\.([0-7])$/;
 
-export const DEVICE_KINDS = ['disk'] as const;
+export const DEVICE_KINDS = ['disk', 'nic'] as const;
 
 export const deviceSchema = z.strictObject({
   id: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'a lowercase letter followed by up to 31 lowercase letters, digits, "_" or "-"'),
@@ -22,6 +22,8 @@ export const deviceSchema = z.strictObject({
   sizeMiB: int(1, 1_048_576).optional(),
   /** The disk's volatile write cache (NVMe Volatile Write Cache); default on. */
   writeCache: z.boolean().optional(),
+  /** A NIC's link speed in Mb/s (default 1000, the 82540EM's gigabit). */
+  linkMbps: z.number().min(1).max(100_000).optional(),
 });
 export type DeviceConfig = z.infer<typeof deviceSchema>;
 
@@ -34,6 +36,19 @@ export const vdiskSchema = z.strictObject({
   vdev: z.string().regex(/^xvd[a-z]$/, 'xvda … xvdz').default('xvda'),
 });
 export type VdiskConfig = z.infer<typeof vdiskSchema>;
+
+/** A unicast MAC address, six hex octets separated by ":" (xl's mac=). */
+export const MAC_RE = /^[0-9a-fA-F][02468aceACE](?::[0-9a-fA-F]{2}){5}$/;
+
+export const vifSchema = z.strictObject({
+  /** The domain whose kernel runs netback for this vif (default dom0). */
+  backend: z.string().min(1).max(32).optional(),
+  /** The machine NIC (its id in machine.devices) the backend's bridge connects the vif to. */
+  device: z.string().min(1).max(32),
+  /** The vif's MAC address; default 00:16:3e:… (Xen's OUI) derived from the domain's name and the vif's index. */
+  mac: z.string().regex(MAC_RE, 'a unicast MAC address such as "00:16:3e:01:02:03" (the first octet even)').optional(),
+});
+export type VifConfig = z.infer<typeof vifSchema>;
 
 export const TIMELINE_ACTIONS = ['destroy', 'create', 'pause', 'unpause'] as const;
 export type TimelineActionKind = (typeof TIMELINE_ACTIONS)[number];
@@ -68,6 +83,7 @@ interface IoDomain {
   mode?: string;
   pci?: string[];
   disks?: VdiskConfig[];
+  vifs?: VifConfig[];
   workloadKind?: string;
 }
 
@@ -96,14 +112,17 @@ export function ioProblems(
     if (other !== undefined) out.push({ path: `machine.devices[${i}].bdf`, message: `PCI address ${bdf} is already device "${other}"'s` });
     seenBdf.set(bdf, dv.id);
     bdfOf.set(dv.id, bdf);
+    if (dv.kind === 'nic' && dv.sizeMiB !== undefined) out.push({ path: `machine.devices[${i}].sizeMiB`, message: 'a nic has no capacity: sizeMiB is for disks' });
+    if (dv.kind === 'nic' && dv.writeCache !== undefined) out.push({ path: `machine.devices[${i}].writeCache`, message: 'a nic has no write cache: writeCache is for disks' });
+    if (dv.kind === 'disk' && dv.linkMbps !== undefined) out.push({ path: `machine.devices[${i}].linkMbps`, message: 'a disk has no link: linkMbps is for nics' });
   });
   const resolve = (ref: string): string | undefined => {
     if (byId.has(ref)) return ref;
     const c = canonicalBdf(ref);
     return c === null ? undefined : seenBdf.get(c);
   };
-  if (hv === 'kvm' && (devices.some(Boolean) || domains.some((d) => d.pci?.length || d.disks?.length))) {
-    const p = devices.length ? 'machine.devices' : `domains[${domains.findIndex((d) => d.pci?.length || d.disks?.length)}]`;
+  if (hv === 'kvm' && (devices.some(Boolean) || domains.some((d) => d.pci?.length || d.disks?.length || d.vifs?.length))) {
+    const p = devices.length ? 'machine.devices' : `domains[${domains.findIndex((d) => d.pci?.length || d.disks?.length || d.vifs?.length)}]`;
     out.push({ path: p, message: 'devices under KVM (virtio served by qemu) are not built yet: use hypervisor "xen", or "none" for the native baseline' });
     return out;
   }
@@ -111,6 +130,7 @@ export function ioProblems(
   if (hv === 'none') {
     domains.forEach((d, i) => {
       if (d.disks?.length) out.push({ path: `domains[${i}].disks`, message: 'bare metal has no split drivers: the native domain drives the disk itself (list it in pci and run disk-io)' });
+      if (d.vifs?.length) out.push({ path: `domains[${i}].vifs`, message: 'bare metal has no split drivers, and a native domain driving the NIC itself is not built yet: run the net workloads under hypervisor "xen"' });
     });
   }
   const owner = new Map<string, string>();
@@ -140,7 +160,7 @@ export function ioProblems(
       if (vdevs.has(vd.vdev)) out.push({ path: at('vdev'), message: `${vd.vdev} is already one of ${d.name ?? 'this domain'}'s disks` });
       vdevs.add(vd.vdev);
       const dev = byId.get(vd.device);
-      if (!dev) {
+      if (!dev || dev.kind !== 'disk') {
         const disks = [...byId.values()].filter((x) => x.kind === 'disk').map((x) => x.id);
         out.push({ path: at('device'), message: `no disk device "${vd.device}" in machine.devices; disks: ${disks.join(', ') || '(none: add {"id": "disk0", "kind": "disk"})'}` });
         return;
@@ -164,6 +184,36 @@ export function ioProblems(
         out.push({ path: at('backend'), message: `backend "${backend}" does not own device "${dev.id}" (${ownerOf(dev.id)} does): list "${dev.id}" in ${backend}'s pci` });
       }
     });
+    const macs = new Set<string>();
+    d.vifs?.forEach((vf, j) => {
+      const at = (f: string) => `domains[${i}].vifs[${j}].${f}`;
+      if (vf.mac !== undefined) {
+        if (macs.has(vf.mac.toLowerCase())) out.push({ path: at('mac'), message: `${vf.mac} is already one of ${d.name ?? 'this domain'}'s vifs` });
+        macs.add(vf.mac.toLowerCase());
+      }
+      const dev = byId.get(vf.device);
+      if (!dev || dev.kind !== 'nic') {
+        const nics = [...byId.values()].filter((x) => x.kind === 'nic').map((x) => x.id);
+        out.push({ path: at('device'), message: `no nic device "${vf.device}" in machine.devices; nics: ${nics.join(', ') || '(none: add {"id": "nic0", "kind": "nic"})'}` });
+        return;
+      }
+      const backend = vf.backend ?? dom0Name;
+      const be = names.get(backend);
+      if (!be) {
+        out.push({ path: at('backend'), message: `no domain named "${backend}" to serve this vif; domains: ${[...names.keys()].join(', ')}` });
+        return;
+      }
+      if (backend === d.name) out.push({ path: at('backend'), message: 'a domain cannot be the backend of its own vif' });
+      if (be.mode !== undefined && be.mode !== 'pv') {
+        out.push({ path: at('backend'), message: `backend "${backend}" runs in mode "${be.mode}"; the lab's driver domains run a PV kernel (netback grant-copies from its own frames by machine frame number), so give it mode "pv"` });
+      }
+      if (ownerOf(dev.id) !== backend) {
+        out.push({ path: at('backend'), message: `backend "${backend}" does not own device "${dev.id}" (${ownerOf(dev.id)} does): list "${dev.id}" in ${backend}'s pci` });
+      }
+    });
+    if ((d.workloadKind === 'net-stream' || d.workloadKind === 'net-rr') && !d.vifs?.length) {
+      out.push({ path: `domains[${i}].workload`, message: `the ${d.workloadKind} workload needs a vif: add "vifs": [{"device": "<a nic device id>"}]` });
+    }
     const ownsDisk = d.name !== undefined && [...owner].some(([id, o]) => o === d.name && byId.get(id)?.kind === 'disk');
     if (d.workloadKind === 'disk-io' && !d.disks?.length && !(hv === 'none' && ownsDisk)) {
       out.push({

@@ -8,7 +8,7 @@ import { COST_KEYS } from '../machine/cost.js';
 import { CPU_PROFILE_TABLE, CPU_PROFILES, type CpuProfileId } from '../machine/cpu.js';
 import { frameRefs, hypercallsWorkloadSchema } from './hypercallScript.js';
 import { describeJsonError } from './jsonWhere.js';
-import { deviceSchema, ioProblems, timelineEntrySchema, vdiskSchema, type DeviceConfig, type TimelineEntry } from './ioScenario.js';
+import { deviceSchema, ioProblems, timelineEntrySchema, vdiskSchema, vifSchema, type DeviceConfig, type TimelineEntry } from './ioScenario.js';
 
 export const PAGING_MODES = ['native', 'pv', 'shadow', 'hap'] as const;
 export type PagingMode = (typeof PAGING_MODES)[number];
@@ -41,6 +41,8 @@ export const WORKLOAD_KINDS = [
   'spec',
   'hypercalls',
   'disk-io',
+  'net-stream',
+  'net-rr',
 ] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
@@ -97,6 +99,24 @@ export const workloadSchema = z.discriminatedUnion('kind', [
     /** Requests the program keeps in flight (blkfront's ring holds 32). */
     queueDepth: int(1, 32).default(32),
   }),
+  // net-stream: a bulk transfer through the first vif (core/workloads/net.ts): 'rx' the link
+  // partner sends at the link's rate to the guest, 'tx' the guest sends to the link partner.
+  z.strictObject({
+    kind: z.literal('net-stream'),
+    /** Bytes of frames to move; default 4 MiB, about 35 ms at 1 Gb/s. */
+    bytes: int(60, 1 << 30).default(4 * 1024 * 1024),
+    /** Bytes per Ethernet frame without FCS (60…1514). */
+    packetBytes: int(60, 1514).default(1500),
+    direction: z.enum(['rx', 'tx']).default('rx'),
+  }),
+  // net-rr: request/response through the first vif: the guest sends a request frame, the link
+  // partner answers each with a response frame (netperf TCP_RR without TCP).
+  z.strictObject({
+    kind: z.literal('net-rr'),
+    transactions: int(1, 10_000_000).default(1000),
+    requestBytes: int(60, 1514).default(64),
+    responseBytes: int(60, 1514).default(64),
+  }),
 ]);
 export type Workload = z.infer<typeof workloadSchema>;
 
@@ -123,6 +143,8 @@ export const domainSchema = z.strictObject({
   pci: z.array(z.string().min(1).max(32)).max(16).optional(),
   /** Virtual disks (blkfront), each served by a backend domain's blkback. */
   disks: z.array(vdiskSchema).max(26).optional(),
+  /** Virtual network interfaces (netfront), each served by a backend domain's netback on the bridge of a NIC it owns. */
+  vifs: z.array(vifSchema).max(8).optional(),
 });
 export type DomainConfig = z.infer<typeof domainSchema>;
 
@@ -666,7 +688,7 @@ function semanticProblems(s: PartialScenario): Problem[] {
     ...ioProblems(
       hv,
       s.devices,
-      s.domains.map((d) => ({ name: d.name, role: d.role, mode: d.mode, pci: d.pci, disks: d.disks, workloadKind: d.workload?.kind })),
+      s.domains.map((d) => ({ name: d.name, role: d.role, mode: d.mode, pci: d.pci, disks: d.disks, vifs: d.vifs, workloadKind: d.workload?.kind })),
       s.timeline,
       dom0Name,
     ),

@@ -82,7 +82,7 @@ export const PARAM_DOCS: Record<string, ParamDoc> = {
   sizeMiB: { label: 'Size', unit: 'MiB', help: 'size of each file mapping (lat_mmap touches one page per 16 KiB of its first tenth)' },
   calls: { label: 'Calls', help: 'lmbench null call: getppid()' },
   jobs: { label: 'Jobs', help: 'compiler jobs of a make: fork, exec cc1, compile (user-mode work), exit' },
-  transactions: { label: 'Transactions', help: 'OLTP transactions: a client request, the server’s work over its buffer pool, a log write' },
+  transactions: { label: 'Transactions', help: 'OLTP transactions: a client request, the server’s work over its buffer pool, a log write (oltp); request/response exchanges with the link partner (net-rr)' },
   profile: { label: 'Program', help: 'SPEC CPU2006 program characterized (gcc: fault-heavy; mcf: TLB-miss-heavy)' },
   instructionsM: { label: 'Instructions', unit: 'M', help: 'millions of user-mode instructions the program runs' },
   steps: { label: 'Steps', help: 'the script’s hypercalls and accesses, run in order' },
@@ -92,6 +92,11 @@ export const PARAM_DOCS: Record<string, ParamDoc> = {
   flushEvery: { label: 'Flush every', help: 'a cache FLUSH after this many writes (0: never; writes may sit in the disk’s volatile cache)' },
   pattern: { label: 'Pattern', help: 'random or sequential blocks' },
   queueDepth: { label: 'Queue depth', help: 'requests kept in flight (blkfront’s ring holds 32)' },
+  bytes: { label: 'Bytes', unit: 'B', help: 'bytes of frames moved through the first vif (net-stream)' },
+  packetBytes: { label: 'Frame', unit: 'B', help: 'bytes per Ethernet frame without FCS, 60 to 1514' },
+  direction: { label: 'Direction', help: 'rx: the link partner sends to the guest at the link’s rate; tx: the guest sends to the link partner' },
+  requestBytes: { label: 'Request', unit: 'B', help: 'bytes of each request frame the guest sends (60 to 1514)' },
+  responseBytes: { label: 'Response', unit: 'B', help: 'bytes of each response frame the link partner sends back (60 to 1514)' },
 };
 
 /** What one operation of each kind is. */
@@ -115,6 +120,8 @@ export const WORKLOAD_DOCS: Record<WorkloadKind, string> = {
   spec: 'one million user-mode instructions of a SPEC CPU2006 program (gcc or mcf)',
   hypercalls: 'one step of a script of PV page-table hypercalls (the attack lab; PV only)',
   'disk-io': 'one direct I/O to the first virtual disk (blkfront → blkback → the disk), queueDepth kept in flight',
+  'net-stream': 'one Ethernet frame through the first vif (netfront ⇄ netback ⇄ bridge ⇄ NIC ⇄ link partner)',
+  'net-rr': 'one request frame to the link partner and its response back (latency per transaction)',
 };
 
 /** A starting point for each kind, small enough to run in a few seconds. */
@@ -145,6 +152,8 @@ export const WORKLOAD_STARTERS: Record<WorkloadKind, Workload> = {
     ],
   },
   'disk-io': { kind: 'disk-io', ops: 2000, blockKiB: 4, writeFraction: 1, flushEvery: 0, pattern: 'random', queueDepth: 32 },
+  'net-stream': { kind: 'net-stream', bytes: 4 * 1024 * 1024, packetBytes: 1500, direction: 'rx' },
+  'net-rr': { kind: 'net-rr', transactions: 1000, requestBytes: 64, responseBytes: 64 },
 };
 
 export { WORKLOAD_KINDS };

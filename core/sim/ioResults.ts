@@ -31,6 +31,7 @@ export interface IoResults {
   volatileWrites: number;
   errors: number;
   flushes: number;
+  /** Frames for or from this domain's vifs lost anywhere on the path (NIC, bridge, netback, netfront), counted where each was lost. */
   packetsDropped: number;
   reconnects: number;
   /** Time from each backend's death to the reconnection that followed. */
@@ -39,7 +40,7 @@ export interface IoResults {
   reissued: number;
   grantOps: { map: number; unmap: number; copy: number };
   evtchnSends: number;
-  /** What this domain served as a backend: requests answered. */
+  /** What this domain served as a backend: block requests answered plus frames netback moved (tx and rx). */
   served: number;
 }
 
@@ -66,7 +67,7 @@ export function ioResults(io: IoWorld, vm: Vm, clockGHz: number): IoResults {
     }
   }
   const span = s.startedAt >= 0 && s.endedAt > s.startedAt ? s.endedAt - s.startedAt : 0;
-  const fronts = vm.io!.disks.map((d) => d.front.stats);
+  const fronts = [...vm.io!.disks.map((d) => d.front.stats), ...vm.io!.vifs.map((v) => v.front.stats)];
   const c = vm.counters.c;
   return {
     requests: s.requests,
@@ -78,12 +79,12 @@ export function ioResults(io: IoWorld, vm: Vm, clockGHz: number): IoResults {
     volatileWrites: volatile,
     errors: s.errors,
     flushes: s.flushes,
-    packetsDropped: 0,
+    packetsDropped: vm.io!.vifs.reduce((a, v) => a + v.drops.dropped, 0),
     reconnects: fronts.reduce((a, f) => a + f.reconnects, 0),
     reconnectMs: fronts.flatMap((f) => f.reconnectCycles.map((x) => x / (clockGHz * 1e6))),
-    reissued: fronts.reduce((a, f) => a + f.reissued, 0),
+    reissued: vm.io!.disks.reduce((a, d) => a + d.front.stats.reissued, 0),
     grantOps: { map: c[C.GrantMaps]!, unmap: c[C.GrantUnmaps]!, copy: c[C.GrantCopies]! },
     evtchnSends: c[C.EvtchnSends]!,
-    served: vm.io!.backends.reduce((a, b) => a + b.stats.requests, 0),
+    served: vm.io!.backends.reduce((a, b) => a + b.stats.requests, 0) + vm.io!.netbacks.reduce((a, b) => a + b.stats.txFrames + b.stats.rxFrames, 0),
   };
 }

@@ -568,7 +568,7 @@ export class Simulation {
 
 /** A scenario with devices, virtual disks or a timeline runs with the I/O machinery. */
 export function needsIo(s: Scenario): boolean {
-  return (s.machine.devices?.length ?? 0) > 0 || (s.timeline?.length ?? 0) > 0 || s.domains.some((d) => (d.disks?.length ?? 0) > 0 || (d.pci?.length ?? 0) > 0);
+  return (s.machine.devices?.length ?? 0) > 0 || (s.timeline?.length ?? 0) > 0 || s.domains.some((d) => (d.disks?.length ?? 0) > 0 || (d.vifs?.length ?? 0) > 0 || (d.pci?.length ?? 0) > 0);
 }
 
 /** The machine's TLBs and caches: its CPU profile's, with `machine.mmu` on top. */

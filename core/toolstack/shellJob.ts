@@ -151,6 +151,11 @@ export function footprintPages(w: Workload, guestPageSize: Vm['config']['guestPa
     case 'disk-io':
       pages = (w.queueDepth * w.blockKiB) / 4 + 64;
       break;
+    case 'net-stream':
+    case 'net-rr':
+      // netfront's receive buffers (one page per rx slot), its two ring pages, the program's send buffers.
+      pages = 256 + 2 + 64;
+      break;
   }
   return pages + Math.ceil(pages / 512) + 64;
 }

@@ -16,6 +16,7 @@ import { draws, SLICE, touchAll, vas, writes } from './touch.js';
 import { MEASURE, NONE, PART, Pieces, populate, PROGRESS, start, WHOLE_SLICES, type Grain, type WorkloadStep } from './steps.js';
 import { runProgramKind } from './programs.js';
 import { runDiskIo } from './io.js';
+import { runNetRr, runNetStream } from './net.js';
 
 export { MEASURE, PROGRESS, PART, BLOCK, WHOLE_SLICES, type WorkloadStep, type Grain } from './steps.js';
 export interface WorkloadContext {
@@ -66,6 +67,10 @@ export function plannedOps(w: Workload): number {
       return w.steps.length;
     case 'disk-io':
       return w.ops;
+    case 'net-stream':
+      return Math.ceil(w.bytes / w.packetBytes);
+    case 'net-rr':
+      return w.transactions;
   }
 }
 
@@ -202,6 +207,14 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
 
     case 'disk-io':
       yield* runDiskIo(w, x);
+      return;
+
+    case 'net-stream':
+      yield* runNetStream(w, x);
+      return;
+
+    case 'net-rr':
+      yield* runNetRr(w, x);
       return;
 
     case 'hypercalls': {

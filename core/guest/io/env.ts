@@ -5,10 +5,14 @@
  * hypervisor's objects.
  */
 
+import type { GnttabCopyOp } from '../../api/public/grant_table.js';
+
 /** The grant operations a backend calls (GNTTABOP_*), with Xen's GNTST_* status codes. */
 export interface GrantOps {
   mapGrantRef(op: { dom: number; ref: number; flags: number; hostAddr?: number }): { status: number; handle: number; mfn: number; devBusAddr: number };
   unmapGrantRef(op: { handle: number; hostAddr?: number; devBusAddr?: number }): number;
+  /** GNTTABOP_copy: one hypercall for the batch, a GNTST_* per op (netback's grant copies). */
+  copy(ops: GnttabCopyOp[]): number[];
 }
 
 /** The guest's own grant table entries (drivers/xen/grant-table.c). */

@@ -10,10 +10,11 @@
  * cycles are that domain's: a driver domain's blkback work is the driver domain's CPU time.
  */
 import type { Scenario } from '../../api/scenario.js';
-import { canonicalBdf, defaultBdf, type DeviceConfig, type VdiskConfig } from '../../api/ioScenario.js';
+import { canonicalBdf, defaultBdf, type DeviceConfig, type VdiskConfig, type VifConfig } from '../../api/ioScenario.js';
 import { C } from '../../machine/counters.js';
 import { EventQueue } from '../../machine/events.js';
 import { NvmeDisk } from '../../machine/devices/disk.js';
+import { E1000Nic } from '../../machine/devices/nic.js';
 import { DirectDma } from '../../machine/devices/dma.js';
 import { Msi } from '../../machine/devices/msi.js';
 import { PciBus } from '../../machine/devices/pci.js';
@@ -24,6 +25,11 @@ import { Blkfront } from '../../guest/io/blkfront.js';
 import type { XenIoEnv, XenbusStore } from '../../guest/io/env.js';
 import { NvmeDriver } from '../../guest/io/nvme.js';
 import { DirectBlock } from '../../guest/io/directBlock.js';
+import { Bridge, E1000Driver, macEquals } from '../../guest/io/e1000.js';
+import { Netback } from '../../guest/io/netback.js';
+import { Netfront, macString, parseMac, type VifDrops } from '../../guest/io/netfront.js';
+import { fnv1a32 } from '../../guest/io/hash.js';
+import { NetPeer } from './netPeer.js';
 import { xvdDevid } from '../../guest/io/xenbus.js';
 import { XsClient, XsError } from '../../guest/xenstore/client.js';
 import { Xenstored, XENSTORED_REQUEST_CYCLES } from '../../guest/xenstore/xenstored.js';
@@ -46,6 +52,21 @@ export interface IoStats {
   endedAt: number;
 }
 
+/** A domain's virtual NIC: its frontend, and the NIC and link partner its backend bridges it to. */
+export interface VmVif {
+  readonly index: number;
+  readonly device: string;
+  readonly backend: string;
+  readonly mac: Uint8Array;
+  readonly front: Netfront;
+  /** Frames for or from this vif dropped anywhere (NIC, bridge, netback, netfront), across backends. */
+  readonly drops: VifDrops;
+  /** The machine at the other end of the NIC's cable. */
+  readonly peer: NetPeer;
+  /** Wakes the domain's blocked program (its end-of-test timer, when the peer finishes sending). */
+  wake(): void;
+}
+
 export interface VmDisk {
   readonly vdev: string;
   readonly device: string;
@@ -62,6 +83,10 @@ export interface VmIo {
   readonly drivers: Map<string, NvmeDriver>;
   /** On bare metal: the disk its kernel drives itself (the native baseline of the split path). */
   direct?: DirectBlock;
+  readonly vifs: VmVif[];
+  readonly netbacks: Netback[];
+  /** NIC id → its driver and the bridge on it, in this (owning) domain. */
+  readonly nics: Map<string, { driver: E1000Driver; bridge: Bridge }>;
 }
 
 /** The clock the simulation keeps: now, in cycles of the machine's CPU profile. */
@@ -97,10 +122,54 @@ export const IO_PATH_COSTS = {
   nvmeInterrupt: 3000,
 } as const;
 
+/**
+ * Per-frame costs of the split network path, in cycles on the modern profile's core (Linux's
+ * paths; estimates with their reasoning, as IO_PATH_COSTS). Grant copies (the data itself) and
+ * event channel sends are the hypervisor's, charged from the cost table (core/machine/cost.ts).
+ *  - netfront xmit: xennet_start_xmit building one tx request and pushing it, ~1 µs (like a
+ *    blkfront request without the block layer: the socket's own work is not modelled);
+ *  - netfront rx frame: xennet_poll building an skb around the buffer and netif_receive_skb into
+ *    the guest's stack, plus reposting the buffer, ~1.5 µs;
+ *  - netfront tx completion: xennet_tx_buf_gc freeing one skb, ~0.3 µs;
+ *  - netback tx frame: xenvif_tx_build_gops + xenvif_tx_submit (request checked, skb built,
+ *    netif_receive_skb into the bridge), ~2 µs, as blkback's request;
+ *  - netback rx frame: xenvif_rx_action's copy op and response, ~1 µs (the copy is Xen's);
+ *  - bridge: br_handle_frame, the fdb lookup and br_forward, ~0.5 µs per frame;
+ *  - e1000 interrupt: entry and the ICR read (an uncached MMIO read, ~1 µs like NVMe's);
+ *  - e1000 rx frame: one descriptor cleaned, the buffer handed up, a fresh one allocated, ~1 µs;
+ *  - e1000 tx frame: one descriptor and the TDT doorbell (an uncached MMIO write, ~0.3 µs), ~0.6 µs;
+ *  - e1000 tx clean: one written-back descriptor, its skb freed, ~0.2 µs.
+ */
+export const NET_PATH_COSTS = {
+  frontXmit: 3000,
+  frontRxFrame: 4500,
+  frontTxComplete: 1000,
+  backTxFrame: 6000,
+  backRxFrame: 3000,
+  bridgeForward: 1500,
+  e1000Interrupt: 3000,
+  e1000RxFrame: 3000,
+  e1000TxFrame: 1800,
+  e1000TxClean: 600,
+} as const;
+
+/** Xen's OUI (00:16:3e), the prefix libxl gives generated vif MACs. */
+const XEN_OUI = [0x00, 0x16, 0x3e];
+
+/** A vif's MAC: the configured one, or 00:16:3e + 24 bits of FNV-1a of "<domain>/<index>" (stable across re-creation). */
+export function vifMac(domain: string, index: number, configured?: string): Uint8Array {
+  if (configured !== undefined) return parseMac(configured.toLowerCase());
+  const h = fnv1a32(Uint8Array.from(`${domain}/${index}`, (ch) => ch.charCodeAt(0) & 0xff));
+  return Uint8Array.of(...XEN_OUI, (h >>> 16) & 0x7f, (h >>> 8) & 0xff, h & 0xff);
+}
+
 export class IoWorld {
   readonly queue = new EventQueue();
   readonly bus = new PciBus();
   readonly disks = new Map<string, NvmeDisk>();
+  readonly nics = new Map<string, E1000Nic>();
+  /** NIC id → the link partner plugged into it. */
+  readonly peers = new Map<string, NetPeer>();
   readonly xenstored: Xenstored;
   /** Device id → the domain name that owns it (the scenario's pci, dom0 for the rest). */
   readonly owner = new Map<string, string>();
@@ -152,6 +221,15 @@ export class IoWorld {
         this.bus.add(disk);
         this.disks.set(dv.id, disk);
         this.pirqOf.set(dv.id, FIRST_DEVICE_PIRQ + i);
+      } else if (dv.kind === 'nic') {
+        const msi = new Msi();
+        const clk = { now: () => clock.now(), queue: this.queue, cyclesPerUs };
+        const nic = new E1000Nic({ id: dv.id, bdf, clock: clk, dma: new DirectDma(xen.mem), msi, linkMbps: dv.linkMbps ?? 1000 });
+        this.msiOf.set(dv.id, msi);
+        this.bus.add(nic);
+        this.nics.set(dv.id, nic);
+        this.pirqOf.set(dv.id, FIRST_DEVICE_PIRQ + i);
+        this.peers.set(dv.id, new NetPeer(nic, clk));
       }
       this.owner.set(dv.id, dom0Name);
     });
@@ -164,7 +242,7 @@ export class IoWorld {
   }
 
   private resolveDevice(ref: string): string | undefined {
-    if (this.disks.has(ref)) return ref;
+    if (this.disks.has(ref) || this.nics.has(ref)) return ref;
     const bdf = canonicalBdf(ref);
     for (const fn of this.bus.list()) if (bdf !== null && canonicalBdf(fnBdf(fn.bdf)) === bdf) return fn.id;
     return undefined;
@@ -215,22 +293,108 @@ export class IoWorld {
       stats: { requests: 0, bytes: 0, errors: 0, flushes: 0, latencies: [], acknowledgedWrites: 0, expected: new Map(), startedAt: -1, endedAt: -1 },
       backends: [],
       drivers: new Map(),
+      vifs: [],
+      netbacks: [],
+      nics: new Map(),
     };
     vm.io = io;
     // The devices it owns: their drivers in its kernel, their MSIs as pirqs bound to event channels.
     for (const [id, owner] of this.owner) {
       if (owner !== vm.name) continue;
+      const nic = this.nics.get(id);
+      if (nic) this.bindNic(vm, io, nic);
       const disk = this.disks.get(id);
       if (!disk) continue;
       this.bindDisk(vm, io, disk);
     }
     // Its virtual disks (it is the frontend).
     for (const vd of vm.config.disks ?? []) this.addFrontend(vm, io, vd);
+    (vm.config.vifs ?? []).forEach((vf, i) => this.addVif(vm, io, vf, i));
     // Disks it serves for live frontends (a re-created driver domain).
     for (const fe of this.vms.values()) {
       if (fe === vm || !fe.io) continue;
       for (const d of fe.io.disks) if (d.backend === vm.name) this.connectBackend(fe, d, vm);
+      for (const v of fe.io.vifs) if (v.backend === vm.name) this.connectVifBackend(fe, v, vm);
     }
+  }
+
+  /** The NIC's driver in its owner's kernel, its MSI as a pirq bound to an event channel, and a bridge on it. */
+  private bindNic(vm: Vm, io: VmIo, nic: E1000Nic): void {
+    const pirq = this.pirqOf.get(nic.id)!;
+    this.xen.evtchn.permitPirq(vm.domid, pirq, true);
+    const port = this.xen.evtchn.bindPirq(vm.domid, pirq);
+    nic.config.command |= 0x6; // Memory Space + Bus Master Enable
+    const msi = this.msiOf.get(nic.id)!;
+    msi.program(0xfee00000, pirq);
+    msi.handler = () => {
+      this.xen.evtchn.raisePirq(pirq);
+    };
+    const c = NET_PATH_COSTS;
+    const driver = new E1000Driver(io.env, { readReg: (o) => nic.readReg(o), writeReg: (o, v) => nic.writeReg(o, v) }, {
+      interrupt: c.e1000Interrupt,
+      rxFrame: c.e1000RxFrame,
+      txFrame: c.e1000TxFrame,
+      txClean: c.e1000TxClean,
+    });
+    const bridge = new Bridge(io.env, driver, { forward: c.bridgeForward });
+    this.handlers.get(vm.domid)!.set(port, driver.interrupt);
+    io.nics.set(nic.id, { driver, bridge });
+    vm.kernel.log.push(`e1000 ${fnBdf(nic.bdf)}: ${nic.linkMbps} Mb/s, ${driver.count} rx/tx descriptors, MSI as pirq ${pirq} on event channel ${port}; bridge xenbr-${nic.id}`);
+  }
+
+  private vifFrontDir(fe: Vm, index: number): string {
+    return `/local/domain/${fe.domid}/device/vif/${index}`;
+  }
+
+  /** libxl_device_nic_add's frontend half: the directory, netfront probed, the backend connected if it is up. */
+  private addVif(fe: Vm, io: VmIo, vf: VifConfig, index: number): void {
+    const backend = vf.backend ?? this.dom0Name;
+    const dir = this.vifFrontDir(fe, index);
+    const mac = vifMac(fe.name, index, vf.mac);
+    this.mkdirWithPerms(dir, xsPerms(fe.domid, 'n'));
+    this.dom0Xs.write(`${dir}/handle`, String(index));
+    this.dom0Xs.write(`${dir}/mac`, macString(mac));
+    const drops: VifDrops = { dropped: 0 };
+    const c = NET_PATH_COSTS;
+    const front = new Netfront(io.env, dir, index, mac, { xmit: c.frontXmit, rxFrame: c.frontRxFrame, txComplete: c.frontTxComplete, grant: IO_PATH_COSTS.grant }, drops);
+    const peer = this.peers.get(vf.device)!;
+    peer.register(mac, drops);
+    const vif: VmVif = { index, device: vf.device, backend, mac, front, drops, peer, wake: () => this.post(fe.domid, () => {}) };
+    io.vifs.push(vif);
+    this.post(fe.domid, () => front.start());
+    const be = [...this.vms.values()].find((v) => v.name === backend);
+    if (be) this.connectVifBackend(fe, vif, be);
+  }
+
+  /** libxl_device_nic_add's backend half: the backend directory, netback created on the NIC's bridge. */
+  private connectVifBackend(fe: Vm, v: VmVif, be: Vm): void {
+    const xs = this.dom0Xs;
+    const fdir = this.vifFrontDir(fe, v.index);
+    const bdir = `/local/domain/${be.domid}/backend/vif/${fe.domid}/${v.index}`;
+    this.mkdirWithPerms(bdir, xsPerms(be.domid, 'n', [[fe.domid, 'r']]));
+    xs.write(`${bdir}/frontend`, fdir);
+    xs.write(`${bdir}/frontend-id`, String(fe.domid));
+    xs.write(`${bdir}/handle`, String(v.index));
+    xs.write(`${bdir}/mac`, macString(v.mac));
+    xs.write(`${bdir}/bridge`, `xenbr-${v.device}`);
+    xs.write(`${bdir}/script`, '/etc/xen/scripts/vif-bridge');
+    xs.write(`${bdir}/type`, 'vif');
+    xs.write(`${bdir}/online`, '1');
+    xs.write(`${bdir}/state`, '1');
+    this.setPermsTree(fdir, xsPerms(fe.domid, 'n', [[be.domid, 'r']]));
+    xs.write(`${fdir}/backend-id`, String(be.domid));
+    xs.write(`${fdir}/backend`, bdir);
+    const nic = be.io!.nics.get(v.device);
+    if (!nic) {
+      be.kernel.log.push(`netback: ${bdir}: device ${v.device} has no driver in this domain`);
+      return;
+    }
+    const c = NET_PATH_COSTS;
+    const back = new Netback(be.io!.env, bdir, fe.domid, fdir, nic.bridge, v.mac, v.drops, { txFrame: c.backTxFrame, rxFrame: c.backRxFrame });
+    be.io!.netbacks.push(back);
+    // The vif-bridge hotplug script: the vif joins the bridge when it is created.
+    nic.bridge.add(back);
+    this.post(be.domid, () => back.start());
   }
 
   private bindDisk(vm: Vm, io: VmIo, disk: NvmeDisk): void {
@@ -332,8 +496,23 @@ export class IoWorld {
   detach(vm: Vm): void {
     const io = vm.io;
     if (io) for (const b of io.backends) b.shutdown();
+    // Frames inside the dying domain's network path are lost; each is counted against its vif.
+    if (io) {
+      for (const { driver, bridge } of io.nics.values()) {
+        const lost = driver.shutdown();
+        for (const f of lost.rx) for (const p of bridge.portsFor(f)) p.countDrop();
+        for (const f of lost.tx) bridge.ports.find((p) => macEquals(f, 6, p.mac))?.countDrop();
+      }
+      for (const nb of io.netbacks) nb.shutdown();
+    }
     for (const [id, owner] of this.owner) {
       if (owner !== vm.name) continue;
+      const nic = this.nics.get(id);
+      if (nic) {
+        nic.reset();
+        this.msiOf.get(id)!.handler = null;
+        this.xen.evtchn.permitPirq(vm.domid, this.pirqOf.get(id)!, false);
+      }
       const disk = this.disks.get(id);
       if (!disk) continue;
       disk.reset();
@@ -436,6 +615,7 @@ export class IoWorld {
       gnttab: {
         mapGrantRef: (op) => xen.gnttab.mapGrantRef(domid, op),
         unmapGrantRef: (op) => xen.gnttab.unmapGrantRef(domid, op),
+        copy: (ops) => xen.gnttab.copy(domid, ops),
       },
       xs: store,
       page: (pfn) => xen.mem.bytes(mfnOf(pfn)),
@@ -482,13 +662,20 @@ export class IoWorld {
 
   /** Each device's owner and counters (results `devices`). */
   deviceResults(): { id: string; kind: string; bdf: string; owner: string | null; stats: Record<string, number> }[] {
-    return [...this.disks.values()].map((d) => ({
+    const nics = [...this.nics.values()].map((d) => ({
       id: d.id,
       kind: d.kind,
       bdf: fnBdf(d.bdf),
       owner: [...this.vms.values()].some((v) => v.name === this.owner.get(d.id)) ? this.owner.get(d.id)! : null,
-      stats: { ...d.stats },
+      stats: { ...d.stats } as Record<string, number>,
     }));
+    return [...[...this.disks.values()].map((d) => ({
+      id: d.id,
+      kind: d.kind,
+      bdf: fnBdf(d.bdf),
+      owner: [...this.vms.values()].some((v) => v.name === this.owner.get(d.id)) ? this.owner.get(d.id)! : null,
+      stats: { ...d.stats } as Record<string, number>,
+    })), ...nics];
   }
 
   /** The device a domain's virtual disk is backed by. */
