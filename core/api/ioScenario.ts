@@ -83,7 +83,8 @@ interface IoDomain {
   mode?: string;
   pci?: string[];
   disks?: VdiskConfig[];
-  vifs?: VifConfig[];
+  /** A hole (undefined) is a vif that failed its own schema check. */
+  vifs?: (VifConfig | undefined)[];
   workloadKind?: string;
 }
 
@@ -186,6 +187,7 @@ export function ioProblems(
     });
     const macs = new Set<string>();
     d.vifs?.forEach((vf, j) => {
+      if (!vf) return;
       const at = (f: string) => `domains[${i}].vifs[${j}].${f}`;
       if (vf.mac !== undefined) {
         if (macs.has(vf.mac.toLowerCase())) out.push({ path: at('mac'), message: `${vf.mac} is already one of ${d.name ?? 'this domain'}'s vifs` });

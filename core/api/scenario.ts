@@ -519,6 +519,11 @@ function salvage(input: unknown): PartialScenario {
     const out: Record<string, unknown> = {};
     if (!isObject(d)) return out as Part<DomainConfig>;
     for (const [k, sch] of Object.entries(domainSchema.shape)) {
+      // vifs one by one (a bad one leaves a hole, so the rest keep their index and are still checked).
+      if (k === 'vifs' && Array.isArray(src[k])) {
+        out[k] = (src[k] as unknown[]).map((v) => field(vifSchema, v));
+        continue;
+      }
       const r = (sch as z.ZodType).safeParse(src[k]);
       if (r.success && r.data !== undefined) out[k] = r.data;
     }

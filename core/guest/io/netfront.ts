@@ -73,6 +73,8 @@ export class Netfront {
   readonly stats: NetfrontStats = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, txDropped: 0, txErrors: 0, reconnects: 0, reconnectCycles: [], grantsIssued: 0, notifies: 0 };
   /** The stack: each frame received, as the guest's page holds it (a view valid during the call). */
   onReceive: ((frame: Uint8Array) => void) | null = null;
+  /** Observers of every received frame, called before `onReceive` (packet capture: tests, tcpdump). */
+  readonly taps: ((frame: Uint8Array) => void)[] = [];
   /** The backend's carrier: Connected seen. */
   private carrier = false;
   private tx: FrontRing | null = null;
@@ -201,7 +203,9 @@ export class Netfront {
           this.stats.rxPackets++;
           this.stats.rxBytes += r.status;
           const p = env.page(buf.pfn);
-          this.onReceive?.(new Uint8Array(p.buffer, p.byteOffset + r.offset, r.status));
+          const frame = new Uint8Array(p.buffer, p.byteOffset + r.offset, r.status);
+          for (const t of this.taps) t(frame);
+          this.onReceive?.(frame);
         }
         if (this.post(r.id)) reposted++;
       }
