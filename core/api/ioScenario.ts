@@ -131,7 +131,7 @@ export function ioProblems(
   if (hv === 'none') {
     domains.forEach((d, i) => {
       if (d.disks?.length) out.push({ path: `domains[${i}].disks`, message: 'bare metal has no split drivers: the native domain drives the disk itself (list it in pci and run disk-io)' });
-      if (d.vifs?.length) out.push({ path: `domains[${i}].vifs`, message: 'bare metal has no split drivers, and a native domain driving the NIC itself is not built yet: run the net workloads under hypervisor "xen"' });
+      if (d.vifs?.length) out.push({ path: `domains[${i}].vifs`, message: 'bare metal has no split drivers: the native domain drives the NIC itself (list it in pci and run net-stream or net-rr)' });
     });
   }
   const owner = new Map<string, string>();
@@ -187,7 +187,7 @@ export function ioProblems(
     });
     const macs = new Set<string>();
     d.vifs?.forEach((vf, j) => {
-      if (!vf) return;
+      if (!vf || hv === 'none') return;
       const at = (f: string) => `domains[${i}].vifs[${j}].${f}`;
       if (vf.mac !== undefined) {
         if (macs.has(vf.mac.toLowerCase())) out.push({ path: at('mac'), message: `${vf.mac} is already one of ${d.name ?? 'this domain'}'s vifs` });
@@ -213,8 +213,12 @@ export function ioProblems(
         out.push({ path: at('backend'), message: `backend "${backend}" does not own device "${dev.id}" (${ownerOf(dev.id)} does): list "${dev.id}" in ${backend}'s pci` });
       }
     });
-    if ((d.workloadKind === 'net-stream' || d.workloadKind === 'net-rr') && !d.vifs?.length) {
-      out.push({ path: `domains[${i}].workload`, message: `the ${d.workloadKind} workload needs a vif: add "vifs": [{"device": "<a nic device id>"}]` });
+    const ownsNic = d.name !== undefined && [...owner].some(([id, o]) => o === d.name && byId.get(id)?.kind === 'nic');
+    if ((d.workloadKind === 'net-stream' || d.workloadKind === 'net-rr') && !d.vifs?.length && !(hv === 'none' && ownsNic)) {
+      out.push({
+        path: `domains[${i}].workload`,
+        message: hv === 'none' ? `the ${d.workloadKind} workload needs a NIC: list a nic device in this domain's pci` : `the ${d.workloadKind} workload needs a vif: add "vifs": [{"device": "<a nic device id>"}]`,
+      });
     }
     const ownsDisk = d.name !== undefined && [...owner].some(([id, o]) => o === d.name && byId.get(id)?.kind === 'disk');
     if (d.workloadKind === 'disk-io' && !d.disks?.length && !(hv === 'none' && ownsDisk)) {

@@ -4,13 +4,14 @@ import { describe, expect, it } from 'vitest';
 import { validateScenario, WORKLOAD_KINDS } from '../../core/api/index.js';
 import { PARAM_DOCS, WORKLOAD_DOCS, WORKLOAD_STARTERS, workloadParams } from '../../core/api/workloadFields.js';
 
-// An I/O workload needs a device to work on: the domain gets a virtual disk served by dom0.
+// An I/O workload needs a device to work on: the domain gets a virtual disk (or a vif) served by dom0.
 const isIo = (w: unknown) => (w as { kind?: string }).kind === 'disk-io';
+const isNet = (w: unknown) => ['net-stream', 'net-rr'].includes((w as { kind?: string }).kind ?? '');
 const withWorkload = (workload: unknown, mode = 'pv') => ({
   name: 'w',
-  machine: { memoryMiB: 4096, pcpus: 1, ...(isIo(workload) ? { devices: [{ id: 'disk0', kind: 'disk' }] } : {}) },
+  machine: { memoryMiB: 4096, pcpus: 1, ...(isIo(workload) ? { devices: [{ id: 'disk0', kind: 'disk' }] } : isNet(workload) ? { devices: [{ id: 'nic0', kind: 'nic' }] } : {}) },
   hypervisor: 'xen',
-  domains: [{ name: 'g1', mode, memoryMiB: 1024, vcpus: 1, workload, ...(isIo(workload) ? { disks: [{ device: 'disk0' }] } : {}) }],
+  domains: [{ name: 'g1', mode, memoryMiB: 1024, vcpus: 1, workload, ...(isIo(workload) ? { disks: [{ device: 'disk0' }] } : isNet(workload) ? { vifs: [{ device: 'nic0' }] } : {}) }],
 });
 
 describe('workload parameters read from the schema', () => {

@@ -147,6 +147,41 @@ describe('a driver domain owning the NIC destroyed and re-created mid-stream', (
   });
 });
 
+describe('bare metal: the native baseline of the split network path', () => {
+  const native = (workload: unknown) => {
+    const v = validateScenario({
+      name: 'native',
+      machine: { memoryMiB: 1024, pcpus: 1, devices: [{ id: 'nic0', kind: 'nic' }] },
+      hypervisor: 'none',
+      domains: [{ name: 'linux', mode: 'native', memoryMiB: 512, vcpus: 1, pci: ['nic0'], workload }],
+    });
+    if (!v.ok) throw new Error(JSON.stringify(v.problems));
+    return v.scenario;
+  };
+
+  it('the kernel drives the NIC itself: frames arrive byte for byte, with no grant copy or event channel', () => {
+    const sim = new Simulation(native({ kind: 'net-stream', bytes: 1500 * 500 }));
+    const vm = sim.domains[0]!;
+    const vif = vm.io!.vifs[0]!;
+    const got: number[][] = [];
+    vif.front.taps.push((f) => got.push(Array.from(f)));
+    const r = run(sim);
+    expect(got).toHaveLength(500);
+    expect(got[499]).toEqual(expectedFrame(Array.from(vif.mac), PEER_MAC, 499, 1500));
+    const io = ioOf(r, 'linux');
+    expect(io.requests).toBe(500);
+    expect(io.grantOps.copy).toBe(0);
+    expect(r.domains[0]!.hypercalls.total).toBe(0);
+  });
+
+  it('receiving through a driver domain costs more CPU per frame than natively, summed over both domains', () => {
+    const nat = runScenario(native({ kind: 'net-stream', bytes: 1500 * 500 }));
+    const split = runScenario(scenario({ workload: { kind: 'net-stream', bytes: 1500 * 500 } }));
+    const per = (r: ReturnType<typeof runScenario>, names: string[]) => r.domains.filter((d) => names.includes(d.name)).reduce((a, d) => a + d.cycles.total, 0) / 500;
+    expect(per(split, ['guest', 'netdd'])).toBeGreaterThan(per(nat, ['linux']));
+  });
+});
+
 describe('network scenarios: bad input refused at the field', () => {
   const base = () => ({
     name: 'x',
@@ -205,6 +240,14 @@ describe('network scenarios: bad input refused at the field', () => {
     const t = base();
     t.domains[1]!.workload = { kind: 'net-stream', packetBytes: 9000, direction: 'up' };
     expect(problems(t).map((p) => p.path).sort()).toEqual(['domains[1].workload.direction', 'domains[1].workload.packetBytes']);
+  });
+  it('vifs on bare metal are refused (it has no split drivers); a native net workload needs a NIC it owns', () => {
+    const s = base();
+    s.hypervisor = 'none';
+    s.domains = [{ name: 'linux', mode: 'native', memoryMiB: 256, vcpus: 1, vifs: [{ device: 'nic0' }], workload: { kind: 'net-stream' } }];
+    expect(problems(s)).toEqual([expect.objectContaining({ path: 'domains[0].vifs', message: expect.stringContaining('bare metal has no split drivers') })]);
+    s.domains = [{ name: 'linux', mode: 'native', memoryMiB: 256, vcpus: 1, workload: { kind: 'net-rr' } }];
+    expect(problems(s)).toEqual([expect.objectContaining({ path: 'domains[0].workload', message: expect.stringContaining('list a nic device in this domain\'s pci') })]);
   });
   it('a virtual disk on a NIC is refused', () => {
     const s = base();

@@ -68,7 +68,22 @@ interface TxShadow {
 
 export type SendResult = 'queued' | 'busy' | 'dropped';
 
-export class Netfront {
+/** What the kernel's stack (and the lab's workloads) sees of a network interface: a vif, or a NIC driven directly. */
+export interface NetIface {
+  readonly mac: Uint8Array;
+  /** Frames can flow (carrier on). */
+  readonly connected: boolean;
+  /** Frames the interface takes now before its queue stops. */
+  readonly txFree: number;
+  readonly stats: NetfrontStats;
+  /** Observers of every received frame (packet capture). */
+  readonly taps: ((frame: Uint8Array) => void)[];
+  onReceive: ((frame: Uint8Array) => void) | null;
+  /** Sends bytes 0…len−1 of page `pfn`; `done` when the interface is finished with the page. */
+  send(pfn: number, len: number, done?: (status: number) => void): SendResult;
+}
+
+export class Netfront implements NetIface {
   state: XenbusState = XenbusStateInitialising;
   readonly stats: NetfrontStats = { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, txDropped: 0, txErrors: 0, reconnects: 0, reconnectCycles: [], grantsIssued: 0, notifies: 0 };
   /** The stack: each frame received, as the guest's page holds it (a view valid during the call). */

@@ -27,7 +27,8 @@ import { NvmeDriver } from '../../guest/io/nvme.js';
 import { DirectBlock } from '../../guest/io/directBlock.js';
 import { Bridge, E1000Driver, macEquals } from '../../guest/io/e1000.js';
 import { Netback } from '../../guest/io/netback.js';
-import { Netfront, macString, parseMac, type VifDrops } from '../../guest/io/netfront.js';
+import { Netfront, macString, parseMac, type NetIface, type VifDrops } from '../../guest/io/netfront.js';
+import { DirectNet } from '../../guest/io/directNet.js';
 import { fnv1a32 } from '../../guest/io/hash.js';
 import { NetPeer } from './netPeer.js';
 import { xvdDevid } from '../../guest/io/xenbus.js';
@@ -58,7 +59,8 @@ export interface VmVif {
   readonly device: string;
   readonly backend: string;
   readonly mac: Uint8Array;
-  readonly front: Netfront;
+  /** netfront, or on bare metal the NIC driven directly (DirectNet). */
+  readonly front: NetIface;
   /** Frames for or from this vif dropped anywhere (NIC, bridge, netback, netfront), across backends. */
   readonly drops: VifDrops;
   /** The machine at the other end of the NIC's cable. */
@@ -321,14 +323,26 @@ export class IoWorld {
   /** The NIC's driver in its owner's kernel, its MSI as a pirq bound to an event channel, and a bridge on it. */
   private bindNic(vm: Vm, io: VmIo, nic: E1000Nic): void {
     const pirq = this.pirqOf.get(nic.id)!;
-    this.xen.evtchn.permitPirq(vm.domid, pirq, true);
-    const port = this.xen.evtchn.bindPirq(vm.domid, pirq);
+    const native = this.xen.kind === 'none';
     nic.config.command |= 0x6; // Memory Space + Bus Master Enable
     const msi = this.msiOf.get(nic.id)!;
     msi.program(0xfee00000, pirq);
-    msi.handler = () => {
-      this.xen.evtchn.raisePirq(pirq);
-    };
+    // As bindDisk: under Xen the MSI is a pirq Xen takes and sends on an event channel; on bare
+    // metal the kernel takes the interrupt itself.
+    let port = -1;
+    if (native) {
+      msi.handler = () => {
+        vm.counters.c[C.CycGuest] += this.xen.costs.faultTrap;
+        this.post(vm.domid, () => driver.interrupt());
+      };
+    } else {
+      this.xen.evtchn.permitPirq(vm.domid, pirq, true);
+      port = this.xen.evtchn.bindPirq(vm.domid, pirq);
+      msi.handler = () => {
+        vm.counters.c[C.CycHv] += this.xen.costs.faultTrap;
+        this.xen.evtchn.raisePirq(pirq);
+      };
+    }
     const c = NET_PATH_COSTS;
     const driver = new E1000Driver(io.env, { readReg: (o) => nic.readReg(o), writeReg: (o, v) => nic.writeReg(o, v) }, {
       interrupt: c.e1000Interrupt,
@@ -336,6 +350,18 @@ export class IoWorld {
       txFrame: c.e1000TxFrame,
       txClean: c.e1000TxClean,
     });
+    if (native) {
+      // Bare metal: the stack drives the NIC itself, the native baseline of the split path.
+      const index = io.vifs.length;
+      const mac = vifMac(vm.name, index);
+      const drops: VifDrops = { dropped: 0 };
+      const front = new DirectNet(io.env, driver, mac, drops, { xmit: c.frontXmit, rxFrame: c.frontRxFrame });
+      const peer = this.peers.get(nic.id)!;
+      peer.register(mac, drops);
+      io.vifs.push({ index, device: nic.id, backend: vm.name, mac, front, drops, peer, wake: () => this.post(vm.domid, () => {}) });
+      vm.kernel.log.push(`e1000 ${fnBdf(nic.bdf)}: ${nic.linkMbps} Mb/s, ${driver.count} rx/tx descriptors, MSI vector ${pirq}; eth${index} ${macString(mac)}`);
+      return;
+    }
     const bridge = new Bridge(io.env, driver, { forward: c.bridgeForward });
     this.handlers.get(vm.domid)!.set(port, driver.interrupt);
     io.nics.set(nic.id, { driver, bridge });
