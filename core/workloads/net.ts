@@ -10,9 +10,10 @@
  *    them; it ends when the partner has received every frame not counted dropped (the receiver's
  *    figure, as netperf reports the remote's). While the vif has no backend it waits.
  *  - net-rr: one request frame, wait for the partner's response, next (netperf TCP_RR without
- *    TCP); latency per transaction. A request lost with its backend is sent again after the vif
- *    reconnects (the retransmission TCP would make); one lost beyond the guest's sight (inside a
- *    driver domain that died after answering the tx request) leaves the program waiting: it stalls.
+ *    TCP); latency per transaction (a retransmitted one's from its first send). A request lost
+ *    with its backend (unanswered on the tx ring, or inside a driver domain that died: the vif
+ *    reconnects meanwhile) is sent again once the vif is back, the retransmission TCP would make;
+ *    with no backend ever again the program waits: it stalls.
  */
 import type { Workload } from '../api/scenario.js';
 import { C } from '../machine/counters.js';
@@ -127,12 +128,16 @@ export function* runNetRr(w: NetRr, x: WorkloadContext): Generator<WorkloadStep,
         writeRequestFrame(new Uint8Array(p.buffer, p.byteOffset, 4096), PEER_MAC, vif.mac, t, w.requestBytes, w.responseBytes);
         k.ops.syscall(); // send()
         let lost = false;
-        fe.send(pfn, w.requestBytes, (status) => {
+        const reconnects = fe.stats.reconnects;
+        const r = fe.send(pfn, w.requestBytes, (status) => {
           if (status !== NETIF_RSP_OKAY) lost = true;
         });
-        while (answered !== t && !lost) yield BLOCK;
+        if (r === 'dropped') lost = true;
+        // Lost before the backend answered (the guest is told), or inside a driver domain that
+        // died after answering (the guest sees only the reconnection that follows).
+        while (answered !== t && !lost && fe.stats.reconnects === reconnects) yield BLOCK;
         if (answered === t) break;
-        // The request was lost with its backend: send it again once the vif is back.
+        // Lost: send it again once the vif is back (the retransmission TCP would make).
       }
       k.ops.syscall(); // recv() returns
       c[C.Ops]++;
