@@ -214,10 +214,12 @@ export function ioProblems(
       }
     });
     const ownsNic = d.name !== undefined && [...owner].some(([id, o]) => o === d.name && byId.get(id)?.kind === 'nic');
-    if ((d.workloadKind === 'net-stream' || d.workloadKind === 'net-rr') && !d.vifs?.length && !(hv === 'none' && ownsNic)) {
+    // A domain that owns a NIC uses it itself (bare metal; dom0 or a driver domain on its bridge).
+    const ownsNicToo = ownsNic || (hv === 'xen' && d.role === 'dom0' && [...byId.values()].some((x) => x.kind === 'nic' && ownerOf(x.id) === d.name));
+    if ((d.workloadKind === 'net-stream' || d.workloadKind === 'net-rr') && !d.vifs?.length && !ownsNicToo) {
       out.push({
         path: `domains[${i}].workload`,
-        message: hv === 'none' ? `the ${d.workloadKind} workload needs a NIC: list a nic device in this domain's pci` : `the ${d.workloadKind} workload needs a vif: add "vifs": [{"device": "<a nic device id>"}]`,
+        message: hv === 'none' ? `the ${d.workloadKind} workload needs a NIC: list a nic device in this domain's pci` : `the ${d.workloadKind} workload needs a vif: add "vifs": [{"device": "<a nic device id>"}], or a NIC of its own (pci)`,
       });
     }
     const ownsDisk = d.name !== undefined && [...owner].some(([id, o]) => o === d.name && byId.get(id)?.kind === 'disk');

@@ -192,6 +192,33 @@ describe('bare metal: the native baseline of the split network path', () => {
   });
 });
 
+describe('dom0 receiving on its own bridge', () => {
+  it('dom0 owns the NIC and receives itself: no grant copy; a guest behind it costs more CPU per frame, summed over both', () => {
+    const dom0 = (workload: unknown, guest = false) => {
+      const v = validateScenario({
+        name: 'dom0',
+        machine: { memoryMiB: 2048, pcpus: 1, devices: [{ id: 'nic0', kind: 'nic' }] },
+        hypervisor: 'xen',
+        domains: [
+          { name: 'Domain-0', role: 'dom0', mode: 'pv', memoryMiB: 512, vcpus: 1, ...(guest ? {} : { workload }) },
+          ...(guest ? [{ name: 'guest', mode: 'pv', memoryMiB: 256, vcpus: 1, vifs: [{ device: 'nic0' }], workload }] : []),
+        ],
+      });
+      if (!v.ok) throw new Error(JSON.stringify(v.problems));
+      return runScenario(v.scenario);
+    };
+    const w = { kind: 'net-stream', bytes: 1500 * 500 };
+    const alone = dom0(w);
+    const io = ioOf(alone, 'Domain-0');
+    expect(io.requests).toBe(500);
+    expect(io.grantOps.copy).toBe(0);
+    const behind = dom0(w, true);
+    expect(ioOf(behind, 'guest').requests).toBe(500);
+    const cyc = (r: ReturnType<typeof runScenario>) => r.domains.reduce((a, d) => a + d.cycles.total, 0) / 500;
+    expect(cyc(behind)).toBeGreaterThan(cyc(alone));
+  });
+});
+
 describe('network scenarios: bad input refused at the field', () => {
   const base = () => ({
     name: 'x',

@@ -28,7 +28,7 @@ import { DirectBlock } from '../../guest/io/directBlock.js';
 import { Bridge, E1000Driver, macEquals } from '../../guest/io/e1000.js';
 import { Netback } from '../../guest/io/netback.js';
 import { Netfront, macString, parseMac, type NetIface, type VifDrops } from '../../guest/io/netfront.js';
-import { DirectNet } from '../../guest/io/directNet.js';
+import { DirectNet, LocalPort } from '../../guest/io/directNet.js';
 import { fnv1a32 } from '../../guest/io/hash.js';
 import { NetPeer } from './netPeer.js';
 import { xvdDevid } from '../../guest/io/xenbus.js';
@@ -365,6 +365,17 @@ export class IoWorld {
     const bridge = new Bridge(io.env, driver, { forward: c.bridgeForward });
     this.handlers.get(vm.domid)!.set(port, driver.interrupt);
     io.nics.set(nic.id, { driver, bridge });
+    // The owner's own interface on the bridge, when it has no vif of its own (dom0's eth0).
+    if (!(vm.config.vifs?.length)) {
+      const index = io.vifs.length;
+      const mac = vifMac(vm.name, index);
+      const drops: VifDrops = { dropped: 0 };
+      const local = new LocalPort(io.env, bridge, mac, drops, { xmit: c.frontXmit, rxFrame: c.frontRxFrame });
+      bridge.add(local);
+      const peer = this.peers.get(nic.id)!;
+      peer.register(mac, drops);
+      io.vifs.push({ index, device: nic.id, backend: vm.name, mac, front: local, drops, peer, wake: () => this.post(vm.domid, () => {}) });
+    }
     vm.kernel.log.push(`e1000 ${fnBdf(nic.bdf)}: ${nic.linkMbps} Mb/s, ${driver.count} rx/tx descriptors, MSI as pirq ${pirq} on event channel ${port}; bridge xenbr-${nic.id}`);
   }
 
