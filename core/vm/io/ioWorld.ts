@@ -325,24 +325,7 @@ export class IoWorld {
     const pirq = this.pirqOf.get(nic.id)!;
     const native = this.xen.kind === 'none';
     nic.config.command |= 0x6; // Memory Space + Bus Master Enable
-    const msi = this.msiOf.get(nic.id)!;
-    msi.program(0xfee00000, pirq);
-    // As bindDisk: under Xen the MSI is a pirq Xen takes and sends on an event channel; on bare
-    // metal the kernel takes the interrupt itself.
-    let port = -1;
-    if (native) {
-      msi.handler = () => {
-        vm.counters.c[C.CycGuest] += this.xen.costs.faultTrap;
-        this.post(vm.domid, () => driver.interrupt());
-      };
-    } else {
-      this.xen.evtchn.permitPirq(vm.domid, pirq, true);
-      port = this.xen.evtchn.bindPirq(vm.domid, pirq);
-      msi.handler = () => {
-        vm.counters.c[C.CycHv] += this.xen.costs.faultTrap;
-        this.xen.evtchn.raisePirq(pirq);
-      };
-    }
+    const port = this.wireMsi(vm, nic.id, () => driver.interrupt());
     const c = NET_PATH_COSTS;
     const driver = new E1000Driver(io.env, { readReg: (o) => nic.readReg(o), writeReg: (o, v) => nic.writeReg(o, v) }, {
       interrupt: c.e1000Interrupt,
@@ -434,29 +417,36 @@ export class IoWorld {
     this.post(be.domid, () => back.start());
   }
 
+  /**
+   * A device's MSI, programmed with its pirq. Under Xen the MSI is a physical IRQ: Xen takes the
+   * interrupt (do_IRQ, priced as an exception's delivery and return) and sends it to the owner's
+   * event channel (returned). On bare metal the kernel takes it itself (-1).
+   */
+  private wireMsi(vm: Vm, id: string, interrupt: () => void): number {
+    const pirq = this.pirqOf.get(id)!;
+    const msi = this.msiOf.get(id)!;
+    msi.program(0xfee00000, pirq);
+    if (this.xen.kind === 'none') {
+      msi.handler = () => {
+        vm.counters.c[C.CycGuest] += this.xen.costs.faultTrap;
+        this.post(vm.domid, interrupt);
+      };
+      return -1;
+    }
+    this.xen.evtchn.permitPirq(vm.domid, pirq, true);
+    const port = this.xen.evtchn.bindPirq(vm.domid, pirq);
+    msi.handler = () => {
+      vm.counters.c[C.CycHv] += this.xen.costs.faultTrap;
+      this.xen.evtchn.raisePirq(pirq);
+    };
+    return port;
+  }
+
   private bindDisk(vm: Vm, io: VmIo, disk: NvmeDisk): void {
     const pirq = this.pirqOf.get(disk.id)!;
     const native = this.xen.kind === 'none';
     disk.config.command |= 0x6; // Memory Space + Bus Master Enable
-    const msi = this.msiOf.get(disk.id)!;
-    msi.program(0xfee00000, pirq);
-    // Under Xen the MSI is a physical IRQ: Xen takes the interrupt (do_IRQ, priced as an
-    // exception's delivery and return) and sends it to the owner's event channel. On bare metal
-    // the kernel takes it itself.
-    let port = -1;
-    if (native) {
-      msi.handler = () => {
-        vm.counters.c[C.CycGuest] += this.xen.costs.faultTrap;
-        this.post(vm.domid, () => driver.interrupt());
-      };
-    } else {
-      this.xen.evtchn.permitPirq(vm.domid, pirq, true);
-      port = this.xen.evtchn.bindPirq(vm.domid, pirq);
-      msi.handler = () => {
-        vm.counters.c[C.CycHv] += this.xen.costs.faultTrap;
-        this.xen.evtchn.raisePirq(pirq);
-      };
-    }
+    const port = this.wireMsi(vm, disk.id, () => driver.interrupt());
     const driver = new NvmeDriver(io.env, {
       lbaBytes: 4096,
       sizeBytes: disk.sizeMiB * 1024 * 1024,
