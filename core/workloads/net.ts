@@ -28,20 +28,16 @@ type NetRr = Extract<Workload, { kind: 'net-rr' }>;
 /** Send buffers the program keeps (pages it writes frames into before netfront grants them). */
 const TX_BUFFERS = 64;
 
+/** The program's view: its first interface, its kernel, counters, I/O record and driver environment. */
 function firstVif(x: WorkloadContext, kind: string) {
   const vm = x.vm;
   const vif = vm.io?.vifs[0];
-  if (!vm.io || !vif) throw new Error(`${vm.name}: the ${kind} workload needs a vif (vifs in the scenario)`);
-  return { vm, io: vm.io, vif };
+  if (!vm.io || !vif) throw new Error(`${vm.name}: the ${kind} workload needs a vif (vifs in the scenario), or a NIC of its own (pci)`);
+  return { vif, fe: vif.front, k: vm.kernel, c: vm.counters.c, stats: vm.io.stats, env: vm.io.env };
 }
 
 export function* runNetStream(w: NetStream, x: WorkloadContext): Generator<WorkloadStep, void, void> {
-  const { vm, io, vif } = firstVif(x, 'net-stream');
-  const fe = vif.front;
-  const k = vm.kernel;
-  const c = vm.counters.c;
-  const stats = io.stats;
-  const env = io.env;
+  const { vif, fe, k, c, stats, env } = firstVif(x, 'net-stream');
   const frames = Math.ceil(w.bytes / w.packetBytes);
   const buffers: number[] = [];
   if (w.direction === 'tx') for (let i = 0; i < TX_BUFFERS; i++) buffers.push(k.allocPage());
@@ -105,12 +101,7 @@ export function* runNetStream(w: NetStream, x: WorkloadContext): Generator<Workl
 }
 
 export function* runNetRr(w: NetRr, x: WorkloadContext): Generator<WorkloadStep, void, void> {
-  const { vm, io, vif } = firstVif(x, 'net-rr');
-  const fe = vif.front;
-  const k = vm.kernel;
-  const c = vm.counters.c;
-  const stats = io.stats;
-  const env = io.env;
+  const { vif, fe, k, c, stats, env } = firstVif(x, 'net-rr');
   const pfn = k.allocPage();
   while (!fe.connected) yield BLOCK;
   yield MEASURE;

@@ -147,6 +147,22 @@ describe('a driver domain owning the NIC destroyed and re-created mid-stream', (
     expect(io.latencyUs.max).toBeGreaterThanOrEqual(3000);
   });
 
+  it('a guest destroyed and created again gets a fresh vif: its old netback left the bridge', () => {
+    const v = validateScenario({
+      name: 'again',
+      machine: { memoryMiB: 2048, pcpus: 2, devices: [{ id: 'nic0', kind: 'nic' }] },
+      hypervisor: 'xen',
+      domains: [{ name: 'g', mode: 'pv', memoryMiB: 256, vcpus: 1, vifs: [{ device: 'nic0' }], workload: { kind: 'net-rr', transactions: 300 } }],
+      timeline: [{ atMs: 1, do: 'destroy', domain: 'g' }, { atMs: 2, do: 'create', domain: 'g' }],
+    });
+    if (!v.ok) throw new Error(JSON.stringify(v.problems));
+    const sim = new Simulation(v.scenario);
+    const r = run(sim);
+    // The new guest's responses reach it (same MAC), not the dead guest's disconnected netback.
+    expect(ioOf(r, 'g').requests).toBe(300);
+    expect(sim.domains.find((d) => d.privileged)!.io!.netbacks).toHaveLength(1);
+  });
+
   it('a backend that never comes back: the guest stalls and the lab says so', () => {
     const r = runScenario(scenario({ workload: { kind: 'net-stream', bytes: 1500 * 2000 }, timeline: [{ atMs: 4, do: 'destroy', domain: 'netdd' }] }));
     const tl = (r as unknown as { timeline: { do: string; domain: string }[] }).timeline;

@@ -532,6 +532,16 @@ export class IoWorld {
       }
       for (const nb of io.netbacks) nb.shutdown();
     }
+    // libxl removes the dying domain's vifs from their backends: each netback serving it leaves its bridge.
+    for (const other of this.vms.values()) {
+      const nbs = other.io?.netbacks;
+      if (!nbs || other === vm) continue;
+      for (let i = nbs.length - 1; i >= 0; i--) {
+        if (nbs[i]!.frontendId !== vm.domid) continue;
+        nbs[i]!.shutdown();
+        nbs.splice(i, 1);
+      }
+    }
     for (const [id, owner] of this.owner) {
       if (owner !== vm.name) continue;
       const nic = this.nics.get(id);
