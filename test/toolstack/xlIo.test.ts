@@ -66,8 +66,9 @@ describe('xl block-list', () => {
 describe('xl pci-list and pci-assignable-list', () => {
   it("pci-list shows a driver domain's passed-through device as xl prints it (Vdev Device, %02x.%01x %04x:%02x:%02x.%01x)", () => {
     const b = boot(preset('c3-driver-domain'));
-    // disk0 is the first device without an address: 0000:03:00.0; a PV guest's vdevfn is 0.
-    expect(b.cmd('dom0', 'xl pci-list blkdd')).toBe('Vdev Device\n00.0 0000:03:00.0\n');
+    // disk0 and disk1 are the first devices without an address: 0000:03:00.0 and 0000:03:01.0;
+    // a PV guest's vdevfn is 0.
+    expect(b.cmd('dom0', 'xl pci-list blkdd')).toBe('Vdev Device\n00.0 0000:03:00.0\n00.0 0000:03:01.0\n');
     expect(b.cmd('dom0', 'xl pci-list web')).toBe('');
     expect(b.cmd('dom0', 'xl pci-list 0')).toBe('');
     expect(b.cmd('dom0', 'xl pci-list nope')).toBe('nope is an invalid domain identifier (rc=-6)\n');
@@ -77,7 +78,7 @@ describe('xl pci-list and pci-assignable-list', () => {
     const b = boot(preset('c3-driver-domain'));
     expect(b.cmd('dom0', 'xl pci-assignable-list')).toBe('');
     b.cmd('dom0', 'xl destroy blkdd');
-    expect(b.cmd('dom0', 'xl pci-assignable-list')).toBe('0000:03:00.0\n');
+    expect(b.cmd('dom0', 'xl pci-assignable-list')).toBe('0000:03:00.0\n0000:03:01.0\n');
     expect(b.cmd('dom0', 'xl pci-list blkdd')).toBe('blkdd is an invalid domain identifier (rc=-6)\n');
   });
 });
