@@ -21,14 +21,15 @@
  *                                   The target is a machine device's id (xl's /dev/<id>).
  *   pci = [ "03:00.0", ... ]        devices passed through (a BDF, short or long, or a device id)
  *   driver_domain = 0 | 1           accepted: any domain in the lab may run a backend
- * vif and backend are read (lists of strings) and reported: the engine does not model them yet.
+ *   vif = [ "<vifspec>", ... ]      xl's vif spec: backend=, bridge= (the NIC's id), mac=
+ * backend (a domain-wide key) is read and reported: give each disk and vif its backend=.
  * Any other key is a problem naming its line. As in xl, a later assignment of a key replaces an
  * earlier one (so `xl create file key=value` overrides the file).
  */
 import type { z } from 'zod';
 import { domainSchema, validateScenario, type DomainConfig, type PagingMode } from './scenario.js';
 import { formatWorkload, parseWorkloadArgs } from './workloadSpec.js';
-import { BDF_RE, vdiskSchema, type VdiskConfig } from './ioScenario.js';
+import { BDF_RE, MAC_RE, vdiskSchema, vifSchema, type VdiskConfig, type VifConfig } from './ioScenario.js';
 import { formatXlValue, parseXlSyntax, type XlAssignment, type XlProblem, type XlValue } from './xlcfgSyntax.js';
 
 export type { XlProblem } from './xlcfgSyntax.js';
@@ -37,7 +38,7 @@ export type XlCfgResult = { ok: true; domain: DomainConfig } | { ok: false; prob
 
 const PAGE_SIZES = ['4k', '2m', '1g'] as const;
 const TYPES = ['pv', 'hvm', 'pvh', 'native'] as const;
-const DEVICE_KEYS = ['vif', 'backend'] as const;
+const DEVICE_KEYS = ['backend'] as const;
 export const XLCFG_KEYS = [
   'name',
   'memory',
@@ -52,6 +53,7 @@ export const XLCFG_KEYS = [
   'host_page_size',
   'workload',
   'disk',
+  'vif',
   'pci',
   'driver_domain',
   ...DEVICE_KEYS,
@@ -70,6 +72,7 @@ const FIELD_KEY: Record<string, string> = {
   workload: 'workload',
   role: 'type',
   disks: 'disk',
+  vifs: 'vif',
   pci: 'pci',
 };
 
@@ -132,7 +135,7 @@ export function parseXlCfg(text: string): XlCfgResult {
     if (!a) continue;
     const ok = key === 'backend' ? a.value.type === 'string' || isStringList(a.value) : isStringList(a.value);
     if (!ok) problem(key, `${key} is a list of strings, e.g. ${key} = [ "..." ]`);
-    else problem(key, `${key}: the engine does not model ${key === 'vif' ? 'virtual network interfaces' : 'a domain-wide backend key (give each disk its backend=)'} yet; remove this line`);
+    else problem(key, `${key}: the engine does not model a domain-wide backend key (give each disk and vif its backend=) yet; remove this line`);
   }
   const disks = stringList('disk', last, problem)?.flatMap((spec, i) => {
     const r = parseDiskSpec(spec);
@@ -141,6 +144,14 @@ export function parseXlCfg(text: string): XlCfgResult {
       return [];
     }
     return [r.disk];
+  });
+  const vifs = stringList('vif', last, problem)?.flatMap((spec, i) => {
+    const r = parseVifSpec(spec);
+    if (!r.ok) {
+      problem('vif', `vif[${i}] '${spec}': ${r.message}`);
+      return [];
+    }
+    return [r.vif];
   });
   const pci = stringList('pci', last, problem)?.flatMap((spec, i) => {
     const r = parsePciSpec(spec);
@@ -175,6 +186,7 @@ export function parseXlCfg(text: string): XlCfgResult {
     else for (const p of w.problems) problem('workload', p.path === 'kind' ? p.message : `${p.path}: ${p.message}`);
   }
   if ((disks?.length || pci?.length) && type === 'native') problem(disks?.length ? 'disk' : 'pci', 'virtual disks and passthrough need a hypervisor: type "native" has none');
+  if (vifs?.length && type === 'native') problem('vif', 'virtual network interfaces need a hypervisor: type "native" has none (own the NIC with pci instead)');
   if (problems.length > 0) return { ok: false, problems: sorted(problems) };
 
   const input: z.input<typeof domainSchema> = {
@@ -208,7 +220,7 @@ export function parseXlCfg(text: string): XlCfgResult {
     if (problems.length > 0) return { ok: false, problems: sorted(problems) };
   }
   const domain = domainSchema.parse(input);
-  return { ok: true, domain: { ...domain, ...(pci?.length ? { pci } : {}), ...(disks?.length ? { disks } : {}) } };
+  return { ok: true, domain: { ...domain, ...(pci?.length ? { pci } : {}), ...(disks?.length ? { disks } : {}), ...(vifs?.length ? { vifs } : {}) } };
 }
 
 /** A key whose value is a list of strings; a problem naming it otherwise. */
@@ -216,7 +228,8 @@ function stringList(key: string, last: Map<string, XlAssignment>, problem: (key:
   const a = last.get(key);
   if (!a) return undefined;
   if (!isStringList(a.value)) {
-    problem(key, `${key} is a list of strings, e.g. ${key === 'pci' ? "pci = [ '03:00.0' ]" : "disk = [ 'backend=blkdd, vdev=xvda, target=disk0' ]"}, not ${show(a.value)}`);
+    const eg = key === 'pci' ? "pci = [ '03:00.0' ]" : key === 'vif' ? "vif = [ 'backend=netdd, bridge=nic0' ]" : "disk = [ 'backend=blkdd, vdev=xvda, target=disk0' ]";
+    problem(key, `${key} is a list of strings, e.g. ${eg}, not ${show(a.value)}`);
     return undefined;
   }
   return (a.value as { items: { value: string }[] }).items.map((i) => i.value);
@@ -327,6 +340,43 @@ export function parsePciSpec(spec: string): string | null {
   return null;
 }
 
+export type VifSpecResult = { ok: true; vif: VifConfig } | { ok: false; message: string };
+
+/** Keys of xl's vif spec (xl-network-configuration) that change nothing the lab models. */
+const VIF_ADVISORY = ['type', 'model', 'vifname', 'script', 'ip', 'rate', 'gatewaydev', 'devid', 'mtu'];
+
+/**
+ * One of xl's vif specs (docs/misc/xl-network-configuration), onto a virtual NIC: comma-separated
+ * key=value pairs. `backend` is the domain running netback; `bridge` names the bridge in the
+ * backend that the vif joins — in the lab each NIC's owner has one bridge, named after the NIC, so
+ * `bridge=nic0` is the NIC the vif reaches the wire through; `mac` is the vif's address. Keys that
+ * change nothing the lab models (model, type, script, rate …) are accepted and ignored.
+ */
+export function parseVifSpec(spec: string): VifSpecResult {
+  const fail = (message: string): VifSpecResult => ({ ok: false, message });
+  const out: Record<string, string> = {};
+  for (const raw of spec.split(',')) {
+    const part = raw.trim();
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    if (eq <= 0) return fail(`"${part}" is not key=value (keys: backend, bridge, mac)`);
+    const key = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    if (key in out) return fail(`${key} is given twice`);
+    if (key === 'backend' || key === 'bridge' || key === 'mac') out[key] = value;
+    else if (!VIF_ADVISORY.includes(key)) return fail(`unknown key "${key}" (the lab reads backend, bridge and mac; it accepts ${VIF_ADVISORY.join(', ')})`);
+  }
+  if (out.bridge === undefined || out.bridge === '') return fail('bridge= is required: the NIC whose bridge the vif joins (the lab names each bridge after its NIC, e.g. bridge=nic0)');
+  const r = vifSchema.safeParse({ device: out.bridge, ...(out.backend ? { backend: out.backend } : {}), ...(out.mac ? { mac: out.mac } : {}) });
+  if (!r.success) return fail(out.mac && !MAC_RE.test(out.mac) ? `mac=${out.mac}: a unicast MAC address such as 00:16:3e:01:02:03 (the first octet even)` : r.error.issues[0]?.message ?? 'not a vif');
+  return { ok: true, vif: r.data };
+}
+
+/** A virtual NIC as xl's vif spec, the form parseVifSpec reads back. */
+export function formatVifSpec(v: VifConfig): string {
+  return `${v.backend !== undefined ? `backend=${v.backend}, ` : ''}bridge=${v.device}${v.mac !== undefined ? `, mac=${v.mac}` : ''}`;
+}
+
 /** A virtual disk as xl's diskspec, the form parseDiskSpec reads back. */
 export function formatDiskSpec(d: VdiskConfig): string {
   return `${d.backend !== undefined ? `backend=${d.backend}, ` : ''}vdev=${d.vdev}, target=${d.device}`;
@@ -377,6 +427,7 @@ export function toXlCfg(domain: DomainConfig): string {
   }
   if (d.pci?.length) lines.push(`pci = ${formatXlValue({ type: 'list', items: d.pci.map((v) => ({ type: 'string', value: v })) })}`, 'driver_domain = 1');
   if (d.disks?.length) lines.push(`disk = ${formatXlValue({ type: 'list', items: d.disks.map((v) => ({ type: 'string', value: formatDiskSpec(v) })) })}`);
+  if (d.vifs?.length) lines.push(`vif = ${formatXlValue({ type: 'list', items: d.vifs.map((v) => ({ type: 'string', value: formatVifSpec(v) })) })}`);
   const w = formatWorkload(d.workload);
   if (w === null) lines.push(`# workload: a ${d.workload.kind} script (only a scenario file can hold it)`);
   else lines.push(`workload = ${s(w)}`);

@@ -42,14 +42,15 @@ describe('xl.cfg: keys and modes', () => {
     expect(ok(`name="w"\nmemory=128\nworkload="random-access accesses=1000 workingSetMiB=8"`).workload).toEqual({ kind: 'random-access', workingSetMiB: 8, accesses: 1000 });
   });
 
-  it('accepts lists over several lines syntactically, says vif/backend are not modelled and a disk path is no machine device', () => {
+  it('accepts lists over several lines syntactically, says which vif spec lacks its bridge, that backend is not modelled and a disk path is no machine device', () => {
     const p = problems(`name = "g"\nvif = [ 'bridge=xenbr0',\n        'mac=00:16:3e:00:00:01', ]\ndisk = [ "phy:/dev/vg/g,xvda,w" ]\npci = [ "01:00.0" ]\nbackend = "netback"\n`);
     expect(p.map((x) => [x.line, x.path])).toEqual([
       [2, 'vif'],
       [4, 'disk'],
       [6, 'backend'],
     ]);
-    expect(p[0]!.message).toBe('vif: the engine does not model virtual network interfaces yet; remove this line');
+    // The first vif spec is whole (bridge names the NIC); the second has no bridge.
+    expect(p[0]!.message).toBe("vif[1] 'mac=00:16:3e:00:00:01': bridge= is required: the NIC whose bridge the vif joins (the lab names each bridge after its NIC, e.g. bridge=nic0)");
   });
 });
 
