@@ -9,6 +9,19 @@ import { xvdDevid } from '../guest/io/xenbus.js';
 import { XsError, type XsClient } from '../guest/xenstore/client.js';
 
 /** libxl_diskinfo, as libxl_device_disk_getinfo (tools/libs/light/libxl_disk.c) fills it; -1 where xenstore has no value. */
+export interface NicInfo {
+  /** The vif's index (its devid). */
+  devid: number;
+  backendId: number;
+  mac: string;
+  /** The frontend's xenbus state. */
+  state: number;
+  evtch: number;
+  rrefTx: number;
+  rrefRx: number;
+  backend: string;
+}
+
 export interface DiskInfo {
   /** The virtual device number (xvda → 202<<8 = 51712; docs/misc/vbd-interface.txt). */
   devid: number;
@@ -120,6 +133,29 @@ export class Libxl {
         state: num(this.xsRead(`${fe}/state`)),
         evtch: num(this.xsRead(`${fe}/event-channel`)),
         rref: num(this.xsRead(`${fe}/ring-ref`)),
+        backend,
+      });
+    }
+    return out;
+  }
+
+  /** libxl_device_nic_list + getinfo: each vif's frontend and backend as xenstore has them. */
+  nicList(d: Vm): NicInfo[] {
+    const out: NicInfo[] = [];
+    for (const vif of d.io?.vifs ?? []) {
+      const fe = `/local/domain/${d.domid}/device/vif/${vif.index}`;
+      const backend = this.xsRead(`${fe}/backend`);
+      if (backend === null) continue; // getinfo fails: xl skips the vif
+      const num = (v: string | null) => (v === null || !/^\d+$/.test(v) ? -1 : Number(v));
+      const m = /^\/local\/domain\/(\d+)\//.exec(backend);
+      out.push({
+        devid: vif.index,
+        backendId: m ? Number(m[1]) : -1,
+        mac: [...vif.mac].map((b) => b.toString(16).padStart(2, '0')).join(':'),
+        state: num(this.xsRead(`${fe}/state`)),
+        evtch: num(this.xsRead(`${fe}/event-channel`)),
+        rrefTx: num(this.xsRead(`${fe}/tx-ring-ref`)),
+        rrefRx: num(this.xsRead(`${fe}/rx-ring-ref`)),
         backend,
       });
     }

@@ -251,6 +251,14 @@ const SUBS: Record<string, Sub> = {
       for (const l of blockListLines(args, x)) out(l);
     },
   },
+  'network-list': {
+    usage: '<Domain(s)>',
+    summary: 'List virtual network interfaces for a domain',
+    run: (args, _raw, out, x) => {
+      if (args.length === 0 || args.some((a) => a.startsWith('-'))) return out(usageOf('network-list'));
+      for (const l of networkListLines(args, x)) out(l);
+    },
+  },
   'pci-list': {
     usage: '<Domain>',
     summary: 'List pass-through pci devices for a domain',
@@ -284,6 +292,25 @@ const SUBS: Record<string, Sub> = {
  * state, event channel and ring-ref (-1 where xenstore has none), and the backend's path. A name
  * that is no domain prints xl's error line and the rest go on.
  */
+/**
+ * `xl network-list`'s table (tools/xl/xl_nic.c): "%-3s %-2s %-17s %-6s %-5s %-6s %5s/%-5s %-30s"
+ * headings; per vif "%-3d %-2d " then the MAC (LIBXL_MAC_FMT) then "%6d %5d %6d %5d/%-11d %-30s".
+ */
+export function networkListLines(idents: readonly string[], x: XlContext): string[] {
+  const out = [`${'Idx'.padEnd(3)} ${'BE'.padEnd(2)} ${'Mac Addr.'.padEnd(17)} ${'handle'.padEnd(6)} ${'state'.padEnd(5)} ${'evt-ch'.padEnd(6)} ${'tx-'.padStart(5)}/${'rx-ring-ref'.padEnd(5)} ${'BE-path'.padEnd(30)}`];
+  for (const ident of idents) {
+    const d = x.libxl.find(ident);
+    if (!d) {
+      out.push(`${ident} is an invalid domain identifier`);
+      continue;
+    }
+    for (const n of x.libxl.nicList(d)) {
+      out.push(`${String(n.devid).padEnd(3)} ${String(n.backendId).padEnd(2)} ${n.mac}${String(n.devid).padStart(6)} ${String(n.state).padStart(5)} ${String(n.evtch).padStart(6)} ${String(n.rrefTx).padStart(5)}/${String(n.rrefRx).padEnd(11)} ${n.backend.padEnd(30)}`);
+    }
+  }
+  return out;
+}
+
 export function blockListLines(idents: readonly string[], x: XlContext): string[] {
   const row = (cols: (string | number)[]) => {
     const w = [5, 3, 6, 5, 6, 8, 30];

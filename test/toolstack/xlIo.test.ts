@@ -157,3 +157,32 @@ describe('the scenario timeline on the consoles', () => {
     expect(b.raw.xen).toMatch(/timeline: at 1(\.\d+)? ms: create blkdd did nothing: "blkdd" is already running \(domain 1\)/);
   });
 });
+
+describe('xl network-list', () => {
+  it('prints each vif as xl_nic.c does, with the values xenstore holds', () => {
+    const b = boot(
+      scenario({
+        name: 'net',
+        machine: { memoryMiB: 2048, pcpus: 1, devices: [{ id: 'nic0', kind: 'nic' }] },
+        hypervisor: 'xen',
+        domains: [
+          { name: 'netdd', mode: 'pv', memoryMiB: 128, vcpus: 1, pci: ['nic0'] },
+          { name: 'web', mode: 'pv', memoryMiB: 128, vcpus: 1, vifs: [{ backend: 'netdd', device: 'nic0', mac: '00:16:3e:0a:0b:0c' }] },
+        ],
+      } as never),
+    );
+    const fe = '/local/domain/2/device/vif/0';
+    untilConnected(b, [fe]);
+    // printf("%-3s %-2s %-17s %-6s %-5s %-6s %5s/%-5s %-30s\n", "Idx", "BE", "Mac Addr.", "handle", "state", "evt-ch", "tx-", "rx-ring-ref", "BE-path")
+    const head = 'Idx BE Mac Addr.         handle state evt-ch   tx-/rx-ring-ref BE-path                       ';
+    // "%-3d %-2d " then LIBXL_MAC_FMT then "%6d %5d %6d %5d/%-11d %-30s"
+    const tx = read(b, `${fe}/tx-ring-ref`);
+    const rx = read(b, `${fe}/rx-ring-ref`);
+    const ev = read(b, `${fe}/event-channel`);
+    const be = read(b, `${fe}/backend`);
+    expect(be).toBe('/local/domain/1/backend/vif/2/0');
+    const rowText = `0   1  00:16:3e:0a:0b:0c${'0'.padStart(6)} ${'4'.padStart(5)} ${ev.padStart(6)} ${tx.padStart(5)}/${rx.padEnd(11)} ${be.padEnd(30)}`;
+    expect(b.cmd('dom0', 'xl network-list web')).toBe(`${head}\n${rowText}\n`);
+    expect(b.cmd('dom0', 'xl network-list netdd')).toBe(`${head}\n`);
+  });
+});
