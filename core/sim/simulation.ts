@@ -231,9 +231,14 @@ export class Simulation {
         const pcpu = this.switchTo(vm);
         if (this.pcpuCycles[pcpu]! < this.ioClock) this.pcpuCycles[pcpu] = this.ioClock;
         const before = totalCycles(vm.counters);
-        this.running = { d: vm, pcpu, before };
+        const running = { d: vm, pcpu, before };
+        this.running = running;
         try {
-          n += io.service(vm);
+          // Each item starts no earlier than it was caused (its producer may be on a pCPU ahead).
+          n += io.service(vm, (at) => {
+            const now = this.pcpuCycles[pcpu]! + (totalCycles(vm.counters) - running.before);
+            if (at > now) this.pcpuCycles[pcpu] += at - now;
+          });
           if (vm.privileged) io.chargeXenstored(vm);
         } finally {
           this.running = null;

@@ -175,7 +175,8 @@ export class IoWorld {
   readonly xenstored: Xenstored;
   /** Device id → the domain name that owns it (the scenario's pci, dom0 for the rest). */
   readonly owner = new Map<string, string>();
-  private readonly work = new Map<number, (() => void)[]>();
+  /** Per domain, kernel work waiting for its vCPU, each with the simulated time it was caused. */
+  private readonly work = new Map<number, { at: number; fn: () => void }[]>();
   private readonly handlers = new Map<number, Map<number, () => void>>();
   private readonly watchCbs = new Map<number, Map<string, (path: string) => void>>();
   private readonly pirqOf = new Map<string, number>();
@@ -254,7 +255,7 @@ export class IoWorld {
   post(domid: number, fn: () => void): void {
     let q = this.work.get(domid);
     if (!q) this.work.set(domid, (q = []));
-    q.push(fn);
+    q.push({ at: this.clock.now(), fn });
   }
 
   hasWork(domid: number): boolean {
@@ -266,12 +267,19 @@ export class IoWorld {
     return [...this.work.entries()].filter(([, q]) => q.length > 0).map(([d]) => d).sort((a, b) => a - b);
   }
 
-  /** Runs `vm`'s queued kernel work (the caller has put its vCPU on a pCPU). Returns how many items ran. */
-  service(vm: Vm): number {
+  /**
+   * Runs `vm`'s queued kernel work (the caller has put its vCPU on a pCPU). Before each item,
+   * `startAt(at)` lets the caller move that pCPU's clock to the moment the item was caused: on
+   * another pCPU, a producer may be ahead, and a consumer cannot handle what it has not yet been
+   * sent. Returns how many items ran.
+   */
+  service(vm: Vm, startAt?: (at: number) => void): number {
     const q = this.work.get(vm.domid);
     let n = 0;
     while (q && q.length > 0) {
-      q.shift()!();
+      const item = q.shift()!;
+      startAt?.(item.at);
+      item.fn();
       n++;
     }
     return n;
