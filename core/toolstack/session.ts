@@ -30,6 +30,7 @@ import { SessionMetrics } from './sessionMetrics.js';
 import { Simulation } from '../sim/simulation.js';
 import { C } from '../machine/counters.js';
 import { runWalkRequest, WalkRequestError } from '../sim/walkBoot.js';
+import { topologyOf } from '../sim/topology.js';
 
 /** What a console hub calls back (core/toolstack/consoleHub.ts codes to this). */
 export interface ConsoleHooks {
@@ -123,6 +124,18 @@ export function domainInfo(sim: Simulation, d: Vm): DomainInfo {
     workload,
     activity,
   };
+}
+
+/**
+ * Whether the simulation has work to step: a job that can run, or (with I/O) a job blocked on I/O
+ * whose completion will come from the device and timeline events that stepping advances to
+ * (Simulation.step lets time pass to the next event when every job waits).
+ */
+function hasWork(sim: Simulation): boolean {
+  if (sim.runnable > 0) return true;
+  if (sim.io === null) return false;
+  for (const j of sim.jobs) if (!j.done && j.blocked && j.d.state === 'running') return true;
+  return false;
 }
 
 /** The live session: one booted scenario. */
@@ -276,6 +289,7 @@ export class LabSession {
     live.consoles = live.hub!.consoles();
     const cpu = sim.xen.cpu;
     this.post({ type: 'booted', domains: sim.domains.map((d) => domainInfo(sim, d)), consoles: live.consoles, cpu: { profile: cpu.id, label: cpu.label, clockGHz: cpu.clockGHz } });
+    this.postTopology(live);
     this.setRunning(live);
   }
 
@@ -481,7 +495,18 @@ export class LabSession {
     if (live.batch.length > 0) {
       this.post({ type: 'snapshots', snapshots: live.batch.splice(0) });
     }
+    this.postTopology(live);
     live.lastSnapshot = t;
+  }
+
+  /**
+   * The Topology view's snapshot, for a scenario with I/O (none otherwise). At most one per
+   * progress report (every snapshotMs of wall time), so its cost — a walk over the domains, their
+   * event channels and grant mappings — is small beside the turn's stepping.
+   */
+  private postTopology(live: Live): void {
+    if (live.sim.io === null) return;
+    this.post({ type: 'topology', snapshot: topologyOf(live.sim) });
   }
 
   private finish(live: Live, status: 'finished' | 'stopped', report = true): void {
