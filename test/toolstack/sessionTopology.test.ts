@@ -35,7 +35,8 @@ describe('LabSession: topology snapshots', () => {
     const types = h.events.map((x) => x.e.type);
     // The first topology comes right after 'booted', before any progress.
     expect(types.indexOf('topology')).toBe(types.indexOf('booted') + 1);
-    expect(h.of('topology').length).toBe(h.of('progress').length + 1);
+    // One with each progress report, and one more as each timeline action happens.
+    expect(h.of('topology').length).toBeGreaterThanOrEqual(h.of('progress').length + 1);
     const topo = h.of('topology').map((e) => e.snapshot);
     // Simulated time never goes back.
     for (let i = 1; i < topo.length; i++) expect(topo[i]!.atMs).toBeGreaterThanOrEqual(topo[i - 1]!.atMs);
@@ -67,6 +68,27 @@ describe('LabSession: topology snapshots', () => {
     ]);
     expect(end.timeline[0]!.atMs).toBeGreaterThanOrEqual(20);
     expect(end.timeline[1]!.atMs).toBeGreaterThanOrEqual(30);
+  });
+});
+
+describe('LabSession: a paced run with I/O', () => {
+  it('C4 at 10 ms/s: the dead driver domain sends a topology as the kill happens, and stays dead for about a real second', () => {
+    // Long reports (1 s of wall time): the destroy is still drawn, because a timeline action sends one at once.
+    const h = harness({ tick: 1 });
+    const pace = 10e-3;
+    h.session.handle({ type: 'start', scenario: preset('c4-kill-driver-domain'), snapshotMs: 1000, pace });
+    h.drain();
+    expect(h.of('finished')).toHaveLength(1);
+    const topo = h.events.filter((x) => x.e.type === 'topology') as { e: { type: 'topology'; snapshot: { domains: { name: string; state: string }[] } }; at: number }[];
+    const state = (x: (typeof topo)[number]) => x.e.snapshot.domains.find((d) => d.name === 'blkdd')!.state;
+    const i = topo.findIndex((x) => state(x) === 'destroyed');
+    expect(i).toBeGreaterThan(0);
+    const j = topo.findIndex((x, k) => k > i && state(x) !== 'destroyed');
+    expect(j).toBeGreaterThan(i);
+    // 10 ms of simulated time (the timeline's destroy at 20 ms, create at 30 ms) at 10 ms per real
+    // second: about 1000 ms of (fake) wall time between the two, not an instant (idle time passes at the pace).
+    const wall = topo[j]!.at - topo[i]!.at;
+    expect(wall).toBeGreaterThanOrEqual(0.9 * (10e-3 / pace) * 1000);
   });
 });
 
