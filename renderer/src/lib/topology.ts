@@ -16,12 +16,12 @@ export const GAP_X = 56;
 export const MARGIN = 16;
 /** Rows: guests, the ring lane between, backends, the bus. */
 export const ROW_GUEST_Y = 16;
-export const RING_Y = ROW_GUEST_Y + BOX_H + 78;
-export const ROW_BACK_Y = RING_Y + 78;
-export const BUS_Y = ROW_BACK_Y + BOX_H + 56;
+export const RING_Y = ROW_GUEST_Y + BOX_H + 62;
+export const ROW_BACK_Y = RING_Y + 62;
+export const BUS_Y = ROW_BACK_Y + BOX_H + 44;
 export const DEV_W = 150;
 export const DEV_H = 48;
-export const HEIGHT = BUS_Y + DEV_H + 34;
+export const HEIGHT = BUS_Y + DEV_H + 12;
 
 export interface PlacedDomain extends TopologyDomain {
   x: number;
@@ -60,7 +60,8 @@ export interface PairEdge {
   grantsBtoA: number;
   readonly: number;
   path: string;
-  label: { x: number; y: number };
+  /** Where the counts go: left of a curve between rows, centred over an arch within a row. */
+  label: { x: number; y: number; anchor: 'end' | 'middle' };
 }
 
 export interface TopologyLayout {
@@ -84,7 +85,8 @@ export function ringArc(cx: number, cy: number, r: number, n: number, size: numb
   const a = f * 2 * Math.PI;
   const x = cx + r * Math.sin(a);
   const y = cy - r * Math.cos(a);
-  return `M ${cx} ${cy} L ${cx} ${cy - r} A ${r} ${r} 0 ${f > 0.5 ? 1 : 0} 1 ${x.toFixed(2)} ${y.toFixed(2)} Z`;
+  const n2 = (v: number) => (Math.abs(v) < 0.005 ? 0 : v).toFixed(2);
+  return `M ${cx} ${cy} L ${cx} ${cy - r} A ${r} ${r} 0 ${f > 0.5 ? 1 : 0} 1 ${n2(x)} ${n2(y)} Z`;
 }
 
 /**
@@ -214,20 +216,38 @@ export function layoutTopology(snap: TopologySnapshot, order: readonly string[] 
   });
   const right = Math.max(width, ...devices.map((d) => d.x + DEV_W + MARGIN));
 
-  // Edges: a curve between the two boxes' facing sides, bowed left of any ring line.
+  // Edges: a curve between the two boxes' facing sides (left of the ring line); between two boxes
+  // of one row, an arch over them. A domain's edges leave it side by side.
   const edges: PairEdge[] = [];
+  const used = new Map<string, number>();
+  const slot = (name: string) => {
+    const k = used.get(name) ?? 0;
+    used.set(name, k + 1);
+    return 18 + 26 * k;
+  };
   for (const p of pairCounts(snap)) {
     const a = placed.get(p.a);
     const b = placed.get(p.b);
     if (!a || !b) continue;
     const [top, bottom] = a.y <= b.y ? [a, b] : [b, a];
-    const x1 = top.x + 24;
-    const y1 = top.y + BOX_H;
-    const x2 = bottom.x + 24;
-    const y2 = top.y === bottom.y ? bottom.y + BOX_H : bottom.y;
-    const mx = (x1 + x2) / 2 - 40;
-    const my = top.y === bottom.y ? y1 + 40 : (y1 + y2) / 2;
-    edges.push({ ...p, path: `M ${x1} ${y1} Q ${mx} ${my} ${x2} ${y2}`, label: { x: (x1 + 2 * mx + x2) / 4, y: (y1 + 2 * my + y2) / 4 } });
+    const x1 = top.x + slot(top.name);
+    const x2 = bottom.x + slot(bottom.name);
+    let y1: number, y2: number, mx: number, my: number;
+    const arch = top.y === bottom.y;
+    if (arch) {
+      y1 = y2 = top.y;
+      mx = (x1 + x2) / 2;
+      my = top.y - 48;
+    } else {
+      y1 = top.y + BOX_H;
+      y2 = bottom.y;
+      mx = (x1 + x2) / 2 - 40;
+      my = (y1 + y2) / 2;
+    }
+    // The label sits at the curve's middle (a quadratic's point at t = 1/2).
+    const lx = (x1 + 2 * mx + x2) / 4;
+    const ly = (y1 + 2 * my + y2) / 4;
+    edges.push({ ...p, path: `M ${x1} ${y1} Q ${mx} ${my} ${x2} ${y2}`, label: arch ? { x: lx, y: ly - 6, anchor: 'middle' } : { x: lx - 4, y: ly, anchor: 'end' } });
   }
   return { width: right, height: HEIGHT, domains, vbds, devices, edges, bus: { x1: MARGIN, x2: right - MARGIN, y: BUS_Y - 14 } };
 }
