@@ -19,7 +19,7 @@ export const ROW_GUEST_Y = 16;
 export const RING_Y = ROW_GUEST_Y + BOX_H + 62;
 export const ROW_BACK_Y = RING_Y + 62;
 export const BUS_Y = ROW_BACK_Y + BOX_H + 44;
-export const DEV_W = 150;
+export const DEV_W = 170;
 export const DEV_H = 48;
 export const HEIGHT = BUS_Y + DEV_H + 12;
 
