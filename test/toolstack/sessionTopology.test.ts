@@ -71,6 +71,29 @@ describe('LabSession: topology snapshots', () => {
   });
 });
 
+describe('LabSession: bare metal driving its own disk', () => {
+  it('draws the disk owned by the native kernel, no vbd, and counts its I/O', () => {
+    const h = harness({ tick: 2 });
+    const scenario = {
+      name: 'bare',
+      machine: { memoryMiB: 2048, pcpus: 1, devices: [{ id: 'disk0', kind: 'disk', sizeMiB: 64 }] },
+      hypervisor: 'none',
+      domains: [{ name: 'n', mode: 'native', memoryMiB: 256, vcpus: 1, pci: ['disk0'], workload: { kind: 'disk-io', ops: 600 } }],
+    };
+    h.session.handle({ type: 'start', scenario, snapshotMs: 20, pace: 'max' });
+    h.drain();
+    expect(h.of('error')).toEqual([]);
+    expect(h.of('finished')).toHaveLength(1);
+    const end = h.of('topology').at(-1)!.snapshot;
+    expect(end.devices.map((d) => [d.id, d.owner])).toEqual([['disk0', 'n']]);
+    expect(end.vbds).toEqual([]);
+    expect(end.grants).toEqual([]);
+    const last = h.of('snapshots').at(-1)!.snapshots.at(-1)!.domains.find((d) => d.name === 'n')!;
+    expect(last.ioRequests).toBe(600);
+    expect(last.ioBytes).toBe(600 * 4096);
+  });
+});
+
 describe('LabSession: a paced run with I/O', () => {
   it('C4 at 10 ms/s: the dead driver domain sends a topology as the kill happens, and stays dead for about a real second', () => {
     // Long reports (1 s of wall time): the destroy is still drawn, because a timeline action sends one at once.

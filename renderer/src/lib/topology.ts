@@ -147,9 +147,11 @@ export function ioPresets(): Preset[] {
   });
 }
 
-function roleLabel(d: TopologyDomain): string {
+function roleLabel(d: TopologyDomain, ownsDevice: boolean): string {
   if (d.role === 'dom0') return d.backend ? 'dom0 · backend' : 'dom0 · toolstack';
-  return d.backend ? 'driver domain' : 'guest';
+  if (d.backend) return 'driver domain';
+  // A domain with a device of its own and no frontend to serve (bare metal's kernel, a passthrough guest).
+  return ownsDevice ? 'drives its own device' : 'guest';
 }
 
 /** Places everything of `snap`; `order` (stableOrder) and `owners` (rememberOwners) keep it steady over time. */
@@ -179,8 +181,8 @@ export function layoutTopology(snap: TopologySnapshot, order: readonly string[] 
     return p;
   };
   const placed = new Map<string, PlacedDomain>();
-  back.forEach((d, i) => placed.set(d.name, { ...d, x: rowX(back.length, i), y: ROW_BACK_Y, roleLabel: roleLabel(d), ports: ports(d) }));
-  front.forEach((d, i) => placed.set(d.name, { ...d, x: rowX(front.length, i), y: ROW_GUEST_Y, roleLabel: roleLabel(d), ports: ports(d) }));
+  back.forEach((d, i) => placed.set(d.name, { ...d, x: rowX(back.length, i), y: ROW_BACK_Y, roleLabel: roleLabel(d, ownsDevice.has(d.name)), ports: ports(d) }));
+  front.forEach((d, i) => placed.set(d.name, { ...d, x: rowX(front.length, i), y: ROW_GUEST_Y, roleLabel: roleLabel(d, false), ports: ports(d) }));
   const domains = sorted.map((d) => placed.get(d.name)!);
 
   // Rings: under their frontend, towards the backend; two vbds of one frontend side by side.
