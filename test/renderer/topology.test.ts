@@ -1,10 +1,9 @@
-// The Topology view's layout and counts, the Run view's I/O series, and the I/O results reader
+// The Topology view's layout and counts, and the I/O results reader
 // (issue 12), on hand-built snapshots whose expected values are worked out here.
 import { describe, expect, it } from 'vitest';
-import type { DomainMetrics, MetricSnapshot, Results } from '../../core/api/index.js';
+import type { Results } from '../../core/api/index.js';
 import type { TopologySnapshot } from '../../core/api/topology.js';
 import { BOX_H, layoutTopology, pairCounts, rememberOwners, ringArc, ROW_BACK_Y, ROW_GUEST_Y, stableOrder, ioPresets, XENBUS_CONNECTED } from '../../renderer/src/lib/topology.js';
-import { alignIoSeries, hasIoMetrics, ioDomains } from '../../renderer/src/lib/series.js';
 import { ioRows, timelineOf } from '../../renderer/src/lib/ioResults.js';
 
 /** C3's shape: dom0 (0), blkdd (1) owning disk0 and serving web (2) and db (3). */
@@ -111,52 +110,6 @@ describe('topology layout', () => {
   it('names the presets with I/O for the empty state', () => {
     expect(ioPresets().map((p) => p.id)).toEqual(expect.arrayContaining(['c1-dom0-backend', 'c3-driver-domain', 'c4-kill-driver-domain']));
     expect(ioPresets().map((p) => p.id)).not.toContain('walk-4k');
-  });
-});
-
-const m = (name: string, over: Partial<DomainMetrics> = {}): DomainMetrics => ({
-  name,
-  state: 'running',
-  ops: 0,
-  cycles: 0,
-  tlbMissRate: 0,
-  refsPerWalk: 0,
-  exitsPerSec: 0,
-  hypercallsPerSec: 0,
-  cyclesPerOp: 0,
-  ...over,
-});
-const snap = (t: number, domains: DomainMetrics[]): MetricSnapshot => ({ t, wallMs: t / 1e6, domains });
-
-describe('I/O series', () => {
-  const io = (over: Partial<DomainMetrics>) => ({ ioRequests: 0, ioBytes: 0, ioMBps: 0, ioLatencyP50Us: null, cpuPct: 0, ...over });
-  const snaps = [
-    snap(1000, [m('dd', io({ cpuPct: 0 })), m('g', io({}))]),
-    snap(2000, [m('dd', io({ cpuPct: 30 })), m('g', io({ ioRequests: 4, ioMBps: 12, ioLatencyP50Us: 40, cpuPct: 50 }))]),
-    // dd destroyed: absent; g completes nothing.
-    snap(3000, [m('g', io({ ioRequests: 4, ioMBps: 0, ioLatencyP50Us: null, cpuPct: 1 }))]),
-    snap(4000, [m('dd', io({ cpuPct: 20 })), m('g', io({ ioRequests: 9, ioMBps: 20, ioLatencyP50Us: 60, cpuPct: 40 }))]),
-  ];
-
-  it('has I/O metrics only when the snapshots carry them', () => {
-    expect(hasIoMetrics(snaps)).toBe(true);
-    expect(hasIoMetrics([snap(1, [m('g')])])).toBe(false);
-    expect(hasIoMetrics([])).toBe(false);
-  });
-
-  it('lists the domains once each, the frontends being those that completed I/O', () => {
-    expect(ioDomains(snaps)).toEqual(['dd', 'g']);
-    expect(ioDomains(snaps, true)).toEqual(['g']);
-  });
-
-  it('breaks a destroyed domain’s line, holds latency through an interval without completions', () => {
-    expect(alignIoSeries(snaps, ['dd', 'g'], 'cpuPct')).toEqual([
-      [1000, 2000, 3000, 4000],
-      [null, 30, null, 20],
-      [null, 50, 1, 40],
-    ]);
-    expect(alignIoSeries(snaps, ['g'], 'ioMBps')[1]).toEqual([null, 12, 0, 20]);
-    expect(alignIoSeries(snaps, ['g'], 'ioLatencyP50Us')[1]).toEqual([null, 40, 40, 60]);
   });
 });
 
