@@ -5,7 +5,7 @@
  * at the end the Run view's I/O results say no acknowledged write was lost and the guest
  * reconnected once. A scenario without I/O gets a sentence naming the presets that have it.
  * Screenshots (test-results/screenshots/topology-*.png) at 1366×768 and 1920×1080, during the kill
- * and after.
+ * and after (also in the dark theme).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -128,6 +128,12 @@ describe('Topology view', () => {
         expect(await items.evaluateAll((els) => els.map((e) => `${e.getAttribute('data-do')} ${e.getAttribute('data-domain')}`))).toEqual(['destroy blkdd', 'create blkdd']);
         expect(await page.locator('[data-testid="topo-vbds"] tr[data-frontend="guest"] [data-field="reconnects"]').textContent()).toBe('1');
         await shot(page, `topology-after-${tag}`);
+        // The same in the dark theme (the drawing's colours are the theme's variables).
+        const picker = page.locator('nav .theme select');
+        await picker.selectOption('dark');
+        await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+        await shot(page, `topology-after-${tag}-dark`);
+        await picker.selectOption('system');
 
         await page.locator('nav [data-view="run"]').click();
         const row = page.locator('[data-testid="io-results-table"] tr[data-io-domain="guest"]');
