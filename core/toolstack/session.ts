@@ -127,18 +127,6 @@ export function domainInfo(sim: Simulation, d: Vm): DomainInfo {
 }
 
 /**
- * Whether the simulation has work to step: a job that can run, or (with I/O) a job blocked on I/O
- * whose completion will come from the device and timeline events that stepping advances to
- * (Simulation.step lets time pass to the next event when every job waits).
- */
-function hasWork(sim: Simulation): boolean {
-  if (sim.runnable > 0) return true;
-  if (sim.io === null) return false;
-  for (const j of sim.jobs) if (!j.done && j.blocked && j.d.state === 'running') return true;
-  return false;
-}
-
-/**
  * Where stepping would take the host clock when nothing can run now: every job waits for I/O and
  * no domain has kernel work queued, so Simulation.step lets time pass to the next device or
  * timeline event (the pCPUs idle). -Infinity when something can run. A paced run waits for its
