@@ -16,7 +16,8 @@ export const GAP_X = 56;
 export const MARGIN = 16;
 /** Rows: guests, the ring lane between, backends, the bus. */
 export const ROW_GUEST_Y = 16;
-export const RING_Y = ROW_GUEST_Y + BOX_H + 62;
+/** Below the guests: a lane for the edges' counts, then the rings. */
+export const RING_Y = ROW_GUEST_Y + BOX_H + 76;
 export const ROW_BACK_Y = RING_Y + 62;
 export const BUS_Y = ROW_BACK_Y + BOX_H + 44;
 export const DEV_W = 170;
@@ -60,8 +61,8 @@ export interface PairEdge {
   grantsBtoA: number;
   readonly: number;
   path: string;
-  /** Where the counts go: left of a curve between rows, centred over an arch within a row. */
-  label: { x: number; y: number; anchor: 'end' | 'middle' };
+  /** Where the counts go: beside the curve near its upper end. */
+  label: { x: number; y: number; anchor: 'start' | 'end' | 'middle' };
 }
 
 export interface TopologyLayout {
@@ -194,7 +195,8 @@ export function layoutTopology(snap: TopologySnapshot, order: readonly string[] 
     perFront.set(v.frontend, k + 1);
     const fx = f ? f.x + BOX_W / 2 : MARGIN + BOX_W / 2;
     const bx = b ? b.x + BOX_W / 2 : fx;
-    const cx = fx + (bx - fx) * 0.35 + k * 60;
+    // Directly under the frontend (columns are a box and a gap apart, room for the ring's labels).
+    const cx = fx + k * 60;
     return {
       ...v,
       cx,
@@ -222,6 +224,7 @@ export function layoutTopology(snap: TopologySnapshot, order: readonly string[] 
   // of one row, an arch over them. A domain's edges leave it side by side.
   const edges: PairEdge[] = [];
   const used = new Map<string, number>();
+  const labels = new Map<string, number>();
   const slot = (name: string) => {
     const k = used.get(name) ?? 0;
     used.set(name, k + 1);
@@ -247,9 +250,13 @@ export function layoutTopology(snap: TopologySnapshot, order: readonly string[] 
       my = (y1 + y2) / 2;
     }
     // The label sits at the curve's middle (a quadratic's point at t = 1/2).
-    const lx = (x1 + 2 * mx + x2) / 4;
-    const ly = (y1 + 2 * my + y2) / 4;
-    edges.push({ ...p, path: `M ${x1} ${y1} Q ${mx} ${my} ${x2} ${y2}`, label: arch ? { x: lx, y: ly - 6, anchor: 'middle' } : { x: lx - 4, y: ly, anchor: 'end' } });
+    // The counts go in a lane of their own, from where the curve leaves its upper box: below the
+    // guests (between rows) or just above the backends (an arch within their row); one line per
+    // edge of that box.
+    const k = labels.get(top.name) ?? 0;
+    labels.set(top.name, k + 1);
+    const ly = arch ? top.y - 8 - 13 * k : top.y + BOX_H + 16 + 13 * k;
+    edges.push({ ...p, path: `M ${x1} ${y1} Q ${mx} ${my} ${x2} ${y2}`, label: { x: x1 + 6, y: ly, anchor: 'start' } });
   }
   return { width: right, height: HEIGHT, domains, vbds, devices, edges, bus: { x1: MARGIN, x2: right - MARGIN, y: BUS_Y - 14 } };
 }
