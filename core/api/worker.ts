@@ -6,6 +6,7 @@
 import type { PagingMode } from './scenario.js';
 import type { CompareResult, Results } from './results.js';
 import type { ReproResult } from './reproduction.js';
+import type { TopologySnapshot } from './topology.js';
 
 /** One live session at a time: boot a scenario, run its workloads, keep its consoles. */
 export type SessionState = 'idle' | 'booting' | 'running' | 'paused' | 'finished' | 'stopped' | 'error';
@@ -42,6 +43,21 @@ export interface DomainMetrics {
   hypercallsPerSec: number;
   /** Simulated cycles per workload operation, over the interval. */
   cyclesPerOp: number;
+  /**
+   * I/O scenarios only (the domain has a driver environment): what the domain's I/O workload
+   * completed so far (requests, bytes), its throughput and median latency over the interval, and
+   * the CPU it used over the interval. Rates per simulated second of the host clock (the busiest
+   * pCPU: the time the machine went through), not of the domain's own cycles, so a domain that
+   * waits for its disk shows a low throughput rather than a high one.
+   */
+  ioRequests?: number;
+  ioBytes?: number;
+  /** Megabytes (10^6 bytes, as results io.throughputMBps) per simulated second, over the interval. */
+  ioMBps?: number;
+  /** Median latency (submission to completion) of the requests completed in the interval, µs; null when none completed. */
+  ioLatencyP50Us?: number | null;
+  /** The domain's CPU time over the interval, in % of one pCPU (a backend's cost of serving). */
+  cpuPct?: number;
 }
 
 export interface MetricSnapshot {
@@ -226,6 +242,11 @@ export type WorkerEvent =
   | { type: 'snapshot'; snapshot: MetricSnapshot }
   /** Snapshots taken every so many simulated cycles, sent together at most every snapshotMs. */
   | { type: 'snapshots'; snapshots: MetricSnapshot[] }
+  /**
+   * I/O scenarios only (the scenario has devices): what the Topology view draws, at one moment.
+   * Sent after 'booted', with each progress report while the run goes, and at the end.
+   */
+  | { type: 'topology'; snapshot: TopologySnapshot }
   | { type: 'console'; console: string; data: string }
   /** The toolstack asks the UI to show another console (`xl console g1`). */
   | { type: 'console-switch'; console: string }

@@ -30,6 +30,7 @@ import { SessionMetrics } from './sessionMetrics.js';
 import { Simulation } from '../sim/simulation.js';
 import { C } from '../machine/counters.js';
 import { runWalkRequest, WalkRequestError } from '../sim/walkBoot.js';
+import { topologyOf } from '../sim/topology.js';
 
 /** What a console hub calls back (core/toolstack/consoleHub.ts codes to this). */
 export interface ConsoleHooks {
@@ -125,6 +126,21 @@ export function domainInfo(sim: Simulation, d: Vm): DomainInfo {
   };
 }
 
+/**
+ * Where stepping would take the host clock when nothing can run now: every job waits for I/O and
+ * no domain has kernel work queued, so Simulation.step lets time pass to the next device or
+ * timeline event (the pCPUs idle). -Infinity when something can run. A paced run waits for its
+ * budget to reach that time before stepping, so idle time passes at the pace too, as busy time
+ * does (a driver domain dead for 10 ms stays dead for a second of real time at 10 ms/s).
+ */
+function idleJumpTo(sim: Simulation): number {
+  const io = sim.io;
+  if (io === null || sim.runnable > 0 || io.domainsWithWork().length > 0) return -Infinity;
+  const t = io.queue.peekTime();
+  // No event will come: stepping ends the waiting jobs (they stall) at once.
+  return t === Infinity ? -Infinity : t;
+}
+
 /** The live session: one booted scenario. */
 class Live {
   state: SessionState = 'booting';
@@ -160,6 +176,8 @@ class Live {
   lastSnapshotT = -1;
   /** Runs of the workloads started, as last reported (the jobs are gone once stopped). */
   runs = 1;
+  /** Timeline actions done when the last topology went out: a new one sends one at once. */
+  timelineSeen = 0;
 
   constructor(
     readonly sim: Simulation,
@@ -276,6 +294,7 @@ export class LabSession {
     live.consoles = live.hub!.consoles();
     const cpu = sim.xen.cpu;
     this.post({ type: 'booted', domains: sim.domains.map((d) => domainInfo(sim, d)), consoles: live.consoles, cpu: { profile: cpu.id, label: cpu.label, clockGHz: cpu.clockGHz } });
+    this.postTopology(live);
     this.setRunning(live);
   }
 
@@ -431,12 +450,15 @@ export class LabSession {
         let more: boolean;
         let t = start;
         do {
-          if (sim.cycles >= this.budget(live, t)) {
+          const budget = this.budget(live, t);
+          if (sim.cycles >= budget || (budget !== Infinity && idleJumpTo(sim) > budget)) {
             limited = true;
             break;
           }
           more = sim.step(1);
           metrics.observe(domains);
+          // A timeline action (a domain destroyed, created …) is drawn as it happens, not at the next report.
+          if (sim.timeline.length !== live.timelineSeen) this.postTopology(live);
           t = now();
           this.sample(live, t);
         } while (more && t < deadline);
@@ -448,7 +470,8 @@ export class LabSession {
       if (hasWork(sim)) {
         if (limited && live.pace !== 'max') {
           // Sleep until the budget reaches the clock (at most until the next progress message).
-          const waitMs = (sim.cycles - this.budget(live, t)) / live.cyclesPerMs(live.pace);
+          const target = Math.max(sim.cycles, idleJumpTo(sim));
+          const waitMs = (target - this.budget(live, t)) / live.cyclesPerMs(live.pace);
           this.scheduleTurn(live, Math.min(live.snapshotMs, Math.max(1, waitMs)));
         } else this.scheduleTurn(live);
       } else if (sim.live === 0) this.finish(live, 'finished');
@@ -481,7 +504,19 @@ export class LabSession {
     if (live.batch.length > 0) {
       this.post({ type: 'snapshots', snapshots: live.batch.splice(0) });
     }
+    this.postTopology(live);
     live.lastSnapshot = t;
+  }
+
+  /**
+   * The Topology view's snapshot, for a scenario with I/O (none otherwise). At most one per
+   * progress report (every snapshotMs of wall time), so its cost — a walk over the domains, their
+   * event channels and grant mappings — is small beside the turn's stepping.
+   */
+  private postTopology(live: Live): void {
+    if (live.sim.io === null) return;
+    live.timelineSeen = live.sim.timeline.length;
+    this.post({ type: 'topology', snapshot: topologyOf(live.sim) });
   }
 
   private finish(live: Live, status: 'finished' | 'stopped', report = true): void {
@@ -549,6 +584,8 @@ export class LabSession {
       live.domainsDirty = false;
       const sim = live.sim;
       this.post({ type: 'domains', domains: sim.domains.map((d) => domainInfo(sim, d)) });
+      // xl create / destroy from a console changes the topology too.
+      if (live.state !== 'booting') this.postTopology(live);
       // A domain created or destroyed adds or removes its console (before its output goes out).
       const names = live.hub?.consoles() ?? [];
       if (names.join('\n') !== live.consoles.join('\n')) this.post({ type: 'consoles', consoles: (live.consoles = names) });

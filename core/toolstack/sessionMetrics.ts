@@ -17,6 +17,18 @@ interface Track {
   readonly last: Float64Array;
   /** Counters at the previous snapshot (zeros after a reset). */
   readonly base: Float64Array;
+  /** At the previous snapshot: the domain's CPU cycles, its I/O bytes, how many latencies it had recorded. */
+  cpu: number;
+  ioBytes: number;
+  ioLatencies: number;
+}
+
+/** The median of `xs` (sorted here), or null for none. */
+function median(xs: number[]): number | null {
+  if (xs.length === 0) return null;
+  xs.sort((a, b) => a - b);
+  // The same rank as results' percentile(): the smallest value with at least half at or below it.
+  return xs[Math.max(0, Math.ceil(xs.length / 2) - 1)]!;
 }
 
 function cyclesOf(c: Float64Array): number {
@@ -29,6 +41,8 @@ function ratio(num: number, den: number): number {
 
 export class SessionMetrics {
   private readonly tracks = new Map<Vm, Track>();
+  /** The host clock at the previous snapshot (I/O rates are per simulated second of it). */
+  private lastT = -1;
 
   /** `clockHz`: the run's CPU clock, which turns an interval's cycles into simulated seconds. */
   constructor(private readonly clockHz = CLOCK_HZ) {}
@@ -36,7 +50,7 @@ export class SessionMetrics {
   private track(d: Vm): Track {
     let t = this.tracks.get(d);
     if (t === undefined) {
-      t = { last: new Float64Array(C.Count), base: new Float64Array(C.Count) };
+      t = { last: new Float64Array(C.Count), base: new Float64Array(C.Count), cpu: d.dom.cpuCycles, ioBytes: 0, ioLatencies: 0 };
       this.tracks.set(d, t);
     }
     return t;
@@ -68,9 +82,12 @@ export class SessionMetrics {
   snapshot(domains: readonly Vm[], t: number, wallMs: number, stateOf: (d: Vm) => DomainMetrics['state'] = (d) => d.state): MetricSnapshot {
     this.observe(domains);
     const out: DomainMetrics[] = [];
+    const dT = this.lastT >= 0 && t > this.lastT ? t - this.lastT : 0;
+    this.lastT = t;
     for (const d of domains) {
       const c = d.counters.c;
-      const base = this.track(d).base;
+      const track = this.track(d);
+      const base = track.base;
       // A reset the rounds did not see (one outside a round): the same rule, a new baseline.
       for (let i = 0; i < C.Count; i++) {
         if (c[i]! < base[i]!) {
@@ -97,6 +114,7 @@ export class SessionMetrics {
         exitsPerSec: ratio(dExits, seconds),
         hypercallsPerSec: ratio(dCalls, seconds),
         cyclesPerOp: ratio(dCycles, dOps),
+        ...(d.io ? this.ioOf(d, track, dT) : {}),
       });
       base.set(c);
     }
@@ -106,5 +124,27 @@ export class SessionMetrics {
       for (const d of [...this.tracks.keys()]) if (!live.has(d)) this.tracks.delete(d);
     }
     return { t, wallMs, domains: out };
+  }
+
+  /** The I/O fields of a domain with a driver environment, over `dT` host-clock cycles. */
+  private ioOf(d: Vm, track: Track, dT: number): Pick<DomainMetrics, 'ioRequests' | 'ioBytes' | 'ioMBps' | 'ioLatencyP50Us' | 'cpuPct'> {
+    const s = d.io!.stats;
+    const seconds = dT / this.clockHz;
+    const dCpu = d.dom.cpuCycles - track.cpu;
+    // The workload's statistics start again with a new run of it (repeat): a new baseline then.
+    const restarted = s.bytes < track.ioBytes || s.latencies.length < track.ioLatencies;
+    const fromBytes = restarted ? 0 : track.ioBytes;
+    const fromLat = restarted ? 0 : track.ioLatencies;
+    const p50 = median(s.latencies.slice(fromLat));
+    track.cpu = d.dom.cpuCycles;
+    track.ioBytes = s.bytes;
+    track.ioLatencies = s.latencies.length;
+    return {
+      ioRequests: s.requests,
+      ioBytes: s.bytes,
+      ioMBps: ratio((s.bytes - fromBytes) / 1e6, seconds),
+      ioLatencyP50Us: p50 === null ? null : p50 / (this.clockHz / 1e6),
+      cpuPct: ratio(100 * dCpu, dT),
+    };
   }
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDataDir, openBrowser, requireBuild, shot, startServer } from './harness.js';
 import type { RunningServer } from '../../electron/host/server.js';
 
-const VIEWS = ['scenario', 'run', 'compare', 'walk', 'history', 'reproductions'] as const;
+const VIEWS = ['scenario', 'run', 'compare', 'walk', 'topology', 'history', 'reproductions'] as const;
 
 describe('keyboard', () => {
   let server: RunningServer;

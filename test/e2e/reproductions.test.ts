@@ -1,5 +1,5 @@
 /**
- * The Reproductions page in browser mode: reached with Alt+6, it lists the bundled files of
+ * The Reproductions page in browser mode: reached with Alt+7, it lists the bundled files of
  * examples/reproductions, shows the paper's figures before any run, runs walk-length.json in the
  * real worker and draws, per row, the paper's ratio beside the lab's. The numbers the page shows
  * are checked against the result the worker sent (caught through the test hooks) and against
@@ -43,8 +43,8 @@ describe('reproductions page in browser mode', () => {
   it('runs a reproduction and shows paper beside lab, row by row, as the worker and the CLI computed them', async () => {
     const { page } = b;
     await page.getByTestId('run').waitFor();
-    // Alt+6 is the sixth view.
-    await page.keyboard.press('Alt+6');
+    // Alt+7 is the seventh view.
+    await page.keyboard.press('Alt+7');
     await expect.poll(() => page.locator('nav [data-view="reproductions"]').getAttribute('aria-current')).toBe('page');
     const item = page.locator(`[data-testid="repro-item"][data-name="${FILE}"]`);
     await item.click();
@@ -129,7 +129,7 @@ describe('reproductions page in browser mode', () => {
 
   it('Run all queues every valid file and runs them one after another, each verdict in the list', async () => {
     const { page } = b;
-    await page.keyboard.press('Alt+6');
+    await page.keyboard.press('Alt+7');
     const items = page.getByTestId('repro-item-verdict');
     const before = await items.allTextContents();
     await page.getByTestId('repro-run-all').click();

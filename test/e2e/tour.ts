@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core';
 import { freshDataDir, measureFrames, openBrowser, openScenarioFile, report, requireBuild, shot, startServer } from './harness.js';
 import type { RunningServer } from '../../electron/host/server.js';
 
-const VIEWS = ['scenario', 'run', 'compare', 'walk', 'history', 'reproductions'] as const;
+const VIEWS = ['scenario', 'run', 'compare', 'walk', 'topology', 'history', 'reproductions'] as const;
 const SIZES = [
   { width: 1366, height: 768 },
   { width: 1920, height: 1080 },
@@ -49,6 +49,8 @@ const READY: Record<(typeof VIEWS)[number], string> = {
   run: '[data-testid="results-table"]',
   compare: '[data-testid="compare-bars"]',
   walk: '[data-testid="walk-count"]',
+  // The tour's scenarios have no I/O: the view says which presets have.
+  topology: '[data-testid="topology-empty"]',
   history: '[data-testid="runs-table"]',
   reproductions: '[data-testid="repro-run-all"]',
 };

@@ -1,7 +1,7 @@
 // Chart data shaping for the live charts and the numbers' formatting.
 import { describe, expect, it } from 'vitest';
 import type { DomainMetrics, MetricSnapshot } from '../../core/api/index.js';
-import { alignSeries, sparkline, sparkPoints } from '../../renderer/src/lib/series.js';
+import { alignIoSeries, alignSeries, hasIoMetrics, ioDomains, sparkline, sparkPoints } from '../../renderer/src/lib/series.js';
 import { fmtInt, fmtNum, fmtPct, fmtDuration, groupDigits } from '../../renderer/src/lib/format.js';
 
 const m = (name: string, over: Partial<DomainMetrics> = {}): DomainMetrics => ({
@@ -72,5 +72,38 @@ describe('number formatting', () => {
   it('shows durations as m:ss', () => {
     expect(fmtDuration(61_400)).toBe('1:01');
     expect(fmtDuration(null)).toBe('–:––');
+  });
+});
+
+// Issue 12: the Run view's I/O charts.
+describe('I/O series', () => {
+  const io = (over: Partial<DomainMetrics>) => ({ ioRequests: 0, ioBytes: 0, ioMBps: 0, ioLatencyP50Us: null, cpuPct: 0, ...over });
+  const snaps = [
+    snap(1000, [m('dd', io({ cpuPct: 0 })), m('g', io({}))]),
+    snap(2000, [m('dd', io({ cpuPct: 30 })), m('g', io({ ioRequests: 4, ioMBps: 12, ioLatencyP50Us: 40, cpuPct: 50 }))]),
+    // dd destroyed: absent; g completes nothing.
+    snap(3000, [m('g', io({ ioRequests: 4, ioMBps: 0, ioLatencyP50Us: null, cpuPct: 1 }))]),
+    snap(4000, [m('dd', io({ cpuPct: 20 })), m('g', io({ ioRequests: 9, ioMBps: 20, ioLatencyP50Us: 60, cpuPct: 40 }))]),
+  ];
+
+  it('has I/O metrics only when the snapshots carry them', () => {
+    expect(hasIoMetrics(snaps)).toBe(true);
+    expect(hasIoMetrics([snap(1, [m('g')])])).toBe(false);
+    expect(hasIoMetrics([])).toBe(false);
+  });
+
+  it('lists the domains once each, the frontends being those that completed I/O', () => {
+    expect(ioDomains(snaps)).toEqual(['dd', 'g']);
+    expect(ioDomains(snaps, true)).toEqual(['g']);
+  });
+
+  it('breaks a destroyed domain’s line, holds latency through an interval without completions', () => {
+    expect(alignIoSeries(snaps, ['dd', 'g'], 'cpuPct')).toEqual([
+      [1000, 2000, 3000, 4000],
+      [null, 30, null, 20],
+      [null, 50, 1, 40],
+    ]);
+    expect(alignIoSeries(snaps, ['g'], 'ioMBps')[1]).toEqual([null, 12, 0, 20]);
+    expect(alignIoSeries(snaps, ['g'], 'ioLatencyP50Us')[1]).toEqual([null, 40, 40, 60]);
   });
 });

@@ -10,7 +10,7 @@ import { PRESETS } from '../../../core/api/presets.js';
 import { SimWorker } from './simWorker.svelte.js';
 import { RunRecorder } from './recorder.js';
 
-export const VIEWS = ['scenario', 'run', 'compare', 'walk', 'history', 'reproductions'] as const;
+export const VIEWS = ['scenario', 'run', 'compare', 'walk', 'topology', 'history', 'reproductions'] as const;
 export type View = (typeof VIEWS)[number];
 
 export interface Notice {

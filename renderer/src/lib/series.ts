@@ -83,3 +83,49 @@ export function sparkPoints(values: readonly number[], w: number, h: number): st
   const step = values.length > 1 ? w / (values.length - 1) : 0;
   return values.map((v, i) => `${(i * step).toFixed(1)},${(h - ((v - min) / span) * h).toFixed(1)}`).join(' ');
 }
+
+/** The I/O metrics of a run with I/O (core/api/worker.ts DomainMetrics). */
+export type IoMetricKey = 'ioMBps' | 'ioLatencyP50Us' | 'cpuPct';
+
+/** Whether the snapshots carry I/O metrics (the scenario has I/O). */
+export function hasIoMetrics(snapshots: readonly MetricSnapshot[]): boolean {
+  const last = snapshots[snapshots.length - 1];
+  return last !== undefined && last.domains.some((d) => d.cpuPct !== undefined);
+}
+
+/**
+ * The domains the snapshots name, in order of first appearance (a domain destroyed and created
+ * again is one line); with `frontends`, only those that completed I/O of their own.
+ */
+export function ioDomains(snapshots: readonly MetricSnapshot[], frontends = false): string[] {
+  const out: string[] = [];
+  for (const s of snapshots) for (const d of s.domains) if (!out.includes(d.name) && (!frontends || (d.ioRequests ?? 0) > 0)) out.push(d.name);
+  return out;
+}
+
+/**
+ * [xs, ys(domain 0), …] for an I/O metric. A domain absent from a snapshot (destroyed, or not yet
+ * created) gives null; so does the first snapshot, which has no interval before it. Latency holds
+ * its last value through an interval in which no request of the domain completed (the latency of
+ * what is in flight is not known yet), and is null before the first completes.
+ */
+export function alignIoSeries(snapshots: readonly MetricSnapshot[], domains: readonly string[], key: IoMetricKey): (number | null)[][] {
+  const xs = snapshots.map((s) => s.t);
+  const ys = domains.map((name) => {
+    let held: number | null = null;
+    return snapshots.map((s, i) => {
+      const d = s.domains.find((x) => x.name === name);
+      if (!d || i === 0) {
+        held = null;
+        return null;
+      }
+      const v = d[key];
+      if (typeof v === 'number') {
+        if (key === 'ioLatencyP50Us') held = v;
+        return v;
+      }
+      return key === 'ioLatencyP50Us' ? held : null;
+    });
+  });
+  return [xs, ...ys];
+}

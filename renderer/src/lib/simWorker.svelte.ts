@@ -24,6 +24,7 @@ import type {
   WorkerEvent,
   WorkerRequest,
 } from '../../../core/api/index.js';
+import type { TopologySnapshot } from '../../../core/api/topology.js';
 
 /** The latest progress: the worker's 'progress' event as it came (core/api/worker.ts says what each field is). */
 export type ProgressInfo = Omit<Extract<WorkerEvent, { type: 'progress' }>, 'type'>;
@@ -57,6 +58,8 @@ export class SimWorker {
   /** The CPU profile the live session runs on (from 'booted'): its clock turns cycles into time. */
   cpu = $state.raw<Results['cpu'] | null>(null);
   snapshots = $state.raw<MetricSnapshot[]>([]);
+  /** The latest Topology snapshot of a run with I/O (null: none yet, or a run without I/O). */
+  topology = $state.raw<TopologySnapshot | null>(null);
   results = $state.raw<Results | null>(null);
   finishedStatus = $state<'finished' | 'stopped' | null>(null);
   /** How the finished run ran: its workloads repeated until stopped, and how many runs were started. */
@@ -187,6 +190,9 @@ export class SimWorker {
         // Listeners (the run recorder) see each snapshot of the batch on its own.
         for (const snapshot of e.snapshots) for (const l of this.eventListeners) l({ type: 'snapshot', snapshot });
         break;
+      case 'topology':
+        this.topology = e.snapshot;
+        break;
       case 'console': {
         const prev = this.consoleBuffers.get(e.console) ?? '';
         const next = prev + e.data;
@@ -278,6 +284,7 @@ export class SimWorker {
     this.progress = null;
     this.cpu = null;
     this.snapshots = [];
+    this.topology = null;
     this.domains = [];
     this.consoles = [];
     this.consoleBuffers.clear();

@@ -1,0 +1,62 @@
+/**
+ * The I/O part of a results document (issue 12): per domain an `io` object, and at the top the
+ * `timeline` and `devices` (core/sim/ioResults.ts computes them). Results saved before I/O, and
+ * runs without it, have none; these read what is there, checking shapes, never throwing.
+ */
+import type { PagingMode, Results } from '../../../core/api/index.js';
+
+/** The fields of a domain's results `io` the app shows (core/sim/ioResults.ts IoResults). */
+export interface IoShown {
+  requests: number;
+  bytes: number;
+  throughputMBps: number;
+  latencyUs: { p50: number; p99: number; max: number };
+  acknowledgedWrites: number;
+  lostWrites: number;
+  reconnects: number;
+  reconnectMs: number[];
+  reissued: number;
+  grantOps: { map: number; unmap: number; copy: number };
+  evtchnSends: number;
+  served: number;
+}
+
+export interface IoRow {
+  name: string;
+  mode: PagingMode;
+  io: IoShown;
+}
+
+export interface TimelineShown {
+  atMs: number;
+  firedAtMs: number;
+  do: string;
+  domain: string;
+  ok: boolean;
+  message: string;
+}
+
+function isObj(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function isIo(x: unknown): x is IoShown {
+  return isObj(x) && typeof x.requests === 'number' && isObj(x.latencyUs) && isObj(x.grantOps) && Array.isArray(x.reconnectMs);
+}
+
+/** One row per domain that has an `io` object, in the results' order. */
+export function ioRows(results: Results): IoRow[] {
+  const out: IoRow[] = [];
+  for (const d of results.domains) {
+    const io = (d as unknown as { io?: unknown }).io;
+    if (isIo(io)) out.push({ name: d.name, mode: d.mode, io });
+  }
+  return out;
+}
+
+/** The results' timeline (what the scenario's timeline did, and the lab's own records), or []. */
+export function timelineOf(results: Results): TimelineShown[] {
+  const t = (results as unknown as { timeline?: unknown }).timeline;
+  if (!Array.isArray(t)) return [];
+  return t.filter((e): e is TimelineShown => isObj(e) && typeof e.do === 'string' && typeof e.domain === 'string' && typeof e.firedAtMs === 'number');
+}
