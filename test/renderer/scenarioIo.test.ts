@@ -19,7 +19,7 @@ afterEach(() => cleanup());
 describe('I/O editing rules, without a DOM', () => {
   const base = (): ScenarioInput => ({ name: 't', machine: { memoryMiB: 2048, pcpus: 1 }, hypervisor: 'xen', domains: [{ name: 'dd', mode: 'pv', memoryMiB: 128, vcpus: 1 }, { name: 'g', mode: 'pv', memoryMiB: 128, vcpus: 1 }] });
 
-  it('adds disks disk0, disk1 with the defaults; a domain that owns one serves the next virtual disk on it', () => {
+  it('adds disks disk0, disk1 with the defaults; a domain that owns one serves a virtual disk on it, and the next goes on a disk still free', () => {
     const s = base();
     addDisk(s);
     addDisk(s);
@@ -31,9 +31,10 @@ describe('I/O editing rules, without a DOM', () => {
     expect(dom(s, 0).pci).toEqual(['disk0']);
     addVdisk(s, dom(s, 1));
     addVdisk(s, dom(s, 1));
+    // disk0 is dd's and now in use; disk1 has no owner but dom0, which serves it by default.
     expect(dom(s, 1).disks).toEqual([
       { device: 'disk0', vdev: 'xvda', backend: 'dd' },
-      { device: 'disk0', vdev: 'xvdb', backend: 'dd' },
+      { device: 'disk1', vdev: 'xvdb' },
     ]);
     expect(nextVdev(dom(s, 1))).toBe('xvdc');
     expect(validateScenario(s).ok).toBe(true);

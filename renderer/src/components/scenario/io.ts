@@ -111,10 +111,16 @@ export function nextVdev(d: Obj): string {
   return 'xvda';
 }
 
-/** A new virtual disk on the first disk device, served by whoever owns it (dom0 by default). */
+/**
+ * A new virtual disk on the first disk device no virtual disk uses yet (a disk backs one: xl
+ * refuses a device in use), else the first disk; served by whoever owns it (dom0 by default).
+ */
 export function addVdisk(s: ScenarioInput, d: Obj): void {
   const devs = devicesOf(s);
-  const i = devs.findIndex((x) => isObj(x) && x.kind === 'disk');
+  const used = new Set<unknown>();
+  for (const o of s.domains ?? []) if (isObj(o) && Array.isArray(o.disks)) for (const v of o.disks) if (isObj(v)) used.add(v.device);
+  const free = devs.findIndex((x) => isObj(x) && x.kind === 'disk' && !used.has(x.id));
+  const i = free >= 0 ? free : devs.findIndex((x) => isObj(x) && x.kind === 'disk');
   const dev = devs[i];
   const disk: Obj = { device: isObj(dev) && typeof dev.id === 'string' ? dev.id : 'disk0', vdev: nextVdev(d) };
   const owner = i < 0 ? undefined : (s.domains ?? []).find((o) => isObj(o) && o !== d && pciIndex(o, dev, i) >= 0);
