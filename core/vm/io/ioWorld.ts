@@ -588,11 +588,11 @@ export class IoWorld {
     for (const child of this.dom0Xs.directory(path)) this.setPermsTree(`${path}/${child}`, perms);
   }
 
-  /** Charges dom0 for the xenstore requests its xenstored served since the last charge. */
+  /** Charges dom0 for the ring requests its xenstored served since the last charge (the toolstack's own socket requests are setup work, not charged). */
   chargeXenstored(dom0: Vm): void {
-    const n = this.xenstored.requests - this.charged;
+    const n = this.xenstored.ringRequests - this.charged;
     if (n <= 0) return;
-    this.charged = this.xenstored.requests;
+    this.charged = this.xenstored.ringRequests;
     dom0.counters.c[C.CycGuest] += n * XENSTORED_REQUEST_CYCLES;
   }
 
