@@ -120,4 +120,44 @@ describe('I/O in the Scenario forms, in browser mode', () => {
       await b.close();
     }
   });
+
+  it('builds a network driver domain in the forms: a NIC it owns, a guest with a vif it bridges, frames received', async () => {
+    const b = await openBrowser(server.url, { width: 1366, height: 768 });
+    const { page } = b;
+    const [dd, , guest] = START.domains.map((d) => d.name) as [string, string, string];
+    try {
+      await page.locator('nav [data-view="scenario"]').click();
+      await page.getByTestId('scenario-view').waitFor();
+      await page.getByTestId('add-nic').click();
+      await expect.poll(() => page.locator('#sc-machine-devices-0-id').inputValue()).toBe('nic0');
+      await page.locator(`[data-domain-card="${dd}"]`).getByLabel('nic0 (0000:03:00.0)').check();
+      const card = page.locator(`[data-domain-card="${guest}"]`);
+      await card.getByTestId('add-vif').click();
+      // The vif goes on nic0, bridged by the domain that owns it.
+      await expect.poll(() => card.locator('[data-vif="0"]').getByLabel('Backend domain').inputValue()).toBe(dd);
+      await page.locator('#sc-domains-2-workload-kind').selectOption('net-stream');
+      await expect.poll(() => page.getByTestId('scenario-status').getAttribute('data-ok')).toBe('true');
+      await card.locator('[data-vif="0"]').scrollIntoViewIfNeeded();
+      await shot(page, 'io-5-vif-card-1366');
+      expect(await overflowing(page)).toEqual([]);
+      await card.getByRole('button', { name: 'xl.cfg' }).click();
+      await expect.poll(() => page.locator('#sc-domains-2-xlcfg').inputValue()).toContain(`vif = [ "backend=${dd}, bridge=nic0" ]`);
+      await card.getByRole('button', { name: 'Form' }).click();
+      await page.getByTestId('pace').selectOption('max');
+      await page.getByTestId('run').click();
+      await page.getByTestId('results-table').waitFor({ timeout: 150_000 });
+      await expect.poll(async () => (await results(page)) !== null, { timeout: 60_000 }).toBe(true);
+      const r = (await results(page))!;
+      const g = r.domains.find((d) => d.name === guest)!;
+      const be = r.domains.find((d) => d.name === dd)!;
+      // net-stream's default: 4 MiB of 1500-byte frames received, each netback's grant copy in the owner.
+      expect(g.io!.requests).toBeGreaterThan(0);
+      expect(g.io!.bytes).toBeGreaterThan(0);
+      expect(be.io!.served).toBeGreaterThan(0);
+      expect(r.devices).toEqual([expect.objectContaining({ id: 'nic0', owner: dd })]);
+      expect(b.errors).toEqual([]);
+    } finally {
+      await b.close();
+    }
+  });
 });

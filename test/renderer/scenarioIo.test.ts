@@ -137,3 +137,18 @@ describe('Scenario view: a driver-domain scenario built in the forms', () => {
     expect(vdev).toHaveAccessibleDescription('vdev: must be xvda … xvdz; got "hda"');
   });
 });
+
+describe('NICs and vifs in the forms', () => {
+  it('adds nic0 with the default link, and a vif on it bridged by its owner; the scenario validates', async () => {
+    const { addNic, addVif, removeVif, setOwns: own } = await import('../../renderer/src/components/scenario/io.js');
+    const s: ScenarioInput = { name: 't', machine: { memoryMiB: 2048, pcpus: 1 }, hypervisor: 'xen', domains: [{ name: 'dd', mode: 'pv', memoryMiB: 128, vcpus: 1 }, { name: 'g', mode: 'pv', memoryMiB: 128, vcpus: 1 }] };
+    addNic(s);
+    expect(s.machine.devices).toEqual([{ id: 'nic0', kind: 'nic' }]);
+    own(s.domains[0] as never, s.machine.devices![0], 0, true);
+    addVif(s, s.domains[1] as never);
+    expect((s.domains[1] as { vifs?: unknown }).vifs).toEqual([{ device: 'nic0', backend: 'dd' }]);
+    expect(validateScenario(s).ok).toBe(true);
+    removeVif(s.domains[1] as never, 0);
+    expect('vifs' in s.domains[1]!).toBe(false);
+  });
+});

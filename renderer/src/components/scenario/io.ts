@@ -26,16 +26,48 @@ export function bdfOf(dev: unknown, i: number): string {
   return given ?? defaultBdf(i);
 }
 
-/** Appends a disk named disk0, disk1 … (the first free), 512 MiB, write cache on (the defaults). */
-export function addDisk(s: ScenarioInput): void {
+/** Ids of the NICs, in order, each once. */
+export function nicIds(s: ScenarioInput): string[] {
+  return [...new Set(devicesOf(s).flatMap((d) => (isObj(d) && d.kind === 'nic' && typeof d.id === 'string' ? [d.id] : [])))];
+}
+
+/** Appends a device of `kind` named disk0, disk1 … or nic0, nic1 … (the first free), with the defaults. */
+function addDevice(s: ScenarioInput, kind: 'disk' | 'nic'): void {
   const root = s as unknown as Obj;
   if (!isObj(root.machine)) root.machine = {};
   const m = root.machine as Obj;
   if (!Array.isArray(m.devices)) m.devices = [];
   const taken = devicesOf(s).map((d) => (isObj(d) ? d.id : undefined));
-  let id = 'disk0';
-  for (let n = 0; taken.includes(id); n++) id = `disk${n}`;
-  (m.devices as unknown[]).push({ id, kind: 'disk', sizeMiB: 512 });
+  let id = `${kind}0`;
+  for (let n = 0; taken.includes(id); n++) id = `${kind}${n}`;
+  (m.devices as unknown[]).push(kind === 'disk' ? { id, kind, sizeMiB: 512 } : { id, kind });
+}
+
+/** Appends a disk named disk0, disk1 … (the first free), 512 MiB, write cache on (the defaults). */
+export function addDisk(s: ScenarioInput): void {
+  addDevice(s, 'disk');
+}
+
+/** Appends a NIC named nic0, nic1 … (the first free), 1000 Mb/s (the default). */
+export function addNic(s: ScenarioInput): void {
+  addDevice(s, 'nic');
+}
+
+/** A new vif on the first NIC, bridged by whoever owns it (dom0 by default). */
+export function addVif(s: ScenarioInput, d: Obj): void {
+  const devs = devicesOf(s);
+  const i = devs.findIndex((x) => isObj(x) && x.kind === 'nic');
+  const dev = devs[i];
+  const vif: Obj = { device: isObj(dev) && typeof dev.id === 'string' ? dev.id : 'nic0' };
+  const owner = i < 0 ? undefined : (s.domains ?? []).find((o) => isObj(o) && o !== d && pciIndex(o, dev, i) >= 0);
+  if (isObj(owner) && typeof owner.name === 'string') vif.backend = owner.name;
+  d.vifs = [...(Array.isArray(d.vifs) ? d.vifs : []), vif];
+}
+
+export function removeVif(d: Obj, j: number): void {
+  const keep = (d.vifs as unknown[]).filter((_, k) => k !== j);
+  if (keep.length) d.vifs = keep;
+  else delete d.vifs;
 }
 
 /**
@@ -151,7 +183,7 @@ export function removeTimelineRow(s: ScenarioInput, k: number): void {
   else delete root.timeline;
 }
 
-const DEVICE_FIELD = /^machine\.devices(\[\d+\](\.(id|kind|bdf|sizeMiB|writeCache))?)?$/;
+const DEVICE_FIELD = /^machine\.devices(\[\d+\](\.(id|kind|bdf|sizeMiB|writeCache|linkMbps))?)?$/;
 const TIMELINE_FIELD = /^timeline(\[\d+\](\.(atMs|do|domain))?)?$/;
 
 /** Whether a scenario-level problem path is shown by the Devices or Timeline section. */
@@ -162,16 +194,17 @@ export function ioClaims(path: string): boolean {
 /** The paths a domain card's I/O fields show, for domain `i`. */
 export function ioDomainPaths(d: Obj, i: number): string[] {
   const at = (f: string) => `domains[${i}].${f}`;
-  const out = [at('pci'), at('disks')];
+  const out = [at('pci'), at('disks'), at('vifs')];
   if (Array.isArray(d.pci)) (d.pci as unknown[]).forEach((_, j) => out.push(at(`pci[${j}]`)));
   if (Array.isArray(d.disks)) (d.disks as unknown[]).forEach((_, j) => out.push(at(`disks[${j}]`), at(`disks[${j}].backend`), at(`disks[${j}].device`), at(`disks[${j}].vdev`)));
+  if (Array.isArray(d.vifs)) (d.vifs as unknown[]).forEach((_, j) => out.push(at(`vifs[${j}]`), at(`vifs[${j}].backend`), at(`vifs[${j}].device`), at(`vifs[${j}].mac`)));
   return out;
 }
 
 /** Whether the I/O sections are shown: under Xen, or when the scenario has I/O fields (so their problems show). */
 export function showsIo(s: ScenarioInput): boolean {
   const root = s as unknown as Obj;
-  return s.hypervisor === 'xen' || devicesOf(s).length > 0 || Array.isArray(root.timeline) || (s.domains ?? []).some((d) => isObj(d) && (d.pci !== undefined || d.disks !== undefined));
+  return s.hypervisor === 'xen' || devicesOf(s).length > 0 || Array.isArray(root.timeline) || (s.domains ?? []).some((d) => isObj(d) && (d.pci !== undefined || d.disks !== undefined || d.vifs !== undefined));
 }
 
 
