@@ -15,7 +15,7 @@ import { PRESETS } from '../../core/api/presets.js';
 const START = PRESETS.find((p) => p.id === 'walk-4k')!.scenario;
 
 interface IoView {
-  domains: { name: string; ops: number; io?: { requests: number; flushes: number; served: number; lostWrites: number; acknowledgedWrites: number; grantOps: { map: number } } }[];
+  domains: { name: string; ops: number; io?: { requests: number; bytes: number; flushes: number; served: number; lostWrites: number; acknowledgedWrites: number; grantOps: { map: number } } }[];
   devices?: { id: string; owner: string | null; bdf: string }[];
 }
 
