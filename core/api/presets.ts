@@ -41,6 +41,16 @@ const uvaDom = (name: string, mode: Dom['mode'], rate: number): Dom => ({ name, 
 
 const lmDom = (name: string, mode: Dom['mode'], workload: Dom['workload']): Dom => ({ name, mode, memoryMiB: 192, vcpus: 1, workload });
 
+/** One pCPU and two 512 MiB disks: each guest of the I/O presets has its own (a disk backs one virtual disk). */
+const twoDiskMachine = (): ScenarioInput['machine'] => ({
+  memoryMiB: 2048,
+  pcpus: 1,
+  devices: [
+    { id: 'disk0', kind: 'disk', sizeMiB: 512 },
+    { id: 'disk1', kind: 'disk', sizeMiB: 512 },
+  ],
+});
+
 export const PRESETS: Preset[] = [
   {
     id: 'walk-4k',
@@ -173,14 +183,7 @@ export const PRESETS: Preset[] = [
     scenario: {
       name: 'seed-C1-dom0-backend',
       description: 'C1: dom0 has the hardware and its driver, and arbitrates the guests’ virtual disks (split drivers over shared rings, grants and event channels).',
-      machine: {
-        memoryMiB: 2048,
-        pcpus: 1,
-        devices: [
-          { id: 'disk0', kind: 'disk', sizeMiB: 512 },
-          { id: 'disk1', kind: 'disk', sizeMiB: 512 },
-        ],
-      },
+      machine: twoDiskMachine(),
       hypervisor: 'xen',
       domains: [
         { name: 'pv-guest', mode: 'pv', memoryMiB: 256, vcpus: 1, disks: [{ device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 3000, flushEvery: 16 } },
@@ -197,14 +200,7 @@ export const PRESETS: Preset[] = [
     scenario: {
       name: 'seed-C3-driver-domain',
       description: 'C3: drivers disaggregated into their own domain; the guests’ disks are served by blkdd, which owns the NVMe disk.',
-      machine: {
-        memoryMiB: 2048,
-        pcpus: 1,
-        devices: [
-          { id: 'disk0', kind: 'disk', sizeMiB: 512 },
-          { id: 'disk1', kind: 'disk', sizeMiB: 512 },
-        ],
-      },
+      machine: twoDiskMachine(),
       hypervisor: 'xen',
       domains: [
         { name: 'blkdd', mode: 'pv', memoryMiB: 128, vcpus: 1, pci: ['disk0', 'disk1'] },

@@ -37,6 +37,55 @@ export interface DomainResults {
   counters: Record<string, number>;
   /** `hypercalls` workload: one result per script step ("0", "-EINVAL", "#PF" …). */
   calls?: { op: string; rc: string; calls?: { op: string; rc: string }[] }[];
+  /** A scenario with devices: the domain's I/O (core/sim/ioResults.ts). */
+  io?: IoResults;
+}
+
+export interface TimelineRecord {
+  /** When the scenario asked for it (-1 for the lab's own records). */
+  atMs: number;
+  /** When it ran: the first moment the simulation reached that time. */
+  firedAtMs: number;
+  do: string;
+  domain: string;
+  ok: boolean;
+  message: string;
+}
+
+export interface IoResults {
+  requests: number;
+  bytes: number;
+  /** Megabytes (10^6 bytes) per simulated second, from the first request to the last completion. */
+  throughputMBps: number;
+  latencyUs: { p50: number; p99: number; max: number };
+  acknowledgedWrites: number;
+  /** Acknowledged writes whose data is not on the disk's durable media at the end (checked by content). */
+  lostWrites: number;
+  /** Pages whose last acknowledged write sits only in the disk's volatile write cache at the end. */
+  volatileWrites: number;
+  errors: number;
+  flushes: number;
+  /** Frames for or from this domain's vifs lost anywhere on the path (NIC, bridge, netback, netfront), counted where each was lost. */
+  packetsDropped: number;
+  reconnects: number;
+  /** Time from each backend's death to the reconnection that followed. */
+  reconnectMs: number[];
+  /** Requests the frontend re-issued after reconnecting (unanswered when the backend died). */
+  reissued: number;
+  grantOps: { map: number; unmap: number; copy: number };
+  evtchnSends: number;
+  /** What this domain served as a backend: block requests answered plus frames netback moved (tx and rx). */
+  served: number;
+}
+
+/** A device on the PCI bus after the run (results `devices`). */
+export interface DeviceResult {
+  id: string;
+  kind: string;
+  bdf: string;
+  /** The domain that drives it, or null while it has none. */
+  owner: string | null;
+  stats: Record<string, number>;
 }
 
 export interface AuditResult {
@@ -62,6 +111,9 @@ export interface Results {
   /** Wall-clock milliseconds the simulation took (not deterministic; everything else is). */
   wallMs: number;
   version: string;
+  /** A scenario with devices: what the timeline did, when, and the devices' owners and counters. */
+  timeline?: TimelineRecord[];
+  devices?: DeviceResult[];
 }
 
 export interface CompareResult {

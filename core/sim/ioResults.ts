@@ -6,43 +6,9 @@
 import type { Vm } from '../vm/vm.js';
 import type { IoWorld } from '../vm/io/ioWorld.js';
 import { C } from '../machine/counters.js';
+import type { IoResults, TimelineRecord } from '../api/results.js';
 
-export interface TimelineRecord {
-  /** When the scenario asked for it (-1 for the lab's own records). */
-  atMs: number;
-  /** When it ran: the first moment the simulation reached that time. */
-  firedAtMs: number;
-  do: string;
-  domain: string;
-  ok: boolean;
-  message: string;
-}
-
-export interface IoResults {
-  requests: number;
-  bytes: number;
-  /** Megabytes (10^6 bytes) per simulated second, from the first request to the last completion. */
-  throughputMBps: number;
-  latencyUs: { p50: number; p99: number; max: number };
-  acknowledgedWrites: number;
-  /** Acknowledged writes whose data is not on the disk's durable media at the end (checked by content). */
-  lostWrites: number;
-  /** Pages whose last acknowledged write sits only in the disk's volatile write cache at the end. */
-  volatileWrites: number;
-  errors: number;
-  flushes: number;
-  /** Frames for or from this domain's vifs lost anywhere on the path (NIC, bridge, netback, netfront), counted where each was lost. */
-  packetsDropped: number;
-  reconnects: number;
-  /** Time from each backend's death to the reconnection that followed. */
-  reconnectMs: number[];
-  /** Requests the frontend re-issued after reconnecting (unanswered when the backend died). */
-  reissued: number;
-  grantOps: { map: number; unmap: number; copy: number };
-  evtchnSends: number;
-  /** What this domain served as a backend: block requests answered plus frames netback moved (tx and rx). */
-  served: number;
-}
+export type { IoResults, TimelineRecord };
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;

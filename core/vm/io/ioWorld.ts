@@ -10,6 +10,7 @@
  * cycles are that domain's: a driver domain's blkback work is the driver domain's CPU time.
  */
 import type { Scenario } from '../../api/scenario.js';
+import type { DeviceResult } from '../../api/results.js';
 import { canonicalBdf, defaultBdf, type DeviceConfig, type VdiskConfig, type VifConfig } from '../../api/ioScenario.js';
 import { C } from '../../machine/counters.js';
 import { EventQueue } from '../../machine/events.js';
@@ -705,22 +706,13 @@ export class IoWorld {
     return client;
   }
 
-  /** Each device's owner and counters (results `devices`). */
-  deviceResults(): { id: string; kind: string; bdf: string; owner: string | null; stats: Record<string, number> }[] {
-    const nics = [...this.nics.values()].map((d) => ({
-      id: d.id,
-      kind: d.kind,
-      bdf: fnBdf(d.bdf),
-      owner: [...this.vms.values()].some((v) => v.name === this.owner.get(d.id)) ? this.owner.get(d.id)! : null,
-      stats: { ...d.stats } as Record<string, number>,
-    }));
-    return [...[...this.disks.values()].map((d) => ({
-      id: d.id,
-      kind: d.kind,
-      bdf: fnBdf(d.bdf),
-      owner: [...this.vms.values()].some((v) => v.name === this.owner.get(d.id)) ? this.owner.get(d.id)! : null,
-      stats: { ...d.stats } as Record<string, number>,
-    })), ...nics];
+  /** Each device's owner and counters (results `devices`): the disks, then the NICs. */
+  deviceResults(): DeviceResult[] {
+    const live = (name: string | undefined) => name !== undefined && [...this.vms.values()].some((v) => v.name === name);
+    return [...this.disks.values(), ...this.nics.values()].map((d) => {
+      const owner = this.owner.get(d.id);
+      return { id: d.id, kind: d.kind, bdf: fnBdf(d.bdf), owner: live(owner) ? owner! : null, stats: { ...d.stats } as Record<string, number> };
+    });
   }
 
   /** The device a domain's virtual disk is backed by. */

@@ -3,23 +3,10 @@
  * `timeline` and `devices` (core/sim/ioResults.ts computes them). Results saved before I/O, and
  * runs without it, have none; these read what is there, checking shapes, never throwing.
  */
-import type { PagingMode, Results } from '../../../core/api/index.js';
+import type { IoResults, PagingMode, Results, TimelineRecord } from '../../../core/api/index.js';
 
-/** The fields of a domain's results `io` the app shows (core/sim/ioResults.ts IoResults). */
-export interface IoShown {
-  requests: number;
-  bytes: number;
-  throughputMBps: number;
-  latencyUs: { p50: number; p99: number; max: number };
-  acknowledgedWrites: number;
-  lostWrites: number;
-  reconnects: number;
-  reconnectMs: number[];
-  reissued: number;
-  grantOps: { map: number; unmap: number; copy: number };
-  evtchnSends: number;
-  served: number;
-}
+/** A domain's results `io` (core/api/results.ts), as the app shows it. */
+export type IoShown = IoResults;
 
 export interface IoRow {
   name: string;
@@ -27,14 +14,7 @@ export interface IoRow {
   io: IoShown;
 }
 
-export interface TimelineShown {
-  atMs: number;
-  firedAtMs: number;
-  do: string;
-  domain: string;
-  ok: boolean;
-  message: string;
-}
+export type TimelineShown = TimelineRecord;
 
 function isObj(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -48,7 +28,7 @@ function isIo(x: unknown): x is IoShown {
 export function ioRows(results: Results): IoRow[] {
   const out: IoRow[] = [];
   for (const d of results.domains) {
-    const io = (d as unknown as { io?: unknown }).io;
+    const io: unknown = d.io;
     if (isIo(io)) out.push({ name: d.name, mode: d.mode, io });
   }
   return out;
@@ -56,7 +36,7 @@ export function ioRows(results: Results): IoRow[] {
 
 /** The results' timeline (what the scenario's timeline did, and the lab's own records), or []. */
 export function timelineOf(results: Results): TimelineShown[] {
-  const t = (results as unknown as { timeline?: unknown }).timeline;
+  const t: unknown = results.timeline;
   if (!Array.isArray(t)) return [];
   return t.filter((e): e is TimelineShown => isObj(e) && typeof e.do === 'string' && typeof e.domain === 'string' && typeof e.firedAtMs === 'number');
 }
