@@ -47,6 +47,13 @@ export const vifSchema = z.strictObject({
   device: z.string().min(1).max(32),
   /** The vif's MAC address; default 00:16:3e:… (Xen's OUI) derived from the domain's name and the vif's index. */
   mac: z.string().regex(MAC_RE, 'a unicast MAC address such as "00:16:3e:01:02:03" (the first octet even)').optional(),
+  /**
+   * How frames reach the guest: "copy" (default: netback grant-copies each frame into a page the
+   * guest posted, as Xen has done since 3.0.4) or "flip" (the guest gives its buffer frames back to
+   * Xen and netback transfers the frame the NIC wrote into, GNTTABOP_transfer, as Xen 2.0–3.0.3 did;
+   * netfront's rx_flip). Flipping needs a PV guest.
+   */
+  rx: z.enum(['copy', 'flip'], { error: 'must be "copy" (grant copy) or "flip" (page flipping)' }).optional(),
 });
 export type VifConfig = z.infer<typeof vifSchema>;
 
@@ -206,6 +213,9 @@ export function ioProblems(
         return;
       }
       if (backend === d.name) out.push({ path: at('backend'), message: 'a domain cannot be the backend of its own vif' });
+      if (vf.rx === 'flip' && d.mode !== undefined && d.mode !== 'pv') {
+        out.push({ path: at('rx'), message: `page flipping needs a PV guest (its kernel rewrites its own p2m and direct map when frames change); ${d.name ?? 'this domain'} runs in mode "${d.mode}": use "copy"` });
+      }
       if (be.mode !== undefined && be.mode !== 'pv') {
         out.push({ path: at('backend'), message: `backend "${backend}" runs in mode "${be.mode}"; the lab's driver domains run a PV kernel (netback grant-copies from its own frames by machine frame number), so give it mode "pv"` });
       }

@@ -5,6 +5,9 @@
  * and never handed out.
  */
 import {
+  GTF_accept_transfer,
+  GTF_transfer_committed,
+  GTF_transfer_completed,
   GNTTAB_NR_RESERVED_ENTRIES,
   GRANT_ENTRIES_PER_FRAME,
   GTF_permit_access,
@@ -85,6 +88,37 @@ export class GrantTableFrontend {
     if (lo & (GTF_reading | GTF_writing)) return false;
     this.mem.write(mfn, slot, (lo & 0xffff0000) >>> 0, this.mem.readHi(mfn, slot));
     return true;
+  }
+
+  /**
+   * gnttab_grant_foreign_transfer: a free ref that accepts a frame from `domid` in place of `pfn`
+   * (the page the guest is giving up), or -1 when the table is full.
+   */
+  grantForeignTransfer(domid: number, pfn: number): number {
+    const ref = this.free.shift();
+    if (ref === undefined) return -1;
+    this.used.add(ref);
+    const [mfn, slot] = this.where(ref);
+    this.mem.write(mfn, slot, (domid & 0xffff) << 16, pfn >>> 0);
+    this.mem.write(mfn, slot, (((domid & 0xffff) << 16) | GTF_accept_transfer) >>> 0, pfn >>> 0);
+    return ref;
+  }
+
+  /**
+   * gnttab_end_foreign_transfer_ref: the frame Xen transferred into `ref`, or 0 when no transfer
+   * was committed (the entry is then cleared, so none can start). A committed transfer is complete
+   * by the time the guest looks (the lab runs one operation at a time). The entry is cleared after
+   * the frame is read, so the ref can be freed.
+   */
+  endForeignTransfer(ref: number): number {
+    if (!this.valid(ref)) return 0;
+    const [mfn, slot] = this.where(ref);
+    const lo = this.mem.readLo(mfn, slot);
+    const frame = this.mem.readHi(mfn, slot);
+    this.mem.write(mfn, slot, (lo & 0xffff0000) >>> 0, frame);
+    if (!(lo & GTF_transfer_committed)) return 0;
+    if (!(lo & GTF_transfer_completed)) throw new Error(`grant ref ${ref}: transfer committed but not completed`);
+    return frame;
   }
 
   /**

@@ -15,10 +15,19 @@ import type { MmuConfig } from '../machine/mmu/types.js';
 import { Domain } from './domain.js';
 import { EventChannels } from './evtchn/evtchn.js';
 import { GrantTables } from './gnttab/gnttab.js';
-import { DOMID_XEN, FrameTable } from './mm/frameTable.js';
+import { DOMID_XEN, FrameTable, INVALID_M2P } from './mm/frameTable.js';
+import { chargeHypercall } from './evtchn/hypercallCharge.js';
+import { C, Hc } from '../machine/counters.js';
 import { PvMm } from './mm/pvMm.js';
 import { Hap } from './paging/hap.js';
 import { ShadowPaging } from './paging/shadow/shadowPaging.js';
+
+/**
+ * Frames a domain may own beyond its memory (max_pages − memory): LIBXL_MAXMEM_CONSTANT, 1024 KiB
+ * (tools/libs/light/libxl_internal.h), which libxl adds to every domain's target when it sets
+ * max_pages. Page flipping and ballooning move frames in and out within it.
+ */
+export const MAXMEM_HEADROOM_PAGES = 256;
 
 export class Hypervisor {
   readonly mem: MachineMemory;
@@ -93,6 +102,79 @@ export class Hypervisor {
       }
       pfn += 2 ** order;
     }
+  }
+
+  /** max_pages: a domain's memory plus libxl's headroom (MAXMEM_HEADROOM_PAGES). */
+  maxPages(d: Domain): number {
+    return d.p2m.length + MAXMEM_HEADROOM_PAGES;
+  }
+
+  /** tot_pages: the frames a domain owns now (its page list). */
+  totPages(d: Domain): number {
+    return this.ft.ownedFrames(d.domid).length;
+  }
+
+  /**
+   * XENMEM_increase_reservation with order-0 extents: up to `nr` fresh frames from the heap for
+   * `d`, within its max_pages. Returns their mfns (for a PV guest, the extent list Xen writes
+   * back; the guest then puts each into its p2m and writes the m2p with MMU_MACHPHYS_UPDATE). Xen
+   * returns how many extents it did; fewer than asked means the reservation or the heap ran out.
+   * Each extent is priced as a page reference update (alloc_heap_pages' free-list pop and the
+   * page_info writes; the lab has no finer figure for it).
+   */
+  increaseReservation(d: Domain, nr: number, inMulticall = false): number[] {
+    chargeHypercall(d, this.costs, Hc.MemoryOp, inMulticall);
+    const out: number[] = [];
+    for (let i = 0; i < nr; i++) {
+      if (this.totPages(d) >= this.maxPages(d)) break;
+      const m = this.alloc.alloc();
+      if (m < 0) break;
+      this.ft.assign(m, d.domid, INVALID_M2P);
+      d.counters.c[C.CycHv] += this.costs.pageRef;
+      out.push(m);
+    }
+    return out;
+  }
+
+  /**
+   * XENMEM_decrease_reservation with order-0 extents, for a PV guest (gmfn = mfn): each frame goes
+   * back to the heap (guest_remove_page). Stops at the first frame that is not the guest's or is
+   * still referenced (a mapping or a type left): Xen would drop only the allocation reference and
+   * free the page when the last reference goes; the lab refuses it instead, so a frame in use is
+   * never freed under a mapping. Returns how many extents were done, as Xen does.
+   */
+  decreaseReservation(d: Domain, mfns: readonly number[], inMulticall = false): number {
+    chargeHypercall(d, this.costs, Hc.MemoryOp, inMulticall);
+    let done = 0;
+    for (const m of mfns) {
+      if (!(Number.isInteger(m) && m >= 0 && m < this.ft.nrFrames) || this.ft.owner(m) !== d.domid) break;
+      if (this.ft.count(m) !== 0 || this.ft.typeCount(m) !== 0) break;
+      this.releaseFrames([m]);
+      d.counters.c[C.CycHv] += this.costs.pageRef;
+      done++;
+    }
+    return done;
+  }
+
+  /** steal_page for GNTTABOP_transfer: only a frame nothing maps and no type holds may leave its owner. */
+  stealPage(d: Domain, mfn: number): boolean {
+    const ft = this.ft;
+    if (ft.owner(mfn) !== d.domid || ft.count(mfn) !== 0 || ft.typeCount(mfn) !== 0) return false;
+    ft.setOwner(mfn, DOMID_XEN);
+    ft.setM2p(mfn, INVALID_M2P);
+    return true;
+  }
+
+  hasHeadroom(e: Domain): boolean {
+    return this.totPages(e) < this.maxPages(e);
+  }
+
+  assignPage(e: Domain, mfn: number): void {
+    this.ft.assign(mfn, e.domid, INVALID_M2P);
+  }
+
+  freeStolenPage(mfn: number): void {
+    this.releaseFrames([mfn]);
   }
 
   /** Frames the allocator has free (what `xl info` calls free_memory, in frames). */

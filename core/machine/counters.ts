@@ -89,6 +89,7 @@ const COUNTERS = [
   ['GrantUnmaps', 'grantUnmaps'],
   ['GrantCopies', 'grantCopies'],
   ['GrantCopyBytes', 'grantCopyBytes'],
+  ['GrantTransfers', 'grantTransfers'],
 ] as const;
 export const C = indexObject('counters', COUNTERS);
 export type C = (typeof C)[keyof typeof C];
@@ -106,6 +107,7 @@ const HYPERCALLS = [
   ['StackSwitch', 'stack_switch'],
   ['EventChannelOp', 'event_channel_op'],
   ['GrantTableOp', 'grant_table_op'],
+  ['MemoryOp', 'memory_op'],
 ] as const;
 export const Hc = indexObject('hypercalls', HYPERCALLS);
 export type Hc = (typeof Hc)[keyof typeof Hc];

@@ -50,6 +50,10 @@ export const GTF_PWT = 1 << 5;
 export const GTF_PCD = 1 << 6;
 export const GTF_PAT = 1 << 7;
 export const GTF_sub_page = 1 << 8;
+/** An accept-transfer entry: Xen has committed to transferring a frame into it (_GTF_transfer_committed). */
+export const GTF_transfer_committed = 1 << 2;
+/** An accept-transfer entry: the transfer is done and `frame` holds the new frame (_GTF_transfer_completed). */
+export const GTF_transfer_completed = 1 << 3;
 
 /** GNTMAP_* flags of a map request (grant_table.h). */
 export const GNTMAP_device_map = 1 << 0;
@@ -138,3 +142,10 @@ export const DEFAULT_MAX_GRANT_FRAMES = 64;
 export const DEFAULT_MAX_MAPTRACK_FRAMES = 1024;
 /** PAGE_SIZE / sizeof(struct grant_mapping) (16 bytes) (xen/common/grant_table.c: MAPTRACK_PER_PAGE). */
 export const MAPTRACK_PER_PAGE = PAGE_SIZE / 16;
+
+/** One GNTTABOP_transfer op (struct gnttab_transfer): give frame `mfn` to `domid`, into its accept-transfer entry `ref`. */
+export interface GnttabTransferOp {
+  mfn: number;
+  domid: number;
+  ref: number;
+}

@@ -15,8 +15,35 @@ export interface GrantOps {
   copy(ops: GnttabCopyOp[]): number[];
 }
 
+/**
+ * Page flipping as a PV kernel does it (Linux 2.6.18-xen's netback and netfront): the kernel's
+ * pages change machine frames. Each call is one multicall: the direct-map entries rewritten with
+ * update_va_mapping (the last one flushing the TLB), the m2p entries with one mmu_update, and the
+ * memory_op or grant transfer that goes with them. The kernel's p2m follows.
+ */
+export interface PageFlipOps {
+  /**
+   * network_alloc_rx_buffers: the frames behind `pfns` go back to Xen (direct-map entries cleared,
+   * p2m entries invalid, XENMEM_decrease_reservation). The pages stay the kernel's, unbacked until
+   * a frame is transferred in. Returns how many frames Xen took back.
+   */
+  giveAway(pfns: readonly number[]): number;
+  /** netif_poll: frames transferred into our pages: p2m, direct map and m2p point at them. */
+  adopt(pages: readonly { pfn: number; mfn: number }[]): void;
+  /**
+   * net_rx_action: each page's frame goes to a grantee's accept-transfer ref (GNTTABOP_transfer),
+   * and the page gets a fresh frame from our reservation (XENMEM_increase_reservation in batches).
+   * A GNTST_* per op; a page whose transfer failed keeps its fresh frame all the same.
+   */
+  transfer(ops: readonly { pfn: number; domid: number; ref: number }[]): number[];
+}
+
 /** The guest's own grant table entries (drivers/xen/grant-table.c). */
 export interface GrantEntries {
+  /** A ref accepting a frame from `domid` in place of `pfn`, or -1 when the table is full. */
+  grantForeignTransfer(domid: number, pfn: number): number;
+  /** The frame transferred into `ref`, or 0 when none was (the entry is cleared). */
+  endForeignTransfer(ref: number): number;
   /** A ref granting `domid` access to `frame`, or -1 when the table is full. */
   grantForeignAccess(domid: number, frame: number, readonly: boolean): number;
   /** False (the entry stays) while the grantee still has it mapped. */
@@ -53,6 +80,8 @@ export interface XenIoEnv {
   readonly grants: GrantEntries;
   readonly gnttab: GrantOps;
   readonly xs: XenbusStore;
+  /** Page flipping; null when the kernel cannot flip (not PV, or bare metal). */
+  readonly flip: PageFlipOps | null;
   /** The kernel's access to one of its pages through its direct map. */
   page(pfn: number): DataView;
   /** The kernel's access to a foreign frame it has mapped by grant (GNTMAP_host_map). */

@@ -16,10 +16,21 @@
  * pages, 128 × 4096 bytes); a frame beyond that is dropped and counted (Linux stops the vif's queue
  * there and its qdisc then drops: the lab drops at the same point).
  *
+ * Receive by page flipping (request-rx-copy=0, as Linux 2.6.18-xen's netback did before grant
+ * copy replaced it): the guest posts grant refs that accept a transfer, having given the frames
+ * behind its buffers back to Xen. netback gives the very frame the NIC wrote the frame into to the
+ * guest (GNTTABOP_transfer), after pointing its own page at a fresh frame from its reservation
+ * (update_va_mapping, the last one flushing the TLB, and MMU_MACHPHYS_UPDATE, in one multicall with
+ * the transfers; XENMEM_increase_reservation when its spare frames run out). Nothing is copied;
+ * every frame costs page-table and reservation work in both domains instead. A frame shared with
+ * another port of the bridge cannot be given away and is copied into a page of its own first.
+ * Only a PV backend can flip (feature-rx-flip=1); a translated one advertises 0.
+ *
  * xenbus: features, then InitWait; when the frontend is Connected, map both rings, bind the event
  * channel, Connected. The vif is on the bridge from its creation (the vif-bridge hotplug script),
- * so a frame for a guest that is not connected reaches netback and is dropped and counted there. A frontend that does not ask for rx-copy is refused, as
- * modern netback does ("frontend does not support rx-copy").
+ * so a frame for a guest that is not connected reaches netback and is dropped and counted there. A
+ * frontend that asks for neither copy nor flip (flip from a backend that cannot) is refused
+ * ("frontend does not support rx-copy").
  */
 import { DOMID_SELF } from '../../api/public/event_channel.js';
 import { GNTCOPY_dest_gref, GNTCOPY_source_gref, GNTMAP_host_map, GNTST_okay, type GnttabCopyOp } from '../../api/public/grant_table.js';
@@ -44,7 +55,7 @@ import {
   XenbusStateUnknown,
   type XenbusState,
 } from '../../api/public/io/xenbus.js';
-import { type Bridge, type BridgePort, type Skb, skbAlloc, skbFree } from './e1000.js';
+import { type Bridge, type BridgePort, type Skb, skbAlloc, skbBytes, skbFree } from './e1000.js';
 import type { XenIoEnv } from './env.js';
 import type { VifDrops } from './netfront.js';
 import { readState, switchState } from './xenbus.js';
@@ -59,6 +70,8 @@ export interface NetbackCosts {
   txFrame: number;
   /** xenvif_rx_action per frame: the copy op built, the response written. */
   rxFrame: number;
+  /** A kernel memcpy of one 4 KiB page (a shared frame copied before it is flipped). */
+  copyPage: number;
 }
 
 export interface NetbackStats {
@@ -72,6 +85,8 @@ export interface NetbackStats {
   notifies: number;
   grantMaps: number;
   grantUnmaps: number;
+  /** Frames given to the guest by GNTTABOP_transfer (page flipping). */
+  flips: number;
 }
 
 /** Where netback maps the two ring pages (vmalloc-area addresses, as xenbus_map_ring_valloc gives). */
@@ -80,7 +95,7 @@ const RX_RING_HOST_ADDR = 0xffffc90000101000;
 
 export class Netback implements BridgePort {
   state: XenbusState = XenbusStateUnknown;
-  readonly stats: NetbackStats = { txFrames: 0, rxFrames: 0, rxDropped: 0, errors: 0, notifies: 0, grantMaps: 0, grantUnmaps: 0 };
+  readonly stats: NetbackStats = { txFrames: 0, rxFrames: 0, rxDropped: 0, errors: 0, notifies: 0, grantMaps: 0, grantUnmaps: 0, flips: 0 };
   private tx: BackRing | null = null;
   private rx: BackRing | null = null;
   private txHandle = -1;
@@ -91,6 +106,8 @@ export class Netback implements BridgePort {
   /** A frame the NIC could not take yet (its ring was full): tx stops until it goes. */
   private held: Skb | null = null;
   private closed = false;
+  /** The frontend asked for page flipping (request-rx-copy=0). */
+  private flipping = false;
 
   constructor(
     private readonly env: XenIoEnv,
@@ -114,7 +131,7 @@ export class Netback implements BridgePort {
     const xs = this.env.xs;
     xs.write(`${this.dir}/feature-sg`, '0');
     xs.write(`${this.dir}/feature-rx-copy`, '1');
-    xs.write(`${this.dir}/feature-rx-flip`, '0');
+    xs.write(`${this.dir}/feature-rx-flip`, this.env.flip ? '1' : '0');
     xs.write(`${this.dir}/feature-rx-notify`, '1');
     xs.write(`${this.dir}/hotplug-status`, 'connected');
     switchState(xs, this.dir, (this.state = XenbusStateInitWait));
@@ -141,7 +158,8 @@ export class Netback implements BridgePort {
   private connect(): void {
     const env = this.env;
     const xs = env.xs;
-    if (xs.read(`${this.frontendDir}/request-rx-copy`) !== '1') return this.fail('frontend does not support rx-copy');
+    this.flipping = xs.read(`${this.frontendDir}/request-rx-copy`) !== '1';
+    if (this.flipping && !this.env.flip) return this.fail('frontend does not support rx-copy');
     const txRef = Number(xs.read(`${this.frontendDir}/tx-ring-ref`));
     const rxRef = Number(xs.read(`${this.frontendDir}/rx-ring-ref`));
     const remotePort = Number(xs.read(`${this.frontendDir}/event-channel`));
@@ -293,10 +311,11 @@ export class Netback implements BridgePort {
     return this.bridge.fromVif(this, skb);
   }
 
-  /** xenvif_rx_action: queued frames into posted buffers, in batches of grant copies. */
+  /** xenvif_rx_action: queued frames into posted buffers, in batches of grant copies (or transfers). */
   private rxAction(): void {
     const ring = this.rx;
     if (!ring || this.rxQueue.length === 0) return;
+    if (this.flipping) return this.rxFlip(ring);
     const env = this.env;
     let answered = 0;
     while (this.rxQueue.length > 0 && ring.unconsumedRequests() > 0) {
@@ -326,6 +345,51 @@ export class Netback implements BridgePort {
       });
     }
     // Out of buffers with frames waiting: ask to be told when the guest posts more.
+    if (this.rxQueue.length > 0) ring.finalCheckForRequests();
+    if (answered > 0 && ring.pushResponsesAndCheckNotify()) this.notify();
+  }
+
+  /** net_rx_action with flipping: each frame's own page frame transferred into a posted ref. */
+  private rxFlip(ring: BackRing): void {
+    const env = this.env;
+    const flip = env.flip!;
+    let answered = 0;
+    while (this.rxQueue.length > 0 && ring.unconsumedRequests() > 0) {
+      const batch: { skb: Skb; id: number }[] = [];
+      const ops: { pfn: number; domid: number; ref: number }[] = [];
+      while (batch.length < NETBACK_COPY_BATCH && this.rxQueue.length > 0 && ring.unconsumedRequests() > 0) {
+        const req = readNetifRxRequest(ring.page, ring.slot(ring.reqCons));
+        ring.consumed();
+        let skb = this.rxQueue.shift()!;
+        this.rxQueueBytes -= skb.len;
+        if (skb.refs > 1) {
+          // Shared with another port: its page cannot leave us, so the frame goes into a page of its own.
+          const own = skbAlloc(env, skbBytes(env, skb), skb.len);
+          env.charge((this.costs.copyPage * skb.len) / 4096);
+          skbFree(env, skb);
+          skb = own;
+        }
+        batch.push({ skb, id: req.id });
+        ops.push({ pfn: skb.pfn, domid: this.frontendId, ref: req.gref });
+      }
+      const rcs = flip.transfer(ops);
+      batch.forEach(({ skb, id }, i) => {
+        env.charge(this.costs.rxFrame);
+        const ok = rcs[i] === GNTST_okay;
+        if (ok) {
+          this.stats.rxFrames++;
+          this.stats.flips++;
+        } else {
+          this.stats.errors++;
+          this.dropRx();
+        }
+        writeNetifRxResponse(ring.page, ring.nextResponse(), { id, offset: 0, flags: 0, status: ok ? skb.len : NETIF_RSP_ERROR });
+        ring.produced();
+        answered++;
+        // The page now has a fresh frame (the old one is the guest's): it goes back to our allocator.
+        skbFree(env, skb);
+      });
+    }
     if (this.rxQueue.length > 0) ring.finalCheckForRequests();
     if (answered > 0 && ring.pushResponsesAndCheckNotify()) this.notify();
   }

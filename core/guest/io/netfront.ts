@@ -9,6 +9,13 @@
  * rings and the event channel, writes tx-ring-ref, rx-ring-ref, event-channel, request-rx-copy=1
  * and feature-rx-notify=1, and goes Connected; the carrier is on when the backend is Connected.
  *
+ * With `rxFlip` (Linux 2.6.18-xen netfront without rx_copy) the frontend asks for page flipping
+ * (request-rx-copy=0): each receive buffer is posted with a ref that accepts a frame transfer, and
+ * the frame behind it goes back to Xen (network_alloc_rx_buffers: the direct-map entries cleared,
+ * XENMEM_decrease_reservation, one multicall per batch); each answered buffer's page takes the frame
+ * netback transferred (netif_poll: p2m, direct map and m2p rewritten, one multicall per poll). A
+ * backend without feature-rx-flip gets request-rx-copy=1 instead, as netfront fell back.
+ *
  * When the backend goes away the frontend reads what responses are already on its rings (they are
  * in its own pages), then gives the rings up. A frame it had put on the tx ring and not seen
  * answered is lost, and a frame it is asked to send with no backend is dropped: both are counted
@@ -107,6 +114,10 @@ export class Netfront implements NetIface {
   private backendId = -1;
   private disconnectedAt = -1;
   private everConnected = false;
+  /** Receiving by page flipping on this connection. */
+  private flipping = false;
+  /** Buffers posted for a transfer whose frames still go back to Xen (the batch's giveAway). */
+  private readonly toGive: number[] = [];
 
   constructor(
     private readonly env: XenIoEnv,
@@ -116,6 +127,8 @@ export class Netfront implements NetIface {
     readonly mac: Uint8Array,
     private readonly costs: NetfrontCosts,
     readonly drops: VifDrops,
+    /** Ask for page flipping rather than grant copy on receive. */
+    readonly rxFlip = false,
   ) {
     for (let i = NET_TX_RING_SIZE - 1; i >= 0; i--) this.txFreeIds.push(i);
   }
@@ -203,6 +216,7 @@ export class Netfront implements NetIface {
   private rxPoll(): void {
     const ring = this.rx;
     if (!ring) return;
+    if (this.flipping) return this.rxPollFlip(ring);
     const env = this.env;
     let reposted = 0;
     do {
@@ -214,18 +228,58 @@ export class Netfront implements NetIface {
         this.endGrant(buf.ref);
         buf.ref = -1;
         env.charge(this.costs.rxFrame + this.costs.grant);
-        if (r.status > 0 && r.offset + r.status <= 4096) {
-          this.stats.rxPackets++;
-          this.stats.rxBytes += r.status;
-          const p = env.page(buf.pfn);
-          const frame = new Uint8Array(p.buffer, p.byteOffset + r.offset, r.status);
-          for (const t of this.taps) t(frame);
-          this.onReceive?.(frame);
-        }
+        if (r.status > 0 && r.offset + r.status <= 4096) this.receive(buf.pfn, r.offset, r.status);
         if (this.post(r.id)) reposted++;
       }
     } while (ring.finalCheckForResponses());
     if (reposted > 0 && ring.pushRequestsAndCheckNotify()) this.notify();
+  }
+
+  /** A received frame up the stack. */
+  private receive(pfn: number, offset: number, len: number): void {
+    this.stats.rxPackets++;
+    this.stats.rxBytes += len;
+    const p = this.env.page(pfn);
+    const frame = new Uint8Array(p.buffer, p.byteOffset + offset, len);
+    for (const t of this.taps) t(frame);
+    this.onReceive?.(frame);
+  }
+
+  /**
+   * netif_poll with flipping: the answered buffers' transferred frames are adopted first (one
+   * multicall), then the frames go up the stack, then the buffers are posted again.
+   */
+  private rxPollFlip(ring: FrontRing): void {
+    const env = this.env;
+    let reposted = 0;
+    do {
+      const got: { id: number; offset: number; status: number; mfn: number }[] = [];
+      while (ring.unconsumedResponses() > 0) {
+        const r = readNetifRxResponse(ring.page, ring.slot(ring.rspCons));
+        ring.rspCons = (ring.rspCons + 1) >>> 0;
+        const buf = this.rxBufs[r.id];
+        if (!buf || buf.ref < 0) continue;
+        const mfn = env.grants.endForeignTransfer(buf.ref);
+        env.grants.freeRef(buf.ref);
+        buf.ref = -1;
+        env.charge(this.costs.rxFrame + this.costs.grant);
+        got.push({ id: r.id, offset: r.offset, status: r.status, mfn });
+      }
+      env.flip!.adopt(got.filter((g) => g.mfn > 0).map((g) => ({ pfn: this.rxBufs[g.id]!.pfn, mfn: g.mfn })));
+      for (const g of got) {
+        if (g.mfn > 0 && g.status > 0 && g.offset + g.status <= 4096) this.receive(this.rxBufs[g.id]!.pfn, g.offset, g.status);
+        if (this.post(g.id)) reposted++;
+      }
+      this.giveAway();
+    } while (ring.finalCheckForResponses());
+    if (reposted > 0 && ring.pushRequestsAndCheckNotify()) this.notify();
+  }
+
+  /** The frames behind the buffers just posted for transfer go back to Xen. */
+  private giveAway(): void {
+    if (this.toGive.length === 0) return;
+    this.env.flip!.giveAway(this.toGive);
+    this.toGive.length = 0;
   }
 
   /** One receive buffer (id) granted writable to the backend and put on the rx ring. */
@@ -234,7 +288,10 @@ export class Netfront implements NetIface {
     if (!ring || ring.full) return false;
     const env = this.env;
     const buf = this.rxBufs[id]!;
-    buf.ref = env.grants.grantForeignAccess(this.backendId, env.grantFrame(buf.pfn), false);
+    if (this.flipping) {
+      buf.ref = env.grants.grantForeignTransfer(this.backendId, buf.pfn);
+      this.toGive.push(buf.pfn);
+    } else buf.ref = env.grants.grantForeignAccess(this.backendId, env.grantFrame(buf.pfn), false);
     if (buf.ref < 0) throw new Error(`vif${this.handle}: grant table full`);
     this.stats.grantsIssued++;
     env.charge(this.costs.grant);
@@ -293,12 +350,16 @@ export class Netfront implements NetIface {
     env.evtchn.onPort(this.port, () => this.interrupt());
     // The receive buffers: one page per slot, kept across reconnections.
     while (this.rxBufs.length < NET_RX_RING_SIZE) this.rxBufs.push({ pfn: env.allocPage(), ref: -1 });
+    // Flip when asked and the backend can; else grant copy (netfront's fallback).
+    this.flipping = this.rxFlip && env.flip !== null && xs.read(`${this.backendDir}/feature-rx-flip`) === '1';
+    if (this.rxFlip && !this.flipping) env.log(`netfront: vif${this.handle}: page flipping not available (backend feature-rx-flip ${xs.read(`${this.backendDir}/feature-rx-flip`) ?? 'absent'}${env.flip ? '' : ', this kernel cannot flip'}): receiving by grant copy`);
     for (let id = 0; id < NET_RX_RING_SIZE; id++) this.post(id);
+    this.giveAway();
     this.rx.pushRequestsAndCheckNotify();
     xs.write(`${this.dir}/tx-ring-ref`, String(this.txRef));
     xs.write(`${this.dir}/rx-ring-ref`, String(this.rxRef));
     xs.write(`${this.dir}/event-channel`, String(this.port));
-    xs.write(`${this.dir}/request-rx-copy`, '1');
+    xs.write(`${this.dir}/request-rx-copy`, this.flipping ? '0' : '1');
     xs.write(`${this.dir}/feature-rx-notify`, '1');
     xs.write(`${this.dir}/feature-sg`, '0');
     switchState(xs, this.dir, (this.state = XenbusStateConnected));
@@ -334,7 +395,12 @@ export class Netfront implements NetIface {
     }
     this.txShadow.clear();
     for (const b of this.rxBufs) {
-      if (b.ref >= 0) this.endGrant(b.ref);
+      if (b.ref >= 0 && this.flipping) {
+        // A buffer no frame was transferred into stays without one (its page is ballooned out).
+        const mfn = env.grants.endForeignTransfer(b.ref);
+        env.grants.freeRef(b.ref);
+        if (mfn > 0) env.flip!.adopt([{ pfn: b.pfn, mfn }]);
+      } else if (b.ref >= 0) this.endGrant(b.ref);
       b.ref = -1;
     }
     if (this.port >= 0) env.evtchn.close(this.port);

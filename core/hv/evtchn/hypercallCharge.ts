@@ -14,7 +14,12 @@ export function isTranslated(d: Domain): boolean {
   return d.mode === 'shadow' || d.mode === 'hap';
 }
 
-export function chargeHypercall(d: Domain, costs: CostTable, op: Hc): void {
+export function chargeHypercall(d: Domain, costs: CostTable, op: Hc, inMulticall = false): void {
+  if (inMulticall) {
+    // Inside a multicall: counted by op; the multicall paid the one entry into Xen.
+    d.counters.hypercalls[op]++;
+    return;
+  }
   if (!isTranslated(d)) {
     hypercallEnter(d, costs, op, false);
     return;

@@ -37,12 +37,16 @@ import {
   GTF_permit_access,
   GTF_readonly,
   GTF_reading,
+  GTF_accept_transfer,
   GTF_sub_page,
+  GTF_transfer_committed,
+  GTF_transfer_completed,
   GTF_type_mask,
   GTF_writing,
   MAPTRACK_PER_PAGE,
   PAGE_SIZE,
   type GnttabCopyOp,
+  type GnttabTransferOp,
 } from '../../api/public/grant_table.js';
 import type { CostTable } from '../../machine/cost.js';
 import { C, Hc } from '../../machine/counters.js';
@@ -63,6 +67,14 @@ export interface GnttabHost {
   allocXenFrame(): number;
   /** A dead granter's frame that a mapping kept alive is no longer mapped: free it now. */
   releaseHeldFrame?(mfn: number): void;
+  /** steal_page: `mfn` leaves `d` if only its allocation holds it (no mapping, no type); false otherwise. */
+  stealPage?(d: Domain, mfn: number): boolean;
+  /** Whether `e` may take one more frame (tot_pages below max_pages). */
+  hasHeadroom?(e: Domain): boolean;
+  /** assign_pages of a stolen frame to `e` (its m2p entry invalid until `e` writes it). */
+  assignPage?(e: Domain, mfn: number): void;
+  /** free_domheap_page of a stolen frame no domain took. */
+  freeStolenPage?(mfn: number): void;
 }
 
 /**
@@ -340,6 +352,67 @@ export class GrantTables {
       }
       return rc;
     });
+  }
+
+  /**
+   * GNTTABOP_transfer (gnttab_transfer, the page flipping of early netback): each op gives one of
+   * the caller's frames to another domain, into a grant entry that domain marked
+   * GTF_accept_transfer for the caller. The frame must be the caller's and held by nothing but its
+   * allocation (steal_page: the caller unmapped it first), else GNTST_bad_page; an unknown target is
+   * GNTST_bad_domain; a target that is dying, at its max_pages, or whose entry does not accept a
+   * transfer from the caller is GNTST_general_error. In those last two cases the stolen frame is
+   * freed, as Xen does. On success the entry's frame field holds the mfn and its flags gain
+   * GTF_transfer_committed then GTF_transfer_completed; the frame's m2p entry is left for the new
+   * owner to write (MMU_MACHPHYS_UPDATE). One hypercall entry for the batch; each op is priced as a
+   * grant map (a page reference taken and an entry updated under the grant lock).
+   *
+   * Departures from Xen: the lab transfers only between PV domains (a translated caller or target
+   * gets GNTST_general_error; Xen goes through their p2m), and it takes the frame only when it has
+   * no reference at all (Xen's steal_page allows exactly the allocation reference).
+   */
+  transfer(caller: number, ops: readonly GnttabTransferOp[], inMulticall = false): number[] {
+    const d = this.host.domain(caller);
+    if (d) chargeHypercall(d, this.host.costs, Hc.GrantTableOp, inMulticall);
+    return ops.map((op) => {
+      if (!d) return GNTST_bad_domain;
+      d.counters.c[C.CycHv] += this.host.costs.grantMap;
+      const rc = this.transferOne(d, op);
+      if (rc === GNTST_okay) d.counters.c[C.GrantTransfers]++;
+      return rc;
+    });
+  }
+
+  private transferOne(d: Domain, op: GnttabTransferOp): number {
+    const host = this.host;
+    if (isTranslated(d)) return GNTST_general_error;
+    const mfn = op.mfn;
+    if (!(Number.isInteger(mfn) && mfn >= 0 && mfn < d.ft.nrFrames)) return GNTST_bad_page;
+    if (d.ft.owner(mfn) !== d.domid) return GNTST_bad_page; // includes Xen's own frames
+    if (!host.stealPage?.(d, mfn)) return GNTST_bad_page;
+    const e = Number.isInteger(op.domid) ? host.domain(op.domid) : undefined;
+    if (!e) {
+      host.freeStolenPage?.(mfn);
+      return GNTST_bad_domain;
+    }
+    const et = this.live(e.domid);
+    const ok = e.state !== 'dying' && !isTranslated(e) && et !== undefined && host.hasHeadroom?.(e) === true && this.prepareForTransfer(et, d.domid, op.ref);
+    if (!ok || !host.assignPage) {
+      host.freeStolenPage?.(mfn);
+      return GNTST_general_error;
+    }
+    host.assignPage(e, mfn);
+    et.setFrame(op.ref, mfn);
+    et.setFlags(op.ref, et.flags(op.ref) | GTF_transfer_completed);
+    return GNTST_okay;
+  }
+
+  /** gnttab_prepare_for_transfer: the entry accepts a transfer from `from` and none is under way; it is committed. */
+  private prepareForTransfer(t: GrantTable, from: number, ref: number): boolean {
+    if (!isU32(ref) || ref >= t.nrEntries) return false;
+    const flags = t.flags(ref);
+    if ((flags & GTF_type_mask) !== GTF_accept_transfer || t.domid_(ref) !== from || flags & GTF_transfer_committed) return false;
+    t.setFlags(ref, flags | GTF_transfer_committed);
+    return true;
   }
 
   /** gnttab_copy_one: lock both domains, claim both buffers, check the bounds, copy. */

@@ -92,6 +92,17 @@ export class GrantTable {
     this.mem.write(mfn, slot, lo, this.mem.readHi(mfn, slot));
   }
 
+  /** Xen's write of an entry's frame field (gnttab_transfer: the frame given to the transferee). */
+  setFrame(ref: number, frame: number): void {
+    if (this.zombie) {
+      this.zombie[ref * 2 + 1] = frame >>> 0;
+      return;
+    }
+    const mfn = this.frames[(ref / GRANT_ENTRIES_PER_FRAME) | 0]!;
+    const slot = ref % GRANT_ENTRIES_PER_FRAME;
+    this.mem.write(mfn, slot, this.mem.readLo(mfn, slot), frame >>> 0);
+  }
+
   /** Copies the entries out of the frames, which domain_kill is about to free. */
   freeze(): void {
     const z = new Uint32Array(this.nrEntries * 2);

@@ -32,6 +32,7 @@ import { Netfront, macString, parseMac, type NetIface, type VifDrops } from '../
 import { DirectNet, LocalPort } from '../../guest/io/directNet.js';
 import { fnv1a32 } from '../../guest/io/hash.js';
 import { NetPeer } from './netPeer.js';
+import { pvPageFlip } from './pageFlip.js';
 import { xvdDevid } from '../../guest/io/xenbus.js';
 import { XsClient, XsError } from '../../guest/xenstore/client.js';
 import { Xenstored, XENSTORED_REQUEST_CYCLES } from '../../guest/xenstore/xenstored.js';
@@ -385,7 +386,7 @@ export class IoWorld {
     this.dom0Xs.write(`${dir}/mac`, macString(mac));
     const drops: VifDrops = { dropped: 0 };
     const c = NET_PATH_COSTS;
-    const front = new Netfront(io.env, dir, index, mac, { xmit: c.frontXmit, rxFrame: c.frontRxFrame, txComplete: c.frontTxComplete, grant: IO_PATH_COSTS.grant }, drops);
+    const front = new Netfront(io.env, dir, index, mac, { xmit: c.frontXmit, rxFrame: c.frontRxFrame, txComplete: c.frontTxComplete, grant: IO_PATH_COSTS.grant }, drops, vf.rx === 'flip');
     const peer = this.peers.get(vf.device)!;
     peer.register(mac, drops);
     const vif: VmVif = { index, device: vf.device, backend, mac, front, drops, peer, wake: () => this.post(fe.domid, () => {}) };
@@ -419,7 +420,7 @@ export class IoWorld {
       return;
     }
     const c = NET_PATH_COSTS;
-    const back = new Netback(be.io!.env, bdir, fe.domid, fdir, nic.bridge, v.mac, v.drops, { txFrame: c.backTxFrame, rxFrame: c.backRxFrame });
+    const back = new Netback(be.io!.env, bdir, fe.domid, fdir, nic.bridge, v.mac, v.drops, { txFrame: c.backTxFrame, rxFrame: c.backRxFrame, copyPage: this.xen.costs.copyPage });
     be.io!.netbacks.push(back);
     // The vif-bridge hotplug script: the vif joins the bridge when it is created.
     nic.bridge.add(back);
@@ -664,6 +665,7 @@ export class IoWorld {
         copy: (ops) => xen.gnttab.copy(domid, ops),
       },
       xs: store,
+      flip: pv && !native && xen.kind === 'xen' ? pvPageFlip(xen, d) : null,
       page: (pfn) => xen.mem.bytes(mfnOf(pfn)),
       mappedPage: (mfn) => xen.mem.bytes(mfn),
       busAddr: (pfn) => mfnOf(pfn) * 4096,
