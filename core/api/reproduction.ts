@@ -41,8 +41,15 @@ export const reproSetSchema = z.strictObject(
     workload: objectOf('a workload ({"kind": …})').optional(),
     /** Merged into the scenario's machine: `mmu` deep-merged, `costs` merged, anything else replaced. */
     machine: objectOf('a partial machine ({"cpu": …, "mmu": …, "costs": …})').optional(),
+    /** Merged into each of the guest's vifs (e.g. {"rx": "flip"}). */
+    vif: objectOf('fields of the guest\u2019s vifs ({"rx": "flip"})').optional(),
+    /**
+     * Where the workload runs: in the guest (default), or in dom0 with no guest at all (the
+     * driver domain's own stack on its own devices: "Xen-domain0" in the I/O papers).
+     */
+    runIn: z.enum(['guest', 'dom0'], { error: 'must be "guest" or "dom0"' }).optional(),
   },
-  { error: 'must be an object of guest fields to change: mode, shadowOutOfSync, guestPageSize, hostPageSize, memoryMiB, workload, machine' },
+  { error: 'must be an object of guest fields to change: mode, shadowOutOfSync, guestPageSize, hostPageSize, memoryMiB, workload, machine, vif, runIn' },
 );
 export type ReproSet = z.infer<typeof reproSetSchema>;
 
@@ -74,6 +81,13 @@ const rowSchema = z.strictObject({
   /** Replaces the guest's workload for every run of the row (a variant's `set.workload` wins). */
   workload: objectOf('a workload ({"kind": …})').optional(),
   unit: text('the unit of the published values ("µs", "s", "ops/s" …)', 16),
+  /**
+   * What the lab compares, per operation of the measured domain: "cpu" (default) its own CPU
+   * time; "elapsed" simulated wall time (for I/O: the inverse of its throughput, so a domain
+   * waiting on another's CPU is slower); "machine-cpu" the CPU time of every domain together (what
+   * the whole machine spends per operation, backends included).
+   */
+  measure: z.enum(['cpu', 'elapsed', 'machine-cpu'], { error: 'must be "cpu", "elapsed" or "machine-cpu"' }).optional(),
   better: z.enum(['lower', 'higher'], { error: 'must be "lower" (times) or "higher" (scores, rates)' }),
   tolerance: z.number({ error: 'must be a number from 0 to 10' }).min(0, 'must be a number from 0 to 10').max(10, 'must be a number from 0 to 10').optional(),
   /**

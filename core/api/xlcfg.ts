@@ -350,7 +350,9 @@ const VIF_ADVISORY = ['type', 'model', 'vifname', 'script', 'ip', 'rate', 'gatew
  * key=value pairs. `backend` is the domain running netback; `bridge` names the bridge in the
  * backend that the vif joins — in the lab each NIC's owner has one bridge, named after the NIC, so
  * `bridge=nic0` is the NIC the vif reaches the wire through; `mac` is the vif's address. Keys that
- * change nothing the lab models (model, type, script, rate …) are accepted and ignored.
+ * change nothing the lab models (model, type, script, rate …) are accepted and ignored. `rx=flip`
+ * (or `rx=copy`) is the lab's own key for how the guest's netfront receives: xl has none, since in
+ * Xen it is the guest kernel's choice (Linux 2.6.18-xen netfront's rx_flip / rx_copy parameters).
  */
 export function parseVifSpec(spec: string): VifSpecResult {
   const fail = (message: string): VifSpecResult => ({ ok: false, message });
@@ -363,18 +365,19 @@ export function parseVifSpec(spec: string): VifSpecResult {
     const key = part.slice(0, eq).trim();
     const value = part.slice(eq + 1).trim();
     if (key in out) return fail(`${key} is given twice`);
-    if (key === 'backend' || key === 'bridge' || key === 'mac') out[key] = value;
-    else if (!VIF_ADVISORY.includes(key)) return fail(`unknown key "${key}" (the lab reads backend, bridge and mac; it accepts ${VIF_ADVISORY.join(', ')})`);
+    if (key === 'backend' || key === 'bridge' || key === 'mac' || key === 'rx') out[key] = value;
+    else if (!VIF_ADVISORY.includes(key)) return fail(`unknown key "${key}" (the lab reads backend, bridge, mac and rx; it accepts ${VIF_ADVISORY.join(', ')})`);
   }
   if (out.bridge === undefined || out.bridge === '') return fail('bridge= is required: the NIC whose bridge the vif joins (the lab names each bridge after its NIC, e.g. bridge=nic0)');
-  const r = vifSchema.safeParse({ device: out.bridge, ...(out.backend ? { backend: out.backend } : {}), ...(out.mac ? { mac: out.mac } : {}) });
+  if (out.rx !== undefined && out.rx !== 'copy' && out.rx !== 'flip') return fail(`rx=${out.rx}: must be rx=copy (grant copy) or rx=flip (page flipping)`);
+  const r = vifSchema.safeParse({ device: out.bridge, ...(out.backend ? { backend: out.backend } : {}), ...(out.mac ? { mac: out.mac } : {}), ...(out.rx ? { rx: out.rx } : {}) });
   if (!r.success) return fail(out.mac && !MAC_RE.test(out.mac) ? `mac=${out.mac}: a unicast MAC address such as 00:16:3e:01:02:03 (the first octet even)` : r.error.issues[0]?.message ?? 'not a vif');
   return { ok: true, vif: r.data };
 }
 
 /** A virtual NIC as xl's vif spec, the form parseVifSpec reads back. */
 export function formatVifSpec(v: VifConfig): string {
-  return `${v.backend !== undefined ? `backend=${v.backend}, ` : ''}bridge=${v.device}${v.mac !== undefined ? `, mac=${v.mac}` : ''}`;
+  return `${v.backend !== undefined ? `backend=${v.backend}, ` : ''}bridge=${v.device}${v.mac !== undefined ? `, mac=${v.mac}` : ''}${v.rx !== undefined ? `, rx=${v.rx}` : ''}`;
 }
 
 /** A virtual disk as xl's diskspec, the form parseDiskSpec reads back. */

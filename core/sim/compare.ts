@@ -29,7 +29,11 @@ export function modeVariant(s: Scenario, mode: PagingMode): { ok: true; scenario
   };
   let variant: Scenario;
   if (mode === 'native') {
-    variant = { ...s, hypervisor: 'none', domains: [{ ...guest, role: 'guest' }] };
+    // On bare metal the guest drives the devices its vifs and disks reached through a backend.
+    const { vifs, disks, ...own } = guest;
+    const devices = [...new Set([...(own.pci ?? []), ...(vifs ?? []).map((v) => v.device), ...(disks ?? []).map((d) => d.device)])];
+    const timeline = s.timeline?.filter((t) => t.domain === guest.name);
+    variant = { ...s, hypervisor: 'none', domains: [{ ...own, role: 'guest', ...(devices.length ? { pci: devices } : {}) }], ...(s.timeline ? { timeline } : {}) };
   } else {
     const hypervisor = s.hypervisor === 'none' ? 'xen' : s.hypervisor;
     variant = { ...s, hypervisor, domains: s.domains.map((d, i) => (i === guestIdx ? guest : d)) };

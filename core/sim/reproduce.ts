@@ -51,14 +51,23 @@ function deepMerge(a: unknown, b: unknown): unknown {
  */
 export function variantScenario(file: Pick<Reproduction, 'scenario'>, row: Pick<ReproRow, 'workload'>, set: ReproSet): { ok: true; scenario: Scenario } | { ok: false; problems: Problem[] } {
   const base = JSON.parse(JSON.stringify(file.scenario)) as Record<string, unknown>;
-  const domains = Array.isArray(base.domains) ? (base.domains as Record<string, unknown>[]) : [];
+  let domains = Array.isArray(base.domains) ? (base.domains as Record<string, unknown>[]) : [];
   const gi = domains.findIndex((d) => isObject(d) && d.role !== 'dom0');
   if (gi < 0) return { ok: false, problems: [{ path: 'domains', message: 'the scenario has no guest domain' }] };
   const guest: Record<string, unknown> = { ...domains[gi] };
   const workload = set.workload ?? row.workload;
   if (workload) guest.workload = workload;
   for (const k of ['shadowOutOfSync', 'guestPageSize', 'hostPageSize', 'memoryMiB'] as const) if (set[k] !== undefined) guest[k] = set[k];
+  if (set.vif && Array.isArray(guest.vifs)) guest.vifs = (guest.vifs as unknown[]).map((v) => (isObject(v) ? { ...v, ...set.vif } : v));
   domains[gi] = guest;
+  if (set.runIn === 'dom0') {
+    // The guest's workload in dom0's kernel, on dom0's own devices; no guest at all.
+    const di = domains.findIndex((d) => isObject(d) && d.role === 'dom0');
+    if (di < 0) return { ok: false, problems: [{ path: 'scenario.domains', message: 'runIn "dom0" needs the scenario to list its dom0 (with the devices it owns)' }] };
+    domains = [{ ...domains[di], ...(guest.workload !== undefined ? { workload: guest.workload } : {}) }];
+    base.domains = domains;
+    base.timeline = [];
+  }
   if (set.machine) base.machine = deepMerge(base.machine, set.machine);
   if (set.mode === undefined) {
     const v = validateScenario(base);
@@ -103,8 +112,12 @@ export function describeSet(set: ReproSet): string {
 /** One run's lab figures, as the pass rules see them. */
 export interface LabRun {
   mode: PagingMode;
-  /** Time per operation, µs. */
+  /** Time per operation, µs: the measured domain's CPU time (as the row measures it, once evaluated). */
   us: number;
+  /** Simulated wall time per operation, µs (I/O: its measured window over its requests). */
+  elapsedUs?: number;
+  /** Every domain's CPU time together per operation of the measured domain, µs. */
+  machineUs?: number;
   cyclesPerOp: number;
   ops: number;
   counters: ReproCounters;
@@ -116,9 +129,15 @@ export function labRunOf(r: Results, guestName: string): LabRun {
   if (!d) throw new Error(`the results have no guest "${guestName}"`);
   const ops = d.ops;
   const per = (n: number) => (ops > 0 ? n / ops : 0);
+  const io = d.io;
+  const elapsedUs = io && io.throughputMBps > 0 && io.requests > 0 ? io.bytes / io.throughputMBps / io.requests : per(r.simulatedMs * 1000);
+  let allUs = 0;
+  for (const x of r.domains) allUs += x.timeUs.total;
   return {
     mode: d.mode,
     us: d.timeUs.perOp,
+    elapsedUs,
+    machineUs: per(allUs),
     cyclesPerOp: d.cycles.perOp,
     ops,
     counters: {
@@ -170,6 +189,8 @@ export function evaluateRow(row: ReproRow, file: { tolerance?: number; absolute?
   const usPerUnit = microsPerUnit(row.unit);
   const absolute = (file.absolute ?? false) && usPerUnit !== null;
   if (labs.length !== row.variants.length + 1) throw new Error(`row "${row.id}": ${labs.length} runs for ${row.variants.length + 1} entries`);
+  const measure = row.measure ?? 'cpu';
+  labs = labs.map((l) => ({ ...l, us: measure === 'elapsed' ? (l.elapsedUs ?? l.us) : measure === 'machine-cpu' ? (l.machineUs ?? l.us) : l.us }));
   const base = labs[0]!;
   const ratioOf = (l: LabRun) => (base.us > 0 ? l.us / base.us : l.us > 0 ? Infinity : 1);
   const toUs = (v: number | undefined) => (v !== undefined && usPerUnit !== null ? v * usPerUnit : null);
@@ -256,7 +277,8 @@ export function planReproduction(file: Reproduction): ReproPlan {
       if (idx === undefined) {
         idx = runs.length;
         byKey.set(key, idx);
-        const guest = v.scenario.domains.find((d) => d.role !== 'dom0')!;
+        // The measured domain: the guest, or dom0 when the workload runs there.
+        const guest = v.scenario.domains.find((d) => d.role !== 'dom0') ?? v.scenario.domains[0]!;
         runs.push({ key, scenario: v.scenario, guest: guest.name });
       }
       return idx;

@@ -128,9 +128,12 @@ describe('xl.cfg I/O: scenario → text → scenario', () => {
 
 describe('xl.cfg vif', () => {
   it('reads xl vif specs onto vifs and writes them back', async () => {
-    const { parseXlCfg, toXlCfg, parseVifSpec } = await import('../../core/api/xlcfg.js');
+    const { parseXlCfg, toXlCfg, parseVifSpec, formatVifSpec } = await import('../../core/api/xlcfg.js');
     expect(parseVifSpec('backend=netdd, bridge=nic0, mac=00:16:3e:0a:0b:0c, model=e1000, script=vif-bridge')).toEqual({ ok: true, vif: { backend: 'netdd', device: 'nic0', mac: '00:16:3e:0a:0b:0c' } });
     expect(parseVifSpec('bridge=nic0')).toEqual({ ok: true, vif: { device: 'nic0' } });
+    // The lab's rx= key (the guest netfront's choice, which xl has no key for) round-trips.
+    expect(parseVifSpec('bridge=nic0, rx=flip')).toEqual({ ok: true, vif: { device: 'nic0', rx: 'flip' } });
+    expect(parseVifSpec(formatVifSpec({ device: 'nic0', rx: 'flip' }))).toEqual({ ok: true, vif: { device: 'nic0', rx: 'flip' } });
     const r = parseXlCfg('name = "web"\ntype = "pv"\nmemory = 256\nvif = [ "backend=netdd, bridge=nic0" ]\n');
     if (!r.ok) throw new Error(JSON.stringify(r.problems));
     expect(r.domain.vifs).toEqual([{ backend: 'netdd', device: 'nic0' }]);
@@ -143,6 +146,7 @@ describe('xl.cfg vif', () => {
     expect(parseVifSpec('backend=netdd')).toMatchObject({ ok: false, message: expect.stringContaining('bridge= is required') });
     expect(parseVifSpec('bridge=nic0, mac=01:00:5e:00:00:01')).toMatchObject({ ok: false, message: expect.stringContaining('unicast') });
     expect(parseVifSpec('bridge=nic0, colour=blue')).toMatchObject({ ok: false, message: expect.stringContaining('unknown key "colour"') });
+    expect(parseVifSpec('bridge=nic0, rx=swap')).toMatchObject({ ok: false, message: expect.stringContaining('rx=copy') });
     const r = parseXlCfg('name = "web"\nvif = [ "mac=00:16:3e:00:00:01" ]\n');
     expect(r.ok ? [] : r.problems.map((p) => p.path)).toEqual(['vif']);
   });

@@ -340,3 +340,50 @@ describe('a real run: cold walks native vs nested 4K/4K', () => {
     ]);
   });
 });
+
+describe('I/O rows: where the workload runs, the vifs, and what is measured', () => {
+  const io = {
+    name: 'io',
+    machine: { memoryMiB: 1024, pcpus: 1, devices: [{ id: 'nic0', kind: 'nic' }] },
+    hypervisor: 'xen',
+    domains: [
+      { name: 'dom0', role: 'dom0', mode: 'pv', memoryMiB: 128, vcpus: 1, pci: ['nic0'] },
+      { name: 'g', mode: 'pv', memoryMiB: 128, vcpus: 1, vifs: [{ device: 'nic0' }], workload: { kind: 'net-stream', bytes: 15000, packetBytes: 1500, direction: 'rx' } },
+    ],
+  };
+  it('runIn "dom0" runs the workload in dom0 alone, on the devices it owns', () => {
+    const v = variantScenario({ scenario: io }, {}, { runIn: 'dom0' });
+    expect(v.ok).toBe(true);
+    if (!v.ok) return;
+    expect(v.scenario.domains.map((d) => d.name)).toEqual(['dom0']);
+    expect(v.scenario.domains[0]!.workload.kind).toBe('net-stream');
+    expect(v.scenario.domains[0]!.pci).toEqual(['nic0']);
+  });
+  it('vif fields are merged into every vif of the guest', () => {
+    const v = variantScenario({ scenario: io }, {}, { vif: { rx: 'flip' } });
+    expect(v.ok && v.scenario.domains.find((d) => d.name === 'g')!.vifs).toEqual([{ device: 'nic0', rx: 'flip' }]);
+  });
+  it('mode native: the guest drives the NIC its vif reached (pci), with no vif', () => {
+    const v = variantScenario({ scenario: io }, {}, { mode: 'native' });
+    expect(v.ok).toBe(true);
+    if (!v.ok) return;
+    expect(v.scenario.hypervisor).toBe('none');
+    expect(v.scenario.domains).toHaveLength(1);
+    expect(v.scenario.domains[0]!.pci).toEqual(['nic0']);
+    expect(v.scenario.domains[0]!.vifs).toBeUndefined();
+  });
+  it('measure picks the figure: the domain’s CPU (default), elapsed time, or the whole machine’s CPU', () => {
+    const run = (us: number, elapsedUs: number, machineUs: number): LabRun => ({ ...lab(us), elapsedUs, machineUs });
+    const labs = [run(2, 4, 3), run(2, 10, 6)];
+    const variants = [{ name: 'v', set: {}, ratio: 1 }];
+    expect(evaluateRow(row({ variants }), {}, labs).entries[1]!.lab.ratio).toBe(1);
+    expect(evaluateRow(row({ variants, measure: 'elapsed' }), {}, labs).entries[1]!.lab.ratio).toBe(2.5);
+    expect(evaluateRow(row({ variants, measure: 'machine-cpu' }), {}, labs).entries[1]!.lab.ratio).toBe(2);
+  });
+  it('an unknown measure or runIn is refused at its field', () => {
+    expect(reproductionSchema.shape.rows.element.safeParse({ id: 'r', label: 'l', where: 'w', unit: 'µs', better: 'lower', measure: 'wall', baseline: { name: 'b' }, variants: [{ name: 'v', ratio: 1 }] }).success).toBe(false);
+    const v = variantScenario({ scenario: { ...io, domains: [io.domains[1]] } }, {}, { runIn: 'dom0' });
+    expect(v.ok).toBe(false);
+    if (!v.ok) expect(v.problems[0]!.message).toMatch(/list its dom0/);
+  });
+});

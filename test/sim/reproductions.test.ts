@@ -40,6 +40,13 @@ const SOURCES: Record<string, Record<string, Record<string, number | [number, nu
   },
   // Guida, xen-devel 2008-06-20: 7.35 %–25.43 % less build time with OOS.
   'xen-oos-2008': { build: { 'OOS on': [0.75, 0.93] } },
+  // Menon et al., VEE 2005 §5 (instructions 2.2–2.5×, via a reading report) and Menon, Cox &
+  // Zwaenepoel, ATC 2006 abstract (+18 % guest receive with copying among its changes): see
+  // docs/research/issue12-menon.md. The rx-throughput ratios are derived there from the abstract.
+  'menon-2005': {
+    'rx-instructions': { 'Xen-guest0 (flipping)': [2.2, 2.5] },
+    'rx-flip-vs-copy': { 'guest, grant copy': [0.85, 1.0] },
+  },
   // Wang et al., VEE 2011, Table 3 (s).
   'wang-2011': {
     gcc: { HAP: 402.56, 'SP (shadow)': 534.16 },
