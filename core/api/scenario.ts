@@ -139,6 +139,10 @@ export const domainSchema = z.strictObject({
   /** Shadow pool size in pages (Xen's shadow_memory); default scales with guest memory. */
   shadowPoolPages: int(16, 1_048_576).optional(),
   workload: workloadSchema.default({ kind: 'idle' }),
+  /** The credit scheduler's weight (xl.cfg `weight`, credit.c: 1–65535, default 256): its share of a contended pCPU. */
+  weight: int(1, 65535).optional(),
+  /** The credit scheduler's cap (xl.cfg `cap`): at most this percent of one pCPU per vCPU, even when idle time is left; 0 or absent: none. */
+  cap: int(0, 6400).optional(),
   /** Machine devices this domain owns and drives itself (by id or PCI address); dom0 owns the rest. */
   pci: z.array(z.string().min(1).max(32)).max(16).optional(),
   /** Virtual disks (blkfront), each served by a backend domain's blkback. */
@@ -564,6 +568,12 @@ function semanticProblems(s: PartialScenario): Problem[] {
     }
     if (hv === 'kvm' && d.mode === 'pv') {
       out.push({ path: at('mode'), message: 'KVM has no PV direct paging: use shadow or hap' });
+    }
+    for (const k of ['weight', 'cap'] as const) {
+      if (d[k] !== undefined && hv !== undefined && hv !== 'xen') out.push({ path: at(k), message: `${k} is Xen's credit scheduler's; ${HV_NAME[hv]} has none here: remove it` });
+    }
+    if (d.cap !== undefined && d.vcpus !== undefined && d.cap > 100 * d.vcpus) {
+      out.push({ path: at('cap'), message: `a cap is a percent of one pCPU per vCPU: at most ${100 * d.vcpus} for ${d.vcpus} vCPU${d.vcpus > 1 ? 's' : ''} (0: no cap)` });
     }
     if (d.role === 'dom0' && hv !== undefined && hv !== 'xen') {
       out.push({ path: at('role'), message: 'only a Xen scenario has a dom0' });

@@ -3,6 +3,7 @@
  * schema, and back.
  *
  *   name, memory (MiB), vcpus       as in xl
+ *   weight, cap                     the credit scheduler's (xl.cfg(5)): share of a contended pCPU, percent cap
  *   type = "pv" | "hvm" | "pvh"     pv → mode pv; hvm → hap, or shadow with hap = 0; pvh → hap
  *   hap = 0 | 1                     HVM only (default 1, as xl)
  *   builder = "generic" | "hvm"     xl's older spelling of type
@@ -43,6 +44,8 @@ export const XLCFG_KEYS = [
   'name',
   'memory',
   'vcpus',
+  'weight',
+  'cap',
   'type',
   'builder',
   'hap',
@@ -64,6 +67,8 @@ const FIELD_KEY: Record<string, string> = {
   name: 'name',
   memoryMiB: 'memory',
   vcpus: 'vcpus',
+  weight: 'weight',
+  cap: 'cap',
   mode: 'type',
   guestPageSize: 'guest_page_size',
   hostPageSize: 'host_page_size',
@@ -167,6 +172,8 @@ export function parseXlCfg(text: string): XlCfgResult {
   if (!last.has('name') && !problems.some((p) => p.path === 'name')) problems.push({ line: 0, path: 'name', message: 'name is required (name = "...")' });
   const memory = int('memory');
   const vcpus = int('vcpus');
+  const weight = int('weight');
+  const cap = int('cap');
   let type = str('type', TYPES) as (typeof TYPES)[number] | undefined;
   const builder = str('builder', ['generic', 'hvm']);
   if (type === undefined && builder !== undefined) type = builder === 'hvm' ? 'hvm' : 'pv';
@@ -194,6 +201,8 @@ export function parseXlCfg(text: string): XlCfgResult {
     mode: mode!,
     memoryMiB: memory ?? 128,
     vcpus: vcpus ?? 1,
+    ...(weight !== undefined ? { weight } : {}),
+    ...(cap !== undefined && cap !== 0 ? { cap } : {}),
     ...(guestPageSize !== undefined ? { guestPageSize: guestPageSize as DomainConfig['guestPageSize'] } : {}),
     ...(hostPageSize !== undefined ? { hostPageSize: hostPageSize as DomainConfig['hostPageSize'] } : {}),
     ...(outOfSync !== undefined ? { shadowOutOfSync: outOfSync } : {}),
@@ -423,6 +432,8 @@ export function toXlCfg(domain: DomainConfig): string {
   else if (d.mode === 'native') lines.push('type = "native"');
   else lines.push('type = "hvm"', `hap = ${d.mode === 'hap' ? 1 : 0}`);
   lines.push(`memory = ${d.memoryMiB}`, `vcpus = ${d.vcpus}`);
+  if (d.weight !== undefined) lines.push(`weight = ${d.weight}`);
+  if (d.cap !== undefined) lines.push(`cap = ${d.cap}`);
   lines.push(`guest_page_size = ${s(d.guestPageSize)}`, `host_page_size = ${s(d.hostPageSize)}`);
   if (d.shadowOutOfSync !== undefined) lines.push(`shadow_out_of_sync = ${d.shadowOutOfSync ? 1 : 0}`);
   if (d.shadowPoolPages !== undefined) {

@@ -23,6 +23,7 @@ import { IoWorld } from '../vm/io/ioWorld.js';
 import type { TimelineEntry } from '../api/ioScenario.js';
 import { ioResults, type TimelineRecord } from './ioResults.js';
 import { checkNewDomain, type DomainInput } from './newDomain.js';
+import { CreditScheduler } from './credit.js';
 
 export { DomainConfigError, type DomainInput } from './newDomain.js';
 
@@ -93,6 +94,10 @@ export class Simulation {
   private readonly pcpuCycles: Float64Array;
   /** The next job to run in the current scheduling round (a round can span step() calls). */
   private roundPos = 0;
+  /** The credit scheduler's accounting: who may run on each pCPU (weights, caps). */
+  readonly sched: CreditScheduler;
+  /** The job whose slice paused inside (PART): it goes on first, whatever its credit. */
+  private partJob: Job | null = null;
   /** Workloads repeat until stopped. */
   readonly repeat: boolean;
   /** Devices, xenstore and split drivers, when the scenario has any (else null). */
@@ -120,6 +125,8 @@ export class Simulation {
     for (const d of this.domains) this.booted(d);
     this.origin = this.cycles;
     this.ioClock = this.origin;
+    this.sched = new CreditScheduler(this.xen.cpu.clockGHz, this.xen.pcpus.length, this.origin);
+    for (const d of this.domains) this.sched.add(d.domid, this.xen.pcpus.indexOf(d.mmu), d.config.weight, d.config.cap);
     if (needsIo(scenario)) {
       const dom0 = this.domains.find((d) => d.privileged);
       this.io = new IoWorld(this.xen, scenario, { now: () => this.now() }, dom0?.name ?? DEFAULT_DOM0.name);
@@ -316,6 +323,7 @@ export class Simulation {
     const d = buildDomain(this.xen, cfg);
     this.booted(d);
     this.domains.push(d);
+    this.sched.add(d.domid, this.xen.pcpus.indexOf(d.mmu), cfg.weight, cfg.cap);
     this.io?.attach(d);
     this.startJob(d, cfg.workload);
     return d;
@@ -335,6 +343,7 @@ export class Simulation {
     }
     const freed = this.xen.destroyDomain(d.dom);
     this.domains.splice(this.domains.indexOf(d), 1);
+    this.sched.remove(d.domid);
     return freed;
   }
 
@@ -364,6 +373,8 @@ export class Simulation {
     job.done = true;
     const i = this.jobs.indexOf(job);
     if (i >= 0) this.jobs.splice(i, 1);
+    if (!this.jobs.some((j) => j.d === job.d && !j.done)) this.sched.setActive(job.d.domid, false);
+    if (this.partJob === job) this.partJob = null;
   }
 
   /**
@@ -389,6 +400,42 @@ export class Simulation {
     if (cycles <= 0) return;
     d.dom.cpuCycles += cycles;
     this.pcpuCycles[pcpu] += cycles;
+    this.sched.burn(d.domid, cycles);
+  }
+
+  /**
+   * Whether the credit scheduler lets `job` take its slice now: a parked domain (over its cap)
+   * waits for the next accounting; an OVER one waits while an UNDER job of its pCPU can run.
+   */
+  private mayRun(job: Job): boolean {
+    if (job === this.partJob) return true;
+    const p = this.xen.pcpus.indexOf(job.d.mmu);
+    this.sched.account(p, this.pcpuCycles[p]!);
+    const pri = this.sched.pri(job.d.domid);
+    if (pri === 'under') return true;
+    if (pri === 'parked') return false;
+    for (const j of this.jobs) {
+      if (j === job || j.done || j.blocked || j.d.state !== 'running' || j.d.mmu !== job.d.mmu) continue;
+      if (this.sched.pri(j.d.domid) === 'under') return false;
+    }
+    return true;
+  }
+
+  /** Every runnable job is parked by its cap: their pCPUs idle to the next accounting. True if any did. */
+  private idleParked(): boolean {
+    let moved = false;
+    for (const j of this.jobs) {
+      if (j.done || j.blocked || j.d.state !== 'running') continue;
+      const p = this.xen.pcpus.indexOf(j.d.mmu);
+      if (this.sched.pri(j.d.domid) !== 'parked') continue;
+      const t = this.sched.nextAccounting(p);
+      if (this.pcpuCycles[p]! < t) {
+        this.pcpuCycles[p] = t;
+        moved = true;
+      }
+      this.sched.account(p, this.pcpuCycles[p]!);
+    }
+    return moved;
   }
 
   /**
@@ -410,6 +457,7 @@ export class Simulation {
     };
     if (repeat && planned > 0) job.gen = this.repeating(job, job.gen);
     this.jobs.push(job);
+    this.sched.setActive(d.domid, true);
     return job;
   }
 
@@ -463,13 +511,17 @@ export class Simulation {
       while (this.roundPos < jobs.length) {
         if (this.io) this.pump();
         const job = jobs[this.roundPos]!;
-        if (job.done || job.blocked || job.d.state !== 'running') {
+        if (job.done || job.blocked || job.d.state !== 'running' || !this.mayRun(job)) {
           this.roundPos++;
           continue;
         }
         ran = true;
         // A slice that paused inside (PART) goes on at the next step, before any other job.
-        if (!this.slice(job)) return true;
+        if (!this.slice(job)) {
+          this.partJob = job;
+          return true;
+        }
+        this.partJob = null;
         this.roundPos++;
         if (shouldStop?.()) {
           this.roundPos = 0;
@@ -477,6 +529,7 @@ export class Simulation {
         }
       }
       this.roundPos = 0;
+      if (!ran && this.runnable > 0 && this.idleParked()) continue;
       if (!ran) {
         // Every job waits for I/O: let time pass to the next event; if none can come, they stall.
         if (this.io && this.live > 0 && this.pump()) continue;
@@ -512,6 +565,7 @@ export class Simulation {
     this.book(d, pcpu, totalCycles(d.counters) - before);
     if (r.done) {
       job.done = true;
+      if (!this.jobs.some((j) => j.d === d && !j.done)) this.sched.setActive(d.domid, false);
       if (d.io && d.io.stats.endedAt < 0 && d.io.stats.startedAt >= 0) d.io.stats.endedAt = this.pcpuCycles[pcpu]!;
     } else if (r.value === MEASURE) {
       d.counters.reset();

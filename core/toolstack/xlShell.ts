@@ -279,12 +279,57 @@ const SUBS: Record<string, Sub> = {
       for (const p of x.libxl.pciAssignable()) out(p.bdf);
     },
   },
+  'sched-credit': {
+    usage: '[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]]',
+    summary: 'Get/set credit scheduler parameters',
+    options: ['-d DOMAIN, --domain=DOMAIN  Domain to modify', '-w WEIGHT, --weight=WEIGHT  Weight (int)', '-c CAP, --cap=CAP  Cap (int)'],
+    run: (args, _raw, out, x) => schedCredit(args, out, x),
+  },
   help: {
     usage: '[subcommand]',
     summary: 'Print usage for the xl subcommands',
     run: (args, _raw, out) => out(args[0] && SUBS[args[0]] ? usageOf(args[0]) : fullUsage()),
   },
 };
+
+/**
+ * `xl sched-credit` (tools/xl/xl_sched.c): with no -w/-c, the pool line and a
+ * "%-33s %4s %6s %4s" table of Name, ID, Weight, Cap (every domain, or the one given); with -d and
+ * -w or -c, sets them (libxl_domain_sched_params_set; weight 1–65535, cap 0–100 × vCPUs).
+ */
+function schedCredit(args: string[], out: (s: string) => void, x: XlContext): void {
+  let dom: string | undefined;
+  let weight: string | undefined;
+  let cap: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const m = /^(-d|--domain|-w|--weight|-c|--cap)(?:=(.*))?$/.exec(a);
+    if (!m) return out(usageOf('sched-credit'));
+    const v = m[2] ?? args[++i];
+    if (v === undefined) return out(usageOf('sched-credit'));
+    if (m[1] === '-d' || m[1] === '--domain') dom = v;
+    else if (m[1] === '-w' || m[1] === '--weight') weight = v;
+    else cap = v;
+  }
+  if ((weight !== undefined || cap !== undefined) && dom === undefined) return out('Must specify a domain.');
+  const ds = dom === undefined ? x.libxl.list() : [x.libxl.find(dom)].filter((d): d is Vm => d !== null);
+  if (dom !== undefined && ds.length === 0) return out(invalid(dom));
+  if (weight !== undefined || cap !== undefined) {
+    const d = ds[0]!;
+    const w = weight === undefined ? undefined : Number(weight);
+    const c = cap === undefined ? undefined : Number(cap);
+    if (w !== undefined && !(Number.isInteger(w) && w >= 1 && w <= 65535)) return out(`libxl: error: libxl_sched.c: weight ${weight}: must be a whole number from 1 to 65535`);
+    if (c !== undefined && !(Number.isInteger(c) && c >= 0 && c <= 100 * d.config.vcpus)) return out(`libxl: error: libxl_sched.c: cap ${cap}: must be a whole number from 0 (no cap) to ${100 * d.config.vcpus}`);
+    x.libxl.sim.sched.set(d.domid, w, c);
+    return;
+  }
+  out('Cpupool Pool-0: tslice=30ms ratelimit=1000us migration-delay=0us');
+  out(`${'Name'.padEnd(33)} ${'ID'.padStart(4)} ${'Weight'.padStart(6)} ${'Cap'.padStart(4)}`);
+  for (const d of ds) {
+    const p = x.libxl.sim.sched.params(d.domid) ?? { weight: 256, cap: 0 };
+    out(`${d.name.padEnd(33)} ${String(d.domid).padStart(4)} ${String(p.weight).padStart(6)} ${String(p.cap).padStart(4)}`);
+  }
+}
 
 /**
  * `xl block-list`'s table (tools/xl/xl_block.c): "%-5s %-3s %-6s %-5s %-6s %-8s %-30s" headings,

@@ -186,3 +186,25 @@ describe('xl network-list', () => {
     expect(b.cmd('dom0', 'xl network-list netdd')).toBe(`${head}\n`);
   });
 });
+
+describe('xl sched-credit', () => {
+  /** xl_sched.c: "%-33s %4s %6s %4s" headings, "%-33s %4d %6d %4d" rows. */
+  const line = (name: string, id: string | number, w: string | number, cap: string | number) => `${name.padEnd(33)} ${String(id).padStart(4)} ${String(w).padStart(6)} ${String(cap).padStart(4)}`;
+  it('lists every domain with its weight and cap, sets them with -d -w / -c, and refuses bad values', () => {
+    const s = structuredClone(PRESETS.find((p) => p.id === 'c1-dom0-backend')!.scenario) as { domains: { name: string; weight?: number }[] };
+    s.domains[s.domains.length - 1]!.weight = 512;
+    const b = boot(scenario(s as never));
+    const guest = s.domains[s.domains.length - 1]!.name;
+    const all = lines(b.cmd('dom0', 'xl sched-credit'));
+    expect(all[0]).toBe('Cpupool Pool-0: tslice=30ms ratelimit=1000us migration-delay=0us');
+    expect(all[1]).toBe(line('Name', 'ID', 'Weight', 'Cap'));
+    const id = b.sim.domains.find((d) => d.name === guest)!.domid;
+    expect(all).toContain(line(guest, id, 512, 0));
+    expect(lines(b.cmd('dom0', `xl sched-credit -d ${guest} -w 128`))).toEqual([]);
+    expect(lines(b.cmd('dom0', `xl sched-credit -d ${guest} -c 50`))).toEqual([]);
+    expect(lines(b.cmd('dom0', `xl sched-credit -d ${guest}`))[2]).toBe(line(guest, id, 128, 50));
+    expect(b.cmd('dom0', `xl sched-credit -d ${guest} -w 0`)).toMatch(/weight 0: must be a whole number from 1 to 65535/);
+    expect(b.cmd('dom0', `xl sched-credit -d ${guest} -c 101`)).toMatch(/cap 101: must be a whole number from 0 \(no cap\) to 100/);
+    expect(b.cmd('dom0', 'xl sched-credit -w 5')).toMatch(/Must specify a domain/);
+  });
+});
