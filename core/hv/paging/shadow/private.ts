@@ -14,6 +14,8 @@ export const SHADOW_OOS_PAGES = 3;
 export interface ShadowOwner {
   readonly counters: Counters;
   readonly p2m: Int32Array;
+  /** p2m_grant_map_rw / _ro entries at gfns beyond RAM (grant host mappings, hv/mm/grantHost.ts). */
+  readonly grantP2m?: ReadonlyMap<number, { mfn: number; readonly: boolean }>;
   /** Flush this domain's TLB entries (all of its VPID) on its pCPU. */
   flushTlb(): void;
   /** Invalidate one page in the TLB. */
