@@ -70,6 +70,13 @@ export interface BlkbackStats {
   notifies: number;
 }
 
+/** A request segment's grant mapping: its handle, bus address, and grant page (-1: a device mapping). */
+interface SegmentMapping {
+  handle: number;
+  devBusAddr: number;
+  hostAddr: number;
+}
+
 export class Blkback {
   state: XenbusState = XenbusStateUnknown;
   readonly stats: BlkbackStats = { requests: 0, errors: 0, grantMaps: 0, grantUnmaps: 0, notifies: 0 };
@@ -218,25 +225,32 @@ export class Blkback {
     }
     if (req.sector + sectors > this.disk.sectors) return this.respond(req.id, op, BLKIF_RSP_ERROR);
     // Map every segment for the device: the disk DMAs straight into the guest's pages (blkback
-    // itself never touches the data). A write needs only read access to them.
-    const flags = GNTMAP_device_map | (op === BLKIF_OP_WRITE ? GNTMAP_readonly : 0);
-    const handles: { handle: number; devBusAddr: number }[] = [];
+    // itself never touches the data). A write needs only read access to them. A PV kernel maps
+    // them for the device (GNTMAP_device_map, the bus address is the frame's); Xen refuses device
+    // mappings to a translated (HVM, PVH) kernel ("No device mapping in HVM domain"), which maps
+    // each at a grant page as Linux's blkback does (GNTMAP_host_map) and gives the device the
+    // frame's machine address (the lab's DMA is by machine address; no IOMMU remapping here).
+    const hostMap = env.autoTranslated;
+    const flags = (hostMap ? GNTMAP_host_map : GNTMAP_device_map) | (op === BLKIF_OP_WRITE ? GNTMAP_readonly : 0);
+    const handles: SegmentMapping[] = [];
     const segments: { busAddr: number; bytes: number }[] = [];
     for (const s of req.segs) {
-      const m = env.gnttab.mapGrantRef({ dom: this.frontendId, ref: s.gref, flags });
+      const hostAddr = hostMap ? env.grantPages.alloc() : -1;
+      const m = env.gnttab.mapGrantRef({ dom: this.frontendId, ref: s.gref, flags, ...(hostMap ? { hostAddr } : {}) });
       if (m.status !== GNTST_okay) {
+        if (hostMap) env.grantPages.free(hostAddr);
         this.unmapAll(handles);
         env.log(`blkback: ${this.dir}: request ${req.id}: grant ${s.gref} of domain ${this.frontendId} refused (GNTST ${m.status})`);
         return this.respond(req.id, op, BLKIF_RSP_ERROR);
       }
       this.stats.grantMaps++;
-      handles.push({ handle: m.handle, devBusAddr: m.devBusAddr });
+      handles.push({ handle: m.handle, devBusAddr: m.devBusAddr, hostAddr });
       segments.push({ busAddr: m.devBusAddr + s.firstSect * SECTOR_BYTES, bytes: (s.lastSect - s.firstSect + 1) * SECTOR_BYTES });
     }
     this.issue(req.id, op, { op: op === BLKIF_OP_READ ? 'read' : 'write', sector: req.sector, segments }, handles);
   }
 
-  private issue(id: number, op: number, t: Omit<BlockTransfer, 'done'>, handles: { handle: number; devBusAddr: number }[]): void {
+  private issue(id: number, op: number, t: Omit<BlockTransfer, 'done'>, handles: SegmentMapping[]): void {
     this.inFlight++;
     this.disk.submit({
       ...t,
@@ -249,10 +263,17 @@ export class Blkback {
     });
   }
 
-  /** Unmap for the device: Xen undoes a device mapping only when given its dev_bus_addr. */
-  private unmapAll(handles: { handle: number; devBusAddr: number }[]): void {
+  /**
+   * Unmap: Xen undoes a device mapping only when given its dev_bus_addr, a host mapping only when
+   * given its host_addr (whose grant page then goes back to the pool).
+   */
+  private unmapAll(handles: SegmentMapping[]): void {
     for (const h of handles) {
-      this.env.gnttab.unmapGrantRef({ handle: h.handle, devBusAddr: h.devBusAddr });
+      if (h.hostAddr < 0) {
+        this.env.gnttab.unmapGrantRef({ handle: h.handle, devBusAddr: h.devBusAddr });
+      } else if (this.env.gnttab.unmapGrantRef({ handle: h.handle, hostAddr: h.hostAddr }) === GNTST_okay) {
+        this.env.grantPages.free(h.hostAddr);
+      }
       this.stats.grantUnmaps++;
     }
   }

@@ -49,6 +49,11 @@ export interface XenIoEnv {
   readonly domid: number;
   /** /local/domain/<domid> */
   readonly home: string;
+  /**
+   * XENFEAT_auto_translated_physmap: Xen translates this kernel's memory (HVM, PVH). Its grant host
+   * mappings are at guest-physical addresses, and Xen refuses it device mappings.
+   */
+  readonly autoTranslated: boolean;
   readonly evtchn: EventChannelOps;
   readonly grants: GrantEntries;
   readonly gnttab: GrantOps;

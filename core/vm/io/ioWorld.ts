@@ -649,6 +649,7 @@ export class IoWorld {
     return {
       domid,
       home: `/local/domain/${domid}`,
+      autoTranslated: vm.mode === 'hap' || vm.mode === 'shadow',
       evtchn: {
         allocUnbound: (remote) => xen.evtchn.allocUnbound(domid, domid, remote),
         bindInterdomain: (remote, port) => xen.evtchn.bindInterdomain(domid, remote, port),

@@ -27,6 +27,8 @@ export interface ShadowOwner {
 }
 
 export class ShadowDomain {
+  /** Granted frames a shadow entry was filled with (l1eFromGuest): the only ones removeAllMappings must search for. */
+  readonly grantShadowed = new Set<number>();
   /** guest table gfn → slot of its shadow, or -1. */
   readonly shadowOf: Int32Array;
   /** guest superpage base gfn → slot of its fl1 shadow. */

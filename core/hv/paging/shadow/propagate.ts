@@ -31,6 +31,7 @@ export function l1eFromGuest(sh: ShadowDomain, glo: number, ghi: number, gfnTarg
     if (!g) return ZERO;
     mfn = g.mfn;
     grantRo = g.readonly;
+    sh.grantShadowed.add(mfn);
   }
   let flags = pteFlags(glo, ghi) & PROPAGATED;
   flags |= PTE_A | PTE_D;

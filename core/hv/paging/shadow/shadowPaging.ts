@@ -137,11 +137,12 @@ export class ShadowPaging {
 
   /**
    * sh_remove_all_mappings: every shadow L1 (and fl1) entry that maps `mfn` is cleared, then the
-   * TLB flushed. A brute-force search of the pool, as Xen falls back to: used when a grant host
-   * mapping goes, which is rare (a backend's ring pages).
+   * TLB flushed. A brute-force search of the pool, as Xen falls back to, when a grant host
+   * mapping goes; skipped for a frame no shadow was filled with.
    */
   removeAllMappings(mfn: number): void {
     const sh = this.sh;
+    if (!sh.grantShadowed.delete(mfn)) return; // no shadow was ever filled with it
     let hit = false;
     for (let s = 0; s < sh.poolPages; s++) {
       const level = sh.slotLevel[s];
