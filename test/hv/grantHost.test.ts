@@ -3,7 +3,7 @@
  * replace_grant_host_mapping (xen/arch/x86/pv/grant_table.c for a PV mapper, the p2m path of
  * xen/arch/x86/mm.c for a translated one) and the references map_grant_ref takes
  * (xen/common/grant_table.c). Values from the public headers: GNTMAP_device_map 1, host_map 2,
- * readonly 4; GNTST_okay 0, GNTST_general_error -1; GTF_permit_access 1, GTF_reading 8,
+ * readonly 4, contains_pte 16; GNTST_okay 0, GNTST_general_error -1; GTF_permit_access 1, GTF_reading 8,
  * GTF_writing 16; PTE bits P 1, RW 2, US 4, A 32, D 64 (Intel SDM Vol. 3A Table 4-19); EPT R 1,
  * W 2, X 4 (Vol. 3C Table 29-6); PGT_l1_page_table 1, PGT_writable_page 6 (the lab's numbering,
  * core/hv/mm/frameTable.ts); EINVAL -22; #PF error code P 1, W 2.
@@ -27,6 +27,7 @@ const GENERAL_ERROR = -1;
 const GNTMAP_device_map = 1;
 const GNTMAP_host_map = 2;
 const GNTMAP_readonly = 4;
+const GNTMAP_contains_pte = 16;
 const GTF_permit_access = 1;
 const GTF_reading = 8;
 const GTF_writing = 16;
@@ -157,6 +158,24 @@ describe('grant host mappings of a PV mapper: an L1 entry in its page tables', (
     expect(m.xen.gnttab.mappings()).toEqual([]);
     expect(m.xen.ft.count(g.mfn)).toBe(count);
     expect(m.xen.ft.typeCount(g.mfn)).toBe(types);
+    expect(m.audit().ok).toBe(true);
+  });
+
+  it('GNTMAP_contains_pte: host_addr is the machine address of the L1 entry; one outside the mapper’s L1s is GNTST_general_error', () => {
+    const m = machine();
+    const g = grant(m, false);
+    const va = m.pages.alloc();
+    const l1 = m.xen.pvMm.findL1(m.be.dom.guestCr3, va);
+    const pteAddr = l1 * 4096 + tableIndex(va, 1) * 8;
+    const notL1 = m.be.dom.p2m[5]! * 4096; // an ordinary page of be: not a page table
+    expect(m.xen.gnttab.mapGrantRef(m.be.domid, { dom: m.fe.domid, ref: g.ref, flags: GNTMAP_host_map | GNTMAP_contains_pte, hostAddr: notL1 }).status).toBe(GENERAL_ERROR);
+    const r = m.xen.gnttab.mapGrantRef(m.be.domid, { dom: m.fe.domid, ref: g.ref, flags: GNTMAP_host_map | GNTMAP_contains_pte, hostAddr: pteAddr });
+    expect(r.status).toBe(OKAY);
+    expect(walk(m, va).maddr).toBe(g.mfn * 4096);
+    expect(m.audit()).toMatchObject({ ok: true, violations: [] });
+    expect(m.xen.gnttab.unmapGrantRef(m.be.domid, { handle: r.handle, hostAddr: va })).toBe(GENERAL_ERROR); // not the entry's address
+    expect(m.xen.gnttab.unmapGrantRef(m.be.domid, { handle: r.handle, hostAddr: pteAddr })).toBe(OKAY);
+    expect(walk(m, va).ok).toBe(false);
     expect(m.audit().ok).toBe(true);
   });
 

@@ -78,8 +78,9 @@ export interface GnttabHost {
  * / replace_grant_host_mapping: GNTST_general_error when the entry at hostAddr does not map mfn).
  */
 export interface HostMapper {
-  map(mapper: number, hostAddr: number, mfn: number, readonly: boolean): number;
-  unmap(mapper: number, hostAddr: number, mfn: number): number;
+  /** `flags` are the map's GNTMAP_* (GNTMAP_contains_pte: hostAddr is the machine address of the entry). */
+  map(mapper: number, hostAddr: number, mfn: number, readonly: boolean, flags?: number): number;
+  unmap(mapper: number, hostAddr: number, mfn: number, flags?: number): number;
 }
 
 /** One grant mapping (a maptrack entry), for the auditor, the Topology view and `xl`. */
@@ -90,7 +91,7 @@ export interface GrantMapping {
   mapper: number;
   handle: number;
   readonly: boolean;
-  /** GNTMAP_* still held: host_map and/or device_map, plus readonly. */
+  /** GNTMAP_* still held: host_map and/or device_map, plus readonly (and contains_pte with an installed host_map). */
   flags: number;
   hostAddr?: number;
   /** The host mapper installed an entry at hostAddr (absent: recorded only). */
@@ -225,6 +226,7 @@ export class GrantTables {
     }
     const mfn = act.mfn;
     const kinds = flags & (GNTMAP_device_map | GNTMAP_host_map | GNTMAP_readonly);
+    const pteAddr = flags & GNTMAP_contains_pte;
     // The frame's references; a page table (or descriptor page) cannot take the writable type
     // ("Could not pin grant frame").
     if (!this.getRefs(rd, mfn, kinds, act.translated === true)) {
@@ -234,7 +236,7 @@ export class GrantTables {
     const hostAddr = op.hostAddr;
     const install = hostMap && hostAddr !== undefined && this.hostMapper !== null;
     if (install) {
-      const rc = this.hostMapper!.map(caller, hostAddr, mfn, readonly);
+      const rc = this.hostMapper!.map(caller, hostAddr, mfn, readonly, flags & (GNTMAP_readonly | GNTMAP_contains_pte));
       if (rc !== GNTST_okay) {
         this.putRefs(mfn, kinds, act.translated === true);
         this.clearFailedPin(rt, ref, act, readonly);
@@ -244,7 +246,7 @@ export class GrantTables {
     if (dev) act[readonly ? 'devR' : 'devW']++;
     if (hostMap) act[readonly ? 'hostR' : 'hostW']++;
     rt.active.set(ref, act);
-    lt.maptrack[handle] = { flags: kinds, granter: op.dom, ref, mfn, hostAddr, installed: install };
+    lt.maptrack[handle] = { flags: kinds | (install ? pteAddr : 0), granter: op.dom, ref, mfn, hostAddr, installed: install };
     ld.counters.c[C.GrantMaps]++;
     ld.counters.c[C.CycHv] += this.host.costs.grantMap;
     return { status: GNTST_okay, handle, mfn, devBusAddr: mfn * PAGE_SIZE };
@@ -325,12 +327,12 @@ export class GrantTables {
       const given = op.hostAddr;
       let undo = map.hostAddr === undefined;
       if (!undo && given !== undefined) {
-        const rc = this.hostMapper ? this.hostMapper.unmap(caller, given, map.mfn) : given === map.hostAddr ? GNTST_okay : GNTST_general_error;
+        const rc = this.hostMapper ? this.hostMapper.unmap(caller, given, map.mfn, map.flags & GNTMAP_contains_pte) : given === map.hostAddr ? GNTST_okay : GNTST_general_error;
         if (rc !== GNTST_okay) return rc;
         undo = true;
       }
       if (undo) {
-        map.flags &= ~GNTMAP_host_map;
+        map.flags &= ~(GNTMAP_host_map | GNTMAP_contains_pte);
         done |= GNTMAP_host_map;
       }
     }

@@ -4,7 +4,8 @@
  * replace_grant_host_mapping, xen/arch/x86/mm.c, which dispatch on the mapper's paging mode):
  *
  *  PV mapper (xen/arch/x86/pv/grant_table.c, create_grant_pv_mapping / replace_grant_pv_mapping):
- *    host_addr is a linear address in the mapper's current page tables. The L1 table that maps it
+ *    host_addr is a linear address in the mapper's current page tables (or, with
+ *    GNTMAP_contains_pte, the machine address of the L1 entry itself). The L1 table that maps it
  *    must exist and be a validated L1 the mapper owns ("Could not find L1 PTE for address",
  *    GNTST_general_error); the entry is written with the frame, present, accessed, dirty, NX and RW
  *    unless GNTMAP_readonly (grant_to_pte_flags), and what it held before is released as
@@ -28,7 +29,7 @@
  *    (l1eFromGuest), and at unmap every shadow L1 entry mapping the frame is cleared
  *    (sh_remove_all_mappings).
  */
-import { GNTST_general_error, GNTST_okay } from '../../api/public/grant_table.js';
+import { GNTMAP_contains_pte, GNTST_general_error, GNTST_okay } from '../../api/public/grant_table.js';
 import { tableIndex } from '../../base/types.js';
 import { C } from '../../machine/counters.js';
 import { PTE_A, PTE_D, PTE_NX, PTE_P, PTE_RW, pteFrame, pteHi, pteLo } from '../../machine/pte.js';
@@ -60,53 +61,45 @@ function isTranslated(d: Domain): boolean {
 export class GrantHostMapper implements HostMapper {
   constructor(private readonly xen: Hypervisor) {}
 
-  map(mapper: number, hostAddr: number, mfn: number, readonly: boolean): number {
+  map(mapper: number, hostAddr: number, mfn: number, readonly: boolean, flags = 0): number {
     const d = this.xen.domain(mapper);
-    if (!d || !Number.isSafeInteger(hostAddr) || hostAddr < 0 || hostAddr % 4096 !== 0) return GNTST_general_error;
-    return isTranslated(d) ? this.mapP2m(d, hostAddr / 4096, mfn, readonly) : this.mapPv(d, hostAddr, mfn, readonly);
+    if (!d || !validAddr(hostAddr, flags)) return GNTST_general_error;
+    return isTranslated(d) ? this.mapP2m(d, hostAddr / 4096, mfn, readonly) : this.mapPv(d, hostAddr, mfn, readonly, flags);
   }
 
-  unmap(mapper: number, hostAddr: number, mfn: number): number {
+  unmap(mapper: number, hostAddr: number, mfn: number, flags = 0): number {
     const d = this.xen.domain(mapper);
-    if (!d || !Number.isSafeInteger(hostAddr) || hostAddr < 0 || hostAddr % 4096 !== 0) return GNTST_general_error;
-    return isTranslated(d) ? this.unmapP2m(d, hostAddr / 4096, mfn) : this.unmapPv(d, hostAddr, mfn);
-  }
-
-  /** The validated L1 of `d`'s current tables that maps `va`, or -1 (pv_map_guest_l1e + the type check). */
-  private l1Of(d: Domain, va: number): number {
-    if (d.guestCr3 < 0) return -1;
-    const l1 = guestMapL1e(this.xen.mem, d.guestCr3, va);
-    if (l1 < 0) return -1;
-    const ft = this.xen.ft;
-    if (ft.owner(l1) !== d.domid || ft.type(l1) !== PGT_l1_page_table || ft.typeCount(l1) === 0) return -1;
-    return l1;
+    if (!d || !validAddr(hostAddr, flags)) return GNTST_general_error;
+    return isTranslated(d) ? this.unmapP2m(d, hostAddr / 4096, mfn) : this.unmapPv(d, hostAddr, mfn, flags);
   }
 
   /** create_grant_pv_mapping. */
-  private mapPv(d: Domain, va: number, mfn: number, readonly: boolean): number {
-    const l1 = this.l1Of(d, va);
-    if (l1 < 0) return GNTST_general_error; // "Could not find L1 PTE for address"
+  private mapPv(d: Domain, addr: number, mfn: number, readonly: boolean, flags: number): number {
+    const at = pvEntrySlot(this.xen, d, addr, flags);
+    if (!at) return GNTST_general_error; // "Could not find L1 PTE for address" (or the PTE's frame is not its L1)
+    const [l1, i] = at;
+    const va = flags & GNTMAP_contains_pte ? -1 : addr;
     const { mem, ft, pvMm } = this.xen;
-    const i = tableIndex(va, 1);
     const olo = mem.readLo(l1, i);
     const ohi = mem.readHi(l1, i);
     if (olo & PTE_P && ft.owner(pteFrame(olo, ohi)) !== d.domid) return GNTST_general_error;
-    const flags = grantPteFlags(readonly);
-    mem.write(l1, i, pteLo(mfn, flags), pteHi(mfn, flags));
+    const pte = grantPteFlags(readonly);
+    mem.write(l1, i, pteLo(mfn, pte), pteHi(mfn, pte));
     d.counters.c[C.CycHv] += this.xen.costs.validateEntry; // UPDATE_ENTRY: one cmpxchg of the entry
     if (olo & PTE_P) {
       pvMm.putPageFromEntry(1, olo, ohi, l1, d);
-      d.invlpg(va);
+      if (va >= 0) d.invlpg(va);
+      else d.flushTlb(); // the entry was named by its machine address: which va it maps is not known
     }
     return GNTST_okay;
   }
 
   /** replace_grant_pv_mapping with no new address: the entry must map the frame, and is cleared. */
-  private unmapPv(d: Domain, va: number, mfn: number): number {
-    const l1 = this.l1Of(d, va);
-    if (l1 < 0) return GNTST_general_error;
+  private unmapPv(d: Domain, addr: number, mfn: number, flags: number): number {
+    const at = pvEntrySlot(this.xen, d, addr, flags);
+    if (!at) return GNTST_general_error;
+    const [l1, i] = at;
     const { mem } = this.xen;
-    const i = tableIndex(va, 1);
     const olo = mem.readLo(l1, i);
     if (!(olo & PTE_P) || pteFrame(olo, mem.readHi(l1, i)) !== mfn) return GNTST_general_error; // "PTE … doesn't match grant"
     mem.write(l1, i, 0, 0);
@@ -140,22 +133,48 @@ export class GrantHostMapper implements HostMapper {
   }
 }
 
+/** host_addr is page-aligned (a linear or guest-physical address), or with GNTMAP_contains_pte, an entry's 8-byte-aligned machine address. */
+function validAddr(addr: number, flags: number): boolean {
+  return Number.isSafeInteger(addr) && addr >= 0 && addr % (flags & GNTMAP_contains_pte ? 8 : 4096) === 0;
+}
+
+/**
+ * The L1 entry a PV mapper's host_addr names, as [table mfn, index], or null: the entry of the L1
+ * mapping the linear address in its current tables (pv_map_guest_l1e), or with
+ * GNTMAP_contains_pte the entry at that machine address (create_grant_pte_mapping); either way
+ * the table must be a validated L1 of the mapper's (PGT_l1_page_table, get_page_from_mfn).
+ */
+function pvEntrySlot(xen: Hypervisor, d: Domain, addr: number, flags: number): [number, number] | null {
+  let l1: number;
+  let i: number;
+  if (flags & GNTMAP_contains_pte) {
+    l1 = Math.floor(addr / 4096);
+    i = (addr % 4096) / 8;
+  } else {
+    if (d.guestCr3 < 0) return null;
+    l1 = guestMapL1e(xen.mem, d.guestCr3, addr);
+    i = tableIndex(addr, 1);
+  }
+  const ft = xen.ft;
+  if (l1 < 0 || l1 >= ft.nrFrames || ft.owner(l1) !== d.domid || ft.type(l1) !== PGT_l1_page_table || ft.typeCount(l1) === 0) return null;
+  return [l1, i];
+}
+
 /**
  * Where a host mapping lives now: the frame `d`'s tables (PV: the L1 entry for `hostAddr` in its
  * current tables; translated: the p2m grant entry and, under HAP, EPT) map at `hostAddr`, and
  * whether writably; null when nothing maps there. For the auditor and the backends' accesses.
  */
-export function hostMappingAt(xen: Hypervisor, d: Domain, hostAddr: number): { mfn: number; writable: boolean } | null {
+export function hostMappingAt(xen: Hypervisor, d: Domain, hostAddr: number, flags = 0): { mfn: number; writable: boolean } | null {
   if (isTranslated(d)) {
     const e = d.grantP2m.get(hostAddr / 4096);
     if (!e) return null;
     if (d.hap && d.hap.lookup(hostAddr / 4096) !== e.mfn) return null;
     return { mfn: e.mfn, writable: !e.readonly };
   }
-  if (d.guestCr3 < 0) return null;
-  const l1 = guestMapL1e(xen.mem, d.guestCr3, hostAddr);
-  if (l1 < 0) return null;
-  const i = tableIndex(hostAddr, 1);
+  const at = pvEntrySlot(xen, d, hostAddr, flags);
+  if (!at) return null;
+  const [l1, i] = at;
   const lo = xen.mem.readLo(l1, i);
   if (!(lo & PTE_P)) return null;
   return { mfn: pteFrame(lo, xen.mem.readHi(l1, i)), writable: (lo & PTE_RW) !== 0 };
@@ -173,7 +192,7 @@ export function auditHostMappings(xen: Hypervisor): string[] {
     const d = xen.domain(m.mapper);
     if (!d) continue;
     const at = `d${m.mapper} handle ${m.handle} (d${m.granter} ref ${m.ref})`;
-    const got = hostMappingAt(xen, d, m.hostAddr);
+    const got = hostMappingAt(xen, d, m.hostAddr, m.flags & GNTMAP_contains_pte);
     const where = `0x${m.hostAddr.toString(16)}`;
     if (!got) out.push(`${at}: host mapping at ${where} has no entry (mfn ${m.mfn} expected)`);
     else if (got.mfn !== m.mfn) out.push(`${at}: host mapping at ${where} maps mfn ${got.mfn}, not the granted mfn ${m.mfn}`);
