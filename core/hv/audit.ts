@@ -13,11 +13,12 @@
  * that checks each guest kernel's own counts, and its findings follow the domain's.
  */
 import type { AuditResult } from '../api/results.js';
-import { EPT_PS, EPT_RWX, pteFrame } from '../machine/pte.js';
+import { EPT_PS, EPT_RWX, EPT_W, EPT_X, pteFrame } from '../machine/pte.js';
 import type { Domain } from './domain.js';
 import type { Hypervisor } from './hypervisor.js';
 import { DOMID_XEN } from './mm/frameTable.js';
 import { PvRecount, type Found } from './auditPv.js';
+import { auditHostMappings } from './mm/grantHost.js';
 
 /** Checks what runs inside a domain (its guest kernel) and appends what it finds to `out`. */
 export type GuestAudit = (d: Domain, out: string[]) => void;
@@ -48,7 +49,11 @@ function auditDomain(xen: Hypervisor, d: Domain, pv: readonly Domain[], guest: G
     r.frames += p.frames;
     r.entries += p.entries;
   }
-  if (d.shadow) for (const v of d.shadow.audit((m) => xen.ft.owner(m) === d.domid)) r.rest.push(`${d.name}: ${v}`);
+  if (d.shadow) {
+    // A shadow may map a frame the domain has a grant host mapping of (its p2m_grant_map entry).
+    const granted = new Set([...d.grantP2m.values()].map((e) => e.mfn));
+    for (const v of d.shadow.audit((m) => xen.ft.owner(m) === d.domid || granted.has(m))) r.rest.push(`${d.name}: ${v}`);
+  }
   if (d.hap) auditEpt(xen, d, r.rest, r);
   guest?.(d, r.rest);
   return r;
@@ -62,6 +67,8 @@ function compose(xen: Hypervisor, parts: Map<Domain, DomainAudit>, pageLists: st
   const violations = pageLists.map((v) => `frame table: ${v}`);
   // Grants: every mapping backed by a live grant, GTF_reading/writing as the mappings say.
   for (const v of xen.gnttab.audit()) violations.push(`grant table: ${v}`);
+  // Host mappings: each one's entry is still in the mapper's tables (or p2m), as granted.
+  for (const v of auditHostMappings(xen)) violations.push(`grant table: ${v}`);
   const checked = { frames: 0, entries: 0 };
   const found: Found[] = [];
   for (const d of xen.domains) {
@@ -168,6 +175,9 @@ function sameCounters(a: Float64Array, b: Float64Array): boolean {
 
 function auditEpt(xen: Hypervisor, d: Domain, out: string[], checked: { frames: number; entries: number }): void {
   const { mem, ft } = xen;
+  // Leaves a grant host mapping put there (p2m_grant_map_rw/ro): mfn → writable.
+  const granted = new Map<number, boolean>();
+  for (const e of d.grantP2m.values()) granted.set(e.mfn, !e.readonly || granted.get(e.mfn) === true);
   const visit = (table: number, level: number) => {
     checked.frames++;
     for (const i of mem.nonZeroEntries(table, [])) {
@@ -180,6 +190,11 @@ function auditEpt(xen: Hypervisor, d: Domain, out: string[], checked: { frames: 
         continue;
       }
       const size = 2 ** (9 * (level - 1));
+      const g = level === 1 ? granted.get(frame) : undefined;
+      if (g !== undefined && ft.owner(frame) !== d.domid) {
+        if (lo & EPT_X || (lo & EPT_W && !g)) out.push(`${d.name}: EPT L1 entry ${i} maps granted mfn ${frame} with more access than its grant mapping (${lo & EPT_RWX})`);
+        continue;
+      }
       for (let k = 0; k < size; k++) {
         if (ft.owner(frame + k) !== d.domid) {
           out.push(`${d.name}: EPT L${level} entry ${i} maps mfn ${frame + k}, owned by ${ft.owner(frame + k)}`);

@@ -10,6 +10,7 @@
  * time, so an incremental auditor can keep a domain's PvRecount and redo only the tables and
  * frames a step wrote (see PvRecount.update): the result is the one a full pass gives.
  */
+import { GNTMAP_device_map, GNTMAP_host_map } from '../api/public/grant_table.js';
 import { ENTRIES_PER_TABLE } from '../base/types.js';
 import { PTE_P, PTE_RW, pteFrame } from '../machine/pte.js';
 import type { Domain } from './domain.js';
@@ -43,8 +44,41 @@ function nameOf(xen: Hypervisor, id: number): string {
   return `d${id}`;
 }
 
+/**
+ * The grants as the PV recount of one domain needs them: the foreign frames it has mapped by grant
+ * into its page tables (mfn → how many read-only and writable host mappings the hostMapper
+ * installed), and the references mappings of its own frames hold (page-list position → general
+ * references, writable type references), as map_grant_ref takes them.
+ */
+interface GrantView {
+  mapped: Map<number, { ro: number; rw: number }>;
+  refs: [pos: number, count: number, writable: number][];
+  /** The mapped set, as a string, to notice when it changes between incremental audits. */
+  key: string;
+}
+
+function grantView(xen: Hypervisor, d: Domain): GrantView {
+  const mapped = new Map<number, { ro: number; rw: number }>();
+  const refs: [number, number, number][] = [];
+  const ft = xen.ft;
+  for (const g of xen.gnttab.mappings()) {
+    if (g.mapper === d.domid && g.installed) {
+      let e = mapped.get(g.mfn);
+      if (!e) mapped.set(g.mfn, (e = { ro: 0, rw: 0 }));
+      e[g.readonly ? 'ro' : 'rw']++;
+    }
+    if (ft.owner(g.mfn) !== d.domid) continue;
+    const dev = g.flags & GNTMAP_device_map ? 1 : 0;
+    const host = g.flags & GNTMAP_host_map ? 1 : 0;
+    // The granter is this PV domain: a writable host mapping holds a type reference too.
+    refs.push([ft.listPos(g.mfn), dev + host, g.readonly ? 0 : dev + host]);
+  }
+  const key = [...mapped].map(([m, e]) => `${m}:${e.ro}:${e.rw}`).sort().join(',');
+  return { mapped, refs, key };
+}
+
 /** Pass 1 for one frame of `owner`: null unless it is in use as a page table. */
-function tableContribution(xen: Hypervisor, owner: number, m: number, pos: number): TableContribution | null {
+function tableContribution(xen: Hypervisor, owner: number, m: number, pos: number, grants: GrantView): TableContribution | null {
   const { ft, mem } = xen;
   const n = ft.nrFrames;
   const ch = ft.peek(m);
@@ -76,6 +110,18 @@ function tableContribution(xen: Hypervisor, owner: number, m: number, pos: numbe
     }
     const ti = target & FT_CHUNK_MASK;
     if (tc === null || tc.owner[ti] !== owner) {
+      // A frame it does not own is allowed in an L1 only as a grant host mapping it holds, with
+      // the access it was granted (its references are the grant's, not the entry's).
+      const g = t === PGT_l1_page_table ? grants.mapped.get(target) : undefined;
+      if (g && (lo & PTE_RW ? g.rw : g.ro + g.rw) > 0) {
+        if (lo & PTE_RW || g.ro > 0) continue;
+        r.found.push({ pass: 1, mfn: m, text: `${nameOf(xen, owner)}: l1 mfn ${m} entry ${i} maps granted mfn ${target} read-only, but its grant mapping is writable` });
+        continue;
+      }
+      if (g) {
+        r.found.push({ pass: 1, mfn: m, text: `${nameOf(xen, owner)}: l1 mfn ${m} entry ${i} maps granted mfn ${target} writable, but it was mapped read-only` });
+        continue;
+      }
       r.found.push({ pass: 1, mfn: m, text: `${nameOf(xen, owner)}: ${PGT_NAMES[t]} mfn ${m} entry ${i} maps mfn ${target}, which it does not own` });
       continue;
     }
@@ -152,6 +198,9 @@ export class PvRecount {
   /** Each frame's type as pass 1 last saw it (pass 1 of a table reads its targets' types). */
   private types = new Uint8Array(0);
   private bases: number[] = [];
+  /** What the grants added to the recount at the last audit (page-list positions) and the mapped set's key. */
+  private grantRefs: GrantView['refs'] = [];
+  private grantKey = '';
   private size = -1;
 
   constructor(
@@ -169,19 +218,22 @@ export class PvRecount {
     this.types = new Uint8Array(owned.length);
     this.tables.clear();
     this.frames.clear();
+    const grants = grantView(xen, d);
+    this.grantKey = grants.key;
+    this.grantRefs = grants.refs;
     for (let k = 0; k < owned.length; k++) {
       const m = owned[k]!;
       this.types[k] = ft.type(m);
-      const c = tableContribution(xen, d.domid, m, k);
+      const c = tableContribution(xen, d.domid, m, k, grants);
       if (c === null) continue;
       this.tables.set(m, c);
       for (const i of c.incs) this.s[i]++;
     }
     this.bases = basePointers(xen, d, pv);
-    for (const p of this.bases) this.addBase(p, 1);
+    this.addHeld(1);
     const who = nameOf(xen, d.domid);
     for (let k = 0; k < owned.length; k++) this.redoFrame(who, owned[k]!, k);
-    for (const p of this.bases) this.addBase(p, -1);
+    this.addHeld(-1);
     return this.report();
   }
 
@@ -196,6 +248,9 @@ export class PvRecount {
     const { xen, d } = this;
     const ft = xen.ft;
     if (ft.ownedCount(d.domid) !== this.size) return this.full(pv);
+    // Which foreign frames its tables may map depends on its grant mappings, not on memory.
+    const grants = grantView(xen, d);
+    if (grants.key !== this.grantKey) return this.full(pv);
     const mine: number[] = [];
     for (const m of written) {
       if (ft.owner(m) !== d.domid) continue;
@@ -213,7 +268,7 @@ export class PvRecount {
         }
         this.tables.delete(m);
       }
-      const c = tableContribution(xen, d.domid, m, ft.listPos(m));
+      const c = tableContribution(xen, d.domid, m, ft.listPos(m), grants);
       if (c === null) continue;
       this.tables.set(m, c);
       for (const i of c.incs) {
@@ -224,13 +279,25 @@ export class PvRecount {
     const bases = basePointers(xen, d, pv);
     for (const p of this.bases) redo.add(p);
     for (const p of bases) redo.add(p);
+    for (const [p] of this.grantRefs) redo.add(p);
+    for (const [p] of grants.refs) redo.add(p);
     this.bases = bases;
-    for (const p of bases) this.addBase(p, 1);
+    this.grantRefs = grants.refs;
+    this.addHeld(1);
     const who = nameOf(xen, d.domid);
     const owned = ft.ownedFrames(d.domid);
     for (const k of redo) this.redoFrame(who, owned[k]!, k);
-    for (const p of bases) this.addBase(p, -1);
+    this.addHeld(-1);
     return this.report();
+  }
+
+  /** Adds (by 1) or takes back (by -1) what base pointers and grant mappings hold on the domain's frames. */
+  private addHeld(by: number): void {
+    for (const p of this.bases) this.addBase(p, by);
+    for (const [p, count, writable] of this.grantRefs) {
+      this.s[p * FIELDS + COUNT] += by * count;
+      this.s[p * FIELDS + WRITABLE] += by * writable;
+    }
   }
 
   private addBase(pos: number, by: number): void {

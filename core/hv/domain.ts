@@ -10,6 +10,7 @@ import type { MachineMemory } from '../machine/memory.js';
 import type { Mmu } from '../machine/mmu/mmu.js';
 import { PagingKind, type TranslationContext } from '../machine/mmu/types.js';
 import type { FrameTable } from './mm/frameTable.js';
+import type { GrantP2mEntry } from './mm/grantHost.js';
 import type { PvDomain } from './mm/pageType.js';
 import type { Hap } from './paging/hap.js';
 import type { ShadowPaging } from './paging/shadow/shadowPaging.js';
@@ -29,6 +30,11 @@ export class Domain implements PvDomain {
   mmu!: Mmu;
   hap?: Hap;
   shadow?: ShadowPaging;
+  /**
+   * A translated domain's p2m entries of type p2m_grant_map_rw / p2m_grant_map_ro: gfn → the granted
+   * frame, at gfns that are not its RAM (grantHost.ts installs and removes them).
+   */
+  readonly grantP2m = new Map<number, GrantP2mEntry>();
   /** Frames Xen took from its heap for this domain (the shadow pool); EPT tables are in `hap.tableFrames`. */
   readonly xenFrames: number[] = [];
   /** Simulated cycles this domain's vCPU has used since it was built, boot included; never reset (xl list's Time). */

@@ -70,14 +70,20 @@ export interface BlkbackStats {
   notifies: number;
 }
 
-/** Where blkback maps a ring page in its kernel (a vmalloc-area address, as alloc_vm_area gives). */
-const RING_HOST_ADDR = 0xffffc90000000000;
+/** A request segment's grant mapping: its handle, bus address, and grant page (-1: a device mapping). */
+interface SegmentMapping {
+  handle: number;
+  devBusAddr: number;
+  hostAddr: number;
+}
 
 export class Blkback {
   state: XenbusState = XenbusStateUnknown;
   readonly stats: BlkbackStats = { requests: 0, errors: 0, grantMaps: 0, grantUnmaps: 0, notifies: 0 };
   private ring: BackRing | null = null;
   private ringHandle = -1;
+  /** Where the ring is mapped: a grant page of the kernel (xenbus_map_ring_valloc's address), -1 when not. */
+  private ringAddr = -1;
   private port = -1;
   private inFlight = 0;
   private closed = false;
@@ -122,8 +128,10 @@ export class Blkback {
     const env = this.env;
     const ref = Number(env.xs.read(`${this.frontendDir}/ring-ref`));
     const remotePort = Number(env.xs.read(`${this.frontendDir}/event-channel`));
-    const m = env.gnttab.mapGrantRef({ dom: this.frontendId, ref, flags: GNTMAP_host_map, hostAddr: RING_HOST_ADDR });
+    const addr = env.grantPages.alloc();
+    const m = env.gnttab.mapGrantRef({ dom: this.frontendId, ref, flags: GNTMAP_host_map, hostAddr: addr });
     if (m.status !== GNTST_okay) {
+      env.grantPages.free(addr);
       env.log(`blkback: ${this.dir}: mapping ring-ref ${ref} of domain ${this.frontendId} failed (${m.status})`);
       switchState(env.xs, this.dir, (this.state = XenbusStateClosing));
       return;
@@ -132,11 +140,11 @@ export class Blkback {
     // xen_blkif_map: BACK_RING_ATTACH at the shared rsp_prod, so a ring the frontend hands over
     // again goes on where it stopped (requests already answered are not run twice); a ring
     // claiming more unanswered requests than it has slots is refused (-EIO).
-    const ring = new BackRing(env.mappedPage(m.mfn), BLKIF_SLOT_BYTES);
+    // The ring is read and written through the mapping just made.
+    const ring = new BackRing(env.hostPage(addr), BLKIF_SLOT_BYTES);
     const rspProd = ring.rspProd;
     if ((ring.reqProd - rspProd) >>> 0 > ring.nrEnts) {
-      env.gnttab.unmapGrantRef({ handle: m.handle, hostAddr: RING_HOST_ADDR });
-      this.stats.grantUnmaps++;
+      this.unmapRing(m.handle, addr);
       env.log(`blkback: ${this.dir}: ring-ref ${ref} of domain ${this.frontendId} has req_prod ${ring.reqProd}, rsp_prod ${rspProd}: more requests than slots`);
       switchState(env.xs, this.dir, (this.state = XenbusStateClosing));
       return;
@@ -144,13 +152,13 @@ export class Blkback {
     ring.reqCons = ring.rspProdPvt = rspProd;
     const port = env.evtchn.bindInterdomain(this.frontendId, remotePort);
     if (port < 0) {
-      env.gnttab.unmapGrantRef({ handle: m.handle, hostAddr: RING_HOST_ADDR });
-      this.stats.grantUnmaps++;
+      this.unmapRing(m.handle, addr);
       env.log(`blkback: ${this.dir}: binding event channel ${remotePort} failed (${port})`);
       switchState(env.xs, this.dir, (this.state = XenbusStateClosing));
       return;
     }
     this.ringHandle = m.handle;
+    this.ringAddr = addr;
     this.port = port;
     this.ring = ring;
     env.evtchn.onPort(port, () => this.interrupt());
@@ -163,12 +171,17 @@ export class Blkback {
   private disconnect(): void {
     const env = this.env;
     if (this.port >= 0) env.evtchn.close(this.port);
-    if (this.ringHandle >= 0) {
-      env.gnttab.unmapGrantRef({ handle: this.ringHandle, hostAddr: RING_HOST_ADDR });
-      this.stats.grantUnmaps++;
-    }
+    if (this.ringHandle >= 0) this.unmapRing(this.ringHandle, this.ringAddr);
     this.ring = null;
-    this.port = this.ringHandle = -1;
+    this.port = this.ringHandle = this.ringAddr = -1;
+  }
+
+  /** xenbus_unmap_ring_vfree: the ring's grant unmapped at its address, the page back to the pool. */
+  private unmapRing(handle: number, addr: number): void {
+    const rc = this.env.gnttab.unmapGrantRef({ handle, hostAddr: addr });
+    this.stats.grantUnmaps++;
+    if (rc === GNTST_okay) this.env.grantPages.free(addr);
+    else this.env.log(`blkback: ${this.dir}: unmapping the ring at 0x${addr.toString(16)} failed (GNTST ${rc}): its page is not reused`);
   }
 
   /** The domain is being torn down: nothing more is answered. */
@@ -212,25 +225,32 @@ export class Blkback {
     }
     if (req.sector + sectors > this.disk.sectors) return this.respond(req.id, op, BLKIF_RSP_ERROR);
     // Map every segment for the device: the disk DMAs straight into the guest's pages (blkback
-    // itself never touches the data). A write needs only read access to them.
-    const flags = GNTMAP_device_map | (op === BLKIF_OP_WRITE ? GNTMAP_readonly : 0);
-    const handles: { handle: number; devBusAddr: number }[] = [];
+    // itself never touches the data). A write needs only read access to them. A PV kernel maps
+    // them for the device (GNTMAP_device_map, the bus address is the frame's); Xen refuses device
+    // mappings to a translated (HVM, PVH) kernel ("No device mapping in HVM domain"), which maps
+    // each at a grant page as Linux's blkback does (GNTMAP_host_map) and gives the device the
+    // frame's machine address (the lab's DMA is by machine address; no IOMMU remapping here).
+    const hostMap = env.autoTranslated;
+    const flags = (hostMap ? GNTMAP_host_map : GNTMAP_device_map) | (op === BLKIF_OP_WRITE ? GNTMAP_readonly : 0);
+    const handles: SegmentMapping[] = [];
     const segments: { busAddr: number; bytes: number }[] = [];
     for (const s of req.segs) {
-      const m = env.gnttab.mapGrantRef({ dom: this.frontendId, ref: s.gref, flags });
+      const hostAddr = hostMap ? env.grantPages.alloc() : -1;
+      const m = env.gnttab.mapGrantRef({ dom: this.frontendId, ref: s.gref, flags, ...(hostMap ? { hostAddr } : {}) });
       if (m.status !== GNTST_okay) {
+        if (hostMap) env.grantPages.free(hostAddr);
         this.unmapAll(handles);
         env.log(`blkback: ${this.dir}: request ${req.id}: grant ${s.gref} of domain ${this.frontendId} refused (GNTST ${m.status})`);
         return this.respond(req.id, op, BLKIF_RSP_ERROR);
       }
       this.stats.grantMaps++;
-      handles.push({ handle: m.handle, devBusAddr: m.devBusAddr });
+      handles.push({ handle: m.handle, devBusAddr: m.devBusAddr, hostAddr });
       segments.push({ busAddr: m.devBusAddr + s.firstSect * SECTOR_BYTES, bytes: (s.lastSect - s.firstSect + 1) * SECTOR_BYTES });
     }
     this.issue(req.id, op, { op: op === BLKIF_OP_READ ? 'read' : 'write', sector: req.sector, segments }, handles);
   }
 
-  private issue(id: number, op: number, t: Omit<BlockTransfer, 'done'>, handles: { handle: number; devBusAddr: number }[]): void {
+  private issue(id: number, op: number, t: Omit<BlockTransfer, 'done'>, handles: SegmentMapping[]): void {
     this.inFlight++;
     this.disk.submit({
       ...t,
@@ -243,10 +263,17 @@ export class Blkback {
     });
   }
 
-  /** Unmap for the device: Xen undoes a device mapping only when given its dev_bus_addr. */
-  private unmapAll(handles: { handle: number; devBusAddr: number }[]): void {
+  /**
+   * Unmap: Xen undoes a device mapping only when given its dev_bus_addr, a host mapping only when
+   * given its host_addr (whose grant page then goes back to the pool).
+   */
+  private unmapAll(handles: SegmentMapping[]): void {
     for (const h of handles) {
-      this.env.gnttab.unmapGrantRef({ handle: h.handle, devBusAddr: h.devBusAddr });
+      if (h.hostAddr < 0) {
+        this.env.gnttab.unmapGrantRef({ handle: h.handle, devBusAddr: h.devBusAddr });
+      } else if (this.env.gnttab.unmapGrantRef({ handle: h.handle, hostAddr: h.hostAddr }) === GNTST_okay) {
+        this.env.grantPages.free(h.hostAddr);
+      }
       this.stats.grantUnmaps++;
     }
   }

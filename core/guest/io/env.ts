@@ -76,6 +76,11 @@ export interface XenIoEnv {
   readonly domid: number;
   /** /local/domain/<domid> */
   readonly home: string;
+  /**
+   * XENFEAT_auto_translated_physmap: Xen translates this kernel's memory (HVM, PVH). Its grant host
+   * mappings are at guest-physical addresses, and Xen refuses it device mappings.
+   */
+  readonly autoTranslated: boolean;
   readonly evtchn: EventChannelOps;
   readonly grants: GrantEntries;
   readonly gnttab: GrantOps;
@@ -84,8 +89,15 @@ export interface XenIoEnv {
   readonly flip: PageFlipOps | null;
   /** The kernel's access to one of its pages through its direct map. */
   page(pfn: number): DataView;
-  /** The kernel's access to a foreign frame it has mapped by grant (GNTMAP_host_map). */
+  /** The kernel's access to a foreign frame it has mapped by grant (GNTMAP_host_map), by mfn. */
   mappedPage(mfn: number): DataView;
+  /**
+   * gnttab_alloc_pages / gnttab_free_pages: pages set aside (ballooned out) to map grants at; each
+   * is named by the address to pass as GNTMAP_host_map's host_addr.
+   */
+  readonly grantPages: { alloc(): number; free(hostAddr: number): void };
+  /** The kernel's access through the grant host mapping at `hostAddr` (its page tables or p2m); throws if nothing is mapped there. */
+  hostPage(hostAddr: number): DataView;
   /** The bus address a device uses to reach `pfn` (PV: its machine address). */
   busAddr(pfn: number): number;
   /** What a grant entry's frame field holds for `pfn`: the mfn for a PV guest, the gfn for HVM. */

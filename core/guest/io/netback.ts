@@ -89,10 +89,6 @@ export interface NetbackStats {
   flips: number;
 }
 
-/** Where netback maps the two ring pages (vmalloc-area addresses, as xenbus_map_ring_valloc gives). */
-const TX_RING_HOST_ADDR = 0xffffc90000100000;
-const RX_RING_HOST_ADDR = 0xffffc90000101000;
-
 export class Netback implements BridgePort {
   state: XenbusState = XenbusStateUnknown;
   readonly stats: NetbackStats = { txFrames: 0, rxFrames: 0, rxDropped: 0, errors: 0, notifies: 0, grantMaps: 0, grantUnmaps: 0, flips: 0 };
@@ -100,6 +96,9 @@ export class Netback implements BridgePort {
   private rx: BackRing | null = null;
   private txHandle = -1;
   private rxHandle = -1;
+  /** Where the rings are mapped: grant pages of the kernel (xenbus_map_ring_valloc's addresses), -1 when not. */
+  private txAddr = -1;
+  private rxAddr = -1;
   private port = -1;
   private readonly rxQueue: Skb[] = [];
   private rxQueueBytes = 0;
@@ -163,28 +162,35 @@ export class Netback implements BridgePort {
     const txRef = Number(xs.read(`${this.frontendDir}/tx-ring-ref`));
     const rxRef = Number(xs.read(`${this.frontendDir}/rx-ring-ref`));
     const remotePort = Number(xs.read(`${this.frontendDir}/event-channel`));
-    const t = env.gnttab.mapGrantRef({ dom: this.frontendId, ref: txRef, flags: GNTMAP_host_map, hostAddr: TX_RING_HOST_ADDR });
-    if (t.status !== GNTST_okay) return this.fail(`mapping tx-ring-ref ${txRef} of domain ${this.frontendId} failed (${t.status})`);
+    const txAddr = env.grantPages.alloc();
+    const t = env.gnttab.mapGrantRef({ dom: this.frontendId, ref: txRef, flags: GNTMAP_host_map, hostAddr: txAddr });
+    if (t.status !== GNTST_okay) {
+      env.grantPages.free(txAddr);
+      return this.fail(`mapping tx-ring-ref ${txRef} of domain ${this.frontendId} failed (${t.status})`);
+    }
     this.stats.grantMaps++;
-    const r = env.gnttab.mapGrantRef({ dom: this.frontendId, ref: rxRef, flags: GNTMAP_host_map, hostAddr: RX_RING_HOST_ADDR });
+    const rxAddr = env.grantPages.alloc();
+    const r = env.gnttab.mapGrantRef({ dom: this.frontendId, ref: rxRef, flags: GNTMAP_host_map, hostAddr: rxAddr });
     if (r.status !== GNTST_okay) {
-      env.gnttab.unmapGrantRef({ handle: t.handle, hostAddr: TX_RING_HOST_ADDR });
-      this.stats.grantUnmaps++;
+      env.grantPages.free(rxAddr);
+      this.unmapRing(t.handle, txAddr);
       return this.fail(`mapping rx-ring-ref ${rxRef} of domain ${this.frontendId} failed (${r.status})`);
     }
     this.stats.grantMaps++;
     const port = env.evtchn.bindInterdomain(this.frontendId, remotePort);
     if (port < 0) {
-      env.gnttab.unmapGrantRef({ handle: t.handle, hostAddr: TX_RING_HOST_ADDR });
-      env.gnttab.unmapGrantRef({ handle: r.handle, hostAddr: RX_RING_HOST_ADDR });
-      this.stats.grantUnmaps += 2;
+      this.unmapRing(t.handle, txAddr);
+      this.unmapRing(r.handle, rxAddr);
       return this.fail(`binding event channel ${remotePort} failed (${port})`);
     }
     this.txHandle = t.handle;
     this.rxHandle = r.handle;
+    this.txAddr = txAddr;
+    this.rxAddr = rxAddr;
     this.port = port;
-    this.tx = new BackRing(env.mappedPage(t.mfn), NETIF_TX_SLOT_BYTES);
-    this.rx = new BackRing(env.mappedPage(r.mfn), NETIF_RX_SLOT_BYTES);
+    // The rings are read and written through the mappings just made.
+    this.tx = new BackRing(env.hostPage(txAddr), NETIF_TX_SLOT_BYTES);
+    this.rx = new BackRing(env.hostPage(rxAddr), NETIF_RX_SLOT_BYTES);
     env.evtchn.onPort(port, () => this.interrupt());
     switchState(xs, this.dir, (this.state = XenbusStateConnected));
     env.log(`netback: ${this.dir}: connected to domain ${this.frontendId} (tx-ring-ref ${txRef}, rx-ring-ref ${rxRef}, port ${port})`);
@@ -194,14 +200,19 @@ export class Netback implements BridgePort {
   private disconnect(): void {
     const env = this.env;
     if (this.port >= 0) env.evtchn.close(this.port);
-    for (const [h, a] of [[this.txHandle, TX_RING_HOST_ADDR], [this.rxHandle, RX_RING_HOST_ADDR]] as const) {
-      if (h < 0) continue;
-      env.gnttab.unmapGrantRef({ handle: h, hostAddr: a });
-      this.stats.grantUnmaps++;
-    }
+    if (this.txHandle >= 0) this.unmapRing(this.txHandle, this.txAddr);
+    if (this.rxHandle >= 0) this.unmapRing(this.rxHandle, this.rxAddr);
     this.tx = this.rx = null;
-    this.port = this.txHandle = this.rxHandle = -1;
+    this.port = this.txHandle = this.rxHandle = this.txAddr = this.rxAddr = -1;
     this.dropQueue();
+  }
+
+  /** xenbus_unmap_ring_vfree: a ring's grant unmapped at its address, the page back to the pool. */
+  private unmapRing(handle: number, addr: number): void {
+    const rc = this.env.gnttab.unmapGrantRef({ handle, hostAddr: addr });
+    this.stats.grantUnmaps++;
+    if (rc === GNTST_okay) this.env.grantPages.free(addr);
+    else this.env.log(`netback: ${this.dir}: unmapping a ring at 0x${addr.toString(16)} failed (GNTST ${rc}): its page is not reused`);
   }
 
   /** The domain is being torn down: queued frames are lost (counted), nothing more is answered. */

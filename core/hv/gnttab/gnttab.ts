@@ -9,9 +9,12 @@
  * The frame field is an mfn for a PV granter and a gfn for a translated (HVM) one, which goes
  * through its p2m; a frame the granter does not own is GNTST_bad_page (get_paged_frame).
  *
- * Departure from Xen: a writable grant mapping of a PV granter's frame is refused when the frame
- * is a page table (get_page_type(PGT_writable_page) failing), but the lab does not hold the type
- * reference for the mapping's lifetime (the frame-table auditor would have to learn about it).
+ * A mapping holds references on the granted frame for its lifetime, as map_grant_ref takes them
+ * and unmap_common_complete drops them: one general reference per kind held (device, host), and a
+ * PGT_writable_page type reference for a writable device mapping and for a writable host mapping
+ * of a PV granter's frame (gnttab_host_mapping_get_page_type: not for a translated granter). So a
+ * page table cannot be mapped writable, and a frame mapped writable cannot become a page table.
+ * A host mapping's page-table entry is installed by the hostMapper (hv/mm/grantHost.ts, set by vm/).
  */
 import { DOMID_SELF } from '../../api/public/event_channel.js';
 import {
@@ -52,7 +55,8 @@ import type { CostTable } from '../../machine/cost.js';
 import { C, Hc } from '../../machine/counters.js';
 import type { MachineMemory } from '../../machine/memory.js';
 import type { Domain } from '../domain.js';
-import { PGT_none, PGT_writable_page } from '../mm/frameTable.js';
+import { PGT_validated, PGT_writable_page, type FrameTable } from '../mm/frameTable.js';
+import type { PageTypes } from '../mm/pageType.js';
 import { chargeHypercall, isTranslated } from '../evtchn/hypercallCharge.js';
 import { copyBytes } from './bytes.js';
 import { GrantTable, type Active } from './table.js';
@@ -64,6 +68,7 @@ export interface GnttabHost {
   domain(domid: number): Domain | undefined;
   readonly costs: CostTable;
   readonly mem: MachineMemory;
+  readonly ft: FrameTable;
   allocXenFrame(): number;
   /** A dead granter's frame that a mapping kept alive is no longer mapped: free it now. */
   releaseHeldFrame?(mfn: number): void;
@@ -75,6 +80,8 @@ export interface GnttabHost {
   assignPage?(e: Domain, mfn: number): void;
   /** free_domheap_page of a stolen frame no domain took. */
   freeStolenPage?(mfn: number): void;
+  /** Xen's page_info rules (get_page_type for the writable type reference a mapping holds). */
+  readonly pvMm: PageTypes;
 }
 
 /**
@@ -83,8 +90,9 @@ export interface GnttabHost {
  * / replace_grant_host_mapping: GNTST_general_error when the entry at hostAddr does not map mfn).
  */
 export interface HostMapper {
-  map(mapper: number, hostAddr: number, mfn: number, readonly: boolean): number;
-  unmap(mapper: number, hostAddr: number, mfn: number): number;
+  /** `flags` are the map's GNTMAP_* (GNTMAP_contains_pte: hostAddr is the machine address of the entry). */
+  map(mapper: number, hostAddr: number, mfn: number, readonly: boolean, flags?: number): number;
+  unmap(mapper: number, hostAddr: number, mfn: number, flags?: number): number;
 }
 
 /** One grant mapping (a maptrack entry), for the auditor, the Topology view and `xl`. */
@@ -95,9 +103,11 @@ export interface GrantMapping {
   mapper: number;
   handle: number;
   readonly: boolean;
-  /** GNTMAP_* still held: host_map and/or device_map, plus readonly. */
+  /** GNTMAP_* still held: host_map and/or device_map, plus readonly (and contains_pte with an installed host_map). */
   flags: number;
   hostAddr?: number;
+  /** The host mapper installed an entry at hostAddr (absent: recorded only). */
+  installed?: true;
 }
 
 export interface MapResult {
@@ -223,22 +233,24 @@ export class GrantTables {
           this.clearFailedPin(rt, ref, undefined, readonly);
           return failPut(GNTST_bad_page);
         }
-        act = { hostR: 0, hostW: 0, devR: 0, devW: 0, mapper: caller, mfn };
+        act = { hostR: 0, hostW: 0, devR: 0, devW: 0, mapper: caller, mfn, translated: isTranslated(rd) };
       }
     }
     const mfn = act.mfn;
-    // get_page_type(PGT_writable_page) for a writable mapping of a PV granter's frame: a page
-    // table (or descriptor page) cannot also be writable ("Could not pin grant frame").
-    const typed = !isTranslated(rd) && rd.ft.typeCount(mfn) > 0;
-    const t = rd.ft.type(mfn);
-    if (!readonly && typed && t !== PGT_none && t !== PGT_writable_page) {
+    const kinds = flags & (GNTMAP_device_map | GNTMAP_host_map | GNTMAP_readonly);
+    const pteAddr = flags & GNTMAP_contains_pte;
+    // The frame's references; a page table (or descriptor page) cannot take the writable type
+    // ("Could not pin grant frame").
+    if (!this.getRefs(rd, mfn, kinds, act.translated === true)) {
       this.clearFailedPin(rt, ref, act, readonly);
       return failPut(GNTST_general_error);
     }
     const hostAddr = op.hostAddr;
-    if (hostMap && hostAddr !== undefined && this.hostMapper) {
-      const rc = this.hostMapper.map(caller, hostAddr, mfn, readonly);
+    const install = hostMap && hostAddr !== undefined && this.hostMapper !== null;
+    if (install) {
+      const rc = this.hostMapper!.map(caller, hostAddr, mfn, readonly, flags & (GNTMAP_readonly | GNTMAP_contains_pte));
       if (rc !== GNTST_okay) {
+        this.putRefs(mfn, kinds, act.translated === true);
         this.clearFailedPin(rt, ref, act, readonly);
         return failPut(rc);
       }
@@ -246,10 +258,41 @@ export class GrantTables {
     if (dev) act[readonly ? 'devR' : 'devW']++;
     if (hostMap) act[readonly ? 'hostR' : 'hostW']++;
     rt.active.set(ref, act);
-    lt.maptrack[handle] = { flags: flags & (GNTMAP_device_map | GNTMAP_host_map | GNTMAP_readonly), granter: op.dom, ref, mfn, hostAddr };
+    lt.maptrack[handle] = { flags: kinds | (install ? pteAddr : 0), granter: op.dom, ref, mfn, hostAddr, installed: install };
     ld.counters.c[C.GrantMaps]++;
     ld.counters.c[C.CycHv] += this.host.costs.grantMap;
     return { status: GNTST_okay, handle, mfn, devBusAddr: mfn * PAGE_SIZE };
+  }
+
+  /**
+   * map_grant_ref's references on the frame for the kinds in `kinds` (GNTMAP_device_map,
+   * GNTMAP_host_map, GNTMAP_readonly): a general reference per kind; PGT_writable_page for a
+   * writable device mapping, and for a writable host mapping unless the granter is translated.
+   * False (nothing kept) if the frame is not the granter's or cannot take the writable type.
+   */
+  private getRefs(rd: Domain, mfn: number, kinds: number, translated: boolean): boolean {
+    const ft = this.host.ft;
+    if (ft.owner(mfn) !== rd.domid) return false;
+    const n = (kinds & GNTMAP_device_map ? 1 : 0) + (kinds & GNTMAP_host_map ? 1 : 0);
+    const types = writableTypeRefs(kinds, translated);
+    for (let k = 0; k < types; k++) {
+      if (this.host.pvMm.getPageType(mfn, PGT_writable_page, rd) !== 0) {
+        for (let j = 0; j < k; j++) putWritableType(ft, mfn);
+        return false;
+      }
+    }
+    ft.setCount(mfn, ft.count(mfn) + n);
+    return true;
+  }
+
+  /** unmap_common_complete's put_page / put_page_and_type for the kinds in `kinds`. */
+  private putRefs(mfn: number, kinds: number, translated: boolean): void {
+    const ft = this.host.ft;
+    const types = writableTypeRefs(kinds, translated);
+    for (let k = 0; k < types; k++) putWritableType(ft, mfn);
+    const n = (kinds & GNTMAP_device_map ? 1 : 0) + (kinds & GNTMAP_host_map ? 1 : 0);
+    if (ft.count(mfn) < n) throw new Error(`put_page underflow on granted mfn ${mfn}`);
+    ft.setCount(mfn, ft.count(mfn) - n);
   }
 
   /**
@@ -296,12 +339,12 @@ export class GrantTables {
       const given = op.hostAddr;
       let undo = map.hostAddr === undefined;
       if (!undo && given !== undefined) {
-        const rc = this.hostMapper ? this.hostMapper.unmap(caller, given, map.mfn) : given === map.hostAddr ? GNTST_okay : GNTST_general_error;
+        const rc = this.hostMapper ? this.hostMapper.unmap(caller, given, map.mfn, map.flags & GNTMAP_contains_pte) : given === map.hostAddr ? GNTST_okay : GNTST_general_error;
         if (rc !== GNTST_okay) return rc;
         undo = true;
       }
       if (undo) {
-        map.flags &= ~GNTMAP_host_map;
+        map.flags &= ~(GNTMAP_host_map | GNTMAP_contains_pte);
         done |= GNTMAP_host_map;
       }
     }
@@ -319,8 +362,12 @@ export class GrantTables {
     return GNTST_okay;
   }
 
-  /** unmap_common_complete: drops the pins `done` held and clears GTF_writing / GTF_reading (reduce_status_for_pin). */
+  /**
+   * unmap_common_complete: drops the references and pins `done` held and clears GTF_writing /
+   * GTF_reading (reduce_status_for_pin).
+   */
   private unpin(rt: GrantTable, ref: number, act: Active, done: number, readonly: boolean): void {
+    this.putRefs(act.mfn, done | (readonly ? GNTMAP_readonly : 0), act.translated === true);
     if (done & GNTMAP_device_map) act[readonly ? 'devR' : 'devW']--;
     if (done & GNTMAP_host_map) act[readonly ? 'hostR' : 'hostW']--;
     const pins = act.hostR + act.hostW + act.devR + act.devW;
@@ -497,6 +544,7 @@ export class GrantTables {
         if (!m) return;
         const g: GrantMapping = { granter: m.granter, ref: m.ref, mfn: m.mfn, mapper, handle, readonly: (m.flags & GNTMAP_readonly) !== 0, flags: m.flags };
         if (m.hostAddr !== undefined) g.hostAddr = m.hostAddr;
+        if (m.installed && m.flags & GNTMAP_host_map) g.installed = true;
         out.push(g);
       });
     }
@@ -565,6 +613,20 @@ export class GrantTables {
     }
     return out;
   }
+}
+
+/** PGT_writable_page references a mapping of these kinds holds (gnttab_host_mapping_get_page_type on x86). */
+function writableTypeRefs(kinds: number, translated: boolean): number {
+  if (kinds & GNTMAP_readonly) return 0;
+  return (kinds & GNTMAP_device_map ? 1 : 0) + (kinds & GNTMAP_host_map && !translated ? 1 : 0);
+}
+
+/** put_page_type of a PGT_writable_page reference (no table to free: the frame is plain memory). */
+function putWritableType(ft: FrameTable, mfn: number): void {
+  const n = ft.typeCount(mfn);
+  if (n <= 0 || ft.type(mfn) !== PGT_writable_page) throw new Error(`put_page_type underflow on granted mfn ${mfn}`);
+  ft.setTypeCount(mfn, n - 1);
+  if (n === 1) ft.setFlags(mfn, ft.flags(mfn) & ~PGT_validated);
 }
 
 /** A grant entry under check: its table, ref, active entry (if pinned) and the domain pinning it. */

@@ -14,6 +14,12 @@ export interface Active {
   devW: number;
   mapper: number;
   mfn: number;
+  /**
+   * Whether the granter was translated when the entry was first pinned (a writable host mapping of
+   * an HVM granter's frame takes no type reference: gnttab_host_mapping_get_page_type). Kept here
+   * because the granter may be gone when the last mapping is undone.
+   */
+  translated?: boolean;
 }
 
 export interface MaptrackEntry {
@@ -23,6 +29,8 @@ export interface MaptrackEntry {
   mfn: number;
   /** The host_addr given at map time; undefined when the caller gave none (the lab's "only recorded"). */
   hostAddr: number | undefined;
+  /** Whether the host mapper installed an entry at hostAddr (false: recorded only, no mapper set). */
+  installed: boolean;
 }
 
 /** A domain's grant table: its shared frames, active entries, and its maptrack (as a mapper). */

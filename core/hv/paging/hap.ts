@@ -7,7 +7,7 @@ import { tableIndex } from '../../base/types.js';
 import { C, Vx } from '../../machine/counters.js';
 import type { CostTable } from '../../machine/cost.js';
 import type { MachineMemory } from '../../machine/memory.js';
-import { EPT_MT_WB, EPT_PS, EPT_R, EPT_RWX, pteFrame, pteLo, pteHi } from '../../machine/pte.js';
+import { EPT_MT_WB, EPT_PS, EPT_R, EPT_RWX, EPT_W, pteFrame, pteLo, pteHi } from '../../machine/pte.js';
 import type { Counters } from '../../machine/counters.js';
 
 export interface HapOwner {
@@ -98,6 +98,39 @@ export class Hap {
     const i = tableIndex(gpa, leaf);
     const flags = EPT_RWX | EPT_MT_WB | (leaf > 1 ? EPT_PS : 0);
     this.mem.write(table, i, pteLo(mfn, flags), pteHi(mfn, 0));
+  }
+
+  /**
+   * ept_set_entry for a p2m_grant_map_rw / p2m_grant_map_ro entry (ept_p2m_type_to_flags: R and W,
+   * or R only; never X), a 4 KiB leaf at `gfn`, which is not RAM (so no large leaf covers it).
+   */
+  setGrantEntry(gfn: number, mfn: number, readonly: boolean): void {
+    const table = this.leafTable(gfn * 4096);
+    this.mem.write(table, tableIndex(gfn * 4096, 1), pteLo(mfn, EPT_R | (readonly ? 0 : EPT_W) | EPT_MT_WB), pteHi(mfn, 0));
+  }
+
+  /** The 4 KiB leaf at `gfn` cleared (guest_physmap_remove_page); the caller flushes (INVEPT). */
+  clearGrantEntry(gfn: number): void {
+    const table = this.leafTable(gfn * 4096);
+    this.mem.write(table, tableIndex(gfn * 4096, 1), 0, 0);
+  }
+
+  /** The L1 EPT table for `gpa`, built on the way down (no large leaf may be in the way). */
+  private leafTable(gpa: number): number {
+    let table = this.eptRoot;
+    for (let level = 4; level > 1; level--) {
+      const i = tableIndex(gpa, level);
+      const lo = this.mem.readLo(table, i);
+      if (lo & EPT_RWX) {
+        if (lo & EPT_PS) throw new Error(`EPT: a large leaf covers gpa 0x${gpa.toString(16)}, which is not RAM`);
+        table = pteFrame(lo, this.mem.readHi(table, i));
+      } else {
+        const next = this.newTable();
+        this.mem.write(table, i, pteLo(next, EPT_RWX), pteHi(next, 0));
+        table = next;
+      }
+    }
+    return table;
   }
 
   /** The machine frame EPT maps `gfn` to, or -1 (a software walk, for the auditor). */

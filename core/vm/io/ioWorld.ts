@@ -20,6 +20,8 @@ import { DirectDma } from '../../machine/devices/dma.js';
 import { Msi } from '../../machine/devices/msi.js';
 import { PciBus } from '../../machine/devices/pci.js';
 import type { Hypervisor } from '../../hv/hypervisor.js';
+import { GrantHostMapper, hostMappingAt } from '../../hv/mm/grantHost.js';
+import { GrantPages } from './grantPages.js';
 import { GrantTableFrontend } from '../../guest/gnttab.js';
 import { Blkback } from '../../guest/io/blkback.js';
 import { Blkfront } from '../../guest/io/blkfront.js';
@@ -207,6 +209,8 @@ export class IoWorld {
     this.dom0Xs = this.xenstored.socketConnection(0);
     this.dom0Xs.onWatch = (path, token) => this.post(0, () => this.watchCbs.get(0)?.get(token)?.(path));
     xen.evtchn.onUpcall = (domid) => this.post(domid, () => this.upcall(domid));
+    // Grant host mappings go into the mappers' page tables (PV) or p2m (HVM, PVH).
+    if (xen.kind === 'xen') xen.gnttab.hostMapper = new GrantHostMapper(xen);
     const cyclesPerUs = xen.cpu.clockGHz * 1000;
     const devices: DeviceConfig[] = scenario.machine.devices ?? [];
     devices.forEach((dv, i) => {
@@ -610,6 +614,7 @@ export class IoWorld {
     const grants = new GrantTableFrontend(xen.mem, setup.frames, domid);
     const pv = vm.mode === 'pv';
     const mfnOf = (pfn: number) => d.p2m[pfn]!;
+    let pages: GrantPages | undefined;
     const xs = domid === 0 || native ? this.dom0Xs : this.guestXs(vm, hs);
     const cbs = this.watchCbs.get(domid)!;
     const store: XenbusStore = {
@@ -645,6 +650,7 @@ export class IoWorld {
     return {
       domid,
       home: `/local/domain/${domid}`,
+      autoTranslated: vm.mode === 'hap' || vm.mode === 'shadow',
       evtchn: {
         allocUnbound: (remote) => xen.evtchn.allocUnbound(domid, domid, remote),
         bindInterdomain: (remote, port) => xen.evtchn.bindInterdomain(domid, remote, port),
@@ -668,6 +674,15 @@ export class IoWorld {
       flip: pv && !native && xen.kind === 'xen' ? pvPageFlip(xen, d) : null,
       page: (pfn) => xen.mem.bytes(mfnOf(pfn)),
       mappedPage: (mfn) => xen.mem.bytes(mfn),
+      grantPages: {
+        alloc: () => (pages ??= new GrantPages(vm)).alloc(),
+        free: (addr) => (pages ??= new GrantPages(vm)).free(addr),
+      },
+      hostPage: (addr) => {
+        const m = hostMappingAt(xen, d, addr);
+        if (!m) throw new Error(`${vm.name}: nothing is mapped at 0x${addr.toString(16)} (no grant host mapping there)`);
+        return xen.mem.bytes(m.mfn);
+      },
       busAddr: (pfn) => mfnOf(pfn) * 4096,
       grantFrame: (pfn) => (pv ? mfnOf(pfn) : pfn),
       allocPage: () => vm.kernel.allocPage(),

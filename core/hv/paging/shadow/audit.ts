@@ -62,7 +62,8 @@ function shAuditL1Table(sh: ShadowDomain, s: number, owns: (mfn: number) => bool
       const gm = sh.gmfn(sh.slotGfn[s]!);
       const glo = sh.mem.readLo(gm, i);
       const gg = pteFrame(glo, sh.mem.readHi(gm, i));
-      if (!(glo & PTE_P) || sh.owner.p2m[gg] !== frame) {
+      const want = gg < sh.owner.p2m.length && sh.owner.p2m[gg]! >= 0 ? sh.owner.p2m[gg] : sh.owner.grantP2m?.get(gg)?.mfn;
+      if (!(glo & PTE_P) || want !== frame) {
         out.push(`shadow L1 of gfn ${sh.slotGfn[s]} entry ${i} maps mfn ${frame}, guest entry says gfn ${gg}`);
       }
     }

@@ -14,6 +14,8 @@ export const SHADOW_OOS_PAGES = 3;
 export interface ShadowOwner {
   readonly counters: Counters;
   readonly p2m: Int32Array;
+  /** p2m_grant_map_rw / _ro entries at gfns beyond RAM (grant host mappings, hv/mm/grantHost.ts). */
+  readonly grantP2m?: ReadonlyMap<number, { mfn: number; readonly: boolean }>;
   /** Flush this domain's TLB entries (all of its VPID) on its pCPU. */
   flushTlb(): void;
   /** Invalidate one page in the TLB. */
@@ -25,6 +27,8 @@ export interface ShadowOwner {
 }
 
 export class ShadowDomain {
+  /** Granted frames a shadow entry was filled with (l1eFromGuest): the only ones removeAllMappings must search for. */
+  readonly grantShadowed = new Set<number>();
   /** guest table gfn → slot of its shadow, or -1. */
   readonly shadowOf: Int32Array;
   /** guest superpage base gfn → slot of its fl1 shadow. */

@@ -23,11 +23,19 @@ const OUT = { lo: 0, hi: 0 };
  */
 export function l1eFromGuest(sh: ShadowDomain, glo: number, ghi: number, gfnTarget: number): { lo: number; hi: number } {
   if (!(glo & PTE_P) || !(glo & PTE_A)) return ZERO;
-  if (gfnTarget >= sh.owner.p2m.length || sh.owner.p2m[gfnTarget]! < 0) return ZERO;
+  let mfn = gfnTarget < sh.owner.p2m.length ? sh.owner.p2m[gfnTarget]! : -1;
+  let grantRo = false;
+  if (mfn < 0) {
+    // Not RAM: a p2m_grant_map_rw/ro entry (a grant host mapping), or nothing.
+    const g = sh.owner.grantP2m?.get(gfnTarget);
+    if (!g) return ZERO;
+    mfn = g.mfn;
+    grantRo = g.readonly;
+    sh.grantShadowed.add(mfn);
+  }
   let flags = pteFlags(glo, ghi) & PROPAGATED;
   flags |= PTE_A | PTE_D;
-  if (!(glo & PTE_D) || (sh.shadowOf[gfnTarget]! >= 0 && !sh.isOos[gfnTarget])) flags &= ~PTE_RW;
-  const mfn = sh.owner.p2m[gfnTarget]!;
+  if (grantRo || !(glo & PTE_D) || (sh.shadowOf[gfnTarget]! >= 0 && !sh.isOos[gfnTarget])) flags &= ~PTE_RW;
   OUT.lo = pteLo(mfn, flags);
   OUT.hi = pteHi(mfn, flags);
   return OUT;

@@ -21,7 +21,7 @@ import { PTE_P, PTE_PS, pteFrame } from '../../../machine/pte.js';
 import { shadowAuditTables } from './audit.js';
 import { shPageFault, type GuestWalk } from './fault.js';
 import { oosSnapshotEntry, shResync, shResyncAll } from './oos.js';
-import { getShadowStatus, shMakeShadow, shRemoveShadows } from './pool.js';
+import { getShadowStatus, shadowSetEntry, shMakeShadow, shRemoveShadows } from './pool.js';
 import { ShadowDomain, type ShadowOwner } from './private.js';
 import { shGuestReusesPage, shGuestWrite, shPropagate } from './propagate.js';
 
@@ -133,6 +133,30 @@ export class ShadowPaging {
   /** sh_remove_shadows: unhook the shadow of `gfn` from every parent and free it. */
   removeShadows(gfn: number): void {
     shRemoveShadows(this.sh, gfn);
+  }
+
+  /**
+   * sh_remove_all_mappings: every shadow L1 (and fl1) entry that maps `mfn` is cleared, then the
+   * TLB flushed. A brute-force search of the pool, as Xen falls back to, when a grant host
+   * mapping goes; skipped for a frame no shadow was filled with.
+   */
+  removeAllMappings(mfn: number): void {
+    const sh = this.sh;
+    if (!sh.grantShadowed.delete(mfn)) return; // no shadow was ever filled with it
+    let hit = false;
+    for (let s = 0; s < sh.poolPages; s++) {
+      const level = sh.slotLevel[s];
+      if (level !== 1 && level !== 5) continue;
+      const m = sh.slotMfn[s]!;
+      for (let i = 0; i < 512; i++) {
+        const lo = sh.mem.readLo(m, i);
+        if (lo & PTE_P && pteFrame(lo, sh.mem.readHi(m, i)) === mfn) {
+          shadowSetEntry(sh, s, i, 0, 0);
+          hit = true;
+        }
+      }
+    }
+    if (hit) sh.owner.flushTlb();
   }
 
   /** sh_resync: bring out-of-sync L1 `gfn` back in sync and write-protect it again. */
