@@ -3,7 +3,8 @@
  * pause, unpause, console and help, against the live simulation, printing what real xl prints
  * where Hyperlab models the same thing; plus `ls` and `cat` over dom0's /etc/xen examples.
  */
-import { parseXlCfg, toXlCfg, xlKeyOfField } from '../api/xlcfg.js';
+import { parseDiskSpec, parsePciSpec, parseVifSpec, parseXlCfg, toXlCfg, xlKeyOfField } from '../api/xlcfg.js';
+import type { HotplugAction } from '../vm/io/hotplug.js';
 import type { Vm } from '../vm/vm.js';
 import { DomainConfigError } from '../sim/simulation.js';
 import type { Word } from './argv.js';
@@ -11,6 +12,7 @@ import { cyclesToSeconds, HOST_NAME, LINUX_RELEASE, XEN_EXTRA, XEN_MAJOR, XEN_MI
 import { EXAMPLE_CONFIGS, XEN_CONFIG_DIR, findConfig } from './examples.js';
 import type { DomainShell, ShellCommand } from './guestShell.js';
 import { ERROR_INVAL, type Libxl } from './libxl.js';
+import { xvdDevid as xvdDevidOf } from '../guest/io/xenbus.js';
 import { VERSION } from '../api/version.js';
 
 export interface XlContext {
@@ -162,6 +164,41 @@ function create(args: string[], raw: Word[], out: (s: string) => void, x: XlCont
   }
 }
 
+/**
+ * The hot-plug commands' common end: the action through libxl (the same code as the timeline's);
+ * a refusal printed as libxl's error line and xl's "… failed." (xl_block.c, xl_nic.c, xl_pci.c).
+ */
+function hotplug(d: Vm, a: HotplugAction, out: (s: string) => void, x: XlContext): void {
+  const r = x.libxl.hotplug(d, a);
+  if (r.ok) return;
+  const [file, fn] = HOTPLUG_LIBXL[a.do];
+  out(`libxl: error: ${file}: domain ${d.domid}: ${r.message}`);
+  out(`${fn} failed.`);
+}
+
+/** Where libxl reports each action's error, and the call xl names when it fails. */
+const HOTPLUG_LIBXL: Record<HotplugAction['do'], [string, string]> = {
+  'pci-attach': ['libxl_pci.c', 'libxl_device_pci_add'],
+  'pci-detach': ['libxl_pci.c', 'libxl_device_pci_remove'],
+  'block-attach': ['libxl_disk.c', 'libxl_device_disk_add'],
+  'block-detach': ['libxl_device.c', 'libxl_device_disk_safe_remove'],
+  'network-attach': ['libxl_nic.c', 'libxl_device_nic_add'],
+  'network-detach': ['libxl_device.c', 'libxl_device_nic_del'],
+};
+
+/** `xl pci-attach <Domain> <BDF>` / `xl pci-detach [-f] <Domain> <BDF>`: the BDF (or the lab's device id). */
+function pciCommand(sub: 'pci-attach' | 'pci-detach') {
+  return (args: string[], _raw: Word[], out: (s: string) => void, x: XlContext): void => {
+    const rest = sub === 'pci-detach' ? args.filter((a) => a !== '-f') : args;
+    if (rest.length < 2 || rest.length > (sub === 'pci-attach' ? 3 : 2) || rest.some((a) => a.startsWith('-'))) return out(usageOf(sub));
+    const d = x.libxl.find(rest[0]!);
+    if (!d) return out(invalid(rest[0]!));
+    const spec = parsePciSpec(rest[1]!);
+    if (spec === null) return out(`${sub}: malformed BDF specification "${rest[1]}"`);
+    hotplug(d, { do: sub, device: spec }, out, x);
+  };
+}
+
 const SUBS: Record<string, Sub> = {
   create: {
     usage: '[options] [<ConfigFile>] [vars]',
@@ -277,6 +314,75 @@ const SUBS: Record<string, Sub> = {
     run: (args, _raw, out, x) => {
       if (args.length > 0) return out(usageOf('pci-assignable-list'));
       for (const p of x.libxl.pciAssignable()) out(p.bdf);
+    },
+  },
+  'pci-attach': {
+    usage: '<Domain> <BDF> [Virtual Slot]',
+    summary: 'Insert a new pass-through pci device',
+    options: ['<BDF>  the device\'s PCI address (0000:03:00.0 or 03:00.0) or its id in the lab (disk0); it must be assignable (xl pci-assignable-list).', '[Virtual Slot]  accepted; a PV domain\'s pcifront sees the real address.'],
+    run: pciCommand('pci-attach'),
+  },
+  'pci-detach': {
+    usage: '[options] <Domain> <BDF>',
+    summary: "Remove a domain's pass-through pci device",
+    options: ['-f  Force the removal (the lab\'s removal never waits on the domain).', 'The device is reset and becomes assignable; refused while a backend in the domain serves a frontend from it.'],
+    run: pciCommand('pci-detach'),
+  },
+  'block-attach': {
+    usage: '<Domain> <disk-spec-component(s)>...',
+    summary: 'Create a new virtual block device',
+    options: ['<disk-spec>  as in xl.cfg\'s disk (e.g. backend=blkdd, vdev=xvdb, target=disk0); components may be separate words.'],
+    run: (args, raw, out, x) => {
+      if (args.length < 2 || args[0]!.startsWith('-')) return out(usageOf('block-attach'));
+      const d = x.libxl.find(args[0]!);
+      if (!d) return out(`${args[0]} is an invalid domain identifier`);
+      // parse_disk_config_multistring: the components are one diskspec.
+      const spec = raw.slice(1).map((w) => w.text).join(',');
+      const r = parseDiskSpec(spec);
+      if (!r.ok) return out(`xl: error: disk spec '${spec}': ${r.message}`);
+      hotplug(d, { do: 'block-attach', disk: r.disk }, out, x);
+    },
+  },
+  'block-detach': {
+    usage: '<Domain> <DevId>',
+    summary: "Destroy a domain's virtual block device",
+    options: ['<DevId>  the virtual device (xvdb) or its number (51728). The backend is asked to close; both xenstore directories go once it has.'],
+    run: (args, _raw, out, x) => {
+      if (args.length !== 2 || args.some((a) => a.startsWith('-'))) return out(usageOf('block-detach'));
+      const d = x.libxl.find(args[0]!);
+      if (!d) return out(invalid(args[0]!));
+      if (!d.io?.disks.some((k) => k.vdev === args[1] || String(xvdDevidOf(k.vdev)) === args[1])) return out(`Error: Device ${args[1]} not connected.`);
+      hotplug(d, { do: 'block-detach', vdev: args[1]! }, out, x);
+    },
+  },
+  'network-attach': {
+    usage: '<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] [ip=<ip>] [script=<script>] [backend=<BackDomain>] [vifname=<name>] [rate=<rate>] [model=<model>]',
+    summary: 'Create a new virtual network device',
+    options: ['bridge=  the NIC whose bridge the vif joins (the lab names each bridge after its NIC: bridge=nic0); required.', 'backend=  the domain running netback (default dom0); mac=  the vif\'s address.'],
+    run: (args, raw, out, x) => {
+      if (args.length < 1 || args[0]!.startsWith('-')) return out(usageOf('network-attach'));
+      const d = x.libxl.find(args[0]!);
+      if (!d) return out(invalid(args[0]!));
+      const spec = raw.slice(1).map((w) => w.text).join(',');
+      const r = parseVifSpec(spec);
+      if (!r.ok) return out(`xl: error: vif spec '${spec}': ${r.message}`);
+      hotplug(d, { do: 'network-attach', vif: r.vif }, out, x);
+    },
+  },
+  'network-detach': {
+    usage: '<Domain> <DevId|mac>',
+    summary: "Destroy a domain's virtual network device",
+    run: (args, _raw, out, x) => {
+      if (args.length !== 2 || args.some((a) => a.startsWith('-'))) return out(usageOf('network-detach'));
+      const d = x.libxl.find(args[0]!);
+      if (!d) return out(invalid(args[0]!));
+      const which = args[1]!;
+      // xl: a word with ':' is a MAC, anything else a devid (atoi).
+      const byMac = which.includes(':');
+      const devid = byMac ? -1 : /^\d+$/.test(which) ? Number(which) : -1;
+      const known = d.io?.vifs.some((v) => v.backend !== d.name && (byMac ? v.mac.every((b, i) => b === parseInt(which.split(':')[i] ?? '', 16)) : v.index === devid));
+      if (!known) return out(`Unknown device ${which}.`);
+      hotplug(d, { do: 'network-detach', ...(byMac ? { mac: which.toLowerCase() } : { devid }) }, out, x);
     },
   },
   help: {
