@@ -220,7 +220,9 @@ export class Simulation {
       const busy = this.busyClock();
       let t = busy;
       if (t === Infinity) {
-        if (io.domainsWithWork().length === 0) t = io.queue.peekTime();
+        // Work queued for a paused domain waits for its unpause: it does not hold time still.
+        const canRun = (domid: number) => this.domains.some((d) => d.domid === domid && d.state !== 'paused');
+        if (!io.domainsWithWork().some(canRun)) t = io.queue.peekTime();
         else t = this.ioClock;
       }
       if (t === Infinity) return false;

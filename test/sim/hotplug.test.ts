@@ -137,6 +137,35 @@ describe('block-attach and block-detach on a running guest', () => {
     expect(r.audit.ok).toBe(true);
   });
 
+  it('a backend that never reaches Closed (its domain paused): after LIBXL_DESTROY_TIMEOUT libxl removes both directories by force, and the run records it', () => {
+    const sim = new Simulation(scenario([blkdd(), busyGuest(), { name: 'h', mode: 'pv', memoryMiB: 128, vcpus: 1, disks: [{ backend: 'blkdd', device: 'disk0', vdev: 'xvdb' }] }]));
+    const [dd, h] = [vm(sim, 'blkdd'), vm(sim, 'h')];
+    const fdir = `/local/domain/${h.domid}/device/vbd/${XVDB}`;
+    const bdir = `/local/domain/${dd.domid}/backend/vbd/${h.domid}/${XVDB}`;
+    stepUntil(sim, 'h connected', () => xs(sim, `${fdir}/state`) === String(CONNECTED));
+    sim.pauseDomain(dd);
+    expect(sim.hotplugAct(h, { do: 'block-detach', vdev: 'xvdb' }).ok).toBe(true);
+    // h's blkfront closes; blkdd, paused, cannot answer.
+    stepUntil(sim, 'frontend Closed', () => xs(sim, `${fdir}/state`) === '6');
+    for (let i = 0; i < 50; i++) sim.step(1);
+    expect(xs(sim, `${bdir}/state`)).toBe('5');
+    expect(sim.timeline).toEqual([]);
+    // Nothing else would happen for 10 simulated seconds but g's disk-io: fire the queue's events
+    // up to libxl's timeout without simulating them all.
+    const q = sim.io!.queue;
+    while (sim.timeline.length === 0 && q.peekTime() !== Infinity) q.runDue(q.peekTime());
+    expect(sim.timeline).toEqual([
+      expect.objectContaining({ atMs: -1, do: 'block-detach', domain: 'h', ok: false, message: `${fdir}: the backend did not reach Closed within 10 s; libxl removed both directories by force` }),
+    ]);
+    expect(exists(sim, fdir) || exists(sim, bdir)).toBe(false);
+    // blkdd runs again: its blkback finds its node gone and unregisters without writing it back.
+    sim.unpauseDomain(dd);
+    stepUntil(sim, 'h lost xvdb', () => h.io!.disks.length === 0);
+    for (let i = 0; i < 50; i++) sim.step(1);
+    expect(exists(sim, bdir)).toBe(false);
+    expect(dd.kernel.log).toContain(`blkback: ${bdir}: our node is gone: removed`);
+  });
+
   it('refusals are results with a reason, never throws', () => {
     const sim = new Simulation(scenario([blkdd(), { name: 'dd2', mode: 'pv', memoryMiB: 128, vcpus: 1 }, busyGuest()]));
     const g = vm(sim, 'g');
