@@ -181,10 +181,31 @@ const HOTPLUG_LIBXL: Record<HotplugAction['do'], [string, string]> = {
   'pci-attach': ['libxl_pci.c', 'libxl_device_pci_add'],
   'pci-detach': ['libxl_pci.c', 'libxl_device_pci_remove'],
   'block-attach': ['libxl_disk.c', 'libxl_device_disk_add'],
-  'block-detach': ['libxl_device.c', 'libxl_device_disk_safe_remove'],
+  'block-detach': ['libxl_device.c', 'libxl_device_disk_remove'],
   'network-attach': ['libxl_nic.c', 'libxl_device_nic_add'],
   'network-detach': ['libxl_device.c', 'libxl_device_nic_del'],
 };
+
+/**
+ * `xl block-attach <Domain> <disk-spec-component(s)>` / `xl network-attach <Domain> [key=value …]`:
+ * the words after the domain are one spec, comma-joined (parse_disk_config_multistring; each of
+ * network-attach's words is one of parse_nic_config's key=value items).
+ */
+function specAttach(
+  sub: 'block-attach' | 'network-attach',
+  minArgs: number,
+  noDomain: (ident: string) => string,
+  parse: (spec: string) => { ok: true; action: HotplugAction } | { ok: false; message: string },
+): Sub['run'] {
+  return (args, raw, out, x) => {
+    if (args.length < minArgs || args[0]!.startsWith('-')) return out(usageOf(sub));
+    const d = x.libxl.find(args[0]!);
+    if (!d) return out(noDomain(args[0]!));
+    const r = parse(raw.slice(1).map((w) => w.text).join(','));
+    if (!r.ok) return out(`xl: error: ${r.message}`);
+    hotplug(d, r.action, out, x);
+  };
+}
 
 /** `xl pci-attach <Domain> <BDF>` / `xl pci-detach [-f] <Domain> <BDF>`: the BDF (or the lab's device id). */
 function pciCommand(sub: 'pci-attach' | 'pci-detach') {
@@ -332,16 +353,11 @@ const SUBS: Record<string, Sub> = {
     usage: '<Domain> <disk-spec-component(s)>...',
     summary: 'Create a new virtual block device',
     options: ['<disk-spec>  as in xl.cfg\'s disk (e.g. backend=blkdd, vdev=xvdb, target=disk0); components may be separate words.'],
-    run: (args, raw, out, x) => {
-      if (args.length < 2 || args[0]!.startsWith('-')) return out(usageOf('block-attach'));
-      const d = x.libxl.find(args[0]!);
-      if (!d) return out(`${args[0]} is an invalid domain identifier`);
-      // parse_disk_config_multistring: the components are one diskspec.
-      const spec = raw.slice(1).map((w) => w.text).join(',');
+    // xl_block.c looks the domain up with libxl_domain_qualifier_to_domid (no rc in its message).
+    run: specAttach('block-attach', 2, (id) => `${id} is an invalid domain identifier`, (spec) => {
       const r = parseDiskSpec(spec);
-      if (!r.ok) return out(`xl: error: disk spec '${spec}': ${r.message}`);
-      hotplug(d, { do: 'block-attach', disk: r.disk }, out, x);
-    },
+      return r.ok ? { ok: true, action: { do: 'block-attach', disk: r.disk } } : { ok: false, message: `disk spec '${spec}': ${r.message}` };
+    }),
   },
   'block-detach': {
     usage: '<Domain> <DevId>',
@@ -359,15 +375,10 @@ const SUBS: Record<string, Sub> = {
     usage: '<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] [ip=<ip>] [script=<script>] [backend=<BackDomain>] [vifname=<name>] [rate=<rate>] [model=<model>]',
     summary: 'Create a new virtual network device',
     options: ['bridge=  the NIC whose bridge the vif joins (the lab names each bridge after its NIC: bridge=nic0); required.', 'backend=  the domain running netback (default dom0); mac=  the vif\'s address.'],
-    run: (args, raw, out, x) => {
-      if (args.length < 1 || args[0]!.startsWith('-')) return out(usageOf('network-attach'));
-      const d = x.libxl.find(args[0]!);
-      if (!d) return out(invalid(args[0]!));
-      const spec = raw.slice(1).map((w) => w.text).join(',');
+    run: specAttach('network-attach', 1, invalid, (spec) => {
       const r = parseVifSpec(spec);
-      if (!r.ok) return out(`xl: error: vif spec '${spec}': ${r.message}`);
-      hotplug(d, { do: 'network-attach', vif: r.vif }, out, x);
-    },
+      return r.ok ? { ok: true, action: { do: 'network-attach', vif: r.vif } } : { ok: false, message: `vif spec '${spec}': ${r.message}` };
+    }),
   },
   'network-detach': {
     usage: '<Domain> <DevId|mac>',
