@@ -168,10 +168,11 @@ function create(args: string[], raw: Word[], out: (s: string) => void, x: XlCont
  * The hot-plug commands' common end: the action through libxl (the same code as the timeline's);
  * a refusal printed as libxl's error line and xl's "… failed." (xl_block.c, xl_nic.c, xl_pci.c).
  */
-function hotplug(d: Vm, a: HotplugAction, out: (s: string) => void, x: XlContext): void {
+function hotplug(d: Vm, a: HotplugAction, out: (s: string) => void, x: XlContext, call?: string): void {
   const r = x.libxl.hotplug(d, a);
   if (r.ok) return;
-  const [file, fn] = HOTPLUG_LIBXL[a.do];
+  const [file, named] = HOTPLUG_LIBXL[a.do];
+  const fn = call ?? named;
   out(`libxl: error: ${file}: domain ${d.domid}: ${r.message}`);
   out(`${fn} failed.`);
 }
@@ -348,6 +349,32 @@ const SUBS: Record<string, Sub> = {
     summary: "Remove a domain's pass-through pci device",
     options: ['-f  Force the removal (the lab\'s removal never waits on the domain).', 'The device is reset and becomes assignable; refused while a backend in the domain serves a frontend from it.'],
     run: pciCommand('pci-detach'),
+  },
+  'pci-assignable-add': {
+    usage: '<BDF>',
+    summary: 'Make a device assignable for pci-passthru',
+    options: ["dom0's driver lets go of the device (xl pci-detach from dom0): it is reset and assignable."],
+    run: (args, _raw, out, x) => {
+      if (args.length !== 1 || args[0]!.startsWith('-')) return out(usageOf('pci-assignable-add'));
+      const spec = parsePciSpec(args[0]!);
+      if (spec === null) return out(`pci-assignable-add: malformed BDF specification "${args[0]}"`);
+      const dom0 = x.libxl.list().find((d) => d.privileged);
+      if (dom0) hotplug(dom0, { do: 'pci-detach', device: spec }, out, x, 'libxl_device_pci_assignable_add');
+    },
+  },
+  'pci-assignable-remove': {
+    usage: '[options] <BDF>',
+    summary: 'Remove a device from being assignable',
+    options: ["-r  Attempt to re-assign the device to the original driver (dom0's): the lab always does, so -r is required."],
+    run: (args, _raw, out, x) => {
+      const rest = args.filter((a) => a !== '-r');
+      if (rest.length !== 1 || rest[0]!.startsWith('-')) return out(usageOf('pci-assignable-remove'));
+      const spec = parsePciSpec(rest[0]!);
+      if (spec === null) return out(`pci-assignable-remove: malformed BDF specification "${rest[0]}"`);
+      if (!args.includes('-r')) return out('xl: without -r the device would be left with no driver at all, which the lab does not model; use -r to give it back to dom0');
+      const dom0 = x.libxl.list().find((d) => d.privileged);
+      if (dom0) hotplug(dom0, { do: 'pci-attach', device: spec }, out, x, 'libxl_device_pci_assignable_remove');
+    },
   },
   'block-attach': {
     usage: '<Domain> <disk-spec-component(s)>...',

@@ -103,6 +103,21 @@ describe('xl pci-detach and pci-attach', () => {
   });
 });
 
+describe('xl pci-assignable-add and pci-assignable-remove', () => {
+  it("take a device from dom0's driver and give it back", () => {
+    const b = lab();
+    // nic0 (0000:03:02.0) is dom0's: nobody's pci names it.
+    expect(b.cmd('dom0', 'xl pci-assignable-add 03:02.0')).toBe('');
+    expect(b.cmd('dom0', 'xl pci-assignable-list')).toBe('0000:03:02.0\n');
+    expect(b.cmd('dom0', 'xl pci-assignable-remove 03:02.0')).toMatch(/^xl: without -r /);
+    expect(b.cmd('dom0', 'xl pci-assignable-remove -r 03:02.0')).toBe('');
+    expect(b.cmd('dom0', 'xl pci-assignable-list')).toBe('');
+    expect(b.sim.io!.owner.get('nic0')).toBe('Domain-0');
+    // A driver domain's device is not dom0's to give.
+    expect(b.cmd('dom0', 'xl pci-assignable-add 03:00.0')).toBe('libxl: error: libxl_pci.c: domain 0: PCI device 0000:03:00.0 (disk0) not attached to Domain-0: blkdd owns it\nlibxl_device_pci_assignable_add failed.\n');
+  });
+});
+
 describe('xl network-attach and network-detach', () => {
   it('a vif attached from dom0 is listed by xl network-list once connected; network-detach by MAC removes it', () => {
     const b = lab();
