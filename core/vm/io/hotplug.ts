@@ -21,12 +21,12 @@
  */
 import type { DomainConfig } from '../../api/scenario.js';
 import type { VdiskConfig, VifConfig } from '../../api/ioScenario.js';
-import { canonicalBdf, MAC_RE } from '../../api/ioScenario.js';
+import { MAC_RE } from '../../api/ioScenario.js';
 import { XenbusStateClosed, XenbusStateClosing } from '../../api/public/io/xenbus.js';
 import { xvdDevid } from '../../guest/io/xenbus.js';
 import { macString, Netfront } from '../../guest/io/netfront.js';
 import type { Vm } from '../vm.js';
-import type { IoWorld, VmDisk, VmVif } from './ioWorld.js';
+import { fnBdf, type IoWorld } from './ioWorld.js';
 
 /** What a hot-plug action did, or why it did nothing (the timeline's record, xl's error line). */
 export interface HotplugResult {
@@ -57,9 +57,7 @@ export class Hotplug {
   ) {}
 
   private bdf(id: string): string {
-    const dev = this.io.disks.get(id) ?? this.io.nics.get(id)!;
-    const b = dev.bdf;
-    return canonicalBdf(`${b.seg.toString(16).padStart(4, '0')}:${b.bus.toString(16).padStart(2, '0')}:${b.dev.toString(16).padStart(2, '0')}.${b.fn}`)!;
+    return fnBdf((this.io.disks.get(id) ?? this.io.nics.get(id)!).bdf);
   }
 
   private noDevice(ref: string): HotplugResult {
@@ -251,8 +249,6 @@ export class Hotplug {
     return `backend ${bdir} asked to close (online 0, state Closing)`;
   }
 }
-
-export type { VmDisk, VmVif };
 
 /** One hot-plug action and what it names (a timeline entry's fields, xl's arguments parsed). */
 export type HotplugAction =

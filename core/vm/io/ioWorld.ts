@@ -845,7 +845,8 @@ export class IoWorld {
   }
 }
 
-function fnBdf(b: { seg: number; bus: number; dev: number; fn: number }): string {
+/** A PCI function's address as xl prints it: ssss:bb:dd.f. */
+export function fnBdf(b: { seg: number; bus: number; dev: number; fn: number }): string {
   const h = (n: number, w: number) => n.toString(16).padStart(w, '0');
   return `${h(b.seg, 4)}:${h(b.bus, 2)}:${h(b.dev, 2)}.${b.fn}`;
 }
