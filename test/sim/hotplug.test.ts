@@ -88,6 +88,7 @@ describe('block-attach and block-detach on a running guest', () => {
     const glog = g.kernel.log.join('\n');
     expect(glog).toMatch(/blkfront: xvdb: backend \S+ went away \(Connected → Closed\)[^\n]*\n(.*\n)*blkfront: xvdb: removed/);
     expect(dd.kernel.log.some((l) => l.includes(`${bdir}: frontend ${g.domid} closed and the device is offline: removed`))).toBe(true);
+    expect(topologyOf(sim).vbds.map((v) => `${v.frontend}:${v.vdev}`)).toEqual(['g:xvda']);
     // xvda and its I/O are untouched.
     expect(xs(sim, `/local/domain/${g.domid}/device/vbd/${XVDA}/state`)).toBe(String(CONNECTED));
     expect(g.io!.disks.map((k) => k.vdev)).toEqual(['xvda']);
@@ -274,6 +275,28 @@ describe('network-attach and network-detach', () => {
     expect(g.io!.vifs.map((v) => v.index)).toEqual([1]);
     expect(g.kernel.log.some((l) => l === 'netfront: vif0: removed')).toBe(true);
     expect(vm(sim, 'Domain-0').kernel.log).toContain(`netback: ${bdir}: frontend ${g.domid} closed and the vif is offline: removed from the bridge`);
+  });
+
+  it('network-detach under a transmit stream: the frames on the tx ring are counted as dropped, and the stream stalls', () => {
+    const v = validateScenario({
+      name: 'n',
+      machine: { memoryMiB: 2048, pcpus: 1, devices: [{ id: 'nic0', kind: 'nic' }] },
+      hypervisor: 'xen',
+      domains: [{ name: 'g', mode: 'pv', memoryMiB: 256, vcpus: 1, vifs: [{ device: 'nic0' }], workload: { kind: 'net-stream', bytes: 50_000_000, direction: 'tx' } }],
+      timeline: [{ atMs: 2, do: 'network-detach', domain: 'g', devid: 0 }],
+    });
+    if (!v.ok) throw new Error(JSON.stringify(v.problems));
+    const sim = new Simulation(v.scenario);
+    while (sim.step(1));
+    const r = sim.results();
+    expect(r.timeline!.map((t) => [t.do, t.ok])).toEqual([['network-detach', true], ['stall', false]]);
+    const line = vm(sim, 'g').kernel.log.find((l) => l.includes('went away (Connected → Closed)'))!;
+    const onRing = Number(/; (\d+) frames on the tx ring lost/.exec(line)![1]);
+    expect(onRing).toBeGreaterThan(0);
+    // The removed vif's drops stay in the guest's results.
+    const io = r.domains.find((d) => d.name === 'g')!.io!;
+    expect(io.packetsDropped).toBeGreaterThanOrEqual(onRing);
+    expect(vm(sim, 'g').io!.vifs).toEqual([]);
   });
 
   it('network-attach refuses a backend that has no bridge on the NIC', () => {
