@@ -57,13 +57,51 @@ export const vifSchema = z.strictObject({
 });
 export type VifConfig = z.infer<typeof vifSchema>;
 
-export const TIMELINE_ACTIONS = ['destroy', 'create', 'pause', 'unpause'] as const;
+export const TIMELINE_ACTIONS = [
+  'destroy',
+  'create',
+  'pause',
+  'unpause',
+  'pci-attach',
+  'pci-detach',
+  'block-attach',
+  'block-detach',
+  'network-attach',
+  'network-detach',
+] as const;
 export type TimelineActionKind = (typeof TIMELINE_ACTIONS)[number];
 
+/** The fields each action takes beyond atMs, do and domain (the hot-plug actions of xl(1)). */
+export const TIMELINE_ACTION_FIELDS: Record<TimelineActionKind, readonly ('device' | 'disk' | 'vdev' | 'vif' | 'devid' | 'mac')[]> = {
+  destroy: [],
+  create: [],
+  pause: [],
+  unpause: [],
+  'pci-attach': ['device'],
+  'pci-detach': ['device'],
+  'block-attach': ['disk'],
+  'block-detach': ['vdev'],
+  'network-attach': ['vif'],
+  'network-detach': ['devid', 'mac'],
+};
+
+/**
+ * One timeline entry. The hot-plug actions carry what `xl` would be given: `device` (pci-attach,
+ * pci-detach: a machine device by id or PCI address), `disk` (block-attach: as a domain's disks),
+ * `vdev` (block-detach), `vif` (network-attach: as a domain's vifs), `devid` or `mac`
+ * (network-detach). Which field belongs to which action is checked by ioProblems, at the field.
+ */
 export const timelineEntrySchema = z.strictObject({
   atMs: z.number().min(0).max(3_600_000),
   do: z.enum(TIMELINE_ACTIONS),
   domain: z.string().min(1).max(32),
+  device: z.string().min(1).max(32).optional(),
+  disk: vdiskSchema.optional(),
+  vdev: z.string().regex(/^xvd[a-z]$/, 'xvda … xvdz').optional(),
+  vif: vifSchema.optional(),
+  /** A vif's index (its devid, the N of /local/domain/<id>/device/vif/N). */
+  devid: int(0, 255).optional(),
+  mac: z.string().regex(MAC_RE, 'a unicast MAC address such as "00:16:3e:01:02:03" (the first octet even)').optional(),
 });
 export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
 
@@ -242,9 +280,80 @@ export function ioProblems(
   });
   timeline.forEach((t, i) => {
     if (!t) return;
+    const at = (f: string) => `timeline[${i}].${f}`;
     const d = names.get(t.domain);
-    if (!d) out.push({ path: `timeline[${i}].domain`, message: `no domain named "${t.domain}"; domains: ${[...names.keys()].join(', ')}` });
-    else if (d.role === 'dom0' && t.do !== 'pause' && t.do !== 'unpause') out.push({ path: `timeline[${i}].do`, message: `dom0 cannot be ${t.do === 'destroy' ? 'destroyed' : 'created'}: it runs the toolstack` });
+    if (!d) out.push({ path: at('domain'), message: `no domain named "${t.domain}"; domains: ${[...names.keys()].join(', ')}` });
+    else if (d.role === 'dom0' && (t.do === 'destroy' || t.do === 'create')) out.push({ path: at('do'), message: `dom0 cannot be ${t.do === 'destroy' ? 'destroyed' : 'created'}: it runs the toolstack` });
+    out.push(...hotplugEntryProblems(t, at, { hv, byId, resolve, names, bdfOf }));
   });
+  return out;
+}
+
+interface HotplugContext {
+  hv: string | undefined;
+  byId: Map<string, DeviceConfig>;
+  resolve(ref: string): string | undefined;
+  names: Map<string, IoDomain>;
+  bdfOf: Map<string, string>;
+}
+
+const FIELD_HELP: Record<'device' | 'disk' | 'vdev' | 'vif' | 'devid' | 'mac', string> = {
+  device: '"device": a machine device by id or PCI address (e.g. "disk0" or "0000:03:00.0")',
+  disk: '"disk": {"device": "<a disk device id>", "backend"?: "<domain>", "vdev"?: "xvdb"}',
+  vdev: '"vdev": the virtual disk to remove (e.g. "xvdb")',
+  vif: '"vif": {"device": "<a nic device id>", "backend"?: "<domain>", "mac"?: "00:16:3e:…"}',
+  devid: '"devid": the vif\'s index',
+  mac: '"mac": the vif\'s MAC address',
+};
+
+/**
+ * A timeline entry's own fields: each hot-plug action has what it needs and nothing another
+ * action takes; the devices and backend domains it names exist. Whether the action can run
+ * (the device free, the disk not already there) depends on the run and is its timeline record's.
+ */
+function hotplugEntryProblems(t: TimelineEntry, at: (f: string) => string, x: HotplugContext): IoProblem[] {
+  const out: IoProblem[] = [];
+  const allowed = TIMELINE_ACTION_FIELDS[t.do];
+  for (const f of ['device', 'disk', 'vdev', 'vif', 'devid', 'mac'] as const) {
+    if (t[f] === undefined || allowed.includes(f)) continue;
+    const owner = TIMELINE_ACTIONS.filter((a) => TIMELINE_ACTION_FIELDS[a].includes(f)).join(' or ');
+    out.push({ path: at(f), message: `"${f}" belongs to ${owner}, not ${t.do}${allowed.length ? `, which takes ${allowed.map((a) => `"${a}"`).join(' or ')}` : ', which takes only atMs, do and domain'}` });
+  }
+  if (allowed.length === 0) return out;
+  if (x.hv !== 'xen') {
+    out.push({ path: at('do'), message: `${t.do} is the Xen toolstack's (xl ${t.do}): hypervisor "${x.hv ?? '?'}" has no hot-plug` });
+    return out;
+  }
+  if (t.do === 'network-detach') {
+    if (t.devid === undefined && t.mac === undefined) out.push({ path: at('devid'), message: `network-detach needs ${FIELD_HELP.devid} or ${FIELD_HELP.mac}` });
+    else if (t.devid !== undefined && t.mac !== undefined) out.push({ path: at('mac'), message: 'give the vif by "devid" or by "mac", not both' });
+    return out;
+  }
+  const need = allowed[0]!;
+  if (t[need] === undefined) {
+    out.push({ path: at(need), message: `${t.do} needs ${FIELD_HELP[need]}` });
+    return out;
+  }
+  const known = () => [...x.byId.keys()].map((k) => `${k} (${x.bdfOf.get(k)})`).join(', ') || '(none)';
+  if (t.device !== undefined && x.resolve(t.device) === undefined) {
+    out.push({ path: at('device'), message: `no device "${t.device}" on the machine; devices: ${known()}` });
+  }
+  const backendOf = (path: string, backend: string | undefined, kind: 'disk' | 'vif') => {
+    if (backend === undefined) return;
+    const be = x.names.get(backend);
+    if (!be) out.push({ path, message: `no domain named "${backend}" to serve this ${kind}; domains: ${[...x.names.keys()].join(', ')}` });
+    else if (backend === t.domain) out.push({ path, message: `a domain cannot be the backend of its own ${kind}` });
+    else if (be.mode !== undefined && be.mode !== 'pv') out.push({ path, message: `backend "${backend}" runs in mode "${be.mode}"; the lab's driver domains run a PV kernel, so give it mode "pv"` });
+  };
+  for (const [f, kind] of [['disk', 'disk'], ['vif', 'nic']] as const) {
+    const v = t[f];
+    if (!v) continue;
+    const dev = x.byId.get(v.device);
+    if (!dev || dev.kind !== kind) {
+      const ofKind = [...x.byId.values()].filter((y) => y.kind === kind).map((y) => y.id);
+      out.push({ path: at(`${f}.device`), message: `no ${kind} device "${v.device}" in machine.devices; ${kind}s: ${ofKind.join(', ') || '(none)'}` });
+    }
+    backendOf(at(`${f}.backend`), v.backend, f);
+  }
   return out;
 }

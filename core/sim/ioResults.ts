@@ -23,7 +23,7 @@ export function ioResults(io: IoWorld, vm: Vm, clockGHz: number): IoResults {
   let lost = 0;
   let volatile = 0;
   const disk = vm.io!.disks[0];
-  const dev = disk ? io.diskOf(disk) : vm.io!.drivers.size > 0 ? io.disks.get([...vm.io!.drivers.keys()][0]!) : undefined;
+  const dev = s.device !== undefined ? io.disks.get(s.device) : disk ? io.diskOf(disk) : vm.io!.drivers.size > 0 ? io.disks.get([...vm.io!.drivers.keys()][0]!) : undefined;
   if (dev) {
     const dirty = new Set(dev.dirtyLbas());
     for (const [page, hash] of s.expected) {
@@ -33,7 +33,10 @@ export function ioResults(io: IoWorld, vm: Vm, clockGHz: number): IoResults {
     }
   }
   const span = s.startedAt >= 0 && s.endedAt > s.startedAt ? s.endedAt - s.startedAt : 0;
-  const fronts = [...vm.io!.disks.map((d) => d.front.stats), ...vm.io!.vifs.map((v) => v.front.stats)];
+  // Disks and vifs removed during the run (xl block-detach, network-detach) still count.
+  const disks = [...vm.io!.disks, ...vm.io!.retired.disks];
+  const vifs = [...vm.io!.vifs, ...vm.io!.retired.vifs];
+  const fronts = [...disks.map((d) => d.front.stats), ...vifs.map((v) => v.front.stats)];
   const c = vm.counters.c;
   return {
     requests: s.requests,
@@ -45,10 +48,10 @@ export function ioResults(io: IoWorld, vm: Vm, clockGHz: number): IoResults {
     volatileWrites: volatile,
     errors: s.errors,
     flushes: s.flushes,
-    packetsDropped: vm.io!.vifs.reduce((a, v) => a + v.drops.dropped, 0),
+    packetsDropped: vifs.reduce((a, v) => a + v.drops.dropped, 0),
     reconnects: fronts.reduce((a, f) => a + f.reconnects, 0),
     reconnectMs: fronts.flatMap((f) => f.reconnectCycles.map((x) => x / (clockGHz * 1e6))),
-    reissued: vm.io!.disks.reduce((a, d) => a + d.front.stats.reissued, 0),
+    reissued: disks.reduce((a, d) => a + d.front.stats.reissued, 0),
     grantOps: { map: c[C.GrantMaps]!, unmap: c[C.GrantUnmaps]!, copy: c[C.GrantCopies]! },
     evtchnSends: c[C.EvtchnSends]!,
     served: vm.io!.backends.reduce((a, b) => a + b.stats.requests, 0) + vm.io!.netbacks.reduce((a, b) => a + b.stats.txFrames + b.stats.rxFrames, 0),

@@ -22,7 +22,11 @@ export class DomainConfigError extends Error {
   }
 }
 
-export function checkNewDomain(input: DomainInput, s: Scenario, domains: readonly Vm[], xen: Hypervisor): DomainConfig {
+/**
+ * `ownedPci` gives each live domain's devices as they are now (pci-attach and pci-detach move
+ * them), in place of its config's pci, for the ownership rules.
+ */
+export function checkNewDomain(input: DomainInput, s: Scenario, domains: readonly Vm[], xen: Hypervisor, ownedPci?: (d: Vm) => string[]): DomainConfig {
   const name = typeof input?.name === 'string' ? input.name : '(unnamed)';
   const fail = (problems: Problem[]): never => {
     throw new DomainConfigError(name, problems);
@@ -37,7 +41,7 @@ export function checkNewDomain(input: DomainInput, s: Scenario, domains: readonl
   const clash = domains.find((d) => d.name === cfg.name);
   if (clash) fail([{ path: 'name', message: `domain name "${cfg.name}" is already in use by domain ${clash.domid}; choose another name` }]);
   // Every rule of a scenario applies, checked against the live domains (memory is checked below, in frames).
-  const all = [...domains.map((d) => d.config), cfg];
+  const all = [...domains.map((d) => (ownedPci ? { ...d.config, pci: ownedPci(d) } : d.config)), cfg];
   const at = `domains[${all.length - 1}]`;
   const v = validateScenario({ name: s.name, seed: s.seed, machine: { memoryMiB: s.machine.memoryMiB, pcpus: s.machine.pcpus, ...(s.machine.devices ? { devices: s.machine.devices } : {}) }, hypervisor: s.hypervisor, domains: all });
   if (!v.ok) {

@@ -22,7 +22,8 @@ import { BLOCK, MEASURE, PART, PROGRESS, plannedOps, runWorkload, type Grain, ty
 import { IoWorld } from '../vm/io/ioWorld.js';
 import type { TimelineEntry } from '../api/ioScenario.js';
 import { ioResults, type TimelineRecord } from './ioResults.js';
-import { checkNewDomain, type DomainInput } from './newDomain.js';
+import { checkNewDomain, DomainConfigError, type DomainInput } from './newDomain.js';
+import { Hotplug, isHotplugAction, runHotplug, type HotplugAction, type HotplugResult } from '../vm/io/hotplug.js';
 import { CreditScheduler } from './credit.js';
 
 export { DomainConfigError, type DomainInput } from './newDomain.js';
@@ -102,6 +103,8 @@ export class Simulation {
   readonly repeat: boolean;
   /** Devices, xenstore and split drivers, when the scenario has any (else null). */
   readonly io: IoWorld | null = null;
+  /** Devices added to and removed from running domains (xl pci-attach, block-attach … and the timeline's), with the I/O machinery under Xen. */
+  readonly hotplug: Hotplug | null = null;
   /** The host clock when the domains had booted: simulated time 0 of the timeline and of I/O results. */
   readonly origin: number;
   /** Simulated time up to which device and timeline events have run (cycles). */
@@ -131,6 +134,14 @@ export class Simulation {
       const dom0 = this.domains.find((d) => d.privileged);
       this.io = new IoWorld(this.xen, scenario, { now: () => this.now() }, dom0?.name ?? DEFAULT_DOM0.name);
       for (const d of this.domains) this.io.attach(d);
+      if (scenario.hypervisor === 'xen') {
+        this.hotplug = new Hotplug(this.io, { now: () => this.now(), cyclesPerSecond: this.xen.cpu.clockGHz * 1e9 });
+        this.hotplug.onForced = (n) => {
+          const r: TimelineRecord = { atMs: -1, firedAtMs: (this.now() - this.origin) / (this.xen.cpu.clockGHz * 1e6), do: n.do, domain: n.domain.name, ok: false, message: n.message };
+          this.timeline.push(r);
+          this.onTimeline?.(r, null);
+        };
+      }
       const perMs = this.xen.cpu.clockGHz * 1e6;
       for (const t of scenario.timeline ?? []) this.io.queue.push(this.origin + t.atMs * perMs, () => this.act(t));
     }
@@ -181,10 +192,26 @@ export class Simulation {
           if (!live) return rec(false, `no live domain "${t.domain}"`);
           this.unpauseDomain(live);
           return rec(true, `domain ${live.domid} (${t.domain}) unpaused`, live);
+        default: {
+          if (!isHotplugAction(t.do)) return rec(false, `unknown action "${t.do}"`);
+          if (!live) return rec(false, `no live domain "${t.domain}"`);
+          const r = this.hotplugAct(live, timelineHotplug(t));
+          return rec(r.ok, r.message, live);
+        }
       }
     } catch (e) {
       rec(false, (e as Error).message);
     }
+  }
+
+  /**
+   * A device added to or removed from a live domain (the timeline's hot-plug actions and xl's
+   * pci-attach, block-detach …: one implementation). A refusal is a result, never a throw.
+   */
+  hotplugAct(d: Vm, a: HotplugAction): HotplugResult {
+    if (!this.hotplug) return { ok: false, message: `${a.do} needs the Xen toolstack and a machine with devices` };
+    if (!this.domains.includes(d)) return { ok: false, message: `domain ${d.domid} (${d.name}) is not a live domain` };
+    return runHotplug(this.hotplug, d, a);
   }
 
   /**
@@ -200,7 +227,9 @@ export class Simulation {
       const busy = this.busyClock();
       let t = busy;
       if (t === Infinity) {
-        if (io.domainsWithWork().length === 0) t = io.queue.peekTime();
+        // Work queued for a paused domain waits for its unpause: it does not hold time still.
+        const canRun = (domid: number) => this.domains.some((d) => d.domid === domid && d.state !== 'paused');
+        if (!io.domainsWithWork().some(canRun)) t = io.queue.peekTime();
         else t = this.ioClock;
       }
       if (t === Infinity) return false;
@@ -319,7 +348,10 @@ export class Simulation {
    * name is taken, or its memory (plus what Xen needs for its paging) does not fit in free frames.
    */
   createDomain(input: DomainInput): Vm {
-    const cfg = checkNewDomain(input, this.scenario, this.domains, this.xen);
+    const cfg = checkNewDomain(input, this.scenario, this.domains, this.xen, this.io ? (d) => [...this.io!.owner].filter(([, o]) => o === d.name).map(([id]) => id) : undefined);
+    // libxl_device_pci_add at create: every device its pci names must be assignable.
+    const pci = this.hotplug?.pciProblems(cfg) ?? [];
+    if (pci.length > 0) throw new DomainConfigError(cfg.name, pci);
     const d = buildDomain(this.xen, cfg);
     this.booted(d);
     this.domains.push(d);
@@ -622,6 +654,22 @@ export class Simulation {
       wallMs,
       version: VERSION,
     };
+  }
+}
+
+/** A timeline entry's hot-plug action, from its fields (ioProblems checked them). */
+function timelineHotplug(t: TimelineEntry): HotplugAction {
+  switch (t.do) {
+    case 'block-attach':
+      return { do: t.do, disk: t.disk! };
+    case 'block-detach':
+      return { do: t.do, vdev: t.vdev! };
+    case 'network-attach':
+      return { do: t.do, vif: t.vif! };
+    case 'network-detach':
+      return { do: t.do, ...(t.devid !== undefined ? { devid: t.devid } : {}), ...(t.mac !== undefined ? { mac: t.mac } : {}) };
+    default:
+      return { do: t.do as 'pci-attach' | 'pci-detach', device: t.device! };
   }
 }
 

@@ -61,6 +61,12 @@ export class ConsoleHub {
         this.hooks.domainsChanged();
         this.hooks.kick();
       },
+      devicesChanged: (d, what, message) => {
+        this.log(`d${d.domid}: ${what}: ${message}`);
+        this.hooks.domainsChanged();
+        // The kernels' xenbus work (probe, handshake, close) runs as the simulation steps.
+        this.hooks.kick();
+      },
     };
     this.libxl = new Libxl(sim, events);
     // The scenario's timeline acts on the simulation directly; the toolstack follows it exactly
@@ -76,7 +82,8 @@ export class ConsoleHub {
       if (r.do === 'destroy') events.destroyed(vm, freed ?? { guestFrames: 0, xenFrames: 0 });
       else if (r.do === 'create') events.created(vm);
       else if (r.do === 'pause') events.paused(vm);
-      else events.unpaused(vm);
+      else if (r.do === 'unpause') events.unpaused(vm);
+      else events.devicesChanged(vm, r.do, r.message);
     };
   }
 

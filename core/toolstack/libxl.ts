@@ -7,6 +7,7 @@ import type { DomainInput, Simulation } from '../sim/simulation.js';
 import { canonicalBdf, defaultBdf } from '../api/ioScenario.js';
 import { xvdDevid } from '../guest/io/xenbus.js';
 import { XsError, type XsClient } from '../guest/xenstore/client.js';
+import type { HotplugAction, HotplugResult } from '../vm/io/hotplug.js';
 
 /** libxl_diskinfo, as libxl_device_disk_getinfo (tools/libs/light/libxl_disk.c) fills it; -1 where xenstore has no value. */
 export interface NicInfo {
@@ -54,6 +55,8 @@ export interface LibxlEvents {
   destroyed(d: Vm, freed: { guestFrames: number; xenFrames: number }): void;
   paused(d: Vm): void;
   unpaused(d: Vm): void;
+  /** A device was added to or removed from `d` (xl pci-attach, block-detach … or the timeline's). */
+  devicesChanged(d: Vm, what: string, message: string): void;
 }
 
 /** libxl's ERROR_INVAL, which xl prints for a name or id that matches no domain. */
@@ -98,6 +101,16 @@ export class Libxl {
   unpause(d: Vm): void {
     this.sim.unpauseDomain(d);
     this.events.unpaused(d);
+  }
+
+  /**
+   * A hot-plug action on `d` (xl pci-attach, pci-detach, block-attach, block-detach,
+   * network-attach, network-detach), through the same code as the timeline's.
+   */
+  hotplug(d: Vm, a: HotplugAction): HotplugResult {
+    const r = this.sim.hotplugAct(d, a);
+    if (r.ok) this.events.devicesChanged(d, a.do, r.message);
+    return r;
   }
 
   private xsConn: XsClient | null = null;

@@ -3,7 +3,8 @@
  * pause, unpause, console and help, against the live simulation, printing what real xl prints
  * where Hyperlab models the same thing; plus `ls` and `cat` over dom0's /etc/xen examples.
  */
-import { parseXlCfg, toXlCfg, xlKeyOfField } from '../api/xlcfg.js';
+import { parseDiskSpec, parsePciSpec, parseVifSpec, parseXlCfg, toXlCfg, xlKeyOfField } from '../api/xlcfg.js';
+import type { HotplugAction } from '../vm/io/hotplug.js';
 import type { Vm } from '../vm/vm.js';
 import { DomainConfigError } from '../sim/simulation.js';
 import type { Word } from './argv.js';
@@ -11,6 +12,7 @@ import { cyclesToSeconds, HOST_NAME, LINUX_RELEASE, XEN_EXTRA, XEN_MAJOR, XEN_MI
 import { EXAMPLE_CONFIGS, XEN_CONFIG_DIR, findConfig } from './examples.js';
 import type { DomainShell, ShellCommand } from './guestShell.js';
 import { ERROR_INVAL, type Libxl } from './libxl.js';
+import { xvdDevid as xvdDevidOf } from '../guest/io/xenbus.js';
 import { VERSION } from '../api/version.js';
 
 export interface XlContext {
@@ -162,6 +164,63 @@ function create(args: string[], raw: Word[], out: (s: string) => void, x: XlCont
   }
 }
 
+/**
+ * The hot-plug commands' common end: the action through libxl (the same code as the timeline's);
+ * a refusal printed as libxl's error line and xl's "… failed." (xl_block.c, xl_nic.c, xl_pci.c).
+ */
+function hotplug(d: Vm, a: HotplugAction, out: (s: string) => void, x: XlContext, call?: string): void {
+  const r = x.libxl.hotplug(d, a);
+  if (r.ok) return;
+  const [file, named] = HOTPLUG_LIBXL[a.do];
+  const fn = call ?? named;
+  out(`libxl: error: ${file}: domain ${d.domid}: ${r.message}`);
+  out(`${fn} failed.`);
+}
+
+/** Where libxl reports each action's error, and the call xl names when it fails. */
+const HOTPLUG_LIBXL: Record<HotplugAction['do'], [string, string]> = {
+  'pci-attach': ['libxl_pci.c', 'libxl_device_pci_add'],
+  'pci-detach': ['libxl_pci.c', 'libxl_device_pci_remove'],
+  'block-attach': ['libxl_disk.c', 'libxl_device_disk_add'],
+  'block-detach': ['libxl_device.c', 'libxl_device_disk_remove'],
+  'network-attach': ['libxl_nic.c', 'libxl_device_nic_add'],
+  'network-detach': ['libxl_device.c', 'libxl_device_nic_del'],
+};
+
+/**
+ * `xl block-attach <Domain> <disk-spec-component(s)>` / `xl network-attach <Domain> [key=value …]`:
+ * the words after the domain are one spec, comma-joined (parse_disk_config_multistring; each of
+ * network-attach's words is one of parse_nic_config's key=value items).
+ */
+function specAttach(
+  sub: 'block-attach' | 'network-attach',
+  minArgs: number,
+  noDomain: (ident: string) => string,
+  parse: (spec: string) => { ok: true; action: HotplugAction } | { ok: false; message: string },
+): Sub['run'] {
+  return (args, raw, out, x) => {
+    if (args.length < minArgs || args[0]!.startsWith('-')) return out(usageOf(sub));
+    const d = x.libxl.find(args[0]!);
+    if (!d) return out(noDomain(args[0]!));
+    const r = parse(raw.slice(1).map((w) => w.text).join(','));
+    if (!r.ok) return out(`xl: error: ${r.message}`);
+    hotplug(d, r.action, out, x);
+  };
+}
+
+/** `xl pci-attach <Domain> <BDF>` / `xl pci-detach [-f] <Domain> <BDF>`: the BDF (or the lab's device id). */
+function pciCommand(sub: 'pci-attach' | 'pci-detach') {
+  return (args: string[], _raw: Word[], out: (s: string) => void, x: XlContext): void => {
+    const rest = sub === 'pci-detach' ? args.filter((a) => a !== '-f') : args;
+    if (rest.length < 2 || rest.length > (sub === 'pci-attach' ? 3 : 2) || rest.some((a) => a.startsWith('-'))) return out(usageOf(sub));
+    const d = x.libxl.find(rest[0]!);
+    if (!d) return out(invalid(rest[0]!));
+    const spec = parsePciSpec(rest[1]!);
+    if (spec === null) return out(`${sub}: malformed BDF specification "${rest[1]}"`);
+    hotplug(d, { do: sub, device: spec }, out, x);
+  };
+}
+
 const SUBS: Record<string, Sub> = {
   create: {
     usage: '[options] [<ConfigFile>] [vars]',
@@ -284,6 +343,91 @@ const SUBS: Record<string, Sub> = {
     summary: 'Get/set credit scheduler parameters',
     options: ['-d DOMAIN, --domain=DOMAIN  Domain to modify', '-w WEIGHT, --weight=WEIGHT  Weight (int)', '-c CAP, --cap=CAP  Cap (int)'],
     run: (args, _raw, out, x) => schedCredit(args, out, x),
+  },
+  'pci-attach': {
+    usage: '<Domain> <BDF> [Virtual Slot]',
+    summary: 'Insert a new pass-through pci device',
+    options: ['<BDF>  the device\'s PCI address (0000:03:00.0 or 03:00.0) or its id in the lab (disk0); it must be assignable (xl pci-assignable-list).', '[Virtual Slot]  accepted; a PV domain\'s pcifront sees the real address.'],
+    run: pciCommand('pci-attach'),
+  },
+  'pci-detach': {
+    usage: '[options] <Domain> <BDF>',
+    summary: "Remove a domain's pass-through pci device",
+    options: ['-f  Force the removal (the lab\'s removal never waits on the domain).', 'The device is reset and becomes assignable; refused while a backend in the domain serves a frontend from it.'],
+    run: pciCommand('pci-detach'),
+  },
+  'pci-assignable-add': {
+    usage: '<BDF>',
+    summary: 'Make a device assignable for pci-passthru',
+    options: ["dom0's driver lets go of the device (xl pci-detach from dom0): it is reset and assignable."],
+    run: (args, _raw, out, x) => {
+      if (args.length !== 1 || args[0]!.startsWith('-')) return out(usageOf('pci-assignable-add'));
+      const spec = parsePciSpec(args[0]!);
+      if (spec === null) return out(`pci-assignable-add: malformed BDF specification "${args[0]}"`);
+      const dom0 = x.libxl.list().find((d) => d.privileged);
+      if (dom0) hotplug(dom0, { do: 'pci-detach', device: spec }, out, x, 'libxl_device_pci_assignable_add');
+    },
+  },
+  'pci-assignable-remove': {
+    usage: '[options] <BDF>',
+    summary: 'Remove a device from being assignable',
+    options: ["-r  Attempt to re-assign the device to the original driver (dom0's): the lab always does, so -r is required."],
+    run: (args, _raw, out, x) => {
+      const rest = args.filter((a) => a !== '-r');
+      if (rest.length !== 1 || rest[0]!.startsWith('-')) return out(usageOf('pci-assignable-remove'));
+      const spec = parsePciSpec(rest[0]!);
+      if (spec === null) return out(`pci-assignable-remove: malformed BDF specification "${rest[0]}"`);
+      if (!args.includes('-r')) return out('xl: without -r the device would be left with no driver at all, which the lab does not model; use -r to give it back to dom0');
+      const dom0 = x.libxl.list().find((d) => d.privileged);
+      if (dom0) hotplug(dom0, { do: 'pci-attach', device: spec }, out, x, 'libxl_device_pci_assignable_remove');
+    },
+  },
+  'block-attach': {
+    usage: '<Domain> <disk-spec-component(s)>...',
+    summary: 'Create a new virtual block device',
+    options: ['<disk-spec>  as in xl.cfg\'s disk (e.g. backend=blkdd, vdev=xvdb, target=disk0); components may be separate words.'],
+    // xl_block.c looks the domain up with libxl_domain_qualifier_to_domid (no rc in its message).
+    run: specAttach('block-attach', 2, (id) => `${id} is an invalid domain identifier`, (spec) => {
+      const r = parseDiskSpec(spec);
+      return r.ok ? { ok: true, action: { do: 'block-attach', disk: r.disk } } : { ok: false, message: `disk spec '${spec}': ${r.message}` };
+    }),
+  },
+  'block-detach': {
+    usage: '<Domain> <DevId>',
+    summary: "Destroy a domain's virtual block device",
+    options: ['<DevId>  the virtual device (xvdb) or its number (51728). The backend is asked to close; both xenstore directories go once it has.'],
+    run: (args, _raw, out, x) => {
+      if (args.length !== 2 || args.some((a) => a.startsWith('-'))) return out(usageOf('block-detach'));
+      const d = x.libxl.find(args[0]!);
+      if (!d) return out(invalid(args[0]!));
+      if (!d.io?.disks.some((k) => k.vdev === args[1] || String(xvdDevidOf(k.vdev)) === args[1])) return out(`Error: Device ${args[1]} not connected.`);
+      hotplug(d, { do: 'block-detach', vdev: args[1]! }, out, x);
+    },
+  },
+  'network-attach': {
+    usage: '<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] [ip=<ip>] [script=<script>] [backend=<BackDomain>] [vifname=<name>] [rate=<rate>] [model=<model>]',
+    summary: 'Create a new virtual network device',
+    options: ['bridge=  the NIC whose bridge the vif joins (the lab names each bridge after its NIC: bridge=nic0); required.', 'backend=  the domain running netback (default dom0); mac=  the vif\'s address.'],
+    run: specAttach('network-attach', 1, invalid, (spec) => {
+      const r = parseVifSpec(spec);
+      return r.ok ? { ok: true, action: { do: 'network-attach', vif: r.vif } } : { ok: false, message: `vif spec '${spec}': ${r.message}` };
+    }),
+  },
+  'network-detach': {
+    usage: '<Domain> <DevId|mac>',
+    summary: "Destroy a domain's virtual network device",
+    run: (args, _raw, out, x) => {
+      if (args.length !== 2 || args.some((a) => a.startsWith('-'))) return out(usageOf('network-detach'));
+      const d = x.libxl.find(args[0]!);
+      if (!d) return out(invalid(args[0]!));
+      const which = args[1]!;
+      // xl: a word with ':' is a MAC, anything else a devid (atoi).
+      const byMac = which.includes(':');
+      const devid = byMac ? -1 : /^\d+$/.test(which) ? Number(which) : -1;
+      const known = d.io?.vifs.some((v) => v.backend !== d.name && (byMac ? v.mac.every((b, i) => b === parseInt(which.split(':')[i] ?? '', 16)) : v.index === devid));
+      if (!known) return out(`Unknown device ${which}.`);
+      hotplug(d, { do: 'network-detach', ...(byMac ? { mac: which.toLowerCase() } : { devid }) }, out, x);
+    },
   },
   help: {
     usage: '[subcommand]',

@@ -30,6 +30,7 @@ export function* runDiskIo(w: DiskIo, x: WorkloadContext): Generator<WorkloadSte
   const c = vm.counters.c;
   const env = io.env;
   const stats = io.stats;
+  if (disk) stats.device = disk.device;
   const pagesPer = w.blockKiB / 4;
   // The program's buffers: one per request it keeps in flight (O_DIRECT: the pages are granted as they are).
   const free: number[][] = [];

@@ -117,6 +117,10 @@ export class Blkback {
     if ((fe === XenbusStateInitialised || fe === XenbusStateConnected) && this.state === XenbusStateInitWait) this.connectRing();
     else if (fe === XenbusStateClosing || fe === XenbusStateClosed || fe === XenbusStateUnknown) {
       if (this.ring) this.disconnect();
+      // frontend_changed: the frontend Closed while the toolstack has set online to 0 (xl
+      // block-detach), or our own node gone: device_unregister (xen_blkbk_remove).
+      const online = this.env.xs.read(`${this.dir}/online`);
+      if (online === null || (online === '0' && fe !== XenbusStateClosing)) return this.remove(online !== null);
       if (this.state === XenbusStateConnected || this.state === XenbusStateClosing) {
         switchState(this.env.xs, this.dir, (this.state = XenbusStateInitWait));
       }
@@ -182,6 +186,14 @@ export class Blkback {
     this.stats.grantUnmaps++;
     if (rc === GNTST_okay) this.env.grantPages.free(addr);
     else this.env.log(`blkback: ${this.dir}: unmapping the ring at 0x${addr.toString(16)} failed (GNTST ${rc}): its page is not reused`);
+  }
+
+  /** device_unregister: stop watching; publish Closed when our node is still there (libxl waits for it). */
+  private remove(publish: boolean): void {
+    this.closed = true;
+    this.env.xs.unwatch(`${this.frontendDir}/state`, `blkback:${this.dir}`);
+    if (publish) switchState(this.env.xs, this.dir, (this.state = XenbusStateClosed));
+    this.env.log(`blkback: ${this.dir}: ${publish ? `frontend ${this.frontendId} closed and the device is offline` : 'our node is gone'}: removed`);
   }
 
   /** The domain is being torn down: nothing more is answered. */

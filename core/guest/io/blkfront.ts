@@ -226,6 +226,8 @@ export class Blkfront {
       case XenbusStateUnknown:
         // The backend is closing, or its domain is gone with its nodes.
         if (this.ring) this.disconnect();
+        // blkfront_closing before it ever connected (xl block-detach of a disk still waiting): Closed.
+        else if (be === XenbusStateClosing && this.state !== XenbusStateClosed) switchState(this.env.xs, this.dir, (this.state = XenbusStateClosed));
         break;
     }
   }
@@ -288,6 +290,20 @@ export class Blkfront {
     const was = this.state;
     switchState(env.xs, this.dir, (this.state = XenbusStateClosed));
     env.log(`blkfront: ${this.vdev}: backend ${this.backendDir} went away (${stateName(was)} → Closed); ${pending.length} requests kept to re-issue`);
+  }
+
+  /**
+   * blkfront_remove: the toolstack deleted our directory (xl block-detach). Watches end; I/O the
+   * backend never answered is never completed (the lab keeps no error path for it: a program
+   * waiting on it waits for ever).
+   */
+  remove(): void {
+    const xs = this.env.xs;
+    xs.unwatch(`${this.dir}/backend`, `blkfront:${this.vdev}`);
+    if (this.backendDir !== null) xs.unwatch(`${this.backendDir}/state`, `blkfront:${this.vdev}:be`);
+    if (this.ring) this.disconnect();
+    this.backendDir = null;
+    this.env.log(`blkfront: ${this.vdev}: removed; ${this.queue.length} requests never completed`);
   }
 
   /**

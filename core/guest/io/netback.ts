@@ -143,6 +143,9 @@ export class Netback implements BridgePort {
     if ((fe === XenbusStateConnected || fe === XenbusStateInitialised) && this.state === XenbusStateInitWait) this.connect();
     else if (fe === XenbusStateClosing || fe === XenbusStateClosed || fe === XenbusStateUnknown) {
       if (this.tx) this.disconnect();
+      // As blkback: the frontend Closed with online 0 (xl network-detach), or our node gone: the vif is removed.
+      const online = this.env.xs.read(`${this.dir}/online`);
+      if (online === null || (online === '0' && fe !== XenbusStateClosing)) return this.remove(online !== null);
       if (this.state === XenbusStateConnected || this.state === XenbusStateClosing) switchState(this.env.xs, this.dir, (this.state = XenbusStateInitWait));
     }
   }
@@ -213,6 +216,14 @@ export class Netback implements BridgePort {
     this.stats.grantUnmaps++;
     if (rc === GNTST_okay) this.env.grantPages.free(addr);
     else this.env.log(`netback: ${this.dir}: unmapping a ring at 0x${addr.toString(16)} failed (GNTST ${rc}): its page is not reused`);
+  }
+
+  /** netback_remove: the vif leaves the bridge; Closed is published when our node is still there. */
+  private remove(publish: boolean): void {
+    this.env.xs.unwatch(`${this.frontendDir}/state`, `netback:${this.dir}`);
+    this.shutdown();
+    if (publish) switchState(this.env.xs, this.dir, (this.state = XenbusStateClosed));
+    this.env.log(`netback: ${this.dir}: ${publish ? `frontend ${this.frontendId} closed and the vif is offline` : 'our node is gone'}: removed from the bridge`);
   }
 
   /** The domain is being torn down: queued frames are lost (counted), nothing more is answered. */

@@ -329,6 +329,8 @@ export class Netfront implements NetIface {
       case XenbusStateClosed:
       case XenbusStateUnknown:
         if (this.tx) this.disconnect();
+        // netback_changed → xenbus_frontend_closed before it ever connected (xl network-detach): Closed.
+        else if (be === XenbusStateClosing && this.state !== XenbusStateClosed) switchState(this.env.xs, this.dir, (this.state = XenbusStateClosed));
         break;
     }
   }
@@ -415,6 +417,16 @@ export class Netfront implements NetIface {
     const was = this.state;
     switchState(env.xs, this.dir, (this.state = XenbusStateClosed));
     env.log(`netfront: vif${this.handle}: backend ${this.backendDir} went away (${stateName(was)} → Closed); ${lost.length} frames on the tx ring lost`);
+  }
+
+  /** xennet_remove: the toolstack deleted our directory (xl network-detach); watches end. */
+  remove(): void {
+    const xs = this.env.xs;
+    xs.unwatch(`${this.dir}/backend`, `netfront:${this.handle}`);
+    if (this.backendDir !== null) xs.unwatch(`${this.backendDir}/state`, `netfront:${this.handle}:be`);
+    if (this.tx) this.disconnect();
+    this.backendDir = null;
+    this.env.log(`netfront: vif${this.handle}: removed`);
   }
 
   private endGrant(ref: number): void {

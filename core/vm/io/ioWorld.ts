@@ -52,6 +52,8 @@ export interface IoStats {
   acknowledgedWrites: number;
   /** What each 4 KiB page of the virtual disk must hold, by the last write the guest was told is done: page → FNV-1a. */
   expected: Map<number, number>;
+  /** The machine disk the workload wrote to (its content check reads that one, even after the virtual disk is removed). */
+  device?: string;
   /** Simulated time the workload started measuring and ended, in cycles (-1: not yet). */
   startedAt: number;
   endedAt: number;
@@ -93,6 +95,8 @@ export interface VmIo {
   readonly netbacks: Netback[];
   /** NIC id → its driver and the bridge on it, in this (owning) domain. */
   readonly nics: Map<string, { driver: E1000Driver; bridge: Bridge }>;
+  /** Virtual disks and vifs removed while it ran (xl block-detach, network-detach): their counters stay in its results. */
+  readonly retired: { disks: VmDisk[]; vifs: VmVif[] };
 }
 
 /** The clock the simulation keeps: now, in cycles of the machine's CPU profile. */
@@ -184,12 +188,16 @@ export class IoWorld {
   private readonly handlers = new Map<number, Map<number, () => void>>();
   private readonly watchCbs = new Map<number, Map<string, (path: string) => void>>();
   private readonly pirqOf = new Map<string, number>();
+  /** Device id → the event channel its pirq is bound to in its owner (closed when the device is detached). */
+  private readonly pirqPort = new Map<string, number>();
   private readonly msiOf = new Map<string, Msi>();
   private readonly vms = new Map<number, Vm>();
   /** xenstored requests already charged to dom0. */
   private charged = 0;
-  private readonly dom0Xs: XsClient;
-  private readonly dom0Name: string;
+  /** The toolstack's own connection to xenstored (libxl's, in dom0). */
+  readonly dom0Xs: XsClient;
+  /** The name of dom0 (the default backend). */
+  readonly dom0Name: string;
 
   constructor(
     private readonly xen: Hypervisor,
@@ -250,7 +258,8 @@ export class IoWorld {
     }
   }
 
-  private resolveDevice(ref: string): string | undefined {
+  /** A machine device by id or PCI address (short or long), as xl and a domain's pci name it. */
+  resolveDevice(ref: string): string | undefined {
     if (this.disks.has(ref) || this.nics.has(ref)) return ref;
     const bdf = canonicalBdf(ref);
     for (const fn of this.bus.list()) if (bdf !== null && canonicalBdf(fnBdf(fn.bdf)) === bdf) return fn.id;
@@ -312,8 +321,15 @@ export class IoWorld {
       vifs: [],
       netbacks: [],
       nics: new Map(),
+      retired: { disks: [], vifs: [] },
     };
     vm.io = io;
+    // Its config's pci devices that no live domain owns are its own (xl create of a driver domain;
+    // at boot the scenario's pci already gave them to it).
+    for (const ref of vm.config.pci ?? []) {
+      const id = this.resolveDevice(ref);
+      if (id !== undefined && this.assignable(id)) this.owner.set(id, vm.name);
+    }
     // The devices it owns: their drivers in its kernel, their MSIs as pirqs bound to event channels.
     for (const [id, owner] of this.owner) {
       if (owner !== vm.name) continue;
@@ -327,11 +343,118 @@ export class IoWorld {
     for (const vd of vm.config.disks ?? []) this.addFrontend(vm, io, vd);
     (vm.config.vifs ?? []).forEach((vf, i) => this.addVif(vm, io, vf, i));
     // Disks it serves for live frontends (a re-created driver domain).
+    this.serveWaiting(vm);
+  }
+
+  /** Frontends of live domains whose backend is `be` (on `device`, or on any) get their backend connected. */
+  serveWaiting(be: Vm, device?: string): void {
     for (const fe of this.vms.values()) {
-      if (fe === vm || !fe.io) continue;
-      for (const d of fe.io.disks) if (d.backend === vm.name) this.connectBackend(fe, d, vm);
-      for (const v of fe.io.vifs) if (v.backend === vm.name) this.connectVifBackend(fe, v, vm);
+      if (fe === be || !fe.io) continue;
+      for (const d of fe.io.disks) if (d.backend === be.name && (device === undefined || d.device === device)) this.connectBackend(fe, d, be);
+      for (const v of fe.io.vifs) if (v.backend === be.name && (device === undefined || v.device === device)) this.connectVifBackend(fe, v, be);
     }
+  }
+
+  /** A watch of the toolstack's own (libxl__ev_devstate_wait): its callback runs as dom0's work. */
+  toolstackWatch(path: string, token: string, cb: (path: string) => void): void {
+    this.watchCbs.get(0)?.set(token, cb);
+    this.dom0Xs.watch(path, token);
+  }
+
+  toolstackUnwatch(path: string, token: string): void {
+    this.watchCbs.get(0)?.delete(token);
+    try {
+      this.dom0Xs.unwatch(path, token);
+    } catch (e) {
+      if (!(e instanceof XsError)) throw e;
+    }
+  }
+
+  /** xenstore-rm as the toolstack (libxl__xs_path_cleanup); a node already gone is no error. */
+  toolstackRm(path: string): void {
+    try {
+      this.dom0Xs.rm(path);
+    } catch (e) {
+      if (!(e instanceof XsError)) throw e;
+    }
+  }
+
+  /** A read as the toolstack; null when the node does not exist. */
+  toolstackRead(path: string): string | null {
+    try {
+      return this.dom0Xs.read(path);
+    } catch (e) {
+      if (e instanceof XsError) return null;
+      throw e;
+    }
+  }
+
+  /** The live (attached, not destroyed) domains. */
+  liveVms(): Vm[] {
+    return [...this.vms.values()];
+  }
+
+  /** `vm` is attached and not destroyed. */
+  isLive(vm: Vm): boolean {
+    return this.vms.get(vm.domid) === vm;
+  }
+
+  /** The live domain named `name`. */
+  vmNamed(name: string): Vm | undefined {
+    for (const v of this.vms.values()) if (v.name === name) return v;
+    return undefined;
+  }
+
+  /** A device no live domain owns (never given, detached, or its owner destroyed): xl pci-assignable-list's. */
+  assignable(id: string): boolean {
+    const o = this.owner.get(id);
+    return o === undefined || this.vmNamed(o) === undefined;
+  }
+
+  /** xl pci-attach's work in the new owner: the owner map, its kernel's driver for the device (its MSI bound as a pirq). */
+  bindDevice(vm: Vm, id: string): void {
+    this.owner.set(id, vm.name);
+    const nic = this.nics.get(id);
+    if (nic) this.bindNic(vm, vm.io!, nic);
+    const disk = this.disks.get(id);
+    if (disk) this.bindDisk(vm, vm.io!, disk);
+  }
+
+  /**
+   * xl pci-detach's work in the owner: its driver stops (frames inside its network path are lost
+   * and counted against their vifs), the pirq's event channel is closed and its permission
+   * revoked, the device is reset (FLR) and has no owner. Returns the frames lost.
+   */
+  unbindDevice(vm: Vm, id: string): number {
+    const io = vm.io!;
+    let lost = 0;
+    const nic = io.nics.get(id);
+    if (nic) {
+      const frames = nic.driver.shutdown();
+      for (const f of frames.rx) for (const p of nic.bridge.portsFor(f)) p.countDrop();
+      for (const f of frames.tx) nic.bridge.ports.find((p) => macEquals(f, 6, p.mac))?.countDrop();
+      lost = frames.rx.length + frames.tx.length;
+      io.nics.delete(id);
+      // The owner's own interface on that bridge goes with the NIC.
+      for (let i = io.vifs.length - 1; i >= 0; i--) {
+        const v = io.vifs[i]!;
+        if (v.device !== id || v.backend !== vm.name) continue;
+        io.retired.vifs.push(v);
+        io.vifs.splice(i, 1);
+      }
+    }
+    io.drivers.delete(id);
+    const port = this.pirqPort.get(id);
+    if (port !== undefined && port >= 0) {
+      this.handlers.get(vm.domid)?.delete(port);
+      this.xen.evtchn.close(vm.domid, port);
+    }
+    this.pirqPort.delete(id);
+    this.msiOf.get(id)!.handler = null;
+    if (this.xen.kind !== 'none') this.xen.evtchn.permitPirq(vm.domid, this.pirqOf.get(id)!, false);
+    (this.nics.get(id) ?? this.disks.get(id))!.reset();
+    this.owner.delete(id);
+    return lost;
   }
 
   /** The NIC's driver in its owner's kernel, its MSI as a pirq bound to an event channel, and a bridge on it. */
@@ -376,12 +499,12 @@ export class IoWorld {
     vm.kernel.log.push(`e1000 ${fnBdf(nic.bdf)}: ${nic.linkMbps} Mb/s, ${driver.count} rx/tx descriptors, MSI as pirq ${pirq} on event channel ${port}; bridge xenbr-${nic.id}`);
   }
 
-  private vifFrontDir(fe: Vm, index: number): string {
+  vifFrontDir(fe: Vm, index: number): string {
     return `/local/domain/${fe.domid}/device/vif/${index}`;
   }
 
   /** libxl_device_nic_add's frontend half: the directory, netfront probed, the backend connected if it is up. */
-  private addVif(fe: Vm, io: VmIo, vf: VifConfig, index: number): void {
+  addVif(fe: Vm, io: VmIo, vf: VifConfig, index: number): void {
     const backend = vf.backend ?? this.dom0Name;
     const dir = this.vifFrontDir(fe, index);
     const mac = vifMac(fe.name, index, vf.mac);
@@ -449,6 +572,7 @@ export class IoWorld {
     }
     this.xen.evtchn.permitPirq(vm.domid, pirq, true);
     const port = this.xen.evtchn.bindPirq(vm.domid, pirq);
+    this.pirqPort.set(id, port);
     msi.handler = () => {
       vm.counters.c[C.CycHv] += this.xen.costs.faultTrap;
       this.xen.evtchn.raisePirq(pirq);
@@ -479,11 +603,11 @@ export class IoWorld {
     }
   }
 
-  private frontDir(fe: Vm, vd: { vdev: string }): string {
+  frontDir(fe: Vm, vd: { vdev: string }): string {
     return `/local/domain/${fe.domid}/device/vbd/${xvdDevid(vd.vdev)}`;
   }
 
-  private addFrontend(fe: Vm, io: VmIo, vd: VdiskConfig): void {
+  addFrontend(fe: Vm, io: VmIo, vd: VdiskConfig): void {
     const backend = vd.backend ?? this.dom0Name;
     const dir = this.frontDir(fe, vd);
     // libxl: the frontend's directory, owned by the guest (the backend gets read access below).
@@ -738,7 +862,8 @@ export class IoWorld {
   }
 }
 
-function fnBdf(b: { seg: number; bus: number; dev: number; fn: number }): string {
+/** A PCI function's address as xl prints it: ssss:bb:dd.f. */
+export function fnBdf(b: { seg: number; bus: number; dev: number; fn: number }): string {
   const h = (n: number, w: number) => n.toString(16).padStart(w, '0');
   return `${h(b.seg, 4)}:${h(b.bus, 2)}:${h(b.dev, 2)}.${b.fn}`;
 }
