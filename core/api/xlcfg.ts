@@ -44,8 +44,6 @@ export const XLCFG_KEYS = [
   'name',
   'memory',
   'vcpus',
-  'weight',
-  'cap',
   'type',
   'builder',
   'hap',
@@ -59,6 +57,8 @@ export const XLCFG_KEYS = [
   'vif',
   'pci',
   'driver_domain',
+  'weight',
+  'cap',
   ...DEVICE_KEYS,
 ] as const;
 

@@ -4,10 +4,10 @@
  * scenario in place, and which problem paths their fields show.
  */
 import { DEFAULT_DOM0, type ScenarioInput } from '../../../../core/api/index.js';
-import { canonicalBdf, defaultBdf, TIMELINE_ACTIONS } from '../../../../core/api/ioScenario.js';
+import { canonicalBdf, defaultBdf, TIMELINE_ACTION_FIELDS, TIMELINE_ACTIONS } from '../../../../core/api/ioScenario.js';
 import { isObj, type Obj } from './edit.js';
 
-export { TIMELINE_ACTIONS };
+export { TIMELINE_ACTION_FIELDS, TIMELINE_ACTIONS };
 
 /** machine.devices as listed (entries that are not objects kept, so problems still find them). */
 export function devicesOf(s: ScenarioInput): unknown[] {
@@ -184,7 +184,7 @@ export function removeTimelineRow(s: ScenarioInput, k: number): void {
 }
 
 const DEVICE_FIELD = /^machine\.devices(\[\d+\](\.(id|kind|bdf|sizeMiB|writeCache|linkMbps))?)?$/;
-const TIMELINE_FIELD = /^timeline(\[\d+\](\.(atMs|do|domain))?)?$/;
+const TIMELINE_FIELD = /^timeline(\[\d+\](\.(atMs|do|domain|device|vdev|devid|mac|disk(\.(backend|device|vdev))?|vif(\.(backend|device|mac|rx))?))?)?$/;
 
 /** Whether a scenario-level problem path is shown by the Devices or Timeline section. */
 export function ioClaims(path: string): boolean {
@@ -197,7 +197,7 @@ export function ioDomainPaths(d: Obj, i: number): string[] {
   const out = [at('pci'), at('disks'), at('vifs')];
   if (Array.isArray(d.pci)) (d.pci as unknown[]).forEach((_, j) => out.push(at(`pci[${j}]`)));
   if (Array.isArray(d.disks)) (d.disks as unknown[]).forEach((_, j) => out.push(at(`disks[${j}]`), at(`disks[${j}].backend`), at(`disks[${j}].device`), at(`disks[${j}].vdev`)));
-  if (Array.isArray(d.vifs)) (d.vifs as unknown[]).forEach((_, j) => out.push(at(`vifs[${j}]`), at(`vifs[${j}].backend`), at(`vifs[${j}].device`), at(`vifs[${j}].mac`)));
+  if (Array.isArray(d.vifs)) (d.vifs as unknown[]).forEach((_, j) => out.push(at(`vifs[${j}]`), at(`vifs[${j}].backend`), at(`vifs[${j}].device`), at(`vifs[${j}].mac`), at(`vifs[${j}].rx`)));
   return out;
 }
 
