@@ -52,6 +52,31 @@ export interface TopologyVbd {
   reconnects: number;
 }
 
+/** One virtual network interface: netfront in a guest, netback in the domain that bridges it. */
+export interface TopologyVif {
+  frontend: string;
+  frontendDomid: number;
+  /** The vif's index in its domain (xl network-list's Idx). */
+  devid: number;
+  mac: string;
+  backend: string;
+  backendDomid: number | null;
+  /** The machine NIC whose bridge it joins. */
+  device: string;
+  frontState: number;
+  frontStateName: string;
+  backState: number;
+  backStateName: string;
+  /** Frames on the tx ring not yet answered, out of txRingSize. */
+  txInFlight: number;
+  txRingSize: number;
+  /** How received frames arrive: grant copy or page flipping. */
+  rx: 'copy' | 'flip';
+  /** Frames for or from this vif lost anywhere on its path. */
+  dropped: number;
+  reconnects: number;
+}
+
 export interface TopologyEvtchn {
   domid: number;
   port: number;
@@ -79,6 +104,7 @@ export interface TopologySnapshot {
   domains: TopologyDomain[];
   devices: TopologyDevice[];
   vbds: TopologyVbd[];
+  vifs: TopologyVif[];
   evtchns: TopologyEvtchn[];
   grants: TopologyGrants[];
   /** What the timeline has done so far. */

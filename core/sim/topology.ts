@@ -2,7 +2,9 @@
 import { EVTCHNSTAT_NAMES } from '../api/public/event_channel.js';
 import { BLK_RING_SIZE } from '../api/public/io/blkif.js';
 import { XENBUS_STATE_NAMES, XenbusStateUnknown, type XenbusState } from '../api/public/io/xenbus.js';
+import { NET_TX_RING_SIZE } from '../api/public/io/netif.js';
 import type { TopologySnapshot, TopologyGrants } from '../api/topology.js';
+import { Netfront, macString } from '../guest/io/netfront.js';
 import type { Simulation } from './simulation.js';
 
 export function topologyOf(sim: Simulation): TopologySnapshot {
@@ -33,6 +35,37 @@ export function topologyOf(sim: Simulation): TopologySnapshot {
         ringInFlight: f.inFlight,
         ringSize: BLK_RING_SIZE,
         queued: f.queued,
+        reconnects: f.stats.reconnects,
+      });
+    }
+  }
+  const vifs: TopologySnapshot['vifs'] = [];
+  for (const vm of live) {
+    for (const v of vm.io?.vifs ?? []) {
+      // Only split drivers: a NIC's owner reaches it through its own port on the bridge.
+      if (!(v.front instanceof Netfront)) continue;
+      const f = v.front;
+      backends.add(v.backend);
+      const be = live.find((x) => x.name === v.backend);
+      const dir = f.backend.dir;
+      const raw = dir && io ? io.xenstored.tree.node(`${dir}/state`)?.value : undefined;
+      const bs = (raw === undefined ? XenbusStateUnknown : Number(raw)) as XenbusState;
+      vifs.push({
+        frontend: vm.name,
+        frontendDomid: vm.domid,
+        devid: v.index,
+        mac: macString(v.mac),
+        backend: v.backend,
+        backendDomid: be ? be.domid : null,
+        device: v.device,
+        frontState: f.state,
+        frontStateName: XENBUS_STATE_NAMES[f.state],
+        backState: bs,
+        backStateName: XENBUS_STATE_NAMES[bs] ?? 'Unknown',
+        txInFlight: f.txInFlight,
+        txRingSize: NET_TX_RING_SIZE,
+        rx: f.flipping || (f.rxFlip && !f.connected) ? 'flip' : 'copy',
+        dropped: v.drops.dropped,
         reconnects: f.stats.reconnects,
       });
     }
@@ -82,6 +115,7 @@ export function topologyOf(sim: Simulation): TopologySnapshot {
     domains,
     devices: io ? io.deviceResults().map((d) => ({ ...d, outstanding: io.disks.get(d.id)?.outstanding ?? 0 })) : [],
     vbds,
+    vifs,
     evtchns,
     grants: [...byPair.values()],
     timeline: sim.timeline.map((t) => ({ atMs: t.firedAtMs, do: t.do, domain: t.domain, ok: t.ok, message: t.message })),

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Results } from '../../core/api/index.js';
 import type { TopologySnapshot } from '../../core/api/topology.js';
-import { BOX_H, layoutTopology, pairCounts, rememberOwners, ringArc, ROW_BACK_Y, ROW_GUEST_Y, stableOrder, ioPresets, XENBUS_CONNECTED } from '../../renderer/src/lib/topology.js';
+import { BOX_H, BOX_W, layoutTopology, pairCounts, rememberOwners, ringArc, ROW_BACK_Y, ROW_GUEST_Y, stableOrder, ioPresets, XENBUS_CONNECTED } from '../../renderer/src/lib/topology.js';
 import { ioRows, timelineOf } from '../../renderer/src/lib/ioResults.js';
 
 /** C3's shape: dom0 (0), blkdd (1) owning disk0 and serving web (2) and db (3). */
@@ -31,6 +31,7 @@ function c3(over: Partial<TopologySnapshot> = {}): TopologySnapshot {
     domains: [dom(0, 'Domain-0', 'pv', 'dom0'), dom(1, 'blkdd', 'pv', 'guest', true), dom(2, 'web', 'pv', 'guest'), dom(3, 'db', 'hap', 'guest')],
     devices: [{ id: 'disk0', kind: 'disk', bdf: '0000:03:00.0', owner: 'blkdd', outstanding: 3, stats: {} }],
     vbds: [vbd('web', 2), vbd('db', 3)],
+    vifs: [],
     // web↔blkdd and db↔blkdd: one ring channel each, seen from both ends; blkdd's pirq for the disk.
     evtchns: [ic(1, 5, 2, 3), ic(2, 3, 1, 5), ic(1, 6, 3, 3), ic(3, 3, 1, 6), { domid: 1, port: 4, kind: 'pirq', pirq: 48, pending: false, masked: false }],
     grants: [
@@ -96,6 +97,22 @@ describe('topology layout', () => {
     expect(after.vbds.every((v) => !v.connected)).toBe(true);
     expect(after.edges).toEqual([]);
     expect(XENBUS_CONNECTED).toBe(4);
+  });
+
+  it('draws a vif as a ring of its tx ring beside the frontend’s vbds, towards its netback', () => {
+    const snap = c3({
+      vifs: [{ frontend: 'web', frontendDomid: 2, devid: 0, mac: '00:16:3e:0a:0b:0c', backend: 'Domain-0', backendDomid: 0, device: 'nic0', frontState: 4, frontStateName: 'Connected', backState: 4, backStateName: 'Connected', txInFlight: 64, txRingSize: 256, rx: 'flip', dropped: 3, reconnects: 0 }],
+    });
+    const l = layoutTopology(snap);
+    const rings = l.vbds.filter((v) => v.frontend === 'web');
+    expect(rings.map((v) => [v.kind, v.vdev])).toEqual([['vbd', 'xvda'], ['vif', 'vif0']]);
+    const vif = rings[1]!;
+    // Beside web's vbd (one column step to the right), pointing at dom0, its fill 64 of 256.
+    expect(vif.cx - rings[0]!.cx).toBe(60);
+    const dom0 = l.domains.find((d) => d.name === 'Domain-0')!;
+    expect(vif.to).toEqual({ x: dom0.x + BOX_W / 2, y: ROW_BACK_Y });
+    expect([vif.ringInFlight, vif.ringSize, vif.queued]).toEqual([64, 256, 3]);
+    expect(vif.connected).toBe(true);
   });
 
   it('draws the ring’s fill as a pie of n/size', () => {

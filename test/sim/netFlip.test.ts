@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { validateScenario, type Scenario } from '../../core/api/scenario.js';
 import { Simulation } from '../../core/sim/simulation.js';
 import { MAXMEM_HEADROOM_PAGES } from '../../core/hv/hypervisor.js';
+import { topologyOf } from '../../core/sim/topology.js';
 
 type Io = { requests: number; bytes: number; packetsDropped: number; grantOps: { map: number; unmap: number; copy: number } };
 
@@ -92,9 +93,12 @@ describe('page flipping on receive (GNTTABOP_transfer)', () => {
     expect(sim.xen.totPages(netdd.dom)).toBeLessThanOrEqual(netdd.dom.p2m.length + MAXMEM_HEADROOM_PAGES);
   });
 
-  it('the xenstore keys say which way: request-rx-copy 0 and feature-rx-flip 1', () => {
+  it('the xenstore keys say which way: request-rx-copy 0 and feature-rx-flip 1; the Topology shows it', () => {
     const sim = new Simulation(scenario('flip', { frames: 10 }));
     run(sim);
+    expect(topologyOf(sim).vifs).toEqual([
+      expect.objectContaining({ frontend: 'guest', devid: 0, mac: '00:16:3e:0a:0b:0c', backend: 'netdd', device: 'nic0', frontStateName: 'Connected', backStateName: 'Connected', rx: 'flip', txRingSize: 256, dropped: 0 }),
+    ]);
     const guest = sim.domains.find((d) => d.name === 'guest')!;
     const netdd = sim.domains.find((d) => d.name === 'netdd')!;
     const xs = sim.io!.xenstored.socketConnection(0);

@@ -115,7 +115,7 @@ export class Netfront implements NetIface {
   private disconnectedAt = -1;
   private everConnected = false;
   /** Receiving by page flipping on this connection. */
-  private flipping = false;
+  private flippingNow = false;
   /** Buffers posted for a transfer whose frames still go back to Xen (the batch's giveAway). */
   private readonly toGive: number[] = [];
 
@@ -149,6 +149,10 @@ export class Netfront implements NetIface {
   /** Tx slots free (the stack's queue stops at 0). */
   get txFree(): number {
     return this.tx && this.connected ? this.tx.freeRequests() : 0;
+  }
+  /** Receiving by page flipping on the current connection (asked for, and the backend can). */
+  get flipping(): boolean {
+    return this.flippingNow;
   }
   get txInFlight(): number {
     return this.txShadow.size;
@@ -353,15 +357,15 @@ export class Netfront implements NetIface {
     // The receive buffers: one page per slot, kept across reconnections.
     while (this.rxBufs.length < NET_RX_RING_SIZE) this.rxBufs.push({ pfn: env.allocPage(), ref: -1 });
     // Flip when asked and the backend can; else grant copy (netfront's fallback).
-    this.flipping = this.rxFlip && env.flip !== null && xs.read(`${this.backendDir}/feature-rx-flip`) === '1';
-    if (this.rxFlip && !this.flipping) env.log(`netfront: vif${this.handle}: page flipping not available (backend feature-rx-flip ${xs.read(`${this.backendDir}/feature-rx-flip`) ?? 'absent'}${env.flip ? '' : ', this kernel cannot flip'}): receiving by grant copy`);
+    this.flippingNow = this.rxFlip && env.flip !== null && xs.read(`${this.backendDir}/feature-rx-flip`) === '1';
+    if (this.rxFlip && !this.flippingNow) env.log(`netfront: vif${this.handle}: page flipping not available (backend feature-rx-flip ${xs.read(`${this.backendDir}/feature-rx-flip`) ?? 'absent'}${env.flip ? '' : ', this kernel cannot flip'}): receiving by grant copy`);
     for (let id = 0; id < NET_RX_RING_SIZE; id++) this.post(id);
     this.giveAway();
     this.rx.pushRequestsAndCheckNotify();
     xs.write(`${this.dir}/tx-ring-ref`, String(this.txRef));
     xs.write(`${this.dir}/rx-ring-ref`, String(this.rxRef));
     xs.write(`${this.dir}/event-channel`, String(this.port));
-    xs.write(`${this.dir}/request-rx-copy`, this.flipping ? '0' : '1');
+    xs.write(`${this.dir}/request-rx-copy`, this.flippingNow ? '0' : '1');
     xs.write(`${this.dir}/feature-rx-notify`, '1');
     xs.write(`${this.dir}/feature-sg`, '0');
     switchState(xs, this.dir, (this.state = XenbusStateConnected));

@@ -34,6 +34,8 @@ export interface PlacedDomain extends TopologyDomain {
 }
 
 export interface PlacedVbd extends TopologyVbd {
+  /** A virtual disk (blkif ring) or a virtual NIC (its netif tx ring; `vdev` is "vif<devid>"). */
+  kind: 'vbd' | 'vif';
   /** The ring's centre; the frontend's bottom and the backend's top (null: the backend is not drawn). */
   cx: number;
   cy: number;
@@ -188,7 +190,28 @@ export function layoutTopology(snap: TopologySnapshot, order: readonly string[] 
 
   // Rings: under their frontend, towards the backend; two vbds of one frontend side by side.
   const perFront = new Map<string, number>();
-  const vbds: PlacedVbd[] = snap.vbds.map((v) => {
+  // A vif is drawn as a ring too: its tx ring's fill (the rx ring is kept full of posted buffers).
+  const rings: (TopologyVbd & { kind: 'vbd' | 'vif' })[] = [
+    ...snap.vbds.map((v) => ({ ...v, kind: 'vbd' as const })),
+    ...snap.vifs.map((v) => ({
+      kind: 'vif' as const,
+      frontend: v.frontend,
+      frontendDomid: v.frontendDomid,
+      vdev: `vif${v.devid}`,
+      backend: v.backend,
+      backendDomid: v.backendDomid,
+      device: v.device,
+      frontState: v.frontState,
+      frontStateName: v.frontStateName,
+      backState: v.backState,
+      backStateName: v.backStateName,
+      ringInFlight: v.txInFlight,
+      ringSize: v.txRingSize,
+      queued: v.dropped,
+      reconnects: v.reconnects,
+    })),
+  ];
+  const vbds: PlacedVbd[] = rings.map((v) => {
     const f = placed.get(v.frontend);
     const b = placed.get(v.backend);
     const k = perFront.get(v.frontend) ?? 0;
