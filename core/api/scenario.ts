@@ -108,6 +108,12 @@ export const workloadSchema = z.discriminatedUnion('kind', [
     /** Bytes per Ethernet frame without FCS (60…1514). */
     packetBytes: int(60, 1514).default(1500),
     direction: z.enum(['rx', 'tx']).default('rx'),
+    /**
+     * rx only: the receiver's TCP answers every this many segments with a 60-byte ACK frame sent
+     * back through its vif (RFC 1122 §4.2.3.2: an ACK for at least every second full-sized segment,
+     * as Linux's __tcp_ack_snd_check does: 2). 0 (default): no reverse traffic, a UDP-like stream.
+     */
+    ackEvery: int(0, 64).optional(),
   }),
   // net-rr: request/response through the first vif: the guest sends a request frame, the link
   // partner answers each with a response frame (netperf TCP_RR without TCP).

@@ -95,6 +95,7 @@ export const PARAM_DOCS: Record<string, ParamDoc> = {
   bytes: { label: 'Bytes', unit: 'B', help: 'bytes of frames moved through the first vif (net-stream)' },
   packetBytes: { label: 'Frame', unit: 'B', help: 'bytes per Ethernet frame without FCS, 60 to 1514' },
   direction: { label: 'Direction', help: 'rx: the link partner sends to the guest at the link’s rate; tx: the guest sends to the link partner' },
+  ackEvery: { label: 'ACK every', help: 'rx: the receiver’s TCP sends a 60-byte ACK back every this many segments (2 as Linux does; 0: none)' },
   requestBytes: { label: 'Request', unit: 'B', help: 'bytes of each request frame the guest sends (60 to 1514)' },
   responseBytes: { label: 'Response', unit: 'B', help: 'bytes of each response frame the link partner sends back (60 to 1514)' },
 };

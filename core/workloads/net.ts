@@ -6,6 +6,9 @@
  *    free descriptor or no driver, a netback queue full or gone) are counted in the vif's drops.
  *    The run ends when the sender is done and every frame it sent is either received or counted
  *    dropped, and the vif is connected (a receiver whose backend never returns waits: it stalls).
+ *    With `ackEvery` n, the receiver's kernel answers every n-th segment with a 60-byte ACK frame
+ *    to the partner through its own vif (a TCP receiver's reverse traffic; the partner does not
+ *    pace on it). An ACK finding the tx ring or its buffers busy is skipped: the next one covers it.
  *  - net-stream tx: the program sends the frames to the link partner as fast as the tx ring takes
  *    them; it ends when the partner has received every frame not counted dropped (the receiver's
  *    figure, as netperf reports the remote's). While the vif has no backend it waits.
@@ -18,7 +21,7 @@
 import type { Workload } from '../api/scenario.js';
 import { C } from '../machine/counters.js';
 import { NETIF_RSP_OKAY } from '../api/public/io/netif.js';
-import { FRAME_RESPONSE, FRAME_STREAM, PEER_MAC, parseLabFrame, writeLabFrame, writeRequestFrame } from '../vm/io/netPeer.js';
+import { FRAME_ACK, FRAME_RESPONSE, FRAME_STREAM, PEER_MAC, parseLabFrame, writeLabFrame, writeRequestFrame } from '../vm/io/netPeer.js';
 import type { WorkloadContext } from './index.js';
 import { BLOCK, MEASURE, type WorkloadStep } from './steps.js';
 
@@ -27,6 +30,10 @@ type NetRr = Extract<Workload, { kind: 'net-rr' }>;
 
 /** Send buffers the program keeps (pages it writes frames into before netfront grants them). */
 const TX_BUFFERS = 64;
+/** Pages the receiving kernel keeps for its ACK frames (ACKs are cumulative: one busy is skipped). */
+const ACK_BUFFERS = 16;
+/** A TCP ACK without options: 14 + 20 + 20 bytes, padded to Ethernet's 60-byte minimum. */
+const ACK_BYTES = 60;
 
 /** The program's view: its first interface, its kernel, counters, I/O record and driver environment. */
 function firstVif(x: WorkloadContext, kind: string) {
@@ -46,6 +53,9 @@ export function* runNetStream(w: NetStream, x: WorkloadContext): Generator<Workl
   const dropsBefore = vif.drops.dropped;
   if (w.direction === 'rx') {
     let received = 0;
+    const ackEvery = w.ackEvery ?? 0;
+    const ackPages: number[] = [];
+    for (let i = 0; i < (ackEvery > 0 ? ACK_BUFFERS : 0); i++) ackPages.push(k.allocPage());
     fe.onReceive = (f) => {
       const lab = parseLabFrame(f);
       if (!lab || lab.kind !== FRAME_STREAM) return;
@@ -53,6 +63,12 @@ export function* runNetStream(w: NetStream, x: WorkloadContext): Generator<Workl
       c[C.Ops]++;
       stats.requests++;
       stats.bytes += f.length;
+      if (ackEvery > 0 && received % ackEvery === 0 && fe.connected && fe.txFree > 0 && ackPages.length > 0) {
+        const pfn = ackPages.pop()!;
+        const p = env.page(pfn);
+        writeLabFrame(new Uint8Array(p.buffer, p.byteOffset, 4096), PEER_MAC, vif.mac, lab.seq, FRAME_ACK, ACK_BYTES);
+        if (fe.send(pfn, ACK_BYTES, () => ackPages.push(pfn)) !== 'queued') ackPages.push(pfn);
+      }
     };
     k.ops.syscall(); // recv() loop starts
     vif.peer.stream(vif.mac, frames, w.packetBytes, () => vif.wake());

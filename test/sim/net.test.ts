@@ -309,3 +309,21 @@ describe('network scenarios: bad input refused at the field', () => {
     expect(problems(s)).toEqual([expect.objectContaining({ path: 'domains[1].disks[0].device', message: expect.stringContaining('no disk device "nic0"') })]);
   });
 });
+
+describe('net-stream rx with TCP-like ACKs', () => {
+  it('the receiver answers every second segment with a 60-byte ACK through its vif; the partner receives them', () => {
+    const sim = new Simulation(scenario({ workload: { kind: 'net-stream', bytes: 1500 * 600, packetBytes: 1500, direction: 'rx', ackEvery: 2 } }));
+    const peer = sim.io!.peers.get('nic0')!;
+    const acks: number[] = [];
+    peer.listen(Uint8Array.from(GUEST_MAC), (f) => acks.push(f.length));
+    const r = run(sim);
+    expect(ioOf(r, 'guest').requests).toBe(600);
+    // One per two segments, unless an ACK found its buffers busy (then the next one covers it).
+    expect(acks.length).toBeLessThanOrEqual(300);
+    expect(acks.length).toBeGreaterThan(0.9 * 300);
+    expect(new Set(acks)).toEqual(new Set([60]));
+    // Each ACK is a transmit through netback: one more grant copy in the driver domain.
+    expect(ioOf(r, 'netdd').grantOps.copy).toBe(600 + acks.length);
+    expect(r.audit.ok).toBe(true);
+  });
+});

@@ -24,6 +24,8 @@ export const LAB_ETHERTYPE = 0x88b5;
 export const FRAME_STREAM = 0;
 export const FRAME_REQUEST = 1;
 export const FRAME_RESPONSE = 2;
+/** A receiver's acknowledgement (net-stream rx with ackEvery): the partner sinks it. */
+export const FRAME_ACK = 3;
 /** Bytes of header before the pattern: Ethernet 14, sequence 4, kind 1. */
 export const LAB_HEADER_BYTES = 19;
 
