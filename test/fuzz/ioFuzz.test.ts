@@ -19,7 +19,7 @@ describe('a hostile guest beside a driver domain serving two victims', () => {
     it(`seed ${seed}: every hostile operation is refused as Xen refuses it and the victims' I/O is whole`, () => {
       const r = runIoFuzz({ seed, steps });
       // Every kind of operation ran.
-      expect(Object.keys(r.ops).length).toBe(17);
+      expect(Object.keys(r.ops).length).toBe(18);
       // Bad requests reached blkback and each was answered with an error (checked inside).
       expect(r.injected).toBeGreaterThan(0);
       expect(r.answered).toBeGreaterThan(0);

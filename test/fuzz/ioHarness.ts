@@ -18,6 +18,8 @@
  *  - gnttab_copy_one: a frame named for another domain without GNTCOPY_*_gref →
  *    GNTST_permission_denied; a frame not owned → GNTST_bad_page (get_paged_frame); a write to a
  *    read-only grant → GNTST_general_error; beyond the page → GNTST_bad_copy_arg.
+ *  - gnttab_transfer: a frame the caller does not own, or one steal_page refuses (still mapped or
+ *    typed) → GNTST_bad_page, checked before the target domain; nothing changes hands.
  *  - xen/common/event_channel.c: a port outside the domain's space, free or reserved, or of a kind
  *    that cannot be sent on → -EINVAL (evtchn_send, evtchn_close); an unbound port drops the send
  *    (returns 0); bind_interdomain to a port not ECS_UNBOUND for the caller → -EINVAL; an unknown
@@ -455,6 +457,23 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
     },
   };
 
+  const transfer: Op = {
+    name: 'transfer a frame evil may not give away',
+    weight: 1,
+    run: () => {
+      // A victim's frame, a Xen frame (its grant table), or evil's own scratch page (still in its
+      // direct map, so steal_page refuses it); to a victim, to nobody, to a random ref.
+      const k = rng.below(3);
+      const v = pick(victims);
+      const mfn = k === 0 ? v.dom.p2m[rng.below(v.dom.p2m.length)]! : k === 1 ? xen.gnttab.tableFrames(E)[0]! : scratch.mfn;
+      const to = pick([web.domid, db.domid, B, 300 + rng.below(1000)]);
+      const owner = xen.ft.owner(mfn);
+      const [rc] = xen.gnttab.transfer(E, [{ mfn, domid: to, ref: rng.below(64) }]);
+      expectEq(`transfer of mfn ${mfn} (${k === 0 ? `d${v.domid}'s` : k === 1 ? "Xen's" : 'evil’s mapped'}) to d${to}`, rc, GNTST_bad_page);
+      expectEq(`owner of mfn ${mfn} after a refused transfer`, xen.ft.owner(mfn), owner);
+    },
+  };
+
   const scribble: Op = {
     name: 'evil scribbles over its own grant entries',
     weight: 2,
@@ -749,7 +768,7 @@ export function runIoFuzz(opts: IoFuzzOptions): IoFuzzReport {
     },
   };
 
-  const ops: Op[] = [mapVictimRef, mapBadDomain, mapShared, unmap, endWhileMapped, copy, scribble, send, close, bind, allocStatus, xsVictim, xsTransaction, xsWatch, xsOwnFrontend, xsReconnect, ring];
+  const ops: Op[] = [mapVictimRef, mapBadDomain, mapShared, unmap, endWhileMapped, copy, transfer, scribble, send, close, bind, allocStatus, xsVictim, xsTransaction, xsWatch, xsOwnFrontend, xsReconnect, ring];
   // The first half leaves evil's own xenbus nodes alone, so its ring stays connected and the bad
   // requests reach blkback; the second half adds the garbage and the reconnections.
   const quiet = new Set<Op>([xsOwnFrontend, xsReconnect]);
