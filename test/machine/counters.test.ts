@@ -52,6 +52,7 @@ const EXPECTED_COUNTERS: [string, string][] = [
   ['GrantUnmaps', 'grantUnmaps'],
   ['GrantCopies', 'grantCopies'],
   ['GrantCopyBytes', 'grantCopyBytes'],
+  ['GrantTransfers', 'grantTransfers'],
 ];
 
 /** Xen's hypercall names (xen/include/public/xen.h: __HYPERVISOR_mmu_update …). */
@@ -65,6 +66,7 @@ const EXPECTED_HYPERCALLS: [string, string][] = [
   ['StackSwitch', 'stack_switch'],
   ['EventChannelOp', 'event_channel_op'],
   ['GrantTableOp', 'grant_table_op'],
+  ['MemoryOp', 'memory_op'],
 ];
 
 /** Intel SDM Vol. 3D Appendix C basic exit reason names. */
