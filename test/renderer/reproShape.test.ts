@@ -46,6 +46,10 @@ describe('rowShape', () => {
     expect(s.pairs.map((p) => p.paper.label)).toEqual(['1× (baseline)', '1.80×', '0.75–0.93×']);
     expect(s.gap).toBeNull();
     expect(rowShape(file, { ...row, gap: 'no mechanism for it' }).gap).toBe('no mechanism for it');
+    // What the lab's time is: the row's measure in words (its own CPU unless the row says otherwise).
+    expect(s.measure).toBe('CPU time');
+    expect(rowShape(file, { ...row, measure: 'elapsed' }).measure).toBe('simulated time');
+    expect(rowShape(file, { ...row, measure: 'machine-cpu' }).measure).toBe('CPU of every domain');
     expect(s.pairs[1]!.paper.value).toBe('198\u2009µs');
     // The axis holds the largest bar: 1.8 → a nice maximum at or above it.
     expect(s.max).toBeGreaterThanOrEqual(1.8);

@@ -60,6 +60,13 @@ export interface BarPair {
   counters: string | null;
 }
 
+/** A row's `measure` in the words the chart uses. */
+export const MEASURE_WORDS: Record<NonNullable<ReproRow['measure']>, string> = {
+  cpu: 'CPU time',
+  elapsed: 'simulated time',
+  'machine-cpu': 'CPU of every domain',
+};
+
 export interface RowShape {
   id: string;
   label: string;
@@ -71,6 +78,8 @@ export interface RowShape {
   /** The mechanism the lab lacks for this row, as the file says (shown before a run too). */
   gap: string | null;
   orderingReason: string | null;
+  /** What the lab's time per op is (the row's `measure`), in words: "CPU time", "simulated time", "CPU of every domain". */
+  measure: string;
   /** The axis: 0 … max, the ticks, and the baseline (1) on it. */
   max: number;
   ticks: number[];
@@ -156,6 +165,7 @@ export function rowShape(file: Reproduction, row: ReproRow, result?: ReproRowRes
     label: row.label,
     where: row.where,
     unit: row.unit,
+    measure: MEASURE_WORDS[row.measure ?? 'cpu'],
     absolute,
     tolerance: result?.tolerance ?? row.tolerance ?? file.tolerance,
     pass: result ? result.pass : null,
