@@ -385,14 +385,22 @@ describe('grant host mappings of a translated mapper: a p2m_grant_map entry', ()
 });
 
 describe('the frame types the grant pages leave', () => {
-  it('a ballooned page’s own frame loses its direct-map reference, and gets it back when freed', () => {
+  it('a ballooned page’s frame goes back to Xen; released, the page is backed by a fresh frame it maps again', () => {
     const m = machine();
+    const free = m.xen.freeFrames;
     const va = m.pages.alloc();
     const pfn = (va - 0x880000000000) / 4096;
-    const mfn = m.be.dom.p2m[pfn]!;
-    expect([m.xen.ft.count(mfn), m.xen.ft.typeCount(mfn)]).toEqual([0, 0]);
+    // XENMEM_decrease_reservation: the frame is Xen's heap's again; the page has none (p2m invalid).
+    expect(m.be.dom.p2m[pfn]).toBe(-1);
+    expect(m.xen.freeFrames).toBe(free + 1);
     m.pages.free(va);
     m.pages.release();
+    // XENMEM_increase_reservation: a fresh frame behind the page, the m2p written, mapped once writable.
+    const mfn = m.be.dom.p2m[pfn]!;
+    expect(mfn).toBeGreaterThanOrEqual(0);
+    expect(m.xen.ft.owner(mfn)).toBe(m.be.dom.domid);
+    expect(m.xen.ft.m2p(mfn)).toBe(pfn);
+    expect(m.xen.freeFrames).toBe(free);
     expect([m.xen.ft.count(mfn), m.xen.ft.type(mfn) === PGT_writable_page || m.xen.ft.type(mfn) === PGT_none, m.xen.ft.typeCount(mfn)]).toEqual([1, true, 1]);
     expect(m.audit().ok).toBe(true);
   });

@@ -6,9 +6,10 @@
  *  PV kernel: a page from the kernel's allocator, ballooned out (alloc_xenballooned_pages): its
  *    direct-map entry is cleared with HYPERVISOR_update_va_mapping (and INVLPG), so the L1 entry
  *    exists and is empty, and host_addr is its direct-map address; Xen writes the grant's entry
- *    there at map time. Departure: Linux also hands the frame back to Xen
- *    (XENMEM_decrease_reservation); the lab keeps it with the domain, unmapped, since the lab has
- *    no balloon driver yet. Freeing the page maps its frame back and returns it to the allocator.
+ *    there at map time. Its frame goes back to Xen (XENMEM_decrease_reservation) and its p2m entry
+ *    is invalid, as the balloon driver leaves a ballooned page. Releasing the pool takes fresh
+ *    frames (XENMEM_increase_reservation), maps each back (update_va_mapping, MMU_MACHPHYS_UPDATE)
+ *    and returns the pages to the allocator.
  *  Translated kernel (HVM, PVH): a gfn above the domain's RAM, as Linux's unpopulated-alloc.c
  *    gives (ZONE_DEVICE pages over an unused physical range), so the p2m entry is empty and
  *    host_addr is its guest-physical address.
@@ -16,7 +17,7 @@
  * Costs: the update_va_mapping is a hypercall, charged as one (hv/hypercall/updateVaMapping.ts);
  * a translated kernel's pool costs nothing (it only picks an address).
  */
-import { UVMF_INVLPG } from '../../api/public/xen.js';
+import { MMU_MACHPHYS_UPDATE, UVMF_INVLPG } from '../../api/public/xen.js';
 import { errnoName } from '../../base/errno.js';
 import { PTE_A, PTE_D, PTE_P, PTE_RW, pteHi, pteLo } from '../../machine/pte.js';
 import { DIRECTMAP_BASE } from '../../guest/layout.js';
@@ -58,13 +59,16 @@ export class GrantPages {
     return this.inUse.size;
   }
 
-  /** A kernel page with its direct-map entry cleared (decrease_reservation's first half). */
+  /** A kernel page with its direct-map entry cleared and its frame given back to Xen. */
   private balloonOut(): number {
     const vm = this.vm;
     const pfn = vm.kernel.allocPage();
     const va = DIRECTMAP_BASE + pfn * 4096;
     const rc = vm.dom.xen.pvMm.updateVaMapping(vm.dom, va, 0, 0, UVMF_INVLPG);
     if (rc !== 0) throw new Error(`${vm.name}: Xen refused to unmap pfn ${pfn} for a grant page (update_va_mapping: ${errnoName(rc)})`);
+    const mfn = vm.dom.p2m[pfn]!;
+    if (vm.dom.xen.decreaseReservation(vm.dom, [mfn]) !== 1) throw new Error(`${vm.name}: Xen refused to take back mfn ${mfn} of a grant page (decrease_reservation)`);
+    vm.dom.p2m[pfn] = -1;
     return va;
   }
 
@@ -73,11 +77,16 @@ export class GrantPages {
     if (this.inUse.size > 0) throw new Error(`${this.vm.name}: ${this.inUse.size} grant page(s) still in use`);
     if (this.pv) {
       const vm = this.vm;
+      const xen = vm.dom.xen;
       for (const va of this.spare) {
         const pfn = (va - DIRECTMAP_BASE) / 4096;
-        const mfn = vm.dom.p2m[pfn]!;
+        const [mfn] = xen.increaseReservation(vm.dom, 1);
+        if (mfn === undefined) throw new Error(`${vm.name}: no frame from Xen to back pfn ${pfn} again (increase_reservation)`);
+        vm.dom.p2m[pfn] = mfn;
+        const m2p = xen.pvMm.mmuUpdate(vm.dom, [{ ptr: mfn, cmd: MMU_MACHPHYS_UPDATE, lo: 0, hi: 0, pfn }]);
+        if (m2p.rc !== 0) throw new Error(`${vm.name}: MMU_MACHPHYS_UPDATE of mfn ${mfn} failed (${errnoName(m2p.rc)})`);
         const flags = PTE_P | PTE_RW | PTE_A | PTE_D;
-        const rc = vm.dom.xen.pvMm.updateVaMapping(vm.dom, va, pteLo(mfn, flags), pteHi(mfn, flags), UVMF_INVLPG);
+        const rc = xen.pvMm.updateVaMapping(vm.dom, va, pteLo(mfn, flags), pteHi(mfn, flags), UVMF_INVLPG);
         if (rc !== 0) throw new Error(`${vm.name}: Xen refused to map pfn ${pfn} back (update_va_mapping: ${errnoName(rc)})`);
         vm.kernel.freePage(pfn);
       }
