@@ -116,7 +116,7 @@ describe('A live run you can watch', () => {
           // The credit scheduler shares the pCPU by time, so a light guest can finish well before the
           // others (then its line ends): the run as a whole has 50 points or more (below), and every
           // guest was measured in many intervals, not in one or two.
-          expect(points, `${id} ${g}`).toBeGreaterThanOrEqual(fresh);
+          expect(points, `${id} ${g}`).toBeGreaterThanOrEqual(10);
           expect(fresh, `${id} ${g}`).toBeGreaterThanOrEqual(10);
         }
         console.log(`[e2e] ${id}: ${v.snapshots.length} snapshots, ${((ts0(v) / HZ) * 1e3).toFixed(1)} ms simulated; intervals measured per guest ${JSON.stringify(measured)}`);
