@@ -10,7 +10,8 @@
  * Simplifications, each stated: credit is kept in cycles rather than credit units (100 per 10 ms
  * tick), debited exactly rather than sampled at ticks; the lab's domains have one vCPU each pinned
  * to their pCPU, so the accounting is per pCPU (credit1 balances across pCPUs); a new domain
- * starts with its share of a period (credit1 starts it at 0 and lets the next accounting fill it);
+ * starts with no credit (OVER), as in credit1, until the next accounting fills it, so runs shorter
+ * than a period keep plain round-robin turns;
  * the credit a domain may hold is bounded by one period either way (credit1's
  * CSCHED_CREDITS_PER_ACCT on the way up; the lab also bounds the debt, so a long slice cannot
  * starve a domain for more than a period). Kernel work woken by an event (BOOST) is not held back
@@ -60,7 +61,7 @@ export class CreditScheduler {
     this.entries.delete(domid);
   }
 
-  /** `xl sched-credit -w/-c`: new weight and cap, from the next accounting on. */
+  /** `xl sched-credit -w/-c`: a new weight counts from the next accounting, a new cap at once (against the period's use so far). */
   set(domid: number, weight: number | undefined, cap: number | undefined): void {
     const e = this.entries.get(domid);
     if (!e) return;

@@ -247,6 +247,8 @@ export class Simulation {
     let t = Infinity;
     for (const j of this.jobs) {
       if (j.done || j.blocked || j.d.state !== 'running') continue;
+      // A domain parked by its cap does not hold time back: its pCPU idles until it may run.
+      if (this.sched.pri(j.d.domid) === 'parked') continue;
       const p = this.xen.pcpus.indexOf(j.d.mmu);
       const c = this.pcpuCycles[p]!;
       if (c < t) t = c;
@@ -443,9 +445,25 @@ export class Simulation {
     if (job === this.partJob) return true;
     const p = this.xen.pcpus.indexOf(job.d.mmu);
     this.sched.account(p, this.pcpuCycles[p]!);
-    const pri = this.sched.pri(job.d.domid);
+    let pri = this.sched.pri(job.d.domid);
+    if (pri === 'parked') {
+      // Parked, and nothing else of this pCPU can run: the pCPU idles while the others' time goes
+      // on (up to the earliest busy pCPU, whose events have run), and at most to its next accounting.
+      let others = false;
+      for (const j of this.jobs) {
+        if (j !== job && !j.done && !j.blocked && j.d.state === 'running' && j.d.mmu === job.d.mmu && this.sched.pri(j.d.domid) !== 'parked') others = true;
+      }
+      // With no busy pCPU at all, idleParked lets time pass instead, running I/O events on the way.
+      const busy = this.busyClock();
+      const t = Math.min(this.sched.nextAccounting(p), busy);
+      if (!others && busy !== Infinity && t > this.pcpuCycles[p]!) {
+        this.pcpuCycles[p] = t;
+        this.sched.account(p, t);
+        pri = this.sched.pri(job.d.domid);
+      }
+      if (pri === 'parked') return false;
+    }
     if (pri === 'under') return true;
-    if (pri === 'parked') return false;
     for (const j of this.jobs) {
       if (j === job || j.done || j.blocked || j.d.state !== 'running' || j.d.mmu !== job.d.mmu) continue;
       if (this.sched.pri(j.d.domid) === 'under') return false;
@@ -453,21 +471,40 @@ export class Simulation {
     return true;
   }
 
-  /** Every runnable job is parked by its cap: their pCPUs idle to the next accounting. True if any did. */
+  /**
+   * Every runnable job is parked by its cap. Time goes on to the earliest next accounting of their
+   * pCPUs: device and timeline events due before it run (and the kernel work they cause, which may
+   * wake a job that is not capped: then that job runs first); then those pCPUs idle up to it. True
+   * if anything moved.
+   */
   private idleParked(): boolean {
-    let moved = false;
+    let until = Infinity;
     for (const j of this.jobs) {
-      if (j.done || j.blocked || j.d.state !== 'running') continue;
-      const p = this.xen.pcpus.indexOf(j.d.mmu);
-      if (this.sched.pri(j.d.domid) !== 'parked') continue;
-      const t = this.sched.nextAccounting(p);
-      if (this.pcpuCycles[p]! < t) {
-        this.pcpuCycles[p] = t;
-        moved = true;
-      }
-      this.sched.account(p, this.pcpuCycles[p]!);
+      if (j.done || j.blocked || j.d.state !== 'running' || this.sched.pri(j.d.domid) !== 'parked') continue;
+      until = Math.min(until, this.sched.nextAccounting(this.xen.pcpus.indexOf(j.d.mmu)));
     }
-    return moved;
+    if (until === Infinity) return false;
+    const io = this.io;
+    if (io) {
+      for (let guard = 0; guard < 1_000_000; guard++) {
+        if (io.domainsWithWork().length > 0 && this.serviceIo() > 0 && this.busyClock() !== Infinity) return true;
+        const t = io.queue.peekTime();
+        if (t >= until) break;
+        if (t > this.ioClock) this.ioClock = t;
+        io.queue.runDue(this.ioClock);
+        this.serviceIo();
+        if (this.busyClock() !== Infinity) return true;
+      }
+      if (until > this.ioClock) this.ioClock = until;
+    }
+    // The pCPUs whose accounting comes first idle up to it; it runs (their parked domains' use
+    // starts afresh), so the next round has something to run.
+    for (let p = 0; p < this.pcpuCycles.length; p++) {
+      if (this.sched.nextAccounting(p) !== until) continue;
+      if (this.pcpuCycles[p]! < until) this.pcpuCycles[p] = until;
+      this.sched.account(p, until);
+    }
+    return true;
   }
 
   /**

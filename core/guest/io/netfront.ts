@@ -118,6 +118,8 @@ export class Netfront implements NetIface {
   private flippingNow = false;
   /** Buffers posted for a transfer whose frames still go back to Xen (the batch's giveAway). */
   private readonly toGive: number[] = [];
+  /** Buffer pages whose frame went back to Xen and none came in yet (ballooned out). */
+  private readonly unbacked = new Set<number>();
 
   constructor(
     private readonly env: XenIoEnv,
@@ -269,7 +271,7 @@ export class Netfront implements NetIface {
         env.charge(this.costs.rxFrame + this.costs.grant);
         got.push({ id: r.id, offset: r.offset, status: r.status, mfn });
       }
-      env.flip!.adopt(got.filter((g) => g.mfn > 0).map((g) => ({ pfn: this.rxBufs[g.id]!.pfn, mfn: g.mfn })));
+      this.adopt(got.filter((g) => g.mfn > 0).map((g) => ({ pfn: this.rxBufs[g.id]!.pfn, mfn: g.mfn })));
       for (const g of got) {
         if (g.mfn > 0 && g.status > 0 && g.offset + g.status <= 4096) this.receive(this.rxBufs[g.id]!.pfn, g.offset, g.status);
         if (this.post(g.id)) reposted++;
@@ -283,7 +285,14 @@ export class Netfront implements NetIface {
   private giveAway(): void {
     if (this.toGive.length === 0) return;
     this.env.flip!.giveAway(this.toGive);
+    for (const pfn of this.toGive) this.unbacked.add(pfn);
     this.toGive.length = 0;
+  }
+
+  /** Frames transferred into our buffer pages: the pages are backed again. */
+  private adopt(pages: { pfn: number; mfn: number }[]): void {
+    this.env.flip!.adopt(pages);
+    for (const p of pages) this.unbacked.delete(p.pfn);
   }
 
   /** One receive buffer (id) granted writable to the backend and put on the rx ring. */
@@ -358,6 +367,15 @@ export class Netfront implements NetIface {
     while (this.rxBufs.length < NET_RX_RING_SIZE) this.rxBufs.push({ pfn: env.allocPage(), ref: -1 });
     // Flip when asked and the backend can; else grant copy (netfront's fallback).
     this.flippingNow = this.rxFlip && env.flip !== null && xs.read(`${this.backendDir}/feature-rx-flip`) === '1';
+    // Copying into a buffer needs a frame behind it: a page left ballooned out by an earlier
+    // flipping connection is replaced by a fresh page (it stays out, as Linux leaves it to its balloon).
+    if (!this.flippingNow) {
+      for (const b of this.rxBufs) {
+        if (!this.unbacked.has(b.pfn)) continue;
+        this.unbacked.delete(b.pfn);
+        b.pfn = env.allocPage();
+      }
+    }
     if (this.rxFlip && !this.flippingNow) env.log(`netfront: vif${this.handle}: page flipping not available (backend feature-rx-flip ${xs.read(`${this.backendDir}/feature-rx-flip`) ?? 'absent'}${env.flip ? '' : ', this kernel cannot flip'}): receiving by grant copy`);
     for (let id = 0; id < NET_RX_RING_SIZE; id++) this.post(id);
     this.giveAway();
@@ -405,7 +423,7 @@ export class Netfront implements NetIface {
         // A buffer no frame was transferred into stays without one (its page is ballooned out).
         const mfn = env.grants.endForeignTransfer(b.ref);
         env.grants.freeRef(b.ref);
-        if (mfn > 0) env.flip!.adopt([{ pfn: b.pfn, mfn }]);
+        if (mfn > 0) this.adopt([{ pfn: b.pfn, mfn }]);
       } else if (b.ref >= 0) this.endGrant(b.ref);
       b.ref = -1;
     }

@@ -72,7 +72,11 @@ export class GrantPages {
     return va;
   }
 
-  /** Maps every ballooned page's own frame back and gives it to the allocator (the kernel stops using grants). */
+  /**
+   * Backs every spare ballooned page with a fresh frame and gives it to the allocator (the kernel
+   * stops using grants). No run path calls it yet: a backend's pages stay ballooned out until its
+   * domain goes, as they would in a kernel that keeps its grant-page pool.
+   */
   release(): void {
     if (this.inUse.size > 0) throw new Error(`${this.vm.name}: ${this.inUse.size} grant page(s) still in use`);
     if (this.pv) {

@@ -6,7 +6,7 @@
  * 2.6.18-xen's netback (net_rx_action) and netfront (network_alloc_rx_buffers, netif_poll) did.
  */
 import { MMU_MACHPHYS_UPDATE, UVMF_NONE, UVMF_TLB_FLUSH, type MmuUpdateReq } from '../../api/public/xen.js';
-import { GNTST_general_error } from '../../api/public/grant_table.js';
+import { GNTST_bad_page, GNTST_general_error } from '../../api/public/grant_table.js';
 import type { PageFlipOps } from '../../guest/io/env.js';
 import { DIRECTMAP_BASE } from '../../guest/layout.js';
 import type { Domain } from '../../hv/domain.js';
@@ -82,7 +82,7 @@ export function pvPageFlip(xen: Hypervisor, d: Domain): PageFlipOps {
       if (n === 0) return out;
       multicall();
       const m2p: MmuUpdateReq[] = [];
-      const gops = [];
+      const gops: { mfn: number; domid: number; ref: number }[] = [];
       for (let i = 0; i < n; i++) {
         const { pfn, domid, ref } = ops[i]!;
         const old = p2m[pfn]!;
@@ -92,6 +92,21 @@ export function pvPageFlip(xen: Hypervisor, d: Domain): PageFlipOps {
       const r = pv.mmuUpdate(d, m2p, m2p.length, true);
       if (r.rc !== 0) fail('mmu_update (MMU_MACHPHYS_UPDATE)', r.rc);
       xen.gnttab.transfer(d.domid, gops, true).forEach((rc, i) => (out[i] = rc));
+      // A frame Xen would not take (GNTST_bad_page: still referenced) is still ours: the page
+      // points at it again and the fresh frame goes back to the spares, so neither leaks. (Any
+      // other failure means Xen freed the old frame: the page keeps the fresh one.)
+      const back: MmuUpdateReq[] = [];
+      out.forEach((rc, i) => {
+        if (rc !== GNTST_bad_page) return;
+        const pfn = ops[i]!.pfn;
+        const fresh = p2m[pfn]!;
+        remap(pfn, gops[i]!.mfn, false, back);
+        spare.push(fresh);
+      });
+      if (back.length > 0) {
+        const rb = pv.mmuUpdate(d, back, back.length, true);
+        if (rb.rc !== 0) fail('mmu_update (MMU_MACHPHYS_UPDATE)', rb.rc);
+      }
       return out;
     },
   };
