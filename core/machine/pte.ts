@@ -28,6 +28,12 @@ export const PTE_HI_NX = 0x80000000;
 
 /** Bits 52–62 are available/protection-key bits, folded into flags bits 12–22. */
 export const PTE_HI_AVAIL_FLAGS = 0x7ff000;
+/**
+ * Xen's _PAGE_GNTTAB (xen/arch/x86/include/asm/x86_64/page.h: 1U<<22 in the folded flags, bit 62
+ * of the entry): marks an L1 entry Xen wrote for a grant host mapping. Guests cannot set it (it is
+ * inside the L1 disallow mask's available bits).
+ */
+export const PTE_GNTTAB = 1 << 22;
 
 /** Frame number of an entry: bits 12–51. */
 export function pteFrame(lo: number, hi: number): number {

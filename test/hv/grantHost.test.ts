@@ -115,6 +115,29 @@ describe('grant host mappings of a PV mapper: an L1 entry in its page tables', (
     expect(m.audit()).toMatchObject({ ok: true, violations: [] });
   });
 
+  it('the mapper cannot rewrite its grant PTE by hand (Xen: "Attempt to implicitly unmap a granted PTE"): refused, the references stay whole', () => {
+    const m = machine();
+    const g = grant(m, false);
+    const va = m.pages.alloc();
+    const r = m.xen.gnttab.mapGrantRef(m.be.domid, { dom: m.fe.domid, ref: g.ref, flags: GNTMAP_host_map, hostAddr: va });
+    expect(r.status).toBe(OKAY);
+    // The entry carries Xen's _PAGE_GNTTAB: bit 62 of the entry (bit 30 of its high word).
+    const l1 = m.xen.pvMm.findL1(m.be.dom.guestCr3, va);
+    expect(m.xen.mem.readHi(l1, tableIndex(va, 1)) & (1 << 30)).not.toBe(0);
+    const counts = () => [m.xen.ft.count(g.mfn), m.xen.ft.typeCount(g.mfn)];
+    const before = counts();
+    // update_va_mapping over it (clearing it, or pointing it at one of be's own frames) and a raw mmu_update: EINVAL.
+    expect(m.xen.pvMm.updateVaMapping(m.be.dom, va, 0, 0, 0)).toBe(EINVAL);
+    const own = m.be.dom.p2m[200]!;
+    expect(m.xen.pvMm.updateVaMapping(m.be.dom, va, own * 4096 + (P | RW | A | D), 0, 0)).toBe(EINVAL);
+    expect(m.xen.pvMm.mmuUpdate(m.be.dom, [{ ptr: l1 * 4096 + tableIndex(va, 1) * 8, cmd: 0, lo: 0, hi: 0 }]).rc).toBe(EINVAL);
+    expect(counts()).toEqual(before);
+    expect(walk(m, va).maddr).toBe(g.mfn * 4096);
+    // The grant's own unmap still works and gives the references back.
+    expect(m.xen.gnttab.unmapGrantRef(m.be.domid, { handle: r.handle, hostAddr: va })).toBe(OKAY);
+    expect(m.audit()).toMatchObject({ ok: true, violations: [] });
+  });
+
   it('a read-only mapping gives a read-only PTE: a read works, a write faults', () => {
     const m = machine();
     const g = grant(m, true);

@@ -32,7 +32,7 @@
 import { GNTMAP_contains_pte, GNTST_general_error, GNTST_okay } from '../../api/public/grant_table.js';
 import { tableIndex } from '../../base/types.js';
 import { C } from '../../machine/counters.js';
-import { PTE_A, PTE_D, PTE_NX, PTE_P, PTE_RW, pteFrame, pteHi, pteLo } from '../../machine/pte.js';
+import { PTE_A, PTE_D, PTE_NX, PTE_P, PTE_RW, pteFrame, pteHi, pteLo, PTE_GNTTAB } from '../../machine/pte.js';
 import type { Domain } from '../domain.js';
 import type { HostMapper } from '../gnttab/gnttab.js';
 import { guestMapL1e } from '../hypercall/updateVaMapping.js';
@@ -50,7 +50,7 @@ export interface GrantP2mEntry {
 
 /** grant_to_pte_flags for a host mapping without GNTMAP_application_map (no _PAGE_USER). */
 export function grantPteFlags(readonly: boolean): number {
-  return PTE_P | PTE_A | PTE_D | PTE_NX | (readonly ? 0 : PTE_RW);
+  return PTE_P | PTE_A | PTE_D | PTE_NX | PTE_GNTTAB | (readonly ? 0 : PTE_RW);
 }
 
 function isTranslated(d: Domain): boolean {

@@ -34,6 +34,7 @@ import {
   PTE_US,
   pteFlags,
   pteFrame,
+  PTE_GNTTAB,
 } from '../../machine/pte.js';
 import {
   FrameTable,
@@ -252,6 +253,8 @@ export class PageTypes {
     d.counters.c[C.CycHv] += this.costs.validateEntry;
     const target = pteFrame(lo, hi);
     if (level === 1) {
+      // A grant PTE's references are the grant's: the unmap drops them (put_page_from_l1e).
+      if (pteFlags(lo, hi) & PTE_GNTTAB) return;
       if (pteFlags(lo, hi) & PTE_RW) this.putPageType(target, d);
       this.putPage(target);
       return;
@@ -275,6 +278,13 @@ export class PageTypes {
     if (level === 4 && !isGuestL4Slot(index)) return EINVAL; // "Illegal L4 update attempt in Xen-private area"
     const olo = this.mem.readLo(table, index);
     const ohi = this.mem.readHi(table, index);
+    // "Attempt to implicitly unmap a granted PTE": only GNTTABOP_unmap_grant_ref may change an entry
+    // Xen wrote for a grant. Xen crashes the domain that tries (put_page_from_l1e → domain_crash);
+    // the lab refuses the update instead, so the grant's references stay whole.
+    if (level === 1 && olo & PTE_P && pteFlags(olo, ohi) & PTE_GNTTAB) {
+      this.charge(d);
+      return EINVAL;
+    }
     if (lo & PTE_P) {
       const flags = pteFlags(lo, hi);
       if (flags & DISALLOW[level]!) {
