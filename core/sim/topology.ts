@@ -6,32 +6,39 @@ import { NET_TX_RING_SIZE } from '../api/public/io/netif.js';
 import type { TopologySnapshot, TopologyGrants } from '../api/topology.js';
 import { Netfront, macString } from '../guest/io/netfront.js';
 import type { Simulation } from './simulation.js';
+import type { Vm } from '../vm/vm.js';
 
 export function topologyOf(sim: Simulation): TopologySnapshot {
   const clockGHz = sim.xen.cpu.clockGHz;
   const io = sim.io;
   const live = sim.domains;
   const backends = new Set<string>();
+  /** Both ends of a split driver: the frontend's xenbus state, the backend's as xenstore has it. */
+  const ends = (vm: Vm, backend: string, f: { state: XenbusState; backend: { dir: string | null } }) => {
+    backends.add(backend);
+    const be = live.find((x) => x.name === backend);
+    const dir = f.backend.dir;
+    const raw = dir && io ? io.xenstored.tree.node(`${dir}/state`)?.value : undefined;
+    const bs = (raw === undefined ? XenbusStateUnknown : Number(raw)) as XenbusState;
+    return {
+      frontend: vm.name,
+      frontendDomid: vm.domid,
+      backend,
+      backendDomid: be ? be.domid : null,
+      frontState: f.state,
+      frontStateName: XENBUS_STATE_NAMES[f.state],
+      backState: bs,
+      backStateName: XENBUS_STATE_NAMES[bs] ?? 'Unknown',
+    };
+  };
   const vbds: TopologySnapshot['vbds'] = [];
   for (const vm of live) {
     for (const d of vm.io?.disks ?? []) {
-      backends.add(d.backend);
-      const be = live.find((x) => x.name === d.backend);
       const f = d.front;
-      const dir = f.backend.dir;
-      const raw = dir && io ? io.xenstored.tree.node(`${dir}/state`)?.value : undefined;
-      const bs = (raw === undefined ? XenbusStateUnknown : Number(raw)) as XenbusState;
       vbds.push({
-        frontend: vm.name,
-        frontendDomid: vm.domid,
+        ...ends(vm, d.backend, f),
         vdev: d.vdev,
-        backend: d.backend,
-        backendDomid: be ? be.domid : null,
         device: d.device,
-        frontState: f.state,
-        frontStateName: XENBUS_STATE_NAMES[f.state],
-        backState: bs,
-        backStateName: XENBUS_STATE_NAMES[bs] ?? 'Unknown',
         ringInFlight: f.inFlight,
         ringSize: BLK_RING_SIZE,
         queued: f.queued,
@@ -45,23 +52,11 @@ export function topologyOf(sim: Simulation): TopologySnapshot {
       // Only split drivers: a NIC's owner reaches it through its own port on the bridge.
       if (!(v.front instanceof Netfront)) continue;
       const f = v.front;
-      backends.add(v.backend);
-      const be = live.find((x) => x.name === v.backend);
-      const dir = f.backend.dir;
-      const raw = dir && io ? io.xenstored.tree.node(`${dir}/state`)?.value : undefined;
-      const bs = (raw === undefined ? XenbusStateUnknown : Number(raw)) as XenbusState;
       vifs.push({
-        frontend: vm.name,
-        frontendDomid: vm.domid,
+        ...ends(vm, v.backend, f),
         devid: v.index,
         mac: macString(v.mac),
-        backend: v.backend,
-        backendDomid: be ? be.domid : null,
         device: v.device,
-        frontState: f.state,
-        frontStateName: XENBUS_STATE_NAMES[f.state],
-        backState: bs,
-        backStateName: XENBUS_STATE_NAMES[bs] ?? 'Unknown',
         txInFlight: f.txInFlight,
         txRingSize: NET_TX_RING_SIZE,
         rx: f.flipping || (f.rxFlip && !f.connected) ? 'flip' : 'copy',
