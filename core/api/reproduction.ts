@@ -34,6 +34,7 @@ export const reproSetSchema = z.strictObject(
   {
     mode: z.enum(PAGING_MODES, { error: `must be one of ${PAGING_MODES.map((m) => `"${m}"`).join(', ')}` }).optional(),
     shadowOutOfSync: z.boolean({ error: 'must be true or false' }).optional(),
+    shadowEarlyUnshadow: z.boolean({ error: 'must be true or false' }).optional(),
     guestPageSize: z.enum(PAGE_SIZES, { error: `must be one of ${PAGE_SIZES.map((m) => `"${m}"`).join(', ')}` }).optional(),
     hostPageSize: z.enum(PAGE_SIZES, { error: `must be one of ${PAGE_SIZES.map((m) => `"${m}"`).join(', ')}` }).optional(),
     memoryMiB: z.number({ error: 'must be a whole number of MiB' }).int('must be a whole number of MiB').optional(),
@@ -49,7 +50,7 @@ export const reproSetSchema = z.strictObject(
      */
     runIn: z.enum(['guest', 'dom0'], { error: 'must be "guest" or "dom0"' }).optional(),
   },
-  { error: 'must be an object of guest fields to change: mode, shadowOutOfSync, guestPageSize, hostPageSize, memoryMiB, workload, machine, vif, runIn' },
+  { error: 'must be an object of guest fields to change: mode, shadowOutOfSync, shadowEarlyUnshadow, guestPageSize, hostPageSize, memoryMiB, workload, machine, vif, runIn' },
 );
 export type ReproSet = z.infer<typeof reproSetSchema>;
 
@@ -163,7 +164,7 @@ const KNOWN_FIELDS: Record<string, string[]> = {
   row: Object.keys(rowSchema.shape),
   baseline: Object.keys(baselineSchema.shape),
   variant: Object.keys(variantSchema.shape),
-  set: ['mode', 'shadowOutOfSync', 'guestPageSize', 'hostPageSize', 'memoryMiB', 'workload', 'machine'],
+  set: Object.keys(reproSetSchema.shape),
 };
 
 function knownAt(path: readonly PropertyKey[]): string[] {

@@ -138,6 +138,13 @@ export const domainSchema = z.strictObject({
   hostPageSize: pageSize.default('4k'),
   shadowOutOfSync: z.boolean().optional(),
   /**
+   * Xen's SHOPT_EARLY_UNSHADOW (shadow only, default true): a shadowed L1 that takes two zeroing
+   * writes in a row is unshadowed (a process is exiting or the page is being reused). Off, every
+   * store to a shadowed table traps until its shadow is evicted: how a VMM that traces every
+   * shadowed table behaves (VMware's 2006 hardware VMM, Adams & Agesen, ASPLOS 2006).
+   */
+  shadowEarlyUnshadow: z.boolean().optional(),
+  /**
    * Whose memory manager the guest kernel imitates where it matters to the hypervisor: "windows"
    * writes a transition PTE before the final one on a demand-zero fault (default "linux").
    */
@@ -604,6 +611,9 @@ function semanticProblems(s: PartialScenario): Problem[] {
     }
     if (d.shadowOutOfSync !== undefined && d.mode !== undefined && d.mode !== 'shadow') {
       out.push({ path: at('shadowOutOfSync'), message: `only a shadow domain has out-of-sync shadows (mode is "${d.mode}")` });
+    }
+    if (d.shadowEarlyUnshadow !== undefined && d.mode !== undefined && d.mode !== 'shadow') {
+      out.push({ path: at('shadowEarlyUnshadow'), message: `only a shadow domain unshadows early (mode is "${d.mode}")` });
     }
     if (d.guestOs === 'windows' && d.mode === 'pv') {
       out.push({ path: at('guestOs'), message: 'Windows has no PV (direct paging) port: use shadow or hap for a Windows guest' });

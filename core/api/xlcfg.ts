@@ -12,6 +12,7 @@
  *   type = "native"                 bare metal, the baseline (no hypervisor)
  *   guest_page_size, host_page_size = "4k" | "2m" | "1g"
  *   shadow_out_of_sync = 0 | 1
+ *   shadow_early_unshadow = 0 | 1   Xen's SHOPT_EARLY_UNSHADOW, a build option in Xen
  *   shadow_pool_pages               the shadow pool in pages, when not whole MiB
  *   workload = "random-access workingSetMiB=64 accesses=100000"   (or positional: "random-access 64 100000")
  * I/O (issue 12):
@@ -50,6 +51,7 @@ export const XLCFG_KEYS = [
   'shadow_memory',
   'shadow_pool_pages',
   'shadow_out_of_sync',
+  'shadow_early_unshadow',
   'guest_page_size',
   'host_page_size',
   'workload',
@@ -73,6 +75,7 @@ const FIELD_KEY: Record<string, string> = {
   guestPageSize: 'guest_page_size',
   hostPageSize: 'host_page_size',
   shadowOutOfSync: 'shadow_out_of_sync',
+  shadowEarlyUnshadow: 'shadow_early_unshadow',
   shadowPoolPages: 'shadow_pool_pages',
   workload: 'workload',
   role: 'type',
@@ -182,6 +185,7 @@ export function parseXlCfg(text: string): XlCfgResult {
   const guestPageSize = str('guest_page_size', PAGE_SIZES);
   const hostPageSize = str('host_page_size', PAGE_SIZES);
   const outOfSync = flag('shadow_out_of_sync');
+  const earlyUnshadow = flag('shadow_early_unshadow');
   const shadowMiB = int('shadow_memory');
   const poolPages = int('shadow_pool_pages');
   if (shadowMiB !== undefined && poolPages !== undefined) problem('shadow_pool_pages', 'give shadow_memory (MiB) or shadow_pool_pages, not both');
@@ -206,6 +210,7 @@ export function parseXlCfg(text: string): XlCfgResult {
     ...(guestPageSize !== undefined ? { guestPageSize: guestPageSize as DomainConfig['guestPageSize'] } : {}),
     ...(hostPageSize !== undefined ? { hostPageSize: hostPageSize as DomainConfig['hostPageSize'] } : {}),
     ...(outOfSync !== undefined ? { shadowOutOfSync: outOfSync } : {}),
+    ...(earlyUnshadow !== undefined ? { shadowEarlyUnshadow: earlyUnshadow } : {}),
     ...(shadowMiB !== undefined ? { shadowPoolPages: shadowMiB * 256 } : poolPages !== undefined ? { shadowPoolPages: poolPages } : {}),
     ...(workload !== undefined ? { workload: workload as DomainConfig['workload'] } : {}),
   };
@@ -436,6 +441,7 @@ export function toXlCfg(domain: DomainConfig): string {
   if (d.cap !== undefined) lines.push(`cap = ${d.cap}`);
   lines.push(`guest_page_size = ${s(d.guestPageSize)}`, `host_page_size = ${s(d.hostPageSize)}`);
   if (d.shadowOutOfSync !== undefined) lines.push(`shadow_out_of_sync = ${d.shadowOutOfSync ? 1 : 0}`);
+  if (d.shadowEarlyUnshadow !== undefined) lines.push(`shadow_early_unshadow = ${d.shadowEarlyUnshadow ? 1 : 0}`);
   if (d.shadowPoolPages !== undefined) {
     lines.push(d.shadowPoolPages % 256 === 0 ? `shadow_memory = ${d.shadowPoolPages / 256}` : `shadow_pool_pages = ${d.shadowPoolPages}`);
   }

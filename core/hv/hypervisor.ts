@@ -280,7 +280,7 @@ export class Hypervisor {
       const pool = shadowPoolPagesOf(config);
       const frames = d.xenFrames;
       for (let i = 0; i < pool; i++) frames.push(this.allocXenFrame());
-      d.shadow = new ShadowPaging(this.mem, this.costs, d, frames, config.shadowOutOfSync ?? true);
+      d.shadow = new ShadowPaging(this.mem, this.costs, d, frames, config.shadowOutOfSync ?? true, config.shadowEarlyUnshadow ?? true);
     }
   }
 

@@ -19,12 +19,13 @@ export function modeVariant(s: Scenario, mode: PagingMode): { ok: true; scenario
   const guestIdx = s.domains.findIndex((d) => d.role !== 'dom0');
   if (guestIdx < 0) return { ok: false, reason: 'the scenario has no guest domain to compare' };
   const g = s.domains[guestIdx];
-  const { shadowOutOfSync, shadowPoolPages, ...rest } = g;
+  const { shadowOutOfSync, shadowEarlyUnshadow, shadowPoolPages, ...rest } = g;
   const guest: DomainConfig = {
     ...rest,
     mode,
     hostPageSize: mode === 'hap' ? g.hostPageSize : '4k',
     ...(mode === 'shadow' && shadowOutOfSync !== undefined ? { shadowOutOfSync } : {}),
+    ...(mode === 'shadow' && shadowEarlyUnshadow !== undefined ? { shadowEarlyUnshadow } : {}),
     ...(mode === 'shadow' && shadowPoolPages !== undefined ? { shadowPoolPages } : {}),
   };
   let variant: Scenario;

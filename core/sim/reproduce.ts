@@ -57,7 +57,7 @@ export function variantScenario(file: Pick<Reproduction, 'scenario'>, row: Pick<
   const guest: Record<string, unknown> = { ...domains[gi] };
   const workload = set.workload ?? row.workload;
   if (workload) guest.workload = workload;
-  for (const k of ['shadowOutOfSync', 'guestPageSize', 'hostPageSize', 'memoryMiB'] as const) if (set[k] !== undefined) guest[k] = set[k];
+  for (const k of ['shadowOutOfSync', 'shadowEarlyUnshadow', 'guestPageSize', 'hostPageSize', 'memoryMiB'] as const) if (set[k] !== undefined) guest[k] = set[k];
   if (set.vif && Array.isArray(guest.vifs)) guest.vifs = (guest.vifs as unknown[]).map((v) => (isObject(v) ? { ...v, ...set.vif } : v));
   domains[gi] = guest;
   if (set.runIn === 'dom0') {

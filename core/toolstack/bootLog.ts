@@ -57,7 +57,7 @@ export function pagingSummary(d: Vm): string {
     case 'pv':
       return 'PV direct paging (guest tables hold mfns, validated by Xen), 4k pages';
     case 'shadow':
-      return `shadow paging (pool ${d.dom.xenFrames.length} pages, out-of-sync L1s ${(c.shadowOutOfSync ?? true) ? 'on' : 'off'}), guest ${c.guestPageSize} pages`;
+      return `shadow paging (pool ${d.dom.xenFrames.length} pages, out-of-sync L1s ${(c.shadowOutOfSync ?? true) ? 'on' : 'off'}${c.shadowEarlyUnshadow === false ? ', early unshadow off' : ''}), guest ${c.guestPageSize} pages`;
     case 'hap':
       return `HAP/EPT nested paging, guest ${c.guestPageSize} pages, host ${c.hostPageSize} pages, ${walkRefs(d)} refs per TLB miss`;
     case 'native':
@@ -121,7 +121,7 @@ function pagingMessages(d: Vm): string[] {
       const who = kind === 'kvm' ? 'KVM' : 'Xen';
       return [
         `x86/mm: paging: ${kind === 'kvm' ? 'KVM shadow MMU (no TDP)' : 'Xen HVM shadow paging'}: this kernel's tables are in guest-physical frames (gfn); ${who} write-protects them and the CPU walks ${who}'s shadow copies`,
-        `x86/mm: page-table writes trap and are emulated; CR3 writes and INVLPG exit${(c.shadowOutOfSync ?? true) ? '; out-of-sync L1 shadows on' : '; out-of-sync L1 shadows off'}`,
+        `x86/mm: page-table writes trap and are emulated; CR3 writes and INVLPG exit${(c.shadowOutOfSync ?? true) ? '; out-of-sync L1 shadows on' : '; out-of-sync L1 shadows off'}${c.shadowEarlyUnshadow === false ? '; early unshadow off (every write to a shadowed table traps)' : ''}`,
         `x86/mm: page sizes: guest ${c.guestPageSize.toUpperCase()}${c.guestPageSize === '4k' ? '' : ' (splintered into 4K shadow L1s)'}; ${refs} memory references per TLB miss`,
       ];
     }

@@ -36,8 +36,8 @@ describe('xl.cfg: keys and modes', () => {
   });
 
   it('reads Hyperlab keys: page sizes, out-of-sync shadows, the shadow pool and the workload', () => {
-    const d = ok(`name="s"; memory=256; type="hvm"; hap=0; guest_page_size="2m"; shadow_out_of_sync=0; shadow_memory=4\nworkload="update-vs-access 12.5 64 100000 protect"`);
-    expect(d).toMatchObject({ mode: 'shadow', guestPageSize: '2m', shadowOutOfSync: false, shadowPoolPages: 1024 });
+    const d = ok(`name="s"; memory=256; type="hvm"; hap=0; guest_page_size="2m"; shadow_out_of_sync=0; shadow_early_unshadow=0; shadow_memory=4\nworkload="update-vs-access 12.5 64 100000 protect"`);
+    expect(d).toMatchObject({ mode: 'shadow', guestPageSize: '2m', shadowOutOfSync: false, shadowEarlyUnshadow: false, shadowPoolPages: 1024 });
     expect(d.workload).toEqual({ kind: 'update-vs-access', updatesPerKiloAccess: 12.5, workingSetMiB: 64, accesses: 100000, updateKind: 'protect' });
     expect(ok(`name="w"\nmemory=128\nworkload="random-access accesses=1000 workingSetMiB=8"`).workload).toEqual({ kind: 'random-access', workingSetMiB: 8, accesses: 1000 });
   });

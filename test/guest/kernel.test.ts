@@ -10,12 +10,12 @@ import { costsOf, mmuConfigOf } from '../../core/sim/run.js';
 import { SegmentationFault } from '../../core/guest/kernel.js';
 import { C } from '../../core/machine/counters.js';
 
-function boot(mode: 'native' | 'pv' | 'shadow' | 'hap') {
+function boot(mode: 'native' | 'pv' | 'shadow' | 'hap', shadow: { shadowOutOfSync?: boolean; shadowEarlyUnshadow?: boolean } = {}) {
   const v = validateScenario({
     name: 'kernel',
     machine: { memoryMiB: 1024, pcpus: 1 },
     hypervisor: mode === 'native' ? 'none' : 'xen',
-    domains: [{ name: 'g1', mode, memoryMiB: 128, vcpus: 1 }],
+    domains: [{ name: 'g1', mode, memoryMiB: 128, vcpus: 1, ...shadow }],
   });
   if (!v.ok) throw new Error(JSON.stringify(v.problems));
   const xen = new Hypervisor(v.scenario, costsOf(v.scenario), mmuConfigOf(v.scenario));
@@ -126,6 +126,70 @@ describe('shadow specifics', () => {
     k.exit(p);
     // 256 PTEs were cleared, but the shadowed L1 trapped only until it was unshadowed.
     expect(d.counters.c[C.EmulatedWrites] - emulated).toBeLessThan(16);
+  });
+});
+
+describe('shadow with early unshadow off (a VMM that keeps tracing every shadowed table)', () => {
+  const traced = { shadowOutOfSync: false, shadowEarlyUnshadow: false };
+
+  it('tearing down an address space traps on every cleared PTE', () => {
+    for (const early of [true, false]) {
+      const { k, d, xen, vm } = boot('shadow', { shadowOutOfSync: false, shadowEarlyUnshadow: early });
+      const shell = k.spawn('sh');
+      k.switchTo(shell);
+      const p = k.fork(shell);
+      k.switchTo(p);
+      const v = k.mmap(p.mm, 256 * 4096);
+      for (let va = v.start; va < v.end; va += 4096) k.touch(va, true);
+      const emulated = d.counters.c[C.EmulatedWrites];
+      k.switchTo(shell);
+      k.exit(p);
+      const n = d.counters.c[C.EmulatedWrites] - emulated;
+      // 256 present PTEs are cleared in one shadowed L1: with the heuristic the second zeroing
+      // store unshadows it; without it each of the 256 is an emulated store.
+      if (early) expect(n).toBeLessThan(16);
+      else expect(n).toBeGreaterThanOrEqual(256);
+      expect(auditMachine(xen, [vm]).ok).toBe(true);
+    }
+  });
+
+  it('a freed table still shadowed costs clear_page one exit per 8-byte store, and a user write to it as data unshadows it', () => {
+    const { k, d, xen, vm } = boot('shadow', traced);
+    const shell = k.spawn('sh');
+    k.switchTo(shell);
+    const heap = k.mmap(shell.mm, 8 * 4096);
+    k.touch(heap.start, true);
+    const p = k.fork(shell);
+    k.switchTo(p);
+    const root = p.mm.root;
+    k.switchTo(shell);
+    k.exit(p);
+    // The child's top-level shadow is pinned, so its root stays shadowed after the exit.
+    expect(d.dom.shadow!.isShadowed(root)).toBe(true);
+    const emulated = d.counters.c[C.EmulatedWrites];
+    const exits = d.counters.c[C.VmExits];
+    // The next page the kernel hands out is the last one freed: the child's root, now as data.
+    k.touch(heap.start + 4096, true);
+    let pfn = -1;
+    k.forEachPte(shell.mm, heap.start + 4096, heap.start + 8192, 1, (_t, _i, _va, _f, f) => (pfn = f));
+    expect(pfn).toBe(root);
+    // clear_page is 4096 / 8 = 512 stores, each trapping (no rep_stos in Xen's shadow emulator),
+    // then one more for the shell's new PTE; the user-mode write then unshadows the frame.
+    expect(d.counters.c[C.EmulatedWrites] - emulated).toBe(4096 / 8 + 1);
+    expect(d.counters.c[C.VmExits] - exits).toBeGreaterThanOrEqual(4096 / 8 + 1);
+    expect(d.dom.shadow!.isShadowed(root)).toBe(false);
+    expect(auditMachine(xen, [vm]).ok).toBe(true);
+  });
+
+  it('is refused outside shadow mode, naming the field', () => {
+    const v = validateScenario({
+      name: 'k',
+      machine: { memoryMiB: 1024, pcpus: 1 },
+      hypervisor: 'xen',
+      domains: [{ name: 'g1', mode: 'hap', memoryMiB: 128, vcpus: 1, shadowEarlyUnshadow: false }],
+    });
+    expect(v.ok).toBe(false);
+    if (!v.ok) expect(v.problems.map((p) => p.path)).toContain('domains[0].shadowEarlyUnshadow');
   });
 });
 

@@ -10,7 +10,7 @@ import { tableIndex } from '../../../base/types.js';
 import { C, Vx } from '../../../machine/counters.js';
 import { PTE_A, PTE_D, PTE_P, PTE_PS, PTE_RW, PTE_US, pteFrame } from '../../../machine/pte.js';
 import { oosSnapshotEntry } from './oos.js';
-import { shadowSetEntry, shMakeFl1, shMakeShadow } from './pool.js';
+import { shadowSetEntry, shMakeFl1, shMakeShadow, shRemoveShadows } from './pool.js';
 import type { ShadowDomain } from './private.js';
 import { l1eFromGuest, shPropagate } from './propagate.js';
 
@@ -61,6 +61,14 @@ export function shPageFault(sh: ShadowDomain, va: number, write: boolean, user: 
       break;
     }
     gfn = pteFrame(lo, hi);
+  }
+  // "We do not emulate user writes": a user-mode write to a page that is shadowed as a table
+  // is taken as a sign it is data again, and its shadows go (multi.c, sh_page_fault).
+  if (write && user && leafLevel === 1) {
+    const gm = sh.gmfn(path[2]!);
+    const target = pteFrame(sh.mem.readLo(gm, path[3]!), sh.mem.readHi(gm, path[3]!));
+    const ts = target < sh.shadowOf.length ? sh.shadowOf[target]! : -1;
+    if (ts >= 0 && ts !== sh.rootSlot && !sh.isOos[target]) shRemoveShadows(sh, target);
   }
   // Build the shadow path top-down.
   // Down to the L1 shadow (for a guest 2 MiB page, the fl1 shadow that splinters it).

@@ -133,7 +133,12 @@ export function getShadowStatus(sh: ShadowDomain, gfn: number, level: number): n
 /** sh_make_shadow: the shadow of guest table `gfn` at `level`, built (empty) if absent. */
 export function shMakeShadow(sh: ShadowDomain, gfn: number, level: number): number {
   let s = sh.shadowOf[gfn]!;
-  if (s >= 0) return s;
+  if (s >= 0 && sh.slotLevel[s] === level) return s;
+  // The lab keeps one shadow per guest frame. A frame freed while still shadowed (early unshadow
+  // off) and reused as a table of another level loses its old shadow first; cleared by the
+  // kernel's clear_page, that shadow maps nothing.
+  if (s >= 0) shRemoveShadows(sh, gfn);
+  if (sh.shadowOf[gfn]! >= 0) throw new Error(`shadow: frame ${gfn} is shadowed as the root and as level ${level}`);
   if (sh.isOos[gfn]) shResync(sh, gfn);
   s = shadowAlloc(sh, gfn, level);
   sh.shadowOf[gfn] = s;

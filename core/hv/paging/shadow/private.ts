@@ -66,6 +66,12 @@ export class ShadowDomain {
     readonly owner: ShadowOwner,
     poolMfns: number[],
     readonly outOfSync: boolean,
+    /**
+     * Xen's SHOPT_EARLY_UNSHADOW (shadow/private.h, "Unshadow l1s on fork or exit"): two
+     * PTE-aligned zero writes in a row to one shadowed L1 unshadow it (hvm.c,
+     * check_for_early_unshadow). Off, the table stays shadowed and every store to it traps.
+     */
+    readonly earlyUnshadow: boolean = true,
   ) {
     const nr = owner.p2m.length;
     this.shadowOf = new Int32Array(nr).fill(-1);

@@ -4,7 +4,9 @@
  *
  * Guest tables are write-protected: a guest store into a shadowed table traps and is emulated,
  * and the new entry propagated. Two consecutive zeroing writes to one table unshadow it (Xen's
- * early-unshadow heuristic: the table is being torn down).
+ * early-unshadow heuristic, SHOPT_EARLY_UNSHADOW: the table is being torn down). With the
+ * heuristic off (a domain's `shadowEarlyUnshadow: false`), a table stays shadowed, and traced,
+ * until its shadow is evicted or a user-mode write shows it is data again (fault.ts).
  */
 import { C, Vx } from '../../../machine/counters.js';
 import { PTE_A, PTE_D, PTE_NX, PTE_P, PTE_PS, PTE_RW, PTE_US, pteFlags, pteFrame, pteHi, pteLo } from '../../../machine/pte.js';
@@ -90,20 +92,46 @@ export function shGuestWrite(sh: ShadowDomain, gfn: number, i: number, lo: numbe
   sh.mem.write(gm, i, lo, hi);
   shPropagate(sh, s, i);
   if (lo === 0 && hi === 0) checkForEarlyUnshadow(sh, gfn);
+  else sh.lastEmulatedGfn = -1; // sh_reset_early_unshadow: a non-zero write breaks the run
 }
 
 /** check_for_early_unshadow: two consecutive zeroing writes to one table → unshadow it. */
 function checkForEarlyUnshadow(sh: ShadowDomain, gfn: number): void {
+  if (!sh.earlyUnshadow) return;
   if (sh.lastEmulatedGfn === gfn && sh.shadowOf[gfn]! >= 0 && sh.shadowOf[gfn] !== sh.rootSlot) {
     shRemoveShadows(sh, gfn);
   }
   sh.lastEmulatedGfn = gfn;
 }
 
-/** The guest is reusing `gfn` as an ordinary page (it zeroes it): stale shadows go. */
+/**
+ * Linux's clear_page on x86-64 is `rep stosq` over 4 KiB: 512 eight-byte stores
+ * (arch/x86/lib/clear_page_64.S). Xen's shadow emulator has no rep_stos hook
+ * (shadow/hvm.c, hvm_shadow_emulator_ops), so x86_emulate does one repetition per emulation and
+ * each store to a write-protected table is its own exit.
+ */
+export const CLEAR_PAGE_STORES = 512;
+
+/**
+ * The guest zeroes `gfn` to reuse it (as a new table or as data). With early unshadow, the
+ * first two zeroing stores trap and the second unshadows; without it, every store traps, is
+ * emulated and propagated, and the table stays shadowed (zeroed).
+ */
 export function shGuestReusesPage(sh: ShadowDomain, gfn: number): void {
   const s = sh.shadowOf[gfn]!;
   if (s < 0 || s === sh.rootSlot) return;
+  if (!sh.earlyUnshadow) {
+    // Out of sync: the stores are plain (the kernel's own zeroing); the resync catches up.
+    if (sh.isOos[gfn]) return;
+    const gm = sh.gmfn(gfn);
+    for (let i = 0; i < CLEAR_PAGE_STORES; i++) {
+      sh.exit(Vx.ExceptionNmi, sh.costs.emulateWrite);
+      sh.mem.write(gm, i, 0, 0);
+      shPropagate(sh, s, i);
+    }
+    sh.c[C.EmulatedWrites] += CLEAR_PAGE_STORES;
+    return;
+  }
   if (!sh.isOos[gfn]) {
     // The zeroing stores trap; the second one unshadows (early unshadow).
     sh.exit(Vx.ExceptionNmi, sh.costs.emulateWrite);

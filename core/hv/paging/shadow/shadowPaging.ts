@@ -28,8 +28,8 @@ import { shGuestReusesPage, shGuestWrite, shPropagate } from './propagate.js';
 export class ShadowPaging {
   private readonly sh: ShadowDomain;
 
-  constructor(mem: MachineMemory, costs: CostTable, owner: ShadowOwner, poolMfns: number[], outOfSync: boolean) {
-    this.sh = new ShadowDomain(mem, costs, owner, poolMfns, outOfSync);
+  constructor(mem: MachineMemory, costs: CostTable, owner: ShadowOwner, poolMfns: number[], outOfSync: boolean, earlyUnshadow = true) {
+    this.sh = new ShadowDomain(mem, costs, owner, poolMfns, outOfSync, earlyUnshadow);
   }
 
   get poolPages(): number {
@@ -38,6 +38,11 @@ export class ShadowPaging {
 
   get outOfSync(): boolean {
     return this.sh.outOfSync;
+  }
+
+  /** Xen's SHOPT_EARLY_UNSHADOW: zeroing writes unshadow a table being torn down. */
+  get earlyUnshadow(): boolean {
+    return this.sh.earlyUnshadow;
   }
 
   /** Guest root gfn the vCPU runs on. */

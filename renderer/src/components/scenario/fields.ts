@@ -81,9 +81,13 @@ export const SCENARIO_PATHS: ReadonlySet<string> = new Set([
 ]);
 
 /** Whether the domain form shows the shadow-only fields (shadow mode, or set and so wrong). */
-export function showsShadowFields(d: Record<string, unknown>): { oos: boolean; pool: boolean } {
+export function showsShadowFields(d: Record<string, unknown>): { oos: boolean; early: boolean; pool: boolean } {
   const shadow = d.mode === 'shadow';
-  return { oos: shadow || d.shadowOutOfSync !== undefined, pool: shadow || d.shadowPoolPages !== undefined };
+  return {
+    oos: shadow || d.shadowOutOfSync !== undefined,
+    early: shadow || d.shadowEarlyUnshadow !== undefined,
+    pool: shadow || d.shadowPoolPages !== undefined,
+  };
 }
 
 /** The paths a domain's form shows, for domain `i`. */
@@ -94,6 +98,7 @@ export function domainPaths(d: unknown, i: number): Set<string> {
   for (const f of ['name', 'role', 'mode', 'memoryMiB', 'vcpus', 'guestPageSize', 'hostPageSize', 'workload', 'workload.kind']) out.add(at(f));
   const sh = showsShadowFields(d);
   if (sh.oos) out.add(at('shadowOutOfSync'));
+  if (sh.early) out.add(at('shadowEarlyUnshadow'));
   if (sh.pool) out.add(at('shadowPoolPages'));
   const kind = isObj(d.workload) ? d.workload.kind : undefined;
   for (const p of workloadParams(String(kind))) if (p.type !== 'structured') out.add(at(`workload.${p.key}`));
