@@ -112,21 +112,6 @@ describe('shadow specifics', () => {
     expect(d.counters.c[C.PfHidden]).toBeGreaterThan(hidden);
     expect(d.counters.c[C.PfGuest]).toBe(guest);
   });
-
-  it('tearing down an address space unshadows each table after two zeroing writes (early unshadow)', () => {
-    const { k, d } = boot('shadow');
-    const shell = k.spawn('sh');
-    k.switchTo(shell);
-    const p = k.fork(shell);
-    k.switchTo(p);
-    const v = k.mmap(p.mm, 256 * 4096);
-    for (let va = v.start; va < v.end; va += 4096) k.touch(va, true);
-    const emulated = d.counters.c[C.EmulatedWrites];
-    k.switchTo(shell);
-    k.exit(p);
-    // 256 PTEs were cleared, but the shadowed L1 trapped only until it was unshadowed.
-    expect(d.counters.c[C.EmulatedWrites] - emulated).toBeLessThan(16);
-  });
 });
 
 describe('shadow with early unshadow off (a VMM that keeps tracing every shadowed table)', () => {
