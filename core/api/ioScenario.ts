@@ -131,6 +131,8 @@ interface IoDomain {
   /** A hole (undefined) is a vif that failed its own schema check. */
   vifs?: (VifConfig | undefined)[];
   workloadKind?: string;
+  /** rogue-dma: the domain it aims at. */
+  victim?: string;
 }
 
 /**
@@ -271,6 +273,15 @@ export function ioProblems(
       });
     }
     const ownsDisk = d.name !== undefined && [...owner].some(([id, o]) => o === d.name && byId.get(id)?.kind === 'disk');
+    if (d.workloadKind === 'rogue-dma') {
+      const at = `domains[${i}].workload`;
+      if (hv !== 'xen') out.push({ path: at, message: 'the rogue-dma workload is one domain attacking another: it needs hypervisor "xen"' });
+      else if (!ownsDisk) out.push({ path: at, message: 'the rogue-dma workload needs a device to program: list a disk device in this domain\'s pci' });
+      if (hv === 'xen' && d.victim !== undefined) {
+        if (d.victim === d.name) out.push({ path: `${at}.victim`, message: 'a domain cannot be its own victim: name another domain' });
+        else if (!names.has(d.victim)) out.push({ path: `${at}.victim`, message: `no domain named "${d.victim}"; domains: ${[...names.keys()].join(', ')}` });
+      }
+    }
     if (d.workloadKind === 'disk-io' && !d.disks?.length && !(hv === 'none' && ownsDisk)) {
       out.push({
         path: `domains[${i}].workload`,

@@ -39,6 +39,11 @@ export interface DomainResults {
   calls?: { op: string; rc: string; calls?: { op: string; rc: string }[] }[];
   /** A scenario with devices: the domain's I/O (core/sim/ioResults.ts). */
   io?: IoResults;
+  /**
+   * A scenario with devices: the content check of the domain's memory (core/vm/integrity.ts):
+   * pages that stayed free in its kernel the whole run, and how many of them changed.
+   */
+  integrity?: { framesChecked: number; framesCorrupted: number };
 }
 
 export interface TimelineRecord {

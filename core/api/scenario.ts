@@ -43,6 +43,7 @@ export const WORKLOAD_KINDS = [
   'disk-io',
   'net-stream',
   'net-rr',
+  'rogue-dma',
 ] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
@@ -122,6 +123,15 @@ export const workloadSchema = z.discriminatedUnion('kind', [
     transactions: int(1, 10_000_000).default(1000),
     requestBytes: int(60, 1514).default(64),
     responseBytes: int(60, 1514).default(64),
+  }),
+  // rogue-dma (C3): a guest that owns a disk programs it to write into frames of another domain
+  // (core/workloads/rogue.ts); the IOMMU, when on, stops every write.
+  z.strictObject({
+    kind: z.literal('rogue-dma'),
+    /** The domain whose memory the device is aimed at (default dom0, the usual prize). */
+    victim: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,31}$/, 'a domain name').default('Domain-0'),
+    /** Victim pages the device is told to write, one 4 KiB DMA each. */
+    pages: int(1, 4096).default(16),
   }),
 ]);
 export type Workload = z.infer<typeof workloadSchema>;
@@ -719,7 +729,7 @@ function semanticProblems(s: PartialScenario): Problem[] {
     ...ioProblems(
       hv,
       s.devices,
-      s.domains.map((d) => ({ name: d.name, role: d.role, mode: d.mode, pci: d.pci, disks: d.disks, vifs: d.vifs, workloadKind: d.workload?.kind })),
+      s.domains.map((d) => ({ name: d.name, role: d.role, mode: d.mode, pci: d.pci, disks: d.disks, vifs: d.vifs, workloadKind: d.workload?.kind, victim: d.workload?.kind === 'rogue-dma' ? d.workload.victim : undefined })),
       s.timeline,
       dom0Name,
     ),

@@ -8,6 +8,8 @@ import { workloadSchema, WORKLOAD_KINDS, type Workload, type WorkloadKind } from
 export type WorkloadParam =
   | { key: string; type: 'number'; int: boolean; min: number; max: number; required: boolean }
   | { key: string; type: 'enum'; options: string[]; default?: string; required: boolean }
+  /** A name (rogue-dma's victim domain). */
+  | { key: string; type: 'text'; default?: string; required: boolean }
   /** Structured parameters (the attack lab's script) that a plain field cannot edit. */
   | { key: string; type: 'structured'; required: boolean };
 
@@ -42,6 +44,7 @@ function describe(key: string, node: SchemaNode): WorkloadParam {
   if (n.def.type === 'enum') {
     return { key, type: 'enum', options: [...(n.options ?? [])], required, ...(typeof dflt === 'string' ? { default: dflt } : {}) };
   }
+  if (n.def.type === 'string') return { key, type: 'text', required, ...(typeof dflt === 'string' ? { default: dflt } : {}) };
   return { key, type: 'structured', required };
 }
 
@@ -61,7 +64,8 @@ export function workloadParams(kind: string): WorkloadParam[] {
 
 /** Label, unit and meaning of every parameter of every kind (README, "Workloads"). */
 export const PARAM_DOCS: Record<string, ParamDoc> = {
-  pages: { label: 'Pages', help: 'distinct 4 KiB pages touched (cold-walk, page-fault); named frames for a script (hypercalls)' },
+  pages: { label: 'Pages', help: 'distinct 4 KiB pages touched (cold-walk, page-fault); named frames for a script (hypercalls); victim pages the device is told to write (rogue-dma)' },
+  victim: { label: 'Victim', help: 'the domain whose memory the rogue device is aimed at (rogue-dma)' },
   rounds: { label: 'Rounds', help: 'times every page is walked, each time with every TLB and walk cache cold (cold-walk; default 1)' },
   workingSetMiB: { label: 'Working set', unit: 'MiB', help: 'memory the workload spreads its accesses over' },
   accesses: { label: 'Accesses', help: 'loads and stores (1 in 4 a store)' },
@@ -123,6 +127,7 @@ export const WORKLOAD_DOCS: Record<WorkloadKind, string> = {
   'disk-io': 'one direct I/O to the first virtual disk (blkfront → blkback → the disk), queueDepth kept in flight',
   'net-stream': 'one Ethernet frame through the first vif (netfront ⇄ netback ⇄ bridge ⇄ NIC ⇄ link partner)',
   'net-rr': 'one request frame to the link partner and its response back (latency per transaction)',
+  'rogue-dma': 'one DMA the guest’s own disk is told to make into a page of the victim (blocked by the IOMMU when it is on)',
 };
 
 /** A starting point for each kind, small enough to run in a few seconds. */
@@ -155,6 +160,7 @@ export const WORKLOAD_STARTERS: Record<WorkloadKind, Workload> = {
   'disk-io': { kind: 'disk-io', ops: 2000, blockKiB: 4, writeFraction: 1, flushEvery: 0, pattern: 'random', queueDepth: 32 },
   'net-stream': { kind: 'net-stream', bytes: 4 * 1024 * 1024, packetBytes: 1500, direction: 'rx' },
   'net-rr': { kind: 'net-rr', transactions: 1000, requestBytes: 64, responseBytes: 64 },
+  'rogue-dma': { kind: 'rogue-dma', victim: 'Domain-0', pages: 16 },
 };
 
 export { WORKLOAD_KINDS };

@@ -37,6 +37,7 @@ export function workloadUsage(shape: WorkloadShape): string {
 
 function describe(p: FieldParam): string {
   if (p.type === 'enum') return `one of ${p.options.join(', ')}`;
+  if (p.type === 'text') return 'a name';
   const what = p.int ? 'an integer' : 'a number';
   return Number.isFinite(p.min) && Number.isFinite(p.max) ? `${what} from ${p.min} to ${p.max}` : what;
 }
@@ -45,6 +46,7 @@ function parseValue(p: FieldParam, text: string): { ok: true; value: number | st
   if (p.type === 'enum') {
     return p.options.includes(text) ? { ok: true, value: text } : { ok: false, message: `must be ${describe(p)} (got "${text}")` };
   }
+  if (p.type === 'text') return text.length > 0 ? { ok: true, value: text } : { ok: false, message: 'must be a name, not empty' };
   const clean = text.replace(/_/g, '');
   const n = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(clean) ? Number(clean) : NaN;
   const bad = Number.isNaN(n) || (p.int && !Number.isInteger(n)) || n < p.min || n > p.max;

@@ -119,6 +119,16 @@ export class GuestKernel {
     this.pages.free(pfn);
   }
 
+  /** From now on the page allocator remembers which pages it hands out (a memory check's start). */
+  markAllocations(): void {
+    this.pages.markAllocations();
+  }
+
+  /** Free now and never handed out since markAllocations(): no one may have written it since. */
+  freeSinceMark(pfn: number): boolean {
+    return this.pages.freeSinceMark(pfn);
+  }
+
   /** 2^order naturally aligned free pages (hugetlb pool), or -1. */
   allocHuge(order: number): number {
     return this.pages.allocHuge(order);

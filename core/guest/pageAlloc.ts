@@ -10,6 +10,8 @@ export class PageAllocator {
   private readonly freeStack: Int32Array;
   private freeTop = 0;
   private readonly isFree: Uint8Array;
+  /** Pages handed out since markAllocations() (a memory checker's "still free since then"). */
+  private allocatedSinceMark: Uint8Array | null = null;
 
   constructor(
     /** pfns [0, nrUsable) are the allocator's; the rest is the kernel's reserve. */
@@ -35,6 +37,7 @@ export class PageAllocator {
     if (this.freeTop === 0) throw new OutOfMemory(`${this.name}: out of guest memory`);
     const pfn = this.freeStack[--this.freeTop]!;
     this.isFree[pfn] = 0;
+    if (this.allocatedSinceMark !== null) this.allocatedSinceMark[pfn] = 1;
     return pfn;
   }
 
@@ -42,6 +45,16 @@ export class PageAllocator {
     if (this.isFree[pfn]) throw new Error(`${this.name}: double free of pfn ${pfn}`);
     this.isFree[pfn] = 1;
     this.freeStack[this.freeTop++] = pfn;
+  }
+
+  /** From now on, remembers which pages are handed out. */
+  markAllocations(): void {
+    this.allocatedSinceMark = new Uint8Array(this.isFree.length);
+  }
+
+  /** True if `pfn` is free now and was never handed out since markAllocations(). */
+  freeSinceMark(pfn: number): boolean {
+    return this.isFree[pfn] === 1 && this.allocatedSinceMark !== null && this.allocatedSinceMark[pfn] === 0;
   }
 
   /** 2^order naturally aligned free pages (hugetlb pool), or -1. */
@@ -52,6 +65,7 @@ export class PageAllocator {
       for (let k = 0; k < n && ok; k++) ok = this.isFree[base + k] === 1;
       if (!ok) continue;
       for (let k = 0; k < n; k++) this.isFree[base + k] = 0;
+      if (this.allocatedSinceMark !== null) this.allocatedSinceMark.fill(1, base, base + n);
       // Rebuild the free stack without these pages.
       let w = 0;
       for (let r = 0; r < this.freeTop; r++) {

@@ -41,6 +41,13 @@ export class MachineMemory {
    * in `dirty`; nothing writes frames around it.
    */
   private dirtyLog: Set<number> | null = null;
+  /**
+   * A write watch (a memory checker's pre-images): `before(mfn)` runs once per frame, before the
+   * first write through this interface after watchWrites() (a view from bytes() held by a ring's
+   * owner writes around it, but that frame is in use, not one a checker expects unchanged).
+   */
+  private watchBefore: ((mfn: number) => void) | null = null;
+  private readonly watched = new Set<number>();
 
   constructor(nrFrames: number) {
     this.nrFrames = nrFrames;
@@ -62,6 +69,7 @@ export class MachineMemory {
 
   private backing(mfn: number): Uint32Array {
     if (this.dirtyLog !== null) this.dirtyLog.add(mfn);
+    if (this.watchBefore !== null && !this.watched.has(mfn)) this.firstWrite(mfn);
     let f = this.frame(mfn);
     if (f === undefined) {
       if (mfn < 0 || mfn >= this.nrFrames || !Number.isInteger(mfn)) {
@@ -116,6 +124,7 @@ export class MachineMemory {
   /** Zeroes a frame and drops its backing: a freshly scrubbed frame costs nothing again. */
   scrub(mfn: number): void {
     if (this.frame(mfn) !== undefined) {
+      if (this.watchBefore !== null && !this.watched.has(mfn)) this.firstWrite(mfn);
       if (this.dirtyLog !== null) this.dirtyLog.add(mfn);
       this.slots[this.slot(mfn)] = undefined;
       this.backed--;
@@ -160,6 +169,17 @@ export class MachineMemory {
   }
 
   /** Starts (or restarts) logging which frames are written. */
+  /** Starts a write watch: `before(mfn)` is called before the first write to each frame from now. */
+  watchWrites(before: (mfn: number) => void): void {
+    this.watched.clear();
+    this.watchBefore = before;
+  }
+
+  private firstWrite(mfn: number): void {
+    this.watched.add(mfn);
+    this.watchBefore!(mfn);
+  }
+
   startDirtyLog(): void {
     this.dirtyLog = new Set();
   }

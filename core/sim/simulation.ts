@@ -16,6 +16,7 @@ import type { MmuConfig } from '../machine/mmu/types.js';
 import type { DomainState } from '../hv/domain.js';
 import { Hypervisor } from '../hv/hypervisor.js';
 import { auditMachine } from '../vm/audit.js';
+import { IntegrityCheck } from '../vm/integrity.js';
 import { buildDomain } from '../vm/builder.js';
 import type { Vm } from '../vm/vm.js';
 import { BLOCK, MEASURE, PART, PROGRESS, plannedOps, runWorkload, type Grain, type WorkloadStep } from '../workloads/index.js';
@@ -103,6 +104,8 @@ export class Simulation {
   readonly repeat: boolean;
   /** Devices, xenstore and split drivers, when the scenario has any (else null). */
   readonly io: IoWorld | null = null;
+  /** The content check of free memory, in a scenario with devices (core/vm/integrity.ts). */
+  private integrity: IntegrityCheck | null = null;
   /** Devices added to and removed from running domains (xl pci-attach, block-attach … and the timeline's), with the I/O machinery under Xen. */
   readonly hotplug: Hotplug | null = null;
   /** The host clock when the domains had booted: simulated time 0 of the timeline and of I/O results. */
@@ -134,6 +137,9 @@ export class Simulation {
       const dom0 = this.domains.find((d) => d.privileged);
       this.io = new IoWorld(this.xen, scenario, { now: () => this.now() }, dom0?.name ?? DEFAULT_DOM0.name);
       for (const d of this.domains) this.io.attach(d);
+      // Devices can write memory: from here every domain's free pages are watched (results integrity).
+      this.integrity = new IntegrityCheck(this.xen.mem);
+      this.integrity.start(this.domains);
       if (scenario.hypervisor === 'xen') {
         this.hotplug = new Hotplug(this.io, { now: () => this.now(), cyclesPerSecond: this.xen.cpu.clockGHz * 1e9 });
         this.hotplug.onForced = (n) => {
@@ -359,6 +365,7 @@ export class Simulation {
     this.domains.push(d);
     this.sched.add(d.domid, this.xen.pcpus.indexOf(d.mmu), cfg.weight, cfg.cap);
     this.io?.attach(d);
+    this.integrity?.add(d);
     this.startJob(d, cfg.workload);
     return d;
   }
@@ -519,7 +526,7 @@ export class Simulation {
       d,
       workload,
       planned,
-      gen: runWorkload(workload, { vm: d, rng: new Rng((this.scenario.seed * 0x9e3779b1 + d.domid * 7919) >>> 0), guestPageSize: d.config.guestPageSize, grain }),
+      gen: runWorkload(workload, { vm: d, rng: new Rng((this.scenario.seed * 0x9e3779b1 + d.domid * 7919) >>> 0), guestPageSize: d.config.guestPageSize, grain, domain: (name) => this.domains.find((v) => v.name === name) }),
       done: false,
       runs: 1,
       grain,
@@ -543,7 +550,7 @@ export class Simulation {
       for (const p of [...k.procs.values()]) if (!pidsBefore.has(p.pid)) k.exit(p);
       job.runs++;
       const rng = new Rng((this.scenario.seed * 0x9e3779b1 + d.domid * 7919 + job.runs * 0x85ebca6b) >>> 0);
-      const gen = runWorkload(job.workload, { vm: d, rng, guestPageSize: d.config.guestPageSize, grain: job.grain });
+      const gen = runWorkload(job.workload, { vm: d, rng, guestPageSize: d.config.guestPageSize, grain: job.grain, domain: (name) => this.domains.find((v) => v.name === name) });
       for (;;) {
         const r = gen.next();
         if (r.done) break;
@@ -683,7 +690,11 @@ export class Simulation {
       hypervisor: s.hypervisor,
       machine: { memoryMiB: s.machine.memoryMiB, pcpus: s.machine.pcpus },
       cpu: { profile: cpu.id, label: cpu.label, clockGHz: cpu.clockGHz },
-      domains: this.domains.map((d) => ({ ...domainResults(d), ...(this.io && d.io ? { io: ioResults(this.io, d, cpu.clockGHz) } : {}) })),
+      domains: this.domains.map((d) => ({
+        ...domainResults(d),
+        ...(this.io && d.io ? { io: ioResults(this.io, d, cpu.clockGHz) } : {}),
+        ...(this.integrity ? { integrity: this.integrity.check(d) } : {}),
+      })),
       ...(this.io ? { timeline: this.timeline, devices: this.io.deviceResults() } : {}),
       audit: a,
       simulatedCycles,

@@ -156,6 +156,10 @@ export function footprintPages(w: Workload, guestPageSize: Vm['config']['guestPa
       // netfront's receive buffers (one page per rx slot), its two ring pages, the program's send buffers.
       pages = 256 + 2 + 64;
       break;
+    case 'rogue-dma':
+      // Its one marked page; the victim's pages are not its own.
+      pages = 1;
+      break;
   }
   return pages + Math.ceil(pages / 512) + 64;
 }

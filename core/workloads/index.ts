@@ -17,6 +17,7 @@ import { MEASURE, NONE, PART, Pieces, populate, PROGRESS, start, WHOLE_SLICES, t
 import { runProgramKind } from './programs.js';
 import { runDiskIo } from './io.js';
 import { runNetRr, runNetStream } from './net.js';
+import { runRogueDma } from './rogue.js';
 
 export { MEASURE, PROGRESS, PART, BLOCK, WHOLE_SLICES, type WorkloadStep, type Grain } from './steps.js';
 export interface WorkloadContext {
@@ -26,6 +27,8 @@ export interface WorkloadContext {
   guestPageSize: PageSize;
   /** How often to yield PART inside a slice (default: never). */
   grain?: Readonly<Grain>;
+  /** Another running domain, by name (rogue-dma's victim). */
+  domain?: (name: string) => Vm | undefined;
 }
 
 /** Total operations a workload will count (for progress). */
@@ -71,6 +74,8 @@ export function plannedOps(w: Workload): number {
       return Math.ceil(w.bytes / w.packetBytes);
     case 'net-rr':
       return w.transactions;
+    case 'rogue-dma':
+      return w.pages;
   }
 }
 
@@ -215,6 +220,10 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
 
     case 'net-rr':
       yield* runNetRr(w, x);
+      return;
+
+    case 'rogue-dma':
+      yield* runRogueDma(w, x);
       return;
 
     case 'hypercalls': {

@@ -7,11 +7,13 @@ import { PARAM_DOCS, WORKLOAD_DOCS, WORKLOAD_STARTERS, workloadParams } from '..
 // An I/O workload needs a device to work on: the domain gets a virtual disk (or a vif) served by dom0.
 const isIo = (w: unknown) => (w as { kind?: string }).kind === 'disk-io';
 const isNet = (w: unknown) => ['net-stream', 'net-rr'].includes((w as { kind?: string }).kind ?? '');
+// rogue-dma programs a disk of its own (pci) against dom0 (its default victim).
+const isRogue = (w: unknown) => (w as { kind?: string }).kind === 'rogue-dma';
 const withWorkload = (workload: unknown, mode = 'pv') => ({
   name: 'w',
-  machine: { memoryMiB: 4096, pcpus: 1, ...(isIo(workload) ? { devices: [{ id: 'disk0', kind: 'disk' }] } : isNet(workload) ? { devices: [{ id: 'nic0', kind: 'nic' }] } : {}) },
+  machine: { memoryMiB: 4096, pcpus: 1, ...(isIo(workload) || isRogue(workload) ? { devices: [{ id: 'disk0', kind: 'disk' }] } : isNet(workload) ? { devices: [{ id: 'nic0', kind: 'nic' }] } : {}) },
   hypervisor: 'xen',
-  domains: [{ name: 'g1', mode, memoryMiB: 1024, vcpus: 1, workload, ...(isIo(workload) ? { disks: [{ device: 'disk0' }] } : isNet(workload) ? { vifs: [{ device: 'nic0' }] } : {}) }],
+  domains: [{ name: 'g1', mode, memoryMiB: 1024, vcpus: 1, workload, ...(isIo(workload) ? { disks: [{ device: 'disk0' }] } : isNet(workload) ? { vifs: [{ device: 'nic0' }] } : isRogue(workload) ? { pci: ['disk0'] } : {}) }],
 });
 
 describe('workload parameters read from the schema', () => {
@@ -25,6 +27,10 @@ describe('workload parameters read from the schema', () => {
     expect(workloadParams('update-vs-access')[0]).toMatchObject({ type: 'number', int: false, min: 0, max: 1000 });
     expect(workloadParams('update-vs-access')[3]).toEqual({ key: 'updateKind', type: 'enum', options: ['populate', 'protect', 'unmap', 'mix'], default: 'mix', required: false });
     expect(workloadParams('hypercalls').map((p) => [p.key, p.type])).toEqual([['pages', 'structured'], ['steps', 'structured']]);
+    expect(workloadParams('rogue-dma')).toEqual([
+      { key: 'victim', type: 'text', default: 'Domain-0', required: false },
+      { key: 'pages', type: 'number', int: true, min: 1, max: 4096, required: false },
+    ]);
     expect(workloadParams('no-such-kind')).toEqual([]);
   });
 
