@@ -40,3 +40,29 @@ export function timelineOf(results: Results): TimelineShown[] {
   if (!Array.isArray(t)) return [];
   return t.filter((e): e is TimelineShown => isObj(e) && typeof e.do === 'string' && typeof e.domain === 'string' && typeof e.firedAtMs === 'number');
 }
+
+/** A domain's content check of free memory (results `integrity`, core/vm/integrity.ts). */
+export interface IntegrityRow {
+  name: string;
+  framesChecked: number;
+  framesCorrupted: number;
+}
+
+/** One row per domain whose results carry `integrity`, in the results' order. */
+export function integrityRows(results: Results): IntegrityRow[] {
+  const out: IntegrityRow[] = [];
+  for (const d of results.domains) {
+    const g: unknown = d.integrity;
+    if (isObj(g) && typeof g.framesChecked === 'number' && typeof g.framesCorrupted === 'number') {
+      out.push({ name: d.name, framesChecked: g.framesChecked, framesCorrupted: g.framesCorrupted });
+    }
+  }
+  return out;
+}
+
+/** The machine's IOMMU summary (results `iommu`), or null when the results have none. */
+export function iommuOf(results: Results): { enabled: boolean; faults: number; iotlbFlushes: number } | null {
+  const m: unknown = (results as { iommu?: unknown }).iommu;
+  if (!isObj(m) || typeof m.enabled !== 'boolean' || typeof m.faults !== 'number' || typeof m.iotlbFlushes !== 'number') return null;
+  return { enabled: m.enabled, faults: m.faults, iotlbFlushes: m.iotlbFlushes };
+}
