@@ -68,11 +68,12 @@ export const TIMELINE_ACTIONS = [
   'block-detach',
   'network-attach',
   'network-detach',
+  'relocate',
 ] as const;
 export type TimelineActionKind = (typeof TIMELINE_ACTIONS)[number];
 
 /** The fields each action takes beyond atMs, do and domain (the hot-plug actions of xl(1)). */
-export const TIMELINE_ACTION_FIELDS: Record<TimelineActionKind, readonly ('device' | 'disk' | 'vdev' | 'vif' | 'devid' | 'mac')[]> = {
+export const TIMELINE_ACTION_FIELDS: Record<TimelineActionKind, readonly ('device' | 'disk' | 'vdev' | 'vif' | 'devid' | 'mac' | 'pages' | 'cooperative')[]> = {
   destroy: [],
   create: [],
   pause: [],
@@ -83,6 +84,7 @@ export const TIMELINE_ACTION_FIELDS: Record<TimelineActionKind, readonly ('devic
   'block-detach': ['vdev'],
   'network-attach': ['vif'],
   'network-detach': ['devid', 'mac'],
+  relocate: ['pages', 'cooperative'],
 };
 
 /**
@@ -102,6 +104,10 @@ export const timelineEntrySchema = z.strictObject({
   /** A vif's index (its devid, the N of /local/domain/<id>/device/vif/N). */
   devid: int(0, 255).optional(),
   mac: z.string().regex(MAC_RE, 'a unicast MAC address such as "00:16:3e:01:02:03" (the first octet even)').optional(),
+  /** relocate: how many of the domain's pages Xen is asked to move to other machine frames. */
+  pages: int(1, 1_048_576).optional(),
+  /** relocate: whether a PV guest cooperates (moves its pages itself through the ABI); default false. */
+  cooperative: z.boolean().optional(),
 });
 export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
 
@@ -325,12 +331,21 @@ const FIELD_HELP: Record<'device' | 'disk' | 'vdev' | 'vif' | 'devid' | 'mac', s
 function hotplugEntryProblems(t: TimelineEntry, at: (f: string) => string, x: HotplugContext): IoProblem[] {
   const out: IoProblem[] = [];
   const allowed = TIMELINE_ACTION_FIELDS[t.do];
-  for (const f of ['device', 'disk', 'vdev', 'vif', 'devid', 'mac'] as const) {
+  for (const f of ['device', 'disk', 'vdev', 'vif', 'devid', 'mac', 'pages', 'cooperative'] as const) {
     if (t[f] === undefined || allowed.includes(f)) continue;
     const owner = TIMELINE_ACTIONS.filter((a) => TIMELINE_ACTION_FIELDS[a].includes(f)).join(' or ');
     out.push({ path: at(f), message: `"${f}" belongs to ${owner}, not ${t.do}${allowed.length ? `, which takes ${allowed.map((a) => `"${a}"`).join(' or ')}` : ', which takes only atMs, do and domain'}` });
   }
   if (allowed.length === 0) return out;
+  if (t.do === 'relocate') {
+    if (x.hv !== 'xen') out.push({ path: at('do'), message: `relocate asks Xen to move a domain's pages: hypervisor "${x.hv ?? '?'}" is not Xen` });
+    if (t.pages === undefined) out.push({ path: at('pages'), message: 'relocate needs "pages": how many of the domain\'s pages to move (1 to 1048576)' });
+    const d = x.names.get(t.domain);
+    if (t.cooperative !== undefined && d?.mode !== undefined && d.mode !== 'pv') {
+      out.push({ path: at('cooperative'), message: `only a PV guest cooperates in moving its pages; "${t.domain}" runs in mode "${d.mode}", whose pages Xen moves by itself` });
+    }
+    return out;
+  }
   if (x.hv !== 'xen') {
     out.push({ path: at('do'), message: `${t.do} is the Xen toolstack's (xl ${t.do}): hypervisor "${x.hv ?? '?'}" has no hot-plug` });
     return out;
@@ -340,7 +355,7 @@ function hotplugEntryProblems(t: TimelineEntry, at: (f: string) => string, x: Ho
     else if (t.devid !== undefined && t.mac !== undefined) out.push({ path: at('mac'), message: 'give the vif by "devid" or by "mac", not both' });
     return out;
   }
-  const need = allowed[0]!;
+  const need = allowed[0] as keyof typeof FIELD_HELP;
   if (t[need] === undefined) {
     out.push({ path: at(need), message: `${t.do} needs ${FIELD_HELP[need]}` });
     return out;

@@ -44,6 +44,8 @@ export interface DomainResults {
    * pages that stayed free in its kernel the whole run, and how many of them changed.
    */
   integrity?: { framesChecked: number; framesCorrupted: number };
+  /** Pages Xen was asked to move (timeline relocate, xl debug-relocate): requested, moved, refused. */
+  relocation?: { requested: number; moved: number; refused: number };
 }
 
 export interface TimelineRecord {

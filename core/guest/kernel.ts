@@ -37,6 +37,8 @@ export class GuestKernel {
   /** @internal The counters' array (process.ts charges work to it too). */
   readonly c: Float64Array;
   private readonly pages: PageAllocator;
+  /** Pages drivers keep for their devices (allocPage(true)). */
+  private readonly pinned = new Set<number>();
   /** References to each page: one per PTE mapping it, plus one while it is in the page cache. */
   readonly mapcount: Int32Array;
   readonly inPageCache: Uint8Array;
@@ -101,11 +103,20 @@ export class GuestKernel {
 
   // --- page allocator ------------------------------------------------------------------------
 
-  /** get_zeroed_page. */
-  allocPage(): number {
+  /**
+   * get_zeroed_page. `pinned`: a driver keeps it for a device (a ring, a DMA queue), so it is not
+   * movable (Linux's unmovable pages): a device holds its address.
+   */
+  allocPage(pinned = false): number {
     const pfn = this.pages.alloc();
     this.zeroPage(pfn);
+    if (pinned) this.pinned.add(pfn);
     return pfn;
+  }
+
+  /** True for a page a driver allocated for a device (allocPage(true)) and has not freed. */
+  isPinned(pfn: number): boolean {
+    return this.pinned.has(pfn);
   }
 
   private zeroPage(pfn: number): void {
@@ -117,6 +128,7 @@ export class GuestKernel {
 
   freePage(pfn: number): void {
     this.pages.free(pfn);
+    this.pinned.delete(pfn);
   }
 
   /** From now on the page allocator remembers which pages it hands out (a memory check's start). */

@@ -131,6 +131,25 @@ export class MachineMemory {
     }
   }
 
+  /**
+   * Moves a frame's content to `dst` and leaves `src` empty: the backing itself changes frames, so
+   * a view of it held by whoever uses the page (a driver's ring page) now sees `dst` (the lab's
+   * stand-in for the page's virtual address, which follows a relocated page).
+   */
+  moveFrame(dst: number, src: number): void {
+    const s = this.frame(src);
+    if (s === undefined || dst === src) {
+      if (dst !== src) this.scrub(dst);
+      return;
+    }
+    this.backing(dst);
+    this.slots[this.slot(dst)] = s;
+    if (this.watchBefore !== null && !this.watched.has(src)) this.firstWrite(src);
+    if (this.dirtyLog !== null) this.dirtyLog.add(src);
+    this.slots[this.slot(src)] = undefined;
+    this.backed--;
+  }
+
   copyFrame(dst: number, src: number): void {
     const s = this.frame(src);
     if (s === undefined) this.scrub(dst);

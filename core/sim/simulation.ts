@@ -17,6 +17,7 @@ import type { DomainState } from '../hv/domain.js';
 import { Hypervisor } from '../hv/hypervisor.js';
 import { auditMachine } from '../vm/audit.js';
 import { IntegrityCheck } from '../vm/integrity.js';
+import { relocate, type RelocationReport } from '../vm/relocate.js';
 import { buildDomain } from '../vm/builder.js';
 import type { Vm } from '../vm/vm.js';
 import { BLOCK, MEASURE, PART, PROGRESS, plannedOps, runWorkload, type Grain, type WorkloadStep } from '../workloads/index.js';
@@ -198,6 +199,11 @@ export class Simulation {
           if (!live) return rec(false, `no live domain "${t.domain}"`);
           this.unpauseDomain(live);
           return rec(true, `domain ${live.domid} (${t.domain}) unpaused`, live);
+        case 'relocate': {
+          if (!live) return rec(false, `no live domain "${t.domain}"`);
+          const r = this.relocate(live, t.pages ?? 0, t.cooperative === true);
+          return rec(r.moved > 0 || r.requested === 0, relocationMessage(live, r), live);
+        }
         default: {
           if (!isHotplugAction(t.do)) return rec(false, `unknown action "${t.do}"`);
           if (!live) return rec(false, `no live domain "${t.domain}"`);
@@ -208,6 +214,17 @@ export class Simulation {
     } catch (e) {
       rec(false, (e as Error).message);
     }
+  }
+
+  /**
+   * Xen asked to move `pages` of a live domain's memory (the timeline's relocate, xl
+   * debug-relocate): translated guests' pages move unseen, a PV guest's only if it cooperates.
+   */
+  relocate(d: Vm, pages: number, cooperative: boolean): RelocationReport {
+    const rng = new Rng((this.scenario.seed * 0x9e3779b1 + d.domid * 7919 + 0x7e10ca7e + (d.relocation?.requested ?? 0)) >>> 0);
+    const r = relocate(d, pages, cooperative, rng);
+    for (const [from, to] of r.moves) this.integrity?.moved(from, to);
+    return r;
   }
 
   /**
@@ -819,5 +836,12 @@ export function domainResults(d: Vm, clockGHz = d.dom.xen.cpu.clockGHz): DomainR
     pageFaults: { guest: c[C.PfGuest], hidden: c[C.PfHidden] },
     counters: k.snapshot(),
     ...(d.scriptCalls ? { calls: d.scriptCalls } : {}),
+    ...(d.relocation ? { relocation: { ...d.relocation } } : {}),
   };
+}
+
+/** One line for the timeline and the console: what a relocate request did, and why pages stayed. */
+export function relocationMessage(d: Vm, r: RelocationReport): string {
+  const why = r.reasons.map((x) => `${x.pages} refused: ${x.why}`).join('; ');
+  return `domain ${d.domid} (${d.name}): ${r.moved} of ${r.requested} page${r.requested === 1 ? '' : 's'} moved to new machine frames${why ? `; ${why}` : ''}`;
 }

@@ -6,7 +6,7 @@
 import { parseDiskSpec, parsePciSpec, parseVifSpec, parseXlCfg, toXlCfg, xlKeyOfField } from '../api/xlcfg.js';
 import type { HotplugAction } from '../vm/io/hotplug.js';
 import type { Vm } from '../vm/vm.js';
-import { DomainConfigError } from '../sim/simulation.js';
+import { DomainConfigError, relocationMessage } from '../sim/simulation.js';
 import type { Word } from './argv.js';
 import { cyclesToSeconds, HOST_NAME, LINUX_RELEASE, XEN_EXTRA, XEN_MAJOR, XEN_MINOR, XEN_VERSION } from './bootLog.js';
 import { EXAMPLE_CONFIGS, XEN_CONFIG_DIR, findConfig } from './examples.js';
@@ -336,6 +336,26 @@ const SUBS: Record<string, Sub> = {
     run: (args, _raw, out, x) => {
       if (args.length > 0) return out(usageOf('pci-assignable-list'));
       for (const p of x.libxl.pciAssignable()) out(p.bdf);
+    },
+  },
+  'debug-relocate': {
+    usage: '[-c] <Domain> <Pages>',
+    summary: "Ask Xen to move a domain's pages to other machine frames (a Hyperlab debug command)",
+    options: [
+      '-c  the guest cooperates: a PV guest moves its pages itself (increase_reservation, copy, mmu_update, MMU_MACHPHYS_UPDATE, decrease_reservation)',
+      "An HVM guest's pages move unseen (Xen updates the p2m and the EPT or the shadows); a PV guest's are refused unless it cooperates.",
+    ],
+    run: (args, _raw, out, x) => {
+      const coop = args.includes('-c');
+      const rest = args.filter((a) => a !== '-c');
+      if (rest.length !== 2 || rest.some((a) => a.startsWith('-'))) return out(usageOf('debug-relocate'));
+      const d = x.libxl.find(rest[0]!);
+      if (!d) return out(invalid(rest[0]!));
+      const pages = Number(rest[1]);
+      if (!(Number.isInteger(pages) && pages >= 1 && pages <= 1_048_576)) return out(`debug-relocate: pages ${rest[1]}: must be a whole number from 1 to 1048576`);
+      if (d.mode === 'native') return out(`debug-relocate: ${d.name} runs on bare metal: no hypervisor moves its memory`);
+      if (coop && d.mode !== 'pv') return out(`debug-relocate: -c is for PV guests; ${d.name} is ${d.mode === 'hap' ? 'HVM (HAP)' : 'HVM (shadow)'}, whose pages Xen moves by itself`);
+      out(relocationMessage(d, x.libxl.sim.relocate(d, pages, coop)));
     },
   },
   'sched-credit': {

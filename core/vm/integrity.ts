@@ -57,6 +57,20 @@ export class IntegrityCheck {
     d.kernel.markAllocations();
   }
 
+  /**
+   * Xen moved a page from `oldMfn` to `newMfn` (relocate): what the old frame was expected to hold
+   * is now the new frame's expectation.
+   */
+  moved(oldMfn: number, newMfn: number): void {
+    this.before.delete(newMfn);
+    this.zeroBefore.delete(newMfn);
+    const h = this.before.get(oldMfn);
+    if (h !== undefined) this.before.set(newMfn, h);
+    else if (this.zeroBefore.has(oldMfn)) this.zeroBefore.add(newMfn);
+    else if (allZero(this.mem, newMfn)) this.zeroBefore.add(newMfn);
+    else this.before.set(newMfn, frameHash(this.mem, newMfn));
+  }
+
   /** The check of one domain now. */
   check(d: Vm): IntegrityResult {
     const k = d.kernel;

@@ -17,6 +17,8 @@ export class Vm {
   scriptCalls?: CallResult[];
   /** Its I/O (virtual disks, what it serves and drives) when the scenario has devices. */
   io?: VmIo;
+  /** Pages Xen was asked to move (relocate), and what became of them (core/vm/relocate.ts). */
+  relocation?: { requested: number; moved: number; refused: number };
 
   constructor(
     readonly dom: Domain,

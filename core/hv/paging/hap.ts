@@ -133,6 +133,39 @@ export class Hap {
     return table;
   }
 
+  /**
+   * The p2m entry of `gfn` changed (Xen moved the page): its EPT leaf follows. A superpage leaf that
+   * covers it is split first into a table of smaller leaves over the same frames (Xen's
+   * ept_split_super_page), down to a 4 KiB leaf for `gfn`. An entry never filled in stays so: the
+   * next EPT violation maps it from the p2m. The caller flushes (INVEPT).
+   */
+  remapGfn(gfn: number): void {
+    let table = this.eptRoot;
+    const gpa = gfn * 4096;
+    for (let level = 4; level >= 1; level--) {
+      const i = tableIndex(gpa, level);
+      const lo = this.mem.readLo(table, i);
+      if (!(lo & EPT_RWX)) return;
+      if (level === 1) {
+        const mfn = this.owner.p2m[gfn]!;
+        this.mem.write(table, i, pteLo(mfn, EPT_RWX | EPT_MT_WB), pteHi(mfn, 0));
+        return;
+      }
+      const frame = pteFrame(lo, this.mem.readHi(table, i));
+      if (lo & EPT_PS) {
+        const next = this.newTable();
+        const step = 2 ** (9 * (level - 2));
+        const flags = EPT_RWX | EPT_MT_WB | (level - 1 > 1 ? EPT_PS : 0);
+        for (let k = 0; k < 512; k++) this.mem.write(next, k, pteLo(frame + k * step, flags), pteHi(frame + k * step, 0));
+        this.mem.write(table, i, pteLo(next, EPT_RWX), pteHi(next, 0));
+        this.owner.counters.c[C.CycHv] += 512 * this.costs.pteWrite;
+        table = next;
+      } else {
+        table = frame;
+      }
+    }
+  }
+
   /** The machine frame EPT maps `gfn` to, or -1 (a software walk, for the auditor). */
   lookup(gfn: number): number {
     let table = this.eptRoot;

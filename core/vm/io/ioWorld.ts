@@ -809,7 +809,7 @@ export class IoWorld {
       },
       busAddr: (pfn) => mfnOf(pfn) * 4096,
       grantFrame: (pfn) => (pv ? mfnOf(pfn) : pfn),
-      allocPage: () => vm.kernel.allocPage(),
+      allocPage: () => vm.kernel.allocPage(true),
       freePage: (pfn) => vm.kernel.freePage(pfn),
       charge: (cycles) => {
         vm.counters.c[C.CycGuest] += cycles;
@@ -830,7 +830,7 @@ export class IoWorld {
   private guestXs(vm: Vm, hs: Map<number, () => void>): XsClient {
     const xen = this.xen;
     const domid = vm.domid;
-    const pfn = vm.kernel.allocPage();
+    const pfn = vm.kernel.allocPage(true);
     const mfn = vm.dom.p2m[pfn]!;
     const guestPort = xen.evtchn.allocUnbound(0, domid, 0);
     const dom0Port = xen.evtchn.bindInterdomain(0, domid, guestPort);

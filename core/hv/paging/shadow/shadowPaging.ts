@@ -164,6 +164,32 @@ export class ShadowPaging {
     if (hit) sh.owner.flushTlb();
   }
 
+  /**
+   * sh_remove_all_mappings by brute force, for a frame Xen is taking away from the guest (it moved
+   * the page): every shadow L1 and fl1 entry that maps `mfn` is cleared (the next access faults
+   * and propagates the p2m's new frame), then the TLB flushed. Xen searches the pool this way when
+   * its heuristics do not find the mappings; each table searched costs a scan of its 512 entries.
+   */
+  removeAllMappingsOf(mfn: number): void {
+    const sh = this.sh;
+    sh.grantShadowed.delete(mfn);
+    let hit = false;
+    for (let s = 0; s < sh.poolPages; s++) {
+      const level = sh.slotLevel[s];
+      if ((level !== 1 && level !== 5) || sh.slotGfn[s]! < 0) continue;
+      const m = sh.slotMfn[s]!;
+      sh.c[C.CycHv] += 512 * sh.costs.shadowResyncEntry;
+      for (let i = 0; i < 512; i++) {
+        const lo = sh.mem.readLo(m, i);
+        if (lo & PTE_P && pteFrame(lo, sh.mem.readHi(m, i)) === mfn) {
+          shadowSetEntry(sh, s, i, 0, 0);
+          hit = true;
+        }
+      }
+    }
+    if (hit) sh.owner.flushTlb();
+  }
+
   /** sh_resync: bring out-of-sync L1 `gfn` back in sync and write-protect it again. */
   resync(gfn: number): void {
     shResync(this.sh, gfn);
