@@ -157,6 +157,8 @@ export class Walker {
   declare private readonly pdeMfns: Float64Array;
   declare private readonly pdeRights: Uint8Array;
   declare private readonly pdeLevels: Uint8Array;
+  /** The last tag recorded per EPT level in this walk (-1: none). */
+  declare private readonly pdeLast: Float64Array;
   private pdeFills = 0;
   /** Nested TLB fills of the walk in progress, applied when it ends (as pdeFills). */
   declare private readonly fillGfns: Float64Array;
@@ -179,6 +181,7 @@ export class Walker {
     this.pdeMfns = new Float64Array(EPT_PSC_FILLS);
     this.pdeRights = new Uint8Array(EPT_PSC_FILLS);
     this.pdeLevels = new Uint8Array(EPT_PSC_FILLS);
+    this.pdeLast = new Float64Array(5).fill(-1);
     this.fillGfns = new Float64Array(8);
     this.fillMfns = new Float64Array(8);
     this.fillInfo = new Uint8Array(8);
@@ -203,6 +206,7 @@ export class Walker {
     // Small integers, not byte addresses, flow through the walk: a double passed to a function
     // that is not inlined is boxed, an allocation per call. The virtual page number goes in two
     // 18-bit halves: va[47:30] (the PML4 and PDPT indices) and va[29:12] (PD and PT indices).
+    if (this.pdeFills !== 0) this.pdeLast.fill(-1);
     this.pdeFills = 0;
     this.ntlbFills = 0;
     const frame = this.run(ctx.cr3, Math.floor(va / 1073741824), Math.floor(va / 4096) & 0x3ffff, offset, access, nested);
@@ -475,6 +479,10 @@ export class Walker {
    * often share one region: one fill for them.
    */
   private recordEptPscFill(level: number, tag: number, mfn: number, rights: number): void {
+    // Most repeats are of the level's previous fill (the guest tables of a walk are close together).
+    const last = this.pdeLast;
+    if (last[level] === tag) return;
+    last[level] = tag;
     const n = this.pdeFills;
     for (let i = 0; i < n; i++) if (this.pdeLevels[i] === level && this.pdeTags[i] === tag) return;
     if (n === EPT_PSC_FILLS) return;
