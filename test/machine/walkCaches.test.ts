@@ -5,7 +5,7 @@ import { PTE_RW, PTE_US } from '../../core/machine/pte.js';
 import { DataCache } from '../../core/machine/mmu/dataCache.js';
 import { NestedTlb } from '../../core/machine/mmu/nestedTlb.js';
 import { EPT_R, EPT_W } from '../../core/machine/pte.js';
-import { config, GiB1, KiB4, levelsFor, Machine, MiB2, NestedGuest, nestedRefs } from './helpers.js';
+import { config, GiB1, GUEST_BASE_MFN, KiB4, levelsFor, Machine, MiB2, NestedGuest, nestedRefs } from './helpers.js';
 
 const USER_RW = PTE_RW | PTE_US;
 const va0 = 0x3000_0000_0000; // 512 GiB aligned
@@ -129,6 +129,87 @@ describe('combined paging-structure caches and the nested TLB (2D)', () => {
     expect(m.delta(() => m.mmu.translate(va0 + KiB4, false, true))).toMatchObject({ refs: n + 1, ntlb: n });
     m.mmu.flushNestedTlb();
     expect(m.delta(() => m.mmu.translate(va0 + 2 * KiB4, false, true)).refs).toBe(nestedRefs(n, mh));
+  });
+});
+
+describe('EPT paging-structure caches of every level (the nested dimension of a 2D page-walk cache)', () => {
+  // Bhargava et al. (ASPLOS 2008) cache the nested dimension's entries of every level but the
+  // last; the SDM lets EPT paging-structure entries of any level be cached (Vol. 3C §29.4.1). A
+  // nested translation that misses the nested TLB starts below the deepest cached EPT level.
+  // Counts below: the guest PDE-cache hit leaves the guest PTE (1 reference, its table's EPT walk
+  // skipped by the combined entry); the final gfn is new, so its EPT walk starts below the deepest
+  // EPT cache hit: after a PML4E hit it reads the EPT PDPTE, PDE, PTE (m − 1), after a PDPTE hit
+  // the EPT PDE and PTE (m − 2).
+  function machine(host: PageSize) {
+    const m = new Machine(config({ psc: { enabled: true, pml4e: 4, pdpte: 16, pde: 32 }, nestedTlb: { enabled: true, entries: 64, ways: 4 } }));
+    const g = new NestedGuest(m, host);
+    const root = g.newRoot();
+    m.ctx.cr3 = root;
+    return { m, g, root, mh: levelsFor(host) };
+  }
+
+  for (const host of ['4k', '2m'] as PageSize[]) {
+    it(`host ${host}: a gfn in a new 1 GiB region hits the EPT PML4E cache (1 + m − 1 references), then one in the same 1 GiB the PDPTE cache (1 + m − 2)`, () => {
+      const { m, g, root, mh } = machine(host);
+      // The guest tables and the first data frame in guest-physical 1 GiB region 0; the next two
+      // data frames in region 1 (gfn 2^18 on), 2 MiB apart.
+      const first = 7;
+      const second = 2 ** 18;
+      const third = 2 ** 18 + 3 * 512;
+      g.guest.map(root, va0, first, '4k', USER_RW);
+      g.guest.map(root, va0 + KiB4, second, '4k', USER_RW);
+      g.guest.map(root, va0 + 2 * KiB4, third, '4k', USER_RW);
+      for (const gfn of [first, second, third]) g.mapGfn(gfn);
+      m.mmu.coldFlush();
+      expect(m.delta(() => m.mmu.translate(va0, false, true)).refs).toBe(nestedRefs(4, mh));
+      // Region 1 is new: only the EPT PML4E (512 GiB) is cached. Two hits: guest PDE, EPT PML4E.
+      const trace = m.mmu.referenceTranslate(m.ctx, va0 + KiB4, false, true, true).trace;
+      const d2 = m.delta(() => expect(m.mmu.translate(va0 + KiB4, false, true)).toBe((GUEST_BASE_MFN + second) * KiB4));
+      expect(d2).toMatchObject({ refs: 1 + (mh - 1), psc: 2, ntlb: 0 });
+      // The reference walk names the same references as skipped.
+      expect(trace.filter((r) => r.source === 'psc').length).toBe(nestedRefs(4, mh) - d2.refs);
+      // The second walk cached region 1's EPT PDPTE: the third gfn (another 2 MiB) starts below it.
+      const d3 = m.delta(() => expect(m.mmu.translate(va0 + 2 * KiB4, false, true)).toBe((GUEST_BASE_MFN + third) * KiB4));
+      expect(d3).toMatchObject({ refs: 1 + (mh - 2), psc: 2, ntlb: 0 });
+    });
+  }
+
+  it('2 MiB guest and host pages: a TLB miss on a new 2 MiB page makes 2 references (native: 1)', () => {
+    // Guest: the PDPTE-cache (combined) entry hands over the machine frame of the guest PD, whose
+    // 2 MiB leaf is read (1). EPT: the page's gfn is another 2 MiB EPT leaf (nested-TLB miss), in
+    // a 1 GiB region whose EPT PDPTE the first walk cached: the EPT PDE, a leaf, is read (1).
+    const { m, g, root } = machine('2m');
+    g.guest.map(root, va0, 2 ** 18, '2m', USER_RW);
+    g.guest.map(root, va0 + MiB2, 2 ** 18 + 1024, '2m', USER_RW);
+    g.mapGfn(2 ** 18);
+    g.mapGfn(2 ** 18 + 1024);
+    m.mmu.coldFlush();
+    expect(m.delta(() => m.mmu.translate(va0, false, true)).refs).toBe(nestedRefs(3, 3));
+    expect(m.delta(() => m.mmu.translate(va0 + MiB2 + 5 * KiB4, false, true))).toMatchObject({ refs: 2, psc: 2, ntlb: 0 });
+
+    // The same two pages natively: the PDPTE-cache hit leaves the 2 MiB leaf, 1 reference.
+    const n = oneD();
+    n.m.x86.map(n.root, va0, 0x40000, '2m', USER_RW);
+    n.m.x86.map(n.root, va0 + MiB2, 0x40400, '2m', USER_RW);
+    n.m.mmu.coldFlush();
+    n.m.mmu.translate(va0, false, true);
+    expect(n.m.delta(() => n.m.mmu.translate(va0 + MiB2 + 5 * KiB4, false, true))).toMatchObject({ refs: 1, psc: 1 });
+  });
+
+  it('INVEPT empties them; switched off with the paging-structure caches', () => {
+    const { m, g, root } = machine('4k');
+    g.guest.map(root, va0, 2 ** 18, '4k', USER_RW);
+    g.mapGfn(2 ** 18);
+    m.mmu.coldFlush();
+    m.mmu.translate(va0, false, true);
+    // Region 0 (the guest tables) and region 1 (the data): one PML4E, two PDPTEs, two PDEs.
+    expect([m.mmu.eptPml4e.count(), m.mmu.eptPdpte.count(), m.mmu.eptPde.count()]).toEqual([1, 2, 2]);
+    m.mmu.flushNestedTlb();
+    expect([m.mmu.eptPml4e.count(), m.mmu.eptPdpte.count(), m.mmu.eptPde.count()]).toEqual([0, 0, 0]);
+    m.mmu.setPscEnabled(false);
+    m.mmu.flushAll();
+    m.mmu.translate(va0, false, true);
+    expect([m.mmu.eptPml4e.count(), m.mmu.eptPdpte.count(), m.mmu.eptPde.count()]).toEqual([0, 0, 0]);
   });
 });
 

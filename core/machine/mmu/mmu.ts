@@ -58,13 +58,23 @@ export class Mmu {
   declare readonly psc: PagingStructureCache;
   declare readonly ntlb: NestedTlb;
   /**
-   * EPT paging-structure cache: EPT PDEs (the EPT page table of a 2 MiB region of guest-physical
-   * space) by gfn >> 9, so a nested translation that misses the nested TLB reads only the EPT
-   * PTE. The SDM lets processors cache EPT paging-structure entries (Vol. 3C §29.4.1) without
-   * giving sizes; it is on with the paging-structure caches, as many entries as their PDE cache,
-   * 4-way (an estimate: small hardware caches of this kind are set-associative).
+   * EPT paging-structure caches, one per non-leaf EPT level: EPT PDEs (the EPT page table of a
+   * 2 MiB region of guest-physical space) by gfn >> 9, EPT PDPTEs (the EPT page directory of a
+   * 1 GiB region) by gfn >> 18, EPT PML4Es (the EPT PDPT of 512 GiB) by gfn >> 27. A nested
+   * translation that misses the nested TLB starts below the deepest hit: after an EPT PDE hit it
+   * reads only the EPT PTE, after a PDPTE hit the EPT PDE and what it points to.
+   *
+   * The SDM lets processors cache EPT paging-structure entries of every level ("EPT
+   * paging-structure-cache entries", Vol. 3C §29.4.1) without giving sizes, and Bhargava et al.
+   * (ASPLOS 2008) cache the nested dimension's entries of every level but the last in their 2D
+   * page-walk cache. They are on with the paging-structure caches, each with as many entries as
+   * the x86 cache of the same level (psc.pde, psc.pdpte, psc.pml4e), up to 4-way (an estimate:
+   * Intel publishes no EPT cache sizes, and small hardware caches of this kind are
+   * set-associative).
    */
   declare readonly eptPde: NestedTlb;
+  declare readonly eptPdpte: NestedTlb;
+  declare readonly eptPml4e: NestedTlb;
   declare readonly dcache: DataCache;
   declare readonly walker: Walker;
   declare private readonly mem: MachineMemory;
@@ -79,9 +89,12 @@ export class Mmu {
     this.tlb1g = new Tlb(config.tlb1g.entries, config.tlb1g.ways, 30);
     this.psc = new PagingStructureCache(config.psc);
     this.ntlb = new NestedTlb(config.nestedTlb);
-    this.eptPde = new NestedTlb({ enabled: config.psc.enabled, entries: config.psc.pde, ways: Math.min(4, config.psc.pde) });
+    const eptCache = (entries: number) => new NestedTlb({ enabled: config.psc.enabled, entries, ways: Math.min(4, entries) });
+    this.eptPde = eptCache(config.psc.pde);
+    this.eptPdpte = eptCache(config.psc.pdpte);
+    this.eptPml4e = eptCache(config.psc.pml4e);
     this.dcache = new DataCache(config.dataCache.sizeKiB, config.dataCache.ways);
-    this.walker = new Walker(mem, costs, this.dcache, this.psc, this.ntlb, this.eptPde, this.fault);
+    this.walker = new Walker(mem, costs, this.dcache, this.psc, this.ntlb, [this.eptPde, this.eptPdpte, this.eptPml4e], this.fault);
   }
 
   // --- the hot path ------------------------------------------------------------------------------
@@ -303,7 +316,7 @@ export class Mmu {
    */
   flushNestedTlb(): void {
     this.ntlb.flush();
-    this.eptPde.flush();
+    this.flushEptPsc();
     this.tlb4k.flushNested();
     this.tlb2m.flushNested();
     this.tlb1g.flushNested();
@@ -321,7 +334,14 @@ export class Mmu {
     this.tlb1g.flushAll();
     this.psc.flush();
     this.ntlb.flush();
+    this.flushEptPsc();
+  }
+
+  /** The EPT paging-structure caches (INVEPT, or a full flush). */
+  private flushEptPsc(): void {
     this.eptPde.flush();
+    this.eptPdpte.flush();
+    this.eptPml4e.flush();
   }
 
   flushDataCache(): void {
@@ -338,8 +358,10 @@ export class Mmu {
   setPscEnabled(on: boolean): void {
     this.psc.flush();
     this.psc.enabled = on;
-    this.eptPde.flush();
+    this.flushEptPsc();
     this.eptPde.enabled = on;
+    this.eptPdpte.enabled = on;
+    this.eptPml4e.enabled = on;
   }
 
   /** Switches the nested TLB on or off (it starts empty either way). */

@@ -41,7 +41,10 @@ import { eptNeed } from './walker.js';
 export interface WalkCaches {
   readonly psc: PagingStructureCache;
   readonly ntlb: NestedTlb;
+  /** The EPT paging-structure caches (EPT PDE, PDPTE and PML4E entries; see Mmu). */
   readonly eptPde: NestedTlb;
+  readonly eptPdpte: NestedTlb;
+  readonly eptPml4e: NestedTlb;
   readonly dcache: DataCache;
 }
 
@@ -93,7 +96,8 @@ class ReferenceWalk {
   private readonly pscStart: number;
   /** Copies the walk's cache traffic is replayed on (traced walks only). */
   private readonly ntlb: NestedTlb | null;
-  private readonly eptPde: NestedTlb;
+  /** The EPT paging-structure caches by the level of the entry they hold (2, 3, 4). */
+  private readonly eptPsc: readonly NestedTlb[];
   private readonly dcache: DataCache | null;
 
   constructor(
@@ -107,7 +111,7 @@ class ReferenceWalk {
     this.nested = ctx.kind === PagingKind.Nested;
     this.pscStart = caches.psc.peek(asidTag(ctx.vpid, ctx.pcid), Math.floor(va / 2 ** 30), Math.floor(va / 4096) % 2 ** 18);
     this.ntlb = trace ? caches.ntlb.clone() : null;
-    this.eptPde = caches.eptPde;
+    this.eptPsc = [caches.eptPde, caches.eptPde, caches.eptPde, caches.eptPdpte, caches.eptPml4e];
     this.dcache = trace ? caches.dcache.clone() : null;
   }
 
@@ -184,14 +188,23 @@ class ReferenceWalk {
     // is looked up first (the fast walker fills it when the whole walk ends).
     const ntlbHit = !skippedByPsc && ntlb !== null && ntlb.enabled && ntlb.lookup(this.ctx.eptRoot, gfn, need);
     const skip: RefSource | null = skippedByPsc ? 'psc' : ntlbHit ? 'nested-tlb' : null;
-    // The EPT PDE cache (its fills wait for the end of the walk, so it is as at the start).
-    const pdeHit = skip === null && this.eptPde.peek(this.ctx.eptRoot, Math.floor(gfn / 512), 0);
+    // The EPT paging-structure caches (their fills wait for the end of the walk, so they are as
+    // at the start): the walk starts below the deepest hit, at `start`.
+    let start = 4;
+    if (skip === null) {
+      for (let l = 2; l <= 4; l++) {
+        if (this.eptPsc[l]!.peek(this.ctx.eptRoot, Math.floor(gfn / 512 ** (l - 1)), 0)) {
+          start = l - 1;
+          break;
+        }
+      }
+    }
 
     let table = this.ctx.eptRoot;
     let rights = EPT_RWX;
     for (let level = 4; level >= 1; level--) {
       const index = tableIndex(gpa, level);
-      const { lo, hi } = this.read(table, index, guestLevel, level, skip ?? (pdeHit && level > 1 ? 'psc' : null));
+      const { lo, hi } = this.read(table, index, guestLevel, level, skip ?? (level > start ? 'psc' : null));
       if (!(lo & EPT_RWX)) return this.eptViolation(gpa, level, guestLevel);
       if (level === 4 && lo & EPT_PS) return this.eptViolation(gpa, level, guestLevel);
       rights &= lo & EPT_RWX;

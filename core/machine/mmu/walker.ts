@@ -77,6 +77,14 @@ export const EPT_4LEVEL: PagingParams = Object.freeze({
   nxHi: 0,
 });
 
+/**
+ * Guest frames one entry of the EPT paging-structure cache of each level covers (index = level of
+ * the cached EPT entry): a PDE 512 (2 MiB), a PDPTE 512² (1 GiB), a PML4E 512³ (512 GiB).
+ */
+const EPT_PSC_SPAN: readonly number[] = [0, 1, 512, 262144, 134217728];
+/** Fills one walk can make: 3 non-leaf EPT levels × 5 EPT walks (4 guest tables and the data). */
+const EPT_PSC_FILLS = 15;
+
 /** log2 of the size of the page a leaf at each level maps (index = level). */
 export const LEVEL_PAGE_SHIFT: readonly number[] = [0, 12, 21, 30, 39];
 
@@ -134,15 +142,23 @@ export class Walker {
   declare private readonly dcache: DataCache;
   declare private readonly psc: PagingStructureCache;
   declare private readonly ntlb: NestedTlb;
-  declare private readonly eptPde: NestedTlb;
+  /**
+   * EPT paging-structure caches by level (Mmu.eptPsc): index 2 the EPT PDE cache, 3 the EPT PDPTE
+   * cache, 4 the EPT PML4E cache; 0 and 1 unused.
+   */
+  declare private readonly eptPsc: readonly NestedTlb[];
   declare private readonly fault: Fault;
   /**
-   * EPT PDE cache fills of the walk in progress, applied when it ends: a walk does not hit what it
-   * cached itself, so with every cache cold it makes the architectural (n+1)(m+1)−1 references.
+   * EPT paging-structure-cache fills of the walk in progress (level, tag, frame of the next EPT
+   * table, rights), applied when it ends: a walk does not hit what it cached itself, so with every
+   * cache cold it makes the architectural (n+1)(m+1)−1 references. At most 3 levels × 5 EPT walks.
    */
   declare private readonly pdeTags: Float64Array;
   declare private readonly pdeMfns: Float64Array;
   declare private readonly pdeRights: Uint8Array;
+  declare private readonly pdeLevels: Uint8Array;
+  /** The last tag recorded per EPT level in this walk (-1: none). */
+  declare private readonly pdeLast: Float64Array;
   private pdeFills = 0;
   /** Nested TLB fills of the walk in progress, applied when it ends (as pdeFills). */
   declare private readonly fillGfns: Float64Array;
@@ -150,17 +166,22 @@ export class Walker {
   declare private readonly fillInfo: Uint8Array;
   private ntlbFills = 0;
 
-  constructor(mem: MachineMemory, costs: CostTable, dcache: DataCache, psc: PagingStructureCache, ntlb: NestedTlb, eptPde: NestedTlb, fault: Fault) {
+  /**
+   * `eptPsc`: the EPT PDE, PDPTE and PML4E caches, in that order (see Mmu.eptPsc).
+   */
+  constructor(mem: MachineMemory, costs: CostTable, dcache: DataCache, psc: PagingStructureCache, ntlb: NestedTlb, eptPsc: readonly [NestedTlb, NestedTlb, NestedTlb], fault: Fault) {
     this.mem = mem;
     this.costs = costs;
     this.dcache = dcache;
     this.psc = psc;
     this.ntlb = ntlb;
-    this.eptPde = eptPde;
+    this.eptPsc = [eptPsc[0], eptPsc[0], eptPsc[0], eptPsc[1], eptPsc[2]];
     this.fault = fault;
-    this.pdeTags = new Float64Array(8);
-    this.pdeMfns = new Float64Array(8);
-    this.pdeRights = new Uint8Array(8);
+    this.pdeTags = new Float64Array(EPT_PSC_FILLS);
+    this.pdeMfns = new Float64Array(EPT_PSC_FILLS);
+    this.pdeRights = new Uint8Array(EPT_PSC_FILLS);
+    this.pdeLevels = new Uint8Array(EPT_PSC_FILLS);
+    this.pdeLast = new Float64Array(5).fill(-1);
     this.fillGfns = new Float64Array(8);
     this.fillMfns = new Float64Array(8);
     this.fillInfo = new Uint8Array(8);
@@ -185,6 +206,7 @@ export class Walker {
     // Small integers, not byte addresses, flow through the walk: a double passed to a function
     // that is not inlined is boxed, an allocation per call. The virtual page number goes in two
     // 18-bit halves: va[47:30] (the PML4 and PDPT indices) and va[29:12] (PD and PT indices).
+    if (this.pdeFills !== 0) this.pdeLast.fill(-1);
     this.pdeFills = 0;
     this.ntlbFills = 0;
     const frame = this.run(ctx.cr3, Math.floor(va / 1073741824), Math.floor(va / 4096) & 0x3ffff, offset, access, nested);
@@ -193,8 +215,9 @@ export class Walker {
       const info = this.fillInfo[i]!;
       this.ntlb.fill(this.eptRoot, this.fillGfns[i]!, this.fillMfns[i]!, info & 7, info >>> 3);
     }
-    // The PDE cache is keyed by gfn >> 9 itself: each entry is a 4 KiB-style (level 1) key.
-    for (let i = 0; i < this.pdeFills; i++) this.eptPde.fill(this.eptRoot, this.pdeTags[i]!, this.pdeMfns[i]!, this.pdeRights[i]!, 1);
+    // Each EPT paging-structure cache is keyed by its own tag (gfn >> 9·(level−1)): a 4 KiB-style
+    // (level 1) key of a NestedTlb.
+    for (let i = 0; i < this.pdeFills; i++) this.eptPsc[this.pdeLevels[i]!]!.fill(this.eptRoot, this.pdeTags[i]!, this.pdeMfns[i]!, this.pdeRights[i]!, 1);
     if (frame >= 0) {
       let shift = LEVEL_PAGE_SHIFT[this.leafLevel]!;
       let flags = (this.leafRights >>> 1) | (this.leafNx !== 0 ? TLB_NX : 0) | (this.leafLo & PTE_D ? TLB_DIRTY : 0);
@@ -326,14 +349,20 @@ export class Walker {
             eTable = this.eptRoot;
             eRights = E.rightsMask;
             eHi = Math.floor(eGfn / 262144);
-            const pde = this.eptPde;
-            if (pde.enabled) {
+            const eptPsc = this.eptPsc;
+            if (eptPsc[2]!.enabled) {
+              // The EPT PDE, PDPTE and PML4E caches are looked up together (one lookup, as the
+              // x86 ones); the walk starts below the deepest hit.
               this.cacheLookups++;
-              if (pde.lookup(this.eptRoot, Math.floor(eGfn / 512), 0)) {
-                this.pscHits++;
-                eLevel = 1;
-                eTable = pde.hitMfn;
-                eRights = pde.hitRights;
+              for (let l = 2; l <= 4; l++) {
+                const cache = eptPsc[l]!;
+                if (cache.lookup(this.eptRoot, Math.floor(eGfn / EPT_PSC_SPAN[l]!), 0)) {
+                  this.pscHits++;
+                  eLevel = l - 1;
+                  eTable = cache.hitMfn;
+                  eRights = cache.hitRights;
+                  break;
+                }
               }
             }
           }
@@ -355,14 +384,7 @@ export class Walker {
           eRights &= lo;
           if (eLevel !== 1 && ps === 0) {
             eTable = (lo >>> 12) + (hi & 0xfffff) * 1048576;
-            const tag = Math.floor(eGfn / 512);
-            // (The walk's guest tables often share one 2 MiB region: one fill for them.)
-            if (eLevel === 2 && this.eptPde.enabled && this.pdeFills < 8 && (this.pdeFills === 0 || this.pdeTags[this.pdeFills - 1] !== tag)) {
-              const n = this.pdeFills++;
-              this.pdeTags[n] = tag;
-              this.pdeMfns[n] = eTable;
-              this.pdeRights[n] = eRights & 7;
-            }
+            if (this.eptPsc[2]!.enabled) this.recordEptPscFill(eLevel, Math.floor(eGfn / EPT_PSC_SPAN[eLevel]!), eTable, eRights & 7);
             eLevel--;
             continue;
           }
@@ -449,6 +471,26 @@ export class Walker {
       eFinal = true;
       eNeed = eptNeed(access);
     }
+  }
+
+  /**
+   * Remembers an EPT paging-structure-cache fill (the non-leaf EPT entry at `level` for the
+   * region `tag`, pointing to EPT table `mfn`) for the end of the walk. The walk's guest tables
+   * often share one region: one fill for them.
+   */
+  private recordEptPscFill(level: number, tag: number, mfn: number, rights: number): void {
+    // Most repeats are of the level's previous fill (the guest tables of a walk are close together).
+    const last = this.pdeLast;
+    if (last[level] === tag) return;
+    last[level] = tag;
+    const n = this.pdeFills;
+    for (let i = 0; i < n; i++) if (this.pdeLevels[i] === level && this.pdeTags[i] === tag) return;
+    if (n === EPT_PSC_FILLS) return;
+    this.pdeFills = n + 1;
+    this.pdeLevels[n] = level;
+    this.pdeTags[n] = tag;
+    this.pdeMfns[n] = mfn;
+    this.pdeRights[n] = rights;
   }
 
   /** Ends run(): stores its reference tallies and returns `result`. */
