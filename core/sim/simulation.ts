@@ -686,6 +686,7 @@ export class Simulation {
       domains: this.domains.map((d) => ({ ...domainResults(d), ...(this.io && d.io ? { io: ioResults(this.io, d, cpu.clockGHz) } : {}) })),
       ...(this.io ? { timeline: this.timeline, devices: this.io.deviceResults() } : {}),
       audit: a,
+      iommu: this.xen.iommu ? this.xen.iommu.summary() : { enabled: false, faults: 0, iotlbFlushes: 0 },
       simulatedCycles,
       simulatedMs: simulatedCycles / (cpu.clockGHz * 1e6),
       wallMs,
