@@ -774,6 +774,9 @@ export class IoWorld {
     const grants = new GrantTableFrontend(xen.mem, setup.frames, domid);
     const pv = vm.mode === 'pv';
     const mfnOf = (pfn: number) => d.p2m[pfn]!;
+    // A translated domU's devices DMA by gfn through its IOMMU table (the lab's translated dom0
+    // gets Xen's 1:1 hardware-domain table, so it keeps machine addresses).
+    const dmaByGpa = (vm.mode === 'hap' || vm.mode === 'shadow') && !vm.privileged && xen.iommu?.enabled === true;
     let pages: GrantPages | undefined;
     const xs = domid === 0 || native ? this.dom0Xs : this.guestXs(vm, hs);
     const cbs = this.watchCbs.get(domid)!;
@@ -843,7 +846,8 @@ export class IoWorld {
         if (!m) throw new Error(`${vm.name}: nothing is mapped at 0x${addr.toString(16)} (no grant host mapping there)`);
         return xen.mem.bytes(m.mfn);
       },
-      busAddr: (pfn) => mfnOf(pfn) * 4096,
+      busAddr: (pfn) => (dmaByGpa ? pfn : mfnOf(pfn)) * 4096,
+      dmaByGpa,
       grantFrame: (pfn) => (pv ? mfnOf(pfn) : pfn),
       allocPage: () => vm.kernel.allocPage(),
       freePage: (pfn) => vm.kernel.freePage(pfn),
