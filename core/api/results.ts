@@ -117,8 +117,9 @@ export interface Results {
   /**
    * DMA remapping (machine.iommu): whether Xen's IOMMU driver had the unit on, the DMA faults it
    * logged, and the IOTLB and context-cache invalidations it issued. Off under bare metal and KVM.
+   * Every run sets it (optional only for results documents saved before it existed).
    */
-  iommu: IommuResult;
+  iommu?: IommuResult;
 }
 
 export interface IommuResult {

@@ -69,6 +69,8 @@ export const VTD_DID_SHIFT = 8;
 export const DMA_PTE_READ = 0x1;
 export const DMA_PTE_WRITE = 0x2;
 export const DMA_PTE_SP = 0x80;
+/** IOTLB tag: a 16-bit domain id above a page number below 2^36 (48-bit addresses): under 2^53. */
+const DID_STRIDE = 2 ** 36;
 /** Bits 12–51 of an entry's high half (bits 32–51 of the address). */
 const ADDR_HI_MASK = 0xfffff;
 const ADDR_LO_MASK = 0xfffff000;
@@ -157,7 +159,7 @@ export class Iommu {
   overflow = false;
   /** The fault event (an MSI to software): raised when a fault is recorded. */
   onFault: (() => void) | null = null;
-  /** (did << 40 | page) → frame << 2 | R | W; Map order is LRU order. */
+  /** did · DID_STRIDE + page → frame · 4 + R + W; Map order is LRU order. */
   private readonly iotlb = new Map<number, number>();
   private readonly contextCache = new Map<number, ContextCacheEntry>();
 
@@ -181,7 +183,7 @@ export class Iommu {
     const width = 12 + 9 * ctx.levels;
     if (addr >= 2 ** width) return this.fault(VTD_FR_BEYOND_MGAW, sid, addr, write);
     const page = Math.floor(addr / PAGE_SIZE);
-    const key = ctx.did * 2 ** 40 + page;
+    const key = ctx.did * DID_STRIDE + page;
     const hit = this.iotlb.get(key);
     let entry: number;
     if (hit !== undefined) {
@@ -336,7 +338,7 @@ export class Iommu {
   /** IOTLB domain-selective invalidation. */
   invalidateIotlbDomain(did: number): void {
     this.counters.iotlbInvalidations++;
-    for (const k of [...this.iotlb.keys()]) if (Math.floor(k / 2 ** 40) === did) this.iotlb.delete(k);
+    for (const k of [...this.iotlb.keys()]) if (Math.floor(k / DID_STRIDE) === did) this.iotlb.delete(k);
   }
 
   /** IOTLB page-selective invalidation: 2^am pages from `addr` (aligned down), domain `did`. */
@@ -344,7 +346,7 @@ export class Iommu {
     this.counters.iotlbInvalidations++;
     const n = 2 ** am;
     const first = Math.floor(addr / PAGE_SIZE / n) * n;
-    for (let p = first; p < first + n; p++) this.iotlb.delete(did * 2 ** 40 + p);
+    for (let p = first; p < first + n; p++) this.iotlb.delete(did * DID_STRIDE + p);
   }
 
   /** Entries in the IOTLB now (for tests and views). */
