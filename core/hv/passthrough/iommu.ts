@@ -293,22 +293,8 @@ export class XenIommu {
    */
   private setEntry(dom: IommuDomain, d: Domain | undefined, dfn: number, mfn: number, read: boolean, write: boolean, charge = true): void {
     const mem = this.xen.mem;
-    let table = dom.pgd;
-    for (let level = 4; level > 1; level--) {
-      const index = Math.floor(dfn / 512 ** (level - 1)) % 512;
-      const lo = mem.readLo(table, index);
-      if (lo & (DMA_PTE_READ | DMA_PTE_WRITE)) {
-        table = frameOf(lo, mem.readHi(table, index));
-        continue;
-      }
-      if (!read && !write) return;
-      const t = this.xen.allocXenFrame();
-      (d ?? this.xen.domain(dom.domid))?.xenFrames.push(t);
-      dom.tables.push(t);
-      const e = dmaPte(t, true, true);
-      mem.write(table, index, e.lo, e.hi);
-      table = t;
-    }
+    const table = this.descend(dom, d, dfn, 1, read || write);
+    if (table < 0) return;
     const index = dfn % 512;
     const was = mem.readLo(table, index);
     const present = (was & (DMA_PTE_READ | DMA_PTE_WRITE)) !== 0;
@@ -332,6 +318,31 @@ export class XenIommu {
     }
   }
 
+  /**
+   * The table of level `level` on the way to `dfn`: intermediate tables allocated from Xen's heap
+   * when `alloc` (their entries R|W, as Xen writes non-leaf entries), else -1 where one is missing.
+   */
+  private descend(dom: IommuDomain, d: Domain | undefined, dfn: number, level: number, alloc: boolean): number {
+    const mem = this.xen.mem;
+    let table = dom.pgd;
+    for (let l = 4; l > level; l--) {
+      const index = Math.floor(dfn / 512 ** (l - 1)) % 512;
+      const lo = mem.readLo(table, index);
+      if (lo & (DMA_PTE_READ | DMA_PTE_WRITE)) {
+        table = frameOf(lo, mem.readHi(table, index));
+        continue;
+      }
+      if (!alloc) return -1;
+      const t = this.xen.allocXenFrame();
+      (d ?? this.xen.domain(dom.domid))?.xenFrames.push(t);
+      dom.tables.push(t);
+      const e = dmaPte(t, true, true);
+      mem.write(table, index, e.lo, e.hi);
+      table = t;
+    }
+    return table;
+  }
+
   /** `count` frames 1:1 from `start`, in the largest aligned pages that fit (1 GiB, 2 MiB, 4 KiB). */
   private mapRange(dom: IommuDomain, d: Domain, start: number, count: number): void {
     const mem = this.xen.mem;
@@ -344,21 +355,7 @@ export class XenIommu {
         m++;
         continue;
       }
-      let table = dom.pgd;
-      for (let l = 4; l > level; l--) {
-        const index = Math.floor(m / 512 ** (l - 1)) % 512;
-        const lo = mem.readLo(table, index);
-        if (lo & (DMA_PTE_READ | DMA_PTE_WRITE)) {
-          table = frameOf(lo, mem.readHi(table, index));
-          continue;
-        }
-        const t = this.xen.allocXenFrame();
-        d.xenFrames.push(t);
-        dom.tables.push(t);
-        const e = dmaPte(t, true, true);
-        mem.write(table, index, e.lo, e.hi);
-        table = t;
-      }
+      const table = this.descend(dom, d, m, level, true);
       const e = dmaPte(m, true, true, true);
       mem.write(table, Math.floor(m / 512 ** (level - 1)) % 512, e.lo, e.hi);
       dom.maps++;
