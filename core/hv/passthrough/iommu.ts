@@ -256,6 +256,7 @@ export class XenIommu {
       this.iotlbFlushes += 2;
       if (d) d.counters.c[C.CycHv] += 2 * this.xen.costs.iotlbFlush;
     }
+    // The lab's own line (Xen reports reassignments only with iommu=verbose).
     if (domid === DOMID_IO) this.log(`[VT-D]d${old ?? '?'}: ${sourceIdString(sid)}: quarantined (dom_io)`);
   }
 
