@@ -113,12 +113,7 @@ export class XenIommu {
   ) {
     this.hw = new Iommu(xen.mem);
     if (!enabled) return;
-    // iommu_setup → init_vtd_hw: the root table, then translation on (GCMD.TE).
-    this.rootMfn = xen.allocXenFrame();
-    this.hw.rootMfn = this.rootMfn;
-    this.hw.enabled = true;
     this.hw.onFault = () => this.faultHandler();
-    this.domains.set(DOMID_IO, this.newDomain(DOMID_IO, 'quarantine', undefined));
     this.log('[VT-D]Intel VT-d iommu 0 supported page sizes: 4kB, 2MB, 1GB');
     this.log('[VT-D]Intel VT-d Snoop Control not enabled.');
     this.log('I/O virtualisation enabled');
@@ -127,6 +122,19 @@ export class XenIommu {
     const ft = xen.ft;
     ft.onOwnerChange = (mfn, from, to) => this.ownerChanged(mfn, from, to);
     xen.pvMm.onWritableChange = (mfn, writable) => this.typeChanged(mfn, writable);
+  }
+
+  /**
+   * iommu_setup → init_vtd_hw: the root table, then translation on (GCMD.TE), and dom_io's empty
+   * table for quarantine. Done when the first device is assigned, so a machine without devices
+   * spends no frames on them (Xen allocates them at boot).
+   */
+  private ensureRoot(): void {
+    if (this.rootMfn >= 0) return;
+    this.rootMfn = this.xen.allocXenFrame();
+    this.hw.rootMfn = this.rootMfn;
+    this.hw.enabled = true;
+    this.domains.set(DOMID_IO, this.newDomain(DOMID_IO, 'quarantine', undefined));
   }
 
   // --- console ---------------------------------------------------------------------------------
@@ -238,6 +246,7 @@ export class XenIommu {
     const old = this.assigned.get(sid);
     this.assigned.set(sid, domid);
     if (!this.enabled) return;
+    this.ensureRoot();
     const dom = d ? this.domainOf(d) : this.domains.get(domid)!;
     const bus = sid >>> 8;
     let ctx = this.contextTables.get(bus);
