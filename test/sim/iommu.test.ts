@@ -10,13 +10,19 @@ import { validateScenario, type ScenarioInput } from '../../core/api/scenario.js
 import { PRESETS } from '../../core/api/presets.js';
 import { DOMID_IO } from '../../core/hv/passthrough/iommu.js';
 import { Simulation } from '../../core/sim/simulation.js';
+import { costsOf } from '../../core/sim/run.js';
 
-type Io = { acknowledgedWrites: number; lostWrites: number; errors: number };
+type Io = { acknowledgedWrites: number; lostWrites: number; errors: number; requests: number; grantOps: { map: number; unmap: number; copy: number } };
+type Dom = { name: string; cycles: { hypervisor: number }; io: Io };
 
-function run(input: unknown): Simulation {
+function validate(input: unknown) {
   const v = validateScenario(input);
   if (!v.ok) throw new Error(JSON.stringify(v.problems));
-  const sim = new Simulation(v.scenario);
+  return v.scenario;
+}
+
+function run(input: unknown): Simulation {
+  const sim = new Simulation(validate(input));
   while (sim.step(100));
   return sim;
 }
@@ -78,5 +84,34 @@ describe('the IOMMU in whole runs', () => {
     expect(iommu.ownerOf({ seg: 0, bus: 3, dev: 0, fn: 0 })).toBe(DOMID_IO);
     expect(iommu.takeLog()).toContain(`[VT-D]d${sim.domains.find((d) => d.name === 'netdd')!.domid}: 0000:03:00.0: quarantined (dom_io)`);
     expect(sim.results().audit.ok).toBe(true);
+  });
+
+  /** A PV driver domain `dd` serving `guest` through `device`, with the IOMMU on or off. */
+  const driverDomain = (iommu: boolean, kind: 'disk' | 'net') =>
+    run({
+      name: `${kind}-dd`,
+      machine: { memoryMiB: 2048, pcpus: 1, iommu, devices: [kind === 'disk' ? { id: 'dev0', kind: 'disk', sizeMiB: 256 } : { id: 'dev0', kind: 'nic' }] },
+      hypervisor: 'xen',
+      domains: [
+        { name: 'dd', mode: 'pv', memoryMiB: 128, vcpus: 1, pci: ['dev0'] },
+        kind === 'disk'
+          ? { name: 'guest', mode: 'pv', memoryMiB: 256, vcpus: 1, disks: [{ backend: 'dd', device: 'dev0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 200, flushEvery: 8 } }
+          : { name: 'guest', mode: 'pv', memoryMiB: 256, vcpus: 1, vifs: [{ backend: 'dd', device: 'dev0' }], workload: { kind: 'net-stream', bytes: 300_000 } },
+      ],
+    });
+  const ddOf = (sim: Simulation) => sim.results().domains.find((d) => d.name === 'dd') as unknown as Dom;
+
+  it('per request, Xen\'s two answers: grant map (blkback) pays an IOMMU map, an unmap and an IOTLB flush per page; grant copy (netback) pays none', () => {
+    const k = costsOf(validate(c4));
+    const [diskOn, diskOff] = [driverDomain(true, 'disk'), driverDomain(false, 'disk')].map(ddOf);
+    // Each 4 KiB request is one segment, mapped for the device and unmapped after it.
+    expect(diskOn.io.grantOps.map).toBe(200);
+    expect(diskOn.io.grantOps.unmap).toBe(200);
+    expect(diskOn.cycles.hypervisor - diskOff.cycles.hypervisor).toBe(200 * (k.iommuMap + k.iommuUnmap + k.iotlbFlush));
+    // netback copies each frame into its own buffers (GNTTABOP_copy), already in its IOMMU table.
+    const [netOn, netOff] = [driverDomain(true, 'net'), driverDomain(false, 'net')].map(ddOf);
+    expect(netOn.io.grantOps.copy).toBeGreaterThan(150);
+    expect(netOn.io.grantOps.map).toBe(0);
+    expect(netOn.cycles.hypervisor).toBe(netOff.cycles.hypervisor);
   });
 });
