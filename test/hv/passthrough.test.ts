@@ -186,6 +186,25 @@ describe("Xen's IOMMU driver", () => {
     expect(audit(m.xen).violations.filter((v) => v.startsWith('iommu:'))).toEqual([]);
   });
 
+  it('the auditor checks the tables against ownership, types and the grant tables, not against the driver\'s own bookkeeping', () => {
+    const { xen, a, b, iommu } = setup();
+    const iommuFindings = () => audit(xen).violations.filter((v) => v.startsWith('iommu:'));
+    expect(iommuFindings()).toEqual([]);
+    // An entry for b's frame with no grant behind it (the driver's tally says granted; the grant table does not).
+    const theirs = b.p2m[12]!;
+    iommu.grantMapped(a, theirs, false);
+    expect(iommuFindings()).toEqual([`iommu: a: reaches mfn ${theirs}, owned by ${b.domid}, not granted`]);
+    iommu.grantUnmapped(a, theirs, false);
+    expect(iommuFindings()).toEqual([]);
+    // A frame of a's that became an L1 table behind the driver's back (its type changed without the hook).
+    const table = a.p2m[13]!;
+    const hook = xen.pvMm.onWritableChange;
+    xen.pvMm.onWritableChange = null;
+    expect(xen.pvMm.getPageType(table, PGT_l1_page_table, a)).toBe(0);
+    xen.pvMm.onWritableChange = hook;
+    expect(iommuFindings()).toEqual([`iommu: a: reaches mfn ${table} of type ${PGT_l1_page_table} (not writable: a device could rewrite a page table)`]);
+  });
+
   it('machine.iommu false: DMA is identity, and the auditor reports what the device owner can reach', () => {
     const v = validateScenario({
       name: 'off',

@@ -482,6 +482,13 @@ export class XenIommu {
       }
       return out;
     }
+    // What each domain maps by grant, from the grant tables themselves (not the driver's tally): mapper → mfn → writable.
+    const granted = new Map<number, Map<number, boolean>>();
+    for (const g of this.xen.gnttab.mappings()) {
+      let m = granted.get(g.mapper);
+      if (!m) granted.set(g.mapper, (m = new Map()));
+      m.set(g.mfn, m.get(g.mfn) === true || !g.readonly);
+    }
     for (const dom of this.domains.values()) {
       const d = this.xen.domain(dom.domid);
       const name = d?.name ?? (dom.domid === DOMID_IO ? 'dom_io' : `d${dom.domid}`);
@@ -489,21 +496,27 @@ export class XenIommu {
       const bad = (s: string) => {
         if (reported++ < 20) out.push(`${name}: ${s}`);
       };
-      this.forEachLeaf(dom, (dfn, mfn, span, read, write) => {
-        if (dom.kind === 'quarantine') return bad(`quarantine table maps dfn ${dfn} → mfn ${mfn}`);
-        if (dom.kind === 'hwdom') {
-          for (let k = 0; k < span; k++) if (dom.excluded!.has(mfn + k)) return bad(`reaches Xen's own mfn ${mfn + k}`);
-          return;
+      if (dom.kind === 'hwdom') {
+        // 1:1 by construction; what matters is that none of Xen's own frames is reachable (one
+        // lookup per excluded frame, not a scan of every superpage of a large machine).
+        for (const x of dom.excluded!) {
+          const hit = this.lookup(dom, x);
+          if (hit) bad(`dfn ${x} reaches mfn ${hit.mfn}, one of Xen's own frames`);
         }
+        continue;
+      }
+      this.forEachLeaf(dom, (dfn, mfn, _span, _read, write) => {
+        if (dom.kind === 'quarantine') return bad(`quarantine table maps dfn ${dfn} → mfn ${mfn}`);
         if (!d) return bad('IOMMU domain of a dead domain');
         if (dom.kind === 'pv') {
           if (dfn !== mfn) return bad(`dfn ${dfn} maps mfn ${mfn} (a PV domain's table is 1:1)`);
-          const g = dom.grants.get(mfn);
-          if (g) {
-            if (write && g.w === 0) bad(`granted mfn ${mfn} is writable but mapped read-only by grant`);
+          if (ft.owner(mfn) !== d.domid) {
+            const g = granted.get(d.domid)?.get(mfn);
+            if (g === undefined) return bad(`reaches mfn ${mfn}, owned by ${ft.owner(mfn)}, not granted`);
+            if (write && !g) bad(`granted mfn ${mfn} is writable but mapped read-only by grant`);
             return;
           }
-          if (ft.owner(mfn) !== d.domid) return bad(`reaches mfn ${mfn}, owned by ${ft.owner(mfn)}, not granted`);
+          if (granted.get(d.domid)?.has(mfn)) return;
           if (!writableType(ft.type(mfn))) bad(`reaches mfn ${mfn} of type ${ft.type(mfn)} (not writable: a device could rewrite a page table)`);
           return;
         }
@@ -515,7 +528,6 @@ export class XenIommu {
           return;
         }
         bad(`gfn ${dfn} maps mfn ${mfn}, but the p2m says ${p}`);
-        void read;
       });
     }
     for (const [sid, domid] of this.assigned) {
