@@ -17,8 +17,8 @@ describe('xl dmesg and the IOMMU', () => {
     );
     const dom0 = b.sim.domains.find((d) => d.privileged)!;
     const target = dom0.dom.p2m[42]!;
-    // The NIC's requests carry its source id (bus 4, device 2, function 0): a port of the same BDF is the device.
-    const nic = b.sim.xen.iommu!.hw.port({ seg: 0, bus: 4, dev: 2, fn: 0 });
+    // The NIC's requests carry its source id (bus 4, device 2, function 0).
+    const nic = b.sim.io!.devicePort('nic0');
     const before = b.sim.xen.mem.readLo(target, 2);
     expect(nic.write(target * 4096 + 0x10, Uint8Array.of(0xde, 0xad))).toBe(false);
     expect(b.sim.xen.mem.readLo(target, 2)).toBe(before);

@@ -469,6 +469,16 @@ export class IoWorld {
     return lost;
   }
 
+  /**
+   * A DMA port with device `id`'s requester id: what the device reaches when it is programmed to
+   * read or write a bus address (through its owner's IOMMU table, or identity with the IOMMU off).
+   * For workloads that program a device on purpose (rogue DMA) and for tests.
+   */
+  devicePort(id: string): DmaPort {
+    const iommu = this.xen.iommu;
+    return iommu ? iommu.hw.port(this.deviceBdf(id)) : new DirectDma(this.xen.mem);
+  }
+
   /** A machine device's PCI address. */
   deviceBdf(id: string): Bdf {
     return (this.nics.get(id) ?? this.disks.get(id))!.bdf;
