@@ -120,6 +120,18 @@ export const COST_DOCS: Record<keyof CostTable, CostDoc> = {
     source: `${ESTIMATE}: two acquire_grant_for_copy and map_domain_page calls (xen/common/grant_table.c)`,
   },
   grantCopyPerKiB: { what: 'GNTTABOP_copy: copying 1 KiB between two frames.', source: 'a quarter of copyPage (4 KiB read and written)' },
+  iommuMap: {
+    what: 'Xen writing one 4 KiB entry of a domain’s IOMMU (VT-d second-level) table, charged to that domain.',
+    source: `${ESTIMATE}: intel_iommu_map_page’s walk to the leaf and one entry write (xen/drivers/passthrough/vtd/iommu.c)`,
+  },
+  iommuUnmap: {
+    what: 'Xen clearing one entry of a domain’s IOMMU table, excluding the IOTLB flush that follows.',
+    source: `${ESTIMATE}: dma_pte_clear_one’s walk and entry write (xen/drivers/passthrough/vtd/iommu.c)`,
+  },
+  iotlbFlush: {
+    what: 'One IOTLB or context-cache invalidation Xen issues and waits for.',
+    source: `${ESTIMATE}: a register write and IOMMU_WAIT_OP’s poll, ~1 µs; invalidations dominate per-DMA mapping cost (Ben-Yehuda et al., OLS 2007)`,
+  },
 };
 
 /** Where `key`'s value on CPU profile `cpu` comes from (the profile's own source, else the default's). */

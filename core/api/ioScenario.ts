@@ -231,8 +231,10 @@ export function ioProblems(
         return;
       }
       if (backend === d.name) out.push({ path: at('backend'), message: 'a domain cannot be the backend of its own disk' });
-      if (be.mode !== undefined && be.mode !== 'pv') {
-        out.push({ path: at('backend'), message: `backend "${backend}" runs in mode "${be.mode}"; the lab's driver domains run a PV kernel (blkback maps grants into its own page tables), so give it mode "pv"` });
+      // A translated (hap, shadow) blkback maps each request's pages at gfns above its RAM, and its
+      // disk DMAs to them by gfn through its IOMMU table (core/hv/passthrough/), so any Xen mode serves disks.
+      if (be.mode === 'native') {
+        out.push({ path: at('backend'), message: `backend "${backend}" runs in mode "native"; a Xen driver domain runs "pv", "hap" or "shadow"` });
       }
       if (ownerOf(dev.id) !== backend) {
         out.push({ path: at('backend'), message: `backend "${backend}" does not own device "${dev.id}" (${ownerOf(dev.id)} does): list "${dev.id}" in ${backend}'s pci` });
@@ -369,7 +371,7 @@ function hotplugEntryProblems(t: TimelineEntry, at: (f: string) => string, x: Ho
     const be = x.names.get(backend);
     if (!be) out.push({ path, message: `no domain named "${backend}" to serve this ${kind}; domains: ${[...x.names.keys()].join(', ')}` });
     else if (backend === t.domain) out.push({ path, message: `a domain cannot be the backend of its own ${kind}` });
-    else if (be.mode !== undefined && be.mode !== 'pv') out.push({ path, message: `backend "${backend}" runs in mode "${be.mode}"; the lab's driver domains run a PV kernel, so give it mode "pv"` });
+    else if (kind === 'vif' && be.mode !== undefined && be.mode !== 'pv') out.push({ path, message: `backend "${backend}" runs in mode "${be.mode}"; the lab's driver domains run a PV kernel, so give it mode "pv"` });
   };
   for (const [f, kind] of [['disk', 'disk'], ['vif', 'nic']] as const) {
     const v = t[f];

@@ -121,6 +121,18 @@ export interface Results {
   /** A scenario with devices: what the timeline did, when, and the devices' owners and counters. */
   timeline?: TimelineRecord[];
   devices?: DeviceResult[];
+  /**
+   * DMA remapping (machine.iommu): whether Xen's IOMMU driver had the unit on, the DMA faults it
+   * logged, and the IOTLB and context-cache invalidations it issued. Off under bare metal and KVM.
+   * Every run sets it (optional only for results documents saved before it existed).
+   */
+  iommu?: IommuResult;
+}
+
+export interface IommuResult {
+  enabled: boolean;
+  faults: number;
+  iotlbFlushes: number;
 }
 
 export interface CompareResult {

@@ -209,6 +209,11 @@ export const machineSchema = z.strictObject({
   costs: z.strictObject(costShape).optional(),
   /** Devices on the PCI bus (issue 12). */
   devices: z.array(deviceSchema).max(32).optional(),
+  /**
+   * DMA remapping (VT-d) on, default true: under Xen every device DMAs through its owner's IOMMU
+   * table (core/hv/passthrough/). false: DMA is by machine address (Xen's `iommu=0`).
+   */
+  iommu: z.boolean().optional(),
 });
 
 export const scenarioSchema = z.strictObject({

@@ -8,6 +8,7 @@ export const ESRCH = -3;
 export const ENOMEM = -12;
 export const EFAULT = -14;
 export const EBUSY = -16;
+export const ENODEV = -19;
 export const EEXIST = -17;
 export const EINVAL = -22;
 export const ENOSPC = -28;
@@ -20,6 +21,7 @@ const NAMES: Record<number, string> = {
   [ENOMEM]: '-ENOMEM',
   [EFAULT]: '-EFAULT',
   [EBUSY]: '-EBUSY',
+  [ENODEV]: '-ENODEV',
   [EEXIST]: '-EEXIST',
   [EINVAL]: '-EINVAL',
   [ENOSPC]: '-ENOSPC',

@@ -9,6 +9,7 @@
  *  shadow  no writable shadow mapping of an in-sync guest table; shadow L1s agree with the guest
  *          through the p2m; shadow reference counts equal references.
  *  hap     every EPT leaf maps only frames the domain owns.
+ *  iommu   every DMA table reaches only frames its domain owns or was granted (passthrough/iommu.ts).
  * What runs inside a domain is not Xen's to audit: the caller (vm/audit.ts) passes a GuestAudit
  * that checks each guest kernel's own counts, and its findings follow the domain's.
  */
@@ -69,6 +70,8 @@ function compose(xen: Hypervisor, parts: Map<Domain, DomainAudit>, pageLists: st
   for (const v of xen.gnttab.audit()) violations.push(`grant table: ${v}`);
   // Host mappings: each one's entry is still in the mapper's tables (or p2m), as granted.
   for (const v of auditHostMappings(xen)) violations.push(`grant table: ${v}`);
+  // IOMMU tables reach only what each domain owns or was granted; with the unit off, say what a device's owner can reach.
+  for (const v of xen.iommu?.audit() ?? []) violations.push(`iommu: ${v}`);
   const checked = { frames: 0, entries: 0 };
   const found: Found[] = [];
   for (const d of xen.domains) {

@@ -21,6 +21,7 @@ import { C, Hc } from '../machine/counters.js';
 import { PvMm } from './mm/pvMm.js';
 import { Hap } from './paging/hap.js';
 import { ShadowPaging } from './paging/shadow/shadowPaging.js';
+import { XenIommu } from './passthrough/iommu.js';
 
 /**
  * Frames a domain may own beyond its memory (max_pages − memory): LIBXL_MAXMEM_CONSTANT, 1024 KiB
@@ -47,6 +48,11 @@ export class Hypervisor {
   readonly evtchn: EventChannels;
   /** Grant tables v1 (xen/common/grant_table.c), every domain's table and maptrack. */
   readonly gnttab: GrantTables;
+  /**
+   * Xen's IOMMU driver over the machine's VT-d unit (hv/passthrough/), under Xen only; off
+   * (identity DMA, assignments still recorded) when `machine.iommu` is false.
+   */
+  readonly iommu: XenIommu | null;
 
   constructor(
     scenario: Scenario,
@@ -66,6 +72,7 @@ export class Hypervisor {
     this.curr = new Array<Domain | undefined>(this.pcpus.length);
     this.evtchn = new EventChannels(this);
     this.gnttab = new GrantTables(this);
+    this.iommu = this.kind === 'xen' ? new XenIommu(this, scenario.machine.iommu ?? true) : null;
   }
 
   /** A live domain by id (rcu_lock_domain_by_id), or undefined. */
@@ -210,6 +217,8 @@ export class Hypervisor {
     // Before its frames go: close its event channels, release its grant mappings, and copy out
     // the grant entries others still map (evtchn_destroy, gnttab_release_mappings).
     this.evtchn.removeDomain(d.domid);
+    // pci_release_devices: its devices go to quarantine before anything it owned is freed.
+    this.iommu?.domainDestroyed(d);
     this.gnttab.removeDomain(d.domid);
     const ft = this.ft;
     // Frames another domain still has mapped by grant stay allocated until the last unmap, as a

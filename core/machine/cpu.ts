@@ -125,6 +125,9 @@ const P4: Record<keyof CostTable, [number, string]> = {
   grantUnmap: [1400, 'estimate: unmap_common and unmap_common_complete’s reverse bookkeeping (~1,200 on NetBurst, 3× the modern 400) plus gnttab_flush_tlb’s local flush (tlbFlush, 200)'],
   grantCopyBase: [2400, 'estimate: two acquire_grant_for_copy (pin, cmpxchg, page reference), two map_domain_page and the release; 3× the modern 800'],
   grantCopyPerKiB: [512, 'copyPage / 4: 1 KiB read and written at ~4 bytes per cycle (NetBurst)'],
+  iommuMap: [900, 'no VT-d on this CPU (it came with 2008 chipsets); kept for a complete table: 3× the modern 300 estimate'],
+  iommuUnmap: [900, 'no VT-d on this CPU; kept for a complete table: 3× the modern 300 estimate'],
+  iotlbFlush: [3000, 'no VT-d on this CPU; kept for a complete table: the modern estimate (a device-side wait, not a CPU path)'],
 };
 
 /** Software paths, given on the P4, scaled to Core 2 and Nehalem by KERNEL_PATH_CORE2. */
@@ -170,6 +173,9 @@ const CORE2 = laterCore({
   walkRefMemory: [200, 'estimate: ~75 ns DRAM through the front-side bus at 2.66 GHz'],
   vmexit: [CORE2_VMEXIT, '[AA06 Table 1] Core 2 Duo: page-fault VM exit 1,186 + VM entry 937 cycles'],
   eptViolation: [600, 'no EPT on this CPU (hap is refused); kept for a complete table'],
+  iommuMap: [300, 'estimate, as the modern core’s: VT-d (chipset) is the same unit; intel_iommu_map_page’s walk and one entry write'],
+  iommuUnmap: [300, 'estimate, as the modern core’s: dma_pte_clear_one’s walk and one entry write'],
+  iotlbFlush: [3000, 'estimate, as the modern core’s: a register write and IOMMU_WAIT_OP’s poll, ~1 µs'],
 });
 
 const NEHALEM = laterCore({
@@ -178,6 +184,9 @@ const NEHALEM = laterCore({
   walkRefMemory: [40, '[LEV09] L3 hit, ~40 cycles: the page-table lines of a working set of a few GiB fit the 8 MiB L3'],
   vmexit: [Math.round(CORE2_VMEXIT * 0.6), '[ANAND09] a VM round trip ~40 % quicker than the previous generation: Core 2’s 2,123 [AA06] × 0.6'],
   eptViolation: [700, 'estimate: Xen’s p2m lookup and ept_set_entry, software like the shadow handlers'],
+  iommuMap: [300, 'estimate, as the modern core’s: VT-d (chipset) is the same unit; intel_iommu_map_page’s walk and one entry write'],
+  iommuUnmap: [300, 'estimate, as the modern core’s: dma_pte_clear_one’s walk and one entry write'],
+  iotlbFlush: [3000, 'estimate, as the modern core’s: a register write and IOMMU_WAIT_OP’s poll, ~1 µs'],
 });
 
 function valuesOf(t: Record<keyof CostTable, [number, string]>): CostTable {

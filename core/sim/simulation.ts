@@ -714,6 +714,7 @@ export class Simulation {
       })),
       ...(this.io ? { timeline: this.timeline, devices: this.io.deviceResults() } : {}),
       audit: a,
+      iommu: this.xen.iommu ? this.xen.iommu.summary() : { enabled: false, faults: 0, iotlbFlushes: 0 },
       simulatedCycles,
       simulatedMs: simulatedCycles / (cpu.clockGHz * 1e6),
       wallMs,

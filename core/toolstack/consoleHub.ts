@@ -115,6 +115,7 @@ export class ConsoleHub {
     const kind = this.sim.scenario.hypervisor;
     // The hypervisor's own boot is not simulated: its log is stamped at time 0.
     if (kind === 'xen') for (const m of xenBootMessages(this.sim)) this.append(m, 0);
+    if (kind === 'xen') for (const m of this.sim.xen.iommu?.takeLog() ?? []) this.append(m, 0);
     if (kind === 'kvm') for (const m of kvmHostMessages(this.sim)) this.append(m, 0);
     for (const d of this.sim.domains) this.attach(d, false);
   }
@@ -130,6 +131,8 @@ export class ConsoleHub {
   /** After each batch of slices: follow domains changed behind the hub's back, and let shells report. */
   tick(): void {
     this.sync();
+    // Xen's IOMMU driver printk()s (DMA faults, quarantine): into the hypervisor log.
+    for (const line of this.sim.xen.iommu?.takeLog() ?? []) this.log(line);
     for (const { shell } of this.shells.values()) shell.tick();
   }
 

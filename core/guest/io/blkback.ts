@@ -240,8 +240,9 @@ export class Blkback {
     // itself never touches the data). A write needs only read access to them. A PV kernel maps
     // them for the device (GNTMAP_device_map, the bus address is the frame's); Xen refuses device
     // mappings to a translated (HVM, PVH) kernel ("No device mapping in HVM domain"), which maps
-    // each at a grant page as Linux's blkback does (GNTMAP_host_map) and gives the device the
-    // frame's machine address (the lab's DMA is by machine address; no IOMMU remapping here).
+    // each at a grant page as Linux's blkback does (GNTMAP_host_map); its device reaches the page
+    // at that guest-physical address through the IOMMU (dmaByGpa), or by the frame's machine
+    // address when there is no IOMMU remapping.
     const hostMap = env.autoTranslated;
     const flags = (hostMap ? GNTMAP_host_map : GNTMAP_device_map) | (op === BLKIF_OP_WRITE ? GNTMAP_readonly : 0);
     const handles: SegmentMapping[] = [];
@@ -257,7 +258,8 @@ export class Blkback {
       }
       this.stats.grantMaps++;
       handles.push({ handle: m.handle, devBusAddr: m.devBusAddr, hostAddr });
-      segments.push({ busAddr: m.devBusAddr + s.firstSect * SECTOR_BYTES, bytes: (s.lastSect - s.firstSect + 1) * SECTOR_BYTES });
+      const bus = hostMap && env.dmaByGpa ? hostAddr : m.devBusAddr;
+      segments.push({ busAddr: bus + s.firstSect * SECTOR_BYTES, bytes: (s.lastSect - s.firstSect + 1) * SECTOR_BYTES });
     }
     this.issue(req.id, op, { op: op === BLKIF_OP_READ ? 'read' : 'write', sector: req.sector, segments }, handles);
   }

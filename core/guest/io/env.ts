@@ -98,8 +98,18 @@ export interface XenIoEnv {
   readonly grantPages: { alloc(): number; free(hostAddr: number): void };
   /** The kernel's access through the grant host mapping at `hostAddr` (its page tables or p2m); throws if nothing is mapped there. */
   hostPage(hostAddr: number): DataView;
-  /** The bus address a device uses to reach `pfn` (PV: its machine address). */
+  /**
+   * The bus address a device uses to reach `pfn`: its machine address for a PV kernel (and on
+   * bare metal, or with the IOMMU off); its guest-physical address for a translated kernel whose
+   * devices DMA through an IOMMU table that is its p2m (`dmaByGpa`).
+   */
   busAddr(pfn: number): number;
+  /**
+   * A translated kernel under Xen with the IOMMU on: its devices are programmed with
+   * guest-physical addresses, and a page it maps by grant is reached at its host address (the gfn
+   * Xen put the grant at), as Linux's DMA API does in an HVM or PVH domain with passthrough.
+   */
+  readonly dmaByGpa?: boolean;
   /** What a grant entry's frame field holds for `pfn`: the mfn for a PV guest, the gfn for HVM. */
   grantFrame(pfn: number): number;
   allocPage(): number;

@@ -82,6 +82,8 @@ export interface GnttabHost {
   freeStolenPage?(mfn: number): void;
   /** Xen's page_info rules (get_page_type for the writable type reference a mapping holds). */
   readonly pvMm: PageTypes;
+  /** The IOMMU driver: a strict PV mapper's DMA table gains and loses granted frames (gnttab_need_iommu_mapping). */
+  readonly iommu?: { grantMapped(ld: Domain, mfn: number, readonly: boolean): void; grantUnmapped(ld: Domain, mfn: number, readonly: boolean): void } | null;
 }
 
 /**
@@ -261,6 +263,7 @@ export class GrantTables {
     lt.maptrack[handle] = { flags: kinds | (install ? pteAddr : 0), granter: op.dom, ref, mfn, hostAddr, installed: install };
     ld.counters.c[C.GrantMaps]++;
     ld.counters.c[C.CycHv] += this.host.costs.grantMap;
+    this.host.iommu?.grantMapped(ld, mfn, readonly);
     return { status: GNTST_okay, handle, mfn, devBusAddr: mfn * PAGE_SIZE };
   }
 
@@ -352,7 +355,10 @@ export class GrantTables {
       map.flags &= ~GNTMAP_device_map;
       done |= GNTMAP_device_map;
     }
-    if (!(map.flags & (GNTMAP_device_map | GNTMAP_host_map))) lt.putHandle(op.handle);
+    if (!(map.flags & (GNTMAP_device_map | GNTMAP_host_map))) {
+      lt.putHandle(op.handle);
+      this.host.iommu?.grantUnmapped(ld, map.mfn, readonly);
+    }
     if (done) {
       ld.flushTlb();
       this.unpin(rt, map.ref, act, done, readonly);

@@ -76,6 +76,11 @@ export class FrameTable {
   /** While on: every frame whose entry was written, and whether any frame changed owner. */
   private frames_: Set<number> | null = null;
   private ownersMoved_ = false;
+  /**
+   * Called after a frame changes owner (the IOMMU driver keeps strict PV and translated domains'
+   * DMA tables in step, as Xen's guest_physmap_add_page / guest_remove_page do). Null: no one.
+   */
+  onOwnerChange: ((mfn: number, from: number, to: number) => void) | null = null;
 
   constructor(nrFrames: number) {
     this.nrFrames = nrFrames;
@@ -183,6 +188,7 @@ export class FrameTable {
       this.owners_.add(owner);
       this.ownersMoved_ = true;
     }
+    this.onOwnerChange?.(mfn, old, owner);
   }
 
   private unlist(owner: number, pos: number): void {

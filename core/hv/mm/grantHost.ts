@@ -114,6 +114,7 @@ export class GrantHostMapper implements HostMapper {
     if (d.grantP2m.has(gfn)) return GNTST_general_error;
     d.grantP2m.set(gfn, { mfn, readonly });
     d.hap?.setGrantEntry(gfn, mfn, readonly);
+    this.xen.iommu?.p2mChanged(d, gfn, mfn, readonly);
     d.counters.c[C.CycHv] += this.xen.costs.validateEntry;
     return GNTST_okay;
   }
@@ -123,6 +124,7 @@ export class GrantHostMapper implements HostMapper {
     const e = d.grantP2m.get(gfn);
     if (!e || e.mfn !== mfn) return GNTST_general_error; // "old mapping invalid"
     d.grantP2m.delete(gfn);
+    this.xen.iommu?.p2mChanged(d, gfn, -1);
     d.counters.c[C.CycHv] += this.xen.costs.validateEntry;
     if (d.hap) {
       d.hap.clearGrantEntry(gfn);

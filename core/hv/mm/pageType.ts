@@ -68,6 +68,11 @@ const DISALLOW = [0, L1_DISALLOW_MASK, L2_DISALLOW_MASK, L3_DISALLOW_MASK, L4_DI
 /** Flags whose change alone does not need revalidation (FASTPATH_FLAG_WHITELIST). */
 export const FASTPATH_FLAG_WHITELIST = PTE_NX | PTE_HI_AVAIL_FLAGS | PTE_AVAIL | PTE_G | PTE_D | PTE_A | PTE_US;
 
+/** PGT_none (a fresh frame) or PGT_writable_page: what a strict PV domain's IOMMU table maps. */
+function writableish(t: PageType): boolean {
+  return t === PGT_none || t === PGT_writable_page;
+}
+
 /** What the PV code needs of a domain. */
 export interface PvDomain {
   readonly domid: number;
@@ -83,6 +88,13 @@ export interface PvDomain {
 
 /** Xen's per-frame count_info / type_info rules over the frame table; PvMm adds the hypercalls. */
 export class PageTypes {
+  /**
+   * Called when a frame becomes or stops being writable-typed (PGT_none, a fresh frame, counts as
+   * writable: Xen's populate makes every new PV page PGT_writable_page): _get_page_type's
+   * iommu_legacy_map / iommu_legacy_unmap, so a device never reaches a page table. Null: no IOMMU.
+   */
+  onWritableChange: ((mfn: number, writable: boolean) => void) | null = null;
+
   constructor(
     readonly mem: MachineMemory,
     readonly ft: FrameTable,
@@ -140,10 +152,12 @@ export class PageTypes {
       if (rc !== 0) {
         ft.setType(mfn, PGT_none);
         ft.setTypeCount(mfn, 0);
+        if (!writableish(was)) this.onWritableChange?.(mfn, true);
         return rc;
       }
     }
     ft.setFlags(mfn, ft.flags(mfn) | PGT_validated);
+    if (writableish(was) !== writableish(type)) this.onWritableChange?.(mfn, writableish(type));
     return 0;
   }
 

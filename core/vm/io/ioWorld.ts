@@ -18,7 +18,9 @@ import { NvmeDisk } from '../../machine/devices/disk.js';
 import { E1000Nic } from '../../machine/devices/nic.js';
 import { DirectDma } from '../../machine/devices/dma.js';
 import { Msi } from '../../machine/devices/msi.js';
-import { PciBus } from '../../machine/devices/pci.js';
+import { parseBdf, PciBus, type Bdf } from '../../machine/devices/pci.js';
+import type { DmaPort } from '../../machine/devices/dma.js';
+import type { IommuFaultRecord } from '../../hv/passthrough/iommu.js';
 import type { Hypervisor } from '../../hv/hypervisor.js';
 import { GrantHostMapper, hostMappingAt } from '../../hv/mm/grantHost.js';
 import { GrantPages } from './grantPages.js';
@@ -221,6 +223,9 @@ export class IoWorld {
     if (xen.kind === 'xen') xen.gnttab.hostMapper = new GrantHostMapper(xen);
     const cyclesPerUs = xen.cpu.clockGHz * 1000;
     const devices: DeviceConfig[] = scenario.machine.devices ?? [];
+    // Each device's DMA goes through the IOMMU (its port asks the unit per page; with the unit off
+    // or no Xen, identity: bus address = machine address).
+    const dmaFor = (bdf: string): DmaPort => (xen.iommu ? xen.iommu.hw.port(parseBdf(bdf)) : new DirectDma(xen.mem));
     devices.forEach((dv, i) => {
       const bdf = canonicalBdf(dv.bdf ?? defaultBdf(i))!;
       if (dv.kind === 'disk') {
@@ -231,7 +236,7 @@ export class IoWorld {
           sizeMiB: dv.sizeMiB ?? 512,
           writeCache: dv.writeCache ?? true,
           clock: { now: () => clock.now(), queue: this.queue, cyclesPerUs },
-          dma: new DirectDma(xen.mem),
+          dma: dmaFor(bdf),
           msi,
         });
         this.msiOf.set(dv.id, msi);
@@ -241,7 +246,7 @@ export class IoWorld {
       } else if (dv.kind === 'nic') {
         const msi = new Msi();
         const clk = { now: () => clock.now(), queue: this.queue, cyclesPerUs };
-        const nic = new E1000Nic({ id: dv.id, bdf, clock: clk, dma: new DirectDma(xen.mem), msi, linkMbps: dv.linkMbps ?? 1000 });
+        const nic = new E1000Nic({ id: dv.id, bdf, clock: clk, dma: dmaFor(bdf), msi, linkMbps: dv.linkMbps ?? 1000 });
         this.msiOf.set(dv.id, msi);
         this.bus.add(nic);
         this.nics.set(dv.id, nic);
@@ -330,9 +335,13 @@ export class IoWorld {
       const id = this.resolveDevice(ref);
       if (id !== undefined && this.assignable(id)) this.owner.set(id, vm.name);
     }
-    // The devices it owns: their drivers in its kernel, their MSIs as pirqs bound to event channels.
+    // The devices it owns: assigned to its IOMMU domain (XEN_DOMCTL_assign_device), their drivers
+    // in its kernel, their MSIs as pirqs bound to event channels. dom0 is the first built: devices
+    // kept for a driver domain not built yet go to quarantine meanwhile (xl pci-assignable-add).
     for (const [id, owner] of this.owner) {
+      if (vm.privileged && owner !== vm.name && this.xen.iommu) this.xen.iommu.quarantine(this.deviceBdf(id));
       if (owner !== vm.name) continue;
+      this.iommuAssign(vm, id);
       const nic = this.nics.get(id);
       if (nic) this.bindNic(vm, io, nic);
       const disk = this.disks.get(id);
@@ -414,6 +423,7 @@ export class IoWorld {
   /** xl pci-attach's work in the new owner: the owner map, its kernel's driver for the device (its MSI bound as a pirq). */
   bindDevice(vm: Vm, id: string): void {
     this.owner.set(id, vm.name);
+    this.iommuAssign(vm, id);
     const nic = this.nics.get(id);
     if (nic) this.bindNic(vm, vm.io!, nic);
     const disk = this.disks.get(id);
@@ -454,7 +464,43 @@ export class IoWorld {
     if (this.xen.kind !== 'none') this.xen.evtchn.permitPirq(vm.domid, this.pirqOf.get(id)!, false);
     (this.nics.get(id) ?? this.disks.get(id))!.reset();
     this.owner.delete(id);
+    // deassign_device: to quarantine, so late DMA reaches neither this domain nor the next owner.
+    this.xen.iommu?.deassignDevice(vm.dom, this.deviceBdf(id));
     return lost;
+  }
+
+  /**
+   * A DMA port with device `id`'s requester id: what the device reaches when it is programmed to
+   * read or write a bus address (through its owner's IOMMU table, or identity with the IOMMU off).
+   * For workloads that program a device on purpose (rogue DMA) and for tests.
+   */
+  devicePort(id: string): DmaPort {
+    const iommu = this.xen.iommu;
+    return iommu ? iommu.hw.port(this.deviceBdf(id)) : new DirectDma(this.xen.mem);
+  }
+
+  /** A machine device's PCI address. */
+  deviceBdf(id: string): Bdf {
+    return (this.nics.get(id) ?? this.disks.get(id))!.bdf;
+  }
+
+  /** XEN_DOMCTL_assign_device for a device `vm` now owns (its DMA goes through `vm`'s IOMMU table). */
+  private iommuAssign(vm: Vm, id: string): void {
+    const iommu = this.xen.iommu;
+    if (!iommu) return;
+    const rc = iommu.assignDevice(vm.dom, this.deviceBdf(id));
+    if (rc !== 0) vm.kernel.log.push(`pciback: ${fnBdf(this.deviceBdf(id))}: assign_device failed (${rc})`);
+  }
+
+  /**
+   * The IOMMU as the results and the rogue-DMA checks read it: whether it is on, faults Xen logged,
+   * the invalidations it issued, and the fault log (requester BDF, address, reason). Under bare
+   * metal (no Xen driver) it reads as off with nothing logged.
+   */
+  iommuState(): { enabled: boolean; faults: number; iotlbFlushes: number; log: readonly IommuFaultRecord[] } {
+    const i = this.xen.iommu;
+    if (!i) return { enabled: false, faults: 0, iotlbFlushes: 0, log: [] };
+    return { ...i.summary(), log: i.faultLog };
   }
 
   /** The NIC's driver in its owner's kernel, its MSI as a pirq bound to an event channel, and a bridge on it. */
@@ -738,6 +784,9 @@ export class IoWorld {
     const grants = new GrantTableFrontend(xen.mem, setup.frames, domid);
     const pv = vm.mode === 'pv';
     const mfnOf = (pfn: number) => d.p2m[pfn]!;
+    // A translated domU's devices DMA by gfn through its IOMMU table (the lab's translated dom0
+    // gets Xen's 1:1 hardware-domain table, so it keeps machine addresses).
+    const dmaByGpa = (vm.mode === 'hap' || vm.mode === 'shadow') && !vm.privileged && xen.iommu?.enabled === true;
     let pages: GrantPages | undefined;
     const xs = domid === 0 || native ? this.dom0Xs : this.guestXs(vm, hs);
     const cbs = this.watchCbs.get(domid)!;
@@ -807,7 +856,8 @@ export class IoWorld {
         if (!m) throw new Error(`${vm.name}: nothing is mapped at 0x${addr.toString(16)} (no grant host mapping there)`);
         return xen.mem.bytes(m.mfn);
       },
-      busAddr: (pfn) => mfnOf(pfn) * 4096,
+      busAddr: (pfn) => (dmaByGpa ? pfn : mfnOf(pfn)) * 4096,
+      dmaByGpa,
       grantFrame: (pfn) => (pv ? mfnOf(pfn) : pfn),
       allocPage: () => vm.kernel.allocPage(true),
       freePage: (pfn) => vm.kernel.freePage(pfn),
