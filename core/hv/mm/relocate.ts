@@ -7,8 +7,9 @@
  * mfn: the p2m, the EPT (or the shadows built from it). So Xen can move a page on its own, as its
  * memory sharing and paging code does with p2m_change_type and guest_physmap_add_page: take a
  * fresh frame, copy the page, point the p2m (and the EPT leaf, splitting a superpage that covers
- * it, as ept_split_super_page does) at the new frame, drop every shadow entry that mapped the old
- * one, flush (INVEPT, or the vCPU's TLB), and free the old frame. The guest sees nothing.
+ * it, as ept_split_super_page does, and the IOMMU's entry for a domain that owns a device) at the
+ * new frame, drop every shadow entry that mapped the old one, flush (INVEPT, or the vCPU's TLB;
+ * the IOTLB), and free the old frame. The guest sees nothing.
  *
  * A PV domain's own page tables, its p2m and the M2P hold the mfn, and Xen cannot rewrite a
  * guest's data structures: it refuses. Only the guest can move its page (core/vm/relocate.ts).
@@ -49,6 +50,8 @@ export function relocateGfn(xen: Hypervisor, d: Domain, gfn: number): RelocateOu
   // Shadows first, while the p2m still names the old frame (their writable-mapping counts are by gfn).
   d.shadow?.removeAllMappingsOf(old);
   d.p2m[gfn] = m;
+  // The device's view follows (its IOMMU table maps gfns), then the old entry's IOTLB line goes.
+  xen.iommu?.p2mChanged(d, gfn, m);
   if (d.hap) {
     d.hap.remapGfn(gfn);
     d.mmu.flushNestedTlb(); // INVEPT: no cached gpa → hpa translation may keep the old frame
