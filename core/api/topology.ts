@@ -28,6 +28,13 @@ export interface TopologyDevice {
   /** Commands the device has accepted and not completed. */
   outstanding: number;
   stats: Record<string, number>;
+  /**
+   * Whose IOMMU table its DMA goes through: the owner's name, "quarantine" (dom_io: a device
+   * nobody owns reaches nothing), or "off" (no IOMMU: machine addresses, unchecked).
+   */
+  iommu?: string;
+  /** DMAs the IOMMU refused from this device (from Xen's fault log). */
+  blockedDma?: number;
 }
 
 /** One virtual block device: a frontend in a guest, a backend in the domain that serves it. */

@@ -6,6 +6,8 @@ import { NET_TX_RING_SIZE } from '../api/public/io/netif.js';
 import type { TopologySnapshot, TopologyGrants } from '../api/topology.js';
 import { Netfront, macString } from '../guest/io/netfront.js';
 import type { Simulation } from './simulation.js';
+import { DOMID_IO } from '../hv/passthrough/iommu.js';
+import { formatBdf } from '../machine/devices/pci.js';
 import type { Vm } from '../vm/vm.js';
 
 export function topologyOf(sim: Simulation): TopologySnapshot {
@@ -108,7 +110,7 @@ export function topologyOf(sim: Simulation): TopologySnapshot {
   return {
     atMs: (sim.cycles - sim.origin) / (clockGHz * 1e6),
     domains,
-    devices: io ? io.deviceResults().map((d) => ({ ...d, outstanding: io.disks.get(d.id)?.outstanding ?? 0 })) : [],
+    devices: io ? io.deviceResults().map((d) => ({ ...d, outstanding: io.disks.get(d.id)?.outstanding ?? 0, ...iommuOfDevice(sim, d.id) })) : [],
     vbds,
     vifs,
     evtchns,
@@ -117,3 +119,17 @@ export function topologyOf(sim: Simulation): TopologySnapshot {
   };
 }
 
+
+/** The IOMMU domain a device's DMA goes through, and how many of its DMAs were refused. */
+function iommuOfDevice(sim: Simulation, id: string): { iommu: string; blockedDma: number } {
+  const io = sim.io!;
+  const iommu = sim.xen.iommu;
+  if (!iommu?.hw.enabled) return { iommu: 'off', blockedDma: 0 };
+  const bdf = io.deviceBdf(id);
+  const domid = iommu.ownerOf(bdf);
+  const name = domid === DOMID_IO ? 'quarantine' : domid < 0 ? 'none' : (sim.domains.find((d) => d.domid === domid)?.name ?? `domain ${domid}`);
+  const text = formatBdf(bdf);
+  let blocked = 0;
+  for (const f of io.iommuState().log) if (f.bdf === text) blocked++;
+  return { iommu: name, blockedDma: blocked };
+}

@@ -22,7 +22,8 @@ export const ROW_BACK_Y = RING_Y + 62;
 export const BUS_Y = ROW_BACK_Y + BOX_H + 44;
 export const DEV_W = 170;
 export const DEV_H = 48;
-export const HEIGHT = BUS_Y + DEV_H + 12;
+/** Room under the devices for one line (a device's blocked-DMA count). */
+export const HEIGHT = BUS_Y + DEV_H + 30;
 
 export interface PlacedDomain extends TopologyDomain {
   x: number;
