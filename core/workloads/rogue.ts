@@ -56,7 +56,8 @@ export function* runRogueDma(w: RogueDma, x: WorkloadContext): Generator<Workloa
   while (out > 0) yield BLOCK;
   if (!primed) throw new Error(`${vm.name}: rogue-dma: the disk refused the write from its own page`);
   yield MEASURE;
-  // The attack: read sector 0 into each victim frame, by machine address.
+  // The attack: read sector 0 into each victim frame, by machine address, one command at a time
+  // (each waits for the disk: a fault shows as that command's error).
   for (const mfn of targets) {
     out++;
     const submitted = env.now();
@@ -73,6 +74,6 @@ export function* runRogueDma(w: RogueDma, x: WorkloadContext): Generator<Workloa
         else stats.errors++;
       },
     });
+    while (out > 0) yield BLOCK;
   }
-  while (out > 0) yield BLOCK;
 }
