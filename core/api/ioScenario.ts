@@ -343,7 +343,7 @@ function hotplugEntryProblems(t: TimelineEntry, at: (f: string) => string, x: Ho
     if (x.hv !== 'xen') out.push({ path: at('do'), message: `relocate asks Xen to move a domain's pages: hypervisor "${x.hv ?? '?'}" is not Xen` });
     if (t.pages === undefined) out.push({ path: at('pages'), message: 'relocate needs "pages": how many of the domain\'s pages to move (1 to 1048576)' });
     const d = x.names.get(t.domain);
-    if (t.cooperative !== undefined && d?.mode !== undefined && d.mode !== 'pv') {
+    if (t.cooperative === true && d?.mode !== undefined && d.mode !== 'pv') {
       out.push({ path: at('cooperative'), message: `only a PV guest cooperates in moving its pages; "${t.domain}" runs in mode "${d.mode}", whose pages Xen moves by itself` });
     }
     return out;

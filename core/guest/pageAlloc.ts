@@ -49,7 +49,10 @@ export class PageAllocator {
 
   /** From now on, remembers which pages are handed out. */
   markAllocations(): void {
-    this.allocatedSinceMark = new Uint8Array(this.isFree.length);
+    // A page in use at the mark counts as handed out: freed later, what it holds is its user's.
+    const m = new Uint8Array(this.isFree.length);
+    for (let p = 0; p < m.length; p++) m[p] = this.isFree[p] ? 0 : 1;
+    this.allocatedSinceMark = m;
   }
 
   /** True if `pfn` is free now and was never handed out since markAllocations(). */

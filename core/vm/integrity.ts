@@ -45,16 +45,28 @@ export class IntegrityCheck {
   start(domains: readonly Vm[]): void {
     this.before.clear();
     this.zeroBefore.clear();
-    for (const d of domains) d.kernel.markAllocations();
-    this.mem.watchWrites((mfn) => {
-      if (allZero(this.mem, mfn)) this.zeroBefore.add(mfn);
-      else this.before.set(mfn, frameHash(this.mem, mfn));
-    });
+    for (const d of domains) this.add(d);
+    // Frames written later hand their content over before the first write (a frame already
+    // recorded keeps its record: a view taken before the start writes around the watch).
+    this.mem.watchWrites((mfn) => this.record(mfn));
   }
 
-  /** Adds a domain created after start() (its pages count from its creation). */
+  /** Adds a domain (from the start, or created later): its free pages' content now is what they must keep. */
   add(d: Vm): void {
-    d.kernel.markAllocations();
+    const k = d.kernel;
+    k.markAllocations();
+    const p2m = d.dom.p2m;
+    for (let pfn = 0; pfn < k.nrUsable; pfn++) {
+      if (!k.freeSinceMark(pfn)) continue;
+      const mfn = p2m[pfn]!;
+      if (mfn >= 0) this.record(mfn);
+    }
+  }
+
+  private record(mfn: number): void {
+    if (this.before.has(mfn) || this.zeroBefore.has(mfn)) return;
+    if (allZero(this.mem, mfn)) this.zeroBefore.add(mfn);
+    else this.before.set(mfn, frameHash(this.mem, mfn));
   }
 
   /**

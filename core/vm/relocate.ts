@@ -12,7 +12,10 @@
  *    (XENMEM_increase_reservation, within max_pages), the page copied, its p2m entry and the M2P
  *    (MMU_MACHPHYS_UPDATE) pointed at it, every PTE that mapped the old frame rewritten
  *    (mmu_update for its processes' mappings, update_va_mapping for its direct map), the TLB
- *    flushed, and the old frame given back (XENMEM_decrease_reservation). The guest can only move
+ *    flushed, and the old frame given back (XENMEM_decrease_reservation). Taking the new frame
+ *    before giving the old one back needs one page of max_pages headroom (libxl leaves
+ *    MAXMEM_HEADROOM_PAGES); XENMEM_exchange, which Linux's xen_create_contiguous_region uses,
+ *    needs none but hands back a frame without the page's content. The guest can only move
  *    pages whose mappings it can find and change: its page-table pages (pinned, typed by Xen)
  *    and pages another domain maps are refused. It picks among its data and free pages.
  */
@@ -105,7 +108,11 @@ function pvMove(vm: Vm, pfn: number): 'moved' | string {
     if (seen.has(p.mm)) continue;
     seen.add(p.mm);
     for (const v of p.mm.vmas) {
-      if (v.hugePfns) continue;
+      if (v.hugePfns) {
+        const n = 2 ** (v.pageShift - 12);
+        if (v.hugePfns.some((base) => pfn >= base && pfn < base + n)) return 'part of a hugetlb page: the guest does not break up its huge pages to move one';
+        continue;
+      }
       k.forEachPte(p.mm, v.start, v.end, 1, (t, i, _va, flags, target) => {
         if (target === pfn) ptes.push({ t, i, flags });
       });

@@ -14,6 +14,10 @@
  * reach only the owner's own (and granted) frames: each write faults, the disk completes the
  * command with a data transfer error, and Xen logs the fault. With it off, bus address = machine
  * address, and every write lands.
+ *
+ * A translated (HVM) rogue programs the same numbers, but under the IOMMU its device's addresses
+ * are its own guest-physical ones: an address inside its own memory lands there (the rogue hurts
+ * only itself), one beyond it faults. Either way nothing reaches the victim.
  */
 import type { Workload } from '../api/scenario.js';
 import { C } from '../machine/counters.js';

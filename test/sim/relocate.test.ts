@@ -141,3 +141,23 @@ describe('relocate in a scenario', () => {
     expect(problems(base([{ atMs: 1, do: 'relocate', domain: 'g', pages: 8, device: 'disk0' }]))).toEqual([expect.objectContaining({ path: 'timeline[0].device' })]);
   });
 });
+
+describe('relocating the pages of a domain that drives a device', () => {
+  it('is refused: a device’s DMA cannot wait for a page to move (Xen: no paging with an IOMMU in use)', () => {
+    const v = validateScenario({
+      name: 'pt',
+      machine: { memoryMiB: 2048, pcpus: 1, devices: [{ id: 'disk0', kind: 'disk', sizeMiB: 64 }] },
+      hypervisor: 'xen',
+      domains: [{ name: 'dd', mode: 'hap', memoryMiB: 256, vcpus: 1, pci: ['disk0'] }],
+      // cooperative: false is accepted for any mode (only true is a PV guest's).
+      timeline: [{ atMs: 1, do: 'relocate', domain: 'dd', pages: 16, cooperative: false }],
+    });
+    if (!v.ok) throw new Error(JSON.stringify(v.problems));
+    const s = new Simulation(v.scenario);
+    const dd = s.domains.find((d) => d.name === 'dd')!;
+    const r = s.relocate(dd, 16, false);
+    expect(r).toMatchObject({ requested: 16, moved: 0, refused: 16 });
+    expect(r.reasons[0]!.why).toContain('No paging if iommu is used');
+    expect(s.results().domains.find((d) => d.name === 'dd')!.relocation).toEqual({ requested: 16, moved: 0, refused: 16 });
+  });
+});

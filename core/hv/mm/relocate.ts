@@ -15,17 +15,25 @@
  * guest's data structures: it refuses. Only the guest can move its page (core/vm/relocate.ts).
  *
  * A frame with references beyond the domain's own (a backend's grant mapping, a DMA buffer in
- * flight) is not moved: Xen cannot take a page out from under a mapping it does not own.
+ * flight) is not moved: Xen cannot take a page out from under a mapping it does not own. Nor is any
+ * page of a domain that drives a device (passthrough): a device's DMA cannot fault and wait for a
+ * page to come back, which is why Xen's paging refuses such a domain.
+ *
+ * Xen's own page movers (mem_paging, mem_sharing) work on HAP domains only; the lab also moves a
+ * shadow guest's pages (dropping the shadow entries that mapped the old frame), its own choice, to
+ * show that the guest's not knowing machine frames is what matters.
  */
 import { C } from '../../machine/counters.js';
 import type { Domain } from '../domain.js';
 import type { Hypervisor } from '../hypervisor.js';
 
-export type RelocateOutcome = 'moved' | 'pv' | 'in-use' | 'hole' | 'no-memory';
+export type RelocateOutcome = 'moved' | 'pv' | 'passthrough' | 'in-use' | 'hole' | 'no-memory';
 
 /** What each outcome means, for logs and the toolstack. */
 export const RELOCATE_WHY: Record<Exclude<RelocateOutcome, 'moved'>, string> = {
   pv: 'a PV guest holds machine frame numbers in its own page tables and p2m: Xen cannot move its pages without it',
+  passthrough:
+    'the domain drives a device that DMAs into its memory, and a DMA cannot take a fault: Xen moves none of its pages (xen/arch/x86/mm/mem_paging.c: "No paging if iommu is used", -EMLINK)',
   'in-use': 'the frame has references beyond its owner’s (a grant mapping or DMA in flight)',
   hole: 'no frame behind this gfn',
   'no-memory': 'no free frame to move it to',
@@ -37,6 +45,7 @@ export const RELOCATE_WHY: Record<Exclude<RelocateOutcome, 'moved'>, string> = {
  */
 export function relocateGfn(xen: Hypervisor, d: Domain, gfn: number): RelocateOutcome {
   if (d.config.mode === 'pv') return 'pv';
+  if (xen.iommu?.assignments().some((a) => a.domid === d.domid)) return 'passthrough';
   const old = gfn >= 0 && gfn < d.p2m.length ? d.p2m[gfn]! : -1;
   if (old < 0) return 'hole';
   const ft = xen.ft;

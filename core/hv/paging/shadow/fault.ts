@@ -64,9 +64,12 @@ export function shPageFault(sh: ShadowDomain, va: number, write: boolean, user: 
   }
   // "We do not emulate user writes": a user-mode write to a page that is shadowed as a table
   // is taken as a sign it is data again, and its shadows go (multi.c, sh_page_fault).
-  if (write && user && leafLevel === 1) {
-    const gm = sh.gmfn(path[2]!);
-    const target = pteFrame(sh.mem.readLo(gm, path[3]!), sh.mem.readHi(gm, path[3]!));
+  if (write && user) {
+    const gm = sh.gmfn(path[leafLevel * 2]!);
+    const i = path[leafLevel * 2 + 1]!;
+    const frame = pteFrame(sh.mem.readLo(gm, i), sh.mem.readHi(gm, i));
+    // Through a 2 MiB guest page, the 4 KiB frame inside it that is written.
+    const target = leafLevel === 2 ? frame + tableIndex(va, 1) : frame;
     const ts = target < sh.shadowOf.length ? sh.shadowOf[target]! : -1;
     if (ts >= 0 && ts !== sh.rootSlot && !sh.isOos[target]) shRemoveShadows(sh, target);
   }
@@ -119,6 +122,7 @@ export function shPageFault(sh: ShadowDomain, va: number, write: boolean, user: 
     }
     if (sh.isOos[sh.slotGfn[s]!]) oosSnapshotEntry(sh, sh.slotGfn[s]!, i1);
   }
+  sh.lastEmulatedGfn = -1; // sh_reset_early_unshadow: a fixed shadow fault breaks a run of zeroing writes
   sh.c[C.PfHidden]++;
   return GuestWalk.Ok;
 }
