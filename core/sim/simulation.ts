@@ -24,7 +24,7 @@ import type { TimelineEntry } from '../api/ioScenario.js';
 import { ioResults, type TimelineRecord } from './ioResults.js';
 import { checkNewDomain, DomainConfigError, type DomainInput } from './newDomain.js';
 import { Hotplug, isHotplugAction, runHotplug, type HotplugAction, type HotplugResult } from '../vm/io/hotplug.js';
-import { CreditScheduler } from './credit.js';
+import { CreditScheduler, CSCHED_DEFAULT_TSLICE_MS, priRank, SCHED_DEFAULT_RATELIMIT_US } from './credit.js';
 
 export { DomainConfigError, type DomainInput } from './newDomain.js';
 
@@ -50,6 +50,25 @@ export interface Job {
   readonly grain: Grain;
   /** Waiting for I/O (it yielded BLOCK): not run until an event wakes its domain. */
   blocked?: boolean;
+}
+
+/** credit1's state of one pCPU: the vCPU running there, since when (cycles), and when it must choose again. */
+interface PcpuSched {
+  cur: Vm | null;
+  since: number;
+  resched: number;
+}
+
+/** A vCPU put on a pCPU by the credit scheduler. */
+export interface ScheduleEvent {
+  pcpu: number;
+  /** The domain that had the pCPU (null: none yet, or it was given up). */
+  from: string | null;
+  to: string;
+  /** The pCPU's clock (cycles since the machine started). */
+  atCycles: number;
+  /** The chosen vCPU's priority then. */
+  pri: string;
 }
 
 export interface SimulationOptions {
@@ -99,6 +118,15 @@ export class Simulation {
   readonly sched: CreditScheduler;
   /** The job whose slice paused inside (PART): it goes on first, whatever its credit. */
   private partJob: Job | null = null;
+  /** Per pCPU, credit1's choice (see pick): the vCPU (domain) that has it, since when, and when it must next choose. */
+  private readonly pcpuSched: PcpuSched[];
+  /** Runqueue order within a priority (credit1's runq is FIFO among equals): higher is later. */
+  private readonly queued = new Map<number, number>();
+  private queueSeq = 0;
+  /** The job each domain ran last (a domain's jobs share its vCPU and take turns on it). */
+  private readonly lastJob = new Map<Vm, Job>();
+  /** Told of every scheduling decision that puts a vCPU on a pCPU (tests and traces). */
+  onSchedule?: (e: ScheduleEvent) => void;
   /** Workloads repeat until stopped. */
   readonly repeat: boolean;
   /** Devices, xenstore and split drivers, when the scenario has any (else null). */
@@ -123,13 +151,14 @@ export class Simulation {
     this.repeat = opts.repeat === true;
     this.xen = new Hypervisor(scenario, costsOf(scenario), mmuConfigOf(scenario));
     this.pcpuCycles = new Float64Array(this.xen.pcpus.length);
+    this.pcpuSched = this.xen.pcpus.map(() => ({ cur: null, since: 0, resched: 0 }));
     const configs: DomainConfig[] = domainsOf(scenario);
     this.domains = configs.map((cfg) => buildDomain(this.xen, cfg));
     for (const d of this.domains) this.booted(d);
     this.origin = this.cycles;
     this.ioClock = this.origin;
     this.sched = new CreditScheduler(this.xen.cpu.clockGHz, this.xen.pcpus.length, this.origin);
-    for (const d of this.domains) this.sched.add(d.domid, this.xen.pcpus.indexOf(d.mmu), d.config.weight, d.config.cap);
+    for (const d of this.domains) this.schedAdd(d);
     if (needsIo(scenario)) {
       const dom0 = this.domains.find((d) => d.privileged);
       this.io = new IoWorld(this.xen, scenario, { now: () => this.now() }, dom0?.name ?? DEFAULT_DOM0.name);
@@ -282,7 +311,9 @@ export class Simulation {
           this.running = null;
         }
         this.book(vm, pcpu, totalCycles(vm.counters) - before);
+        const wasBlocked = !this.hasRunnable(vm);
         for (const j of this.jobs) if (j.d === vm) j.blocked = false;
+        if (wasBlocked && this.hasRunnable(vm)) this.wake(vm, pcpu);
       }
       if (ds.every((domid) => this.domains.find((d) => d.domid === domid)?.state === 'paused')) return n;
     }
@@ -357,7 +388,7 @@ export class Simulation {
     const d = buildDomain(this.xen, cfg);
     this.booted(d);
     this.domains.push(d);
-    this.sched.add(d.domid, this.xen.pcpus.indexOf(d.mmu), cfg.weight, cfg.cap);
+    this.schedAdd(d);
     this.io?.attach(d);
     this.startJob(d, cfg.workload);
     return d;
@@ -378,6 +409,9 @@ export class Simulation {
     const freed = this.xen.destroyDomain(d.dom);
     this.domains.splice(this.domains.indexOf(d), 1);
     this.sched.remove(d.domid);
+    this.queued.delete(d.domid);
+    this.lastJob.delete(d);
+    for (const ps of this.pcpuSched) if (ps.cur === d) ps.cur = null;
     return freed;
   }
 
@@ -433,42 +467,127 @@ export class Simulation {
   private book(d: Vm, pcpu: number, cycles: number): void {
     if (cycles <= 0) return;
     d.dom.cpuCycles += cycles;
+    const from = this.pcpuCycles[pcpu]!;
     this.pcpuCycles[pcpu] += cycles;
     this.sched.burn(d.domid, cycles);
+    this.sched.ran(d.domid, from, from + cycles);
+  }
+
+  private schedAdd(d: Vm): void {
+    this.sched.add(d.domid, this.xen.pcpus.indexOf(d.mmu), d.config.weight, d.config.cap);
+    this.queued.set(d.domid, ++this.queueSeq);
+  }
+
+  /** `d` has a job that can run (not done, not blocked, its domain not paused). */
+  private hasRunnable(d: Vm): boolean {
+    if (d.state !== 'running') return false;
+    for (const j of this.jobs) if (j.d === d && !j.done && !j.blocked) return true;
+    return false;
   }
 
   /**
-   * Whether the credit scheduler lets `job` take its slice now: a parked domain (over its cap)
-   * waits for the next accounting; an OVER one waits while an UNDER job of its pCPU can run.
+   * csched_unit_wake + __runq_tickle: `d`'s vCPU, blocked, has work again. It joins the tail of
+   * its priority on the runqueue (BOOST if it was UNDER and not parked); if it now outranks the
+   * vCPU running on its pCPU, that pCPU chooses again as soon as the rate limit lets it: once the
+   * running vCPU has run SCHED_DEFAULT_RATELIMIT_US since it was put there (csched_schedule's
+   * ratelimit, which keeps the running vCPU on with a timer for the rest).
    */
-  private mayRun(job: Job): boolean {
-    if (job === this.partJob) return true;
-    const p = this.xen.pcpus.indexOf(job.d.mmu);
-    this.sched.account(p, this.pcpuCycles[p]!);
-    let pri = this.sched.pri(job.d.domid);
-    if (pri === 'parked') {
+  private wake(d: Vm, pcpu: number): void {
+    const pri = this.sched.wake(d.domid);
+    this.queued.set(d.domid, ++this.queueSeq);
+    const ps = this.pcpuSched[pcpu]!;
+    if (!ps.cur || ps.cur === d) return;
+    if (priRank(pri) <= priRank(this.sched.pri(ps.cur.domid))) return;
+    const at = Math.max(ps.since + this.ratelimitCycles, this.now());
+    if (at < ps.resched) ps.resched = at;
+  }
+
+  private get ratelimitCycles(): number {
+    return SCHED_DEFAULT_RATELIMIT_US * this.xen.cpu.clockGHz * 1e3;
+  }
+
+  private get tsliceCycles(): number {
+    return CSCHED_DEFAULT_TSLICE_MS * this.xen.cpu.clockGHz * 1e6;
+  }
+
+  /**
+   * csched_schedule at a slice boundary of pCPU `p`: the job to run there next, or null if every
+   * runnable job there is parked by its cap (then the pCPU idles; see idleParked).
+   *
+   * The running vCPU keeps the pCPU until it blocks (or ends, or is paused or parked), its
+   * timeslice (CSCHED_DEFAULT_TSLICE_MS) ends, or a vCPU woken with a higher priority was let in
+   * by the rate limit (wake). Then the highest priority runs (BOOST, UNDER, OVER), first come
+   * first served among equals: the vCPU that leaves goes behind the others of its priority
+   * (__runq_insert), so equal vCPUs take turns by timeslices. A vCPU chosen again keeps running.
+   *
+   * The lab cannot split a slice (a workload's run between two scheduling points, tens to hundreds
+   * of µs; a workload's setup can be one slice of several ms): every decision falls at the first
+   * slice boundary at or after its time. Slices in steady state are below the rate limit (1 ms),
+   * which is what sets when a woken vCPU may preempt; a setup slice longer than it delays the
+   * preemption to its end.
+   */
+  private pick(p: number): Job | null {
+    const clock = this.pcpuCycles[p]!;
+    this.sched.account(p, clock);
+    const ps = this.pcpuSched[p]!;
+    const mmu = this.xen.pcpus[p]!;
+    let cands = this.candidates(mmu);
+    if (cands.length === 0) {
       // Parked, and nothing else of this pCPU can run: the pCPU idles while the others' time goes
       // on (up to the earliest busy pCPU, whose events have run), and at most to its next accounting.
-      let others = false;
-      for (const j of this.jobs) {
-        if (j !== job && !j.done && !j.blocked && j.d.state === 'running' && j.d.mmu === job.d.mmu && this.sched.pri(j.d.domid) !== 'parked') others = true;
-      }
       // With no busy pCPU at all, idleParked lets time pass instead, running I/O events on the way.
       const busy = this.busyClock();
       const t = Math.min(this.sched.nextAccounting(p), busy);
-      if (!others && busy !== Infinity && t > this.pcpuCycles[p]!) {
-        this.pcpuCycles[p] = t;
-        this.sched.account(p, t);
-        pri = this.sched.pri(job.d.domid);
+      if (busy === Infinity || t <= clock) return null;
+      this.pcpuCycles[p] = t;
+      this.sched.account(p, t);
+      cands = this.candidates(mmu);
+      if (cands.length === 0) return null;
+    }
+    const now = this.pcpuCycles[p]!;
+    const cur = ps.cur;
+    if (cur && cands.includes(cur) && now < ps.resched) return this.jobOf(cur);
+    // Choose: the current vCPU, if still runnable, goes to the tail of its priority.
+    if (cur && cands.includes(cur)) this.queued.set(cur.domid, ++this.queueSeq);
+    let best: Vm | null = null;
+    for (const d of cands) {
+      if (!best) {
+        best = d;
+        continue;
       }
-      if (pri === 'parked') return false;
+      const rd = priRank(this.sched.pri(d.domid));
+      const rb = priRank(this.sched.pri(best.domid));
+      if (rd > rb || (rd === rb && (this.queued.get(d.domid) ?? 0) < (this.queued.get(best.domid) ?? 0))) best = d;
     }
-    if (pri === 'under') return true;
+    const next = best!;
+    if (next !== cur) {
+      this.onSchedule?.({ pcpu: p, from: cur?.name ?? null, to: next.name, atCycles: now, pri: this.sched.pri(next.domid) });
+      ps.cur = next;
+      ps.since = now;
+    }
+    ps.resched = now + this.tsliceCycles;
+    return this.jobOf(next);
+  }
+
+  /** Domains of the pCPU with `mmu` that have a job that can run and are not parked, in domain order. */
+  private candidates(mmu: Vm["mmu"]): Vm[] {
+    const out: Vm[] = [];
     for (const j of this.jobs) {
-      if (j === job || j.done || j.blocked || j.d.state !== 'running' || j.d.mmu !== job.d.mmu) continue;
-      if (this.sched.pri(j.d.domid) === 'under') return false;
+      if (j.done || j.blocked || j.d.state !== 'running' || j.d.mmu !== mmu) continue;
+      if (out.includes(j.d) || this.sched.pri(j.d.domid) === 'parked') continue;
+      out.push(j.d);
     }
-    return true;
+    return out;
+  }
+
+  /** The next of `d`'s runnable jobs after the one it ran last (its jobs take turns on its vCPU). */
+  private jobOf(d: Vm): Job {
+    const mine = this.jobs.filter((j) => j.d === d && !j.done && !j.blocked);
+    const last = this.lastJob.get(d);
+    const i = last ? mine.indexOf(last) : -1;
+    const j = mine[(i + 1) % mine.length]!;
+    this.lastJob.set(d, j);
+    return j;
   }
 
   /**
@@ -579,8 +698,15 @@ export class Simulation {
       let ran = false;
       while (this.roundPos < jobs.length) {
         if (this.io) this.pump();
-        const job = jobs[this.roundPos]!;
-        if (job.done || job.blocked || job.d.state !== 'running' || !this.mayRun(job)) {
+        const at = jobs[this.roundPos]!;
+        if (at.done || at.blocked || at.d.state !== 'running') {
+          this.roundPos++;
+          continue;
+        }
+        // Each runnable job's turn is a slice of its pCPU: credit1 chooses whose (pick).
+        const part = this.partJob;
+        const job = part && !part.done && !part.blocked && part.d.state === 'running' ? part : this.pick(this.xen.pcpus.indexOf(at.d.mmu));
+        if (!job) {
           this.roundPos++;
           continue;
         }
