@@ -123,6 +123,12 @@ export class Simulation {
   /** Runqueue order within a priority (credit1's runq is FIFO among equals): higher is later. */
   private readonly queued = new Map<number, number>();
   private queueSeq = 0;
+  /**
+   * A slice whose work is done but whose time is not all spent: a preemption fell inside it (see
+   * slice). The rest of its cycles run when its vCPU next has the pCPU; what the slice ended with
+   * (done, blocked, MEASURE's start time, PART) takes effect then.
+   */
+  private readonly owed = new Map<Job, { cycles: number; r: IteratorResult<WorkloadStep, void> }>();
   /** The job each domain ran last (a domain's jobs share its vCPU and take turns on it). */
   private readonly lastJob = new Map<Vm, Job>();
   /** Told of every scheduling decision that puts a vCPU on a pCPU (tests and traces). */
@@ -292,11 +298,15 @@ export class Simulation {
     for (let round = 0; round < 100_000; round++) {
       const ds = io.domainsWithWork();
       if (ds.length === 0) return n;
+      let progressed = false;
       for (const domid of ds) {
         const vm = this.domains.find((d) => d.domid === domid);
         if (!vm || vm.state === 'paused') continue;
+        if (this.heldByRatelimit(vm)) continue;
+        progressed = true;
         const pcpu = this.switchTo(vm);
         if (this.pcpuCycles[pcpu]! < this.ioClock) this.pcpuCycles[pcpu] = this.ioClock;
+        this.takePcpu(vm, pcpu, this.pcpuCycles[pcpu]!);
         const before = totalCycles(vm.counters);
         const running = { d: vm, pcpu, before };
         this.running = running;
@@ -315,7 +325,8 @@ export class Simulation {
         for (const j of this.jobs) if (j.d === vm) j.blocked = false;
         if (wasBlocked && this.hasRunnable(vm)) this.wake(vm, pcpu);
       }
-      if (ds.every((domid) => this.domains.find((d) => d.domid === domid)?.state === 'paused')) return n;
+      // What is left waits for an unpause, or for the rate limit of the vCPU running on its pCPU.
+      if (!progressed) return n;
     }
     throw new Error('kernel work did not settle');
   }
@@ -404,6 +415,7 @@ export class Simulation {
     for (let i = this.jobs.length - 1; i >= 0; i--) {
       if (this.jobs[i]!.d !== d) continue;
       this.jobs[i]!.done = true;
+      this.owed.delete(this.jobs[i]!);
       this.jobs.splice(i, 1);
     }
     const freed = this.xen.destroyDomain(d.dom);
@@ -443,6 +455,7 @@ export class Simulation {
     if (i >= 0) this.jobs.splice(i, 1);
     if (!this.jobs.some((j) => j.d === job.d && !j.done)) this.sched.setActive(job.d.domid, false);
     if (this.partJob === job) this.partJob = null;
+    this.owed.delete(job);
   }
 
   /**
@@ -500,6 +513,50 @@ export class Simulation {
     if (priRank(pri) <= priRank(this.sched.pri(ps.cur.domid))) return;
     const at = Math.max(ps.since + this.ratelimitCycles, this.now());
     if (at < ps.resched) ps.resched = at;
+  }
+
+  /**
+   * Kernel work (an interrupt handler, a backend, xenbus) runs on its domain's vCPU as a vCPU woken
+   * by an event: it waits while another domain's vCPU that can run has had its pCPU for less than
+   * the rate limit (csched_schedule keeps that one on), then preempts it at the next slice boundary.
+   * Simplification: it does so whatever the domain's priority (credit1 lets only a BOOST or a
+   * higher priority preempt); the domains that serve I/O use little CPU and wake UNDER, so BOOST.
+   */
+  private heldByRatelimit(vm: Vm): boolean {
+    const p = this.xen.pcpus.indexOf(vm.mmu);
+    const ps = this.pcpuSched[p]!;
+    const cur = ps.cur;
+    if (!cur || cur === vm || !this.candidates(vm.mmu).includes(cur)) return false;
+    return Math.max(this.pcpuCycles[p]!, this.ioClock) < ps.since + this.ratelimitCycles;
+  }
+
+  /** `vm`'s vCPU has pCPU `p` from `at` (its kernel work runs there): it is the running vCPU now. */
+  private takePcpu(vm: Vm, p: number, at: number): void {
+    const ps = this.pcpuSched[p]!;
+    if (ps.cur === vm) return;
+    this.onSchedule?.({ pcpu: p, from: ps.cur?.name ?? null, to: vm.name, atCycles: at, pri: this.sched.pri(vm.domid) });
+    ps.cur = vm;
+    ps.since = at;
+    ps.resched = at + this.tsliceCycles;
+  }
+
+  /**
+   * Where a slice of `d` on pCPU `p` running from `from` to `to` must stop, as credit1 would
+   * preempt it: at the first time in between when something may take the pCPU (the next device or
+   * timeline event, or kernel work of another domain already waiting), but not before `d` has had
+   * the pCPU for the rate limit. `to` if nothing may.
+   */
+  private preemptAt(d: Vm, p: number, from: number, to: number): number {
+    const io = this.io;
+    if (!io) return to;
+    let te = io.queue.peekTime();
+    for (const domid of io.domainsWithWork()) {
+      const w = this.domains.find((x) => x.domid === domid);
+      if (w && w !== d && w.mmu === d.mmu && w.state !== 'paused') te = -Infinity;
+    }
+    if (!(te < to)) return to;
+    const t = Math.max(te, this.pcpuSched[p]!.since + this.ratelimitCycles);
+    return t > from && t < to ? t : to;
   }
 
   private get ratelimitCycles(): number {
@@ -582,6 +639,7 @@ export class Simulation {
 
   /** The next of `d`'s runnable jobs after the one it ran last (its jobs take turns on its vCPU). */
   private jobOf(d: Vm): Job {
+    for (const [j] of this.owed) if (j.d === d) return j;
     const mine = this.jobs.filter((j) => j.d === d && !j.done && !j.blocked);
     const last = this.lastJob.get(d);
     const i = last ? mine.indexOf(last) : -1;
@@ -744,11 +802,31 @@ export class Simulation {
     }
   }
 
-  /** Runs `job` until its next yield; false when it paused inside its slice (PART). */
+  /**
+   * Runs `job` until its next yield; false when it paused inside its slice (PART).
+   *
+   * The lab cannot stop a slice's work midway: a slice (tens to hundreds of µs in steady state; a
+   * workload's setup can be one slice of several ms) runs to its yield at once. But its time can
+   * be split: when credit1 would preempt the vCPU inside the slice (preemptAt), the pCPU's clock
+   * stops there, the rest of the slice's cycles are owed, and they run, with what the slice ended
+   * with, when the vCPU next has the pCPU. So events, kernel work and woken vCPUs run at the time
+   * Xen would run them; the slice's own work (and any I/O it started) is computed as if it had not
+   * been interrupted.
+   */
   private slice(job: Job): boolean {
     const d = job.d;
     const pcpu = this.switchTo(d);
     if (this.io && this.pcpuCycles[pcpu]! < this.ioClock) this.pcpuCycles[pcpu] = this.ioClock;
+    const from = this.pcpuCycles[pcpu]!;
+    const owed = this.owed.get(job);
+    if (owed) {
+      const stop = this.preemptAt(d, pcpu, from, from + owed.cycles);
+      this.book(d, pcpu, stop - from);
+      owed.cycles -= stop - from;
+      if (owed.cycles > 0) return true;
+      this.owed.delete(job);
+      return this.ended(job, pcpu, owed.r);
+    }
     const before = totalCycles(d.counters);
     this.running = { d, pcpu, before };
     let r: IteratorResult<WorkloadStep, void>;
@@ -757,13 +835,26 @@ export class Simulation {
     } finally {
       this.running = null;
     }
-    this.book(d, pcpu, totalCycles(d.counters) - before);
+    const cycles = totalCycles(d.counters) - before;
+    if (!r.done && r.value === MEASURE) d.counters.reset();
+    const stop = cycles > 0 ? this.preemptAt(d, pcpu, from, from + cycles) : from;
+    if (stop < from + cycles) {
+      this.book(d, pcpu, stop - from);
+      this.owed.set(job, { cycles: from + cycles - stop, r });
+      return true;
+    }
+    this.book(d, pcpu, cycles);
+    return this.ended(job, pcpu, r);
+  }
+
+  /** What a slice ended with takes effect (at the end of its time); false for a pause inside it (PART). */
+  private ended(job: Job, pcpu: number, r: IteratorResult<WorkloadStep, void>): boolean {
+    const d = job.d;
     if (r.done) {
       job.done = true;
       if (!this.jobs.some((j) => j.d === d && !j.done)) this.sched.setActive(d.domid, false);
       if (d.io && d.io.stats.endedAt < 0 && d.io.stats.startedAt >= 0) d.io.stats.endedAt = this.pcpuCycles[pcpu]!;
     } else if (r.value === MEASURE) {
-      d.counters.reset();
       if (d.io) d.io.stats.startedAt = this.pcpuCycles[pcpu]!;
     } else if (r.value === PART) return false;
     else if (r.value === BLOCK) job.blocked = true;
