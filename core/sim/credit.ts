@@ -179,6 +179,13 @@ export class CreditScheduler {
     return e.pri;
   }
 
+  /** Cycles `domid` may still run this period before its cap parks it (Infinity: no cap). */
+  capLeft(domid: number): number {
+    const e = this.entries.get(domid);
+    if (!e || e.cap <= 0) return Infinity;
+    return Math.max(0, (this.period * e.cap) / 100 - e.used);
+  }
+
   /** Credit left, in cycles (negative: debt). */
   credit(domid: number): number {
     return this.entries.get(domid)?.credit ?? 0;

@@ -59,10 +59,13 @@ interface PcpuSched {
   resched: number;
 }
 
-/** A vCPU put on a pCPU by the credit scheduler. */
+/**
+ * A decision of the credit scheduler: a vCPU put on a pCPU, or the running one chosen again at
+ * the end of its timeslice (`from` === `to`; it keeps running, with a new timeslice).
+ */
 export interface ScheduleEvent {
   pcpu: number;
-  /** The domain that had the pCPU (null: none yet, or it was given up). */
+  /** The domain that had the pCPU (null: none yet). */
   from: string | null;
   to: string;
   /** The pCPU's clock (cycles since the machine started). */
@@ -542,21 +545,30 @@ export class Simulation {
 
   /**
    * Where a slice of `d` on pCPU `p` running from `from` to `to` must stop, as credit1 would
-   * preempt it: at the first time in between when something may take the pCPU (the next device or
-   * timeline event, or kernel work of another domain already waiting), but not before `d` has had
-   * the pCPU for the rate limit. `to` if nothing may.
+   * preempt it: when its cap parks it; when its timeslice ends while another vCPU waits there; or
+   * when something may take the pCPU (the next device or timeline event, or kernel work of another
+   * domain already waiting), but not before `d` has had the pCPU for the rate limit. `to` if none.
    */
   private preemptAt(d: Vm, p: number, from: number, to: number): number {
+    const ps = this.pcpuSched[p]!;
+    let stop = to;
+    const within = (t: number) => {
+      if (t > from && t < stop) stop = t;
+    };
+    // Its cap: parked the moment the period's use reaches it.
+    within(from + this.sched.capLeft(d.domid));
+    // Its timeslice ends while another vCPU waits there.
+    if (this.candidates(d.mmu).some((x) => x !== d)) within(ps.resched);
     const io = this.io;
-    if (!io) return to;
-    let te = io.queue.peekTime();
-    for (const domid of io.domainsWithWork()) {
-      const w = this.domains.find((x) => x.domid === domid);
-      if (w && w !== d && w.mmu === d.mmu && w.state !== 'paused') te = -Infinity;
+    if (io) {
+      let te = io.queue.peekTime();
+      for (const domid of io.domainsWithWork()) {
+        const w = this.domains.find((x) => x.domid === domid);
+        if (w && w !== d && w.mmu === d.mmu && w.state !== 'paused') te = -Infinity;
+      }
+      if (te < to) within(Math.max(te, ps.since + this.ratelimitCycles));
     }
-    if (!(te < to)) return to;
-    const t = Math.max(te, this.pcpuSched[p]!.since + this.ratelimitCycles);
-    return t > from && t < to ? t : to;
+    return stop;
   }
 
   private get ratelimitCycles(): number {
@@ -617,8 +629,8 @@ export class Simulation {
       if (rd > rb || (rd === rb && (this.queued.get(d.domid) ?? 0) < (this.queued.get(best.domid) ?? 0))) best = d;
     }
     const next = best!;
+    this.onSchedule?.({ pcpu: p, from: cur?.name ?? null, to: next.name, atCycles: now, pri: this.sched.pri(next.domid) });
     if (next !== cur) {
-      this.onSchedule?.({ pcpu: p, from: cur?.name ?? null, to: next.name, atCycles: now, pri: this.sched.pri(next.domid) });
       ps.cur = next;
       ps.since = now;
     }
