@@ -132,6 +132,8 @@ export class Simulation {
    * (done, blocked, MEASURE's start time, PART) takes effect then.
    */
   private readonly owed = new Map<Job, { cycles: number; r: IteratorResult<WorkloadStep, void> }>();
+  /** The slice running in pieces (PART): its start (clock and counters), where it must stop, its cycles so far and those past the stop. */
+  private inSlice: { job: Job; at: number; before: number; stop: number; spent: number; owed: number } | null = null;
   /** The job each domain ran last (a domain's jobs share its vCPU and take turns on it). */
   private readonly lastJob = new Map<Vm, Job>();
   /** Told of every scheduling decision that puts a vCPU on a pCPU (tests and traces). */
@@ -147,7 +149,7 @@ export class Simulation {
   /** Simulated time up to which device and timeline events have run (cycles). */
   private ioClock = 0;
   /** The domain whose slice is running, with its pCPU and its cycles when the slice began. */
-  private running: { d: Vm; pcpu: number; before: number } | null = null;
+  private running: { d: Vm; pcpu: number; before: number; at?: number } | null = null;
   /** What the timeline did, in order. */
   readonly timeline: TimelineRecord[] = [];
   /** Told of each timeline action after it ran (the toolstack follows it as it follows `xl`): the domain acted on, and what a destroy freed. */
@@ -192,6 +194,8 @@ export class Simulation {
    */
   now(): number {
     const r = this.running;
+    // A job's slice: its start plus what it has used (its time may be split later: see slice).
+    if (r && r.at !== undefined) return r.at + (totalCycles(r.d.counters) - r.before);
     if (r) return this.pcpuCycles[r.pcpu]! + (totalCycles(r.d.counters) - r.before);
     return this.ioClock;
   }
@@ -419,6 +423,7 @@ export class Simulation {
       if (this.jobs[i]!.d !== d) continue;
       this.jobs[i]!.done = true;
       this.owed.delete(this.jobs[i]!);
+      if (this.inSlice?.job === this.jobs[i]) this.inSlice = null;
       this.jobs.splice(i, 1);
     }
     const freed = this.xen.destroyDomain(d.dom);
@@ -458,6 +463,7 @@ export class Simulation {
     if (i >= 0) this.jobs.splice(i, 1);
     if (!this.jobs.some((j) => j.d === job.d && !j.done)) this.sched.setActive(job.d.domid, false);
     if (this.partJob === job) this.partJob = null;
+    if (this.inSlice?.job === job) this.inSlice = null;
     this.owed.delete(job);
   }
 
@@ -767,7 +773,7 @@ export class Simulation {
     for (let r = 0; r < rounds; r++) {
       let ran = false;
       while (this.roundPos < jobs.length) {
-        if (this.io) this.pump();
+        if (this.io && !this.inSlice) this.pump();
         const at = jobs[this.roundPos]!;
         if (at.done || at.blocked || at.d.state !== 'running') {
           this.roundPos++;
@@ -829,9 +835,9 @@ export class Simulation {
     const d = job.d;
     const pcpu = this.switchTo(d);
     if (this.io && this.pcpuCycles[pcpu]! < this.ioClock) this.pcpuCycles[pcpu] = this.ioClock;
-    const from = this.pcpuCycles[pcpu]!;
     const owed = this.owed.get(job);
     if (owed) {
+      const from = this.pcpuCycles[pcpu]!;
       const stop = this.preemptAt(d, pcpu, from, from + owed.cycles);
       this.book(d, pcpu, stop - from);
       owed.cycles -= stop - from;
@@ -839,23 +845,36 @@ export class Simulation {
       this.owed.delete(job);
       return this.ended(job, pcpu, owed.r);
     }
-    const before = totalCycles(d.counters);
-    this.running = { d, pcpu, before };
+    // A slice run in pieces (PART) is one slice: where it stops is decided at its start, and
+    // nothing else runs between its pieces (step skips the events then), so the pieces book
+    // exactly what the whole slice would.
+    let st = this.inSlice;
+    if (!st || st.job !== job) {
+      const at = this.pcpuCycles[pcpu]!;
+      st = { job, at, before: totalCycles(d.counters), stop: this.preemptAt(d, pcpu, at, Infinity), spent: 0, owed: 0 };
+      this.inSlice = st;
+    }
+    const pieceBefore = totalCycles(d.counters);
+    this.running = { d, pcpu, before: st.before, at: st.at };
     let r: IteratorResult<WorkloadStep, void>;
     try {
       r = job.gen.next();
     } finally {
       this.running = null;
     }
-    const cycles = totalCycles(d.counters) - before;
+    const cycles = totalCycles(d.counters) - pieceBefore;
+    const from = st.at + st.spent;
+    const now = Math.max(0, Math.min(from + cycles, st.stop) - from);
+    this.book(d, pcpu, now);
+    st.spent += cycles;
+    st.owed += cycles - now;
+    if (!r.done && r.value === PART) return false;
+    this.inSlice = null;
     if (!r.done && r.value === MEASURE) d.counters.reset();
-    const stop = cycles > 0 ? this.preemptAt(d, pcpu, from, from + cycles) : from;
-    if (stop < from + cycles) {
-      this.book(d, pcpu, stop - from);
-      this.owed.set(job, { cycles: from + cycles - stop, r });
+    if (st.owed > 0) {
+      this.owed.set(job, { cycles: st.owed, r });
       return true;
     }
-    this.book(d, pcpu, cycles);
     return this.ended(job, pcpu, r);
   }
 
