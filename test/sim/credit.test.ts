@@ -55,7 +55,9 @@ describe('credit scheduler', () => {
 
   it('equal weights share equally', () => {
     const s = sim([{ name: 'a', instructionsM: 400 }, { name: 'b', instructionsM: 400 }]);
-    const [a] = sharesBetween(trace(s, ['a', 'b'], 200), CSCHED_ACCT_MS, 6 * CSCHED_ACCT_MS);
+    // They take turns of whole timeslices (two in a row here: the one the accounting finds UNDER
+    // goes on), so the window is a whole cycle of turns: four timeslices.
+    const [a] = sharesBetween(trace(s, ['a', 'b'], 9 * CSCHED_ACCT_MS), 4 * CSCHED_ACCT_MS, 8 * CSCHED_ACCT_MS);
     expect(Math.abs(a! - 0.5)).toBeLessThan(0.04);
   });
 
