@@ -258,8 +258,9 @@ export class Simulation {
 
   /**
    * Runs device and timeline events up to the time every busy pCPU has reached, and the kernel
-   * work they queue (interrupt handlers, backends, xenbus), each on its own domain's vCPU with a
-   * woken vCPU running first, as the credit scheduler's BOOST does. When nothing can run, time
+   * work they queue (interrupt handlers, backends, xenbus), each on its own domain's vCPU as a
+   * woken vCPU would run: at once, or once the rate limit of the vCPU running on its pCPU lets it
+   * preempt (heldByRatelimit). When nothing can run, time
    * jumps to the next event (the pCPUs idle). Returns true if any job can run.
    */
   private pump(): boolean {
@@ -765,8 +766,10 @@ export class Simulation {
   }
 
   /**
-   * Runs up to `rounds` scheduling rounds: each gives every runnable job one slice on its pCPU.
-   * Returns true while work remains. `shouldStop` is asked after every slice.
+   * Runs up to `rounds` scheduling rounds: each runnable job's turn in a round is one slice of its
+   * pCPU, run by the job credit1 chooses there (pick: the running vCPU goes on through its
+   * timeslice unless it blocks or is preempted). Returns true while work remains. `shouldStop` is
+   * asked after every slice.
    */
   step(rounds = 1, shouldStop?: () => boolean): boolean {
     const jobs = this.jobs;
