@@ -134,6 +134,8 @@ export class Simulation {
   private readonly owed = new Map<Job, { cycles: number; r: IteratorResult<WorkloadStep, void> }>();
   /** The slice running in pieces (PART): its start (clock and counters), where it must stop, its cycles so far and those past the stop. */
   private inSlice: { job: Job; at: number; before: number; stop: number; spent: number; owed: number } | null = null;
+  /** The last slice ended with its workload's setup (MEASURE). */
+  private measured = false;
   /** The job each domain ran last (a domain's jobs share its vCPU and take turns on it). */
   private readonly lastJob = new Map<Vm, Job>();
   /** Told of every scheduling decision that puts a vCPU on a pCPU (tests and traces). */
@@ -796,7 +798,9 @@ export class Simulation {
           return true;
         }
         this.partJob = null;
-        this.roundPos++;
+        // The end of a workload's setup (MEASURE) is not a turn: the same position chooses again
+        // (credit1 keeps the vCPU on), so a job that only measures and ends takes one turn.
+        if (!this.measured) this.roundPos++;
         if (shouldStop?.()) {
           this.roundPos = 0;
           return this.live > 0;
@@ -810,6 +814,14 @@ export class Simulation {
         if (this.io) this.stallBlocked();
         break;
       }
+    }
+    // Kernel work that can run now (nothing runs on its pCPU) runs before the step returns, as the
+    // next step would run it first: between steps nothing waits that could run, so a caller that
+    // paces idle time (the session) sees the idle time.
+    const io = this.io;
+    if (io && !this.inSlice && this.busyClock() === Infinity && io.domainsWithWork().length > 0) {
+      io.queue.runDue(this.ioClock);
+      this.serviceIo();
     }
     return this.runnable > 0 || (this.io !== null && this.jobs.some((j) => !j.done && j.blocked));
   }
@@ -844,6 +856,7 @@ export class Simulation {
       const stop = this.preemptAt(d, pcpu, from, from + owed.cycles);
       this.book(d, pcpu, stop - from);
       owed.cycles -= stop - from;
+      this.measured = false;
       if (owed.cycles > 0) return true;
       this.owed.delete(job);
       return this.ended(job, pcpu, owed.r);
@@ -876,6 +889,7 @@ export class Simulation {
     if (!r.done && r.value === MEASURE) d.counters.reset();
     if (st.owed > 0) {
       this.owed.set(job, { cycles: st.owed, r });
+      this.measured = false;
       return true;
     }
     return this.ended(job, pcpu, r);
@@ -884,6 +898,7 @@ export class Simulation {
   /** What a slice ended with takes effect (at the end of its time); false for a pause inside it (PART). */
   private ended(job: Job, pcpu: number, r: IteratorResult<WorkloadStep, void>): boolean {
     const d = job.d;
+    this.measured = !r.done && r.value === MEASURE;
     if (r.done) {
       job.done = true;
       if (!this.jobs.some((j) => j.d === d && !j.done)) this.sched.setActive(d.domid, false);
