@@ -26,7 +26,7 @@ import type { TimelineEntry } from '../api/ioScenario.js';
 import { ioResults, type TimelineRecord } from './ioResults.js';
 import { checkNewDomain, DomainConfigError, type DomainInput } from './newDomain.js';
 import { Hotplug, isHotplugAction, runHotplug, type HotplugAction, type HotplugResult } from '../vm/io/hotplug.js';
-import { CreditScheduler, CSCHED_DEFAULT_TSLICE_MS, priRank, SCHED_DEFAULT_RATELIMIT_US } from './credit.js';
+import { CreditScheduler } from './credit.js';
 
 export { DomainConfigError, type DomainInput } from './newDomain.js';
 
@@ -52,28 +52,6 @@ export interface Job {
   readonly grain: Grain;
   /** Waiting for I/O (it yielded BLOCK): not run until an event wakes its domain. */
   blocked?: boolean;
-}
-
-/** credit1's state of one pCPU: the vCPU running there, since when (cycles), and when it must choose again. */
-interface PcpuSched {
-  cur: Vm | null;
-  since: number;
-  resched: number;
-}
-
-/**
- * A decision of the credit scheduler: a vCPU put on a pCPU, or the running one chosen again at
- * the end of its timeslice (`from` === `to`; it keeps running, with a new timeslice).
- */
-export interface ScheduleEvent {
-  pcpu: number;
-  /** The domain that had the pCPU (null: none yet). */
-  from: string | null;
-  to: string;
-  /** The pCPU's clock (cycles since the machine started). */
-  atCycles: number;
-  /** The chosen vCPU's priority then. */
-  pri: string;
 }
 
 export interface SimulationOptions {
@@ -123,25 +101,6 @@ export class Simulation {
   readonly sched: CreditScheduler;
   /** The job whose slice paused inside (PART): it goes on first, whatever its credit. */
   private partJob: Job | null = null;
-  /** Per pCPU, credit1's choice (see pick): the vCPU (domain) that has it, since when, and when it must next choose. */
-  private readonly pcpuSched: PcpuSched[];
-  /** Runqueue order within a priority (credit1's runq is FIFO among equals): higher is later. */
-  private readonly queued = new Map<number, number>();
-  private queueSeq = 0;
-  /**
-   * A slice whose work is done but whose time is not all spent: a preemption fell inside it (see
-   * slice). The rest of its cycles run when its vCPU next has the pCPU; what the slice ended with
-   * (done, blocked, MEASURE's start time, PART) takes effect then.
-   */
-  private readonly owed = new Map<Job, { cycles: number; r: IteratorResult<WorkloadStep, void> }>();
-  /** The slice running in pieces (PART): its start (clock and counters), where it must stop, its cycles so far and those past the stop. */
-  private inSlice: { job: Job; at: number; before: number; stop: number; spent: number; owed: number } | null = null;
-  /** The last slice ended with its workload's setup (MEASURE). */
-  private measured = false;
-  /** The job each domain ran last (a domain's jobs share its vCPU and take turns on it). */
-  private readonly lastJob = new Map<Vm, Job>();
-  /** Told of every scheduling decision that puts a vCPU on a pCPU (tests and traces). */
-  onSchedule?: (e: ScheduleEvent) => void;
   /** Workloads repeat until stopped. */
   readonly repeat: boolean;
   /** Devices, xenstore and split drivers, when the scenario has any (else null). */
@@ -155,7 +114,7 @@ export class Simulation {
   /** Simulated time up to which device and timeline events have run (cycles). */
   private ioClock = 0;
   /** The domain whose slice is running, with its pCPU and its cycles when the slice began. */
-  private running: { d: Vm; pcpu: number; before: number; at?: number } | null = null;
+  private running: { d: Vm; pcpu: number; before: number } | null = null;
   /** What the timeline did, in order. */
   readonly timeline: TimelineRecord[] = [];
   /** Told of each timeline action after it ran (the toolstack follows it as it follows `xl`): the domain acted on, and what a destroy freed. */
@@ -168,14 +127,13 @@ export class Simulation {
     this.repeat = opts.repeat === true;
     this.xen = new Hypervisor(scenario, costsOf(scenario), mmuConfigOf(scenario));
     this.pcpuCycles = new Float64Array(this.xen.pcpus.length);
-    this.pcpuSched = this.xen.pcpus.map(() => ({ cur: null, since: 0, resched: 0 }));
     const configs: DomainConfig[] = domainsOf(scenario);
     this.domains = configs.map((cfg) => buildDomain(this.xen, cfg));
     for (const d of this.domains) this.booted(d);
     this.origin = this.cycles;
     this.ioClock = this.origin;
     this.sched = new CreditScheduler(this.xen.cpu.clockGHz, this.xen.pcpus.length, this.origin);
-    for (const d of this.domains) this.schedAdd(d);
+    for (const d of this.domains) this.sched.add(d.domid, this.xen.pcpus.indexOf(d.mmu), d.config.weight, d.config.cap);
     if (needsIo(scenario)) {
       const dom0 = this.domains.find((d) => d.privileged);
       this.io = new IoWorld(this.xen, scenario, { now: () => this.now() }, dom0?.name ?? DEFAULT_DOM0.name);
@@ -203,8 +161,6 @@ export class Simulation {
    */
   now(): number {
     const r = this.running;
-    // A job's slice: its start plus what it has used (its time may be split later: see slice).
-    if (r && r.at !== undefined) return r.at + (totalCycles(r.d.counters) - r.before);
     if (r) return this.pcpuCycles[r.pcpu]! + (totalCycles(r.d.counters) - r.before);
     return this.ioClock;
   }
@@ -283,9 +239,8 @@ export class Simulation {
 
   /**
    * Runs device and timeline events up to the time every busy pCPU has reached, and the kernel
-   * work they queue (interrupt handlers, backends, xenbus), each on its own domain's vCPU as a
-   * woken vCPU would run: at once, or once the rate limit of the vCPU running on its pCPU lets it
-   * preempt (heldByRatelimit). When nothing can run, time
+   * work they queue (interrupt handlers, backends, xenbus), each on its own domain's vCPU with a
+   * woken vCPU running first, as the credit scheduler's BOOST does. When nothing can run, time
    * jumps to the next event (the pCPUs idle). Returns true if any job can run.
    */
   private pump(): boolean {
@@ -331,15 +286,11 @@ export class Simulation {
     for (let round = 0; round < 100_000; round++) {
       const ds = io.domainsWithWork();
       if (ds.length === 0) return n;
-      let progressed = false;
       for (const domid of ds) {
         const vm = this.domains.find((d) => d.domid === domid);
         if (!vm || vm.state === 'paused') continue;
-        if (this.heldByRatelimit(vm)) continue;
-        progressed = true;
         const pcpu = this.switchTo(vm);
         if (this.pcpuCycles[pcpu]! < this.ioClock) this.pcpuCycles[pcpu] = this.ioClock;
-        this.takePcpu(vm, pcpu, this.pcpuCycles[pcpu]!);
         const before = totalCycles(vm.counters);
         const running = { d: vm, pcpu, before };
         this.running = running;
@@ -354,12 +305,9 @@ export class Simulation {
           this.running = null;
         }
         this.book(vm, pcpu, totalCycles(vm.counters) - before);
-        const wasBlocked = !this.hasRunnable(vm);
         for (const j of this.jobs) if (j.d === vm) j.blocked = false;
-        if (wasBlocked && this.hasRunnable(vm)) this.wake(vm, pcpu);
       }
-      // What is left waits for an unpause, or for the rate limit of the vCPU running on its pCPU.
-      if (!progressed) return n;
+      if (ds.every((domid) => this.domains.find((d) => d.domid === domid)?.state === 'paused')) return n;
     }
     throw new Error('kernel work did not settle');
   }
@@ -432,7 +380,7 @@ export class Simulation {
     const d = buildDomain(this.xen, cfg);
     this.booted(d);
     this.domains.push(d);
-    this.schedAdd(d);
+    this.sched.add(d.domid, this.xen.pcpus.indexOf(d.mmu), cfg.weight, cfg.cap);
     this.io?.attach(d);
     this.integrity?.add(d);
     this.startJob(d, cfg.workload);
@@ -449,16 +397,11 @@ export class Simulation {
     for (let i = this.jobs.length - 1; i >= 0; i--) {
       if (this.jobs[i]!.d !== d) continue;
       this.jobs[i]!.done = true;
-      this.owed.delete(this.jobs[i]!);
-      if (this.inSlice?.job === this.jobs[i]) this.inSlice = null;
       this.jobs.splice(i, 1);
     }
     const freed = this.xen.destroyDomain(d.dom);
     this.domains.splice(this.domains.indexOf(d), 1);
     this.sched.remove(d.domid);
-    this.queued.delete(d.domid);
-    this.lastJob.delete(d);
-    for (const ps of this.pcpuSched) if (ps.cur === d) ps.cur = null;
     return freed;
   }
 
@@ -490,8 +433,6 @@ export class Simulation {
     if (i >= 0) this.jobs.splice(i, 1);
     if (!this.jobs.some((j) => j.d === job.d && !j.done)) this.sched.setActive(job.d.domid, false);
     if (this.partJob === job) this.partJob = null;
-    if (this.inSlice?.job === job) this.inSlice = null;
-    this.owed.delete(job);
   }
 
   /**
@@ -516,181 +457,42 @@ export class Simulation {
   private book(d: Vm, pcpu: number, cycles: number): void {
     if (cycles <= 0) return;
     d.dom.cpuCycles += cycles;
-    const from = this.pcpuCycles[pcpu]!;
     this.pcpuCycles[pcpu] += cycles;
     this.sched.burn(d.domid, cycles);
-    this.sched.ran(d.domid, from, from + cycles);
-  }
-
-  private schedAdd(d: Vm): void {
-    this.sched.add(d.domid, this.xen.pcpus.indexOf(d.mmu), d.config.weight, d.config.cap);
-    this.queued.set(d.domid, ++this.queueSeq);
-  }
-
-  /** `d` has a job that can run (not done, not blocked, its domain not paused). */
-  private hasRunnable(d: Vm): boolean {
-    if (d.state !== 'running') return false;
-    for (const j of this.jobs) if (j.d === d && !j.done && !j.blocked) return true;
-    return false;
   }
 
   /**
-   * csched_unit_wake + __runq_tickle: `d`'s vCPU, blocked, has work again. It joins the tail of
-   * its priority on the runqueue (BOOST if it was UNDER and not parked); if it now outranks the
-   * vCPU running on its pCPU, that pCPU chooses again as soon as the rate limit lets it: once the
-   * running vCPU has run SCHED_DEFAULT_RATELIMIT_US since it was put there (csched_schedule's
-   * ratelimit, which keeps the running vCPU on with a timer for the rest).
+   * Whether the credit scheduler lets `job` take its slice now: a parked domain (over its cap)
+   * waits for the next accounting; an OVER one waits while an UNDER job of its pCPU can run.
    */
-  private wake(d: Vm, pcpu: number): void {
-    const pri = this.sched.wake(d.domid);
-    this.queued.set(d.domid, ++this.queueSeq);
-    const ps = this.pcpuSched[pcpu]!;
-    if (!ps.cur || ps.cur === d) return;
-    if (priRank(pri) <= priRank(this.sched.pri(ps.cur.domid))) return;
-    const at = Math.max(ps.since + this.ratelimitCycles, this.now());
-    if (at < ps.resched) ps.resched = at;
-  }
-
-  /**
-   * Kernel work (an interrupt handler, a backend, xenbus) runs on its domain's vCPU as a vCPU woken
-   * by an event: it waits while another domain's vCPU that can run has had its pCPU for less than
-   * the rate limit (csched_schedule keeps that one on), then preempts it at the next slice boundary.
-   * Simplification: it does so whatever the domain's priority (credit1 lets only a BOOST or a
-   * higher priority preempt); the domains that serve I/O use little CPU and wake UNDER, so BOOST.
-   */
-  private heldByRatelimit(vm: Vm): boolean {
-    const p = this.xen.pcpus.indexOf(vm.mmu);
-    const ps = this.pcpuSched[p]!;
-    const cur = ps.cur;
-    if (!cur || cur === vm || !this.candidates(vm.mmu).includes(cur)) return false;
-    return Math.max(this.pcpuCycles[p]!, this.ioClock) < ps.since + this.ratelimitCycles;
-  }
-
-  /** `vm`'s vCPU has pCPU `p` from `at` (its kernel work runs there): it is the running vCPU now. */
-  private takePcpu(vm: Vm, p: number, at: number): void {
-    const ps = this.pcpuSched[p]!;
-    if (ps.cur === vm) return;
-    this.onSchedule?.({ pcpu: p, from: ps.cur?.name ?? null, to: vm.name, atCycles: at, pri: this.sched.pri(vm.domid) });
-    ps.cur = vm;
-    ps.since = at;
-    ps.resched = at + this.tsliceCycles;
-  }
-
-  /**
-   * Where a slice of `d` on pCPU `p` running from `from` to `to` must stop, as credit1 would
-   * preempt it: when its cap parks it; when its timeslice ends while another vCPU waits there; or
-   * when something may take the pCPU (the next device or timeline event, or kernel work of another
-   * domain already waiting), but not before `d` has had the pCPU for the rate limit. `to` if none.
-   */
-  private preemptAt(d: Vm, p: number, from: number, to: number): number {
-    const ps = this.pcpuSched[p]!;
-    let stop = to;
-    const within = (t: number) => {
-      if (t > from && t < stop) stop = t;
-    };
-    // Its cap: parked the moment the period's use reaches it.
-    within(from + this.sched.capLeft(d.domid));
-    // Its timeslice ends while another vCPU waits there.
-    if (this.candidates(d.mmu).some((x) => x !== d)) within(ps.resched);
-    const io = this.io;
-    if (io) {
-      let te = io.queue.peekTime();
-      for (const domid of io.domainsWithWork()) {
-        const w = this.domains.find((x) => x.domid === domid);
-        if (w && w !== d && w.mmu === d.mmu && w.state !== 'paused') te = -Infinity;
-      }
-      if (te < to) within(Math.max(te, ps.since + this.ratelimitCycles));
-    }
-    return stop;
-  }
-
-  private get ratelimitCycles(): number {
-    return SCHED_DEFAULT_RATELIMIT_US * this.xen.cpu.clockGHz * 1e3;
-  }
-
-  private get tsliceCycles(): number {
-    return CSCHED_DEFAULT_TSLICE_MS * this.xen.cpu.clockGHz * 1e6;
-  }
-
-  /**
-   * csched_schedule at a slice boundary of pCPU `p`: the job to run there next, or null if every
-   * runnable job there is parked by its cap (then the pCPU idles; see idleParked).
-   *
-   * The running vCPU keeps the pCPU until it blocks (or ends, or is paused or parked), its
-   * timeslice (CSCHED_DEFAULT_TSLICE_MS) ends, or a vCPU woken with a higher priority was let in
-   * by the rate limit (wake). Then the highest priority runs (BOOST, UNDER, OVER), first come
-   * first served among equals: the vCPU that leaves goes behind the others of its priority
-   * (__runq_insert), so equal vCPUs take turns by timeslices. A vCPU chosen again keeps running.
-   *
-   * The lab cannot split a slice (a workload's run between two scheduling points, tens to hundreds
-   * of µs; a workload's setup can be one slice of several ms): every decision falls at the first
-   * slice boundary at or after its time. Slices in steady state are below the rate limit (1 ms),
-   * which is what sets when a woken vCPU may preempt; a setup slice longer than it delays the
-   * preemption to its end.
-   */
-  private pick(p: number): Job | null {
-    const clock = this.pcpuCycles[p]!;
-    this.sched.account(p, clock);
-    const ps = this.pcpuSched[p]!;
-    const mmu = this.xen.pcpus[p]!;
-    let cands = this.candidates(mmu);
-    if (cands.length === 0) {
+  private mayRun(job: Job): boolean {
+    if (job === this.partJob) return true;
+    const p = this.xen.pcpus.indexOf(job.d.mmu);
+    this.sched.account(p, this.pcpuCycles[p]!);
+    let pri = this.sched.pri(job.d.domid);
+    if (pri === 'parked') {
       // Parked, and nothing else of this pCPU can run: the pCPU idles while the others' time goes
       // on (up to the earliest busy pCPU, whose events have run), and at most to its next accounting.
+      let others = false;
+      for (const j of this.jobs) {
+        if (j !== job && !j.done && !j.blocked && j.d.state === 'running' && j.d.mmu === job.d.mmu && this.sched.pri(j.d.domid) !== 'parked') others = true;
+      }
       // With no busy pCPU at all, idleParked lets time pass instead, running I/O events on the way.
       const busy = this.busyClock();
       const t = Math.min(this.sched.nextAccounting(p), busy);
-      if (busy === Infinity || t <= clock) return null;
-      this.pcpuCycles[p] = t;
-      this.sched.account(p, t);
-      cands = this.candidates(mmu);
-      if (cands.length === 0) return null;
-    }
-    const now = this.pcpuCycles[p]!;
-    const cur = ps.cur;
-    if (cur && cands.includes(cur) && now < ps.resched) return this.jobOf(cur);
-    // Choose: the current vCPU, if still runnable, goes to the tail of its priority.
-    if (cur && cands.includes(cur)) this.queued.set(cur.domid, ++this.queueSeq);
-    let best: Vm | null = null;
-    for (const d of cands) {
-      if (!best) {
-        best = d;
-        continue;
+      if (!others && busy !== Infinity && t > this.pcpuCycles[p]!) {
+        this.pcpuCycles[p] = t;
+        this.sched.account(p, t);
+        pri = this.sched.pri(job.d.domid);
       }
-      const rd = priRank(this.sched.pri(d.domid));
-      const rb = priRank(this.sched.pri(best.domid));
-      if (rd > rb || (rd === rb && (this.queued.get(d.domid) ?? 0) < (this.queued.get(best.domid) ?? 0))) best = d;
+      if (pri === 'parked') return false;
     }
-    const next = best!;
-    this.onSchedule?.({ pcpu: p, from: cur?.name ?? null, to: next.name, atCycles: now, pri: this.sched.pri(next.domid) });
-    if (next !== cur) {
-      ps.cur = next;
-      ps.since = now;
-    }
-    ps.resched = now + this.tsliceCycles;
-    return this.jobOf(next);
-  }
-
-  /** Domains of the pCPU with `mmu` that have a job that can run and are not parked, in domain order. */
-  private candidates(mmu: Vm["mmu"]): Vm[] {
-    const out: Vm[] = [];
+    if (pri === 'under') return true;
     for (const j of this.jobs) {
-      if (j.done || j.blocked || j.d.state !== 'running' || j.d.mmu !== mmu) continue;
-      if (out.includes(j.d) || this.sched.pri(j.d.domid) === 'parked') continue;
-      out.push(j.d);
+      if (j === job || j.done || j.blocked || j.d.state !== 'running' || j.d.mmu !== job.d.mmu) continue;
+      if (this.sched.pri(j.d.domid) === 'under') return false;
     }
-    return out;
-  }
-
-  /** The next of `d`'s runnable jobs after the one it ran last (its jobs take turns on its vCPU). */
-  private jobOf(d: Vm): Job {
-    for (const [j] of this.owed) if (j.d === d) return j;
-    const mine = this.jobs.filter((j) => j.d === d && !j.done && !j.blocked);
-    const last = this.lastJob.get(d);
-    const i = last ? mine.indexOf(last) : -1;
-    const j = mine[(i + 1) % mine.length]!;
-    this.lastJob.set(d, j);
-    return j;
+    return true;
   }
 
   /**
@@ -792,26 +594,17 @@ export class Simulation {
   }
 
   /**
-   * Runs up to `rounds` scheduling rounds: each runnable job's turn in a round is one slice of its
-   * pCPU, run by the job credit1 chooses there (pick: the running vCPU goes on through its
-   * timeslice unless it blocks or is preempted). Returns true while work remains. `shouldStop` is
-   * asked after every slice.
+   * Runs up to `rounds` scheduling rounds: each gives every runnable job one slice on its pCPU.
+   * Returns true while work remains. `shouldStop` is asked after every slice.
    */
   step(rounds = 1, shouldStop?: () => boolean): boolean {
     const jobs = this.jobs;
     for (let r = 0; r < rounds; r++) {
       let ran = false;
       while (this.roundPos < jobs.length) {
-        if (this.io && !this.inSlice) this.pump();
-        const at = jobs[this.roundPos]!;
-        if (at.done || at.blocked || at.d.state !== 'running') {
-          this.roundPos++;
-          continue;
-        }
-        // Each runnable job's turn is a slice of its pCPU: credit1 chooses whose (pick).
-        const part = this.partJob;
-        const job = part && !part.done && !part.blocked && part.d.state === 'running' ? part : this.pick(this.xen.pcpus.indexOf(at.d.mmu));
-        if (!job) {
+        if (this.io) this.pump();
+        const job = jobs[this.roundPos]!;
+        if (job.done || job.blocked || job.d.state !== 'running' || !this.mayRun(job)) {
           this.roundPos++;
           continue;
         }
@@ -822,9 +615,7 @@ export class Simulation {
           return true;
         }
         this.partJob = null;
-        // The end of a workload's setup (MEASURE) is not a turn: the same position chooses again
-        // (credit1 keeps the vCPU on), so a job that only measures and ends takes one turn.
-        if (!this.measured) this.roundPos++;
+        this.roundPos++;
         if (shouldStop?.()) {
           this.roundPos = 0;
           return this.live > 0;
@@ -839,14 +630,6 @@ export class Simulation {
         break;
       }
     }
-    // Kernel work that can run now (nothing runs on its pCPU) runs before the step returns, as the
-    // next step would run it first: between steps nothing waits that could run, so a caller that
-    // paces idle time (the session) sees the idle time.
-    const io = this.io;
-    if (io && !this.inSlice && this.busyClock() === Infinity && io.domainsWithWork().length > 0) {
-      io.queue.runDue(this.ioClock);
-      this.serviceIo();
-    }
     return this.runnable > 0 || (this.io !== null && this.jobs.some((j) => !j.done && j.blocked));
   }
 
@@ -859,75 +642,26 @@ export class Simulation {
     }
   }
 
-  /**
-   * Runs `job` until its next yield; false when it paused inside its slice (PART).
-   *
-   * The lab cannot stop a slice's work midway: a slice (tens to hundreds of µs in steady state; a
-   * workload's setup can be one slice of several ms) runs to its yield at once. But its time can
-   * be split: when credit1 would preempt the vCPU inside the slice (preemptAt), the pCPU's clock
-   * stops there, the rest of the slice's cycles are owed, and they run, with what the slice ended
-   * with, when the vCPU next has the pCPU. So events, kernel work and woken vCPUs run at the time
-   * Xen would run them; the slice's own work (and any I/O it started) is computed as if it had not
-   * been interrupted.
-   */
+  /** Runs `job` until its next yield; false when it paused inside its slice (PART). */
   private slice(job: Job): boolean {
     const d = job.d;
     const pcpu = this.switchTo(d);
     if (this.io && this.pcpuCycles[pcpu]! < this.ioClock) this.pcpuCycles[pcpu] = this.ioClock;
-    const owed = this.owed.get(job);
-    if (owed) {
-      const from = this.pcpuCycles[pcpu]!;
-      const stop = this.preemptAt(d, pcpu, from, from + owed.cycles);
-      this.book(d, pcpu, stop - from);
-      owed.cycles -= stop - from;
-      this.measured = false;
-      if (owed.cycles > 0) return true;
-      this.owed.delete(job);
-      return this.ended(job, pcpu, owed.r);
-    }
-    // A slice run in pieces (PART) is one slice: where it stops is decided at its start, and
-    // nothing else runs between its pieces (step skips the events then), so the pieces book
-    // exactly what the whole slice would.
-    let st = this.inSlice;
-    if (!st || st.job !== job) {
-      const at = this.pcpuCycles[pcpu]!;
-      st = { job, at, before: totalCycles(d.counters), stop: this.preemptAt(d, pcpu, at, Infinity), spent: 0, owed: 0 };
-      this.inSlice = st;
-    }
-    const pieceBefore = totalCycles(d.counters);
-    this.running = { d, pcpu, before: st.before, at: st.at };
+    const before = totalCycles(d.counters);
+    this.running = { d, pcpu, before };
     let r: IteratorResult<WorkloadStep, void>;
     try {
       r = job.gen.next();
     } finally {
       this.running = null;
     }
-    const cycles = totalCycles(d.counters) - pieceBefore;
-    const from = st.at + st.spent;
-    const now = Math.max(0, Math.min(from + cycles, st.stop) - from);
-    this.book(d, pcpu, now);
-    st.spent += cycles;
-    st.owed += cycles - now;
-    if (!r.done && r.value === PART) return false;
-    this.inSlice = null;
-    if (!r.done && r.value === MEASURE) d.counters.reset();
-    if (st.owed > 0) {
-      this.owed.set(job, { cycles: st.owed, r });
-      this.measured = false;
-      return true;
-    }
-    return this.ended(job, pcpu, r);
-  }
-
-  /** What a slice ended with takes effect (at the end of its time); false for a pause inside it (PART). */
-  private ended(job: Job, pcpu: number, r: IteratorResult<WorkloadStep, void>): boolean {
-    const d = job.d;
-    this.measured = !r.done && r.value === MEASURE;
+    this.book(d, pcpu, totalCycles(d.counters) - before);
     if (r.done) {
       job.done = true;
       if (!this.jobs.some((j) => j.d === d && !j.done)) this.sched.setActive(d.domid, false);
       if (d.io && d.io.stats.endedAt < 0 && d.io.stats.startedAt >= 0) d.io.stats.endedAt = this.pcpuCycles[pcpu]!;
     } else if (r.value === MEASURE) {
+      d.counters.reset();
       if (d.io) d.io.stats.startedAt = this.pcpuCycles[pcpu]!;
     } else if (r.value === PART) return false;
     else if (r.value === BLOCK) job.blocked = true;
