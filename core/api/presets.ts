@@ -214,15 +214,15 @@ export const PRESETS: Preset[] = [
     claim: 'C3',
     title: 'Rogue DMA, IOMMU on',
     sentence:
-      'rogue owns an NVMe disk and tells it to read a marked sector into 64 of victim’s free pages by machine address: VT-d translates each DMA through rogue’s own IOMMU table, which reaches only its own frames, so every write faults (xl dmesg shows each with the device and address) and victim’s memory is unchanged (integrity: 0 corrupted).',
+      'rogue owns an NVMe disk and tells it to read a marked sector into 160 of victim’s free pages by machine address: VT-d translates each DMA through rogue’s own IOMMU table, which reaches only its own frames, so every write faults (xl dmesg shows each with the device and address) and victim’s memory is unchanged (integrity: 0 corrupted).',
     scenario: {
       name: 'seed-C3-rogue-dma-iommu',
       description: 'C3: VT-d confines a device to what its owner may touch; a rogue guest aims its disk at another domain and every write is blocked and logged.',
       machine: { memoryMiB: 2048, pcpus: 1, iommu: true, devices: [{ id: 'disk0', kind: 'disk', sizeMiB: 64 }] },
       hypervisor: 'xen',
       domains: [
-        { name: 'victim', mode: 'pv', memoryMiB: 256, vcpus: 1, workload: { kind: 'idle' } },
-        { name: 'rogue', mode: 'pv', memoryMiB: 256, vcpus: 1, pci: ['disk0'], workload: { kind: 'rogue-dma', victim: 'victim', pages: 64 } },
+        { name: 'victim', mode: 'pv', memoryMiB: 256, vcpus: 1 },
+        { name: 'rogue', mode: 'pv', memoryMiB: 256, vcpus: 1, pci: ['disk0'], workload: { kind: 'rogue-dma', victim: 'victim', pages: 160 } },
       ],
     },
   },
@@ -231,15 +231,15 @@ export const PRESETS: Preset[] = [
     claim: 'C3',
     title: 'Rogue DMA, IOMMU off',
     sentence:
-      'The same rogue guest and disk with machine.iommu false: the bus address is the machine address, every one of the 64 reads lands in victim’s memory (integrity: 64 corrupted), and the audit reports that rogue’s device can reach frames rogue does not own.',
+      'The same rogue guest and disk with machine.iommu false: the bus address is the machine address, every one of the 160 reads lands in victim’s memory (integrity: 160 corrupted), and the audit reports that rogue’s device can reach frames rogue does not own.',
     scenario: {
       name: 'seed-C3-rogue-dma-no-iommu',
       description: 'C3 without VT-d: a device owned by an unprivileged guest can write anywhere in memory.',
       machine: { memoryMiB: 2048, pcpus: 1, iommu: false, devices: [{ id: 'disk0', kind: 'disk', sizeMiB: 64 }] },
       hypervisor: 'xen',
       domains: [
-        { name: 'victim', mode: 'pv', memoryMiB: 256, vcpus: 1, workload: { kind: 'idle' } },
-        { name: 'rogue', mode: 'pv', memoryMiB: 256, vcpus: 1, pci: ['disk0'], workload: { kind: 'rogue-dma', victim: 'victim', pages: 64 } },
+        { name: 'victim', mode: 'pv', memoryMiB: 256, vcpus: 1 },
+        { name: 'rogue', mode: 'pv', memoryMiB: 256, vcpus: 1, pci: ['disk0'], workload: { kind: 'rogue-dma', victim: 'victim', pages: 160 } },
       ],
     },
   },
