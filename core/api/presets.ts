@@ -42,6 +42,17 @@ const uvaDom = (name: string, mode: Dom['mode'], rate: number): Dom => ({ name, 
 const lmDom = (name: string, mode: Dom['mode'], workload: Dom['workload']): Dom => ({ name, mode, memoryMiB: 192, vcpus: 1, workload });
 
 /** One pCPU and two 512 MiB disks: each guest of the I/O presets has its own (a disk backs one virtual disk). */
+/** C3's rogue-DMA pair: an idle victim and a guest owning a disk it aims at the victim, IOMMU on or off. */
+const rogueDmaMachine = (iommu: boolean): Pick<ScenarioInput, 'machine' | 'hypervisor' | 'domains'> => ({
+  machine: { memoryMiB: 2048, pcpus: 1, iommu, devices: [{ id: 'disk0', kind: 'disk', sizeMiB: 64 }] },
+  hypervisor: 'xen',
+  domains: [
+    { name: 'victim', mode: 'pv', memoryMiB: 256, vcpus: 1 },
+    // 160 pages, one command at a time: a run long enough to watch at the default pace.
+    { name: 'rogue', mode: 'pv', memoryMiB: 256, vcpus: 1, pci: ['disk0'], workload: { kind: 'rogue-dma', victim: 'victim', pages: 160 } },
+  ],
+});
+
 const twoDiskMachine = (): ScenarioInput['machine'] => ({
   memoryMiB: 2048,
   pcpus: 1,
@@ -218,12 +229,7 @@ export const PRESETS: Preset[] = [
     scenario: {
       name: 'seed-C3-rogue-dma-iommu',
       description: 'C3: VT-d confines a device to what its owner may touch; a rogue guest aims its disk at another domain and every write is blocked and logged.',
-      machine: { memoryMiB: 2048, pcpus: 1, iommu: true, devices: [{ id: 'disk0', kind: 'disk', sizeMiB: 64 }] },
-      hypervisor: 'xen',
-      domains: [
-        { name: 'victim', mode: 'pv', memoryMiB: 256, vcpus: 1 },
-        { name: 'rogue', mode: 'pv', memoryMiB: 256, vcpus: 1, pci: ['disk0'], workload: { kind: 'rogue-dma', victim: 'victim', pages: 160 } },
-      ],
+      ...rogueDmaMachine(true),
     },
   },
   {
@@ -235,12 +241,7 @@ export const PRESETS: Preset[] = [
     scenario: {
       name: 'seed-C3-rogue-dma-no-iommu',
       description: 'C3 without VT-d: a device owned by an unprivileged guest can write anywhere in memory.',
-      machine: { memoryMiB: 2048, pcpus: 1, iommu: false, devices: [{ id: 'disk0', kind: 'disk', sizeMiB: 64 }] },
-      hypervisor: 'xen',
-      domains: [
-        { name: 'victim', mode: 'pv', memoryMiB: 256, vcpus: 1 },
-        { name: 'rogue', mode: 'pv', memoryMiB: 256, vcpus: 1, pci: ['disk0'], workload: { kind: 'rogue-dma', victim: 'victim', pages: 160 } },
-      ],
+      ...rogueDmaMachine(false),
     },
   },
   {

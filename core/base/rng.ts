@@ -58,6 +58,21 @@ export class Rng {
     return this.nextU32() / 4294967296;
   }
 
+  /**
+   * Up to `n` distinct elements of `xs` in a random order (a partial Fisher–Yates draw: each pick
+   * takes the last element's place). Consumes `xs`.
+   */
+  sample<T>(xs: T[], n: number): T[] {
+    const out: T[] = [];
+    while (out.length < n && xs.length > 0) {
+      const j = this.below(xs.length);
+      out.push(xs[j]!);
+      xs[j] = xs[xs.length - 1]!;
+      xs.pop();
+    }
+    return out;
+  }
+
   /** Fisher–Yates shuffle in place. */
   shuffle<T>(xs: T[]): T[] {
     for (let i = xs.length - 1; i > 0; i--) {

@@ -29,11 +29,6 @@ function frameHash(mem: MachineMemory, mfn: number): number {
   return h;
 }
 
-/** True if every word of the frame is zero (cheap for the common, unbacked case). */
-function allZero(mem: MachineMemory, mfn: number): boolean {
-  return mem.isZero(mfn);
-}
-
 export class IntegrityCheck {
   /** Content hash of each frame before its first write since start(). */
   private readonly before = new Map<number, number>();
@@ -65,7 +60,7 @@ export class IntegrityCheck {
 
   private record(mfn: number): void {
     if (this.before.has(mfn) || this.zeroBefore.has(mfn)) return;
-    if (allZero(this.mem, mfn)) this.zeroBefore.add(mfn);
+    if (this.mem.isZero(mfn)) this.zeroBefore.add(mfn);
     else this.before.set(mfn, frameHash(this.mem, mfn));
   }
 
@@ -79,7 +74,7 @@ export class IntegrityCheck {
     const h = this.before.get(oldMfn);
     if (h !== undefined) this.before.set(newMfn, h);
     else if (this.zeroBefore.has(oldMfn)) this.zeroBefore.add(newMfn);
-    else if (allZero(this.mem, newMfn)) this.zeroBefore.add(newMfn);
+    else if (this.mem.isZero(newMfn)) this.zeroBefore.add(newMfn);
     else this.before.set(newMfn, frameHash(this.mem, newMfn));
   }
 
@@ -95,7 +90,7 @@ export class IntegrityCheck {
       if (mfn < 0) continue; // ballooned out: no frame behind it
       checked++;
       if (this.zeroBefore.has(mfn)) {
-        if (!allZero(this.mem, mfn)) corrupted++;
+        if (!this.mem.isZero(mfn)) corrupted++;
       } else {
         const h = this.before.get(mfn);
         if (h !== undefined && frameHash(this.mem, mfn) !== h) corrupted++;

@@ -83,14 +83,7 @@ export function relocate(vm: Vm, pages: number, cooperative: boolean, rng: Rng):
 function pick(rng: Rng, limit: number, n: number, ok: (i: number) => boolean): number[] {
   const all: number[] = [];
   for (let i = 0; i < limit; i++) if (ok(i)) all.push(i);
-  const out: number[] = [];
-  while (out.length < n && all.length > 0) {
-    const j = rng.below(all.length);
-    out.push(all[j]!);
-    all[j] = all[all.length - 1]!;
-    all.pop();
-  }
-  return out;
+  return rng.sample(all, n);
 }
 
 /** The PV guest moves one of its own pages (see the header). Returns 'moved' or why not. */

@@ -40,16 +40,10 @@ export function* runRogueDma(w: RogueDma, x: WorkloadContext): Generator<Workloa
   const stats = io.stats;
   const c = vm.counters.c;
   // The victim's free pages, as the M2P would show them to a PV guest: machine frame numbers.
-  const targets: number[] = [];
   const k = victim.kernel;
   const free: number[] = [];
   for (let pfn = 0; pfn < k.nrUsable; pfn++) if (k.freeSinceMark(pfn) && victim.dom.p2m[pfn]! >= 0) free.push(pfn);
-  for (let i = 0; i < w.pages && free.length > 0; i++) {
-    const j = x.rng.below(free.length);
-    targets.push(victim.dom.p2m[free[j]!]!);
-    free[j] = free[free.length - 1]!;
-    free.pop();
-  }
+  const targets = x.rng.sample(free, w.pages).map((pfn) => victim.dom.p2m[pfn]!);
   // Its own page, marked, written to sector 0: DMA from a frame it owns, which any IOMMU allows.
   const own = vm.kernel.allocPage();
   const page = env.page(own);

@@ -146,22 +146,8 @@ export class ShadowPaging {
    * mapping goes; skipped for a frame no shadow was filled with.
    */
   removeAllMappings(mfn: number): void {
-    const sh = this.sh;
-    if (!sh.grantShadowed.delete(mfn)) return; // no shadow was ever filled with it
-    let hit = false;
-    for (let s = 0; s < sh.poolPages; s++) {
-      const level = sh.slotLevel[s];
-      if (level !== 1 && level !== 5) continue;
-      const m = sh.slotMfn[s]!;
-      for (let i = 0; i < 512; i++) {
-        const lo = sh.mem.readLo(m, i);
-        if (lo & PTE_P && pteFrame(lo, sh.mem.readHi(m, i)) === mfn) {
-          shadowSetEntry(sh, s, i, 0, 0);
-          hit = true;
-        }
-      }
-    }
-    if (hit) sh.owner.flushTlb();
+    if (!this.sh.grantShadowed.delete(mfn)) return; // no shadow was ever filled with it
+    this.searchAndClear(mfn, 0);
   }
 
   /**
@@ -171,14 +157,19 @@ export class ShadowPaging {
    * its heuristics do not find the mappings; each table searched costs a scan of its 512 entries.
    */
   removeAllMappingsOf(mfn: number): void {
+    this.sh.grantShadowed.delete(mfn);
+    this.searchAndClear(mfn, 512 * this.sh.costs.shadowResyncEntry);
+  }
+
+  /** Clears every L1 and fl1 shadow entry mapping `mfn`, charging `perTable` per table searched; flushes if any. */
+  private searchAndClear(mfn: number, perTable: number): void {
     const sh = this.sh;
-    sh.grantShadowed.delete(mfn);
     let hit = false;
     for (let s = 0; s < sh.poolPages; s++) {
       const level = sh.slotLevel[s];
-      if ((level !== 1 && level !== 5) || sh.slotGfn[s]! < 0) continue;
+      if (level !== 1 && level !== 5) continue;
       const m = sh.slotMfn[s]!;
-      sh.c[C.CycHv] += 512 * sh.costs.shadowResyncEntry;
+      sh.c[C.CycHv] += perTable;
       for (let i = 0; i < 512; i++) {
         const lo = sh.mem.readLo(m, i);
         if (lo & PTE_P && pteFrame(lo, sh.mem.readHi(m, i)) === mfn) {
