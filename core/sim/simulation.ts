@@ -251,8 +251,10 @@ export class Simulation {
     return x === this.xen ? x.pcpus.indexOf(d.mmu) : this.xen.pcpus.length + x.pcpus.indexOf(d.mmu);
   }
 
-  /** Lines the migrations logged (dom0's console shows them), in order. */
+  /** Lines the migrations logged (the toolstack's log shows them), in order. */
   readonly migrationLog: string[] = [];
+  /** Told of each line a migration logs (its start, each round, the stop-and-copy, the resume). */
+  onMigrationLog?: (line: string) => void;
 
   /**
    * Starts a live migration of `d` to the target host (the timeline's migrate, xl migrate). The
@@ -282,7 +284,10 @@ export class Simulation {
           if (vm.state === 'running' || vm.state === 'blocked') vm.state = 'paused';
         },
         moved: (mig) => this.migrated(mig),
-        log: (line) => this.migrationLog.push(line),
+        log: (line) => {
+          this.migrationLog.push(line);
+          this.onMigrationLog?.(line);
+        },
         ended: (mig, ok, message) => {
           if (!ok && mig.vm.state === 'paused' && mig.vm.host === 'source') mig.vm.state = 'running';
           done?.(ok, message);
