@@ -208,6 +208,10 @@ export class DomainMigration {
       const old = vm.ops as PvDirectOps;
       (ops as PvDirectOps).adopt(old);
     }
+    // xl list's Time(s) and the run's bookkeeping go on from the source's.
+    to.cpuCycles = from.cpuCycles;
+    to.bootCycles = from.bootCycles;
+    to.createdAt = from.createdAt;
     k.rebind(platformOf(this.target, to), ops);
     vm.rehome(to, ops, 'target');
     to.state = 'running';
