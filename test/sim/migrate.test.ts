@@ -274,3 +274,16 @@ describe('bad migrations are refused', () => {
     expect(s.results().domains.find((d) => d.name === 'g')!.ops).toBe(1_000_000);
   });
 });
+
+describe('a capped guest and a timed event far ahead (the migration rounds are such events)', () => {
+  it('the guest still gets its cap of CPU while time runs up to the event', () => {
+    // 10 % of a pCPU (xl.cfg cap=10): by 600 ms it has had about 60 ms of CPU, whatever comes at 5 s.
+    const s = simOf(scenario('hap', 32, 1, 10, { timeline: [{ atMs: 5000, do: 'pause', domain: 'g' }] }));
+    const g = s.domains.find((d) => d.name === 'g')!;
+    while (s.elapsedMs < 600 && s.step(1));
+    const cpuMs = g.dom.cpuCycles / (s.xen.cpu.clockGHz * 1e6);
+    expect(s.elapsedMs).toBeLessThan(1000);
+    expect(cpuMs / s.elapsedMs).toBeGreaterThan(0.08);
+    expect(cpuMs / s.elapsedMs).toBeLessThan(0.12);
+  });
+});
