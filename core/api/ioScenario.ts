@@ -69,6 +69,7 @@ export const TIMELINE_ACTIONS = [
   'network-attach',
   'network-detach',
   'relocate',
+  'migrate',
 ] as const;
 export type TimelineActionKind = (typeof TIMELINE_ACTIONS)[number];
 
@@ -85,6 +86,7 @@ export const TIMELINE_ACTION_FIELDS: Record<TimelineActionKind, readonly ('devic
   'network-attach': ['vif'],
   'network-detach': ['devid', 'mac'],
   relocate: ['pages', 'cooperative'],
+  migrate: [],
 };
 
 /**

@@ -46,6 +46,48 @@ export interface DomainResults {
   integrity?: { framesChecked: number; framesCorrupted: number };
   /** Pages Xen was asked to move (timeline relocate, xl debug-relocate): requested, moved, refused. */
   relocation?: { requested: number; moved: number; refused: number };
+  /**
+   * A scenario with a migrationTarget: the host the domain's results come from ('target' after a
+   * live migration moved it there; its counters go on from the source's).
+   */
+  host?: 'source' | 'target';
+  /** A live migration of this domain (timeline migrate, xl migrate): its rounds and downtime. */
+  migration?: MigrationResults;
+}
+
+/** One pre-copy round of a live migration (the last is the stop-and-copy, with the domain paused). */
+export interface MigrationRound {
+  /** Pages sent this round. */
+  pages: number;
+  /** Simulated milliseconds the round's stream took on the link. */
+  ms: number;
+  /** The stream's rate over the round (Mbit/s: stream bytes × 8 / round time). */
+  mbps: number;
+  /**
+   * How fast the guest dirtied memory while the round was sent (Mbit/s of pages: pages dirtied
+   * during the round × 4096 × 8 / round time); 0 for the stop-and-copy (the guest is paused).
+   */
+  dirtyRate: number;
+}
+
+export interface MigrationResults {
+  /** Rounds, the stop-and-copy included. */
+  rounds: number;
+  pagesSent: number;
+  /** From the migrate request to the domain running on the target (simulated ms). */
+  totalMs: number;
+  /** The domain paused: the stop-and-copy's stream (remaining pages and vCPU state). */
+  downtimeMs: number;
+  perRound: MigrationRound[];
+  /** Bytes on the link (page data, pfn lists, record headers, vCPU state). */
+  bytesSent: number;
+  /** Write faults the source's log-dirty mode took in the guest (shadow #PF or EPT violations). */
+  logDirtyFaults: number;
+  /** Why pre-copy stopped (the policy's reason). */
+  stopReason: string;
+  /** Domain id on the source host, and on the target. */
+  fromDomid: number;
+  toDomid: number;
 }
 
 export interface TimelineRecord {
@@ -127,6 +169,11 @@ export interface Results {
    * Every run sets it (optional only for results documents saved before it existed).
    */
   iommu?: IommuResult;
+  /**
+   * A scenario with a migrationTarget: the second host (its machine, free memory and its own audit,
+   * whose violations are also in `audit`, prefixed "target:").
+   */
+  migrationTarget?: { memoryMiB: number; pcpus: number; linkMbps: number; freeMiB: number; domains: string[]; audit: AuditResult };
 }
 
 export interface IommuResult {

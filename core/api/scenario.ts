@@ -216,6 +216,17 @@ export const machineSchema = z.strictObject({
   iommu: z.boolean().optional(),
 });
 
+/**
+ * The migration target's machine and the link to it. 10 Mbit/s to 100 Gbit/s spans the links
+ * a lab run can use: Clark et al. (NSDI 2005) migrate over gigabit Ethernet.
+ */
+export const migrationTargetSchema = z.strictObject({
+  memoryMiB: int(16, 1_048_576),
+  pcpus: int(1, 64),
+  linkMbps: z.number().min(10).max(100_000),
+});
+export type MigrationTarget = z.infer<typeof migrationTargetSchema>;
+
 export const scenarioSchema = z.strictObject({
   name: z.string().min(1).max(128),
   description: z.string().max(4000).optional(),
@@ -225,6 +236,12 @@ export const scenarioSchema = z.strictObject({
   domains: z.array(domainSchema).min(1).max(64),
   /** Actions at simulated times: destroy or create a domain, pause or unpause it. */
   timeline: z.array(timelineEntrySchema).max(1000).optional(),
+  /**
+   * A second host for live migration (timeline `migrate`, `xl migrate`): its own machine (same CPU
+   * profile), Xen and default dom0, joined to this one by a link of `linkMbps`. Storage is shared:
+   * the target's backends serve the same disk images.
+   */
+  migrationTarget: migrationTargetSchema.optional(),
 });
 export type Scenario = z.infer<typeof scenarioSchema>;
 /** What a user writes: defaults not yet applied. */
@@ -530,6 +547,8 @@ interface PartialScenario {
   domains: Part<DomainConfig>[];
   devices: (DeviceConfig | undefined)[];
   timeline: (TimelineEntry | undefined)[];
+  /** Present (possibly with a bad field) when the scenario has one. */
+  migrationTarget?: Partial<MigrationTarget>;
 }
 
 function field<T>(schema: z.ZodType<T>, v: unknown): T | undefined {
@@ -569,6 +588,15 @@ function salvage(input: unknown): PartialScenario {
     domains,
     devices: (Array.isArray(machine.devices) ? machine.devices : []).map((d) => field(deviceSchema, d)),
     timeline: (Array.isArray(root.timeline) ? root.timeline : []).map((t) => field(timelineEntrySchema, t)),
+    ...(isObject(root.migrationTarget)
+      ? {
+          migrationTarget: {
+            memoryMiB: field(migrationTargetSchema.shape.memoryMiB, root.migrationTarget.memoryMiB),
+            pcpus: field(migrationTargetSchema.shape.pcpus, root.migrationTarget.pcpus),
+            linkMbps: field(migrationTargetSchema.shape.linkMbps, root.migrationTarget.linkMbps),
+          },
+        }
+      : {}),
   };
 }
 
@@ -729,6 +757,7 @@ function semanticProblems(s: PartialScenario): Problem[] {
       });
     }
   }
+  out.push(...migrationProblems(s));
   const dom0Name = s.domains.find((d) => d.role === 'dom0')?.name ?? DEFAULT_DOM0.name;
   out.push(
     ...ioProblems(
@@ -779,4 +808,51 @@ export function parseScenarioText(text: string): ValidationResult {
     return { ok: false, problems: [{ path: '(file)', message: describeJsonError(text, e as Error) }] };
   }
   return validateScenario(json);
+}
+
+/**
+ * Live migration's checks: a migrate action needs a migrationTarget under Xen, names a guest, and
+ * the target must hold its dom0 (the default, 512 MiB), Xen's own memory and every guest migrated
+ * to it (libxl refuses a domain that does not fit in the target's free memory).
+ */
+function migrationProblems(s: PartialScenario): Problem[] {
+  const out: Problem[] = [];
+  const mt = s.migrationTarget;
+  const migrates = s.timeline.map((t, i) => ({ t, i })).filter((x) => x.t?.do === 'migrate');
+  if (mt && s.hypervisor !== undefined && s.hypervisor !== 'xen') {
+    out.push({ path: 'migrationTarget', message: `live migration here is Xen's (xl migrate): hypervisor "${s.hypervisor}" is not Xen` });
+  }
+  const moved = new Set<string>();
+  for (const { t, i } of migrates) {
+    const at = `timeline[${i}]`;
+    if (!mt) {
+      out.push({ path: `${at}.do`, message: 'migrate needs a "migrationTarget": {"memoryMiB", "pcpus", "linkMbps"} (the second host and the link to it)' });
+      continue;
+    }
+    const d = s.domains.find((x) => x.name === t!.domain);
+    const defaultDom0 = !s.domains.some((x) => x.role === 'dom0') && t!.domain === DEFAULT_DOM0.name;
+    if (!d && !defaultDom0) continue; // ioProblems names the unknown domain
+    if (defaultDom0 || d?.role === 'dom0') {
+      out.push({ path: `${at}.domain`, message: `"${t!.domain}" is dom0: it runs the toolstack and the backends of its host and does not migrate` });
+      continue;
+    }
+    if (moved.has(t!.domain)) {
+      out.push({ path: `${at}.domain`, message: `"${t!.domain}" already migrates earlier in the timeline: the lab has one target host, and no way back` });
+      continue;
+    }
+    moved.add(t!.domain);
+  }
+  if (mt?.memoryMiB !== undefined && moved.size > 0) {
+    const guests = s.domains.filter((d) => d.name !== undefined && moved.has(d.name));
+    if (guests.every((d) => d.memoryMiB !== undefined)) {
+      const need = DEFAULT_DOM0.memoryMiB + XEN_RESERVED_MIB + guests.reduce((a, d) => a + d.memoryMiB!, 0);
+      if (need > mt.memoryMiB) {
+        out.push({
+          path: 'migrationTarget.memoryMiB',
+          message: `the target needs ${need} MiB (dom0 ${DEFAULT_DOM0.memoryMiB} MiB, hypervisor ${XEN_RESERVED_MIB} MiB, migrated guests ${need - DEFAULT_DOM0.memoryMiB - XEN_RESERVED_MIB} MiB) but has ${mt.memoryMiB} MiB`,
+        });
+      }
+    }
+  }
+  return out;
 }

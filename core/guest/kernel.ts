@@ -33,7 +33,8 @@ export class SegmentationFault extends Error {
 
 
 export class GuestKernel {
-  readonly ops: PvOps;
+  /** The pv-ops behind the kernel (a live migration changes them: rebind). */
+  ops: PvOps;
   /** @internal The counters' array (process.ts charges work to it too). */
   readonly c: Float64Array;
   private readonly pages: PageAllocator;
@@ -56,8 +57,8 @@ export class GuestKernel {
   readonly log: string[] = [];
 
   constructor(
-    /** The machine as the kernel sees it (vm/ supplies it). */
-    readonly plat: GuestPlatform,
+    /** The machine as the kernel sees it (vm/ supplies it; a live migration changes it: rebind). */
+    public plat: GuestPlatform,
     ops: PvOps,
     /** pfns [0, nrUsable) are the kernel's page allocator's; the rest is its reserve. */
     readonly nrUsable: number,
@@ -72,6 +73,16 @@ export class GuestKernel {
 
   get name(): string {
     return this.plat.name;
+  }
+
+  /**
+   * Resumed on another machine (a live migration): the same memory by pfn behind new pv-ops and
+   * platform. The counters must be the same object (the kernel and its processes keep `c`).
+   */
+  rebind(plat: GuestPlatform, ops: PvOps): void {
+    if (plat.counters.c !== this.c) throw new Error(`${this.name}: a rebound kernel must keep its counters`);
+    this.plat = plat;
+    this.ops = ops;
   }
 
   get freePages(): number {

@@ -19,7 +19,7 @@ import type { Hypervisor } from './hypervisor.js';
 export type DomainState = 'running' | 'paused' | 'blocked' | 'shutdown' | 'dying';
 
 export class Domain implements PvDomain {
-  readonly counters = new Counters();
+  readonly counters: Counters;
   readonly ctx: TranslationContext;
   /** pfn/gfn → mfn. */
   readonly p2m: Int32Array;
@@ -49,7 +49,10 @@ export class Domain implements PvDomain {
     readonly domid: number,
     readonly config: DomainConfig,
     p2m: Int32Array,
+    /** The counters to charge (a migrated domain keeps its source's: its results go on counting). */
+    counters: Counters = new Counters(),
   ) {
+    this.counters = counters;
     this.p2m = p2m;
     const hvm = config.mode === 'shadow' || config.mode === 'hap';
     this.ctx = {

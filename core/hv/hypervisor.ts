@@ -17,7 +17,7 @@ import { EventChannels } from './evtchn/evtchn.js';
 import { GrantTables } from './gnttab/gnttab.js';
 import { DOMID_XEN, FrameTable, INVALID_M2P } from './mm/frameTable.js';
 import { chargeHypercall } from './evtchn/hypercallCharge.js';
-import { C, Hc } from '../machine/counters.js';
+import { C, Hc, type Counters } from '../machine/counters.js';
 import { PvMm } from './mm/pvMm.js';
 import { Hap } from './paging/hap.js';
 import { ShadowPaging } from './paging/shadow/shadowPaging.js';
@@ -266,14 +266,27 @@ export class Hypervisor {
    * domain_create: a new domain with its p2m sized for its memory but not yet backed
    * (populatePhysmap does that), on a pCPU, with no paging assistance yet (enablePaging).
    */
-  createDomain(config: DomainConfig): Domain {
+  createDomain(config: DomainConfig, counters?: Counters): Domain {
     const domid = this.nextDomid++;
-    const d = new Domain(this, domid, config, new Int32Array(config.memoryMiB * 256).fill(-1));
+    const d = new Domain(this, domid, config, new Int32Array(config.memoryMiB * 256).fill(-1), counters);
     d.mmu = this.pcpus[domid % this.pcpus.length]!;
     this.domains.push(d);
     this.evtchn.addDomain(domid);
     this.gnttab.addDomain(domid);
     return d;
+  }
+
+  /**
+   * Domain ids from `next` on (never lower than now). A second host in the lab numbers its
+   * domains after the first's, so each domain has one id in results and the scheduler (real hosts
+   * number their domains each on its own).
+   */
+  reserveDomidsBelow(next: number): void {
+    if (next > this.nextDomid) this.nextDomid = next;
+  }
+
+  get domidsUsed(): number {
+    return this.nextDomid;
   }
 
   /**

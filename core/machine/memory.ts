@@ -42,6 +42,12 @@ export class MachineMemory {
    */
   private dirtyLog: Set<number> | null = null;
   /**
+   * A second write log, for live migration (hv/mm/logDirty.ts): the frames Xen writes on a
+   * domain's behalf (paging_mark_dirty from mmu_update, emulated and A/D writes, page copies),
+   * kept apart from the auditor's `dirty`.
+   */
+  private writeLog: Set<number> | null = null;
+  /**
    * A write watch (a memory checker's pre-images): `before(mfn)` runs once per frame, before the
    * first write through this interface after watchWrites() (a view from bytes() held by a ring's
    * owner writes around it, but that frame is in use, not one a checker expects unchanged).
@@ -69,6 +75,7 @@ export class MachineMemory {
 
   private backing(mfn: number): Uint32Array {
     if (this.dirtyLog !== null) this.dirtyLog.add(mfn);
+    if (this.writeLog !== null) this.writeLog.add(mfn);
     if (this.watchBefore !== null && !this.watched.has(mfn)) this.firstWrite(mfn);
     let f = this.frame(mfn);
     if (f === undefined) {
@@ -126,6 +133,7 @@ export class MachineMemory {
     if (this.frame(mfn) !== undefined) {
       if (this.watchBefore !== null && !this.watched.has(mfn)) this.firstWrite(mfn);
       if (this.dirtyLog !== null) this.dirtyLog.add(mfn);
+      if (this.writeLog !== null) this.writeLog.add(mfn);
       this.slots[this.slot(mfn)] = undefined;
       this.backed--;
     }
@@ -146,6 +154,7 @@ export class MachineMemory {
     this.slots[this.slot(dst)] = s;
     if (this.watchBefore !== null && !this.watched.has(src)) this.firstWrite(src);
     if (this.dirtyLog !== null) this.dirtyLog.add(src);
+    if (this.writeLog !== null) this.writeLog.add(src);
     this.slots[this.slot(src)] = undefined;
     this.backed--;
   }
@@ -210,5 +219,22 @@ export class MachineMemory {
 
   clearDirty(): void {
     this.dirtyLog?.clear();
+  }
+
+  /** Starts the migration write log (see `writeLog`); a running one starts afresh. */
+  startWriteLog(): void {
+    this.writeLog = new Set();
+  }
+
+  /** The frames written since the write log started or was last taken, and a fresh log; [] when off. */
+  takeWriteLog(): number[] {
+    const w = this.writeLog;
+    if (w === null) return [];
+    this.writeLog = new Set();
+    return [...w];
+  }
+
+  stopWriteLog(): void {
+    this.writeLog = null;
   }
 }

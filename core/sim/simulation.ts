@@ -4,7 +4,7 @@
  * simulation worker drives one in time slices, so it can pause, stop, answer a console and post
  * metric snapshots between slices.
  */
-import type { DomainConfig, Scenario, Workload } from '../api/scenario.js';
+import type { DomainConfig, MigrationTarget, Scenario, Workload } from '../api/scenario.js';
 import { DEFAULT_DOM0 } from '../api/scenario.js';
 import type { DomainResults, Results } from '../api/results.js';
 import { VERSION } from '../api/version.js';
@@ -27,6 +27,7 @@ import { ioResults, type TimelineRecord } from './ioResults.js';
 import { checkNewDomain, DomainConfigError, type DomainInput } from './newDomain.js';
 import { Hotplug, isHotplugAction, runHotplug, type HotplugAction, type HotplugResult } from '../vm/io/hotplug.js';
 import { CreditScheduler } from './credit.js';
+import { LiveMigration } from './migration.js';
 
 export { DomainConfigError, type DomainInput } from './newDomain.js';
 
@@ -117,6 +118,13 @@ export class Simulation {
   private running: { d: Vm; pcpu: number; before: number } | null = null;
   /** What the timeline did, in order. */
   readonly timeline: TimelineRecord[] = [];
+  /**
+   * The migration target (scenario.migrationTarget): a second machine with its own Xen and dom0,
+   * and the link to it. Domains migrated there stay in `domains` (their `host` says where).
+   */
+  readonly target: TargetHost | null;
+  /** Live migrations started (timeline migrate, xl migrate), in order. */
+  readonly migrations: LiveMigration[] = [];
   /** Told of each timeline action after it ran (the toolstack follows it as it follows `xl`): the domain acted on, and what a destroy freed. */
   onTimeline?: (record: TimelineRecord, vm: Vm | null, freed?: { guestFrames: number; xenFrames: number }) => void;
 
@@ -126,14 +134,15 @@ export class Simulation {
   ) {
     this.repeat = opts.repeat === true;
     this.xen = new Hypervisor(scenario, costsOf(scenario), mmuConfigOf(scenario));
-    this.pcpuCycles = new Float64Array(this.xen.pcpus.length);
+    this.target = scenario.migrationTarget && scenario.hypervisor === 'xen' ? buildTarget(scenario, scenario.migrationTarget) : null;
+    this.pcpuCycles = new Float64Array(this.xen.pcpus.length + (this.target?.xen.pcpus.length ?? 0));
     const configs: DomainConfig[] = domainsOf(scenario);
     this.domains = configs.map((cfg) => buildDomain(this.xen, cfg));
     for (const d of this.domains) this.booted(d);
     this.origin = this.cycles;
     this.ioClock = this.origin;
-    this.sched = new CreditScheduler(this.xen.cpu.clockGHz, this.xen.pcpus.length, this.origin);
-    for (const d of this.domains) this.sched.add(d.domid, this.xen.pcpus.indexOf(d.mmu), d.config.weight, d.config.cap);
+    this.sched = new CreditScheduler(this.xen.cpu.clockGHz, this.pcpuCycles.length, this.origin);
+    for (const d of this.domains) this.sched.add(d.domid, this.pcpuOf(d), d.config.weight, d.config.cap);
     if (needsIo(scenario)) {
       const dom0 = this.domains.find((d) => d.privileged);
       this.io = new IoWorld(this.xen, scenario, { now: () => this.now() }, dom0?.name ?? DEFAULT_DOM0.name);
@@ -199,6 +208,15 @@ export class Simulation {
           if (!live) return rec(false, `no live domain "${t.domain}"`);
           this.unpauseDomain(live);
           return rec(true, `domain ${live.domid} (${t.domain}) unpaused`, live);
+        case 'migrate': {
+          if (!live) return rec(false, `no live domain "${t.domain}"`);
+          const r = this.migrate(live, (ok, message) => {
+            const fin: TimelineRecord = { atMs: -1, firedAtMs: this.elapsedMs, do: 'migrated', domain: t.domain, ok, message };
+            this.timeline.push(fin);
+            this.onTimeline?.(fin, live);
+          });
+          return rec(r.ok, r.message, live);
+        }
         case 'relocate': {
           if (!live) return rec(false, `no live domain "${t.domain}"`);
           const r = this.relocate(live, t.pages ?? 0, t.cooperative === true);
@@ -227,6 +245,82 @@ export class Simulation {
     return r;
   }
 
+  /** The pCPU a domain's vCPU runs on, numbered over both hosts (the target's after the source's). */
+  pcpuOf(d: Vm): number {
+    const x = d.dom.xen;
+    return x === this.xen ? x.pcpus.indexOf(d.mmu) : this.xen.pcpus.length + x.pcpus.indexOf(d.mmu);
+  }
+
+  /** Lines the migrations logged (the toolstack's log shows them), in order. */
+  readonly migrationLog: string[] = [];
+  /** Told of each line a migration logs (its start, each round, the stop-and-copy, the resume). */
+  onMigrationLog?: (line: string) => void;
+
+  /**
+   * Starts a live migration of `d` to the target host (the timeline's migrate, xl migrate). The
+   * rounds then run as simulated time goes on; `done` is told how it ended. A refusal (no
+   * target, dom0, devices, a target too small) is a result, never a throw.
+   */
+  migrate(d: Vm, done?: (ok: boolean, message: string) => void): { ok: boolean; message: string; migration?: LiveMigration } {
+    const target = this.target;
+    if (!target) return { ok: false, message: 'no migration target: the scenario needs "migrationTarget": {"memoryMiB", "pcpus", "linkMbps"}' };
+    if (!this.io) return { ok: false, message: 'live migration needs the simulation\'s event clock' };
+    if (!this.domains.includes(d)) return { ok: false, message: `domain ${d.domid} (${d.name}) is not a live domain` };
+    if (d.host === 'target') return { ok: false, message: `${d.name} already runs on the target` };
+    if (this.migrations.some((m) => m.vm === d && (m.phase === 'precopy' || m.phase === 'stop-and-copy'))) return { ok: false, message: `${d.name} is already migrating` };
+    if (this.migrations.some((m) => m.phase === 'precopy' || m.phase === 'stop-and-copy')) return { ok: false, message: 'another migration is under way (the lab sends one domain at a time)' };
+    if (d.state === 'paused') return { ok: false, message: `${d.name} is paused: unpause it first` };
+    const io = this.io;
+    const perMs = this.xen.cpu.clockGHz * 1e6;
+    // Domain ids stay unique over both hosts (see Hypervisor.reserveDomidsBelow).
+    target.xen.reserveDomidsBelow(this.xen.domidsUsed);
+    let m: LiveMigration;
+    try {
+      m = new LiveMigration(d, target.xen, target.linkMbps, {
+        now: () => this.now(),
+        cyclesPerMs: perMs,
+        at: (at, fn) => io.queue.push(at, fn),
+        pause: (vm) => {
+          if (vm.state === 'running' || vm.state === 'blocked') vm.state = 'paused';
+        },
+        moved: (mig) => this.migrated(mig),
+        log: (line) => {
+          this.migrationLog.push(line);
+          this.onMigrationLog?.(line);
+        },
+        ended: (mig, ok, message) => {
+          if (!ok && mig.vm.state === 'paused' && mig.vm.host === 'source') mig.vm.state = 'running';
+          done?.(ok, message);
+        },
+      });
+    } catch (e) {
+      return { ok: false, message: `migration of ${d.name} refused: ${(e as Error).message}` };
+    }
+    this.xen.reserveDomidsBelow(target.xen.domidsUsed);
+    this.migrations.push(m);
+    return { ok: true, message: `domain ${d.domid} (${d.name}): live migration to the target started (${target.linkMbps} Mbit/s link)`, migration: m };
+  }
+
+  /** A migration is sending pages or copying: the run goes on until it ends, even with no job left. */
+  get migrating(): boolean {
+    return this.migrations.some((m) => m.phase === 'precopy' || m.phase === 'stop-and-copy');
+  }
+
+  /** The domain now runs on the target: its source domain goes, its scheduling moves over. */
+  private migrated(m: LiveMigration): void {
+    const vm = m.vm;
+    const from = m.engine.from;
+    this.io?.detach(vm);
+    vm.io = undefined;
+    this.sched.remove(from.domid);
+    from.xen.destroyDomain(from);
+    this.sched.add(vm.domid, this.pcpuOf(vm), vm.config.weight, vm.config.cap);
+    const p = this.pcpuOf(vm);
+    if (this.pcpuCycles[p]! < this.ioClock) this.pcpuCycles[p] = this.ioClock;
+    this.sched.setActive(vm.domid, this.jobs.some((j) => j.d === vm && !j.done));
+    this.target!.domains.push(vm);
+  }
+
   /**
    * A device added to or removed from a live domain (the timeline's hot-plug actions and xl's
    * pci-attach, block-detach …: one implementation). A refusal is a result, never a throw.
@@ -252,8 +346,12 @@ export class Simulation {
       if (t === Infinity) {
         // Work queued for a paused domain waits for its unpause: it does not hold time still.
         const canRun = (domid: number) => this.domains.some((d) => d.domid === domid && d.state !== 'paused');
-        if (!io.domainsWithWork().some(canRun)) t = io.queue.peekTime();
-        else t = this.ioClock;
+        if (!io.domainsWithWork().some(canRun)) {
+          t = io.queue.peekTime();
+          // A job parked by its cap runs again at its pCPU's next accounting: time must not jump
+          // past that to a later event (idleParked takes it there, running the events before it).
+          if (t > this.parkedWake()) return false;
+        } else t = this.ioClock;
       }
       if (t === Infinity) return false;
       if (t > this.ioClock) this.ioClock = t;
@@ -265,6 +363,16 @@ export class Simulation {
     throw new Error('I/O events did not settle');
   }
 
+  /** The earliest next accounting of a pCPU whose runnable job is parked by its cap (Infinity: none). */
+  private parkedWake(): number {
+    let t = Infinity;
+    for (const j of this.jobs) {
+      if (j.done || j.blocked || j.d.state !== 'running' || this.sched.pri(j.d.domid) !== 'parked') continue;
+      t = Math.min(t, this.sched.nextAccounting(this.pcpuOf(j.d)));
+    }
+    return t;
+  }
+
   /** The earliest pCPU clock among pCPUs with a job that can run (Infinity: none). */
   private busyClock(): number {
     let t = Infinity;
@@ -272,7 +380,7 @@ export class Simulation {
       if (j.done || j.blocked || j.d.state !== 'running') continue;
       // A domain parked by its cap does not hold time back: its pCPU idles until it may run.
       if (this.sched.pri(j.d.domid) === 'parked') continue;
-      const p = this.xen.pcpus.indexOf(j.d.mmu);
+      const p = this.pcpuOf(j.d);
       const c = this.pcpuCycles[p]!;
       if (c < t) t = c;
     }
@@ -363,7 +471,7 @@ export class Simulation {
     d.createdAt = this.cycles;
     d.bootCycles = boot;
     d.cpuCycles = boot;
-    this.pcpuCycles[this.xen.pcpus.indexOf(d.mmu)] += boot;
+    this.pcpuCycles[this.pcpuOf(vm)] += boot;
     d.counters.reset();
   }
 
@@ -380,7 +488,7 @@ export class Simulation {
     const d = buildDomain(this.xen, cfg);
     this.booted(d);
     this.domains.push(d);
-    this.sched.add(d.domid, this.xen.pcpus.indexOf(d.mmu), cfg.weight, cfg.cap);
+    this.sched.add(d.domid, this.pcpuOf(d), cfg.weight, cfg.cap);
     this.io?.attach(d);
     this.integrity?.add(d);
     this.startJob(d, cfg.workload);
@@ -393,13 +501,16 @@ export class Simulation {
    */
   destroyDomain(d: Vm): { guestFrames: number; xenFrames: number } {
     this.mustBeLive(d);
-    this.io?.detach(d);
+    const mig = this.migrations.find((m) => m.vm === d && (m.phase === 'precopy' || m.phase === 'stop-and-copy'));
+    if (mig) mig.cancel('the domain was destroyed');
+    if (d.host === 'source') this.io?.detach(d);
+    else this.target!.domains.splice(this.target!.domains.indexOf(d), 1);
     for (let i = this.jobs.length - 1; i >= 0; i--) {
       if (this.jobs[i]!.d !== d) continue;
       this.jobs[i]!.done = true;
       this.jobs.splice(i, 1);
     }
-    const freed = this.xen.destroyDomain(d.dom);
+    const freed = d.dom.xen.destroyDomain(d.dom);
     this.domains.splice(this.domains.indexOf(d), 1);
     this.sched.remove(d.domid);
     return freed;
@@ -467,7 +578,7 @@ export class Simulation {
    */
   private mayRun(job: Job): boolean {
     if (job === this.partJob) return true;
-    const p = this.xen.pcpus.indexOf(job.d.mmu);
+    const p = this.pcpuOf(job.d);
     this.sched.account(p, this.pcpuCycles[p]!);
     let pri = this.sched.pri(job.d.domid);
     if (pri === 'parked') {
@@ -505,7 +616,7 @@ export class Simulation {
     let until = Infinity;
     for (const j of this.jobs) {
       if (j.done || j.blocked || j.d.state !== 'running' || this.sched.pri(j.d.domid) !== 'parked') continue;
-      until = Math.min(until, this.sched.nextAccounting(this.xen.pcpus.indexOf(j.d.mmu)));
+      until = Math.min(until, this.sched.nextAccounting(this.pcpuOf(j.d)));
     }
     if (until === Infinity) return false;
     const io = this.io;
@@ -625,12 +736,12 @@ export class Simulation {
       if (!ran && this.runnable > 0 && this.idleParked()) continue;
       if (!ran) {
         // Every job waits for I/O: let time pass to the next event; if none can come, they stall.
-        if (this.io && this.live > 0 && this.pump()) continue;
+        if (this.io && (this.live > 0 || this.migrating) && this.pump()) continue;
         if (this.io) this.stallBlocked();
         break;
       }
     }
-    return this.runnable > 0 || (this.io !== null && this.jobs.some((j) => !j.done && j.blocked));
+    return this.runnable > 0 || (this.io !== null && this.jobs.some((j) => !j.done && j.blocked)) || this.migrating;
   }
 
   /** Jobs blocked with nothing left that could wake them end (their results say how far they got). */
@@ -670,7 +781,8 @@ export class Simulation {
 
   /** Puts `d`'s vCPU on its pCPU (the hypervisor's context_switch); returns the pCPU's index. */
   private switchTo(d: Vm): number {
-    return this.xen.contextSwitch(d.dom);
+    const x = d.dom.xen;
+    return x.contextSwitch(d.dom) + (x === this.xen ? 0 : this.xen.pcpus.length);
   }
 
   /** Progress over every job started so far. */
@@ -693,10 +805,16 @@ export class Simulation {
   /** Audits and reports; the simulation stays usable afterwards. */
   results(wallMs = 0): Results {
     const s = this.scenario;
-    const a = auditMachine(this.xen, this.domains);
+    const a = auditMachine(this.xen, this.domains.filter((d) => d.host === 'source'));
+    const t = this.target;
+    const ta = t ? auditMachine(t.xen, [t.dom0, ...t.domains]) : null;
+    if (ta) {
+      a.ok = a.ok && ta.ok;
+      a.violations = [...a.violations, ...ta.violations.map((v) => `target: ${v}`)];
+    }
     const perPcpu = new Map<number, number>();
     for (const d of this.domains) {
-      const pc = this.xen.pcpus.indexOf(d.mmu);
+      const pc = this.pcpuOf(d);
       perPcpu.set(pc, (perPcpu.get(pc) ?? 0) + totalCycles(d.counters));
     }
     const cpu = this.xen.cpu;
@@ -710,8 +828,13 @@ export class Simulation {
       domains: this.domains.map((d) => ({
         ...domainResults(d),
         ...(this.io && d.io ? { io: ioResults(this.io, d, cpu.clockGHz) } : {}),
-        ...(this.integrity ? { integrity: this.integrity.check(d) } : {}),
+        ...(this.integrity && d.host === 'source' ? { integrity: this.integrity.check(d) } : {}),
+        ...(t ? { host: d.host } : {}),
+        ...(d.migration ? { migration: d.migration } : {}),
       })),
+      ...(t && ta
+        ? { migrationTarget: { memoryMiB: t.memoryMiB, pcpus: t.xen.pcpus.length, linkMbps: t.linkMbps, freeMiB: Math.floor(t.xen.freeFrames / 256), domains: t.domains.map((d) => d.name), audit: ta } }
+        : {}),
       ...(this.io ? { timeline: this.timeline, devices: this.io.deviceResults() } : {}),
       audit: a,
       iommu: this.xen.iommu ? this.xen.iommu.summary() : { enabled: false, faults: 0, iotlbFlushes: 0 },
@@ -739,9 +862,29 @@ function timelineHotplug(t: TimelineEntry): HotplugAction {
   }
 }
 
-/** A scenario with devices, virtual disks or a timeline runs with the I/O machinery. */
+/** The migration target host: its Xen, its dom0 (default), the domains migrated to it, the link. */
+export interface TargetHost {
+  readonly xen: Hypervisor;
+  readonly dom0: Vm;
+  readonly domains: Vm[];
+  readonly memoryMiB: number;
+  readonly linkMbps: number;
+}
+
+/** The second host of scenario.migrationTarget: the same CPU, its own memory and pCPUs, no devices, a default dom0. */
+function buildTarget(s: Scenario, mt: MigrationTarget): TargetHost {
+  const ts: Scenario = { ...s, machine: { ...s.machine, memoryMiB: mt.memoryMiB, pcpus: mt.pcpus, devices: [] }, domains: [DEFAULT_DOM0] };
+  delete ts.timeline;
+  delete ts.migrationTarget;
+  const xen = new Hypervisor(ts, costsOf(s), mmuConfigOf(s));
+  const dom0 = buildDomain(xen, DEFAULT_DOM0);
+  dom0.host = 'target';
+  return { xen, dom0, domains: [], memoryMiB: mt.memoryMiB, linkMbps: mt.linkMbps };
+}
+
+/** A scenario with devices, virtual disks, a timeline or a migration target runs with the I/O machinery (its event clock). */
 export function needsIo(s: Scenario): boolean {
-  return (s.machine.devices?.length ?? 0) > 0 || (s.timeline?.length ?? 0) > 0 || s.domains.some((d) => (d.disks?.length ?? 0) > 0 || (d.vifs?.length ?? 0) > 0 || (d.pci?.length ?? 0) > 0);
+  return s.migrationTarget !== undefined || (s.machine.devices?.length ?? 0) > 0 || (s.timeline?.length ?? 0) > 0 || s.domains.some((d) => (d.disks?.length ?? 0) > 0 || (d.vifs?.length ?? 0) > 0 || (d.pci?.length ?? 0) > 0);
 }
 
 /** The machine's TLBs and caches: its CPU profile's, with `machine.mmu` on top. */

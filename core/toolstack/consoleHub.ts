@@ -71,6 +71,10 @@ export class ConsoleHub {
     this.libxl = new Libxl(sim, events);
     // The scenario's timeline acts on the simulation directly; the toolstack follows it exactly
     // as it follows `xl destroy` / `xl create` (the log line, xenstore, the consoles, the domain list).
+    // A live migration's rounds, as libxl's migration sender reports them.
+    sim.onMigrationLog = (line) => {
+      if (this.booted) this.log(line);
+    };
     sim.onTimeline = (r, vm, freed) => {
       if (!this.booted) return;
       const when = `${+r.firedAtMs.toFixed(3)} ms`;

@@ -15,6 +15,9 @@ import { ERROR_INVAL, type Libxl } from './libxl.js';
 import { xvdDevid as xvdDevidOf } from '../guest/io/xenbus.js';
 import { VERSION } from '../api/version.js';
 
+/** The name `xl migrate` knows the scenario's migrationTarget by. */
+export const MIGRATION_TARGET_HOST = 'target';
+
 export interface XlContext {
   readonly libxl: Libxl;
   /** The hypervisor's console log, "(XEN) ..." lines. */
@@ -356,6 +359,22 @@ const SUBS: Record<string, Sub> = {
       if (d.mode === 'native') return out(`debug-relocate: ${d.name} runs on bare metal: no hypervisor moves its memory`);
       if (coop && d.mode !== 'pv') return out(`debug-relocate: -c is for PV guests; ${d.name} is ${d.mode === 'hap' ? 'HVM (HAP)' : 'HVM (shadow)'}, whose pages Xen moves by itself`);
       out(relocationMessage(d, x.libxl.sim.relocate(d, pages, coop)));
+    },
+  },
+  migrate: {
+    usage: '[options] <Domain> <host>',
+    summary: 'Migrate a domain to another host',
+    options: [
+      `<host>  the scenario's migration target, "${MIGRATION_TARGET_HOST}" (its migrationTarget: memory, pCPUs and the link to it)`,
+      'Pre-copy: the first round sends all memory, each next one the pages dirtied meanwhile (log-dirty); then the domain pauses for the last pages and its vCPU state, and resumes on the target. The rounds go to the log as they happen.',
+    ],
+    run: (args, _raw, out, x) => {
+      if (args.length !== 2 || args.some((a) => a.startsWith('-'))) return out(usageOf('migrate'));
+      const d = x.libxl.find(args[0]!);
+      if (!d) return out(invalid(args[0]!));
+      if (args[1] !== MIGRATION_TARGET_HOST) return out(`migrate: host "${args[1]}": unknown host (the lab's one migration target is "${MIGRATION_TARGET_HOST}")`);
+      const r = x.libxl.sim.migrate(d);
+      out(r.ok ? `migration sender: ${r.message}` : `migrate: ${r.message}`);
     },
   },
   'sched-credit': {

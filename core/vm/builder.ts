@@ -46,7 +46,8 @@ function build(xen: Hypervisor, d: Domain): Vm {
   return new Vm(d, ops, kernel);
 }
 
-function backendFor(d: Domain): OpsBase {
+/** The paging ops a domain's mode needs (also a migrated domain's, on its new host). */
+export function backendFor(d: Domain): OpsBase {
   switch (d.mode) {
     case 'native':
       return new NativeOps(d);
@@ -60,7 +61,7 @@ function backendFor(d: Domain): OpsBase {
 }
 
 /** The machine as the guest kernel sees it: clear_page and copy_page write its frames through the p2m. */
-function platformOf(xen: Hypervisor, d: Domain): GuestPlatform {
+export function platformOf(xen: Hypervisor, d: Domain): GuestPlatform {
   const mem = xen.mem;
   const p2m = d.p2m;
   return {

@@ -11,6 +11,7 @@ import type { Counters } from '../machine/counters.js';
 import type { Mmu } from '../machine/mmu/mmu.js';
 import type { Domain, DomainState } from '../hv/domain.js';
 import type { VmIo } from './io/ioWorld.js';
+import type { MigrationResults } from '../api/results.js';
 
 export class Vm {
   /** Results of a `hypercalls` script (the attack lab), one per step. */
@@ -20,11 +21,24 @@ export class Vm {
   /** Pages Xen was asked to move (relocate), and what became of them (core/vm/relocate.ts). */
   relocation?: { requested: number; moved: number; refused: number };
 
+  /** Which host it runs on: the scenario's machine, or the migration target after a live migration. */
+  host: 'source' | 'target' = 'source';
+  /** A live migration's report (core/vm/migrate.ts), once it has moved. */
+  migration?: MigrationResults;
+
   constructor(
-    readonly dom: Domain,
-    readonly ops: PvOps,
+    /** The domain as Xen keeps it; a live migration replaces it with the target host's (rehome). */
+    public dom: Domain,
+    public ops: PvOps,
     readonly kernel: GuestKernel,
   ) {}
+
+  /** After a live migration: the same guest, now the target host's domain behind new paging ops. */
+  rehome(dom: Domain, ops: PvOps, host: 'source' | 'target'): void {
+    this.dom = dom;
+    this.ops = ops;
+    this.host = host;
+  }
 
   get name(): string {
     return this.dom.name;

@@ -7,7 +7,7 @@ import { tableIndex } from '../../base/types.js';
 import { C, Vx } from '../../machine/counters.js';
 import type { CostTable } from '../../machine/cost.js';
 import type { MachineMemory } from '../../machine/memory.js';
-import { EPT_MT_WB, EPT_PS, EPT_R, EPT_RWX, EPT_W, pteFrame, pteLo, pteHi } from '../../machine/pte.js';
+import { EPT_MT_WB, EPT_PS, EPT_R, EPT_RWX, EPT_W, EPT_X, pteFrame, pteLo, pteHi } from '../../machine/pte.js';
 import type { Counters } from '../../machine/counters.js';
 
 export interface HapOwner {
@@ -58,7 +58,7 @@ export class Hap {
    * largest leaf the host page size and the backing allow. Returns false if the gfn is not the
    * domain's memory (the domain would be crashed).
    */
-  handleViolation(gpa: number): boolean {
+  handleViolation(gpa: number, write = false): boolean {
     const c = this.owner.counters.c;
     c[C.VmExits]++;
     this.owner.counters.vmexits[Vx.EptViolation]++;
@@ -67,13 +67,43 @@ export class Hap {
     this.owner.vmTransition();
     const gfn = Math.floor(gpa / 4096);
     if (gfn >= this.owner.p2m.length || this.owner.p2m[gfn]! < 0) return false;
+    // ept_handle_violation on a p2m_ram_logdirty page: paging_mark_dirty, then the entry goes back
+    // to p2m_ram_rw (p2m_change_type_one) and the write is retried.
+    const ld = this.logDirty;
+    if (ld !== null && write && ld.wp[gfn] === 1) ld.fault(gfn);
     this.mapGfn(gfn);
     return true;
   }
 
+  /**
+   * Log-dirty by EPT write-protection (hap_enable_log_dirty / hap_clean_dirty_bitmap:
+   * p2m_change_entry_type_global(p2m_ram_rw → p2m_ram_logdirty), xen/arch/x86/mm/hap/hap.c and
+   * p2m-ept.c): while set, a gfn with `wp[gfn]` = 1 is mapped by a read-only 4 KiB leaf (large
+   * leaves are split, as ept_split_super_page does for a type change on part of one), and its
+   * first write is an EPT violation that calls `fault(gfn)`. null: off.
+   */
+  logDirty: { readonly wp: Uint8Array; fault(gfn: number): void } | null = null;
+
+  /**
+   * Every present leaf of RAM re-made from the p2m as 4 KiB, read-only where `logDirty.wp` says so
+   * (writable everywhere when log-dirty is off). The caller flushes (INVEPT). Returns the leaves
+   * written.
+   */
+  rewriteLeaves(): number {
+    let n = 0;
+    const p2m = this.owner.p2m;
+    for (let gfn = 0; gfn < p2m.length; gfn++) {
+      if (p2m[gfn]! < 0 || this.lookup(gfn) < 0) continue;
+      this.remapGfn(gfn);
+      n++;
+    }
+    this.owner.counters.c[C.CycHv] += n * this.costs.pteWrite;
+    return n;
+  }
+
   /** Installs the EPT entry that covers `gfn` (and its 2M/1G neighbours when a big leaf fits). */
   mapGfn(gfn: number): void {
-    let leaf = this.leafLevel;
+    let leaf = this.logDirty !== null ? 1 : this.leafLevel;
     while (leaf > 1) {
       const order = 9 * (leaf - 1);
       if (this.contiguous(Math.floor(gfn / 2 ** order) * 2 ** order, order)) break;
@@ -96,7 +126,7 @@ export class Hap {
     const base = Math.floor(gfn / 2 ** order) * 2 ** order;
     const mfn = this.owner.p2m[base]!;
     const i = tableIndex(gpa, leaf);
-    const flags = EPT_RWX | EPT_MT_WB | (leaf > 1 ? EPT_PS : 0);
+    const flags = (this.readOnly(gfn) ? EPT_R | EPT_X : EPT_RWX) | EPT_MT_WB | (leaf > 1 ? EPT_PS : 0);
     this.mem.write(table, i, pteLo(mfn, flags), pteHi(mfn, 0));
   }
 
@@ -148,7 +178,7 @@ export class Hap {
       if (!(lo & EPT_RWX)) return;
       if (level === 1) {
         const mfn = this.owner.p2m[gfn]!;
-        this.mem.write(table, i, pteLo(mfn, EPT_RWX | EPT_MT_WB), pteHi(mfn, 0));
+        this.mem.write(table, i, pteLo(mfn, (this.readOnly(gfn) ? EPT_R | EPT_X : EPT_RWX) | EPT_MT_WB), pteHi(mfn, 0));
         return;
       }
       const frame = pteFrame(lo, this.mem.readHi(table, i));
@@ -164,6 +194,12 @@ export class Hap {
         table = frame;
       }
     }
+  }
+
+  /** A log-dirty leaf not yet written this round (p2m_ram_logdirty). */
+  private readOnly(gfn: number): boolean {
+    const ld = this.logDirty;
+    return ld !== null && ld.wp[gfn] === 1;
   }
 
   /** The machine frame EPT maps `gfn` to, or -1 (a software walk, for the auditor). */

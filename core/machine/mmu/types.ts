@@ -32,6 +32,20 @@ export interface TranslationContext {
   pcid: number;
   /** Counters the walk charges (the running domain's). */
   counters: Counters;
+  /**
+   * Log-dirty on 1D tables (Xen's shadow log-dirty mode, for a PV or shadowed HVM domain during
+   * live migration): frames whose `wp[mfn]` is 1 are mapped read-only by the shadows until their
+   * first write, which faults into Xen (`fault`), is logged, and goes on. Absent: no log-dirty.
+   */
+  logDirty?: LogDirtyHook;
+}
+
+/** See TranslationContext.logDirty (core/hv/mm/logDirty.ts sets it). */
+export interface LogDirtyHook {
+  /** 1: the frame has not been written since the bitmap was last cleaned (its mappings are read-only). */
+  readonly wp: Uint8Array;
+  /** A write reached a write-protected frame: Xen logs it and makes the mapping writable. */
+  fault(mfn: number): void;
 }
 
 export const enum FaultKind {

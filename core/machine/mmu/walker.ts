@@ -35,7 +35,7 @@ import {
 import type { DataCache } from './dataCache.js';
 import type { NestedTlb } from './nestedTlb.js';
 import type { PagingStructureCache } from './pagingStructureCache.js';
-import { asidTag, TLB_DIRTY, TLB_NESTED, TLB_NX, TLB_SPLIT_1G, TLB_SPLIT_2M } from './tlb.js';
+import { asidTag, TLB_DIRTY, TLB_NESTED, TLB_NX, TLB_RW, TLB_SPLIT_1G, TLB_SPLIT_2M } from './tlb.js';
 import { Fault, PFEC_INSN, PFEC_PRESENT, PFEC_RSVD, PFEC_USER, PFEC_WRITE, type TranslationContext } from './types.js';
 
 export const enum EntryFormat {
@@ -236,6 +236,16 @@ export class Walker {
         if (!(r & EPT_X)) flags |= TLB_NX;
         flags |= TLB_NESTED;
         this.outCacheable = (r & EPT_R) !== 0;
+      }
+      const ld = ctx.logDirty;
+      if (ld !== undefined && !nested) {
+        // Shadow log-dirty: the shadows map each page 4 KiB at a time (fl1 shadows splinter a
+        // guest superpage), read-only until its first write of the round.
+        shift = 12;
+        if (ld.wp[frame] === 1) {
+          if (access & PFEC_WRITE) ld.fault(frame);
+          else flags &= ~TLB_RW;
+        }
       }
       this.outShift = shift;
       this.outFlags = flags;

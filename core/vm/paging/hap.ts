@@ -1,6 +1,6 @@
 import type { PagingMode } from '../../api/scenario.js';
 import { C } from '../../machine/counters.js';
-import { FaultKind } from '../../machine/mmu/types.js';
+import { FaultKind, PFEC_WRITE } from '../../machine/mmu/types.js';
 import { pteHi, pteLo } from '../../machine/pte.js';
 import { NativeOps } from './native.js';
 
@@ -25,7 +25,7 @@ export class HapOps extends NativeOps {
     const mmu = this.d.mmu;
     for (let tries = 0; tries < 8; tries++) {
       if (mmu.fault.kind === FaultKind.EptViolation) {
-        if (!this.d.hap!.handleViolation(mmu.fault.gpa)) {
+        if (!this.d.hap!.handleViolation(mmu.fault.gpa, (mmu.fault.errorCode & PFEC_WRITE) !== 0)) {
           throw new Error(`${this.d.name}: EPT violation outside guest memory at gpa 0x${mmu.fault.gpa.toString(16)}`);
         }
       } else return false;

@@ -33,6 +33,16 @@ export class PvDirectOps extends OpsBase {
     if (pinned) this.pinned[pfn] = 1;
   }
 
+  /**
+   * A migrated guest's ops on its new host: which pfns its kernel made page tables, and which it
+   * pinned, carry over (they are by pfn); nothing may be left queued on the old host.
+   */
+  adopt(from: PvDirectOps): void {
+    from.flushQueue();
+    this.managed.set(from.managed);
+    this.pinned.set(from.pinned);
+  }
+
   isManaged(pfn: number): boolean {
     return this.managed[pfn] === 1;
   }
