@@ -34,6 +34,16 @@ export const vdiskSchema = z.strictObject({
   device: z.string().min(1).max(32),
   /** The guest's name for it (Linux's xvdX). */
   vdev: z.string().regex(/^xvd[a-z]$/, 'xvda … xvdz').default('xvda'),
+  /**
+   * Persistent grants (blkif.h `feature-persistent`, both ends; Linux's xen-blkfront and
+   * xen-blkback `feature_persistent` module parameters): the frontend grants a pool of pages once
+   * and copies each request's data through them; the backend maps each pool grant once and keeps
+   * it, so a driver domain's IOMMU table gains the entries once instead of a map, an unmap and an
+   * IOTLB flush per page per request. Default false: the lab's blkback maps each request's own
+   * pages (zero copy), the path whose IOMMU cost per request this option is compared against
+   * (Linux has defaulted to true since 3.8).
+   */
+  persistent: z.boolean().optional(),
 });
 export type VdiskConfig = z.infer<typeof vdiskSchema>;
 

@@ -709,7 +709,7 @@ export class Simulation {
       cpu: { profile: cpu.id, label: cpu.label, clockGHz: cpu.clockGHz },
       domains: this.domains.map((d) => ({
         ...domainResults(d),
-        ...(this.io && d.io ? { io: ioResults(this.io, d, cpu.clockGHz) } : {}),
+        ...(this.io && d.io ? { io: ioResults(this.io, d, cpu.clockGHz, this.xen.costs) } : {}),
         ...(this.integrity ? { integrity: this.integrity.check(d) } : {}),
       })),
       ...(this.io ? { timeline: this.timeline, devices: this.io.deviceResults() } : {}),

@@ -660,7 +660,7 @@ export class IoWorld {
     this.mkdirWithPerms(dir, xsPerms(fe.domid, 'n'));
     this.dom0Xs.write(`${dir}/virtual-device`, String(xvdDevid(vd.vdev)));
     this.dom0Xs.write(`${dir}/device-type`, 'disk');
-    const front = new Blkfront(fe.io!.env, dir, vd.vdev, { request: IO_PATH_COSTS.frontRequest, grant: IO_PATH_COSTS.grant, complete: IO_PATH_COSTS.frontComplete });
+    const front = new Blkfront(fe.io!.env, dir, vd.vdev, { request: IO_PATH_COSTS.frontRequest, grant: IO_PATH_COSTS.grant, complete: IO_PATH_COSTS.frontComplete, copyPage: this.xen.costs.copyPage }, vd.persistent ?? false);
     const disk: VmDisk = { vdev: vd.vdev, device: vd.device, backend, front };
     io.disks.push(disk);
     this.post(fe.domid, () => front.start());
@@ -693,7 +693,7 @@ export class IoWorld {
       be.kernel.log.push(`blkback: ${bdir}: device ${d.device} has no driver in this domain`);
       return;
     }
-    const back = new Blkback(be.io!.env, bdir, fe.domid, fdir, driver, { request: IO_PATH_COSTS.backRequest, response: IO_PATH_COSTS.backResponse });
+    const back = new Blkback(be.io!.env, bdir, fe.domid, fdir, driver, { request: IO_PATH_COSTS.backRequest, response: IO_PATH_COSTS.backResponse }, d.front.persistent);
     be.io!.backends.push(back);
     this.post(be.domid, () => back.start());
   }
