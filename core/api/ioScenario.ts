@@ -207,7 +207,8 @@ export function ioProblems(
         return;
       }
       const prev = owner.get(id);
-      if (prev !== undefined) out.push({ path: `domains[${i}].pci[${j}]`, message: `device "${id}" is already owned by ${prev}: a device has one owner` });
+      if (prev !== undefined && prev === d.name) out.push({ path: `domains[${i}].pci[${j}]`, message: `device "${id}" is listed twice in this domain's pci (as "${ref}")` });
+      else if (prev !== undefined) out.push({ path: `domains[${i}].pci[${j}]`, message: `device "${id}" is already owned by ${prev}: a device has one owner` });
       else if (d.name !== undefined) owner.set(id, d.name);
     });
   });
