@@ -301,10 +301,11 @@ export function ioProblems(
         else if (!names.has(d.victim)) out.push({ path: `${at}.victim`, message: `no domain named "${d.victim}"; domains: ${[...names.keys()].join(', ')}` });
       }
     }
-    if (d.workloadKind === 'disk-io' && !d.disks?.length && !(hv === 'none' && ownsDisk)) {
+    // Under Xen a domain that owns a disk by passthrough drives it itself, as on bare metal.
+    if (d.workloadKind === 'disk-io' && !d.disks?.length && !ownsDisk) {
       out.push({
         path: `domains[${i}].workload`,
-        message: hv === 'none' ? 'the disk-io workload needs a disk: list a disk device in this domain\'s pci' : 'the disk-io workload needs a virtual disk: add "disks": [{"device": "<a disk device id>"}]',
+        message: hv === 'none' ? 'the disk-io workload needs a disk: list a disk device in this domain\'s pci' : 'the disk-io workload needs a virtual disk: add "disks": [{"device": "<a disk device id>"}], or a disk of its own (pci)',
       });
     }
   });
