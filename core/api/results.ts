@@ -125,6 +125,30 @@ export interface IoResults {
   evtchnSends: number;
   /** What this domain served as a backend: block requests answered plus frames netback moved (tx and rx). */
   served: number;
+  /** How this domain's share of the I/O reached its pages: Xen's two answers for grants under an IOMMU, and what each cost. */
+  dmaCost: DmaCost;
+}
+
+/**
+ * The cost of getting a device's DMA to granted pages, for one domain (cycles from the cost table).
+ * Grant map (blkback without persistent grants): Xen adds an IOMMU entry on each grant map and
+ * removes it, with an IOTLB invalidation, on the unmap (gnttab_need_iommu_mapping). Copy: the data
+ * goes through pages already in the table, by GNTTABOP_copy (netback) or by the frontend's memcpy
+ * into persistently granted pages (blkfront with `feature-persistent`).
+ */
+export interface DmaCost {
+  /** Entries Xen wrote into and cleared from this domain's IOMMU table during the run, and the IOTLB invalidations that went with them. */
+  iommuMaps: number;
+  iommuUnmaps: number;
+  iotlbFlushes: number;
+  /** iommuMaps × iommuMap + iommuUnmaps × iommuUnmap + iotlbFlushes × iotlbFlush. */
+  iommuCycles: number;
+  /** Bytes copied: GNTTABOP_copy's bytes plus 4 KiB per page blkfront copied through a persistent grant. */
+  copyBytes: number;
+  /** GNTTABOP_copy (grantCopyBase per copy plus grantCopyPerKiB per KiB) plus blkfront's page copies (copyPage each). */
+  copyCycles: number;
+  /** The same per request this domain made or served (requests when it made any, else served; 0 when neither). */
+  perRequest: { iommuCycles: number; copyCycles: number };
 }
 
 /** A device on the PCI bus after the run (results `devices`). */

@@ -90,6 +90,9 @@ const COUNTERS = [
   ['GrantCopies', 'grantCopies'],
   ['GrantCopyBytes', 'grantCopyBytes'],
   ['GrantTransfers', 'grantTransfers'],
+  ['IommuMaps', 'iommuMaps'],
+  ['IommuUnmaps', 'iommuUnmaps'],
+  ['IotlbFlushes', 'iotlbFlushes'],
 ] as const;
 export const C = indexObject('counters', COUNTERS);
 export type C = (typeof C)[keyof typeof C];

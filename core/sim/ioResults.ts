@@ -6,7 +6,8 @@
 import type { Vm } from '../vm/vm.js';
 import type { IoWorld } from '../vm/io/ioWorld.js';
 import { C } from '../machine/counters.js';
-import type { IoResults, TimelineRecord } from '../api/results.js';
+import type { DmaCost, IoResults, TimelineRecord } from '../api/results.js';
+import type { CostTable } from '../machine/cost.js';
 
 export type { IoResults, TimelineRecord };
 
@@ -16,7 +17,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[i]!;
 }
 
-export function ioResults(io: IoWorld, vm: Vm, clockGHz: number): IoResults {
+export function ioResults(io: IoWorld, vm: Vm, clockGHz: number, costs: Readonly<CostTable>): IoResults {
   const s = vm.io!.stats;
   const us = (cycles: number) => cycles / (clockGHz * 1000);
   const lat = s.latencies.slice().sort((a, b) => a - b);
@@ -38,6 +39,7 @@ export function ioResults(io: IoWorld, vm: Vm, clockGHz: number): IoResults {
   const vifs = [...vm.io!.vifs, ...vm.io!.retired.vifs];
   const fronts = [...disks.map((d) => d.front.stats), ...vifs.map((v) => v.front.stats)];
   const c = vm.counters.c;
+  const served = vm.io!.backends.reduce((a, b) => a + b.stats.requests, 0) + vm.io!.netbacks.reduce((a, b) => a + b.stats.txFrames + b.stats.rxFrames, 0);
   return {
     requests: s.requests,
     bytes: s.bytes,
@@ -54,6 +56,22 @@ export function ioResults(io: IoWorld, vm: Vm, clockGHz: number): IoResults {
     reissued: disks.reduce((a, d) => a + d.front.stats.reissued, 0),
     grantOps: { map: c[C.GrantMaps]!, unmap: c[C.GrantUnmaps]!, copy: c[C.GrantCopies]! },
     evtchnSends: c[C.EvtchnSends]!,
-    served: vm.io!.backends.reduce((a, b) => a + b.stats.requests, 0) + vm.io!.netbacks.reduce((a, b) => a + b.stats.txFrames + b.stats.rxFrames, 0),
+    served,
+    dmaCost: dmaCost(vm, disks, costs, s.requests > 0 ? s.requests : served),
   };
+}
+
+/** DmaCost from the domain's counters (what Xen did for its IOMMU table and its grant copies) and its blkfronts' copies. */
+function dmaCost(vm: Vm, disks: readonly { front: { stats: { copies: number; copyCycles: number } } }[], k: Readonly<CostTable>, requests: number): DmaCost {
+  const c = vm.counters.c;
+  const iommuMaps = c[C.IommuMaps]!;
+  const iommuUnmaps = c[C.IommuUnmaps]!;
+  const iotlbFlushes = c[C.IotlbFlushes]!;
+  const iommuCycles = iommuMaps * k.iommuMap + iommuUnmaps * k.iommuUnmap + iotlbFlushes * k.iotlbFlush;
+  const pageCopies = disks.reduce((a, d) => a + d.front.stats.copies, 0);
+  const grantCopyBytes = c[C.GrantCopyBytes]!;
+  const copyBytes = grantCopyBytes + pageCopies * 4096;
+  const copyCycles = c[C.GrantCopies]! * k.grantCopyBase + (grantCopyBytes / 1024) * k.grantCopyPerKiB + disks.reduce((a, d) => a + d.front.stats.copyCycles, 0);
+  const per = (x: number) => (requests > 0 ? x / requests : 0);
+  return { iommuMaps, iommuUnmaps, iotlbFlushes, iommuCycles, copyBytes, copyCycles, perRequest: { iommuCycles: per(iommuCycles), copyCycles: per(copyCycles) } };
 }

@@ -827,7 +827,7 @@ export class Simulation {
       cpu: { profile: cpu.id, label: cpu.label, clockGHz: cpu.clockGHz },
       domains: this.domains.map((d) => ({
         ...domainResults(d),
-        ...(this.io && d.io ? { io: ioResults(this.io, d, cpu.clockGHz) } : {}),
+        ...(this.io && d.io ? { io: ioResults(this.io, d, cpu.clockGHz, this.xen.costs) } : {}),
         ...(this.integrity && d.host === 'source' ? { integrity: this.integrity.check(d) } : {}),
         ...(t ? { host: d.host } : {}),
         ...(d.migration ? { migration: d.migration } : {}),

@@ -1,5 +1,5 @@
 /**
- * Long fuzzing campaigns: npm run fuzz -- --steps N [--seed S] [--mode pv|shadow|hap|all|io] [--min-length L]
+ * Long fuzzing campaigns: npm run fuzz -- --steps N [--seed S] [--mode pv|shadow|hap|all|io|iommu] [--min-length L]
  * Runs random step sequences with the auditor after every step until N steps have run, reports
  * steps per second, and on a failure prints the shrunk counterexample (for PV, as an attack-lab
  * scenario you can save and run with `lab run`).
@@ -12,6 +12,7 @@
 import fc from 'fast-check';
 import { kernelOpArb, pvScenario, runKernelOps, runPvSteps, stepArb } from './harness.js';
 import { IoFuzzFailure, runIoFuzz } from './ioHarness.js';
+import { IommuFuzzFailure, runIommuFuzz } from './iommuHarness.js';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(name);
@@ -22,8 +23,8 @@ const target = Number(arg('--steps', '100000'));
 const seed = Number(arg('--seed', String(Date.now() % 1e9)));
 const mode = arg('--mode', 'all');
 const minLength = Number(arg('--min-length', '150'));
-if (!Number.isInteger(target) || target <= 0 || !Number.isInteger(seed) || !['pv', 'shadow', 'hap', 'all', 'io'].includes(mode) || !Number.isInteger(minLength) || minLength < 1) {
-  console.error('usage: npm run fuzz -- --steps N [--seed S] [--mode pv|shadow|hap|all|io] [--min-length L]');
+if (!Number.isInteger(target) || target <= 0 || !Number.isInteger(seed) || !['pv', 'shadow', 'hap', 'all', 'io', 'iommu'].includes(mode) || !Number.isInteger(minLength) || minLength < 1) {
+  console.error('usage: npm run fuzz -- --steps N [--seed S] [--mode pv|shadow|hap|all|io|iommu] [--min-length L]');
   process.exit(2);
 }
 
@@ -44,6 +45,25 @@ if (mode === 'io') {
   }
   const secs = (performance.now() - t0) / 1000;
   console.log(`${done} hostile I/O steps in ${secs.toFixed(1)} s, audit after every step, no invariant broken (seeds from ${seed})`);
+  process.exit(0);
+}
+// --mode iommu: malicious device owners with the IOMMU on (iommuHarness.ts), one seed per 1000 steps.
+if (mode === 'iommu') {
+  const t0 = performance.now();
+  let done = 0;
+  for (let s = seed; done < target; s++) {
+    const steps = Math.min(1000, target - done);
+    try {
+      const r = runIommuFuzz({ seed: s, steps });
+      done += steps;
+      console.error(`seed ${s}: ${steps} steps, ${r.refused} transfers refused (${r.faults} faults), ${r.allowed} onto the owner's own or granted frames`);
+    } catch (e) {
+      console.error(e instanceof IommuFuzzFailure ? `${e.message}\nrerun: HYPERLAB_IOMMU_FUZZ_SEED=${s} HYPERLAB_IOMMU_FUZZ_STEPS=${steps} npx vitest run --project unit test/fuzz/iommuFuzz.test.ts` : String(e));
+      process.exit(1);
+    }
+  }
+  const secs = (performance.now() - t0) / 1000;
+  console.log(`${done} IOMMU fuzz steps in ${secs.toFixed(1)} s, audit after every step, no invariant broken (seeds from ${seed})`);
   process.exit(0);
 }
 const pvLength = { minLength, maxLength: minLength > 1 ? minLength + 50 : 40 };

@@ -53,6 +53,9 @@ const EXPECTED_COUNTERS: [string, string][] = [
   ['GrantCopies', 'grantCopies'],
   ['GrantCopyBytes', 'grantCopyBytes'],
   ['GrantTransfers', 'grantTransfers'],
+  ['IommuMaps', 'iommuMaps'],
+  ['IommuUnmaps', 'iommuUnmaps'],
+  ['IotlbFlushes', 'iotlbFlushes'],
 ];
 
 /** Xen's hypercall names (xen/include/public/xen.h: __HYPERVISOR_mmu_update …). */

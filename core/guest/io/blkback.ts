@@ -62,8 +62,18 @@ export interface BlkbackCosts {
   response: number;
 }
 
+/**
+ * Linux xen-blkback's xen_blkif_max_pgrants (drivers/block/xen-blkback/blkback.c, module
+ * parameter max_persistent_grants, default 1056): grants a backend keeps mapped persistently per
+ * ring. Beyond it this blkback maps a grant for one request, as without the feature (Linux
+ * instead purges the least recently used; a 32-slot ring of 11-segment requests needs only 352).
+ */
+export const BLKBACK_MAX_PERSISTENT_GRANTS = 1056;
+
 export interface BlkbackStats {
   requests: number;
+  /** Segments served through a grant already mapped persistently (no map, no unmap). */
+  persistentHits: number;
   errors: number;
   grantMaps: number;
   grantUnmaps: number;
@@ -79,7 +89,7 @@ interface SegmentMapping {
 
 export class Blkback {
   state: XenbusState = XenbusStateUnknown;
-  readonly stats: BlkbackStats = { requests: 0, errors: 0, grantMaps: 0, grantUnmaps: 0, notifies: 0 };
+  readonly stats: BlkbackStats = { requests: 0, persistentHits: 0, errors: 0, grantMaps: 0, grantUnmaps: 0, notifies: 0 };
   private ring: BackRing | null = null;
   private ringHandle = -1;
   /** Where the ring is mapped: a grant page of the kernel (xenbus_map_ring_valloc's address), -1 when not. */
@@ -87,6 +97,10 @@ export class Blkback {
   private port = -1;
   private inFlight = 0;
   private closed = false;
+  /** Both ends advertised `feature-persistent` (decided at each connect_ring). */
+  usePersistent = false;
+  /** Grants mapped persistently on this connection (Linux's persistent_gnts tree): gref → mapping. */
+  private readonly persistentGnts = new Map<number, SegmentMapping>();
 
   constructor(
     private readonly env: XenIoEnv,
@@ -96,6 +110,12 @@ export class Blkback {
     readonly frontendDir: string,
     private readonly disk: BlockDriver,
     private readonly costs: BlkbackCosts,
+    /**
+     * Offer `feature-persistent` (blkif.h; Linux xen-blkback's `feature_persistent` module
+     * parameter): a frontend that offers it too grants a fixed pool of pages once, and we keep
+     * each mapped for the whole connection instead of mapping and unmapping per request.
+     */
+    readonly persistent = false,
   ) {}
 
   /** xen_blkbk_probe + the hotplug script's work: features, size, then InitWait. */
@@ -154,6 +174,9 @@ export class Blkback {
       return;
     }
     ring.reqCons = ring.rspProdPvt = rspProd;
+    // connect_ring reads the frontend's feature-persistent; connect() publishes ours.
+    this.usePersistent = this.persistent && env.xs.read(`${this.frontendDir}/feature-persistent`) === '1';
+    env.xs.write(`${this.dir}/feature-persistent`, this.persistent ? '1' : '0');
     const port = env.evtchn.bindInterdomain(this.frontendId, remotePort);
     if (port < 0) {
       this.unmapRing(m.handle, addr);
@@ -176,6 +199,9 @@ export class Blkback {
     const env = this.env;
     if (this.port >= 0) env.evtchn.close(this.port);
     if (this.ringHandle >= 0) this.unmapRing(this.ringHandle, this.ringAddr);
+    // xen_blkbk_free_caches / free_persistent_gnts: every persistent mapping goes with the ring.
+    this.unmapAll([...this.persistentGnts.values()]);
+    this.persistentGnts.clear();
     this.ring = null;
     this.port = this.ringHandle = this.ringAddr = -1;
   }
@@ -243,11 +269,22 @@ export class Blkback {
     // each at a grant page as Linux's blkback does (GNTMAP_host_map); its device reaches the page
     // at that guest-physical address through the IOMMU (dmaByGpa), or by the frame's machine
     // address when there is no IOMMU remapping.
+    // With persistent grants (xen_blkbk_map with use_persistent_gnts): a grant already in the tree is
+    // used as it is; a new one is mapped writable (the pool serves reads and writes alike) and kept
+    // while there is room, else mapped for this request only.
     const hostMap = env.autoTranslated;
-    const flags = (hostMap ? GNTMAP_host_map : GNTMAP_device_map) | (op === BLKIF_OP_WRITE ? GNTMAP_readonly : 0);
+    const persistent = this.usePersistent;
+    const flags = (hostMap ? GNTMAP_host_map : GNTMAP_device_map) | (op === BLKIF_OP_WRITE && !persistent ? GNTMAP_readonly : 0);
     const handles: SegmentMapping[] = [];
     const segments: { busAddr: number; bytes: number }[] = [];
     for (const s of req.segs) {
+      const kept = persistent ? this.persistentGnts.get(s.gref) : undefined;
+      if (kept) {
+        this.stats.persistentHits++;
+        const bus = hostMap && env.dmaByGpa ? kept.hostAddr : kept.devBusAddr;
+        segments.push({ busAddr: bus + s.firstSect * SECTOR_BYTES, bytes: (s.lastSect - s.firstSect + 1) * SECTOR_BYTES });
+        continue;
+      }
       const hostAddr = hostMap ? env.grantPages.alloc() : -1;
       const m = env.gnttab.mapGrantRef({ dom: this.frontendId, ref: s.gref, flags, ...(hostMap ? { hostAddr } : {}) });
       if (m.status !== GNTST_okay) {
@@ -257,7 +294,9 @@ export class Blkback {
         return this.respond(req.id, op, BLKIF_RSP_ERROR);
       }
       this.stats.grantMaps++;
-      handles.push({ handle: m.handle, devBusAddr: m.devBusAddr, hostAddr });
+      const mapping = { handle: m.handle, devBusAddr: m.devBusAddr, hostAddr };
+      if (persistent && this.persistentGnts.size < BLKBACK_MAX_PERSISTENT_GRANTS) this.persistentGnts.set(s.gref, mapping);
+      else handles.push(mapping);
       const bus = hostMap && env.dmaByGpa ? hostAddr : m.devBusAddr;
       segments.push({ busAddr: bus + s.firstSect * SECTOR_BYTES, bytes: (s.lastSect - s.firstSect + 1) * SECTOR_BYTES });
     }

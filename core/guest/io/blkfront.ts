@@ -57,6 +57,14 @@ export interface BlkIo {
 interface Shadow {
   io: BlkIo;
   grefs: number[];
+  /** With persistent grants: the pool pages the data went through, by segment. */
+  pool?: PersistentGrant[];
+}
+
+/** A page of the persistent pool and the grant that lends it to the backend for as long as we are connected. */
+interface PersistentGrant {
+  pfn: number;
+  ref: number;
 }
 
 /** The costs blkfront's work is charged at (the kernel's cost table). */
@@ -67,6 +75,8 @@ export interface BlkfrontCosts {
   grant: number;
   /** Handling one response (ending its grants, completing the I/O). */
   complete: number;
+  /** A kernel memcpy of one 4 KiB page (persistent grants: data into or out of a pool page). */
+  copyPage?: number;
 }
 
 export interface BlkfrontStats {
@@ -82,11 +92,20 @@ export interface BlkfrontStats {
   /** Grants the frontend could not end because the backend still had them mapped. */
   grantsStillMapped: number;
   notifies: number;
+  /** Pages copied into (writes) or out of (reads) persistently granted pages, and the cycles they cost. */
+  copies: number;
+  copyCycles: number;
 }
 
 export class Blkfront {
   state: XenbusState = XenbusStateInitialising;
-  readonly stats: BlkfrontStats = { requests: 0, responses: 0, errors: 0, reconnects: 0, reconnectCycles: [], reissued: 0, grantsIssued: 0, grantsStillMapped: 0, notifies: 0 };
+  readonly stats: BlkfrontStats = { requests: 0, responses: 0, errors: 0, reconnects: 0, reconnectCycles: [], reissued: 0, grantsIssued: 0, grantsStillMapped: 0, notifies: 0, copies: 0, copyCycles: 0 };
+  /** Both ends advertised `feature-persistent`: data goes through the persistent pool (decided at each connect). */
+  usePersistent = false;
+  /** Persistent grants not carrying a request now (Linux's rinfo->grants list). */
+  private readonly freeGrants: PersistentGrant[] = [];
+  /** Every persistent grant issued on this connection. */
+  private readonly persistentGrants: PersistentGrant[] = [];
   /** Sectors of the disk, from the backend (0 until connected). */
   sectors = 0;
   /** I/Os waiting for the ring (or for a backend). */
@@ -108,6 +127,12 @@ export class Blkfront {
     readonly dir: string,
     readonly vdev: string,
     private readonly costs: BlkfrontCosts,
+    /**
+     * Advertise `feature-persistent` (blkif.h; Linux xen-blkfront's `feature_persistent` module
+     * parameter): reuse a pool of pages granted once for the whole connection, copying each
+     * request's data through them, instead of granting the request's own pages each time.
+     */
+    readonly persistent = false,
   ) {}
 
   /** blkfront_probe: Initialising, and watch the node naming our backend. */
@@ -145,13 +170,20 @@ export class Blkfront {
       const io = this.queue.shift()!;
       const id = this.nextId++;
       const grefs: number[] = [];
-      for (const pfn of io.pfns) {
+      const pool = this.usePersistent ? io.pfns.map(() => this.getGrant()) : undefined;
+      io.pfns.forEach((pfn, i) => {
+        if (pool) {
+          // blkif_setup_rw_req_grant: a write's data is copied into the persistent page first.
+          if (io.op === 'write') this.copyPage(pfn, pool[i]!.pfn);
+          grefs.push(pool[i]!.ref);
+          return;
+        }
         const ref = this.env.grants.grantForeignAccess(this.backendId, this.env.grantFrame(pfn), io.op === 'write');
         if (ref < 0) throw new Error(`${this.vdev}: grant table full`);
         grefs.push(ref);
         this.stats.grantsIssued++;
         this.env.charge(this.costs.grant);
-      }
+      });
       writeBlkifRequest(this.ring!.page, ring.nextRequest(), {
         operation: io.op === 'read' ? BLKIF_OP_READ : io.op === 'write' ? BLKIF_OP_WRITE : BLKIF_OP_FLUSH_DISKCACHE,
         handle: 0,
@@ -160,7 +192,7 @@ export class Blkfront {
         segs: grefs.map((gref) => ({ gref, firstSect: 0, lastSect: SECTORS_PER_PAGE - 1 })),
       });
       ring.produced();
-      this.shadow.set(id, { io, grefs });
+      this.shadow.set(id, pool ? { io, grefs, pool } : { io, grefs });
       this.stats.requests++;
       this.env.charge(this.costs.request);
       queued++;
@@ -182,9 +214,15 @@ export class Blkfront {
         const s = this.shadow.get(r.id);
         if (!s) continue; // a response to nothing we sent: Linux warns and drops it
         this.shadow.delete(r.id);
-        for (const ref of s.grefs) {
-          this.endGrant(ref);
-          this.env.charge(this.costs.grant);
+        if (s.pool) {
+          // blkif_completion: a read's data is copied out of the persistent pages; they go back to the pool.
+          if (s.io.op === 'read' && r.status === BLKIF_RSP_OKAY) s.pool.forEach((g, i) => this.copyPage(g.pfn, s.io.pfns[i]!));
+          this.freeGrants.push(...s.pool);
+        } else {
+          for (const ref of s.grefs) {
+            this.endGrant(ref);
+            this.env.charge(this.costs.grant);
+          }
         }
         this.stats.responses++;
         if (r.status !== BLKIF_RSP_OKAY) this.stats.errors++;
@@ -247,6 +285,8 @@ export class Blkfront {
     xs.write(`${this.dir}/ring-ref`, String(this.ringRef));
     xs.write(`${this.dir}/event-channel`, String(this.port));
     xs.write(`${this.dir}/protocol`, 'x86_64-abi');
+    // talk_to_blkback: "feature-persistent" in our directory (blkif.h, frontend-side feature).
+    xs.write(`${this.dir}/feature-persistent`, this.persistent ? '1' : '0');
     switchState(xs, this.dir, (this.state = XenbusStateInitialised));
     env.log(`blkfront: ${this.vdev}: ring-ref ${this.ringRef}, event-channel ${this.port}, backend ${this.backendDir}`);
     // The backend may already be Connected (it saw Initialised before our watch fired).
@@ -257,6 +297,8 @@ export class Blkfront {
   private connect(): void {
     const xs = this.env.xs;
     this.sectors = Number(xs.read(`${this.backendDir}/sectors`) ?? 0);
+    // blkfront_gather_backend_features: persistent grants only when the backend offers them too.
+    this.usePersistent = this.persistent && xs.read(`${this.backendDir}/feature-persistent`) === '1';
     switchState(xs, this.dir, (this.state = XenbusStateConnected));
     if (this.everConnected) {
       this.stats.reconnects++;
@@ -277,8 +319,14 @@ export class Blkfront {
   private disconnect(): void {
     const env = this.env;
     const pending = [...this.shadow.entries()].sort((a, b) => a[0] - b[0]);
-    for (const [, s] of pending) for (const ref of s.grefs) this.endGrant(ref);
+    for (const [, s] of pending) if (!s.pool) for (const ref of s.grefs) this.endGrant(ref);
     this.shadow.clear();
+    // blkif_free: every persistent grant ended and its page freed (a new connection grants afresh).
+    for (const g of this.persistentGrants) {
+      this.endGrant(g.ref);
+      env.freePage(g.pfn);
+    }
+    this.persistentGrants.length = this.freeGrants.length = 0;
     this.queue.unshift(...pending.map(([, s]) => s.io));
     this.stats.reissued += pending.length;
     if (this.port >= 0) env.evtchn.close(this.port);
@@ -304,6 +352,31 @@ export class Blkfront {
     if (this.ring) this.disconnect();
     this.backendDir = null;
     this.env.log(`blkfront: ${this.vdev}: removed; ${this.queue.length} requests never completed`);
+  }
+
+  /** get_grant: a free persistent grant, or a fresh page granted read-write (the pool grows to what the ring holds). */
+  private getGrant(): PersistentGrant {
+    const free = this.freeGrants.pop();
+    if (free) return free;
+    const pfn = this.env.allocPage();
+    const ref = this.env.grants.grantForeignAccess(this.backendId, this.env.grantFrame(pfn), false);
+    if (ref < 0) throw new Error(`${this.vdev}: grant table full`);
+    this.stats.grantsIssued++;
+    this.env.charge(this.costs.grant);
+    const g = { pfn, ref };
+    this.persistentGrants.push(g);
+    return g;
+  }
+
+  /** memcpy of one page between two of our pages, through the direct map. */
+  private copyPage(from: number, to: number): void {
+    const src = this.env.page(from);
+    const dst = this.env.page(to);
+    new Uint8Array(dst.buffer, dst.byteOffset, 4096).set(new Uint8Array(src.buffer, src.byteOffset, 4096));
+    const c = this.costs.copyPage ?? 0;
+    this.env.charge(c);
+    this.stats.copies++;
+    this.stats.copyCycles += c;
   }
 
   /**

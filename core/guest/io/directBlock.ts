@@ -22,7 +22,7 @@ export class DirectBlock {
 
   constructor(
     private readonly env: XenIoEnv,
-    private readonly driver: BlockDriver,
+    readonly driver: BlockDriver,
     private readonly costs: DirectBlockCosts,
   ) {
     this.sectors = driver.sectors;

@@ -313,18 +313,27 @@ export class XenIommu {
       if (present && was === e.lo && mem.readHi(table, index) === e.hi) return;
       mem.write(table, index, e.lo, e.hi);
       dom.maps++;
-      if (charge && d) d.counters.c[C.CycHv] += this.xen.costs.iommuMap;
+      if (charge && d) {
+        d.counters.c[C.CycHv] += this.xen.costs.iommuMap;
+        d.counters.c[C.IommuMaps]++;
+      }
     } else {
       if (!present) return;
       mem.write(table, index, 0, 0);
       dom.unmaps++;
-      if (charge && d) d.counters.c[C.CycHv] += this.xen.costs.iommuUnmap;
+      if (charge && d) {
+        d.counters.c[C.CycHv] += this.xen.costs.iommuUnmap;
+        d.counters.c[C.IommuUnmaps]++;
+      }
     }
     if (present) {
       this.hw.invalidateIotlbPages(dom.domid, dfn * PAGE_SIZE, 0);
       this.iotlbFlushes++;
       dom.flushes++;
-      if (charge && d) d.counters.c[C.CycHv] += this.xen.costs.iotlbFlush;
+      if (charge && d) {
+        d.counters.c[C.CycHv] += this.xen.costs.iotlbFlush;
+        d.counters.c[C.IotlbFlushes]++;
+      }
     }
   }
 

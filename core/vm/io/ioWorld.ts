@@ -453,6 +453,7 @@ export class IoWorld {
         io.vifs.splice(i, 1);
       }
     }
+    if (io.direct && io.direct.driver === io.drivers.get(id)) delete io.direct;
     io.drivers.delete(id);
     const port = this.pirqPort.get(id);
     if (port !== undefined && port >= 0) {
@@ -640,8 +641,10 @@ export class IoWorld {
       cqDoorbell: (head) => disk.ringCqDoorbell(head),
     }, { command: IO_PATH_COSTS.nvmeCommand, interrupt: IO_PATH_COSTS.nvmeInterrupt });
     io.drivers.set(disk.id, driver);
+    // The kernel's block layer on its own disk: bare metal, or a Xen domain that owns the disk by
+    // passthrough (its DMA through its IOMMU table); the first disk it owns, as on bare metal.
+    io.direct ??= new DirectBlock(io.env, driver, { request: IO_PATH_COSTS.frontRequest, complete: IO_PATH_COSTS.frontComplete });
     if (native) {
-      io.direct ??= new DirectBlock(io.env, driver, { request: IO_PATH_COSTS.frontRequest, complete: IO_PATH_COSTS.frontComplete });
       vm.kernel.log.push(`nvme ${fnBdf(disk.bdf)}: ${disk.sizeMiB} MiB, volatile write cache ${disk.writeCache ? 'on' : 'off'}, MSI vector ${pirq}`);
     } else {
       this.handlers.get(vm.domid)!.set(port, driver.interrupt);
@@ -660,7 +663,7 @@ export class IoWorld {
     this.mkdirWithPerms(dir, xsPerms(fe.domid, 'n'));
     this.dom0Xs.write(`${dir}/virtual-device`, String(xvdDevid(vd.vdev)));
     this.dom0Xs.write(`${dir}/device-type`, 'disk');
-    const front = new Blkfront(fe.io!.env, dir, vd.vdev, { request: IO_PATH_COSTS.frontRequest, grant: IO_PATH_COSTS.grant, complete: IO_PATH_COSTS.frontComplete });
+    const front = new Blkfront(fe.io!.env, dir, vd.vdev, { request: IO_PATH_COSTS.frontRequest, grant: IO_PATH_COSTS.grant, complete: IO_PATH_COSTS.frontComplete, copyPage: this.xen.costs.copyPage }, vd.persistent ?? false);
     const disk: VmDisk = { vdev: vd.vdev, device: vd.device, backend, front };
     io.disks.push(disk);
     this.post(fe.domid, () => front.start());
@@ -693,7 +696,7 @@ export class IoWorld {
       be.kernel.log.push(`blkback: ${bdir}: device ${d.device} has no driver in this domain`);
       return;
     }
-    const back = new Blkback(be.io!.env, bdir, fe.domid, fdir, driver, { request: IO_PATH_COSTS.backRequest, response: IO_PATH_COSTS.backResponse });
+    const back = new Blkback(be.io!.env, bdir, fe.domid, fdir, driver, { request: IO_PATH_COSTS.backRequest, response: IO_PATH_COSTS.backResponse }, d.front.persistent);
     be.io!.backends.push(back);
     this.post(be.domid, () => back.start());
   }
