@@ -46,6 +46,26 @@ export interface DomainResults {
   integrity?: { framesChecked: number; framesCorrupted: number };
   /** Pages Xen was asked to move (timeline relocate, xl debug-relocate): requested, moved, refused. */
   relocation?: { requested: number; moved: number; refused: number };
+  /** Under `kvm`: the guest's qemu process and what KVM did for it in the host (core/hv/kvm/). */
+  kvm?: KvmResults;
+}
+
+export interface KvmResults {
+  /** The qemu-system-x86_64 process whose memory is the guest's RAM. */
+  qemuPid: number;
+  cmdline: string;
+  /** Pages of guest RAM resident in qemu (host page-table leaves present), in 4 KiB pages. */
+  rssPages: number;
+  /** The memory slot (struct kvm_memory_slot): base_gfn, npages, userspace_addr. */
+  memslot: { baseGfn: number; npages: number; userspaceAddr: number };
+  /** kvm_faultin_pfn calls (one per EPT violation, or per shadow entry built). */
+  faultins: number;
+  /** Of which get_user_pages had to fault the page into qemu first (handle_mm_fault). */
+  hostPageFaults: number;
+  /** Host page-table entries KVM read for them. */
+  hostWalkRefs: number;
+  /** Cycles in the host kernel for them (included in cycles.hypervisor: KVM is part of the host kernel). */
+  hostCycles: number;
 }
 
 export interface TimelineRecord {
