@@ -141,6 +141,59 @@ interface IoDomain {
   victim?: string;
 }
 
+/** Under `kvm`, who serves a virtual device: qemu (default), or for a vif the host's vhost-net. */
+export const VIRTIO_BACKENDS = ['qemu', 'vhost'] as const;
+export type VirtioBackend = (typeof VIRTIO_BACKENDS)[number];
+
+/**
+ * Devices under KVM: the machine's devices belong to the host (its kernel drives them), so a
+ * guest owns none (no pci); its disks and vifs are virtio functions of its qemu, each on a machine
+ * device of the right kind, a disk backing one guest's disk.
+ */
+function kvmDeviceProblems(domains: IoDomain[], byId: Map<string, DeviceConfig>): IoProblem[] {
+  const out: IoProblem[] = [];
+  const backing = new Map<string, string>();
+  domains.forEach((d, i) => {
+    if (d.pci?.length) {
+      out.push({ path: `domains[${i}].pci`, message: 'under KVM the host kernel drives the machine\'s devices (device passthrough, VFIO, is not modelled): give the guest a virtio disk ("disks") instead' });
+    }
+    const vdevs = new Set<string>();
+    d.disks?.forEach((vd, j) => {
+      const at = (f: string) => `domains[${i}].disks[${j}].${f}`;
+      if (vdevs.has(vd.vdev)) out.push({ path: at('vdev'), message: `${vd.vdev} is already one of ${d.name ?? 'this domain'}'s disks` });
+      vdevs.add(vd.vdev);
+      if (vd.backend === 'vhost') out.push({ path: at('backend'), message: 'vhost serves network devices only (vhost-net); a disk is served by qemu: use "qemu" or leave backend out' });
+      else if (vd.backend !== undefined && vd.backend !== 'qemu') out.push({ path: at('backend'), message: `under KVM a disk's backend is "qemu" (the default), not a domain ("${vd.backend}"): there is no dom0 or driver domain` });
+      const dev = byId.get(vd.device);
+      if (!dev || dev.kind !== 'disk') {
+        const disks = [...byId.values()].filter((x) => x.kind === 'disk').map((x) => x.id);
+        out.push({ path: at('device'), message: `no disk device "${vd.device}" in machine.devices; disks: ${disks.join(', ') || '(none: add {"id": "disk0", "kind": "disk"})'}` });
+        return;
+      }
+      const user = backing.get(dev.id);
+      if (user !== undefined) out.push({ path: at('device'), message: `device "${dev.id}" already holds ${user}'s image: one guest's disk per device; add a disk to machine.devices` });
+      backing.set(dev.id, `${d.name ?? `domains[${i}]`}`);
+    });
+    d.vifs?.forEach((vf, j) => {
+      if (!vf) return;
+      const at = (f: string) => `domains[${i}].vifs[${j}].${f}`;
+      if (vf.backend !== undefined && !VIRTIO_BACKENDS.includes(vf.backend as VirtioBackend)) {
+        out.push({ path: at('backend'), message: `under KVM a vif's backend is "qemu" (the default) or "vhost" (vhost-net in the host kernel), not a domain ("${vf.backend}")` });
+        return;
+      }
+      out.push({ path: `domains[${i}].vifs`, message: 'virtio-net under KVM is not built yet (virtio-blk is): use hypervisor "xen" for the network workloads' });
+    });
+    if (d.workloadKind === 'disk-io' && !d.disks?.length) {
+      out.push({ path: `domains[${i}].workload`, message: 'the disk-io workload needs a virtual disk: add "disks": [{"device": "<a disk device id>"}] (a virtio-blk disk served by qemu)' });
+    }
+    if (d.workloadKind === 'rogue-dma') out.push({ path: `domains[${i}].workload`, message: 'the rogue-dma workload is one domain attacking another: it needs hypervisor "xen"' });
+    if ((d.workloadKind === 'net-stream' || d.workloadKind === 'net-rr') && !d.vifs?.length) {
+      out.push({ path: `domains[${i}].workload`, message: `the ${d.workloadKind} workload needs a vif, and virtio-net under KVM is not built yet: use hypervisor "xen"` });
+    }
+  });
+  return out;
+}
+
 /**
  * The I/O checks a schema cannot express: devices unique, each owned at most once, every disk
  * backed by an existing disk device that its backend domain owns, actions on known domains.
@@ -175,11 +228,29 @@ export function ioProblems(
     const c = canonicalBdf(ref);
     return c === null ? undefined : seenBdf.get(c);
   };
-  if (hv === 'kvm' && (devices.some(Boolean) || domains.some((d) => d.pci?.length || d.disks?.length || d.vifs?.length))) {
-    const p = devices.length ? 'machine.devices' : `domains[${domains.findIndex((d) => d.pci?.length || d.disks?.length || d.vifs?.length)}]`;
-    out.push({ path: p, message: 'devices under KVM (virtio served by qemu) are not built yet: use hypervisor "xen", or "none" for the native baseline' });
+  if (hv === 'kvm') {
+    out.push(...kvmDeviceProblems(domains, byId));
+    const kvmNames = new Map<string, IoDomain>();
+    for (const d of domains) if (d.name !== undefined) kvmNames.set(d.name, d);
+    timeline.forEach((t, i) => {
+      if (!t) return;
+      const at = (f: string) => `timeline[${i}].${f}`;
+      if (!kvmNames.has(t.domain)) out.push({ path: at('domain'), message: `no domain named "${t.domain}"; domains: ${[...kvmNames.keys()].join(', ')}` });
+      out.push(...hotplugEntryProblems(t, at, { hv, byId, resolve, names: kvmNames, bdfOf }));
+    });
     return out;
   }
+  // Virtio backends are KVM's: under Xen a backend names a domain (unless one is called that).
+  const domainNames = new Set(domains.map((d) => d.name));
+  domains.forEach((d, i) => {
+    for (const [k, list] of [['disks', d.disks], ['vifs', d.vifs]] as const) {
+      list?.forEach((x, j) => {
+        if (x?.backend !== undefined && VIRTIO_BACKENDS.includes(x.backend as VirtioBackend) && !domainNames.has(x.backend)) {
+          out.push({ path: `domains[${i}].${k}[${j}].backend`, message: `"${x.backend}" is a KVM virtio backend; under Xen the backend is a domain running ${k === 'disks' ? 'blkback' : 'netback'} (default dom0): name a domain, or use hypervisor "kvm"` });
+        }
+      });
+    }
+  });
   // Bare metal: the one native domain drives the devices itself; there is no backend to serve a virtual disk.
   if (hv === 'none') {
     domains.forEach((d, i) => {

@@ -66,6 +66,24 @@ export interface KvmResults {
   hostWalkRefs: number;
   /** Cycles in the host kernel for them (included in cycles.hypervisor: KVM is part of the host kernel). */
   hostCycles: number;
+  /**
+   * The virtio path on the host's side (all of it included in cycles.hypervisor, split here):
+   * notifies that exited into KVM's ioeventfd, irqfd injections, the host's device interrupts,
+   * host context switches, qemu's system calls, data copies, qemu's own first touches of guest
+   * RAM, and cycles in KVM, the host kernel and qemu.
+   */
+  io: {
+    notifies: number;
+    irqfdInjections: number;
+    hostInterrupts: number;
+    hostContextSwitches: number;
+    syscalls: number;
+    copies: number;
+    qemuPageFaults: number;
+    kvmCycles: number;
+    hostKernelCycles: number;
+    qemuCycles: number;
+  };
 }
 
 export interface TimelineRecord {

@@ -856,6 +856,7 @@ function kvmResults(d: Vm): { kvm?: KvmResults } {
       rssPages: q.proc.mm.rssPages,
       memslot: { baseGfn: slot.baseGfn, npages: slot.npages, userspaceAddr: slot.userspaceAddr },
       ...q.stats,
+      io: { ...q.io },
     },
   };
 }

@@ -42,6 +42,30 @@ export interface KvmVmStats {
   hostCycles: number;
 }
 
+/** The virtio path of one guest (results' kvm.io): what each request cost on the host's side. */
+export interface KvmIoStats {
+  /** Queue notifies that exited (EXIT_REASON_IO_INSTRUCTION) and were turned into an ioeventfd signal by KVM. */
+  notifies: number;
+  /** Completions injected into the guest through an irqfd. */
+  irqfdInjections: number;
+  /** Interrupts the host's own device drivers took for this guest's I/O. */
+  hostInterrupts: number;
+  /** Host context switches: qemu's I/O thread (or the vhost worker) woken, and back. */
+  hostContextSwitches: number;
+  /** System calls qemu made on the guest's behalf (preadv/pwritev/fdatasync, tap read/write). */
+  syscalls: number;
+  /** Data copies between guest buffers and host buffers (by qemu or vhost: virtio-net). */
+  copies: number;
+  /** Pages of guest RAM qemu itself touched first (its own page faults). */
+  qemuPageFaults: number;
+  /** Cycles: KVM (exits, ioeventfd, irqfd), the host kernel (syscalls, block layer, drivers, network stack), qemu (device emulation). */
+  kvmCycles: number;
+  hostKernelCycles: number;
+  qemuCycles: number;
+}
+
+const zeroIo = (): KvmIoStats => ({ notifies: 0, irqfdInjections: 0, hostInterrupts: 0, hostContextSwitches: 0, syscalls: 0, copies: 0, qemuPageFaults: 0, kvmCycles: 0, hostKernelCycles: 0, qemuCycles: 0 });
+
 export interface HostProcess {
   readonly pid: number;
   /** The process name (task->comm, 15 characters at most). */
@@ -58,6 +82,7 @@ export interface QemuVm {
   readonly slots: readonly KvmMemorySlot[];
   /** Since the guest's counters last restarted (resetStats, with them). */
   readonly stats: KvmVmStats;
+  readonly io: KvmIoStats;
   resetStats(): void;
 }
 
@@ -109,8 +134,10 @@ export class KvmHost {
       proc,
       slots: [{ id: 0, baseGfn: 0, npages: pages, userspaceAddr: QEMU_RAM_HVA, flags: 0 }],
       stats: { faultins: 0, hostPageFaults: 0, hostWalkRefs: 0, hostCycles: 0 },
+      io: zeroIo(),
       resetStats() {
         Object.assign(this.stats, { faultins: 0, hostPageFaults: 0, hostWalkRefs: 0, hostCycles: 0 });
+        Object.assign(this.io, zeroIo());
       },
     };
     this.vms.set(g.domid, vm);
@@ -167,6 +194,27 @@ export class KvmHost {
     c[C.CycHv] += cycles;
     st.hostCycles += cycles;
     return w.level;
+  }
+
+  /**
+   * qemu's own load or store at guest-physical `gpa` (address_space_map on its RAM block): through
+   * the memslot's hva and qemu's page tables, faulting the page in if the guest never touched it.
+   * Returns the machine frame, or -1 outside guest RAM. No cycles: the caller charges qemu's work.
+   */
+  qemuAccess(domid: number, gpa: number): number {
+    const vm = this.vms.get(domid);
+    if (!vm) return -1;
+    const gfn = Math.floor(gpa / 4096);
+    const slot = searchMemslots(vm.slots, gfn);
+    if (!slot) return -1;
+    const hva = gfnToHvaMemslot(slot, gfn);
+    let w = vm.proc.mm.walk(hva);
+    if (w.frame < 0) {
+      if (vm.proc.mm.handleMmFault(hva) === 0) return -1;
+      vm.io.qemuPageFaults++;
+      w = vm.proc.mm.walk(hva);
+    }
+    return w.frame;
   }
 
   /**

@@ -26,7 +26,8 @@ import { GrantHostMapper, hostMappingAt } from '../../hv/mm/grantHost.js';
 import { GrantPages } from './grantPages.js';
 import { GrantTableFrontend } from '../../guest/gnttab.js';
 import { Blkback } from '../../guest/io/blkback.js';
-import { Blkfront } from '../../guest/io/blkfront.js';
+import { Blkfront, type BlkIo } from '../../guest/io/blkfront.js';
+import { attachKvmGuest, kvmGuestEnv } from './kvm/kvmIo.js';
 import type { XenIoEnv, XenbusStore } from '../../guest/io/env.js';
 import { NvmeDriver } from '../../guest/io/nvme.js';
 import { DirectBlock } from '../../guest/io/directBlock.js';
@@ -91,14 +92,24 @@ export interface VmIo {
   readonly stats: IoStats;
   readonly backends: Blkback[];
   readonly drivers: Map<string, NvmeDriver>;
-  /** On bare metal: the disk its kernel drives itself (the native baseline of the split path). */
-  direct?: DirectBlock;
+  /**
+   * On bare metal: the disk its kernel drives itself (the native baseline of the split path);
+   * under KVM: its virtio-blk disk (served by its qemu).
+   */
+  direct?: BlockFront;
   readonly vifs: VmVif[];
   readonly netbacks: Netback[];
   /** NIC id → its driver and the bridge on it, in this (owning) domain. */
   readonly nics: Map<string, { driver: E1000Driver; bridge: Bridge }>;
   /** Virtual disks and vifs removed while it ran (xl block-detach, network-detach): their counters stay in its results. */
   readonly retired: { disks: VmDisk[]; vifs: VmVif[] };
+}
+
+/** A disk as the guest's block layer submits to it: blkfront's, a directly driven one's, virtio-blk's. */
+export interface BlockFront {
+  readonly connected: boolean;
+  readonly sectors: number;
+  submit(io: BlkIo): void;
 }
 
 /** The clock the simulation keeps: now, in cycles of the machine's CPU profile. */
@@ -311,9 +322,45 @@ export class IoWorld {
     for (const port of this.xen.evtchn.takePending(domid)) hs?.get(port)?.();
   }
 
+  /** The hypervisor (KVM's host side reads it). */
+  get hv(): Hypervisor {
+    return this.xen;
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** A device's MSI (its owner's driver programs it). */
+  deviceMsi(id: string): Msi {
+    return this.msiOf.get(id)!;
+  }
+
+  /** The vector (Xen: the pirq) the lab gives a device's MSI. */
+  deviceVector(id: string): number {
+    return this.pirqOf.get(id)!;
+  }
+
   /** A domain was built (at boot or by a timeline `create`): connect it, its devices and its disks. */
   attach(vm: Vm): void {
     this.vms.set(vm.domid, vm);
+    if (this.xen.kind === 'kvm') {
+      // No xenstore, grants or event channels: its devices are virtio functions of its qemu.
+      const io: VmIo = {
+        env: kvmGuestEnv(this, vm),
+        disks: [],
+        stats: { requests: 0, bytes: 0, errors: 0, flushes: 0, latencies: [], acknowledgedWrites: 0, expected: new Map(), startedAt: -1, endedAt: -1 },
+        backends: [],
+        drivers: new Map(),
+        vifs: [],
+        netbacks: [],
+        nics: new Map(),
+        retired: { disks: [], vifs: [] },
+      };
+      vm.io = io;
+      attachKvmGuest(this, vm, io);
+      return;
+    }
     // libxl__domain_make: the domain's home, its own (the toolstack writes more there when it runs).
     if (!vm.privileged && this.xen.kind === 'xen') this.mkdirWithPerms(`/local/domain/${vm.domid}`, xsPerms(vm.domid, 'n'));
     const env = this.envFor(vm);
@@ -705,6 +752,11 @@ export class IoWorld {
    * the hypervisor destroys it.
    */
   detach(vm: Vm): void {
+    if (this.xen.kind === 'kvm') {
+      this.work.delete(vm.domid);
+      this.vms.delete(vm.domid);
+      return;
+    }
     const io = vm.io;
     if (io) for (const b of io.backends) b.shutdown();
     // Frames inside the dying domain's network path are lost; each is counted against its vif.

@@ -1,0 +1,271 @@
+/**
+ * A guest's devices under KVM: virtio-pci functions emulated by its qemu, whose disk images are
+ * the host's block devices, driven by the host kernel's own drivers (the machine's disks belong to
+ * the host). The path of one virtio-blk request:
+ *
+ *   guest virtio_blk: descriptor chain + avail ring, OUT to the notify register
+ *     → VM exit (IO_INSTRUCTION); KVM finds the ioeventfd registered on that port and signals it
+ *     → qemu's I/O thread wakes (a host context switch), pops the chain through its mapping of
+ *       guest RAM, and calls preadv/pwritev/fdatasync (a system call)
+ *     → the host block layer and NVMe driver: a command, DMA straight into the guest's pages
+ *       (O_DIRECT), an MSI on completion, the host's interrupt handler
+ *     → qemu (woken again) writes the status byte and the used ring and signals the irqfd
+ *     → KVM injects the interrupt at the guest's next VM entry; the guest's handler ends it.
+ *
+ * Host work runs on the guest's pCPU (its qemu threads share it with its vCPU thread) and is
+ * charged to the guest's hypervisor cycles, split in results kvm.io into KVM, host kernel and qemu.
+ */
+import { C, Vx } from '../../../machine/counters.js';
+import type { NvmeDisk } from '../../../machine/devices/disk.js';
+import type { KvmIoStats } from '../../../hv/kvm/kvmHost.js';
+import type { XenIoEnv } from '../../../guest/io/env.js';
+import { NvmeDriver } from '../../../guest/io/nvme.js';
+import { VirtioBlkFront } from '../../../guest/io/virtioBlk.js';
+import type { Vm } from '../../vm.js';
+import type { IoWorld, VmIo } from '../ioWorld.js';
+import { QemuVirtioBlk } from './qemuVirtioBlk.js';
+
+/**
+ * Per-request costs of the virtio path, in cycles on the modern profile's core. Linux's and qemu's
+ * paths have no published per-step breakdown the lab can cite; each is an estimate named after
+ * the Xen step it matches (IO_PATH_COSTS), so the two paths are priced alike where they do alike:
+ *  - guest request / completion: virtio_queue_rq and virtblk_done, as blkfront's (~1 µs each);
+ *  - ioeventfd: kvm_io_bus_write finding the eventfd and eventfd_signal's wake-up (~0.2 µs);
+ *  - qemu request: virtqueue_pop (the chain and address_space_map) and building the aio, as
+ *    blkback's request (~2 µs); qemu completion: the status, virtqueue_push, as blkback's response;
+ *  - host block submit / completion: the block layer under preadv/pwritev, as the native
+ *    DirectBlock path's (~1 µs each; the system call itself is the cost table's `syscall`);
+ *  - irqfd: irqfd_wakeup → kvm_set_irq and the injection at the next VM entry (~0.3 µs).
+ * The VM exit, the host's interrupt entry (faultTrap), the guest's interrupt delivery (faultTrap)
+ * and the context switches to qemu's thread and back (contextSwitch) come from the cost table.
+ */
+export const KVM_IO_COSTS = {
+  guestRequest: 3000, // IO_PATH_COSTS.frontRequest
+  guestComplete: 3000, // IO_PATH_COSTS.frontComplete
+  ioeventfd: 600,
+  qemuRequest: 6000, // IO_PATH_COSTS.backRequest
+  qemuComplete: 1000, // IO_PATH_COSTS.backResponse
+  hostSubmit: 3000, // DirectBlock's request (IO_PATH_COSTS.frontRequest)
+  hostComplete: 3000, // DirectBlock's completion (IO_PATH_COSTS.frontComplete)
+  irqfd: 1000,
+  /** The host's NVMe driver, as a Xen backend's (IO_PATH_COSTS.nvmeCommand, nvmeInterrupt). */
+  nvmeCommand: 1000,
+  nvmeInterrupt: 3000,
+} as const;
+
+/** One of the machine's disks as the host kernel drives it, and the guests whose images are on it. */
+interface HostDisk {
+  readonly driver: NvmeDriver;
+  readonly users: Vm[];
+}
+
+const hostDisks = new WeakMap<IoWorld, Map<string, HostDisk>>();
+/** The guest whose host-side work is running (its cycles are charged to it). */
+let current: { vm: Vm; io: KvmIoStats } | null = null;
+
+function runFor(vm: Vm, io: KvmIoStats, fn: () => void): void {
+  const prev = current;
+  current = { vm, io };
+  try {
+    fn();
+  } finally {
+    current = prev;
+  }
+}
+
+function chargeHost(vm: Vm, io: KvmIoStats, bucket: 'kvmCycles' | 'hostKernelCycles' | 'qemuCycles', cycles: number): void {
+  vm.counters.c[C.CycHv] += cycles;
+  io[bucket] += cycles;
+}
+
+/** The kernel environment a KVM guest's drivers get: its pages; nothing of Xen's. */
+function guestEnv(world: IoWorld, vm: Vm): XenIoEnv {
+  const mem = vm.dom.mem;
+  const p2m = vm.dom.p2m;
+  const noXen = (what: string) => (): never => {
+    throw new Error(`${vm.name}: ${what} is Xen's; a KVM guest has none (its devices are virtio, emulated by qemu)`);
+  };
+  return {
+    domid: vm.domid,
+    home: '',
+    autoTranslated: true,
+    evtchn: { allocUnbound: noXen('an event channel'), bindInterdomain: noXen('an event channel'), bindPirq: noXen('a pirq'), send: noXen('an event channel'), close: noXen('an event channel'), onPort: noXen('an event channel') },
+    grants: { grantForeignTransfer: noXen('a grant table'), endForeignTransfer: noXen('a grant table'), grantForeignAccess: noXen('a grant table'), endForeignAccess: noXen('a grant table'), freeRef: noXen('a grant table') },
+    gnttab: { mapGrantRef: noXen('a grant table'), unmapGrantRef: noXen('a grant table'), copy: noXen('a grant table') },
+    xs: { read: () => null, write: noXen('xenstore'), rm: noXen('xenstore'), watch: noXen('xenstore'), unwatch: noXen('xenstore') },
+    flip: null,
+    page: (pfn) => mem.bytes(p2m[pfn]!),
+    mappedPage: noXen('a grant mapping'),
+    grantPages: { alloc: noXen('a grant page'), free: noXen('a grant page') },
+    hostPage: noXen('a grant host mapping'),
+    busAddr: (pfn) => pfn * 4096,
+    grantFrame: (pfn) => pfn,
+    allocPage: () => vm.kernel.allocPage(true),
+    freePage: (pfn) => vm.kernel.freePage(pfn),
+    charge: (cycles) => {
+      vm.counters.c[C.CycGuest] += cycles;
+    },
+    now: () => world.now(),
+    log: (line) => {
+      vm.kernel.log.push(line);
+    },
+  };
+}
+
+/** The host kernel's environment for its own drivers: its pages are machine frames (its direct map). */
+function hostEnv(world: IoWorld): XenIoEnv {
+  const base = guestEnvFree();
+  const xen = world.hv;
+  return {
+    ...base,
+    page: (pfn) => xen.mem.bytes(pfn),
+    busAddr: (pfn) => pfn * 4096,
+    allocPage: () => {
+      const m = xen.allocXenFrame();
+      xen.mem.scrub(m);
+      return m;
+    },
+    charge: (cycles) => {
+      if (current) chargeHost(current.vm, current.io, 'hostKernelCycles', cycles);
+    },
+    now: () => world.now(),
+    log: () => {},
+  };
+}
+
+function guestEnvFree(): XenIoEnv {
+  const no = (): never => {
+    throw new Error('the KVM host kernel has no Xen interfaces');
+  };
+  return {
+    domid: -1,
+    home: '',
+    autoTranslated: false,
+    evtchn: { allocUnbound: no, bindInterdomain: no, bindPirq: no, send: no, close: no, onPort: no },
+    grants: { grantForeignTransfer: no, endForeignTransfer: no, grantForeignAccess: no, endForeignAccess: no, freeRef: no },
+    gnttab: { mapGrantRef: no, unmapGrantRef: no, copy: no },
+    xs: { read: () => null, write: no, rm: no, watch: no, unwatch: no },
+    flip: null,
+    page: no,
+    mappedPage: no,
+    grantPages: { alloc: no, free: no },
+    hostPage: no,
+    busAddr: no,
+    grantFrame: no,
+    allocPage: no,
+    freePage: no,
+    charge: no,
+    now: no,
+    log: no,
+  };
+}
+
+/** The host's NVMe driver for `disk` (bound once, at the first guest whose image is on it), its MSI handled by the host. */
+function hostDisk(world: IoWorld, disk: NvmeDisk): HostDisk {
+  let m = hostDisks.get(world);
+  if (!m) hostDisks.set(world, (m = new Map()));
+  const have = m.get(disk.id);
+  if (have) return have;
+  disk.config.command |= 0x6; // Memory Space + Bus Master Enable
+  const driver = new NvmeDriver(hostEnv(world), {
+    lbaBytes: 4096,
+    sizeBytes: disk.sizeMiB * 1024 * 1024,
+    volatileWriteCache: disk.writeCache,
+    createIoQueues: (sq, cq, depth) => disk.createIoQueues(Math.floor(sq / 4096), Math.floor(cq / 4096), depth),
+    sqDoorbell: (tail) => disk.ringSqDoorbell(tail),
+    cqDoorbell: (head) => disk.ringCqDoorbell(head),
+  }, { command: KVM_IO_COSTS.nvmeCommand, interrupt: KVM_IO_COSTS.nvmeInterrupt });
+  const hd: HostDisk = { driver, users: [] };
+  const msi = world.deviceMsi(disk.id);
+  msi.program(0xfee00000, world.deviceVector(disk.id));
+  // The host takes the MSI (no hypervisor between): its handler runs on the pCPU of a guest whose
+  // image is on the disk, charged to that guest (the host's work for it).
+  msi.handler = () => {
+    const vm = hd.users.find((u) => world.isLive(u));
+    if (!vm) return;
+    const q = vm.dom.xen.kvm!.vm(vm.domid)!;
+    world.post(vm.domid, () =>
+      runFor(vm, q.io, () => {
+        q.io.hostInterrupts++;
+        chargeHost(vm, q.io, 'hostKernelCycles', vm.dom.costs.faultTrap);
+        driver.interrupt();
+      }),
+    );
+  };
+  m.set(disk.id, hd);
+  return hd;
+}
+
+/** A KVM guest's I/O: its kernel environment, and a virtio-blk disk served by its qemu for each of its disks. */
+export function attachKvmGuest(world: IoWorld, vm: Vm, io: VmIo): void {
+  const xen = vm.dom.xen;
+  const host = xen.kvm!;
+  const q = host.vm(vm.domid)!;
+  const costs = vm.dom.costs;
+  const c = vm.counters.c;
+  for (const vd of vm.config.disks ?? []) {
+    const disk = world.disks.get(vd.device);
+    if (!disk) continue;
+    const hd = hostDisk(world, disk);
+    hd.users.push(vm);
+    let qemu: QemuVirtioBlk | null = null;
+    const front = new VirtioBlkFront(
+      {
+        page: (pfn) => io.env.page(pfn),
+        allocPage: () => io.env.allocPage(),
+        charge: (cycles) => {
+          c[C.CycGuest] += cycles;
+        },
+        // The OUT exits; KVM's ioeventfd on the port turns it into a wake-up of qemu's I/O thread.
+        notify: () => {
+          c[C.VmExits]++;
+          vm.counters.vmexits[Vx.IoInstruction]++;
+          vm.dom.vmTransition();
+          q.io.notifies++;
+          chargeHost(vm, q.io, 'kvmCycles', costs.vmexit + KVM_IO_COSTS.ioeventfd);
+          world.post(vm.domid, () =>
+            runFor(vm, q.io, () => {
+              q.io.hostContextSwitches++;
+              chargeHost(vm, q.io, 'hostKernelCycles', costs.contextSwitch);
+              qemu!.handleOutput();
+            }),
+          );
+        },
+      },
+      hd.driver.sectors,
+      { request: KVM_IO_COSTS.guestRequest, complete: KVM_IO_COSTS.guestComplete },
+    );
+    const ram = {
+      page: (gpa: number) => {
+        const m = host.qemuAccess(vm.domid, gpa);
+        if (m < 0) throw new Error(`${vm.name}: qemu: guest-physical 0x${gpa.toString(16)} is outside the guest's RAM`);
+        return xen.mem.bytes(m);
+      },
+      maddr: (gpa: number) => host.qemuAccess(vm.domid, gpa) * 4096 + (gpa % 4096),
+    };
+    qemu = new QemuVirtioBlk(ram, front.queue, hd.driver, { request: KVM_IO_COSTS.qemuRequest, complete: KVM_IO_COSTS.qemuComplete }, {
+      charge: (cycles) => chargeHost(vm, q.io, 'qemuCycles', cycles),
+      syscall: () => {
+        q.io.syscalls++;
+        chargeHost(vm, q.io, 'hostKernelCycles', costs.syscall + KVM_IO_COSTS.hostSubmit);
+      },
+      irqfd: () => {
+        // Completion: the host block layer woke qemu (a switch to its thread) before this push.
+        q.io.hostContextSwitches++;
+        chargeHost(vm, q.io, 'hostKernelCycles', KVM_IO_COSTS.hostComplete + costs.contextSwitch);
+        q.io.irqfdInjections++;
+        chargeHost(vm, q.io, 'kvmCycles', KVM_IO_COSTS.irqfd);
+        world.post(vm.domid, () => {
+          // The injected interrupt's delivery in the guest, then virtio's handler.
+          c[C.CycGuest] += costs.faultTrap;
+          front.interrupt();
+        });
+      },
+    });
+    io.direct ??= front;
+    io.stats.device ??= vd.device;
+    vm.kernel.log.push(`virtio_blk virtio0: [vda] ${hd.driver.sectors} 512-byte logical blocks (${disk.sizeMiB} MiB), queue size ${front.queue.size}, image /dev/${vd.device} on the host`);
+  }
+}
+
+export { guestEnv as kvmGuestEnv };
