@@ -187,6 +187,9 @@ function kvmDeviceProblems(domains: IoDomain[], byId: Map<string, DeviceConfig>)
       out.push({ path: `domains[${i}].workload`, message: 'the disk-io workload needs a virtual disk: add "disks": [{"device": "<a disk device id>"}] (a virtio-blk disk served by qemu)' });
     }
     if (d.workloadKind === 'rogue-dma') out.push({ path: `domains[${i}].workload`, message: 'the rogue-dma workload is one domain attacking another: it needs hypervisor "xen"' });
+    if (d.workloadKind === 'backend-snoop' && !d.disks?.length) {
+      out.push({ path: `domains[${i}].workload`, message: 'the backend-snoop workload needs a device its qemu serves: add "disks": [{"device": "<a disk device id>"}] (virtio-blk)' });
+    }
     if ((d.workloadKind === 'net-stream' || d.workloadKind === 'net-rr') && !d.vifs?.length) {
       out.push({ path: `domains[${i}].workload`, message: `the ${d.workloadKind} workload needs a vif, and virtio-net under KVM is not built yet: use hypervisor "xen"` });
     }
@@ -360,6 +363,12 @@ export function ioProblems(
         if (d.victim === d.name) out.push({ path: `${at}.victim`, message: 'a domain cannot be its own victim: name another domain' });
         else if (!names.has(d.victim)) out.push({ path: `${at}.victim`, message: `no domain named "${d.victim}"; domains: ${[...names.keys()].join(', ')}` });
       }
+    }
+    if (d.workloadKind === 'backend-snoop' && (hv === 'none' || (!d.disks?.length && !d.vifs?.length))) {
+      out.push({
+        path: `domains[${i}].workload`,
+        message: hv === 'none' ? 'the backend-snoop workload needs a backend, and bare metal has none: use hypervisor "xen" (blkback, netback) or "kvm" (qemu)' : 'the backend-snoop workload needs a split-driver device whose backend does the snooping: add "disks": [{"device": "<a disk device id>"}] or a vif',
+      });
     }
     if (d.workloadKind === 'disk-io' && !d.disks?.length && !(hv === 'none' && ownsDisk)) {
       out.push({

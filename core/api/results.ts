@@ -121,6 +121,12 @@ export interface IoResults {
   evtchnSends: number;
   /** What this domain served as a backend: block requests answered plus frames netback moved (tx and rx). */
   served: number;
+  /** backend-snoop: the backend's attempts on pages it was never given, and how many the hypervisor refused. */
+  refused?: number;
+  /** backend-snoop: pages whose secret content the backend obtained all the same. */
+  snoopedPages?: number;
+  /** backend-snoop: who tried, how often, and each answer (GNTST_* under Xen, "read" for qemu). */
+  snoop?: { backend: string; attempts: number; byStatus: Record<string, number> };
 }
 
 /** A device on the PCI bus after the run (results `devices`). */

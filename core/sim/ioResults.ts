@@ -55,5 +55,6 @@ export function ioResults(io: IoWorld, vm: Vm, clockGHz: number): IoResults {
     grantOps: { map: c[C.GrantMaps]!, unmap: c[C.GrantUnmaps]!, copy: c[C.GrantCopies]! },
     evtchnSends: c[C.EvtchnSends]!,
     served: vm.io!.backends.reduce((a, b) => a + b.stats.requests, 0) + vm.io!.netbacks.reduce((a, b) => a + b.stats.txFrames + b.stats.rxFrames, 0),
+    ...(s.snoop ? { refused: s.snoop.refused, snoopedPages: s.snoop.snoopedPages, snoop: { backend: s.snoop.backend, attempts: s.snoop.attempts, byStatus: s.snoop.byStatus } } : {}),
   };
 }

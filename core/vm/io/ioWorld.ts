@@ -36,6 +36,8 @@ import { Netback } from '../../guest/io/netback.js';
 import { Netfront, macString, parseMac, type NetIface, type VifDrops } from '../../guest/io/netfront.js';
 import { DirectNet, LocalPort } from '../../guest/io/directNet.js';
 import { fnv1a32 } from '../../guest/io/hash.js';
+import { GNTMAP_host_map, GNTMAP_readonly, GNTST_okay, gntstName } from '../../api/public/grant_table.js';
+import { DOMID_SELF } from '../../api/public/event_channel.js';
 import { NetPeer } from './netPeer.js';
 import { pvPageFlip } from './pageFlip.js';
 import { xvdDevid } from '../../guest/io/xenbus.js';
@@ -60,6 +62,21 @@ export interface IoStats {
   /** Simulated time the workload started measuring and ended, in cycles (-1: not yet). */
   startedAt: number;
   endedAt: number;
+  /** backend-snoop: what the backend tried and got (core/workloads/snoop.ts). */
+  snoop?: { attempts: number; refused: number; snoopedPages: number; byStatus: Record<string, number>; backend: string };
+}
+
+/** What a backend got when it went after pages it was not given (VmIo.snoop). */
+export interface SnoopReport {
+  /** Who tried: "blkback in Domain-0", "qemu-system-x86_64 (pid 1201)". */
+  backend: string;
+  attempts: number;
+  /** Attempts the hypervisor refused. */
+  refused: number;
+  /** By Xen status name (GNTST_*), or "read" for qemu's plain loads. */
+  byStatus: Record<string, number>;
+  /** Per page: the FNV-1a of the content the backend obtained, or null when it got nothing. */
+  obtained: (number | null)[];
 }
 
 /** A domain's virtual NIC: its frontend, and the NIC and link partner its backend bridges it to. */
@@ -103,6 +120,11 @@ export interface VmIo {
   readonly nics: Map<string, { driver: E1000Driver; bridge: Bridge }>;
   /** Virtual disks and vifs removed while it ran (xl block-detach, network-detach): their counters stay in its results. */
   readonly retired: { disks: VmDisk[]; vifs: VmVif[] };
+  /**
+   * backend-snoop: this domain's backend goes after `pfns` (pages never given to it) and reports,
+   * later, as its own work. Absent when no backend serves the domain.
+   */
+  snoop?: (pfns: readonly number[], done: (r: SnoopReport) => void) => void;
 }
 
 /** A disk as the guest's block layer submits to it: blkfront's, a directly driven one's, virtio-blk's. */
@@ -116,6 +138,12 @@ export interface BlockFront {
 export interface IoClock {
   now(): number;
 }
+
+/**
+ * The grant reference backend-snoop starts from, counting down: the last entry of the
+ * GRANT_FRAMES × 512 (v1, 8-byte entries) a guest sets up, where its drivers' refs never are.
+ */
+const SNOOP_TOP_REF = 4 * 512 - 1;
 
 /** First pirq the lab gives devices' MSIs (Xen numbers MSI pirqs above the legacy IRQs). */
 const FIRST_DEVICE_PIRQ = 48;
@@ -400,6 +428,56 @@ export class IoWorld {
     (vm.config.vifs ?? []).forEach((vf, i) => this.addVif(vm, io, vf, i));
     // Disks it serves for live frontends (a re-created driver domain).
     this.serveWaiting(vm);
+    if (io.disks.length > 0 || io.vifs.some((v) => v.backend !== vm.name)) io.snoop = (pfns, done) => this.xenSnoop(vm, pfns, done);
+  }
+
+  /**
+   * backend-snoop under Xen: the backend serving `fe`'s first disk (or vif), as its own kernel
+   * work, tries each page two ways a backend can name another domain's memory: a map of a grant
+   * reference `fe` never gave it (from the top of `fe`'s table, where its drivers' refs are not),
+   * and a copy naming `fe`'s frame directly instead of a reference. Xen answers each with a GNTST_*.
+   */
+  private xenSnoop(fe: Vm, pfns: readonly number[], done: (r: SnoopReport) => void): void {
+    const feIo = fe.io!;
+    const name = feIo.disks[0]?.backend ?? feIo.vifs.find((v) => v.backend !== fe.name)?.backend;
+    const what = feIo.disks[0] ? 'blkback' : 'netback';
+    const be = name !== undefined ? this.vmNamed(name) : undefined;
+    if (!be?.io) {
+      this.post(fe.domid, () => done({ backend: `${what} (no live backend)`, attempts: 0, refused: 0, byStatus: {}, obtained: pfns.map(() => null) }));
+      return;
+    }
+    this.post(be.domid, () => {
+      const env = be.io!.env;
+      const byStatus: Record<string, number> = {};
+      let attempts = 0;
+      let refused = 0;
+      const refuse = (status: number) => {
+        refused++;
+        const k = gntstName(status);
+        byStatus[k] = (byStatus[k] ?? 0) + 1;
+      };
+      const hash = (v: DataView) => fnv1a32(new Uint8Array(v.buffer, v.byteOffset, 4096));
+      const hostAddr = env.grantPages.alloc();
+      const scratch = env.allocPage();
+      const obtained = pfns.map((pfn, k) => {
+        let got: number | null = null;
+        attempts++;
+        const m = env.gnttab.mapGrantRef({ dom: fe.domid, ref: SNOOP_TOP_REF - (k % SNOOP_TOP_REF), flags: GNTMAP_host_map | GNTMAP_readonly, hostAddr });
+        if (m.status === GNTST_okay) {
+          got = hash(env.hostPage(hostAddr));
+          env.gnttab.unmapGrantRef({ handle: m.handle, hostAddr });
+        } else refuse(m.status);
+        attempts++;
+        const [st] = env.gnttab.copy([{ source: { ref: pfn, domid: fe.domid, offset: 0 }, dest: { ref: env.grantFrame(scratch), domid: DOMID_SELF, offset: 0 }, len: 4096, flags: 0 }]);
+        if (st === GNTST_okay) got = hash(env.page(scratch));
+        else refuse(st!);
+        return got;
+      });
+      env.grantPages.free(hostAddr);
+      env.freePage(scratch);
+      const report: SnoopReport = { backend: `${what} in ${be.name}`, attempts, refused, byStatus, obtained };
+      this.post(fe.domid, () => done(report));
+    });
   }
 
   /** Frontends of live domains whose backend is `be` (on `device`, or on any) get their backend connected. */
