@@ -174,24 +174,33 @@ function kvmDeviceProblems(domains: IoDomain[], byId: Map<string, DeviceConfig>)
       if (user !== undefined) out.push({ path: at('device'), message: `device "${dev.id}" already holds ${user}'s image: one guest's disk per device; add a disk to machine.devices` });
       backing.set(dev.id, `${d.name ?? `domains[${i}]`}`);
     });
+    const macs = new Set<string>();
     d.vifs?.forEach((vf, j) => {
       if (!vf) return;
       const at = (f: string) => `domains[${i}].vifs[${j}].${f}`;
       if (vf.backend !== undefined && !VIRTIO_BACKENDS.includes(vf.backend as VirtioBackend)) {
         out.push({ path: at('backend'), message: `under KVM a vif's backend is "qemu" (the default) or "vhost" (vhost-net in the host kernel), not a domain ("${vf.backend}")` });
-        return;
       }
-      out.push({ path: `domains[${i}].vifs`, message: 'virtio-net under KVM is not built yet (virtio-blk is): use hypervisor "xen" for the network workloads' });
+      if (vf.rx !== undefined) out.push({ path: at('rx'), message: 'rx (grant copy or page flipping) is how Xen\'s netback delivers frames; a virtio-net device writes into the guest\'s posted buffers: leave rx out under KVM' });
+      if (vf.mac !== undefined) {
+        if (macs.has(vf.mac.toLowerCase())) out.push({ path: at('mac'), message: `${vf.mac} is already one of ${d.name ?? 'this domain'}'s vifs` });
+        macs.add(vf.mac.toLowerCase());
+      }
+      const dev = byId.get(vf.device);
+      if (!dev || dev.kind !== 'nic') {
+        const nics = [...byId.values()].filter((x) => x.kind === 'nic').map((x) => x.id);
+        out.push({ path: at('device'), message: `no nic device "${vf.device}" in machine.devices; nics: ${nics.join(', ') || '(none: add {"id": "nic0", "kind": "nic"})'}` });
+      }
     });
     if (d.workloadKind === 'disk-io' && !d.disks?.length) {
       out.push({ path: `domains[${i}].workload`, message: 'the disk-io workload needs a virtual disk: add "disks": [{"device": "<a disk device id>"}] (a virtio-blk disk served by qemu)' });
     }
     if (d.workloadKind === 'rogue-dma') out.push({ path: `domains[${i}].workload`, message: 'the rogue-dma workload is one domain attacking another: it needs hypervisor "xen"' });
-    if (d.workloadKind === 'backend-snoop' && !d.disks?.length) {
-      out.push({ path: `domains[${i}].workload`, message: 'the backend-snoop workload needs a device its qemu serves: add "disks": [{"device": "<a disk device id>"}] (virtio-blk)' });
+    if (d.workloadKind === 'backend-snoop' && !d.disks?.length && !d.vifs?.length) {
+      out.push({ path: `domains[${i}].workload`, message: 'the backend-snoop workload needs a device its qemu serves: add "disks": [{"device": "<a disk device id>"}] (virtio-blk) or a vif (virtio-net)' });
     }
     if ((d.workloadKind === 'net-stream' || d.workloadKind === 'net-rr') && !d.vifs?.length) {
-      out.push({ path: `domains[${i}].workload`, message: `the ${d.workloadKind} workload needs a vif, and virtio-net under KVM is not built yet: use hypervisor "xen"` });
+      out.push({ path: `domains[${i}].workload`, message: `the ${d.workloadKind} workload needs a vif: add "vifs": [{"device": "<a nic device id>", "backend"?: "qemu" | "vhost"}] (virtio-net)` });
     }
   });
   return out;

@@ -55,3 +55,12 @@ export const VIRTIO_BLK_OUTHDR_BYTES = 16;
 export const VIRTIO_PCI_QUEUE_NOTIFY = 16;
 /** The queue size the lab's devices offer (qemu's virtio-blk default queue-size is 256; 64 keeps rings in one page each). */
 export const VIRTQ_SIZE = 64;
+
+/**
+ * §5.1.6: struct virtio_net_hdr { u8 flags; u8 gso_type; le16 hdr_len; le16 gso_size;
+ * le16 csum_start; le16 csum_offset; le16 num_buffers; } — 12 bytes with VIRTIO_F_VERSION_1,
+ * in front of every frame in both directions. Queue 0 receives, queue 1 transmits (§5.1.2).
+ */
+export const VIRTIO_NET_HDR_BYTES = 12;
+export const VIRTIO_NET_RX_QUEUE = 0;
+export const VIRTIO_NET_TX_QUEUE = 1;

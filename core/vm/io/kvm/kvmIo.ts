@@ -22,8 +22,15 @@ import type { XenIoEnv } from '../../../guest/io/env.js';
 import { NvmeDriver } from '../../../guest/io/nvme.js';
 import { VirtioBlkFront } from '../../../guest/io/virtioBlk.js';
 import type { Vm } from '../../vm.js';
-import type { IoWorld, VmIo } from '../ioWorld.js';
+import type { IoWorld, SnoopReport, VmIo } from '../ioWorld.js';
 import { QemuVirtioBlk } from './qemuVirtioBlk.js';
+import { VirtioNetBackend } from './virtioNetBackend.js';
+import { VirtioNetFront } from '../../../guest/io/virtioNet.js';
+import { Bridge, E1000Driver } from '../../../guest/io/e1000.js';
+import type { E1000Nic } from '../../../machine/devices/nic.js';
+import { macString, type VifDrops } from '../../../guest/io/netfront.js';
+import { VIRTIO_NET_TX_QUEUE } from '../../../api/public/io/virtio.js';
+import { vifMac } from '../ioWorld.js';
 import { fnv1a32 } from '../../../guest/io/hash.js';
 
 /**
@@ -52,6 +59,22 @@ export const KVM_IO_COSTS = {
   /** The host's NVMe driver, as a Xen backend's (IO_PATH_COSTS.nvmeCommand, nvmeInterrupt). */
   nvmeCommand: 1000,
   nvmeInterrupt: 3000,
+  /** virtio-net in the guest: start_xmit, a received frame up, a transmit freed (NET_PATH_COSTS' netfront figures). */
+  netXmit: 3000,
+  netRxFrame: 4500,
+  netTxComplete: 1000,
+  /** qemu's virtio-net per frame (a chain popped and pushed), as netback's receive (NET_PATH_COSTS.backRxFrame). */
+  qemuNetFrame: 3000,
+  /** vhost-net's per frame in the host kernel: vhost_get_vq_desc and the used entry, a third of qemu's (no user-space dispatch), estimate. */
+  vhostNetFrame: 1000,
+  /** The tap device per frame (tun_get_user / tun_net_xmit, the socket queue), as a bridge forward (NET_PATH_COSTS.bridgeForward). */
+  tap: 1500,
+  /** The host's e1000 driver and bridge, as a Xen backend domain's (NET_PATH_COSTS). */
+  e1000Interrupt: 3000,
+  e1000RxFrame: 3000,
+  e1000TxFrame: 1800,
+  e1000TxClean: 600,
+  bridgeForward: 1500,
 } as const;
 
 /** One of the machine's disks as the host kernel drives it, and the guests whose images are on it. */
@@ -61,6 +84,15 @@ interface HostDisk {
 }
 
 const hostDisks = new WeakMap<IoWorld, Map<string, HostDisk>>();
+
+/** One of the machine's NICs as the host drives it: its driver, the bridge the guests' taps are on. */
+interface HostNic {
+  readonly driver: E1000Driver;
+  readonly bridge: Bridge;
+  readonly users: Vm[];
+}
+
+const hostNics = new WeakMap<IoWorld, Map<string, HostNic>>();
 /** The guest whose host-side work is running (its cycles are charged to it). */
 let current: { vm: Vm; io: KvmIoStats } | null = null;
 
@@ -126,6 +158,7 @@ function hostEnv(world: IoWorld): XenIoEnv {
       xen.mem.scrub(m);
       return m;
     },
+    freePage: (pfn) => xen.freeStolenPage(pfn),
     charge: (cycles) => {
       if (current) chargeHost(current.vm, current.io, 'hostKernelCycles', cycles);
     },
@@ -197,13 +230,139 @@ function hostDisk(world: IoWorld, disk: NvmeDisk): HostDisk {
   return hd;
 }
 
-/** A KVM guest's I/O: its kernel environment, and a virtio-blk disk served by its qemu for each of its disks. */
-export function attachKvmGuest(world: IoWorld, vm: Vm, io: VmIo): void {
+/** The host's e1000 driver and bridge (br0, the taps' bridge) for `nic`, bound once; its MSI handled by the host. */
+function hostNic(world: IoWorld, nic: E1000Nic): HostNic {
+  let m = hostNics.get(world);
+  if (!m) hostNics.set(world, (m = new Map()));
+  const have = m.get(nic.id);
+  if (have) return have;
+  nic.config.command |= 0x6; // Memory Space + Bus Master Enable
+  const env = hostEnv(world);
+  const C_ = KVM_IO_COSTS;
+  const driver = new E1000Driver(env, { readReg: (o) => nic.readReg(o), writeReg: (o, v) => nic.writeReg(o, v) }, { interrupt: C_.e1000Interrupt, rxFrame: C_.e1000RxFrame, txFrame: C_.e1000TxFrame, txClean: C_.e1000TxClean });
+  const bridge = new Bridge(env, driver, { forward: C_.bridgeForward });
+  const hn: HostNic = { driver, bridge, users: [] };
+  const msi = world.deviceMsi(nic.id);
+  msi.program(0xfee00000, world.deviceVector(nic.id));
+  msi.handler = () => {
+    const vm = hn.users.find((u) => world.isLive(u));
+    if (!vm) return;
+    const q = vm.dom.xen.kvm!.vm(vm.domid)!;
+    world.post(vm.domid, () =>
+      runFor(vm, q.io, () => {
+        q.io.hostInterrupts++;
+        chargeHost(vm, q.io, 'hostKernelCycles', vm.dom.costs.faultTrap);
+        driver.interrupt();
+      }),
+    );
+  };
+  m.set(nic.id, hn);
+  return hn;
+}
+
+/** A KVM guest's virtio-net vifs: the guest's driver, the backend (qemu or vhost-net) on the host's bridge. */
+function attachKvmVifs(world: IoWorld, vm: Vm, io: VmIo): void {
   const xen = vm.dom.xen;
   const host = xen.kvm!;
   const q = host.vm(vm.domid)!;
   const costs = vm.dom.costs;
   const c = vm.counters.c;
+  (vm.config.vifs ?? []).forEach((vf, index) => {
+    const nic = world.nics.get(vf.device);
+    if (!nic) return;
+    const hn = hostNic(world, nic);
+    hn.users.push(vm);
+    const kind = vf.backend === 'vhost' ? 'vhost' : 'qemu';
+    const mac = vifMac(vm.name, index, vf.mac);
+    const drops: VifDrops = { dropped: 0 };
+    let back: VirtioNetBackend | null = null;
+    const front = new VirtioNetFront(
+      {
+        page: (pfn) => io.env.page(pfn),
+        allocPage: () => io.env.allocPage(),
+        charge: (cycles) => {
+          c[C.CycGuest] += cycles;
+        },
+        notify: (queue) => {
+          c[C.VmExits]++;
+          vm.counters.vmexits[Vx.IoInstruction]++;
+          vm.dom.vmTransition();
+          q.io.notifies++;
+          chargeHost(vm, q.io, 'kvmCycles', costs.vmexit + KVM_IO_COSTS.ioeventfd);
+          if (queue === VIRTIO_NET_TX_QUEUE) back!.notifyTx();
+        },
+      },
+      mac,
+      drops,
+      { xmit: KVM_IO_COSTS.netXmit, rxFrame: KVM_IO_COSTS.netRxFrame, txComplete: KVM_IO_COSTS.netTxComplete },
+    );
+    const ramPage = (gpa: number) => {
+      const mfn = host.qemuAccess(vm.domid, gpa);
+      if (mfn < 0) throw new Error(`${vm.name}: ${kind}: guest-physical 0x${gpa.toString(16)} is outside the guest's RAM`);
+      return xen.mem.bytes(mfn);
+    };
+    const ram = { page: ramPage, maddr: (gpa: number) => host.qemuAccess(vm.domid, gpa) * 4096 + (gpa % 4096) };
+    const backendBucket = kind === 'qemu' ? 'qemuCycles' : 'hostKernelCycles';
+    back = new VirtioNetBackend(kind, mac, drops, ram, { rx: front.rxq.addrs, tx: front.txq.addrs }, hn.bridge, hostEnv(world), ramPage, {
+      wake: (fn) =>
+        world.post(vm.domid, () =>
+          runFor(vm, q.io, () => {
+            q.io.hostContextSwitches++;
+            chargeHost(vm, q.io, 'hostKernelCycles', costs.contextSwitch);
+            fn();
+          }),
+        ),
+      charge: (cycles) => chargeHost(vm, q.io, backendBucket, cycles),
+      chargeHost: (cycles) => chargeHost(vm, q.io, 'hostKernelCycles', cycles),
+      syscall: () => {
+        q.io.syscalls++;
+        chargeHost(vm, q.io, 'hostKernelCycles', costs.syscall);
+      },
+      copy: (bytes) => {
+        q.io.copies++;
+        chargeHost(vm, q.io, backendBucket, (costs.copyPage * bytes) / 4096);
+      },
+      irqfd: () => {
+        q.io.irqfdInjections++;
+        chargeHost(vm, q.io, 'kvmCycles', KVM_IO_COSTS.irqfd);
+        world.post(vm.domid, () => {
+          c[C.CycGuest] += costs.faultTrap;
+          front.interrupt();
+        });
+      },
+    }, { frame: kind === 'qemu' ? KVM_IO_COSTS.qemuNetFrame : KVM_IO_COSTS.vhostNetFrame, tap: KVM_IO_COSTS.tap });
+    hn.bridge.add(back);
+    const peer = world.peers.get(nic.id)!;
+    peer.register(mac, drops);
+    io.vifs.push({ index, device: nic.id, backend: kind, mac, front, drops, peer, wake: () => world.post(vm.domid, () => {}) });
+    vm.kernel.log.push(`virtio_net virtio${index + 1} eth${index}: ${macString(mac)}, served by ${kind === 'vhost' ? `vhost-net (the host's vhost-${q.proc.pid} thread)` : `qemu (pid ${q.proc.pid})`} on the host's bridge with ${nic.id}`);
+  });
+}
+
+/** A KVM guest's I/O: its kernel environment, and a virtio-blk disk served by its qemu for each of its disks. */
+export function attachKvmGuest(world: IoWorld, vm: Vm, io: VmIo): void {
+  attachKvmVifs(world, vm, io);
+  const xen = vm.dom.xen;
+  const host = xen.kvm!;
+  const q = host.vm(vm.domid)!;
+  const costs = vm.dom.costs;
+  const c = vm.counters.c;
+  // backend-snoop: qemu maps all of its guest's RAM (the memslot), so it reads any page it likes.
+  const qemuSnoop = (pfns: readonly number[], done: (r: SnoopReport) => void): void =>
+    world.post(vm.domid, () =>
+      runFor(vm, q.io, () => {
+        const obtained = pfns.map((pfn) => {
+          const m = host.qemuAccess(vm.domid, pfn * 4096);
+          if (m < 0) return null;
+          // A read of the page into qemu's own buffer: priced as a page copy.
+          q.io.copies++;
+          chargeHost(vm, q.io, 'qemuCycles', costs.copyPage);
+          const v = xen.mem.bytes(m);
+          return fnv1a32(new Uint8Array(v.buffer, v.byteOffset, 4096));
+        });
+        done({ backend: `qemu-system-x86_64 (pid ${q.proc.pid})`, attempts: pfns.length, refused: 0, byStatus: { read: pfns.length }, obtained });
+      }),
+    );
   for (const vd of vm.config.disks ?? []) {
     const disk = world.disks.get(vd.device);
     if (!disk) continue;
@@ -263,26 +422,12 @@ export function attachKvmGuest(world: IoWorld, vm: Vm, io: VmIo): void {
         });
       },
     });
-    // backend-snoop: qemu maps all of its guest's RAM (the memslot), so it reads any page it likes.
-    io.snoop ??= (pfns, done) =>
-      world.post(vm.domid, () =>
-        runFor(vm, q.io, () => {
-          const obtained = pfns.map((pfn) => {
-            const m = host.qemuAccess(vm.domid, pfn * 4096);
-            if (m < 0) return null;
-            // A read of the page into qemu's own buffer: priced as a page copy.
-            q.io.copies++;
-            chargeHost(vm, q.io, 'qemuCycles', costs.copyPage);
-            const v = xen.mem.bytes(m);
-            return fnv1a32(new Uint8Array(v.buffer, v.byteOffset, 4096));
-          });
-          done({ backend: `qemu-system-x86_64 (pid ${q.proc.pid})`, attempts: pfns.length, refused: 0, byStatus: { read: pfns.length }, obtained });
-        }),
-      );
+    io.snoop ??= qemuSnoop;
     io.direct ??= front;
     io.stats.device ??= vd.device;
     vm.kernel.log.push(`virtio_blk virtio0: [vda] ${hd.driver.sectors} 512-byte logical blocks (${disk.sizeMiB} MiB), queue size ${front.queue.size}, image /dev/${vd.device} on the host`);
   }
+  if (io.vifs.length > 0) io.snoop ??= qemuSnoop;
 }
 
 export { guestEnv as kvmGuestEnv };
