@@ -37,7 +37,29 @@ describe('disk-io per request: Xen dom0 backend vs KVM qemu', () => {
     expect(xen!.cycles.backend).toBeGreaterThan(0);
   });
 
-  it('refuses the network workloads until virtio-net exists', () => {
-    expect(() => compareIoPaths({ kind: 'net-rr', transactions: 10, requestBytes: 64, responseBytes: 64 })).toThrow(/virtio-net/);
+  it('refuses vhost for a disk: vhost serves network devices only', () => {
+    expect(() => compareIoPaths({ kind: 'disk-io', ops: 10, blockKiB: 4, writeFraction: 1, flushEvery: 0, pattern: 'random', queueDepth: 1 }, ['kvm-vhost'])).toThrow(/vhost serves network devices only/);
+  });
+});
+
+describe('net-rr per transaction: Xen dom0, KVM qemu, KVM vhost', () => {
+  const [xen, qemu, vhost] = compareIoPaths({ kind: 'net-rr', transactions: 40, requestBytes: 64, responseBytes: 64 });
+
+  it('one row per path, each doing every transaction', () => {
+    expect([xen!.path, qemu!.path, vhost!.path]).toEqual(['xen-dom0', 'kvm-qemu', 'kvm-vhost']);
+    expect([xen!.requests, qemu!.requests, vhost!.requests]).toEqual([40, 40, 40]);
+  });
+
+  it('copies: qemu three (writev into an skb; read into its buffer, then into the guest), vhost two, Xen’s netback one grant copy in', () => {
+    expect(qemu!.copies).toBe(3);
+    expect(vhost!.copies).toBe(2);
+    expect(xen!.copies).toBeGreaterThanOrEqual(1);
+  });
+
+  it('vhost does no user-space work, so no qemu cycles; its work is the host kernel’s', () => {
+    expect(vhost!.cycles.backend).toBe(0);
+    expect(vhost!.cycles.hostKernel).toBeGreaterThan(0);
+    expect(qemu!.cycles.backend).toBeGreaterThan(0);
+    expect(vhost!.cycles.total).toBeLessThan(qemu!.cycles.total);
   });
 });
