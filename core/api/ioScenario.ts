@@ -141,6 +141,22 @@ interface IoDomain {
   victim?: string;
 }
 
+/** A machine device of `kind` named `ref`, or the problem at `path` listing the ones there are. */
+function deviceOfKind(byId: Map<string, DeviceConfig>, ref: string, kind: 'disk' | 'nic', path: string, out: IoProblem[]): DeviceConfig | undefined {
+  const dev = byId.get(ref);
+  if (dev && dev.kind === kind) return dev;
+  const have = [...byId.values()].filter((x) => x.kind === kind).map((x) => x.id);
+  out.push({ path, message: `no ${kind} device "${ref}" in machine.devices; ${kind}s: ${have.join(', ') || `(none: add {"id": "${kind}0", "kind": "${kind}"})`}` });
+  return undefined;
+}
+
+/** A vif's MAC seen twice in one domain. */
+function macProblem(macs: Set<string>, mac: string | undefined, domain: string | undefined, path: string, out: IoProblem[]): void {
+  if (mac === undefined) return;
+  if (macs.has(mac.toLowerCase())) out.push({ path, message: `${mac} is already one of ${domain ?? 'this domain'}'s vifs` });
+  macs.add(mac.toLowerCase());
+}
+
 /** Under `kvm`, who serves a virtual device: qemu (default), or for a vif the host's vhost-net. */
 export const VIRTIO_BACKENDS = ['qemu', 'vhost'] as const;
 export type VirtioBackend = (typeof VIRTIO_BACKENDS)[number];
@@ -164,12 +180,8 @@ function kvmDeviceProblems(domains: IoDomain[], byId: Map<string, DeviceConfig>)
       vdevs.add(vd.vdev);
       if (vd.backend === 'vhost') out.push({ path: at('backend'), message: 'vhost serves network devices only (vhost-net); a disk is served by qemu: use "qemu" or leave backend out' });
       else if (vd.backend !== undefined && vd.backend !== 'qemu') out.push({ path: at('backend'), message: `under KVM a disk's backend is "qemu" (the default), not a domain ("${vd.backend}"): there is no dom0 or driver domain` });
-      const dev = byId.get(vd.device);
-      if (!dev || dev.kind !== 'disk') {
-        const disks = [...byId.values()].filter((x) => x.kind === 'disk').map((x) => x.id);
-        out.push({ path: at('device'), message: `no disk device "${vd.device}" in machine.devices; disks: ${disks.join(', ') || '(none: add {"id": "disk0", "kind": "disk"})'}` });
-        return;
-      }
+      const dev = deviceOfKind(byId, vd.device, 'disk', at('device'), out);
+      if (!dev) return;
       const user = backing.get(dev.id);
       if (user !== undefined) out.push({ path: at('device'), message: `device "${dev.id}" already holds ${user}'s image: one guest's disk per device; add a disk to machine.devices` });
       backing.set(dev.id, `${d.name ?? `domains[${i}]`}`);
@@ -182,15 +194,8 @@ function kvmDeviceProblems(domains: IoDomain[], byId: Map<string, DeviceConfig>)
         out.push({ path: at('backend'), message: `under KVM a vif's backend is "qemu" (the default) or "vhost" (vhost-net in the host kernel), not a domain ("${vf.backend}")` });
       }
       if (vf.rx !== undefined) out.push({ path: at('rx'), message: 'rx (grant copy or page flipping) is how Xen\'s netback delivers frames; a virtio-net device writes into the guest\'s posted buffers: leave rx out under KVM' });
-      if (vf.mac !== undefined) {
-        if (macs.has(vf.mac.toLowerCase())) out.push({ path: at('mac'), message: `${vf.mac} is already one of ${d.name ?? 'this domain'}'s vifs` });
-        macs.add(vf.mac.toLowerCase());
-      }
-      const dev = byId.get(vf.device);
-      if (!dev || dev.kind !== 'nic') {
-        const nics = [...byId.values()].filter((x) => x.kind === 'nic').map((x) => x.id);
-        out.push({ path: at('device'), message: `no nic device "${vf.device}" in machine.devices; nics: ${nics.join(', ') || '(none: add {"id": "nic0", "kind": "nic"})'}` });
-      }
+      macProblem(macs, vf.mac, d.name, at('mac'), out);
+      deviceOfKind(byId, vf.device, 'nic', at('device'), out);
     });
     if (d.workloadKind === 'disk-io' && !d.disks?.length) {
       out.push({ path: `domains[${i}].workload`, message: 'the disk-io workload needs a virtual disk: add "disks": [{"device": "<a disk device id>"}] (a virtio-blk disk served by qemu)' });
@@ -296,12 +301,8 @@ export function ioProblems(
       const at = (f: string) => `domains[${i}].disks[${j}].${f}`;
       if (vdevs.has(vd.vdev)) out.push({ path: at('vdev'), message: `${vd.vdev} is already one of ${d.name ?? 'this domain'}'s disks` });
       vdevs.add(vd.vdev);
-      const dev = byId.get(vd.device);
-      if (!dev || dev.kind !== 'disk') {
-        const disks = [...byId.values()].filter((x) => x.kind === 'disk').map((x) => x.id);
-        out.push({ path: at('device'), message: `no disk device "${vd.device}" in machine.devices; disks: ${disks.join(', ') || '(none: add {"id": "disk0", "kind": "disk"})'}` });
-        return;
-      }
+      const dev = deviceOfKind(byId, vd.device, 'disk', at('device'), out);
+      if (!dev) return;
       const user = backing.get(dev.id);
       if (user !== undefined) {
         out.push({ path: at('device'), message: `device "${dev.id}" already backs ${user}: a disk serves one guest's virtual disk (xl refuses a device in use); add a disk to machine.devices` });
@@ -327,16 +328,9 @@ export function ioProblems(
     d.vifs?.forEach((vf, j) => {
       if (!vf || hv === 'none') return;
       const at = (f: string) => `domains[${i}].vifs[${j}].${f}`;
-      if (vf.mac !== undefined) {
-        if (macs.has(vf.mac.toLowerCase())) out.push({ path: at('mac'), message: `${vf.mac} is already one of ${d.name ?? 'this domain'}'s vifs` });
-        macs.add(vf.mac.toLowerCase());
-      }
-      const dev = byId.get(vf.device);
-      if (!dev || dev.kind !== 'nic') {
-        const nics = [...byId.values()].filter((x) => x.kind === 'nic').map((x) => x.id);
-        out.push({ path: at('device'), message: `no nic device "${vf.device}" in machine.devices; nics: ${nics.join(', ') || '(none: add {"id": "nic0", "kind": "nic"})'}` });
-        return;
-      }
+      macProblem(macs, vf.mac, d.name, at('mac'), out);
+      const dev = deviceOfKind(byId, vf.device, 'nic', at('device'), out);
+      if (!dev) return;
       const backend = vf.backend ?? dom0Name;
       const be = names.get(backend);
       if (!be) {

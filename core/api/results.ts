@@ -66,20 +66,23 @@ export interface KvmResults {
   hostWalkRefs: number;
   /** Cycles in the host kernel for them (included in cycles.hypervisor: KVM is part of the host kernel). */
   hostCycles: number;
-  /**
-   * The virtio path on the host's side (all of it included in cycles.hypervisor, split here):
-   * notifies that exited into KVM's ioeventfd, irqfd injections, the host's device interrupts,
-   * host context switches, qemu's system calls, data copies, qemu's own first touches of guest
-   * RAM, and cycles in KVM, the host kernel and qemu.
-   */
+  /** The virtio path on the host's side (all of it included in cycles.hypervisor, split here). */
   io: {
+    /** Queue notifies that exited (IO_INSTRUCTION) and were turned into an ioeventfd signal by KVM. */
     notifies: number;
+    /** Completions injected into the guest through an irqfd. */
     irqfdInjections: number;
+    /** Interrupts the host's own device drivers took for this guest's I/O. */
     hostInterrupts: number;
+    /** Host context switches: qemu's I/O thread (or the vhost worker) woken. */
     hostContextSwitches: number;
+    /** System calls qemu made on the guest's behalf (preadv/pwritev/fdatasync, tap read/writev). */
     syscalls: number;
+    /** Data copies between guest buffers and host buffers (qemu or vhost). */
     copies: number;
+    /** Pages of guest RAM qemu itself touched first (its own page faults). */
     qemuPageFaults: number;
+    /** Cycles in KVM (exits, ioeventfd, irqfd), the host kernel (syscalls, block layer, drivers, tap, vhost), qemu (device emulation). */
     kvmCycles: number;
     hostKernelCycles: number;
     qemuCycles: number;

@@ -53,7 +53,8 @@ export class ConsoleHub {
         // Xen's own pages for a domain: its paging structures (shadow pool, EPT tables) and its grant-table frames (gnttab.ts).
         const held = [d.mode === 'shadow' ? 'shadow pool' : d.mode === 'hap' ? 'EPT tables' : null, d.io ? 'grant table' : null].filter(Boolean).join(', ');
         // Under KVM those are the host kernel's: KVM's EPT or shadow pages, and qemu's page tables.
-        const whose = kind === 'kvm' ? `host kernel pages (${[held, 'qemu page tables'].filter(Boolean).join(', ')})` : `Xen pages${held ? ` (${held})` : ''}`;
+        const kvmHeld = [d.mode === 'shadow' ? 'shadow pages' : d.mode === 'hap' ? 'EPT tables' : null, 'qemu page tables'].filter(Boolean).join(', ');
+        const whose = kind === 'kvm' ? `host kernel pages (${kvmHeld})` : `Xen pages${held ? ` (${held})` : ''}`;
         this.detach(d, `${freed.guestFrames} pages${freed.xenFrames > 0 ? ` and ${freed.xenFrames} ${whose}` : ''} returned to the heap`);
         this.hooks.domainsChanged();
       },

@@ -4,7 +4,14 @@
  * descriptors, and the driver's indices. Layout: core/api/public/io/virtio.ts.
  */
 import { VIRTQ_DESC_BYTES, VIRTQ_DESC_F_NEXT, VIRTQ_SIZE, VIRTQ_USED_F_NO_NOTIFY, availRingOffset, usedRingOffset } from '../../api/public/io/virtio.js';
-import type { VirtqAddrs } from './virtioBlk.js';
+
+/** The guest-physical addresses of the queue's three parts (queue_desc, queue_driver, queue_device). */
+export interface VirtqAddrs {
+  readonly size: number;
+  readonly desc: number;
+  readonly avail: number;
+  readonly used: number;
+}
 
 export interface VirtqBuf {
   addr: number;
@@ -35,6 +42,11 @@ export class DriverVirtq {
 
   get freeDescs(): number {
     return this.free.length;
+  }
+
+  /** The descriptor the next add() takes as its chain's head (-1 when none is free). */
+  get nextHead(): number {
+    return this.free.length > 0 ? this.free[this.free.length - 1]! : -1;
   }
 
   /** virtqueue_add: the chain's descriptors and its head in the available ring; the head, or -1 when full. */

@@ -9,6 +9,7 @@
  * transparent huge page.
  */
 import type { DomainConfig } from '../../api/scenario.js';
+import type { KvmResults } from '../../api/results.js';
 import type { CostTable } from '../../machine/cost.js';
 import { C } from '../../machine/counters.js';
 import type { Counters } from '../../machine/counters.js';
@@ -30,39 +31,11 @@ export const FIRST_QEMU_PID = 1201;
 export const SIGKILL = 9;
 export const SIGTERM = 15;
 
-/** What KVM did for one guest, in the host (results' `kvm`). */
-export interface KvmVmStats {
-  /** hva_to_pfn calls: one per EPT violation (TDP) or shadow entry built from a guest entry. */
-  faultins: number;
-  /** Of which the page was not yet mapped in qemu, so get_user_pages faulted it in (handle_mm_fault). */
-  hostPageFaults: number;
-  /** Host page-table entries read by those lookups (a GUP-fast walk of qemu's tables). */
-  hostWalkRefs: number;
-  /** Cycles in the host kernel for them (walks, faults, zeroing the new pages). */
-  hostCycles: number;
-}
+/** What KVM did for one guest in the host: results' kvm faultins, hostPageFaults, hostWalkRefs, hostCycles. */
+export type KvmVmStats = Pick<KvmResults, 'faultins' | 'hostPageFaults' | 'hostWalkRefs' | 'hostCycles'>;
 
-/** The virtio path of one guest (results' kvm.io): what each request cost on the host's side. */
-export interface KvmIoStats {
-  /** Queue notifies that exited (EXIT_REASON_IO_INSTRUCTION) and were turned into an ioeventfd signal by KVM. */
-  notifies: number;
-  /** Completions injected into the guest through an irqfd. */
-  irqfdInjections: number;
-  /** Interrupts the host's own device drivers took for this guest's I/O. */
-  hostInterrupts: number;
-  /** Host context switches: qemu's I/O thread (or the vhost worker) woken, and back. */
-  hostContextSwitches: number;
-  /** System calls qemu made on the guest's behalf (preadv/pwritev/fdatasync, tap read/write). */
-  syscalls: number;
-  /** Data copies between guest buffers and host buffers (by qemu or vhost: virtio-net). */
-  copies: number;
-  /** Pages of guest RAM qemu itself touched first (its own page faults). */
-  qemuPageFaults: number;
-  /** Cycles: KVM (exits, ioeventfd, irqfd), the host kernel (syscalls, block layer, drivers, network stack), qemu (device emulation). */
-  kvmCycles: number;
-  hostKernelCycles: number;
-  qemuCycles: number;
-}
+/** The virtio path of one guest, on the host's side: results' kvm.io (core/api/results.ts says what each count is). */
+export type KvmIoStats = KvmResults['io'];
 
 const zeroIo = (): KvmIoStats => ({ notifies: 0, irqfdInjections: 0, hostInterrupts: 0, hostContextSwitches: 0, syscalls: 0, copies: 0, qemuPageFaults: 0, kvmCycles: 0, hostKernelCycles: 0, qemuCycles: 0 });
 

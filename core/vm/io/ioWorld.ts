@@ -29,7 +29,8 @@ import { Blkback } from '../../guest/io/blkback.js';
 import { Blkfront, type BlkIo } from '../../guest/io/blkfront.js';
 import { attachKvmGuest, kvmGuestEnv } from './kvm/kvmIo.js';
 import type { XenIoEnv, XenbusStore } from '../../guest/io/env.js';
-import { NvmeDriver } from '../../guest/io/nvme.js';
+import type { NvmeDriver } from '../../guest/io/nvme.js';
+import { bindNvme } from './nvmeBind.js';
 import { DirectBlock } from '../../guest/io/directBlock.js';
 import { Bridge, E1000Driver, macEquals } from '../../guest/io/e1000.js';
 import { Netback } from '../../guest/io/netback.js';
@@ -132,6 +133,21 @@ export interface BlockFront {
   readonly connected: boolean;
   readonly sectors: number;
   submit(io: BlkIo): void;
+}
+
+/** A domain's I/O before anything is attached: nothing recorded, no devices. */
+function newVmIo(env: XenIoEnv): VmIo {
+  return {
+    env,
+    disks: [],
+    stats: { requests: 0, bytes: 0, errors: 0, flushes: 0, latencies: [], acknowledgedWrites: 0, expected: new Map(), startedAt: -1, endedAt: -1 },
+    backends: [],
+    drivers: new Map(),
+    vifs: [],
+    netbacks: [],
+    nics: new Map(),
+    retired: { disks: [], vifs: [] },
+  };
 }
 
 /** The clock the simulation keeps: now, in cycles of the machine's CPU profile. */
@@ -374,17 +390,7 @@ export class IoWorld {
     this.vms.set(vm.domid, vm);
     if (this.xen.kind === 'kvm') {
       // No xenstore, grants or event channels: its devices are virtio functions of its qemu.
-      const io: VmIo = {
-        env: kvmGuestEnv(this, vm),
-        disks: [],
-        stats: { requests: 0, bytes: 0, errors: 0, flushes: 0, latencies: [], acknowledgedWrites: 0, expected: new Map(), startedAt: -1, endedAt: -1 },
-        backends: [],
-        drivers: new Map(),
-        vifs: [],
-        netbacks: [],
-        nics: new Map(),
-        retired: { disks: [], vifs: [] },
-      };
+      const io = newVmIo(kvmGuestEnv(this, vm));
       vm.io = io;
       attachKvmGuest(this, vm, io);
       return;
@@ -392,17 +398,7 @@ export class IoWorld {
     // libxl__domain_make: the domain's home, its own (the toolstack writes more there when it runs).
     if (!vm.privileged && this.xen.kind === 'xen') this.mkdirWithPerms(`/local/domain/${vm.domid}`, xsPerms(vm.domid, 'n'));
     const env = this.envFor(vm);
-    const io: VmIo = {
-      env,
-      disks: [],
-      stats: { requests: 0, bytes: 0, errors: 0, flushes: 0, latencies: [], acknowledgedWrites: 0, expected: new Map(), startedAt: -1, endedAt: -1 },
-      backends: [],
-      drivers: new Map(),
-      vifs: [],
-      netbacks: [],
-      nics: new Map(),
-      retired: { disks: [], vifs: [] },
-    };
+    const io = newVmIo(env);
     vm.io = io;
     // Its config's pci devices that no live domain owns are its own (xl create of a driver domain;
     // at boot the scenario's pci already gave them to it).
@@ -754,16 +750,8 @@ export class IoWorld {
   private bindDisk(vm: Vm, io: VmIo, disk: NvmeDisk): void {
     const pirq = this.pirqOf.get(disk.id)!;
     const native = this.xen.kind === 'none';
-    disk.config.command |= 0x6; // Memory Space + Bus Master Enable
     const port = this.wireMsi(vm, disk.id, () => driver.interrupt());
-    const driver = new NvmeDriver(io.env, {
-      lbaBytes: 4096,
-      sizeBytes: disk.sizeMiB * 1024 * 1024,
-      volatileWriteCache: disk.writeCache,
-      createIoQueues: (sq, cq, depth) => disk.createIoQueues(Math.floor(sq / 4096), Math.floor(cq / 4096), depth),
-      sqDoorbell: (tail) => disk.ringSqDoorbell(tail),
-      cqDoorbell: (head) => disk.ringCqDoorbell(head),
-    }, { command: IO_PATH_COSTS.nvmeCommand, interrupt: IO_PATH_COSTS.nvmeInterrupt });
+    const driver = bindNvme(io.env, disk, { command: IO_PATH_COSTS.nvmeCommand, interrupt: IO_PATH_COSTS.nvmeInterrupt });
     io.drivers.set(disk.id, driver);
     if (native) {
       io.direct ??= new DirectBlock(io.env, driver, { request: IO_PATH_COSTS.frontRequest, complete: IO_PATH_COSTS.frontComplete });

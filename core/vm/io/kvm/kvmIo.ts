@@ -19,7 +19,8 @@ import { C, Vx } from '../../../machine/counters.js';
 import type { NvmeDisk } from '../../../machine/devices/disk.js';
 import type { KvmIoStats } from '../../../hv/kvm/kvmHost.js';
 import type { XenIoEnv } from '../../../guest/io/env.js';
-import { NvmeDriver } from '../../../guest/io/nvme.js';
+import type { NvmeDriver } from '../../../guest/io/nvme.js';
+import { bindNvme } from '../nvmeBind.js';
 import { VirtioBlkFront } from '../../../guest/io/virtioBlk.js';
 import type { Vm } from '../../vm.js';
 import type { IoWorld, SnoopReport, VmIo } from '../ioWorld.js';
@@ -194,38 +195,36 @@ function guestEnvFree(): XenIoEnv {
   };
 }
 
-/** The host's NVMe driver for `disk` (bound once, at the first guest whose image is on it), its MSI handled by the host. */
-function hostDisk(world: IoWorld, disk: NvmeDisk): HostDisk {
-  let m = hostDisks.get(world);
-  if (!m) hostDisks.set(world, (m = new Map()));
-  const have = m.get(disk.id);
-  if (have) return have;
-  disk.config.command |= 0x6; // Memory Space + Bus Master Enable
-  const driver = new NvmeDriver(hostEnv(world), {
-    lbaBytes: 4096,
-    sizeBytes: disk.sizeMiB * 1024 * 1024,
-    volatileWriteCache: disk.writeCache,
-    createIoQueues: (sq, cq, depth) => disk.createIoQueues(Math.floor(sq / 4096), Math.floor(cq / 4096), depth),
-    sqDoorbell: (tail) => disk.ringSqDoorbell(tail),
-    cqDoorbell: (head) => disk.ringCqDoorbell(head),
-  }, { command: KVM_IO_COSTS.nvmeCommand, interrupt: KVM_IO_COSTS.nvmeInterrupt });
-  const hd: HostDisk = { driver, users: [] };
-  const msi = world.deviceMsi(disk.id);
-  msi.program(0xfee00000, world.deviceVector(disk.id));
-  // The host takes the MSI (no hypervisor between): its handler runs on the pCPU of a guest whose
-  // image is on the disk, charged to that guest (the host's work for it).
+/**
+ * The host takes a device's MSI itself (no hypervisor between): its handler runs on the pCPU of a
+ * live guest using the device, charged to that guest (the host's work for it).
+ */
+function hostMsi(world: IoWorld, id: string, users: readonly Vm[], interrupt: () => void): void {
+  const msi = world.deviceMsi(id);
+  msi.program(0xfee00000, world.deviceVector(id));
   msi.handler = () => {
-    const vm = hd.users.find((u) => world.isLive(u));
+    const vm = users.find((u) => world.isLive(u));
     if (!vm) return;
     const q = vm.dom.xen.kvm!.vm(vm.domid)!;
     world.post(vm.domid, () =>
       runFor(vm, q.io, () => {
         q.io.hostInterrupts++;
         chargeHost(vm, q.io, 'hostKernelCycles', vm.dom.costs.faultTrap);
-        driver.interrupt();
+        interrupt();
       }),
     );
   };
+}
+
+/** The host's NVMe driver for `disk` (bound once, at the first guest whose image is on it), its MSI handled by the host. */
+function hostDisk(world: IoWorld, disk: NvmeDisk): HostDisk {
+  let m = hostDisks.get(world);
+  if (!m) hostDisks.set(world, (m = new Map()));
+  const have = m.get(disk.id);
+  if (have) return have;
+  const driver = bindNvme(hostEnv(world), disk, { command: KVM_IO_COSTS.nvmeCommand, interrupt: KVM_IO_COSTS.nvmeInterrupt });
+  const hd: HostDisk = { driver, users: [] };
+  hostMsi(world, disk.id, hd.users, driver.interrupt);
   m.set(disk.id, hd);
   return hd;
 }
@@ -242,20 +241,7 @@ function hostNic(world: IoWorld, nic: E1000Nic): HostNic {
   const driver = new E1000Driver(env, { readReg: (o) => nic.readReg(o), writeReg: (o, v) => nic.writeReg(o, v) }, { interrupt: C_.e1000Interrupt, rxFrame: C_.e1000RxFrame, txFrame: C_.e1000TxFrame, txClean: C_.e1000TxClean });
   const bridge = new Bridge(env, driver, { forward: C_.bridgeForward });
   const hn: HostNic = { driver, bridge, users: [] };
-  const msi = world.deviceMsi(nic.id);
-  msi.program(0xfee00000, world.deviceVector(nic.id));
-  msi.handler = () => {
-    const vm = hn.users.find((u) => world.isLive(u));
-    if (!vm) return;
-    const q = vm.dom.xen.kvm!.vm(vm.domid)!;
-    world.post(vm.domid, () =>
-      runFor(vm, q.io, () => {
-        q.io.hostInterrupts++;
-        chargeHost(vm, q.io, 'hostKernelCycles', vm.dom.costs.faultTrap);
-        driver.interrupt();
-      }),
-    );
-  };
+  hostMsi(world, nic.id, hn.users, driver.interrupt);
   m.set(nic.id, hn);
   return hn;
 }

@@ -16,12 +16,9 @@ import {
   VIRTIO_BLK_T_FLUSH,
   VIRTIO_BLK_T_IN,
   VIRTIO_BLK_T_OUT,
-  VIRTQ_DESC_BYTES,
-  VIRTQ_DESC_F_NEXT,
   VIRTQ_DESC_F_WRITE,
-  availRingOffset,
-  usedRingOffset,
 } from '../../../api/public/io/virtio.js';
+import { DeviceVirtq } from './deviceVirtq.js';
 import type { VirtqAddrs } from '../../../guest/io/virtioBlk.js';
 
 /** qemu's view of guest RAM: a guest-physical address through its memslot mapping (its own page tables). */
@@ -49,41 +46,27 @@ export interface QemuBlkHooks {
 }
 
 export class QemuVirtioBlk {
-  private lastAvail = 0;
-  private usedIdx = 0;
+  private readonly vq: DeviceVirtq;
   readonly stats = { requests: 0, errors: 0, unsupported: 0, bytesRead: 0, bytesWritten: 0 };
 
   constructor(
     private readonly ram: QemuRam,
-    private readonly q: VirtqAddrs,
+    q: VirtqAddrs,
     private readonly disk: BlockDriver,
     private readonly costs: QemuBlkCosts,
     private readonly hooks: QemuBlkHooks,
-  ) {}
+  ) {
+    this.vq = new DeviceVirtq(ram, q);
+  }
 
   /** virtio_blk_handle_output: every request the guest made available since the last time. */
   handleOutput(): void {
-    const avail = this.ram.page(this.q.avail);
-    const idx = avail.getUint16(2, true);
-    while (this.lastAvail !== idx) {
-      const head = avail.getUint16(availRingOffset(this.lastAvail % this.q.size), true);
-      this.lastAvail = (this.lastAvail + 1) & 0xffff;
-      this.request(head);
-    }
+    for (let c = this.vq.pop(); c; c = this.vq.pop()) this.request(c.head, c.bufs);
   }
 
-  private request(head: number): void {
+  private request(head: number, chain: { addr: number; len: number; flags: number }[]): void {
     this.hooks.charge(this.costs.request);
     this.stats.requests++;
-    const desc = this.ram.page(this.q.desc);
-    const chain: { addr: number; len: number; flags: number }[] = [];
-    for (let i = head, n = 0; n < this.q.size; n++) {
-      const off = i * VIRTQ_DESC_BYTES;
-      const flags = desc.getUint16(off + 12, true);
-      chain.push({ addr: Number(desc.getBigUint64(off, true)), len: desc.getUint32(off + 8, true), flags });
-      if (!(flags & VIRTQ_DESC_F_NEXT)) break;
-      i = desc.getUint16(off + 14, true);
-    }
     const status = chain[chain.length - 1]!;
     const hdrBuf = chain[0]!;
     const fail = (code: number) => this.complete(head, status.addr, code, 0);
@@ -133,12 +116,7 @@ export class QemuVirtioBlk {
   private complete(head: number, statusGpa: number, status: number, written: number): void {
     this.hooks.charge(this.costs.complete);
     this.ram.page(statusGpa).setUint8(statusGpa % 4096, status);
-    const used = this.ram.page(this.q.used);
-    const off = usedRingOffset(this.usedIdx % this.q.size);
-    used.setUint32(off, head, true);
-    used.setUint32(off + 4, written, true);
-    this.usedIdx = (this.usedIdx + 1) & 0xffff;
-    used.setUint16(2, this.usedIdx, true);
+    this.vq.push(head, written);
     this.hooks.irqfd();
   }
 }
