@@ -68,6 +68,10 @@ export const COST_DOCS: Record<keyof CostTable, CostDoc> = {
     what: 'EPT violation handler: p2m lookup and EPT entry installation, beyond the exit.',
     source: 'a p2m lookup plus ept_set_entry',
   },
+  hostPageFault: {
+    what: 'KVM: get_user_pages faulting a page of qemu’s guest RAM in (handle_mm_fault), excluding zeroing it.',
+    source: `${ESTIMATE}: twice faultHandler (the fault’s work plus GUP’s slow path: mmap lock, follow_page_mask, page reference)`,
+  },
   faultTrap: { what: 'Exception delivery to a native (or HVM) kernel and the return (iret).', source: 'exception delivery plus iret' },
   faultHandler: {
     what: 'The guest kernel’s page-fault handler work (find the VMA, allocate, account).',

@@ -153,6 +153,76 @@ interface IoDomain {
   victim?: string;
 }
 
+/** A machine device of `kind` named `ref`, or the problem at `path` listing the ones there are. */
+function deviceOfKind(byId: Map<string, DeviceConfig>, ref: string, kind: 'disk' | 'nic', path: string, out: IoProblem[]): DeviceConfig | undefined {
+  const dev = byId.get(ref);
+  if (dev && dev.kind === kind) return dev;
+  const have = [...byId.values()].filter((x) => x.kind === kind).map((x) => x.id);
+  out.push({ path, message: `no ${kind} device "${ref}" in machine.devices; ${kind}s: ${have.join(', ') || `(none: add {"id": "${kind}0", "kind": "${kind}"})`}` });
+  return undefined;
+}
+
+/** A vif's MAC seen twice in one domain. */
+function macProblem(macs: Set<string>, mac: string | undefined, domain: string | undefined, path: string, out: IoProblem[]): void {
+  if (mac === undefined) return;
+  if (macs.has(mac.toLowerCase())) out.push({ path, message: `${mac} is already one of ${domain ?? 'this domain'}'s vifs` });
+  macs.add(mac.toLowerCase());
+}
+
+/** Under `kvm`, who serves a virtual device: qemu (default), or for a vif the host's vhost-net. */
+export const VIRTIO_BACKENDS = ['qemu', 'vhost'] as const;
+export type VirtioBackend = (typeof VIRTIO_BACKENDS)[number];
+
+/**
+ * Devices under KVM: the machine's devices belong to the host (its kernel drives them), so a
+ * guest owns none (no pci); its disks and vifs are virtio functions of its qemu, each on a machine
+ * device of the right kind, a disk backing one guest's disk.
+ */
+function kvmDeviceProblems(domains: IoDomain[], byId: Map<string, DeviceConfig>): IoProblem[] {
+  const out: IoProblem[] = [];
+  const backing = new Map<string, string>();
+  domains.forEach((d, i) => {
+    if (d.pci?.length) {
+      out.push({ path: `domains[${i}].pci`, message: 'under KVM the host kernel drives the machine\'s devices (device passthrough, VFIO, is not modelled): give the guest a virtio disk ("disks") instead' });
+    }
+    const vdevs = new Set<string>();
+    d.disks?.forEach((vd, j) => {
+      const at = (f: string) => `domains[${i}].disks[${j}].${f}`;
+      if (vdevs.has(vd.vdev)) out.push({ path: at('vdev'), message: `${vd.vdev} is already one of ${d.name ?? 'this domain'}'s disks` });
+      vdevs.add(vd.vdev);
+      if (vd.backend === 'vhost') out.push({ path: at('backend'), message: 'vhost serves network devices only (vhost-net); a disk is served by qemu: use "qemu" or leave backend out' });
+      else if (vd.backend !== undefined && vd.backend !== 'qemu') out.push({ path: at('backend'), message: `under KVM a disk's backend is "qemu" (the default), not a domain ("${vd.backend}"): there is no dom0 or driver domain` });
+      const dev = deviceOfKind(byId, vd.device, 'disk', at('device'), out);
+      if (!dev) return;
+      const user = backing.get(dev.id);
+      if (user !== undefined) out.push({ path: at('device'), message: `device "${dev.id}" already holds ${user}'s image: one guest's disk per device; add a disk to machine.devices` });
+      backing.set(dev.id, `${d.name ?? `domains[${i}]`}`);
+    });
+    const macs = new Set<string>();
+    d.vifs?.forEach((vf, j) => {
+      if (!vf) return;
+      const at = (f: string) => `domains[${i}].vifs[${j}].${f}`;
+      if (vf.backend !== undefined && !VIRTIO_BACKENDS.includes(vf.backend as VirtioBackend)) {
+        out.push({ path: at('backend'), message: `under KVM a vif's backend is "qemu" (the default) or "vhost" (vhost-net in the host kernel), not a domain ("${vf.backend}")` });
+      }
+      if (vf.rx !== undefined) out.push({ path: at('rx'), message: 'rx (grant copy or page flipping) is how Xen\'s netback delivers frames; a virtio-net device writes into the guest\'s posted buffers: leave rx out under KVM' });
+      macProblem(macs, vf.mac, d.name, at('mac'), out);
+      deviceOfKind(byId, vf.device, 'nic', at('device'), out);
+    });
+    if (d.workloadKind === 'disk-io' && !d.disks?.length) {
+      out.push({ path: `domains[${i}].workload`, message: 'the disk-io workload needs a virtual disk: add "disks": [{"device": "<a disk device id>"}] (a virtio-blk disk served by qemu)' });
+    }
+    if (d.workloadKind === 'rogue-dma') out.push({ path: `domains[${i}].workload`, message: 'the rogue-dma workload is one domain attacking another: it needs hypervisor "xen"' });
+    if (d.workloadKind === 'backend-snoop' && !d.disks?.length && !d.vifs?.length) {
+      out.push({ path: `domains[${i}].workload`, message: 'the backend-snoop workload needs a device its qemu serves: add "disks": [{"device": "<a disk device id>"}] (virtio-blk) or a vif (virtio-net)' });
+    }
+    if ((d.workloadKind === 'net-stream' || d.workloadKind === 'net-rr') && !d.vifs?.length) {
+      out.push({ path: `domains[${i}].workload`, message: `the ${d.workloadKind} workload needs a vif: add "vifs": [{"device": "<a nic device id>", "backend"?: "qemu" | "vhost"}] (virtio-net)` });
+    }
+  });
+  return out;
+}
+
 /**
  * The I/O checks a schema cannot express: devices unique, each owned at most once, every disk
  * backed by an existing disk device that its backend domain owns, actions on known domains.
@@ -187,11 +257,29 @@ export function ioProblems(
     const c = canonicalBdf(ref);
     return c === null ? undefined : seenBdf.get(c);
   };
-  if (hv === 'kvm' && (devices.some(Boolean) || domains.some((d) => d.pci?.length || d.disks?.length || d.vifs?.length))) {
-    const p = devices.length ? 'machine.devices' : `domains[${domains.findIndex((d) => d.pci?.length || d.disks?.length || d.vifs?.length)}]`;
-    out.push({ path: p, message: 'devices under KVM (virtio served by qemu) are not built yet: use hypervisor "xen", or "none" for the native baseline' });
+  if (hv === 'kvm') {
+    out.push(...kvmDeviceProblems(domains, byId));
+    const kvmNames = new Map<string, IoDomain>();
+    for (const d of domains) if (d.name !== undefined) kvmNames.set(d.name, d);
+    timeline.forEach((t, i) => {
+      if (!t) return;
+      const at = (f: string) => `timeline[${i}].${f}`;
+      if (!kvmNames.has(t.domain)) out.push({ path: at('domain'), message: `no domain named "${t.domain}"; domains: ${[...kvmNames.keys()].join(', ')}` });
+      out.push(...hotplugEntryProblems(t, at, { hv, byId, resolve, names: kvmNames, bdfOf }));
+    });
     return out;
   }
+  // Virtio backends are KVM's: under Xen a backend names a domain (unless one is called that).
+  const domainNames = new Set(domains.map((d) => d.name));
+  domains.forEach((d, i) => {
+    for (const [k, list] of [['disks', d.disks], ['vifs', d.vifs]] as const) {
+      list?.forEach((x, j) => {
+        if (x?.backend !== undefined && VIRTIO_BACKENDS.includes(x.backend as VirtioBackend) && !domainNames.has(x.backend)) {
+          out.push({ path: `domains[${i}].${k}[${j}].backend`, message: `"${x.backend}" is a KVM virtio backend; under Xen the backend is a domain running ${k === 'disks' ? 'blkback' : 'netback'} (default dom0): name a domain, or use hypervisor "kvm"` });
+        }
+      });
+    }
+  });
   // Bare metal: the one native domain drives the devices itself; there is no backend to serve a virtual disk.
   if (hv === 'none') {
     domains.forEach((d, i) => {
@@ -226,12 +314,8 @@ export function ioProblems(
       const at = (f: string) => `domains[${i}].disks[${j}].${f}`;
       if (vdevs.has(vd.vdev)) out.push({ path: at('vdev'), message: `${vd.vdev} is already one of ${d.name ?? 'this domain'}'s disks` });
       vdevs.add(vd.vdev);
-      const dev = byId.get(vd.device);
-      if (!dev || dev.kind !== 'disk') {
-        const disks = [...byId.values()].filter((x) => x.kind === 'disk').map((x) => x.id);
-        out.push({ path: at('device'), message: `no disk device "${vd.device}" in machine.devices; disks: ${disks.join(', ') || '(none: add {"id": "disk0", "kind": "disk"})'}` });
-        return;
-      }
+      const dev = deviceOfKind(byId, vd.device, 'disk', at('device'), out);
+      if (!dev) return;
       const user = backing.get(dev.id);
       if (user !== undefined) {
         out.push({ path: at('device'), message: `device "${dev.id}" already backs ${user}: a disk serves one guest's virtual disk (xl refuses a device in use); add a disk to machine.devices` });
@@ -257,16 +341,9 @@ export function ioProblems(
     d.vifs?.forEach((vf, j) => {
       if (!vf || hv === 'none') return;
       const at = (f: string) => `domains[${i}].vifs[${j}].${f}`;
-      if (vf.mac !== undefined) {
-        if (macs.has(vf.mac.toLowerCase())) out.push({ path: at('mac'), message: `${vf.mac} is already one of ${d.name ?? 'this domain'}'s vifs` });
-        macs.add(vf.mac.toLowerCase());
-      }
-      const dev = byId.get(vf.device);
-      if (!dev || dev.kind !== 'nic') {
-        const nics = [...byId.values()].filter((x) => x.kind === 'nic').map((x) => x.id);
-        out.push({ path: at('device'), message: `no nic device "${vf.device}" in machine.devices; nics: ${nics.join(', ') || '(none: add {"id": "nic0", "kind": "nic"})'}` });
-        return;
-      }
+      macProblem(macs, vf.mac, d.name, at('mac'), out);
+      const dev = deviceOfKind(byId, vf.device, 'nic', at('device'), out);
+      if (!dev) return;
       const backend = vf.backend ?? dom0Name;
       const be = names.get(backend);
       if (!be) {
@@ -302,6 +379,12 @@ export function ioProblems(
         if (d.victim === d.name) out.push({ path: `${at}.victim`, message: 'a domain cannot be its own victim: name another domain' });
         else if (!names.has(d.victim)) out.push({ path: `${at}.victim`, message: `no domain named "${d.victim}"; domains: ${[...names.keys()].join(', ')}` });
       }
+    }
+    if (d.workloadKind === 'backend-snoop' && (hv === 'none' || (!d.disks?.length && !d.vifs?.length))) {
+      out.push({
+        path: `domains[${i}].workload`,
+        message: hv === 'none' ? 'the backend-snoop workload needs a backend, and bare metal has none: use hypervisor "xen" (blkback, netback) or "kvm" (qemu)' : 'the backend-snoop workload needs a split-driver device whose backend does the snooping: add "disks": [{"device": "<a disk device id>"}] or a vif',
+      });
     }
     // Under Xen a domain that owns a disk by passthrough drives it itself, as on bare metal.
     if (d.workloadKind === 'disk-io' && !d.disks?.length && !ownsDisk) {

@@ -266,6 +266,23 @@ export const PRESETS: Preset[] = [
     },
   },
   {
+    id: 'c5-kvm-qemu',
+    claim: 'C5',
+    title: 'KVM: a guest is a qemu process',
+    sentence:
+      'Under a KVM host each guest is a qemu-system-x86_64 process whose memory is the guest’s RAM (ps on the host console lists them; kill one and its guest ends): db’s virtio-blk requests exit into KVM, wake its qemu, and go through the host’s own NVMe driver (results kvm.io), while web’s qemu reads every page web never gave it (io.snoopedPages equals pages: nothing refuses a process its own memory).',
+    scenario: {
+      name: 'seed-C5-kvm-qemu',
+      description: 'C5: KVM, where a guest is a qemu process on the host kernel and qemu provides its virtual devices through the host’s ordinary drivers.',
+      machine: twoDiskMachine(),
+      hypervisor: 'kvm',
+      domains: [
+        { name: 'db', mode: 'hap', memoryMiB: 256, vcpus: 1, disks: [{ device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 3000, writeFraction: 0.5, flushEvery: 16 } },
+        { name: 'web', mode: 'hap', memoryMiB: 256, vcpus: 1, disks: [{ device: 'disk1', vdev: 'xvda' }], workload: { kind: 'backend-snoop', pages: 64 } },
+      ],
+    },
+  },
+  {
     id: 'multi-guest',
     claim: 'C1',
     title: 'dom0 and three guests sharing the machine',

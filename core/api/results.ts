@@ -53,6 +53,8 @@ export interface DomainResults {
   host?: 'source' | 'target';
   /** A live migration of this domain (timeline migrate, xl migrate): its rounds and downtime. */
   migration?: MigrationResults;
+  /** Under `kvm`: the guest's qemu process and what KVM did for it in the host (core/hv/kvm/). */
+  kvm?: KvmResults;
 }
 
 /** One pre-copy round of a live migration (the last is the stop-and-copy, with the domain paused). */
@@ -88,6 +90,45 @@ export interface MigrationResults {
   /** Domain id on the source host, and on the target. */
   fromDomid: number;
   toDomid: number;
+}
+
+export interface KvmResults {
+  /** The qemu-system-x86_64 process whose memory is the guest's RAM. */
+  qemuPid: number;
+  cmdline: string;
+  /** Pages of guest RAM resident in qemu (host page-table leaves present), in 4 KiB pages. */
+  rssPages: number;
+  /** The memory slot (struct kvm_memory_slot): base_gfn, npages, userspace_addr. */
+  memslot: { baseGfn: number; npages: number; userspaceAddr: number };
+  /** kvm_faultin_pfn calls (one per EPT violation, or per shadow entry built). */
+  faultins: number;
+  /** Of which get_user_pages had to fault the page into qemu first (handle_mm_fault). */
+  hostPageFaults: number;
+  /** Host page-table entries KVM read for them. */
+  hostWalkRefs: number;
+  /** Cycles in the host kernel for them (included in cycles.hypervisor: KVM is part of the host kernel). */
+  hostCycles: number;
+  /** The virtio path on the host's side (all of it included in cycles.hypervisor, split here). */
+  io: {
+    /** Queue notifies that exited (IO_INSTRUCTION) and were turned into an ioeventfd signal by KVM. */
+    notifies: number;
+    /** Completions injected into the guest through an irqfd. */
+    irqfdInjections: number;
+    /** Interrupts the host's own device drivers took for this guest's I/O. */
+    hostInterrupts: number;
+    /** Host context switches: qemu's I/O thread (or the vhost worker) woken. */
+    hostContextSwitches: number;
+    /** System calls qemu made on the guest's behalf (preadv/pwritev/fdatasync, tap read/writev). */
+    syscalls: number;
+    /** Data copies between guest buffers and host buffers (qemu or vhost). */
+    copies: number;
+    /** Pages of guest RAM qemu itself touched first (its own page faults). */
+    qemuPageFaults: number;
+    /** Cycles in KVM (exits, ioeventfd, irqfd), the host kernel (syscalls, block layer, drivers, tap, vhost), qemu (device emulation). */
+    kvmCycles: number;
+    hostKernelCycles: number;
+    qemuCycles: number;
+  };
 }
 
 export interface TimelineRecord {
@@ -127,6 +168,12 @@ export interface IoResults {
   served: number;
   /** How this domain's share of the I/O reached its pages: Xen's two answers for grants under an IOMMU, and what each cost. */
   dmaCost: DmaCost;
+  /** backend-snoop: the backend's attempts on pages it was never given, and how many the hypervisor refused. */
+  refused?: number;
+  /** backend-snoop: pages whose secret content the backend obtained all the same. */
+  snoopedPages?: number;
+  /** backend-snoop: who tried, how often, and each answer (GNTST_* under Xen, "read" for qemu). */
+  snoop?: { backend: string; attempts: number; byStatus: Record<string, number> };
 }
 
 /**

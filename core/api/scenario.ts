@@ -44,6 +44,7 @@ export const WORKLOAD_KINDS = [
   'net-stream',
   'net-rr',
   'rogue-dma',
+  'backend-snoop',
 ] as const;
 export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
@@ -131,6 +132,12 @@ export const workloadSchema = z.discriminatedUnion('kind', [
     /** The domain whose memory the device is aimed at (default dom0, the usual prize). */
     victim: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,31}$/, 'a domain name').default('Domain-0'),
     /** Victim pages the device is told to write, one 4 KiB DMA each. */
+    pages: int(1, 4096).default(16),
+  }),
+  // backend-snoop (C5 against C1/C3): the domain's backend (blkback or netback in dom0 or a driver
+  // domain; its qemu under KVM) tries to read `pages` of its pages it was never given for I/O.
+  z.strictObject({
+    kind: z.literal('backend-snoop'),
     pages: int(1, 4096).default(16),
   }),
 ]);

@@ -64,7 +64,7 @@ export function workloadParams(kind: string): WorkloadParam[] {
 
 /** Label, unit and meaning of every parameter of every kind (README, "Workloads"). */
 export const PARAM_DOCS: Record<string, ParamDoc> = {
-  pages: { label: 'Pages', help: 'distinct 4 KiB pages touched (cold-walk, page-fault); named frames for a script (hypercalls); victim pages the device is told to write (rogue-dma)' },
+  pages: { label: 'Pages', help: 'distinct 4 KiB pages touched (cold-walk, page-fault); named frames for a script (hypercalls); victim pages the device is told to write (rogue-dma); pages of the guest its backend goes after (backend-snoop)' },
   victim: { label: 'Victim', help: 'the domain whose memory the rogue device is aimed at (rogue-dma)' },
   rounds: { label: 'Rounds', help: 'times every page is walked, each time with every TLB and walk cache cold (cold-walk; default 1)' },
   workingSetMiB: { label: 'Working set', unit: 'MiB', help: 'memory the workload spreads its accesses over' },
@@ -128,6 +128,7 @@ export const WORKLOAD_DOCS: Record<WorkloadKind, string> = {
   'net-stream': 'one Ethernet frame through the first vif (netfront ⇄ netback ⇄ bridge ⇄ NIC ⇄ link partner)',
   'net-rr': 'one request frame to the link partner and its response back (latency per transaction)',
   'rogue-dma': 'one DMA the guest’s own disk is told to make into a page of the victim (blocked by the IOMMU when it is on)',
+  'backend-snoop': 'one page of the guest’s the backend was not given, tried by its backend (grant map and copy under Xen; qemu’s own mapping under KVM)',
 };
 
 /** A starting point for each kind, small enough to run in a few seconds. */
@@ -161,6 +162,7 @@ export const WORKLOAD_STARTERS: Record<WorkloadKind, Workload> = {
   'net-stream': { kind: 'net-stream', bytes: 4 * 1024 * 1024, packetBytes: 1500, direction: 'rx' },
   'net-rr': { kind: 'net-rr', transactions: 1000, requestBytes: 64, responseBytes: 64 },
   'rogue-dma': { kind: 'rogue-dma', victim: 'Domain-0', pages: 16 },
+  'backend-snoop': { kind: 'backend-snoop', pages: 16 },
 };
 
 export { WORKLOAD_KINDS };

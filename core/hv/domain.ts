@@ -35,6 +35,11 @@ export class Domain implements PvDomain {
    * frame, at gfns that are not its RAM (grantHost.ts installs and removes them).
    */
   readonly grantP2m = new Map<number, GrantP2mEntry>();
+  /**
+   * Under KVM: kvm_faultin_pfn for a gfn (memslot → hva → qemu's page tables, faulting the page in
+   * on first touch); the level of the host's mapping, or 0 when the gfn is not guest RAM.
+   */
+  faultin?: (gfn: number) => number;
   /** Frames Xen took from its heap for this domain (the shadow pool); EPT tables are in `hap.tableFrames`. */
   readonly xenFrames: number[] = [];
   /** Simulated cycles this domain's vCPU has used since it was built, boot included; never reset (xl list's Time). */

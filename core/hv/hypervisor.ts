@@ -22,6 +22,7 @@ import { PvMm } from './mm/pvMm.js';
 import { Hap } from './paging/hap.js';
 import { ShadowPaging } from './paging/shadow/shadowPaging.js';
 import { XenIommu } from './passthrough/iommu.js';
+import { KvmHost } from './kvm/kvmHost.js';
 
 /**
  * Frames a domain may own beyond its memory (max_pages − memory): LIBXL_MAXMEM_CONSTANT, 1024 KiB
@@ -53,6 +54,11 @@ export class Hypervisor {
    * (identity DMA, assignments still recorded) when `machine.iommu` is false.
    */
   readonly iommu: XenIommu | null;
+  /**
+   * Under `kvm`: the host kernel with its processes (a qemu per guest, whose memory is the guest's
+   * RAM, hv/kvm/). Null under Xen and bare metal.
+   */
+  readonly kvm: KvmHost | null;
 
   constructor(
     scenario: Scenario,
@@ -73,6 +79,7 @@ export class Hypervisor {
     this.evtchn = new EventChannels(this);
     this.gnttab = new GrantTables(this);
     this.iommu = this.kind === 'xen' ? new XenIommu(this, scenario.machine.iommu ?? true) : null;
+    this.kvm = this.kind === 'kvm' ? new KvmHost(this.mem, costs) : null;
   }
 
   /** A live domain by id (rcu_lock_domain_by_id), or undefined. */
@@ -229,7 +236,9 @@ export class Hypervisor {
     // The domain's page list (d->page_list), not a scan of machine memory: cost in what it owns.
     const owned = ft.ownedFrames(d.domid).slice().sort((a, b) => a - b).filter((m) => !held.has(m));
     for (const m of held) ft.setOwner(m, DOMID_XEN);
-    const xen = [...d.xenFrames, ...(d.hap?.tableFrames ?? [])].filter((m) => ft.owner(m) === DOMID_XEN && !held.has(m));
+    // Under KVM the guest's qemu exits with it: its page tables go back too.
+    const hostTables = this.kvm?.reap(d.domid) ?? [];
+    const xen = [...d.xenFrames, ...(d.hap?.tableFrames ?? []), ...hostTables].filter((m) => ft.owner(m) === DOMID_XEN && !held.has(m));
     this.releaseFrames(owned);
     this.releaseFrames(xen.sort((a, b) => a - b));
     d.guestCr3 = -1;
@@ -295,6 +304,13 @@ export class Hypervisor {
    */
   enablePaging(d: Domain): void {
     const config = d.config;
+    if (this.kvm) {
+      // KVM_CREATE_VM from a new qemu whose RAM is the guest's memory (one memslot); KVM's MMU
+      // then finds each frame through qemu's page tables.
+      const host = this.kvm;
+      host.spawnQemu(d, this.allocXenFrame);
+      d.faultin = (gfn) => host.faultinPfn(d, gfn);
+    }
     if (config.mode === 'hap') {
       d.hap = new Hap(this.mem, this.costs, d, this.allocXenFrame, config.hostPageSize);
       d.ctx.eptRoot = d.hap.eptRoot;

@@ -41,6 +41,11 @@ export interface CostTable {
   shadowResyncEntry: number;
   /** EPT violation handler: p2m lookup and EPT entry installation, beyond the exit. */
   eptViolation: number;
+  /**
+   * KVM: get_user_pages faulting a page of qemu's guest RAM in (hva_to_pfn's slow path into
+   * handle_mm_fault), excluding zeroing the new page (zeroPage per 4 KiB) and the host walk.
+   */
+  hostPageFault: number;
   /** Exception delivery to a native (or HVM) kernel and the return (iret). */
   faultTrap: number;
   /** The guest kernel's page-fault handler work (find the VMA, allocate, account). */
@@ -102,6 +107,9 @@ export const DEFAULT_COSTS: Readonly<CostTable> = Object.freeze({
   shadowFault: 1500, // sh_page_fault's software guest walk + propagation
   shadowResyncEntry: 8, // snapshot compare is a memcmp; changed entries also pay shadowPropagate
   eptViolation: 600, // p2m lookup + ept_set_entry
+  // handle_mm_fault's work as faultHandler (find the VMA, allocate, account) plus GUP's slow path
+  // (mmap lock, follow_page_mask, the page reference): twice faultHandler, a model estimate.
+  hostPageFault: 1000,
   faultTrap: 300, // exception delivery + iret
   faultHandler: 500,
   faultCheck: 300,

@@ -58,6 +58,7 @@ export function ioResults(io: IoWorld, vm: Vm, clockGHz: number, costs: Readonly
     evtchnSends: c[C.EvtchnSends]!,
     served,
     dmaCost: dmaCost(vm, disks, costs, s.requests > 0 ? s.requests : served),
+    ...(s.snoop ? { refused: s.snoop.refused, snoopedPages: s.snoop.snoopedPages, snoop: { backend: s.snoop.backend, attempts: s.snoop.attempts, byStatus: s.snoop.byStatus } } : {}),
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import type { DomainConfig, MigrationTarget, Scenario, Workload } from '../api/scenario.js';
 import { DEFAULT_DOM0 } from '../api/scenario.js';
-import type { DomainResults, Results } from '../api/results.js';
+import type { DomainResults, KvmResults, Results } from '../api/results.js';
 import { VERSION } from '../api/version.js';
 import { Rng } from '../base/rng.js';
 import type { CostTable } from '../machine/cost.js';
@@ -473,6 +473,7 @@ export class Simulation {
     d.cpuCycles = boot;
     this.pcpuCycles[this.pcpuOf(vm)] += boot;
     d.counters.reset();
+    this.xen.kvm?.vm(d.domid)?.resetStats();
   }
 
   /**
@@ -773,6 +774,7 @@ export class Simulation {
       if (d.io && d.io.stats.endedAt < 0 && d.io.stats.startedAt >= 0) d.io.stats.endedAt = this.pcpuCycles[pcpu]!;
     } else if (r.value === MEASURE) {
       d.counters.reset();
+      this.xen.kvm?.vm(d.domid)?.resetStats();
       if (d.io) d.io.stats.startedAt = this.pcpuCycles[pcpu]!;
     } else if (r.value === PART) return false;
     else if (r.value === BLOCK) job.blocked = true;
@@ -981,6 +983,24 @@ export function domainResults(d: Vm, clockGHz = d.dom.xen.cpu.clockGHz): DomainR
     counters: k.snapshot(),
     ...(d.scriptCalls ? { calls: d.scriptCalls } : {}),
     ...(d.relocation ? { relocation: { ...d.relocation } } : {}),
+    ...kvmResults(d),
+  };
+}
+
+/** Under KVM, the guest's qemu and its host-side counts (results' `kvm`). */
+function kvmResults(d: Vm): { kvm?: KvmResults } {
+  const q = d.dom.xen.kvm?.vm(d.domid);
+  if (!q) return {};
+  const slot = q.slots[0]!;
+  return {
+    kvm: {
+      qemuPid: q.proc.pid,
+      cmdline: q.proc.cmdline,
+      rssPages: q.proc.mm.rssPages,
+      memslot: { baseGfn: slot.baseGfn, npages: slot.npages, userspaceAddr: slot.userspaceAddr },
+      ...q.stats,
+      io: { ...q.io },
+    },
   };
 }
 

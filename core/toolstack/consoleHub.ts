@@ -6,8 +6,9 @@
  */
 import type { Vm } from '../vm/vm.js';
 import type { Simulation } from '../sim/simulation.js';
-import { cyclesToSeconds, domainCreatedMessage, kvmHostMessages, pagingSummary, stamp, xenBootMessages } from './bootLog.js';
+import { cyclesToSeconds, domainCreatedMessage, HOST_NAME, kvmHostMessages, pagingSummary, stamp, xenBootMessages } from './bootLog.js';
 import { DomainShell } from './guestShell.js';
+import { HostShell } from './hostShell.js';
 import { Libxl, type LibxlEvents } from './libxl.js';
 import { dom0Commands, type XlContext } from './xlShell.js';
 import { Xenstore } from './xenstore.js';
@@ -32,6 +33,8 @@ export class ConsoleHub {
   private readonly logLines: string[] = [];
   private readonly shells = new Map<number, { console: string; shell: DomainShell }>();
   private booted = false;
+  /** Under KVM: the host's shell (ps, kill) on the 'host' console. */
+  private readonly hostShell: HostShell | null = null;
 
   constructor(
     readonly sim: Simulation,
@@ -49,7 +52,10 @@ export class ConsoleHub {
       destroyed: (d, freed) => {
         // Xen's own pages for a domain: its paging structures (shadow pool, EPT tables) and its grant-table frames (gnttab.ts).
         const held = [d.mode === 'shadow' ? 'shadow pool' : d.mode === 'hap' ? 'EPT tables' : null, d.io ? 'grant table' : null].filter(Boolean).join(', ');
-        this.detach(d, `${freed.guestFrames} pages${freed.xenFrames > 0 ? ` and ${freed.xenFrames} Xen pages${held ? ` (${held})` : ''}` : ''} returned to the heap`);
+        // Under KVM those are the host kernel's: KVM's EPT or shadow pages, and qemu's page tables.
+        const kvmHeld = [d.mode === 'shadow' ? 'shadow pages' : d.mode === 'hap' ? 'EPT tables' : null, 'qemu page tables'].filter(Boolean).join(', ');
+        const whose = kind === 'kvm' ? `host kernel pages (${kvmHeld})` : `Xen pages${held ? ` (${held})` : ''}`;
+        this.detach(d, `${freed.guestFrames} pages${freed.xenFrames > 0 ? ` and ${freed.xenFrames} ${whose}` : ''} returned to the heap`);
         this.hooks.domainsChanged();
       },
       paused: (d) => {
@@ -69,6 +75,22 @@ export class ConsoleHub {
       },
     };
     this.libxl = new Libxl(sim, events);
+    const kvm = sim.xen.kvm;
+    if (kvm) {
+      this.hostShell = new HostShell(
+        {
+          host: kvm,
+          hostname: HOST_NAME,
+          killed: (domid, pid, signal) => {
+            const vm = this.sim.domains.find((d) => d.domid === domid);
+            if (!vm) return;
+            this.log(`kvm: ${vm.name}: qemu-system-x86_64 (pid ${pid}) killed by ${signal}: the guest ends with it`);
+            this.libxl.destroy(vm);
+          },
+        },
+        (data) => this.hooks.out('host', data),
+      );
+    }
     // The scenario's timeline acts on the simulation directly; the toolstack follows it exactly
     // as it follows `xl destroy` / `xl create` (the log line, xenstore, the consoles, the domain list).
     // A live migration's rounds, as libxl's migration sender reports them.
@@ -122,11 +144,18 @@ export class ConsoleHub {
     if (kind === 'xen') for (const m of this.sim.xen.iommu?.takeLog() ?? []) this.append(m, 0);
     if (kind === 'kvm') for (const m of kvmHostMessages(this.sim)) this.append(m, 0);
     for (const d of this.sim.domains) this.attach(d, false);
+    this.hostShell?.prompt();
+  }
+
+  /** The KVM host's shell (tests read it), or null under Xen and bare metal. */
+  get host(): HostShell | null {
+    return this.hostShell;
   }
 
   input(console: string, data: string): void {
     if (console === this.logName) {
       if (this.logName === 'xen') for (const ch of data) this.debugKey(ch);
+      this.hostShell?.input(data);
       return;
     }
     this.shell(console)?.input(data);
@@ -150,7 +179,9 @@ export class ConsoleHub {
     const t = stamp(seconds);
     const text = this.logName === 'xen' ? `(XEN) ${t}${body}` : `${t}${body}`;
     this.logLines.push(text);
-    if (this.logName) this.hooks.out(this.logName, text + '\r\n');
+    // On the KVM host the log shares the console with its shell: printed above the line being typed.
+    if (this.hostShell) this.hostShell.editor.interject(text + '\r\n');
+    else if (this.logName) this.hooks.out(this.logName, text + '\r\n');
   }
 
   private xlContext(): XlContext {
@@ -175,7 +206,8 @@ export class ConsoleHub {
       if (announce || !d.privileged) this.log(domainCreatedMessage(d));
       this.store.addDomain(d, this.sim.scenario.seed, cyclesToSeconds(this.sim.cycles, this.sim.xen.cpu.clockGHz));
     } else if (kind === 'kvm') {
-      this.log(`kvm: ${d.name}: qemu-system-x86_64 -name ${d.name} -m ${d.config.memoryMiB} -smp ${d.config.vcpus}: ${pagingSummary(d).replace('HAP/EPT', 'TDP (EPT)')}`);
+      const q = this.sim.xen.kvm?.vm(d.domid);
+      this.log(`kvm: ${d.name}: ${q ? `${q.proc.cmdline} (pid ${q.proc.pid})` : `qemu-system-x86_64 -name ${d.name}`}: ${pagingSummary(d).replace('HAP/EPT', 'TDP (EPT)')}`);
     }
     const name = this.consoleOf(d);
     const env = { sim: this.sim, store: this.store, kick: () => this.hooks.kick() };

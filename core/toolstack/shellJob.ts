@@ -160,6 +160,10 @@ export function footprintPages(w: Workload, guestPageSize: Vm['config']['guestPa
       // Its one marked page; the victim's pages are not its own.
       pages = 1;
       break;
+    case 'backend-snoop':
+      // The secret pages the backend goes after.
+      pages = w.pages;
+      break;
   }
   return pages + Math.ceil(pages / 512) + 64;
 }

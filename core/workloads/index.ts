@@ -18,6 +18,7 @@ import { runProgramKind } from './programs.js';
 import { runDiskIo } from './io.js';
 import { runNetRr, runNetStream } from './net.js';
 import { runRogueDma } from './rogue.js';
+import { runBackendSnoop } from './snoop.js';
 
 export { MEASURE, PROGRESS, PART, BLOCK, WHOLE_SLICES, type WorkloadStep, type Grain } from './steps.js';
 export interface WorkloadContext {
@@ -75,6 +76,8 @@ export function plannedOps(w: Workload): number {
     case 'net-rr':
       return w.transactions;
     case 'rogue-dma':
+      return w.pages;
+    case 'backend-snoop':
       return w.pages;
   }
 }
@@ -224,6 +227,10 @@ export function* runWorkload(w: Workload, x: WorkloadContext): Generator<Workloa
 
     case 'rogue-dma':
       yield* runRogueDma(w, x);
+      return;
+
+    case 'backend-snoop':
+      yield* runBackendSnoop(w, x);
       return;
 
     case 'hypercalls': {

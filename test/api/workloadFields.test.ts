@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { validateScenario, WORKLOAD_KINDS } from '../../core/api/index.js';
 import { PARAM_DOCS, WORKLOAD_DOCS, WORKLOAD_STARTERS, workloadParams } from '../../core/api/workloadFields.js';
 
-// An I/O workload needs a device to work on: the domain gets a virtual disk (or a vif) served by dom0.
-const isIo = (w: unknown) => (w as { kind?: string }).kind === 'disk-io';
+// An I/O workload needs a device to work on: the domain gets a virtual disk (or a vif) served by
+// dom0; so does backend-snoop, whose backend (that disk's blkback) does the snooping.
+const isIo = (w: unknown) => ['disk-io', 'backend-snoop'].includes((w as { kind?: string }).kind ?? '');
 const isNet = (w: unknown) => ['net-stream', 'net-rr'].includes((w as { kind?: string }).kind ?? '');
 // rogue-dma programs a disk of its own (pci) against dom0 (its default victim).
 const isRogue = (w: unknown) => (w as { kind?: string }).kind === 'rogue-dma';

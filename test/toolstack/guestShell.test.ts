@@ -180,7 +180,7 @@ describe('run', () => {
     expect(b.cmd('g1', 'run random-access 1 2 3')).toBe('run: too many arguments: random-access takes 2 (workingSetMiB, accesses)\nUsage: run random-access <workingSetMiB> <accesses>\n');
     expect(lines(b.cmd('g1', 'run'))).toContain('  update-vs-access <updatesPerKiloAccess> <workingSetMiB> <accesses> [updateKind]');
     const nope = lines(b.cmd('g1', 'run nope'));
-    expect(nope[0]).toMatch(/^run: unknown workload "nope"; one of idle, cold-walk, random-access, .*kernel-build, oltp, spec, disk-io, net-stream, net-rr, rogue-dma$/);
+    expect(nope[0]).toMatch(/^run: unknown workload "nope"; one of idle, cold-walk, random-access, .*kernel-build, oltp, spec, disk-io, net-stream, net-rr, rogue-dma, backend-snoop$/);
     // Only what run can start: hypercalls is a script, written in a scenario file.
     expect(nope[0]).not.toContain('hypercalls');
     // The error stays on screen: one usage line, not a line per workload.

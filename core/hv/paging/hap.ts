@@ -16,6 +16,11 @@ export interface HapOwner {
   readonly p2m: Int32Array;
   /** After a VM exit and entry (flushes the TLB when the CPU has no VPID). */
   vmTransition(): void;
+  /**
+   * KVM's kvm_faultin_pfn (hv/kvm/kvmHost.ts): the host mapping's level for `gfn` (the largest
+   * leaf allowed), 0 if it is not guest RAM. Absent under Xen, where the p2m is the answer.
+   */
+  readonly faultin?: (gfn: number) => number;
 }
 
 export class Hap {
@@ -71,7 +76,11 @@ export class Hap {
     // to p2m_ram_rw (p2m_change_type_one) and the write is retried.
     const ld = this.logDirty;
     if (ld !== null && write && ld.wp[gfn] === 1) ld.fault(gfn);
-    this.mapGfn(gfn);
+    // KVM: the frame comes from qemu's page tables (faulted in on first touch), and no EPT leaf
+    // may be larger than the host's own mapping of it (host_pfn_mapping_level).
+    const hostLevel = this.owner.faultin ? this.owner.faultin(gfn) : this.leafLevel;
+    if (hostLevel <= 0) return false;
+    this.mapGfn(gfn, hostLevel);
     return true;
   }
 
@@ -102,8 +111,8 @@ export class Hap {
   }
 
   /** Installs the EPT entry that covers `gfn` (and its 2M/1G neighbours when a big leaf fits). */
-  mapGfn(gfn: number): void {
-    let leaf = this.logDirty !== null ? 1 : this.leafLevel;
+  mapGfn(gfn: number, maxLevel = this.leafLevel): void {
+    let leaf = this.logDirty !== null ? 1 : Math.min(this.leafLevel, maxLevel);
     while (leaf > 1) {
       const order = 9 * (leaf - 1);
       if (this.contiguous(Math.floor(gfn / 2 ** order) * 2 ** order, order)) break;

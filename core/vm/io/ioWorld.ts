@@ -26,15 +26,19 @@ import { GrantHostMapper, hostMappingAt } from '../../hv/mm/grantHost.js';
 import { GrantPages } from './grantPages.js';
 import { GrantTableFrontend } from '../../guest/gnttab.js';
 import { Blkback } from '../../guest/io/blkback.js';
-import { Blkfront } from '../../guest/io/blkfront.js';
+import { Blkfront, type BlkIo } from '../../guest/io/blkfront.js';
+import { attachKvmGuest, kvmGuestEnv } from './kvm/kvmIo.js';
 import type { XenIoEnv, XenbusStore } from '../../guest/io/env.js';
-import { NvmeDriver } from '../../guest/io/nvme.js';
+import type { NvmeDriver } from '../../guest/io/nvme.js';
+import { bindNvme } from './nvmeBind.js';
 import { DirectBlock } from '../../guest/io/directBlock.js';
 import { Bridge, E1000Driver, macEquals } from '../../guest/io/e1000.js';
 import { Netback } from '../../guest/io/netback.js';
 import { Netfront, macString, parseMac, type NetIface, type VifDrops } from '../../guest/io/netfront.js';
 import { DirectNet, LocalPort } from '../../guest/io/directNet.js';
 import { fnv1a32 } from '../../guest/io/hash.js';
+import { GNTMAP_host_map, GNTMAP_readonly, GNTST_okay, gntstName } from '../../api/public/grant_table.js';
+import { DOMID_SELF } from '../../api/public/event_channel.js';
 import { NetPeer } from './netPeer.js';
 import { pvPageFlip } from './pageFlip.js';
 import { xvdDevid } from '../../guest/io/xenbus.js';
@@ -59,6 +63,21 @@ export interface IoStats {
   /** Simulated time the workload started measuring and ended, in cycles (-1: not yet). */
   startedAt: number;
   endedAt: number;
+  /** backend-snoop: what the backend tried and got (core/workloads/snoop.ts). */
+  snoop?: { attempts: number; refused: number; snoopedPages: number; byStatus: Record<string, number>; backend: string };
+}
+
+/** What a backend got when it went after pages it was not given (VmIo.snoop). */
+export interface SnoopReport {
+  /** Who tried: "blkback in Domain-0", "qemu-system-x86_64 (pid 1201)". */
+  backend: string;
+  attempts: number;
+  /** Attempts the hypervisor refused. */
+  refused: number;
+  /** By Xen status name (GNTST_*), or "read" for qemu's plain loads. */
+  byStatus: Record<string, number>;
+  /** Per page: the FNV-1a of the content the backend obtained, or null when it got nothing. */
+  obtained: (number | null)[];
 }
 
 /** A domain's virtual NIC: its frontend, and the NIC and link partner its backend bridges it to. */
@@ -91,20 +110,56 @@ export interface VmIo {
   readonly stats: IoStats;
   readonly backends: Blkback[];
   readonly drivers: Map<string, NvmeDriver>;
-  /** On bare metal: the disk its kernel drives itself (the native baseline of the split path). */
-  direct?: DirectBlock;
+  /**
+   * On bare metal: the disk its kernel drives itself (the native baseline of the split path);
+   * under KVM: its virtio-blk disk (served by its qemu).
+   */
+  direct?: BlockFront;
   readonly vifs: VmVif[];
   readonly netbacks: Netback[];
   /** NIC id → its driver and the bridge on it, in this (owning) domain. */
   readonly nics: Map<string, { driver: E1000Driver; bridge: Bridge }>;
   /** Virtual disks and vifs removed while it ran (xl block-detach, network-detach): their counters stay in its results. */
   readonly retired: { disks: VmDisk[]; vifs: VmVif[] };
+  /**
+   * backend-snoop: this domain's backend goes after `pfns` (pages never given to it) and reports,
+   * later, as its own work. Absent when no backend serves the domain.
+   */
+  snoop?: (pfns: readonly number[], done: (r: SnoopReport) => void) => void;
+}
+
+/** A disk as the guest's block layer submits to it: blkfront's, a directly driven one's, virtio-blk's. */
+export interface BlockFront {
+  readonly connected: boolean;
+  readonly sectors: number;
+  submit(io: BlkIo): void;
+}
+
+/** A domain's I/O before anything is attached: nothing recorded, no devices. */
+function newVmIo(env: XenIoEnv): VmIo {
+  return {
+    env,
+    disks: [],
+    stats: { requests: 0, bytes: 0, errors: 0, flushes: 0, latencies: [], acknowledgedWrites: 0, expected: new Map(), startedAt: -1, endedAt: -1 },
+    backends: [],
+    drivers: new Map(),
+    vifs: [],
+    netbacks: [],
+    nics: new Map(),
+    retired: { disks: [], vifs: [] },
+  };
 }
 
 /** The clock the simulation keeps: now, in cycles of the machine's CPU profile. */
 export interface IoClock {
   now(): number;
 }
+
+/**
+ * The grant reference backend-snoop starts from, counting down: the last entry of the
+ * GRANT_FRAMES × 512 (v1, 8-byte entries) a guest sets up, where its drivers' refs never are.
+ */
+const SNOOP_TOP_REF = 4 * 512 - 1;
 
 /** First pirq the lab gives devices' MSIs (Xen numbers MSI pirqs above the legacy IRQs). */
 const FIRST_DEVICE_PIRQ = 48;
@@ -311,23 +366,39 @@ export class IoWorld {
     for (const port of this.xen.evtchn.takePending(domid)) hs?.get(port)?.();
   }
 
+  /** The hypervisor (KVM's host side reads it). */
+  get hv(): Hypervisor {
+    return this.xen;
+  }
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  /** A device's MSI (its owner's driver programs it). */
+  deviceMsi(id: string): Msi {
+    return this.msiOf.get(id)!;
+  }
+
+  /** The vector (Xen: the pirq) the lab gives a device's MSI. */
+  deviceVector(id: string): number {
+    return this.pirqOf.get(id)!;
+  }
+
   /** A domain was built (at boot or by a timeline `create`): connect it, its devices and its disks. */
   attach(vm: Vm): void {
     this.vms.set(vm.domid, vm);
+    if (this.xen.kind === 'kvm') {
+      // No xenstore, grants or event channels: its devices are virtio functions of its qemu.
+      const io = newVmIo(kvmGuestEnv(this, vm));
+      vm.io = io;
+      attachKvmGuest(this, vm, io);
+      return;
+    }
     // libxl__domain_make: the domain's home, its own (the toolstack writes more there when it runs).
     if (!vm.privileged && this.xen.kind === 'xen') this.mkdirWithPerms(`/local/domain/${vm.domid}`, xsPerms(vm.domid, 'n'));
     const env = this.envFor(vm);
-    const io: VmIo = {
-      env,
-      disks: [],
-      stats: { requests: 0, bytes: 0, errors: 0, flushes: 0, latencies: [], acknowledgedWrites: 0, expected: new Map(), startedAt: -1, endedAt: -1 },
-      backends: [],
-      drivers: new Map(),
-      vifs: [],
-      netbacks: [],
-      nics: new Map(),
-      retired: { disks: [], vifs: [] },
-    };
+    const io = newVmIo(env);
     vm.io = io;
     // Its config's pci devices that no live domain owns are its own (xl create of a driver domain;
     // at boot the scenario's pci already gave them to it).
@@ -353,6 +424,56 @@ export class IoWorld {
     (vm.config.vifs ?? []).forEach((vf, i) => this.addVif(vm, io, vf, i));
     // Disks it serves for live frontends (a re-created driver domain).
     this.serveWaiting(vm);
+    if (io.disks.length > 0 || io.vifs.some((v) => v.backend !== vm.name)) io.snoop = (pfns, done) => this.xenSnoop(vm, pfns, done);
+  }
+
+  /**
+   * backend-snoop under Xen: the backend serving `fe`'s first disk (or vif), as its own kernel
+   * work, tries each page two ways a backend can name another domain's memory: a map of a grant
+   * reference `fe` never gave it (from the top of `fe`'s table, where its drivers' refs are not),
+   * and a copy naming `fe`'s frame directly instead of a reference. Xen answers each with a GNTST_*.
+   */
+  private xenSnoop(fe: Vm, pfns: readonly number[], done: (r: SnoopReport) => void): void {
+    const feIo = fe.io!;
+    const name = feIo.disks[0]?.backend ?? feIo.vifs.find((v) => v.backend !== fe.name)?.backend;
+    const what = feIo.disks[0] ? 'blkback' : 'netback';
+    const be = name !== undefined ? this.vmNamed(name) : undefined;
+    if (!be?.io) {
+      this.post(fe.domid, () => done({ backend: `${what} (no live backend)`, attempts: 0, refused: 0, byStatus: {}, obtained: pfns.map(() => null) }));
+      return;
+    }
+    this.post(be.domid, () => {
+      const env = be.io!.env;
+      const byStatus: Record<string, number> = {};
+      let attempts = 0;
+      let refused = 0;
+      const refuse = (status: number) => {
+        refused++;
+        const k = gntstName(status);
+        byStatus[k] = (byStatus[k] ?? 0) + 1;
+      };
+      const hash = (v: DataView) => fnv1a32(new Uint8Array(v.buffer, v.byteOffset, 4096));
+      const hostAddr = env.grantPages.alloc();
+      const scratch = env.allocPage();
+      const obtained = pfns.map((pfn, k) => {
+        let got: number | null = null;
+        attempts++;
+        const m = env.gnttab.mapGrantRef({ dom: fe.domid, ref: SNOOP_TOP_REF - (k % SNOOP_TOP_REF), flags: GNTMAP_host_map | GNTMAP_readonly, hostAddr });
+        if (m.status === GNTST_okay) {
+          got = hash(env.hostPage(hostAddr));
+          env.gnttab.unmapGrantRef({ handle: m.handle, hostAddr });
+        } else refuse(m.status);
+        attempts++;
+        const [st] = env.gnttab.copy([{ source: { ref: pfn, domid: fe.domid, offset: 0 }, dest: { ref: env.grantFrame(scratch), domid: DOMID_SELF, offset: 0 }, len: 4096, flags: 0 }]);
+        if (st === GNTST_okay) got = hash(env.page(scratch));
+        else refuse(st!);
+        return got;
+      });
+      env.grantPages.free(hostAddr);
+      env.freePage(scratch);
+      const report: SnoopReport = { backend: `${what} in ${be.name}`, attempts, refused, byStatus, obtained };
+      this.post(fe.domid, () => done(report));
+    });
   }
 
   /** Frontends of live domains whose backend is `be` (on `device`, or on any) get their backend connected. */
@@ -453,7 +574,7 @@ export class IoWorld {
         io.vifs.splice(i, 1);
       }
     }
-    if (io.direct && io.direct.driver === io.drivers.get(id)) delete io.direct;
+    if (io.direct instanceof DirectBlock && io.direct.driver === io.drivers.get(id)) delete io.direct;
     io.drivers.delete(id);
     const port = this.pirqPort.get(id);
     if (port !== undefined && port >= 0) {
@@ -630,16 +751,8 @@ export class IoWorld {
   private bindDisk(vm: Vm, io: VmIo, disk: NvmeDisk): void {
     const pirq = this.pirqOf.get(disk.id)!;
     const native = this.xen.kind === 'none';
-    disk.config.command |= 0x6; // Memory Space + Bus Master Enable
     const port = this.wireMsi(vm, disk.id, () => driver.interrupt());
-    const driver = new NvmeDriver(io.env, {
-      lbaBytes: 4096,
-      sizeBytes: disk.sizeMiB * 1024 * 1024,
-      volatileWriteCache: disk.writeCache,
-      createIoQueues: (sq, cq, depth) => disk.createIoQueues(Math.floor(sq / 4096), Math.floor(cq / 4096), depth),
-      sqDoorbell: (tail) => disk.ringSqDoorbell(tail),
-      cqDoorbell: (head) => disk.ringCqDoorbell(head),
-    }, { command: IO_PATH_COSTS.nvmeCommand, interrupt: IO_PATH_COSTS.nvmeInterrupt });
+    const driver = bindNvme(io.env, disk, { command: IO_PATH_COSTS.nvmeCommand, interrupt: IO_PATH_COSTS.nvmeInterrupt });
     io.drivers.set(disk.id, driver);
     // The kernel's block layer on its own disk: bare metal, or a Xen domain that owns the disk by
     // passthrough (its DMA through its IOMMU table); the first disk it owns, as on bare metal.
@@ -708,6 +821,11 @@ export class IoWorld {
    * the hypervisor destroys it.
    */
   detach(vm: Vm): void {
+    if (this.xen.kind === 'kvm') {
+      this.work.delete(vm.domid);
+      this.vms.delete(vm.domid);
+      return;
+    }
     const io = vm.io;
     if (io) for (const b of io.backends) b.shutdown();
     // Frames inside the dying domain's network path are lost; each is counted against its vif.

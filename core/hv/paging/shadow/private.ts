@@ -24,6 +24,8 @@ export interface ShadowOwner {
   vmTransition(): void;
   /** The gfn machine frame `mfn` backs (the m2p), or a negative number. */
   m2p(mfn: number): number;
+  /** KVM's kvm_faultin_pfn (hv/kvm/kvmHost.ts): faults `gfn`'s page into qemu if need be; 0 if not RAM. */
+  readonly faultin?: (gfn: number) => number;
 }
 
 export class ShadowDomain {

@@ -26,6 +26,8 @@ const OUT = { lo: 0, hi: 0 };
 export function l1eFromGuest(sh: ShadowDomain, glo: number, ghi: number, gfnTarget: number): { lo: number; hi: number } {
   if (!(glo & PTE_P) || !(glo & PTE_A)) return ZERO;
   let mfn = gfnTarget < sh.owner.p2m.length ? sh.owner.p2m[gfnTarget]! : -1;
+  // KVM's shadow MMU gets the frame as its TDP path does: through the memslot and qemu's tables.
+  if (mfn >= 0 && sh.owner.faultin && sh.owner.faultin(gfnTarget) <= 0) return ZERO;
   let grantRo = false;
   if (mfn < 0) {
     // Not RAM: a p2m_grant_map_rw/ro entry (a grant host mapping), or nothing.
