@@ -46,6 +46,12 @@ export interface DomainResults {
   integrity?: { framesChecked: number; framesCorrupted: number };
   /** Pages Xen was asked to move (timeline relocate, xl debug-relocate): requested, moved, refused. */
   relocation?: { requested: number; moved: number; refused: number };
+  /**
+   * Ballooning (only for a domain whose memory/target moved): the target and what the guest has
+   * now, in MiB (256 pages to the MiB), the pages its balloon driver gave to Xen and took back,
+   * and the hypercalls it made for them.
+   */
+  balloon?: BalloonResult;
 }
 
 export interface TimelineRecord {
@@ -141,4 +147,12 @@ export interface CompareResult {
   modes: PagingMode[];
   /** One results document per mode, same workload and seed. */
   runs: { mode: PagingMode; results: Results }[];
+}
+
+export interface BalloonResult {
+  targetMiB: number;
+  currentMiB: number;
+  pagesReleased: number;
+  pagesReclaimed: number;
+  hypercalls: number;
 }
