@@ -129,7 +129,8 @@ export class Xenstore {
     w('name', d.name);
     w('domid', String(id));
     w('memory', '', mine);
-    w('memory/static-max', kib);
+    // static-max is the domain's maxmem (xl.cfg maxmem; its memory when none), the ceiling of mem-set.
+    w('memory/static-max', String(d.dom.nrPages * 4));
     w('memory/target', kib, perms(id, 'n'));
     w('cpu', '');
     for (let v = 0; v < d.config.vcpus; v++) w(`cpu/${v}/availability`, 'online', perms(id, 'n'));
