@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateScenario, type ScenarioInput } from '../../core/api/index.js';
 import { PRESETS } from '../../core/api/presets.js';
+import { parseXlCfg, toXlCfg } from '../../core/api/xlcfg.js';
 import { Simulation } from '../../core/sim/simulation.js';
 import { auditMachine } from '../../core/vm/audit.js';
 import { memInfo } from '../../core/toolstack/procTools.js';
@@ -295,6 +296,12 @@ describe('validation of the timeline action and maxMemoryMiB', () => {
     expect(noMax).toEqual([expect.objectContaining({ path: 'timeline[0].memoryMiB', message: expect.stringMatching(/set maxMemoryMiB to let it grow/) })]);
     const dom0 = problems({ ...base, timeline: [{ atMs: 1, do: 'mem-set', domain: 'Domain-0', memoryMiB: 256 }] } as ScenarioInput);
     expect(dom0).toEqual([expect.objectContaining({ path: 'timeline[0].domain', message: expect.stringMatching(/dom0/) })]);
+  });
+
+  it('xl.cfg maxmem is maxMemoryMiB, both ways', () => {
+    const r = parseXlCfg('name = "g"\ntype = "pv"\nmemory = 64\nmaxmem = 96\n');
+    expect(r.ok && r.domain.maxMemoryMiB).toBe(96);
+    if (r.ok) expect(toXlCfg(r.domain)).toMatch(/^memory = 64\nmaxmem = 96$/m);
   });
 
   it('maxMemoryMiB below memoryMiB is refused', () => {
