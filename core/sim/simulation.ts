@@ -250,6 +250,11 @@ export class Simulation {
   private attachBalloon(d: Vm): void {
     const io = this.io;
     if (!io || this.xen.kind !== 'xen' || d.privileged || d.mode === 'native' || !d.io) return;
+    // libxl's build (libxl__build_post) writes the domain's memory nodes, in KiB: static-max is its
+    // maxmem, target its memory.
+    const home = `/local/domain/${d.domid}`;
+    io.dom0Xs.write(`${home}/memory/static-max`, String(this.staticMaxKiB(d)));
+    io.dom0Xs.write(`${home}/memory/target`, String(d.dom.bootPages * 4));
     attachBalloon(d, d.io.env.xs, (ms, fn) => {
       this.cancelBalloonRetry(d.domid);
       const id = io.queue.push(this.now() + ms * this.xen.cpu.clockGHz * 1e6, () => {
