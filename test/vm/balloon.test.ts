@@ -273,6 +273,14 @@ describe('the timeline action and the preset', () => {
     // Xen's free memory: what g1 gave, less what g2 took and the EPT tables g2's new pages needed.
     const ept = guest(s, 'g2').dom.hap!.tableFrames.length - ept0;
     expect(s.xen.freeFrames).toBe(freeBoot + (384 - 160) * MIB - (448 - 256) * MIB - ept);
+    // Both actions come after the workloads' setup, so the results count the balloons' hypercalls:
+    // g1 (PV) one decrease_reservation and one TLB flush per 512 pages, one update_va_mapping per
+    // page; g2 (HAP) one populate_physmap per 512 pages.
+    const h1 = r.domains.find((d) => d.name === 'g1')!.hypercalls.byOp;
+    const h2 = r.domains.find((d) => d.name === 'g2')!.hypercalls.byOp;
+    expect([h1.memory_op, h1.mmuext_op, h1.update_va_mapping]).toEqual([(224 * MIB) / 512, (224 * MIB) / 512, 224 * MIB]);
+    expect(h2.memory_op).toBe((192 * MIB) / 512);
+    expect(g1.hypercalls).toBe(h1.memory_op! + h1.mmuext_op! + h1.update_va_mapping!);
     expect(r.audit.ok).toBe(true);
     expect(r.timeline?.map((t) => t.ok)).toEqual([true, true]);
   });
