@@ -36,6 +36,11 @@ describe('c9-balloon in the Run view', () => {
       // 384 → 160 MiB and 256 → 448 MiB, the preset's targets (whole MiB of 256 pages).
       await expect.poll(async () => (await mem('g1'))?.replace(/\s+/g, ' ')).toMatch(/^160\s?MiB balloon$/);
       await expect.poll(async () => (await mem('g2'))?.replace(/\s+/g, ' ')).toMatch(/^448\s?MiB balloon$/);
+      // The results' balloon line: pages given and taken back, 256 to the MiB.
+      const line = page.getByTestId('balloon-results');
+      await line.scrollIntoViewIfNeeded();
+      expect((await line.locator('[data-balloon-domain="g1"]').textContent())?.replace(/\s+/g, ' ')).toMatch(/^g1 160 ?MiB of target 160 \(57\D?344 pages to Xen, 0 back, /);
+      expect((await line.locator('[data-balloon-domain="g2"]').textContent())?.replace(/\s+/g, ' ')).toMatch(/^g2 448 ?MiB of target 448 \(0 pages to Xen, 49\D?152 back, 96 hypercalls\)$/);
       await shot(page, 'balloon-c9-1366x768');
       expect(b.errors).toEqual([]);
     } finally {
