@@ -45,7 +45,6 @@ const DEVICE_KEYS = ['backend'] as const;
 export const XLCFG_KEYS = [
   'name',
   'memory',
-  'maxmem',
   'vcpus',
   'type',
   'builder',
@@ -63,6 +62,7 @@ export const XLCFG_KEYS = [
   'driver_domain',
   'weight',
   'cap',
+  'maxmem',
   ...DEVICE_KEYS,
 ] as const;
 
