@@ -80,11 +80,12 @@ export const TIMELINE_ACTIONS = [
   'network-detach',
   'relocate',
   'migrate',
+  'mem-set',
 ] as const;
 export type TimelineActionKind = (typeof TIMELINE_ACTIONS)[number];
 
 /** The fields each action takes beyond atMs, do and domain (the hot-plug actions of xl(1)). */
-export const TIMELINE_ACTION_FIELDS: Record<TimelineActionKind, readonly ('device' | 'disk' | 'vdev' | 'vif' | 'devid' | 'mac' | 'pages' | 'cooperative')[]> = {
+export const TIMELINE_ACTION_FIELDS: Record<TimelineActionKind, readonly ('device' | 'disk' | 'vdev' | 'vif' | 'devid' | 'mac' | 'pages' | 'cooperative' | 'memoryMiB')[]> = {
   destroy: [],
   create: [],
   pause: [],
@@ -97,6 +98,7 @@ export const TIMELINE_ACTION_FIELDS: Record<TimelineActionKind, readonly ('devic
   'network-detach': ['devid', 'mac'],
   relocate: ['pages', 'cooperative'],
   migrate: [],
+  'mem-set': ['memoryMiB'],
 };
 
 /**
@@ -120,6 +122,8 @@ export const timelineEntrySchema = z.strictObject({
   pages: int(1, 1_048_576).optional(),
   /** relocate: whether a PV guest cooperates (moves its pages itself through the ABI); default false. */
   cooperative: z.boolean().optional(),
+  /** mem-set: the domain's new memory target in MiB (xl mem-set; written to memory/target in KiB). */
+  memoryMiB: z.number().int('a whole number of MiB').min(1, 'at least 1 MiB').max(1_048_576).optional(),
 });
 export type TimelineEntry = z.infer<typeof timelineEntrySchema>;
 
@@ -149,6 +153,9 @@ interface IoDomain {
   /** A hole (undefined) is a vif that failed its own schema check. */
   vifs?: (VifConfig | undefined)[];
   workloadKind?: string;
+  /** Its memory at boot and its maxmem (mem-set's ceiling), in MiB. */
+  memoryMiB?: number;
+  maxMemoryMiB?: number;
   /** rogue-dma: the domain it aims at. */
   victim?: string;
 }
@@ -430,12 +437,25 @@ const FIELD_HELP: Record<'device' | 'disk' | 'vdev' | 'vif' | 'devid' | 'mac', s
 function hotplugEntryProblems(t: TimelineEntry, at: (f: string) => string, x: HotplugContext): IoProblem[] {
   const out: IoProblem[] = [];
   const allowed = TIMELINE_ACTION_FIELDS[t.do];
-  for (const f of ['device', 'disk', 'vdev', 'vif', 'devid', 'mac', 'pages', 'cooperative'] as const) {
+  for (const f of ['device', 'disk', 'vdev', 'vif', 'devid', 'mac', 'pages', 'cooperative', 'memoryMiB'] as const) {
     if (t[f] === undefined || allowed.includes(f)) continue;
     const owner = TIMELINE_ACTIONS.filter((a) => TIMELINE_ACTION_FIELDS[a].includes(f)).join(' or ');
     out.push({ path: at(f), message: `"${f}" belongs to ${owner}, not ${t.do}${allowed.length ? `, which takes ${allowed.map((a) => `"${a}"`).join(' or ')}` : ', which takes only atMs, do and domain'}` });
   }
   if (allowed.length === 0) return out;
+  if (t.do === 'mem-set') {
+    const d = x.names.get(t.domain);
+    const max = d?.maxMemoryMiB ?? d?.memoryMiB;
+    if (x.hv !== 'xen') out.push({ path: at('do'), message: `mem-set asks a Xen guest's balloon driver to move: hypervisor "${x.hv ?? '?'}" is not Xen` });
+    else if (d?.role === 'dom0') out.push({ path: at('domain'), message: `dom0 is built with all its memory (dom0_mem): mem-set is for guests` });
+    else if (d?.mode === 'native') out.push({ path: at('domain'), message: `"${t.domain}" runs native: it has no balloon driver` });
+    if (t.memoryMiB === undefined) {
+      out.push({ path: at('memoryMiB'), message: `mem-set needs "memoryMiB": the new target, a whole number of MiB from 1 to ${max ?? "the domain's maxMemoryMiB"}` });
+    } else if (max !== undefined && t.memoryMiB > max) {
+      out.push({ path: at('memoryMiB'), message: `${t.memoryMiB} MiB is above ${t.domain}'s maxmem (${max} MiB${d?.maxMemoryMiB === undefined ? ', its memoryMiB: set maxMemoryMiB to let it grow' : ', its maxMemoryMiB'}): allowed 1 to ${max}` });
+    }
+    return out;
+  }
   if (t.do === 'relocate') {
     if (x.hv !== 'xen') out.push({ path: at('do'), message: `relocate asks Xen to move a domain's pages: hypervisor "${x.hv ?? '?'}" is not Xen` });
     if (t.pages === undefined) out.push({ path: at('pages'), message: 'relocate needs "pages": how many of the domain\'s pages to move (1 to 1048576)' });

@@ -301,4 +301,27 @@ export const PRESETS: Preset[] = [
       ],
     },
   },
+  {
+    id: 'c9-balloon',
+    claim: 'C9',
+    title: 'Ballooning: memory handed from one guest to another',
+    sentence:
+      'At 30 ms g1 (PV) is asked down from 384 to 160 MiB: its balloon driver gives 57,344 free pages back to Xen and free_memory rises by 224 MiB; at 60 ms g2 (HAP) is asked up from 256 to 448 MiB, its maxmem, more than the machine had free at boot: it grows into the memory g1 gave up, and both guests’ own `free` shows the change.',
+    scenario: {
+      name: 'seed-C9-balloon',
+      description: 'C9: memory multiplexed across domains by ballooning (xl mem-set): one guest gives pages back with decrease_reservation, another takes them with populate_physmap, up to its maxmem.',
+      // 1280 MiB: Xen 32, dom0 512, g1 384, g2 256 leave 96 MiB free, less than g2's 192 MiB of growth.
+      machine: { memoryMiB: 1280, pcpus: 1 },
+      hypervisor: 'xen',
+      domains: [
+        { name: 'g1', mode: 'pv', memoryMiB: 384, vcpus: 1, workload: { kind: 'random-access', workingSetMiB: 16, accesses: 4_000_000 } },
+        { name: 'g2', mode: 'hap', memoryMiB: 256, maxMemoryMiB: 448, vcpus: 1, workload: { kind: 'random-access', workingSetMiB: 16, accesses: 4_000_000 } },
+      ],
+      // After both workloads' setup (their counters restart then), so the results count the balloons' hypercalls.
+      timeline: [
+        { atMs: 30, do: 'mem-set', domain: 'g1', memoryMiB: 160 },
+        { atMs: 60, do: 'mem-set', domain: 'g2', memoryMiB: 448 },
+      ],
+    },
+  },
 ];

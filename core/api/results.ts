@@ -55,6 +55,12 @@ export interface DomainResults {
   migration?: MigrationResults;
   /** Under `kvm`: the guest's qemu process and what KVM did for it in the host (core/hv/kvm/). */
   kvm?: KvmResults;
+  /**
+   * Ballooning (only for a domain whose memory/target moved): the target and what the guest has
+   * now, in MiB (256 pages to the MiB), the pages its balloon driver gave to Xen and took back,
+   * and the hypercalls it made for them.
+   */
+  balloon?: BalloonResult;
 }
 
 /** One pre-copy round of a live migration (the last is the stop-and-copy, with the domain paused). */
@@ -259,4 +265,12 @@ export interface CompareResult {
   modes: PagingMode[];
   /** One results document per mode, same workload and seed. */
   runs: { mode: PagingMode; results: Results }[];
+}
+
+export interface BalloonResult {
+  targetMiB: number;
+  currentMiB: number;
+  pagesReleased: number;
+  pagesReclaimed: number;
+  hypercalls: number;
 }

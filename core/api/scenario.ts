@@ -150,6 +150,11 @@ export const domainSchema = z.strictObject({
   role: z.enum(['dom0', 'guest']).default('guest'),
   mode: z.enum(PAGING_MODES),
   memoryMiB: int(16, 1_048_576),
+  /**
+   * xl.cfg `maxmem`: the most memory the domain may grow to by ballooning (`mem-set`), in MiB;
+   * default memoryMiB. Memory above memoryMiB starts ballooned out (its pfns exist, no frames).
+   */
+  maxMemoryMiB: int(16, 1_048_576).optional(),
   vcpus: int(1, 64),
   guestPageSize: pageSize.default('4k'),
   hostPageSize: pageSize.default('4k'),
@@ -708,6 +713,12 @@ function semanticProblems(s: PartialScenario): Problem[] {
       if (d.hostPageSize === '2m' && mem % 2 !== 0) {
         out.push({ path: at('memoryMiB'), message: '2 MiB host pages need memoryMiB to be a multiple of 2' });
       }
+      const max = d.maxMemoryMiB;
+      if (max !== undefined && max < mem) {
+        out.push({ path: at('maxMemoryMiB'), message: `maxMemoryMiB (xl.cfg maxmem) is the most the domain may balloon up to: at least memoryMiB (${mem}), not ${max}` });
+      } else if (max !== undefined && max > mem && (d.mode === 'native' || d.role === 'dom0')) {
+        out.push({ path: at('maxMemoryMiB'), message: d.mode === 'native' ? 'a native domain has no balloon driver: maxMemoryMiB above memoryMiB needs Xen (mode pv, shadow or hap)' : 'dom0 is built with all its memory (dom0_mem): maxMemoryMiB above memoryMiB is for guests' });
+      }
       if (d.workload !== undefined) {
         const need = workloadMemoryMiB(d.workload);
         const avail = mem - GUEST_KERNEL_RESERVED_MIB;
@@ -770,7 +781,7 @@ function semanticProblems(s: PartialScenario): Problem[] {
     ...ioProblems(
       hv,
       s.devices,
-      s.domains.map((d) => ({ name: d.name, role: d.role, mode: d.mode, pci: d.pci, disks: d.disks, vifs: d.vifs, workloadKind: d.workload?.kind, victim: d.workload?.kind === 'rogue-dma' ? d.workload.victim : undefined })),
+      s.domains.map((d) => ({ name: d.name, role: d.role, mode: d.mode, memoryMiB: d.memoryMiB, maxMemoryMiB: d.maxMemoryMiB, pci: d.pci, disks: d.disks, vifs: d.vifs, workloadKind: d.workload?.kind, victim: d.workload?.kind === 'rogue-dma' ? d.workload.victim : undefined })),
       s.timeline,
       dom0Name,
     ),

@@ -58,6 +58,12 @@ export interface DomainMetrics {
   ioLatencyP50Us?: number | null;
   /** The domain's CPU time over the interval, in % of one pCPU (a backend's cost of serving). */
   cpuPct?: number;
+  /**
+   * A domain whose memory/target moved (ballooning) only: its memory now (the frames it owns,
+   * as xl list's Mem: tot_pages / 256, in whole MiB) and its balloon target in MiB.
+   */
+  memoryMiB?: number;
+  targetMiB?: number;
 }
 
 export interface MetricSnapshot {

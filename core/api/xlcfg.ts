@@ -3,6 +3,7 @@
  * schema, and back.
  *
  *   name, memory (MiB), vcpus       as in xl
+ *   maxmem (MiB)                    as xl: the most the guest may balloon up to (mem-set)
  *   weight, cap                     the credit scheduler's (xl.cfg(5)): share of a contended pCPU, percent cap
  *   type = "pv" | "hvm" | "pvh"     pv → mode pv; hvm → hap, or shadow with hap = 0; pvh → hap
  *   hap = 0 | 1                     HVM only (default 1, as xl)
@@ -61,6 +62,7 @@ export const XLCFG_KEYS = [
   'driver_domain',
   'weight',
   'cap',
+  'maxmem',
   ...DEVICE_KEYS,
 ] as const;
 
@@ -68,6 +70,7 @@ export const XLCFG_KEYS = [
 const FIELD_KEY: Record<string, string> = {
   name: 'name',
   memoryMiB: 'memory',
+  maxMemoryMiB: 'maxmem',
   vcpus: 'vcpus',
   weight: 'weight',
   cap: 'cap',
@@ -174,6 +177,7 @@ export function parseXlCfg(text: string): XlCfgResult {
   const name = str('name');
   if (!last.has('name') && !problems.some((p) => p.path === 'name')) problems.push({ line: 0, path: 'name', message: 'name is required (name = "...")' });
   const memory = int('memory');
+  const maxmem = int('maxmem');
   const vcpus = int('vcpus');
   const weight = int('weight');
   const cap = int('cap');
@@ -204,6 +208,7 @@ export function parseXlCfg(text: string): XlCfgResult {
     name: name!,
     mode: mode!,
     memoryMiB: memory ?? 128,
+    ...(maxmem !== undefined ? { maxMemoryMiB: maxmem } : {}),
     vcpus: vcpus ?? 1,
     ...(weight !== undefined ? { weight } : {}),
     ...(cap !== undefined && cap !== 0 ? { cap } : {}),
@@ -436,7 +441,9 @@ export function toXlCfg(domain: DomainConfig): string {
   if (d.mode === 'pv') lines.push('type = "pv"');
   else if (d.mode === 'native') lines.push('type = "native"');
   else lines.push('type = "hvm"', `hap = ${d.mode === 'hap' ? 1 : 0}`);
-  lines.push(`memory = ${d.memoryMiB}`, `vcpus = ${d.vcpus}`);
+  lines.push(`memory = ${d.memoryMiB}`);
+  if (d.maxMemoryMiB !== undefined) lines.push(`maxmem = ${d.maxMemoryMiB}`);
+  lines.push(`vcpus = ${d.vcpus}`);
   if (d.weight !== undefined) lines.push(`weight = ${d.weight}`);
   if (d.cap !== undefined) lines.push(`cap = ${d.cap}`);
   lines.push(`guest_page_size = ${s(d.guestPageSize)}`, `host_page_size = ${s(d.hostPageSize)}`);

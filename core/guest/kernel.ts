@@ -142,6 +142,39 @@ export class GuestKernel {
     this.pinned.delete(pfn);
   }
 
+  /**
+   * totalram_pages: the pages the page allocator manages, what /proc/meminfo's MemTotal and `free`
+   * report. The balloon driver lowers it for each page it gives to Xen and raises it for each page
+   * it takes back (Linux's adjust_managed_page_count).
+   */
+  get totalramPages(): number {
+    return this.nrUsable + this.ramDelta;
+  }
+  private ramDelta = 0;
+
+  /**
+   * A free page for the balloon (alloc_page(GFP_BALLOON): not zeroed, no reclaim, no warning), or
+   * -1 when the allocator has none free; it leaves totalram.
+   */
+  balloonTakePage(): number {
+    if (this.pages.freePages === 0) return -1;
+    const pfn = this.pages.alloc();
+    this.ramDelta--;
+    return pfn;
+  }
+
+  /** clear_page before a page leaves the guest (the balloon's scrub: CONFIG_XEN_SCRUB_PAGES_DEFAULT). */
+  scrubPage(pfn: number): void {
+    this.plat.clearPage(pfn);
+    this.c[C.CycGuest] += this.plat.costs.zeroPage;
+  }
+
+  /** A page the balloon got back from Xen goes to the allocator and into totalram (free_reserved_page). */
+  balloonGivePage(pfn: number): void {
+    this.pages.free(pfn);
+    this.ramDelta++;
+  }
+
   /** From now on the page allocator remembers which pages it hands out (a memory check's start). */
   markAllocations(): void {
     this.pages.markAllocations();

@@ -19,7 +19,8 @@ export class PageAllocator {
     nrPages: number,
     private readonly name: string,
   ) {
-    this.freeStack = new Int32Array(nrUsable);
+    // Room for every pfn: the balloon driver hands pages above nrUsable to the allocator too.
+    this.freeStack = new Int32Array(nrPages);
     this.isFree = new Uint8Array(nrPages);
     // Allocate from the top down, leaving low memory (aligned for hugetlb pages) free longest.
     for (let p = 0; p < nrUsable; p++) {

@@ -42,6 +42,12 @@ export class Domain implements PvDomain {
   faultin?: (gfn: number) => number;
   /** Frames Xen took from its heap for this domain (the shadow pool); EPT tables are in `hap.tableFrames`. */
   readonly xenFrames: number[] = [];
+  /**
+   * max_pages (struct domain): the most frames Xen lets the domain own; increase_reservation and
+   * populate_physmap stop there. Set by createDomain (its maxmem plus libxl's headroom) and by
+   * XEN_DOMCTL_max_mem (xl mem-max, xl mem-set).
+   */
+  maxPages = 0;
   /** Simulated cycles this domain's vCPU has used since it was built, boot included; never reset (xl list's Time). */
   cpuCycles = 0;
   /** Of which building and booting the domain took. */
@@ -91,6 +97,10 @@ export class Domain implements PvDomain {
   }
   get nrPages(): number {
     return this.p2m.length;
+  }
+  /** Pages populated when the domain was built (its `memoryMiB`); pfns above, up to its maxmem, start as holes. */
+  get bootPages(): number {
+    return this.config.memoryMiB * 256;
   }
 
   /** Flush this domain's non-global TLB entries on its pCPU (shadow: the whole VPID, as a new ASID). */

@@ -102,7 +102,8 @@ export class Hypervisor {
    */
   populatePhysmap(d: Domain, preferOrder: number): void {
     const p2m = d.p2m;
-    const nrPages = p2m.length;
+    // Only the boot memory: pfns above it, up to maxmem, stay holes (ballooned out from the start).
+    const nrPages = d.bootPages;
     let pfn = 0;
     while (pfn < nrPages) {
       let order = preferOrder;
@@ -118,9 +119,18 @@ export class Hypervisor {
     }
   }
 
-  /** max_pages: a domain's memory plus libxl's headroom (MAXMEM_HEADROOM_PAGES). */
+  /** max_pages: at creation a domain's maxmem plus libxl's headroom (MAXMEM_HEADROOM_PAGES); XEN_DOMCTL_max_mem changes it. */
   maxPages(d: Domain): number {
-    return d.p2m.length + MAXMEM_HEADROOM_PAGES;
+    return d.maxPages;
+  }
+
+  /**
+   * XEN_DOMCTL_max_mem (xc_domain_setmaxmem, in KiB): the domain's new max_pages. Xen does not
+   * take frames back when the new limit is below what the domain owns; it only refuses to give
+   * more (increase_reservation, populate_physmap) until the domain is under it again.
+   */
+  setMaxMem(d: Domain, maxKiB: number): void {
+    d.maxPages = Math.floor(maxKiB / 4);
   }
 
   /** tot_pages: the frames a domain owns now (its page list). */
@@ -158,12 +168,78 @@ export class Hypervisor {
    * never freed under a mapping. Returns how many extents were done, as Xen does.
    */
   decreaseReservation(d: Domain, mfns: readonly number[], inMulticall = false): number {
+    if (d.mode === 'shadow' || d.mode === 'hap') return this.decreaseReservationGfns(d, mfns, inMulticall);
     chargeHypercall(d, this.costs, Hc.MemoryOp, inMulticall);
     let done = 0;
     for (const m of mfns) {
       if (!(Number.isInteger(m) && m >= 0 && m < this.ft.nrFrames) || this.ft.owner(m) !== d.domid) break;
       if (this.ft.count(m) !== 0 || this.ft.typeCount(m) !== 0) break;
       this.releaseFrames([m]);
+      d.counters.c[C.CycHv] += this.costs.pageRef;
+      done++;
+    }
+    return done;
+  }
+
+  /**
+   * XENMEM_decrease_reservation for a translated guest (HVM: shadow or HAP), whose extents are gfns:
+   * guest_remove_page → p2m_remove_page for each. The p2m entry goes, and with it what was derived
+   * from it: the shadows of the page (sh_remove_all_shadows_and_parents) and every shadow entry that
+   * mapped it (sh_remove_all_mappings), or the EPT leaf (a superpage over it split first); the
+   * IOMMU's entry for a domain that drives a device (iommu_legacy_unmap); then one flush for the
+   * batch (INVEPT, or the vCPU's TLB), before the frames go back to the heap. Stops at the first
+   * gfn with no RAM behind it or whose frame has references beyond the domain's own (a grant
+   * mapping or DMA in flight), as the PV path does. Returns how many extents were done.
+   * The shadow search runs once per batch (one brute-force pass over the pool for all its frames),
+   * charged as one pass: Xen's per-page heuristics find a free page's (absent) mappings at once.
+   */
+  private decreaseReservationGfns(d: Domain, gfns: readonly number[], inMulticall: boolean): number {
+    chargeHypercall(d, this.costs, Hc.MemoryOp, inMulticall);
+    const ft = this.ft;
+    const batch: number[] = [];
+    for (const gfn of gfns) {
+      if (!(Number.isInteger(gfn) && gfn >= 0 && gfn < d.p2m.length)) break;
+      const m = d.p2m[gfn]!;
+      if (m < 0 || ft.owner(m) !== d.domid || ft.count(m) !== 0 || ft.typeCount(m) !== 0) break;
+      batch.push(gfn);
+    }
+    if (batch.length === 0) return 0;
+    const freed = batch.map((gfn) => d.p2m[gfn]!);
+    // Shadows first, while the p2m still names the frames (shadows and their writable-mapping
+    // counts are found by gfn).
+    if (d.shadow) {
+      for (const gfn of batch) d.shadow.removeShadows(gfn);
+      d.shadow.removeAllMappingsOfSet(new Set(freed));
+    }
+    for (const gfn of batch) {
+      d.p2m[gfn] = -1;
+      this.iommu?.p2mChanged(d, gfn, -1);
+      d.hap?.remapGfn(gfn);
+      d.counters.c[C.CycHv] += this.costs.pageRef;
+    }
+    if (d.hap) d.mmu.flushNestedTlb(); // INVEPT: no cached gpa → hpa translation may keep a freed frame
+    this.releaseFrames([...freed].sort((a, b) => a - b));
+    return batch.length;
+  }
+
+  /**
+   * XENMEM_populate_physmap with order-0 extents at the given gfns (how a translated guest's balloon
+   * driver takes memory back: Linux's xenmem_reservation_increase): a fresh frame behind each gfn
+   * that is a hole, within max_pages; the p2m and the IOMMU's entry follow (the EPT leaf or shadow
+   * fills in on the next access). Stops at the first gfn that is not a hole or beyond the p2m, or
+   * when max_pages or the heap runs out. Returns how many extents were done.
+   */
+  populatePhysmapGfns(d: Domain, gfns: readonly number[], inMulticall = false): number {
+    chargeHypercall(d, this.costs, Hc.MemoryOp, inMulticall);
+    let done = 0;
+    for (const gfn of gfns) {
+      if (!(Number.isInteger(gfn) && gfn >= 0 && gfn < d.p2m.length) || d.p2m[gfn]! >= 0) break;
+      if (this.totPages(d) >= this.maxPages(d)) break;
+      const m = this.alloc.alloc();
+      if (m < 0) break;
+      this.ft.assign(m, d.domid, gfn);
+      d.p2m[gfn] = m;
+      this.iommu?.p2mChanged(d, gfn, m);
       d.counters.c[C.CycHv] += this.costs.pageRef;
       done++;
     }
@@ -277,7 +353,11 @@ export class Hypervisor {
    */
   createDomain(config: DomainConfig, counters?: Counters): Domain {
     const domid = this.nextDomid++;
-    const d = new Domain(this, domid, config, new Int32Array(config.memoryMiB * 256).fill(-1), counters);
+    // The p2m spans the domain's maxmem (xl.cfg maxmem): pfns above its memory are holes the
+    // balloon driver may populate later, within max_pages.
+    const maxMiB = Math.max(config.memoryMiB, config.maxMemoryMiB ?? config.memoryMiB);
+    const d = new Domain(this, domid, config, new Int32Array(maxMiB * 256).fill(-1), counters);
+    d.maxPages = maxMiB * 256 + MAXMEM_HEADROOM_PAGES;
     d.mmu = this.pcpus[domid % this.pcpus.length]!;
     this.domains.push(d);
     this.evtchn.addDomain(domid);

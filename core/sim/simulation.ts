@@ -6,7 +6,7 @@
  */
 import type { DomainConfig, MigrationTarget, Scenario, Workload } from '../api/scenario.js';
 import { DEFAULT_DOM0 } from '../api/scenario.js';
-import type { DomainResults, KvmResults, Results } from '../api/results.js';
+import type { BalloonResult, DomainResults, KvmResults, Results } from '../api/results.js';
 import { VERSION } from '../api/version.js';
 import { Rng } from '../base/rng.js';
 import type { CostTable } from '../machine/cost.js';
@@ -14,10 +14,12 @@ import { cpuProfile } from '../machine/cpu.js';
 import { C, HYPERCALL_OPS, VMEXIT_REASONS, type Counters } from '../machine/counters.js';
 import type { MmuConfig } from '../machine/mmu/types.js';
 import type { DomainState } from '../hv/domain.js';
-import { Hypervisor } from '../hv/hypervisor.js';
+import { Hypervisor, MAXMEM_HEADROOM_PAGES } from '../hv/hypervisor.js';
 import { auditMachine } from '../vm/audit.js';
 import { IntegrityCheck } from '../vm/integrity.js';
 import { relocate, type RelocationReport } from '../vm/relocate.js';
+import { attachBalloon } from '../vm/balloon.js';
+import type { BalloonStats } from '../guest/balloon.js';
 import { buildDomain } from '../vm/builder.js';
 import type { Vm } from '../vm/vm.js';
 import { BLOCK, MEASURE, PART, PROGRESS, plannedOps, runWorkload, type Grain, type WorkloadStep } from '../workloads/index.js';
@@ -146,7 +148,10 @@ export class Simulation {
     if (needsIo(scenario)) {
       const dom0 = this.domains.find((d) => d.privileged);
       this.io = new IoWorld(this.xen, scenario, { now: () => this.now() }, dom0?.name ?? DEFAULT_DOM0.name);
-      for (const d of this.domains) this.io.attach(d);
+      for (const d of this.domains) {
+        this.io.attach(d);
+        this.attachBalloon(d);
+      }
       // Devices can write memory: from here every domain's free pages are watched (results integrity).
       this.integrity = new IntegrityCheck(this.xen.mem);
       this.integrity.start(this.domains);
@@ -221,6 +226,13 @@ export class Simulation {
           if (!live) return rec(false, `no live domain "${t.domain}"`);
           const r = this.relocate(live, t.pages ?? 0, t.cooperative === true);
           return rec(r.moved > 0 || r.requested === 0, relocationMessage(live, r), live);
+        }
+        case 'mem-set': {
+          if (!live) return rec(false, `no live domain "${t.domain}"`);
+          const mib = t.memoryMiB ?? 0;
+          const refused = this.memSet(live, mib);
+          if (refused) return rec(false, refused, live);
+          return rec(true, `${t.domain}: memory/target set to ${mib * 1024} KiB (${mib} MiB); its balloon driver moves from ${pagesMiB(live.balloon!.stats.currentPages)} MiB`, live);
         }
         default: {
           if (!isHotplugAction(t.do)) return rec(false, `unknown action "${t.do}"`);
@@ -321,6 +333,82 @@ export class Simulation {
     this.target!.domains.push(vm);
   }
 
+  /** Pending balloon retries (a delayed work item per domain): domid → event id. */
+  private readonly balloonRetries = new Map<number, number>();
+
+  /**
+   * A Xen guest's balloon driver, on its xenstore connection (a scenario with the I/O machinery:
+   * devices or a timeline). Its delayed work (a retry) is an event that queues kernel work on the
+   * domain's vCPU when due.
+   */
+  private attachBalloon(d: Vm): void {
+    const io = this.io;
+    if (!io || this.xen.kind !== 'xen' || d.privileged || d.mode === 'native' || !d.io) return;
+    // libxl's build (libxl__build_post) writes the domain's memory nodes, in KiB: static-max is its
+    // maxmem, target its memory.
+    const home = `/local/domain/${d.domid}`;
+    io.dom0Xs.write(`${home}/memory/static-max`, String(this.staticMaxKiB(d)));
+    io.dom0Xs.write(`${home}/memory/target`, String(d.dom.bootPages * 4));
+    attachBalloon(d, d.io.env.xs, (ms, fn) => {
+      this.cancelBalloonRetry(d.domid);
+      const id = io.queue.push(this.now() + ms * this.xen.cpu.clockGHz * 1e6, () => {
+        this.balloonRetries.delete(d.domid);
+        io.post(d.domid, fn);
+      });
+      this.balloonRetries.set(d.domid, id);
+    });
+  }
+
+  private cancelBalloonRetry(domid: number): void {
+    const id = this.balloonRetries.get(domid);
+    if (id !== undefined) this.io?.queue.cancel(id);
+    this.balloonRetries.delete(domid);
+  }
+
+  /**
+   * `xl mem-set` (libxl_set_memory_target with enforce, as xl calls it): the new target must not be
+   * above memory/static-max (the domain's maxmem); max_pages becomes the target plus libxl's
+   * headroom (xc_domain_setmaxmem); memory/target (KiB) is written, and the guest's balloon driver,
+   * watching it, moves toward it on its own vCPU. Returns null, or xl's message when refused.
+   */
+  memSet(d: Vm, targetMiB: number): string | null {
+    if (this.xen.kind !== 'xen') return `mem-set needs Xen: hypervisor "${this.xen.kind}" has no balloon`;
+    if (!this.domains.includes(d)) return `domain ${d.domid} (${d.name}) is not a live domain`;
+    if (!(Number.isInteger(targetMiB) && targetMiB > 0)) return `invalid memory size: ${targetMiB} (a positive whole number of MiB)`;
+    if (!this.io || !d.balloon) {
+      return d.privileged
+        ? `${d.name} is dom0: it is built with all its memory (dom0_mem) and the lab gives it no balloon`
+        : `${d.name} has no xenstore connection for its balloon driver: ballooning needs a scenario with a timeline or devices (the guests' xenstore rings)`;
+    }
+    const xs = this.io.dom0Xs;
+    const home = `/local/domain/${d.domid}`;
+    const staticMaxKiB = this.staticMaxKiB(d);
+    const kib = targetMiB * 1024;
+    if (kib > staticMaxKiB) return `memory_dynamic_max must be less than or equal to memory_static_max (${d.name}: static-max ${staticMaxKiB / 1024} MiB, asked ${targetMiB} MiB)`;
+    this.xen.setMaxMem(d.dom, kib + MAXMEM_HEADROOM_PAGES * 4);
+    xs.write(`${home}/memory/target`, String(kib));
+    return null;
+  }
+
+  /**
+   * `xl mem-max` (libxl_domain_setmaxmem): refused below the current target; otherwise max_pages
+   * becomes the new maximum plus libxl's headroom. memory/static-max is not changed (libxl_mem.c).
+   */
+  memMax(d: Vm, maxMiB: number): string | null {
+    if (this.xen.kind !== 'xen') return `mem-max needs Xen: hypervisor "${this.xen.kind}"`;
+    if (!this.domains.includes(d)) return `domain ${d.domid} (${d.name}) is not a live domain`;
+    if (!(Number.isInteger(maxMiB) && maxMiB > 0)) return `invalid memory size: ${maxMiB} (a positive whole number of MiB)`;
+    const targetKiB = (d.balloon?.stats.targetPages ?? d.dom.bootPages) * 4;
+    if (maxMiB * 1024 < targetKiB) return `memory_static_max must be greater than or or equal to memory_dynamic_max (${d.name}: target ${targetKiB / 1024} MiB, asked ${maxMiB} MiB)`;
+    this.xen.setMaxMem(d.dom, maxMiB * 1024 + MAXMEM_HEADROOM_PAGES * 4);
+    return null;
+  }
+
+  /** memory/static-max of a domain, in KiB: its maxmem (xl.cfg), as libxl writes it at create. */
+  staticMaxKiB(d: Vm): number {
+    return d.dom.nrPages * 4;
+  }
+
   /**
    * A device added to or removed from a live domain (the timeline's hot-plug actions and xl's
    * pci-attach, block-detach …: one implementation). A refusal is a result, never a throw.
@@ -343,6 +431,10 @@ export class Simulation {
     for (let guard = 0; guard < 1_000_000; guard++) {
       const busy = this.busyClock();
       let t = busy;
+      if (t === Infinity && this.balloonRetries.size > 0 && this.jobs.every((j) => j.done)) {
+        // Every workload has ended: a balloon's pending retry does not keep the run going.
+        for (const domid of [...this.balloonRetries.keys()]) this.cancelBalloonRetry(domid);
+      }
       if (t === Infinity) {
         // Work queued for a paused domain waits for its unpause: it does not hold time still.
         const canRun = (domid: number) => this.domains.some((d) => d.domid === domid && d.state !== 'paused');
@@ -491,6 +583,7 @@ export class Simulation {
     this.domains.push(d);
     this.sched.add(d.domid, this.pcpuOf(d), cfg.weight, cfg.cap);
     this.io?.attach(d);
+    this.attachBalloon(d);
     this.integrity?.add(d);
     this.startJob(d, cfg.workload);
     return d;
@@ -504,6 +597,7 @@ export class Simulation {
     this.mustBeLive(d);
     const mig = this.migrations.find((m) => m.vm === d && (m.phase === 'precopy' || m.phase === 'stop-and-copy'));
     if (mig) mig.cancel('the domain was destroyed');
+    this.cancelBalloonRetry(d.domid);
     if (d.host === 'source') this.io?.detach(d);
     else this.target!.domains.splice(this.target!.domains.indexOf(d), 1);
     for (let i = this.jobs.length - 1; i >= 0; i--) {
@@ -983,6 +1077,7 @@ export function domainResults(d: Vm, clockGHz = d.dom.xen.cpu.clockGHz): DomainR
     counters: k.snapshot(),
     ...(d.scriptCalls ? { calls: d.scriptCalls } : {}),
     ...(d.relocation ? { relocation: { ...d.relocation } } : {}),
+    ...(d.balloon?.used ? { balloon: balloonResult(d.balloon.stats) } : {}),
     ...kvmResults(d),
   };
 }
@@ -1008,4 +1103,14 @@ function kvmResults(d: Vm): { kvm?: KvmResults } {
 export function relocationMessage(d: Vm, r: RelocationReport): string {
   const why = r.reasons.map((x) => `${x.pages} refused: ${x.why}`).join('; ');
   return `domain ${d.domid} (${d.name}): ${r.moved} of ${r.requested} page${r.requested === 1 ? '' : 's'} moved to new machine frames${why ? `; ${why}` : ''}`;
+}
+
+/** A balloon driver's figures for the results (1 MiB = 256 pages). */
+export function balloonResult(b: BalloonStats): BalloonResult {
+  return { targetMiB: pagesMiB(b.targetPages), currentMiB: pagesMiB(b.currentPages), pagesReleased: b.pagesReleased, pagesReclaimed: b.pagesReclaimed, hypercalls: b.hypercalls };
+}
+
+/** Pages as MiB (256 to a MiB), with up to two decimals. */
+function pagesMiB(pages: number): number {
+  return Math.round((pages / 256) * 100) / 100;
 }

@@ -196,6 +196,10 @@ export class ConsoleHub {
         this.hooks.switchConsole(this.consoleOf(d));
         return true;
       },
+      changed: () => {
+        this.hooks.domainsChanged();
+        this.hooks.kick();
+      },
     };
   }
 

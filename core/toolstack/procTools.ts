@@ -20,7 +20,7 @@ export interface MemInfo {
 export function memInfo(k: GuestKernel): MemInfo {
   let cache = 0;
   for (let p = 0; p < k.inPageCache.length; p++) cache += k.inPageCache[p]!;
-  const total = k.nrUsable;
+  const total = k.totalramPages;
   const free = k.freePages;
   return { total, free, cache, used: total - free - cache };
 }

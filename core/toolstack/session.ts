@@ -92,7 +92,11 @@ const defaultHub: MakeHub = (sim, hooks) => new ConsoleHub(sim, hooks);
  * ended with every remaining job waiting for its disk.
  */
 function hasWork(sim: Simulation): boolean {
-  return sim.runnable > 0 || (sim.io !== null && sim.jobs.some((j) => !j.done && j.blocked === true && j.d.state === 'running'));
+  if (sim.runnable > 0) return true;
+  if (sim.io === null) return false;
+  if (sim.jobs.some((j) => !j.done && j.blocked === true && j.d.state === 'running')) return true;
+  // Kernel work a command left (xl mem-set: the balloon driver's watch) runs even after the workloads ended.
+  return sim.io.domainsWithWork().some((domid) => sim.domains.some((d) => d.domid === domid && d.state !== 'paused' && d.balloon !== undefined));
 }
 
 function oneLine(e: unknown): string {

@@ -115,6 +115,7 @@ export class SessionMetrics {
         hypercallsPerSec: ratio(dCalls, seconds),
         cyclesPerOp: ratio(dCycles, dOps),
         ...(d.io ? this.ioOf(d, track, dT) : {}),
+        ...(d.balloon?.used ? { memoryMiB: Math.floor(d.dom.xen.totPages(d.dom) / 256), targetMiB: d.balloon.stats.targetPages / 256 } : {}),
       });
       base.set(c);
     }

@@ -129,8 +129,12 @@ export class Xenstore {
     w('name', d.name);
     w('domid', String(id));
     w('memory', '', mine);
-    w('memory/static-max', kib);
-    w('memory/target', kib, perms(id, 'n'));
+    // static-max is the domain's maxmem (xl.cfg maxmem; its memory when none), the ceiling of mem-set.
+    // A simulation with xenstore rings wrote both when it built the domain (its balloon driver
+    // watches memory/target): they are not written again, which would fire that watch.
+    const has = (rel: string) => this.read(`${base}/${rel}`, 0).ok;
+    if (!has('memory/static-max')) w('memory/static-max', String(d.dom.nrPages * 4));
+    if (!has('memory/target')) w('memory/target', kib, perms(id, 'n'));
     w('cpu', '');
     for (let v = 0; v < d.config.vcpus; v++) w(`cpu/${v}/availability`, 'online', perms(id, 'n'));
     w('console', '', mine);

@@ -25,6 +25,8 @@ export interface XlContext {
   clearXenLog(): void;
   /** Asks the UI to show `d`'s console; false when it cannot. */
   switchConsole(d: Vm): boolean;
+  /** A command changed a domain the UI shows and left work for it (mem-set): refresh and let the run go on. */
+  changed?(): void;
 }
 
 interface Sub {
@@ -54,7 +56,9 @@ export function listLines(domains: readonly Vm[], x: XlContext): string[] {
   const out = [expandTabs(`${'Name'.padEnd(44)}ID   Mem VCPUs\tState\tTime(s)`)];
   for (const d of domains) {
     const time = cyclesToSeconds(d.dom.cpuCycles, d.dom.xen.cpu.clockGHz).toFixed(1);
-    out.push(`${d.name.padEnd(40)} ${String(d.domid).padStart(5)} ${String(d.config.memoryMiB).padStart(5)} ${String(d.config.vcpus).padStart(5)}     ${stateLetters(d, x)}  ${time.padStart(8)}`);
+    // Mem: current_memkb / 1024, from the frames the domain owns now (tot_pages): ballooning moves it.
+    const mem = Math.floor(d.dom.xen.totPages(d.dom) / 256);
+    out.push(`${d.name.padEnd(40)} ${String(d.domid).padStart(5)} ${String(mem).padStart(5)} ${String(d.config.vcpus).padStart(5)}     ${stateLetters(d, x)}  ${time.padStart(8)}`);
   }
   return out;
 }
@@ -377,6 +381,18 @@ const SUBS: Record<string, Sub> = {
       out(r.ok ? `migration sender: ${r.message}` : `migrate: ${r.message}`);
     },
   },
+  'mem-set': {
+    usage: "<Domain> <MemMB['b'[bytes]|'k'[KB]|'g'[GB]|'m'[MB]|'t'[TB]]>",
+    summary: 'Set the current memory usage for a domain',
+    options: ["The new target is written to the domain's memory/target; its balloon driver gives memory to Xen or takes it back, up to its maxmem (memory/static-max)."],
+    run: (args, _raw, out, x) => memCommand('mem-set', args, out, x),
+  },
+  'mem-max': {
+    usage: "<Domain> <MemMB['b'[bytes]|'k'[KB]|'g'[GB]|'m'[MB]|'t'[TB]]>",
+    summary: 'Set the maximum amount reservation for a domain',
+    options: ["Xen's max_pages for the domain (plus libxl's 1 MiB); not below its current target."],
+    run: (args, _raw, out, x) => memCommand('mem-max', args, out, x),
+  },
   'sched-credit': {
     usage: '[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]]',
     summary: 'Get/set credit scheduler parameters',
@@ -554,6 +570,50 @@ export function blockListLines(idents: readonly string[], x: XlContext): string[
     for (const i of x.libxl.diskList(d)) out.push(row([i.devid, i.backendId, i.frontendId, i.state, i.evtch, i.rref, i.backend]));
   }
   return out;
+}
+
+/**
+ * parse_mem_size_kb (xl_utils.c): a whole number with an optional unit letter, MiB when none;
+ * -1 when it is not one.
+ */
+export function parseMemSizeKb(mem: string): number {
+  const m = /^(\d+)([bkmgtBKMGT]?)$/.exec(mem);
+  if (!m) return -1;
+  const n = Number(m[1]);
+  switch (m[2]!.toLowerCase()) {
+    case 't':
+      return n * 1024 ** 3;
+    case 'g':
+      return n * 1024 ** 2;
+    case '':
+    case 'm':
+      return n * 1024;
+    case 'k':
+      return n;
+    default:
+      return Math.floor(n / 1024);
+  }
+}
+
+/** xl mem-set / mem-max (xl_mem.c): the size parsed as xl does, then libxl's checks (Simulation.memSet, memMax). */
+function memCommand(sub: 'mem-set' | 'mem-max', args: string[], out: (line: string) => void, x: XlContext): void {
+  if (args.length !== 2 || args.some((a) => a.startsWith('-'))) return out(usageOf(sub));
+  const d = x.libxl.find(args[0]!);
+  if (!d) return out(invalid(args[0]!));
+  const kb = parseMemSizeKb(args[1]!);
+  if (kb < 0) return out(`invalid memory size: ${args[1]}`);
+  // The lab's balloon moves whole MiB (its results, the timeline action); xl takes KiB.
+  if (kb % 1024 !== 0 || kb === 0) return out(`invalid memory size: ${args[1]} (the lab takes a whole, positive number of MiB)`);
+  const sim = x.libxl.sim;
+  const refused = sub === 'mem-set' ? sim.memSet(d, kb / 1024) : sim.memMax(d, kb / 1024);
+  if (refused === null) {
+    x.changed?.();
+    return;
+  }
+  // libxl logs why (libxl_mem.c); xl mem-max adds its own line.
+  if (refused.startsWith('memory_')) out(`libxl: error: libxl_mem.c: Domain ${d.domid}:${refused}`);
+  else out(`xl: ${refused}`);
+  if (sub === 'mem-max') out(`cannot set domid ${d.domid} static max memory to : ${args[1]}`);
 }
 
 export function usageOf(sub: string): string {

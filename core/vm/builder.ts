@@ -35,13 +35,16 @@ export function buildDomain(xen: Hypervisor, config: DomainConfig): Vm {
 function build(xen: Hypervisor, d: Domain): Vm {
   const config = d.config;
   const nrPages = d.nrPages;
+  // Memory beyond the boot memory (up to maxmem) is not populated: its pfns start ballooned out.
+  const bootPages = d.bootPages;
   xen.populatePhysmap(d, config.hostPageSize === '1g' ? 18 : 9);
   xen.enablePaging(d);
   const ops = backendFor(d);
-  // The guest kernel keeps the top of its memory for itself (text, data, boot page tables).
+  // The guest kernel keeps the top of its boot memory for itself (text, data, boot page tables
+  // covering every pfn up to maxmem).
   const reservedPages = Math.max(GUEST_KERNEL_RESERVED_MIB * 256, Math.ceil(nrPages / 512) + 64);
-  const kernel = new GuestKernel(platformOf(xen, d), ops, nrPages - reservedPages);
-  if (ops instanceof PvDirectOps) buildPvDirectMap(xen, d, ops, kernel, nrPages - reservedPages);
+  const kernel = new GuestKernel(platformOf(xen, d), ops, bootPages - reservedPages);
+  if (ops instanceof PvDirectOps) buildPvDirectMap(xen, d, ops, kernel, bootPages - reservedPages);
   kernel.boot();
   return new Vm(d, ops, kernel);
 }
@@ -88,7 +91,7 @@ function buildPvDirectMap(xen: Hypervisor, d: Domain, ops: PvDirectOps, kernel: 
   const nrPages = d.nrPages;
   let next = firstReserved;
   const take = (): number => {
-    if (next >= nrPages) throw new Error(`${d.name}: kernel reserve too small for the direct map`);
+    if (next >= d.bootPages) throw new Error(`${d.name}: kernel reserve too small for the direct map`);
     return next++;
   };
   const l4 = take();
@@ -107,7 +110,8 @@ function buildPvDirectMap(xen: Hypervisor, d: Domain, ops: PvDirectOps, kernel: 
   wr(l4, tableIndex(DIRECTMAP_BASE, 4), l3, up);
   for (let k = 0; k < nL2; k++) wr(l3, k, l2s[k]!, up);
   for (let k = 0; k < nL1; k++) wr(l2s[Math.floor(k / 512)]!, k % 512, l1s[k]!, up);
-  for (let pfn = 0; pfn < nrPages; pfn++) {
+  // Only populated pfns are mapped; a hole's entry stays empty until the balloon driver fills it.
+  for (let pfn = 0; pfn < d.bootPages; pfn++) {
     const flags = PTE_P | PTE_A | PTE_D | (tables.has(pfn) ? 0 : PTE_RW);
     wr(l1s[Math.floor(pfn / 512)]!, pfn % 512, pfn, flags);
   }

@@ -12,6 +12,7 @@ import type { Mmu } from '../machine/mmu/mmu.js';
 import type { Domain, DomainState } from '../hv/domain.js';
 import type { VmIo } from './io/ioWorld.js';
 import type { MigrationResults } from '../api/results.js';
+import type { BalloonDriver } from '../guest/balloon.js';
 
 export class Vm {
   /** Results of a `hypercalls` script (the attack lab), one per step. */
@@ -20,6 +21,8 @@ export class Vm {
   io?: VmIo;
   /** Pages Xen was asked to move (relocate), and what became of them (core/vm/relocate.ts). */
   relocation?: { requested: number; moved: number; refused: number };
+  /** Its balloon driver (a Xen guest with xenstore: core/vm/balloon.ts). */
+  balloon?: BalloonDriver;
 
   /** Which host it runs on: the scenario's machine, or the migration target after a live migration. */
   host: 'source' | 'target' = 'source';

@@ -46,9 +46,10 @@ describe('timeline hot-plug entries', () => {
   });
 
   it('the actions are xl\'s, and each takes the fields the lead\'s form needs', () => {
-    expect(TIMELINE_ACTIONS).toEqual(['destroy', 'create', 'pause', 'unpause', 'pci-attach', 'pci-detach', 'block-attach', 'block-detach', 'network-attach', 'network-detach', 'relocate', 'migrate']);
+    expect(TIMELINE_ACTIONS).toEqual(['destroy', 'create', 'pause', 'unpause', 'pci-attach', 'pci-detach', 'block-attach', 'block-detach', 'network-attach', 'network-detach', 'relocate', 'migrate', 'mem-set']);
     expect(TIMELINE_ACTION_FIELDS.relocate).toEqual(['pages', 'cooperative']);
     expect(TIMELINE_ACTION_FIELDS.migrate).toEqual([]);
+    expect(TIMELINE_ACTION_FIELDS['mem-set']).toEqual(['memoryMiB']);
     expect(TIMELINE_ACTION_FIELDS['block-attach']).toEqual(['disk']);
     expect(TIMELINE_ACTION_FIELDS['network-detach']).toEqual(['devid', 'mac']);
   });

@@ -173,7 +173,7 @@ export class Hap {
   }
 
   /**
-   * The p2m entry of `gfn` changed (Xen moved the page): its EPT leaf follows. A superpage leaf that
+   * The p2m entry of `gfn` changed (Xen moved the page, or took it away): its EPT leaf follows. A superpage leaf that
    * covers it is split first into a table of smaller leaves over the same frames (Xen's
    * ept_split_super_page), down to a 4 KiB leaf for `gfn`. An entry never filled in stays so: the
    * next EPT violation maps it from the p2m. The caller flushes (INVEPT).
@@ -187,7 +187,9 @@ export class Hap {
       if (!(lo & EPT_RWX)) return;
       if (level === 1) {
         const mfn = this.owner.p2m[gfn]!;
-        this.mem.write(table, i, pteLo(mfn, (this.readOnly(gfn) ? EPT_R | EPT_X : EPT_RWX) | EPT_MT_WB), pteHi(mfn, 0));
+        // A gfn the p2m no longer backs (decrease_reservation) loses its leaf.
+        if (mfn < 0) this.mem.write(table, i, 0, 0);
+        else this.mem.write(table, i, pteLo(mfn, (this.readOnly(gfn) ? EPT_R | EPT_X : EPT_RWX) | EPT_MT_WB), pteHi(mfn, 0));
         return;
       }
       const frame = pteFrame(lo, this.mem.readHi(table, i));

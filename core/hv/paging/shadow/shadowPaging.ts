@@ -161,6 +161,30 @@ export class ShadowPaging {
     this.searchAndClear(mfn, 512 * this.sh.costs.shadowResyncEntry);
   }
 
+  /**
+   * removeAllMappingsOf for several frames Xen is taking away at once (a decrease_reservation
+   * batch): one brute-force pass over the pool clears every L1 and fl1 entry that maps any of them.
+   */
+  removeAllMappingsOfSet(mfns: ReadonlySet<number>): void {
+    const sh = this.sh;
+    for (const m of mfns) sh.grantShadowed.delete(m);
+    let hit = false;
+    for (let s = 0; s < sh.poolPages; s++) {
+      const level = sh.slotLevel[s];
+      if (level !== 1 && level !== 5) continue;
+      const t = sh.slotMfn[s]!;
+      sh.c[C.CycHv] += 512 * sh.costs.shadowResyncEntry;
+      for (let i = 0; i < 512; i++) {
+        const lo = sh.mem.readLo(t, i);
+        if (lo & PTE_P && mfns.has(pteFrame(lo, sh.mem.readHi(t, i)))) {
+          shadowSetEntry(sh, s, i, 0, 0);
+          hit = true;
+        }
+      }
+    }
+    if (hit) sh.owner.flushTlb();
+  }
+
   /** Clears every L1 and fl1 shadow entry mapping `mfn`, charging `perTable` per table searched; flushes if any. */
   private searchAndClear(mfn: number, perTable: number): void {
     const sh = this.sh;

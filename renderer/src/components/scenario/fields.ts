@@ -95,7 +95,7 @@ export function domainPaths(d: unknown, i: number): Set<string> {
   const at = (f: string) => `domains[${i}].${f}`;
   const out = new Set<string>();
   if (!isObj(d)) return out;
-  for (const f of ['name', 'role', 'mode', 'memoryMiB', 'vcpus', 'guestPageSize', 'hostPageSize', 'workload', 'workload.kind']) out.add(at(f));
+  for (const f of ['name', 'role', 'mode', 'memoryMiB', 'maxMemoryMiB', 'vcpus', 'guestPageSize', 'hostPageSize', 'workload', 'workload.kind']) out.add(at(f));
   const sh = showsShadowFields(d);
   if (sh.oos) out.add(at('shadowOutOfSync'));
   if (sh.early) out.add(at('shadowEarlyUnshadow'));

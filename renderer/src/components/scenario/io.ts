@@ -184,7 +184,7 @@ export function removeTimelineRow(s: ScenarioInput, k: number): void {
 }
 
 const DEVICE_FIELD = /^machine\.devices(\[\d+\](\.(id|kind|bdf|sizeMiB|writeCache|linkMbps))?)?$/;
-const TIMELINE_FIELD = /^timeline(\[\d+\](\.(atMs|do|domain|device|vdev|devid|mac|disk(\.(backend|device|vdev))?|vif(\.(backend|device|mac|rx))?))?)?$/;
+const TIMELINE_FIELD = /^timeline(\[\d+\](\.(atMs|do|domain|device|vdev|devid|mac|memoryMiB|disk(\.(backend|device|vdev))?|vif(\.(backend|device|mac|rx))?))?)?$/;
 
 /** Whether a scenario-level problem path is shown by the Devices or Timeline section. */
 export function ioClaims(path: string): boolean {
