@@ -103,9 +103,6 @@ export function browserHost(): HostApi {
     listLabStudents: op('listLabStudents'),
     getLabProgress: op('getLabProgress'),
     saveLabProgress: op('saveLabProgress'),
-  listLabStudents: op('listLabStudents'),
-  getLabProgress: op('getLabProgress'),
-  saveLabProgress: op('saveLabProgress'),
     saveFile: async (args: SaveFileArgs) => {
       download(args.suggestedName, args.content);
       return { saved: true };
