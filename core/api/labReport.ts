@@ -73,7 +73,7 @@ export function chartSvg(rows: readonly ChartRow[], title = 'Cycles per operatio
   parts.push(`<line x1="${left}" y1="${axisY}" x2="${W - right}" y2="${axisY}" stroke="#888"/>`);
   parts.push(`<text x="${left}" y="${axisY + 14}">0</text><text x="${W - right}" y="${axisY + 14}" text-anchor="end">${num(max)}</text>`);
   parts.push(`<text x="${(left + W - right) / 2}" y="${axisY + 28}" text-anchor="middle">cycles per operation</text>`);
-  parts.push(`<text x="${left}" y="${axisY + 44}" font-size="11">solid: guest · lighter: hypervisor · lightest: page walk; colour: paging mode (PV green, shadow amber, HAP blue)</text>`);
+  parts.push(`<text x="8" y="${axisY + 44}" font-size="11">Each bar: guest (solid), hypervisor (lighter), page walk (lightest); colour and label: paging mode.</text>`);
   parts.push('</svg>');
   return parts.join('');
 }

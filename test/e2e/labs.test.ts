@@ -76,6 +76,8 @@ describe('Labs view: a student completes every sheet', () => {
       // Every expectation of a built-in sheet holds on its preset: the score shows total/total.
       await expect.poll(() => labs.locator(`[data-score="${sheet.id}"]`).textContent(), { timeout: 240_000, interval: 500 }).toBe(`${total}/${total} ✓`);
       expect(await labs.locator('td .ok').count()).toBe(total);
+      // The run is in History too, and the sheet says which entry it is.
+      await expect.poll(() => labs.locator('li[data-kind="run"]').textContent()).toMatch(/History #\d+/);
       expect(await labs.locator('td .bad').count()).toBe(0);
       // Predictions are locked now.
       const firstPredict = sheet.steps.findIndex((s) => s.kind === 'predict');
