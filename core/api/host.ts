@@ -180,7 +180,6 @@ const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const json = z.unknown().refine((v) => v !== undefined, 'required');
 const SMALL = 16 * 1024 * 1024;
 /** A student's name as typed: trimmed by the page, 1 to 80 characters, no control characters. */
-// eslint-disable-next-line no-control-regex -- control characters are what it refuses
 const labStudent = z.string().min(1).max(80).regex(/^[^\u0000-\u001f\u007f]+$/, 'a name without control characters');
 
 export const beginRunArgs = z.strictObject({

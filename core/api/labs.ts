@@ -276,7 +276,10 @@ export const fmtValue = (v: Scalar | null): string => (v === null ? '—' : type
 export function evaluateExpectation(results: unknown, e: Expectation): CheckOutcome {
   const counters = (e.counters ?? []).map((c) => {
     const l = lookupPath(results, c);
-    return l.ok ? { path: c, value: scalar(l.value) } : { path: c, value: null, problem: l.message };
+    if (!l.ok) return { path: c, value: null, problem: l.message };
+    // A list of numbers (reconnectMs, a histogram) shows as its values.
+    const v = Array.isArray(l.value) && l.value.every((x) => typeof x === 'number') ? `[${l.value.map((x) => fmtValue(x as number)).join(', ')}]` : scalar(l.value);
+    return { path: c, value: v };
   });
   const base = { path: e.path, op: e.op, explain: e.explain, counters };
   let expected: string;

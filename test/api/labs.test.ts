@@ -150,6 +150,7 @@ describe('evaluateExpectation', () => {
 
   it('reports the explaining counters with their values', () => {
     const c = evaluateExpectation(RESULTS, { path: 'audit.ok', op: '==', value: true, explain: 'e', counters: ['domains[pv].cycles.hypervisor', 'nope'] });
+    expect(evaluateExpectation({ a: [1.5, 2] }, { path: 'a', op: '!=', value: 0, explain: 'e', counters: ['a'] }).counters).toEqual([{ path: 'a', value: '[1.5, 2]' }]);
     expect(c.counters).toEqual([
       { path: 'domains[pv].cycles.hypervisor', value: 300 },
       { path: 'nope', value: null, problem: 'nope: not in the results (there: hypervisor, audit, domains, devices)' },
