@@ -130,6 +130,14 @@ export interface FileFilter {
   extensions: string[];
 }
 
+/** A student's saved progress on one lab sheet (the document is core/api/labs.ts SheetProgress). */
+export interface LabProgressRecord {
+  sheetId: string;
+  /** ISO 8601. */
+  updatedAt: string;
+  progress: unknown;
+}
+
 export type MenuCommand = 'new-scenario' | 'open-scenario' | 'save-scenario' | 'export-run' | 'about';
 
 export interface HostApi {
@@ -154,6 +162,12 @@ export interface HostApi {
   exportRun(id: number, format: 'json' | 'csv'): Promise<{ filename: string; content: string }>;
   /** Imports a run exported as JSON; it gets a new id. */
   importRun(content: string): Promise<{ id: number }>;
+  /** Lab sheets: the students with saved progress, by name. */
+  listLabStudents(): Promise<string[]>;
+  /** Lab sheets: a student's saved progress, one record per sheet. */
+  getLabProgress(student: string): Promise<LabProgressRecord[]>;
+  /** Lab sheets: saves (replaces) a student's progress on one sheet. */
+  saveLabProgress(student: string, sheetId: string, progress: unknown): Promise<void>;
   /** Electron: a save dialog. Browser: a download (the client does it, not the server). */
   saveFile(args: SaveFileArgs): Promise<{ saved: boolean; path?: string }>;
   /** Electron: an open dialog. Browser: a file picker (the client does it). */
@@ -165,6 +179,8 @@ export interface HostApi {
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const json = z.unknown().refine((v) => v !== undefined, 'required');
 const SMALL = 16 * 1024 * 1024;
+/** A student's name as typed: trimmed by the page, 1 to 80 characters, no control characters. */
+const labStudent = z.string().min(1).max(80).regex(/^[^\u0000-\u001f\u007f]+$/, 'a name without control characters');
 
 export const beginRunArgs = z.strictObject({
   scenarioName: z.string().min(1).max(128),
@@ -227,6 +243,9 @@ export const HOST_OP_ARGS = {
   deleteScenario: z.tuple([id]),
   exportRun: z.tuple([id, z.enum(['json', 'csv'])]),
   importRun: z.tuple([z.string().max(256 * 1024 * 1024)]),
+  listLabStudents: z.tuple([]),
+  getLabProgress: z.tuple([labStudent]),
+  saveLabProgress: z.tuple([labStudent, z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a sheet id'), json]),
   saveFile: z.tuple([saveFileArgs]),
   openFile: z.tuple([openFileArgs]),
 } as const;

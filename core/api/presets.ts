@@ -283,6 +283,65 @@ export const PRESETS: Preset[] = [
     },
   },
   {
+    id: 'c2-passthrough',
+    claim: 'C2',
+    title: 'A guest drives a passed-through disk',
+    sentence:
+      'disk0 is assigned to the unprivileged guest nvme-domu by PCI passthrough: its own NVMe driver programs the disk and the disk DMAs into its memory through its IOMMU table, so the device’s owner is nvme-domu and dom0 serves nothing.',
+    scenario: {
+      name: 'seed-C2-passthrough',
+      description: 'C2: a domU given a PCI device drives it directly (here it also serves the disk to a second guest, app, whose writes show the device at work).',
+      machine: { memoryMiB: 2048, pcpus: 1, iommu: true, devices: [{ id: 'disk0', kind: 'disk', sizeMiB: 64 }] },
+      hypervisor: 'xen',
+      domains: [
+        { name: 'nvme-domu', mode: 'hap', memoryMiB: 256, vcpus: 1, pci: ['disk0'] },
+        // 1000 writes: a run of about ten simulated milliseconds.
+        { name: 'app', mode: 'pv', memoryMiB: 256, vcpus: 1, disks: [{ backend: 'nvme-domu', device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 1000, flushEvery: 16 } },
+      ],
+    },
+  },
+  {
+    id: 'c5-kvm',
+    claim: 'C5',
+    title: 'KVM: shadow paging against EPT',
+    sentence:
+      'The same update-heavy workload on a KVM-style host, once with shadow page tables and once with EPT: a KVM guest makes no Xen hypercalls, and its page-table writes exit to the host under shadow paging but not under EPT.',
+    scenario: {
+      name: 'seed-C5-kvm',
+      description: 'C5: a KVM-style host (the guest is a process of the host kernel) running one workload under shadow paging and under EPT.',
+      machine: { memoryMiB: 2048, pcpus: 1 },
+      hypervisor: 'kvm',
+      domains: [
+        { name: 'kvm-shadow', mode: 'shadow', memoryMiB: 160, vcpus: 1, workload: { kind: 'update-vs-access', workingSetMiB: 32, accesses: 40_000, updatesPerKiloAccess: 100, updateKind: 'mix' } },
+        { name: 'kvm-ept', mode: 'hap', memoryMiB: 160, vcpus: 1, workload: { kind: 'update-vs-access', workingSetMiB: 32, accesses: 40_000, updatesPerKiloAccess: 100, updateKind: 'mix' } },
+      ],
+    },
+  },
+  {
+    id: 'c9-relocate',
+    claim: 'C9',
+    title: 'Xen moves guest pages: HVM, PV, PV cooperating',
+    sentence:
+      'As the run starts Xen is asked to move 1,000 pages of each guest: the HVM guest’s move is done by Xen alone (p2m and EPT updated), the PV guest’s is refused because its own page tables hold machine frames, and the cooperating PV guest moves its pages itself.',
+    scenario: {
+      name: 'seed-C9-relocate',
+      description: 'C9: relocation of an HVM guest’s pages (transparent), a PV guest’s (refused) and a cooperating PV guest’s (done by the guest).',
+      machine: { memoryMiB: 2048, pcpus: 1 },
+      hypervisor: 'xen',
+      domains: [
+        // 100 000 accesses over 16 MiB: each guest runs about 20 ms; the relocation fires at 0 ms, so it lands at the same point whatever the run's grain (test/sim/grain.test.ts).
+        { name: 'hvm', mode: 'hap', memoryMiB: 256, vcpus: 1, workload: { kind: 'random-access', workingSetMiB: 16, accesses: 100_000 } },
+        { name: 'pv', mode: 'pv', memoryMiB: 256, vcpus: 1, workload: { kind: 'random-access', workingSetMiB: 16, accesses: 100_000 } },
+        { name: 'pv-coop', mode: 'pv', memoryMiB: 256, vcpus: 1, workload: { kind: 'random-access', workingSetMiB: 16, accesses: 100_000 } },
+      ],
+      timeline: [
+        { atMs: 0, do: 'relocate', domain: 'hvm', pages: 1000 },
+        { atMs: 0, do: 'relocate', domain: 'pv', pages: 1000 },
+        { atMs: 0, do: 'relocate', domain: 'pv-coop', pages: 1000, cooperative: true },
+      ],
+    },
+  },
+  {
     id: 'multi-guest',
     claim: 'C1',
     title: 'dom0 and three guests sharing the machine',

@@ -76,6 +76,21 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN lease_until INTEGER;
     `,
   },
+  {
+    version: 3,
+    why: 'lab sheets: each student\'s predictions and outcomes per sheet (lab_progress); runs are untouched',
+    sql: `
+      -- One row per (student, sheet): the progress document (core/api/labs.ts SheetProgress) as
+      -- JSON. A new table only, so no saved run is rewritten.
+      CREATE TABLE lab_progress (
+        student    TEXT NOT NULL,
+        sheet_id   TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        json       TEXT NOT NULL,
+        PRIMARY KEY (student, sheet_id)
+      );
+    `,
+  },
 ];
 
 /** The newest schema this code knows; a file with a higher user_version came from a newer app. */

@@ -96,6 +96,9 @@ export function createHostService(store: RunStore, info: () => HostInfo): HostSe
     deleteScenario: async (id) => store.deleteScenario(id),
     exportRun: async (id, format) => store.exportRun(id, format),
     importRun: async (content) => store.importRun(content),
+    listLabStudents: async () => store.listLabStudents(),
+    getLabProgress: async (student) => store.getLabProgress(student),
+    saveLabProgress: async (student, sheetId, progress) => store.saveLabProgress(student, sheetId, progress),
   };
 
   async function dispatch(op: string, rawArgs: unknown): Promise<DispatchReply> {

@@ -26,6 +26,7 @@ import {
   type BeginRunArgs,
   type ConsoleChunk,
   type FinishRunArgs,
+  type LabProgressRecord,
   type RunDetail,
   type RunHeadline,
   type RunKind,
@@ -46,6 +47,8 @@ import { diagnose, setAside } from './health.js';
 import { migrate, SCHEMA_VERSION } from './schema.js';
 
 export const DB_FILENAME = 'hyperlab.db';
+/** A sheet's progress document: predictions, outcomes and chart rows, far below this. */
+export const LAB_PROGRESS_MAX = 1024 * 1024;
 /** How long a write waits for another connection's write lock before SQLITE_BUSY. */
 export const BUSY_TIMEOUT_MS = 5000;
 
@@ -93,6 +96,12 @@ export interface RunStore {
   deleteScenario(id: number): void;
   exportRun(id: number, format: 'json' | 'csv'): { filename: string; content: string };
   importRun(content: string): { id: number };
+  /** Lab sheets: students with saved progress, by name. */
+  listLabStudents(): string[];
+  /** Lab sheets: a student's progress, one record per sheet (by sheet id). */
+  getLabProgress(student: string): LabProgressRecord[];
+  /** Lab sheets: inserts or replaces a student's progress on one sheet. */
+  saveLabProgress(student: string, sheetId: string, progress: unknown): void;
   close(): void;
 }
 
@@ -232,6 +241,12 @@ export function openStore(opts: StoreOptions): RunStore {
     ),
     setNote: db.prepare('UPDATE runs SET note = ? WHERE id = ?'),
     deleteRun: db.prepare('DELETE FROM runs WHERE id = ?'),
+    labStudents: db.prepare('SELECT DISTINCT student FROM lab_progress ORDER BY student COLLATE NOCASE').pluck(),
+    labProgress: db.prepare('SELECT sheet_id, updated_at, json FROM lab_progress WHERE student = ? ORDER BY sheet_id'),
+    saveLabProgress: db.prepare(
+      `INSERT INTO lab_progress (student, sheet_id, updated_at, json) VALUES (?, ?, ?, ?)
+       ON CONFLICT (student, sheet_id) DO UPDATE SET updated_at = excluded.updated_at, json = excluded.json`,
+    ),
     listScenarios: db.prepare('SELECT id, name, updated_at, json FROM scenarios ORDER BY name COLLATE NOCASE, id'),
     saveScenario: db
       .prepare(
@@ -473,6 +488,18 @@ export function openStore(opts: StoreOptions): RunStore {
         insertConsole(id, run.console);
         return { id };
       }).immediate();
+    },
+
+    listLabStudents: () => q.labStudents.all() as string[],
+    getLabProgress: (student) =>
+      (q.labProgress.all(student) as { sheet_id: string; updated_at: string; json: string }[]).map((r) => ({ sheetId: r.sheet_id, updatedAt: r.updated_at, progress: JSON.parse(r.json) as unknown })),
+    saveLabProgress(student, sheetId, progress) {
+      const p = progress as { sheetId?: unknown } | null;
+      if (!p || typeof p !== 'object' || Array.isArray(p)) throw new HostError('bad-args', 'saveLabProgress: args[2]: the progress must be an object');
+      if (p.sheetId !== sheetId) throw new HostError('bad-args', `saveLabProgress: args[2].sheetId: must be the sheet it is saved under ("${sheetId}")`);
+      const json = toJson(progress, 'saveLabProgress: progress');
+      if (json.length > LAB_PROGRESS_MAX) throw new HostError('bad-args', `saveLabProgress: args[2]: ${json.length} bytes, more than the ${LAB_PROGRESS_MAX} a sheet's progress may take`);
+      q.saveLabProgress.run(student, sheetId, iso(), json);
     },
 
     close() {

@@ -69,6 +69,9 @@ const api: HostApi = {
   deleteScenario: op('deleteScenario'),
   exportRun: op('exportRun'),
   importRun: op('importRun'),
+  listLabStudents: op('listLabStudents'),
+  getLabProgress: op('getLabProgress'),
+  saveLabProgress: op('saveLabProgress'),
   saveFile: op('saveFile'),
   openFile: op('openFile'),
   onMenu(cb) {

@@ -21,7 +21,7 @@ describe('presets', () => {
   it('has one preset per claim shown, with distinct ids and scenario names and a one-sentence description', () => {
     expect(new Set(PRESETS.map((p) => p.id)).size).toBe(PRESETS.length);
     expect(new Set(PRESETS.map((p) => p.scenario.name)).size).toBe(PRESETS.length);
-    expect(new Set(PRESETS.map((p) => p.claim))).toEqual(new Set(['C1', 'C3', 'C4', 'C5', 'C6', 'C7', 'C8', 'C9']));
+    expect(new Set(PRESETS.map((p) => p.claim))).toEqual(new Set(['C1', 'C2', 'C3', 'C4', 'C5', 'C6', 'C7', 'C8', 'C9']));
     for (const p of PRESETS) {
       expect(p.sentence.trim().endsWith('.'), p.id).toBe(true);
       // One sentence: no full stop followed by a capital before the end.

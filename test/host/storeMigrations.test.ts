@@ -8,7 +8,7 @@ import { removeTempDirs, tempDir } from './helpers.js';
 
 afterEach(removeTempDirs);
 
-const TABLES = ['console_logs', 'runs', 'scenarios', 'series'];
+const TABLES = ['console_logs', 'lab_progress', 'runs', 'scenarios', 'series'];
 
 function inspect(file: string) {
   const db = new Database(file, { readonly: true });

@@ -100,6 +100,9 @@ export function browserHost(): HostApi {
     deleteScenario: op('deleteScenario'),
     exportRun: op('exportRun'),
     importRun: op('importRun'),
+    listLabStudents: op('listLabStudents'),
+    getLabProgress: op('getLabProgress'),
+    saveLabProgress: op('saveLabProgress'),
     saveFile: async (args: SaveFileArgs) => {
       download(args.suggestedName, args.content);
       return { saved: true };

@@ -10,7 +10,7 @@ import { PRESETS } from '../../../core/api/presets.js';
 import { SimWorker } from './simWorker.svelte.js';
 import { RunRecorder } from './recorder.js';
 
-export const VIEWS = ['scenario', 'run', 'compare', 'walk', 'topology', 'history', 'reproductions'] as const;
+export const VIEWS = ['scenario', 'run', 'compare', 'walk', 'topology', 'history', 'reproductions', 'labs'] as const;
 export type View = (typeof VIEWS)[number];
 
 export interface Notice {
@@ -177,8 +177,12 @@ export class Lab {
     localStorage.setItem('hyperlab-theme', t);
   }
 
-  /** Validates, records and starts the scenario in the worker. */
-  run(): boolean {
+  /**
+   * Validates, records and starts the scenario in the worker. opts.view: the view to show while it
+   * runs (default the Run view; the Labs view stays on its sheet); opts.pace: this run's pace
+   * instead of the setting's.
+   */
+  run(opts: { view?: View; pace?: Pace } = {}): boolean {
     for (const flush of this.flushers) flush();
     const why = this.runBlocker();
     const v = this.validation;
@@ -189,8 +193,8 @@ export class Lab {
     }
     this.openedRun = null;
     this.recorder.begin(v.scenario);
-    this.sim.start(v.scenario, 100, { pace: this.pace, repeat: this.repeat });
-    this.view = 'run';
+    this.sim.start(v.scenario, 100, { pace: opts.pace ?? this.pace, repeat: opts.view === undefined ? this.repeat : false });
+    this.view = opts.view ?? 'run';
     return true;
   }
 
