@@ -5,7 +5,9 @@ import { connectHost } from './lib/host.js';
 import './app.css';
 
 const lab = new Lab(connectHost(), () => new Worker(new URL('../../core/worker/entry.ts', import.meta.url), { type: 'module' }));
-mount(App, { target: document.getElementById('app')!, props: { lab } });
+const target = document.getElementById('app')!;
+target.replaceChildren(); // the boot placeholder of index.html
+mount(App, { target, props: { lab } });
 // Test-only: an end-to-end test that defined `__hyperlabTestHooks` before the page loaded (with an
 // init script; the CSP allows no inline script, and nothing in the app defines it) gets the Lab,
 // to put requests in flight back to back. See test/e2e/harness.ts.

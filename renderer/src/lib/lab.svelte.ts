@@ -38,20 +38,33 @@ export const DEFAULT_SCENARIO: ScenarioInput = (() => {
   return p.scenario;
 })();
 
+/** The theme picker's settings: the OS's, or one chosen. */
+export type ThemeSetting = 'system' | AppliedTheme;
+/** The themes app.css defines (html[data-theme]). */
+export type AppliedTheme = 'light' | 'dark' | 'contrast';
+
 export class Lab {
   view = $state<View>('run');
   scenario = $state<ScenarioInput>(structuredClone(DEFAULT_SCENARIO));
   runs = $state.raw<RunSummary[]>([]);
   info = $state.raw<HostInfo | null>(null);
   notices = $state<Notice[]>([]);
-  theme = $state<'system' | 'light' | 'dark'>('system');
+  theme = $state<ThemeSetting>('system');
   /**
    * The OS's colour scheme, live: MediaQuery listens to the query's 'change' while anything
    * reactive reads it, so "system" follows the OS when it switches with the app open.
    */
   private readonly osDark = typeof matchMedia !== 'undefined' ? new MediaQuery('(prefers-color-scheme: dark)', false) : null;
-  /** The theme in effect: the setting, or with "system" the OS's. */
-  readonly dark = $derived(this.theme === 'dark' || (this.theme === 'system' && (this.osDark?.current ?? false)));
+  /** The OS asks for more contrast (Windows high contrast, macOS "Increase contrast"). */
+  private readonly osContrast = typeof matchMedia !== 'undefined' ? new MediaQuery('(prefers-contrast: more)', false) : null;
+  /**
+   * The theme in effect: the setting, or with "system" the OS's — high contrast when the OS asks
+   * for more contrast, else its light or dark scheme.
+   */
+  readonly appliedTheme = $derived<AppliedTheme>(
+    this.theme !== 'system' ? this.theme : (this.osContrast?.current ?? false) ? 'contrast' : (this.osDark?.current ?? false) ? 'dark' : 'light',
+  );
+  readonly dark = $derived(this.appliedTheme === 'dark');
   lastSavedRun = $state<number | null>(null);
   /** Simulated time per real second for the next run, and for the live one when changed. */
   pace = $state<Pace>(DEFAULT_PACE);
@@ -89,7 +102,7 @@ export class Lab {
       onError: (m) => this.notify('error', m),
     });
     const saved = typeof localStorage !== 'undefined' ? localStorage.getItem('hyperlab-theme') : null;
-    if (saved === 'light' || saved === 'dark' || saved === 'system') this.theme = saved;
+    if (saved === 'light' || saved === 'dark' || saved === 'contrast' || saved === 'system') this.theme = saved;
   }
 
   async init(): Promise<void> {
@@ -172,7 +185,7 @@ export class Lab {
     else if (n.text !== `Not run: ${why}`) n.text = `Not run: ${why}`;
   }
 
-  setTheme(t: 'system' | 'light' | 'dark'): void {
+  setTheme(t: ThemeSetting): void {
     this.theme = t;
     localStorage.setItem('hyperlab-theme', t);
   }
