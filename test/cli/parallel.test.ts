@@ -80,9 +80,8 @@ describe('lab compare --jobs', () => {
   ];
   it('refuses a bad --jobs naming the flag and what is allowed (the CLI\'s parser, compare and sweep)', () => {
     for (const [args, message] of bad) {
-      for (const cmd of ['compare', 'sweep'] as const) {
-        expect(() => parseArgs(cmd, COMMANDS[cmd], ['x.json', ...args])).toThrow(`${cmd}: ${message}`);
-      }
+      expect(() => parseArgs('compare', COMMANDS.compare, ['x.json', ...args])).toThrow(`compare: ${message}`);
+      expect(() => parseArgs('sweep', COMMANDS.sweep, ['x.json', ...args])).toThrow(`sweep: ${message}`);
     }
     expect(parseArgs('compare', COMMANDS.compare, ['x.json', '--jobs', '3'])).toEqual({ args: ['x.json'], flags: { jobs: 3 } });
   });

@@ -4,7 +4,7 @@
 // as runs complete; a cancel stops every worker's run. The fake workers run the real simulator
 // (planCompare + CompareRun, as the worker's session does), with the clock at 0 so wallMs is 0.
 import { describe, expect, it } from 'vitest';
-import type { PagingMode, SweepSpec, WorkerEvent, WorkerRequest } from '../../core/api/index.js';
+import type { CompareRunEvent, PagingMode, SweepSpec, WorkerEvent, WorkerRequest } from '../../core/api/index.js';
 import { CompareRun, planCompare } from '../../core/sim/compareRun.js';
 import { comparePoolSize, compareUnits, MAX_COMPARE_WORKERS } from '../../renderer/src/lib/comparePool.js';
 import { SimWorker, type CompareOutcome } from '../../renderer/src/lib/simWorker.svelte.js';
@@ -17,10 +17,10 @@ const scenario = {
 };
 
 /** What one worker answers for a compare request: a whole CompareRun, clock at 0. */
-function oneWorker(input: unknown, modes: PagingMode[], sweep?: SweepSpec): WorkerEvent {
+function oneWorker(input: unknown, modes: PagingMode[], sweep?: SweepSpec): CompareRunEvent | Extract<WorkerEvent, { type: 'error' }> {
   const p = planCompare(input, modes, sweep);
   if (!p.ok) return { type: 'error', where: 'compare', message: p.message };
-  let out: WorkerEvent | null = null;
+  let out: CompareRunEvent | null = null;
   const run = new CompareRun(p.plan, () => 0, (e) => {
     if (e.type === 'compare-result') out = e;
   });
@@ -101,7 +101,7 @@ describe('ComparePool', () => {
     expect(pool()).toHaveLength(2);
     // The session's worker ran none of it.
     expect(workers[0]!.sent.filter((m) => m.type === 'compare')).toEqual([]);
-    const want = oneWorker(scenario, modes) as Extract<WorkerEvent, { type: 'compare-result' }>;
+    const want = oneWorker(scenario, modes) as Extract<CompareRunEvent, { type: 'compare-result' }>;
     expect(got).toEqual({ result: want.result, sweep: want.sweep });
     // Nothing skipped here: all four ran, in the order asked.
     expect(got.result.modes).toEqual(modes);
@@ -117,7 +117,7 @@ describe('ComparePool', () => {
     // The third worker had the third run: 24 under pv.
     expect(sim.compareBusy).toEqual({ done: 1, total: 6, label: 'pages=24 pv' });
     const got = await drive(pool, p);
-    const want = oneWorker(scenario, modes, sweep) as Extract<WorkerEvent, { type: 'compare-result' }>;
+    const want = oneWorker(scenario, modes, sweep) as Extract<CompareRunEvent, { type: 'compare-result' }>;
     expect(got).toEqual({ result: want.result, sweep: want.sweep });
     expect(got.sweep!.points.map((x) => `${x.value} ${x.mode}`)).toEqual(['8 pv', '8 hap', '24 pv', '24 hap', '16 pv', '16 hap']);
     expect(sim.compareBusy).toBeNull();
@@ -130,7 +130,7 @@ describe('ComparePool', () => {
     const sweep = { param: 'pages', values: [8, 16] };
     const { sim, pool } = make(2);
     const got = await drive(pool, sim.compare(big, modes, sweep));
-    const want = oneWorker(big, modes, sweep) as Extract<WorkerEvent, { type: 'compare-result' }>;
+    const want = oneWorker(big, modes, sweep) as Extract<CompareRunEvent, { type: 'compare-result' }>;
     expect(want.result.skipped.map((s) => s.mode)).toEqual(['pv']);
     expect(got).toEqual({ result: want.result, sweep: want.sweep });
   });
