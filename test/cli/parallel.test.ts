@@ -5,19 +5,18 @@
  * command lines. Run as a user would: the CLI in child processes.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { parseArgs } from '../../core/cli/args.js';
 import { COMMANDS } from '../../core/cli/commands.js';
+import { labRunner, scratch, TSX } from './labProcess.js';
 
 // Each test spawns a few CLI processes (start-up included); on a busy 2-core machine that is slow.
 vi.setConfig({ testTimeout: 300_000 });
 
-const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
-const lab = (...args: string[]) => spawnSync(TSX, ['core/cli/lab.ts', ...args], { encoding: 'utf8', timeout: 120_000 });
+const lab = labRunner(120_000);
 /** The same, without waiting: several at once, as shards on a cluster run. */
 const labAsync = (cmd: string, args: string[], env: Record<string, string> = {}) =>
   new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -29,12 +28,7 @@ const labAsync = (cmd: string, args: string[], env: Record<string, string> = {})
     p.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 
-const dir = mkdtempSync(join(tmpdir(), 'hyperlab-parallel-'));
-const write = (name: string, value: unknown) => {
-  const f = join(dir, name);
-  writeFileSync(f, typeof value === 'string' ? value : JSON.stringify(value));
-  return f;
-};
+const { dir, write } = scratch('hyperlab-parallel-');
 
 /** A small scenario: a few thousand accesses, so every run takes a fraction of a second. */
 const scenario = {

@@ -8,6 +8,7 @@ import type { CompareRunEvent, PagingMode, SweepSpec, WorkerEvent, WorkerRequest
 import { CompareRun, planCompare } from '../../core/sim/compareRun.js';
 import { comparePoolSize, compareUnits, MAX_COMPARE_WORKERS } from '../../renderer/src/lib/comparePool.js';
 import { SimWorker, type CompareOutcome } from '../../renderer/src/lib/simWorker.svelte.js';
+import { FakeWorker } from './labFixture.js';
 
 const scenario = {
   name: 'pool',
@@ -29,18 +30,7 @@ function oneWorker(input: unknown, modes: PagingMode[], sweep?: SweepSpec): Comp
 }
 
 /** A worker that answers when the test says, in the order the test picks. */
-class SimulatingWorker {
-  sent: WorkerRequest[] = [];
-  terminated = false;
-  onmessage: ((e: MessageEvent<WorkerEvent>) => void) | null = null;
-  onerror: ((e: ErrorEvent) => void) | null = null;
-  onmessageerror: (() => void) | null = null;
-  postMessage(m: WorkerRequest): void {
-    this.sent.push(m);
-  }
-  terminate(): void {
-    this.terminated = true;
-  }
+class SimulatingWorker extends FakeWorker {
   /** Answers the latest compare request not yet answered or cancelled. */
   answer(): void {
     const cancelled = new Set(this.sent.filter((m) => m.type === 'cancel-compare').map((m) => (m as { id: number }).id));
@@ -48,7 +38,7 @@ class SimulatingWorker {
     if (!req || cancelled.has(req.id) || this.answered.has(req.id)) return;
     this.answered.add(req.id);
     const e = oneWorker(req.scenario, req.modes, req.sweep);
-    this.onmessage?.({ data: { ...e, id: req.id } as WorkerEvent } as MessageEvent<WorkerEvent>);
+    this.emit({ ...e, id: req.id } as WorkerEvent);
   }
   private readonly answered = new Set<number>();
 }
