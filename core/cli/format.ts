@@ -3,6 +3,7 @@
  */
 import type { CompareResult, DomainResults, Results } from '../api/results.js';
 import type { ReproEntryResult, ReproResult } from '../api/reproduction.js';
+import type { SweepDocument } from '../sim/sweep.js';
 
 const THIN = '\u2009';
 
@@ -114,6 +115,23 @@ export function formatCompare(cmp: CompareResult & { skipped?: { mode: string; r
   const cpu = cmp.runs[0] ? cpuHeading(cmp.runs[0].results) : '';
   const out = [`${cmp.scenario}: ${cmp.workload}, first guest under each mode${cpu ? ` on ${cpu}` : ''}`, table(['', ...cmp.modes], rows.map((r) => [r.label, ...r.values]))];
   for (const s of cmp.skipped ?? []) out.push(`${s.mode}: not run — ${s.reason}`);
+  return out.join('\n');
+}
+
+/** A sweep as a table: one row per value, one column per mode, the first guest's cycles per op. */
+export function formatSweep(doc: SweepDocument): string {
+  const cell = (r: SweepDocument['points'][number], mode: string) => {
+    const run = r.runs.find((x) => x.mode === mode);
+    const g = run?.results.domains.find((d) => d.role !== 'dom0');
+    return g ? num(g.cycles.perOp) : '-';
+  };
+  const first = doc.points.find((p) => p.runs.length > 0)?.runs[0];
+  const cpu = first ? cpuHeading(first.results) : '';
+  const out = [
+    `${doc.scenario}: ${doc.workload}, ${doc.param} over ${doc.values.length} value${doc.values.length === 1 ? '' : 's'}, seed ${doc.seed}${cpu ? `, on ${cpu}` : ''}; cycles per op of the first guest`,
+    table([doc.param, ...doc.modes], doc.points.map((p) => [String(p.value), ...doc.modes.map((m) => cell(p, m))]), []),
+  ];
+  for (const s of doc.skipped) out.push(`${s.mode}: not run — ${s.reason}`);
   return out.join('\n');
 }
 

@@ -4,7 +4,9 @@
  *
  *   npm run --silent lab -- validate <scenario.json>
  *   npm run --silent lab -- run <scenario.json> [--json] [--seed N]
- *   npm run --silent lab -- compare <scenario.json> [--modes native,pv,shadow,hap] [--json]
+ *   npm run --silent lab -- compare <scenario.json> [--modes native,pv,shadow,hap] [--json] [--jobs N] [--deterministic]
+ *   npm run --silent lab -- sweep <spec.json> [--json] [--jobs N] [--shard i/n --out dir]
+ *   npm run --silent lab -- merge <dir> [--json]
  *   npm run --silent lab -- reproduce <file|dir> [--json]
  *   npm run --silent lab -- help [<command>]      (or --help anywhere)
  *
@@ -12,55 +14,20 @@
  * valid; 2 a usage error (unknown command, flag or argument, a bad flag value) or a file or
  * directory that cannot be read; 3 the run itself failed; 4 reproduce ran and some row failed;
  * 5 reproduce ran and the only rows that failed are known gaps (the file names the missing mechanism).
+ * `merge` exits 1 when the shards are not one complete sweep (missing, twice, another sweep's).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { PAGING_MODES, parseScenarioText, type Reproduction, type Scenario } from '../api/index.js';
-import { compareModes } from '../sim/compare.js';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { PAGING_MODES, parseScenarioText, VERSION, type Reproduction, type Scenario } from '../api/index.js';
+import { compareDocument, compareRuns } from '../sim/compare.js';
+import { mergeShards, planSweep, shardFileName, shardItems, SHARD_FORMAT, sweepDocument, withoutWallTime, type SweepPlan, type SweepShard } from '../sim/sweep.js';
 import { checkReproductionText, runReproduction } from '../sim/reproduce.js';
 import { runScenario } from '../sim/run.js';
-import { commandUsage, parseArgs, parseList, parseUint32, switchFlag, synopsis, UsageError, valueFlag } from './args.js';
-import { formatCompare, formatReproductions, formatRun, reproductionsDocument } from './format.js';
-
-/** Every command, its arguments and its flags. Anything not declared here is refused. */
-const COMMANDS = {
-  validate: {
-    args: ['scenario.json'],
-    flags: {},
-    summary: 'check a scenario: exit 0, or 1 with one line per problem (field path, reason) on stderr',
-  },
-  run: {
-    args: ['scenario.json'],
-    flags: {
-      json: switchFlag('--json', 'print exactly one JSON document on stdout instead of a table'),
-      seed: valueFlag('--seed', 'N', 'an integer 0..4294967295', "run with this seed instead of the scenario's", parseUint32),
-    },
-    summary: 'run it, audit it and print the results',
-  },
-  compare: {
-    args: ['scenario.json'],
-    flags: {
-      modes: valueFlag(
-        '--modes',
-        'M,M…',
-        `a comma-separated list of ${PAGING_MODES.join(', ')}`,
-        'paging modes to run; default all',
-        parseList(PAGING_MODES, 'mode'),
-      ),
-      json: switchFlag('--json', 'print exactly one JSON document on stdout instead of tables'),
-    },
-    summary: "run the first guest's workload under each mode, everything else equal",
-  },
-  reproduce: {
-    args: ['file|dir'],
-    flags: {
-      json: switchFlag('--json', 'print exactly one JSON document on stdout instead of tables'),
-    },
-    summary: 'run published results (a reproduction file, or every *.json of a directory): paper beside lab per row',
-  },
-} as const;
-type Command = keyof typeof COMMANDS;
-const isCommand = (x: string): x is Command => Object.hasOwn(COMMANDS, x);
+import { commandUsage, parseArgs, synopsis, UsageError } from './args.js';
+import { formatCompare, formatReproductions, formatRun, formatSweep, reproductionsDocument } from './format.js';
+import { defaultJobs, runAll } from './pool.js';
+import { COMMANDS, isCommand, type Command } from './commands.js';
 
 const USAGE = [
   'usage: lab <command> <scenario.json> [options]',
@@ -117,7 +84,7 @@ function loadReproductions(files: string[]): Reproduction[] {
   return out;
 }
 
-function main(argv: string[]): void {
+async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined) throw new UsageError('missing <command>');
   if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
@@ -150,8 +117,70 @@ function main(argv: string[]): void {
       const a = parseArgs(cmd, COMMANDS.compare, rest);
       if (a === 'help') return help(cmd);
       const s = load(a.args[0]!);
-      const cmp = compareModes(s, { modes: a.flags.modes ?? [...PAGING_MODES], now: () => performance.now() });
+      const { runs, skipped } = compareRuns(s, a.flags.modes ?? [...PAGING_MODES]);
+      const results = await runAll(
+        runs.map((r) => ({ label: r.mode, scenario: r.scenario })),
+        a.flags.jobs ?? defaultJobs(),
+        progress('compare'),
+      );
+      const cmp = compareDocument(
+        s,
+        runs.map((r, i) => ({ mode: r.mode, results: a.flags.deterministic ? withoutWallTime(results[i]!) : results[i]! })),
+        skipped,
+      );
       process.stdout.write(a.flags.json ? JSON.stringify(cmp) + '\n' : formatCompare(cmp) + '\n');
+      return;
+    }
+    case 'sweep': {
+      const a = parseArgs(cmd, COMMANDS.sweep, rest);
+      if (a === 'help') return help(cmd);
+      if ((a.flags.shard === undefined) !== (a.flags.out === undefined)) {
+        throw new UsageError(`sweep: --shard and --out go together: --shard i/n --out dir writes shard i's file into dir`, cmd);
+      }
+      if (a.flags.shard !== undefined && a.flags.json) throw new UsageError('sweep: --json prints a whole sweep; a shard goes into its file (--out); lab merge --json prints the sweep', cmd);
+      const plan = loadSweep(a.args[0]!);
+      const jobs = a.flags.jobs ?? defaultJobs();
+      if (a.flags.shard !== undefined) {
+        const { shard, shards } = a.flags.shard;
+        const mine = shardItems(plan.items, shard, shards);
+        const results = await runAll(mine, jobs, progress(`shard ${shard}/${shards}`));
+        const file: SweepShard = {
+          format: SHARD_FORMAT,
+          spec: specHash(plan),
+          shard,
+          shards,
+          runs: plan.items.length,
+          header: plan.header,
+          items: mine.map((it, i) => ({ index: it.index, value: it.value, mode: it.mode, results: withoutWallTime(results[i]!) })),
+        };
+        const path = writeAtomically(a.flags.out!, shardFileName(shard, shards), JSON.stringify(file) + '\n');
+        process.stdout.write(`${path}: shard ${shard} of ${shards}, ${mine.length} of ${plan.items.length} runs\n`);
+        return;
+      }
+      const results = await runAll(plan.items, jobs, progress('sweep'));
+      const doc = sweepDocument(plan.header, plan.items.map((it, i) => ({ index: it.index, value: it.value, mode: it.mode, results: results[i]! })));
+      process.stdout.write(a.flags.json ? JSON.stringify(doc) + '\n' : formatSweep(doc) + '\n');
+      return;
+    }
+    case 'merge': {
+      const a = parseArgs(cmd, COMMANDS.merge, rest);
+      if (a === 'help') return help(cmd);
+      const dir = a.args[0]!;
+      const names = readOrExit(dir, (p) => readdirSync(p).filter((n) => n.endsWith('.json')).sort());
+      const files = names.map((n) => {
+        const text = readOrExit(join(dir, n), (p) => readFileSync(p, 'utf8'));
+        try {
+          return { name: n, data: JSON.parse(text) as unknown };
+        } catch (e) {
+          return { name: n, data: `not valid JSON: ${(e as Error).message}` };
+        }
+      });
+      const m = mergeShards(files);
+      if (!m.ok) {
+        for (const p of m.problems) process.stderr.write(`lab: merge: ${dir}: ${p}\n`);
+        process.exit(1);
+      }
+      process.stdout.write(a.flags.json ? JSON.stringify(m.doc) + '\n' : formatSweep(m.doc) + '\n');
       return;
     }
     case 'reproduce': {
@@ -173,8 +202,74 @@ function main(argv: string[]): void {
   }
 }
 
+/** Progress for a person watching (stderr is a terminal): never into a pipe or a file, never on stdout. */
+function progress(what: string): ((done: number, total: number, label: string) => void) | undefined {
+  if (process.stderr.isTTY !== true) return undefined;
+  return (done, total, label) => process.stderr.write(`${what}: ${done}/${total} runs done (${label})\n`);
+}
+
+/** A sweep spec read, checked (exit 1 with one line per problem) and planned; its scenario path is relative to the spec file. */
+function loadSweep(file: string): SweepPlan {
+  const text = readOrExit(file, (f) => readFileSync(f, 'utf8'));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    process.stderr.write(`${file}: not valid JSON: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  const v = planSweep(json, (path) => {
+    const p = resolve(dirname(file), path);
+    const sv = parseScenarioText(readOrExit(p, (f) => readFileSync(f, 'utf8')));
+    return sv.ok ? { ok: true, scenario: sv.scenario } : { ok: false, problems: sv.problems };
+  });
+  if (!v.ok) {
+    for (const p of v.problems) process.stderr.write(`${file}: ${p.path}: ${p.message}\n`);
+    process.exit(1);
+  }
+  return v.plan;
+}
+
+/**
+ * What makes shards one sweep: the lab's version and the resolved spec (the scenario with its seed,
+ * the modes, the parameter and its values), hashed. The shard count is stored beside it.
+ */
+function specHash(plan: SweepPlan): string {
+  const { header } = plan;
+  const canonical = JSON.stringify({ version: VERSION, scenario: plan.base, modes: header.modes, param: header.param, values: header.values });
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** Writes `dir/name` whole or not at all: a temporary file in the same directory, then a rename. */
+function writeAtomically(dir: string, name: string, text: string): string {
+  const path = join(dir, name);
+  const tmp = join(dir, `.${name}.${process.pid}.tmp`);
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  } catch (e) {
+    process.stderr.write(`lab: cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+    process.exit(2);
+  }
+  return path;
+}
+
 /** What a command's help says beyond its flags. */
 const MORE_HELP: Partial<Record<Command, string>> = {
+  sweep: [
+    '  spec.json: {"scenario": "<file, relative to the spec>" or {an inline scenario}, "modes"?: [...] (default all),',
+    '  "param": "<a numeric workload parameter of the first guest>", "values": [numbers], "seed"?: N}',
+    '  runs are ordered value by value, modes in the order given; the output is in that order whatever --jobs;',
+    '  wallMs is 0 in every run, so the same spec gives the same bytes (serial, parallel, or sharded and merged)',
+    '  --shard i/n runs the values at places i, i+n, i+2n, … of "values" (from 0); lab merge <dir> puts the n files together',
+    '  exit codes: 0 done; 1 the spec or its scenario is not valid; 2 a usage error or a file that cannot be read;',
+    '  3 a run failed',
+  ].join('\n'),
+  merge: [
+    '  reads every *.json of <dir>: the shard files of one sweep (one spec, one n), shards 0..n-1 each once',
+    '  exit codes: 0 merged; 1 a shard is missing, given twice, from another sweep or not a shard; 2 <dir> cannot be read',
+  ].join('\n'),
   reproduce: [
     '  ratios are time per operation over the row\'s baseline (above 1: slower); a row passes when each',
     '  ratio is within the tolerance (or inside its range) and the paper\'s order holds',
@@ -190,7 +285,7 @@ function help(cmd: Command): void {
 }
 
 try {
-  main(process.argv.slice(2));
+  await main(process.argv.slice(2));
 } catch (e) {
   if (e instanceof UsageError) {
     const usage = e.command !== undefined && isCommand(e.command) ? commandUsage(e.command, COMMANDS[e.command]) : USAGE;

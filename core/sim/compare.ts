@@ -44,23 +44,45 @@ export function modeVariant(s: Scenario, mode: PagingMode): { ok: true; scenario
   return { ok: true, scenario: v.scenario };
 }
 
-export function compareModes(s: Scenario, opts: CompareOptions): CompareResult & { skipped: { mode: PagingMode; reason: string }[] } {
-  const runs: { mode: PagingMode; results: Results }[] = [];
+/** One run of a compare: the first guest under `mode`, the scenario rewritten for it. */
+export interface ModeRun {
+  mode: PagingMode;
+  scenario: Scenario;
+}
+
+/** A compare's runs in the order of `modes`, and the modes that cannot run (with the reason). Nothing runs yet. */
+export function compareRuns(s: Scenario, modes: readonly PagingMode[]): { runs: ModeRun[]; skipped: { mode: PagingMode; reason: string }[] } {
+  const runs: ModeRun[] = [];
   const skipped: { mode: PagingMode; reason: string }[] = [];
-  for (const mode of opts.modes) {
+  for (const mode of modes) {
     const v = modeVariant(s, mode);
-    if (!v.ok) {
-      skipped.push({ mode, reason: v.reason });
-      continue;
-    }
-    runs.push({ mode, results: runScenario(v.scenario, opts) });
+    if (v.ok) runs.push({ mode, scenario: v.scenario });
+    else skipped.push({ mode, reason: v.reason });
   }
+  return { runs, skipped };
+}
+
+/** The compare document of `s` from its runs' results (in run order): what `lab compare --json` prints. */
+export function compareDocument(
+  s: Scenario,
+  runs: readonly { mode: PagingMode; results: Results }[],
+  skipped: { mode: PagingMode; reason: string }[],
+): CompareResult & { skipped: { mode: PagingMode; reason: string }[] } {
   const guest = s.domains.find((d) => d.role !== 'dom0');
   return {
     scenario: s.name,
     workload: guest?.workload.kind ?? 'idle',
     modes: runs.map((r) => r.mode),
-    runs,
+    runs: runs.map((r) => ({ mode: r.mode, results: r.results })),
     skipped,
   };
+}
+
+export function compareModes(s: Scenario, opts: CompareOptions): CompareResult & { skipped: { mode: PagingMode; reason: string }[] } {
+  const { runs, skipped } = compareRuns(s, opts.modes);
+  return compareDocument(
+    s,
+    runs.map((r) => ({ mode: r.mode, results: runScenario(r.scenario, opts) })),
+    skipped,
+  );
 }

@@ -2,9 +2,13 @@ import { mount } from 'svelte';
 import App from './App.svelte';
 import { Lab } from './lib/lab.svelte.js';
 import { connectHost } from './lib/host.js';
+import { comparePoolSize } from './lib/comparePool.js';
 import './app.css';
 
-const lab = new Lab(connectHost(), () => new Worker(new URL('../../core/worker/entry.ts', import.meta.url), { type: 'module' }));
+// A compare or sweep runs on a small pool of workers, one per core up to MAX_COMPARE_WORKERS.
+const lab = new Lab(connectHost(), () => new Worker(new URL('../../core/worker/entry.ts', import.meta.url), { type: 'module' }), {
+  compareWorkers: comparePoolSize(navigator.hardwareConcurrency),
+});
 const target = document.getElementById('app')!;
 target.replaceChildren(); // the boot placeholder of index.html
 mount(App, { target, props: { lab } });

@@ -1,21 +1,14 @@
 /**
  * The CLI contract of DESIGN.md §6, run as a user would, right after `npm ci`.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { domainSchema, machineSchema, validateScenario } from '../../core/api/index.js';
+import { labRunner, scratch } from './labProcess.js';
 
-const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
-const lab = (...args: string[]) => spawnSync(TSX, ['core/cli/lab.ts', ...args], { encoding: 'utf8', timeout: 60_000 });
-const dir = mkdtempSync(join(tmpdir(), 'hyperlab-cli-'));
-const write = (name: string, value: unknown) => {
-  const f = join(dir, name);
-  writeFileSync(f, typeof value === 'string' ? value : JSON.stringify(value));
-  return f;
-};
+const lab = labRunner(60_000);
+const { dir, write } = scratch('hyperlab-cli-');
 
 const minimal = {
   name: 'walk',

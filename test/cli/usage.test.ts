@@ -42,22 +42,23 @@ describe('lab refuses what it does not know', () => {
   it.each([
     ['validate', [scenario, '--bogus-flag'], 'only --help'],
     ['run', [scenario, '--json', '--bogus-flag'], '--json, --seed, --help'],
-    ['compare', [scenario, '--bogus-flag'], '--modes, --json, --help'],
+    ['compare', [scenario, '--bogus-flag'], '--modes, --json, --jobs, --deterministic, --help'],
+    ['merge', ['.', '--bogus-flag'], '--json, --help'],
   ])('an unknown flag on %s: named, with the flags the command takes', (cmd, args, takes) => {
     const r = lab(cmd, ...args);
     expectRefused(r, new RegExp(`unknown flag --bogus-flag; ${cmd} takes ${takes.replace(/-/g, '\\-')}$`), cmd);
   });
 
-  // --jobs N is named for a later issue (DESIGN.md §6); until then it is an unknown flag.
-  it.each(['run', 'compare'])('--jobs 2 on %s, as an unknown flag today', (cmd) => {
-    expectRefused(lab(cmd, scenario, '--jobs', '2'), /unknown flag --jobs;/, cmd);
+  // --jobs N is compare's and sweep's (issue 15); run has one run, nothing to share out.
+  it('--jobs 2 on run, as an unknown flag', () => {
+    expectRefused(lab('run', scenario, '--jobs', '2'), /unknown flag --jobs;/, 'run');
   });
 
-  it('a command named for a later issue (sweep), as an unknown command', () => {
+  it('sweep --shard without --out: a usage error naming both', () => {
     const r = lab('sweep', scenario, '--shard', '1/2');
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^lab: unknown command "sweep"; commands: validate, run, compare, reproduce, help\n/);
+    expect(r.stderr).toMatch(/^lab: sweep: --shard and --out go together/);
   });
 
   it('a flag that needs a value, given none (at the end, or followed by another flag)', () => {

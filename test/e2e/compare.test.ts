@@ -125,12 +125,14 @@ describe('compare view in browser mode', () => {
     await page.getByTestId('compare-sweep-values').fill('0, 10, 100');
     expect(await page.getByTestId('compare-run-count').textContent()).toBe('9 runs');
 
-    // Cancel first: the worker stops, the page says so, the bars stay. The compare and the cancel
-    // reach the worker together, so the cancel is handled before the comparison can finish.
+    // Cancel first: the workers stop, the page says so, the bars stay. The compare's runs and the
+    // cancels reach the workers together, so each cancel is handled before its run can finish: one
+    // run and one cancel per worker of the compare pool (one per core, at most 4: comparePool.ts).
+    const poolSize = await page.evaluate(() => Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)));
     await holdRequests(page);
     await page.getByTestId('compare-run').click();
     await page.getByTestId('compare-cancel').click();
-    expect(await releaseRequests(page)).toBe(2);
+    expect(await releaseRequests(page)).toBe(2 * poolSize);
     await page.getByText('Comparison cancelled').waitFor({ timeout: 30_000 });
     expect(await bars.locator('[data-bar="native"]').count()).toBe(1);
 

@@ -92,8 +92,10 @@ export class Lab {
   constructor(
     readonly host: HostApi,
     workerFactory: () => Worker,
+    /** Workers a compare or sweep may use at once (main.ts: comparePoolSize(navigator.hardwareConcurrency)); 1 runs it in the session's worker. */
+    opts: { compareWorkers?: number } = {},
   ) {
-    this.sim = new SimWorker(workerFactory);
+    this.sim = new SimWorker(workerFactory, opts);
     this.recorder = new RunRecorder(host, this.sim, {
       onSaved: (id) => {
         this.lastSavedRun = id;

@@ -25,6 +25,7 @@ import type {
   WorkerRequest,
 } from '../../../core/api/index.js';
 import type { TopologySnapshot } from '../../../core/api/topology.js';
+import { ComparePool } from './comparePool.js';
 
 /** The latest progress: the worker's 'progress' event as it came (core/api/worker.ts says what each field is). */
 export type ProgressInfo = Omit<Extract<WorkerEvent, { type: 'progress' }>, 'type'>;
@@ -87,7 +88,14 @@ export class SimWorker {
   private lastId = 0;
   private stopTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(private readonly factory: () => Worker) {
+  /** Compares of more than one run go to this pool of workers (opts.compareWorkers > 1), not the session's worker. */
+  private readonly pool: ComparePool | null;
+
+  constructor(
+    private readonly factory: () => Worker,
+    opts: { compareWorkers?: number } = {},
+  ) {
+    this.pool = (opts.compareWorkers ?? 1) > 1 ? new ComparePool(factory, opts.compareWorkers!, () => ++this.lastId) : null;
     this.spawn();
   }
 
@@ -120,6 +128,7 @@ export class SimWorker {
     this.pendingRepro = null;
     this.compareBusy = null;
     this.reproBusy = null;
+    this.pool?.cancel();
     pendingCompare?.reject(new Error(message));
     pendingWalk?.reject(new Error(message));
     pendingRepro?.reject(new Error(message));
@@ -329,10 +338,43 @@ export class SimWorker {
     this.pendingCompare = null;
     old?.reject(new Error('superseded by a new comparison'));
     const id = ++this.lastId;
+    const total = modes.length * (sweep?.values.length ?? 1);
+    // With a pool, a compare the session's worker was running is ended there (the pool does not replace it).
+    if (this.pool && old && !this.pool.busy) this.send({ type: 'cancel-compare', id: old.id });
+    if (this.pool && total > 1) return this.compareOnPool(this.pool, id, scenario, modes, sweep);
+    this.pool?.cancel();
     return new Promise((resolve, reject) => {
       this.pendingCompare = { id, resolve, reject };
-      this.compareBusy = { done: 0, total: modes.length * (sweep?.values.length ?? 1), label: 'starting' };
+      this.compareBusy = { done: 0, total, label: 'starting' };
       this.send({ type: 'compare', id, scenario: $state.snapshot(scenario), modes, ...(sweep ? { sweep } : {}) });
+    });
+  }
+
+  /** The same compare on the pool's workers, one run each at a time; progress as runs complete. */
+  private compareOnPool(pool: ComparePool, id: number, scenario: unknown, modes: PagingMode[], sweep?: SweepSpec): Promise<CompareOutcome> {
+    return new Promise((resolve, reject) => {
+      this.pendingCompare = { id, resolve, reject };
+      const total = modes.length * (sweep?.values.length ?? 1);
+      this.compareBusy = { done: 0, total, label: 'starting' };
+      const mine = () => this.pendingCompare?.id === id;
+      pool
+        .run($state.snapshot(scenario), modes, sweep, (done, all, label) => {
+          if (mine()) this.compareBusy = { done, total: all, label };
+        })
+        .then(
+          (v) => {
+            if (!mine()) return;
+            this.pendingCompare = null;
+            this.compareBusy = null;
+            resolve(v);
+          },
+          (err: Error) => {
+            if (!mine()) return;
+            this.pendingCompare = null;
+            this.compareBusy = null;
+            reject(err);
+          },
+        );
     });
   }
 
@@ -342,7 +384,8 @@ export class SimWorker {
    * by id, so it can never end a later one.
    */
   cancelCompare(): void {
-    if (this.pendingCompare) this.send({ type: 'cancel-compare', id: this.pendingCompare.id });
+    if (this.pool?.busy) this.pool.cancel();
+    else if (this.pendingCompare) this.send({ type: 'cancel-compare', id: this.pendingCompare.id });
   }
 
   /** Traces one walk in the worker; a pending walk is superseded and its answer will be dropped. */
@@ -371,6 +414,7 @@ export class SimWorker {
   }
 
   dispose(): void {
+    this.pool?.dispose();
     this.worker?.terminate();
     this.worker = null;
   }
