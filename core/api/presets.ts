@@ -278,7 +278,7 @@ export const PRESETS: Preset[] = [
       hypervisor: 'kvm',
       domains: [
         { name: 'db', mode: 'hap', memoryMiB: 256, vcpus: 1, disks: [{ device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 3000, writeFraction: 0.5, flushEvery: 16 } },
-        { name: 'web', mode: 'hap', memoryMiB: 256, vcpus: 1, disks: [{ device: 'disk1', vdev: 'xvda' }], workload: { kind: 'backend-snoop', pages: 64 } },
+        { name: 'web', mode: 'hap', memoryMiB: 256, vcpus: 1, disks: [{ device: 'disk1', vdev: 'xvda' }], workload: { kind: 'backend-snoop', pages: 4096 } },
       ],
     },
   },
@@ -295,8 +295,8 @@ export const PRESETS: Preset[] = [
       hypervisor: 'xen',
       domains: [
         { name: 'nvme-domu', mode: 'hap', memoryMiB: 256, vcpus: 1, pci: ['disk0'] },
-        // 1000 writes: a run of about ten simulated milliseconds.
-        { name: 'app', mode: 'pv', memoryMiB: 256, vcpus: 1, disks: [{ backend: 'nvme-domu', device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 1000, flushEvery: 16 } },
+        // 3000 writes: a run of about 25 simulated milliseconds (the live charts get 50 points or more).
+        { name: 'app', mode: 'pv', memoryMiB: 256, vcpus: 1, disks: [{ backend: 'nvme-domu', device: 'disk0', vdev: 'xvda' }], workload: { kind: 'disk-io', ops: 3000, flushEvery: 16 } },
       ],
     },
   },
@@ -329,10 +329,10 @@ export const PRESETS: Preset[] = [
       machine: { memoryMiB: 2048, pcpus: 1 },
       hypervisor: 'xen',
       domains: [
-        // 100 000 accesses over 16 MiB: each guest runs about 20 ms; the relocation fires at 0 ms, so it lands at the same point whatever the run's grain (test/sim/grain.test.ts).
-        { name: 'hvm', mode: 'hap', memoryMiB: 256, vcpus: 1, workload: { kind: 'random-access', workingSetMiB: 16, accesses: 100_000 } },
-        { name: 'pv', mode: 'pv', memoryMiB: 256, vcpus: 1, workload: { kind: 'random-access', workingSetMiB: 16, accesses: 100_000 } },
-        { name: 'pv-coop', mode: 'pv', memoryMiB: 256, vcpus: 1, workload: { kind: 'random-access', workingSetMiB: 16, accesses: 100_000 } },
+        // 200 000 accesses over 16 MiB each: a run of about 20 simulated ms; the relocation fires at 0 ms, so it lands at the same point whatever the run's grain (test/sim/grain.test.ts).
+        { name: 'hvm', mode: 'hap', memoryMiB: 256, vcpus: 1, workload: { kind: 'random-access', workingSetMiB: 16, accesses: 200_000 } },
+        { name: 'pv', mode: 'pv', memoryMiB: 256, vcpus: 1, workload: { kind: 'random-access', workingSetMiB: 16, accesses: 200_000 } },
+        { name: 'pv-coop', mode: 'pv', memoryMiB: 256, vcpus: 1, workload: { kind: 'random-access', workingSetMiB: 16, accesses: 200_000 } },
       ],
       timeline: [
         { atMs: 0, do: 'relocate', domain: 'hvm', pages: 1000 },
