@@ -8,37 +8,14 @@
  * (dom0's kernel running blkback and the NVMe driver; qemu's device emulation).
  */
 import type { DomainResults, Results } from '../api/results.js';
+import { IO_PATH_IDS, type IoPathId, type IoPathRow } from '../api/ioPaths.js';
 import { validateScenario, type Workload } from '../api/scenario.js';
 import { runScenario } from './run.js';
 
-export type IoPathId = 'xen-dom0' | 'xen-driver-domain' | 'kvm-qemu' | 'kvm-vhost' | 'passthrough';
-
-/**
- * Every path, in the order compareIoPaths runs them by default: the first three as they were
- * before the driver domain and passthrough were added (callers index the rows), then those two.
- */
-export const IO_PATH_IDS: readonly IoPathId[] = ['xen-dom0', 'kvm-qemu', 'kvm-vhost', 'xen-driver-domain', 'passthrough'];
-
-/** The I/O workloads the comparison runs. */
-export const IO_PATH_WORKLOADS = ['disk-io', 'net-stream', 'net-rr'] as const;
+export { IO_PATH_IDS, IO_PATH_WORKLOADS, type IoPathId, type IoPathRow } from '../api/ioPaths.js';
 
 /** The driver domain's name on the xen-driver-domain path. */
 export const IO_DRIVER_DOMAIN = 'dd';
-
-export interface IoPathRow {
-  path: IoPathId;
-  label: string;
-  requests: number;
-  /** Per request: */
-  exits: number;
-  copies: number;
-  /** The backend made to run: dom0's vCPU given an event (upcalls), or qemu's thread woken. */
-  backendWakeups: number;
-  /** Interrupts taken: the device's (by dom0 or the host) and the completions into the guest (under Xen, event upcalls into either). */
-  interrupts: number;
-  cycles: { guest: number; hypervisor: number; hostKernel: number; backend: number; total: number };
-  lostWrites: number;
-}
 
 const NET = new Set(['net-stream', 'net-rr']);
 
@@ -136,6 +113,7 @@ function rowOf(path: IoPathId, r: Results, net: boolean): IoPathRow {
 
 /** The paths a workload has (vhost serves only the network: a disk under KVM is qemu's). */
 export function ioPathsFor(kind: Workload['kind']): IoPathId[] {
+  if (!NET.has(kind) && kind !== 'disk-io') throw new Error(`compareIoPaths: ${kind} is not an I/O workload (disk-io, net-stream, net-rr)`);
   return NET.has(kind) ? [...IO_PATH_IDS] : IO_PATH_IDS.filter((p) => p !== 'kvm-vhost');
 }
 
