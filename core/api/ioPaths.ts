@@ -25,7 +25,8 @@ export interface IoPathRow {
   path: IoPathId;
   label: string;
   requests: number;
-  /** Per request: */
+  /** Per request: the bytes it moved (disk-io: the block; net-rr: request and response; net-stream: the frame), */
+  bytes: number;
   exits: number;
   copies: number;
   /** The backend made to run: dom0's vCPU given an event (upcalls), or qemu's thread woken. */

@@ -34,7 +34,7 @@ async function answer(page: Page, n: number): Promise<Answer> {
   return page.evaluate((i) => (window as unknown as HookWindow).__ioAnswers[i] as Answer, n - 1);
 }
 
-const FIELDS = ['exits', 'copies', 'backendWakeups', 'interrupts'] as const;
+const FIELDS = ['bytes', 'exits', 'copies', 'backendWakeups', 'interrupts'] as const;
 const CYCLES = ['guest', 'hypervisor', 'hostKernel', 'backend', 'total'] as const;
 
 /** The table and the bars show the answer: each cell's text is its value as shown (to the digits shown), each bar's total the row's. */
@@ -44,7 +44,7 @@ async function checkShown(page: Page, a: Answer, paths: string[]): Promise<void>
   for (const r of a.rows) {
     const tr = table.locator(`tr[data-path="${r.path}"]`);
     expect(await tr.locator('th').textContent()).toContain(r.label);
-    const values: [string, number][] = [...FIELDS.map((f) => [f, r[f]] as [string, number]), ...CYCLES.map((c) => [c, r.cycles[c]] as [string, number])];
+    const values: [string, number][] = [...FIELDS.map((f) => [f, r[f]] as [string, number]), ...CYCLES.map((c) => [c, r.cycles[c]] as [string, number]), ['cyclesPerByte', r.cycles.total / r.bytes]];
     for (const [field, v] of values) {
       const shown = num(await tr.locator(`td[data-field="${field}"]`).textContent());
       // Whole numbers and values of 1000 or more are shown rounded; smaller ones to 2 decimals.

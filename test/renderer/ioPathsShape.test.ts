@@ -11,6 +11,7 @@ function row(path: IoPathId, guest: number, hypervisor: number, hostKernel: numb
     path,
     label: `label of ${path}`,
     requests: 10,
+    bytes: 4096,
     exits: 1,
     copies: 0.5,
     backendWakeups: 2,
@@ -58,8 +59,8 @@ describe('ioPathsCsv and its Data table', () => {
     expect(table.columns.slice(0, 3)).toEqual(['path', 'label', 'requests']);
     expect(table.rows.map((r) => r[0])).toEqual(['xen-dom0', 'xen-driver-domain', 'kvm-qemu', 'kvm-vhost', 'passthrough']);
     const dd = table.rows[1]!;
-    // requests, exits, copies, wake-ups, interrupts, guest, hypervisor, host kernel, backend, total (digits grouped with thin spaces).
-    expect(dd.slice(2).map((c) => c.replace(/\u2009/g, ''))).toEqual(['10', '1', '0.5', '2', '3', '6300', '12800', '0', '11000', '30100']);
+    // requests, bytes, cycles per byte (30100 / 4096 = 7.348…), exits, copies, wake-ups, interrupts, guest, hypervisor, host kernel, backend, total (digits grouped with thin spaces).
+    expect(dd.slice(2).map((c) => c.replace(/\u2009/g, ''))).toEqual(['10', '4096', '7.35', '1', '0.5', '2', '3', '6300', '12800', '0', '11000', '30100']);
   });
 });
 

@@ -20,7 +20,7 @@ function make() {
   return { sim, sent, emit: (e: WorkerEvent) => onmessage?.({ data: e } as MessageEvent<WorkerEvent>) };
 }
 
-const ROW = { path: 'passthrough', label: 'pt', requests: 1, exits: 0, copies: 0, backendWakeups: 0, interrupts: 1, cycles: { guest: 1, hypervisor: 1, hostKernel: 0, backend: 0, total: 2 }, lostWrites: 0 } satisfies IoPathRow;
+const ROW = { path: 'passthrough', label: 'pt', requests: 1, bytes: 128, exits: 0, copies: 0, backendWakeups: 0, interrupts: 1, cycles: { guest: 1, hypervisor: 1, hostKernel: 0, backend: 0, total: 2 }, lostWrites: 0 } satisfies IoPathRow;
 const WL = { kind: 'net-rr', transactions: 5, requestBytes: 64, responseBytes: 64 } as const;
 
 describe('SimWorker.ioPaths', () => {

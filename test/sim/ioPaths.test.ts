@@ -79,8 +79,9 @@ describe('disk-io per request: a driver domain and passthrough beside dom0', () 
     expect(ioPathsFor('net-rr')).toEqual(['xen-dom0', 'kvm-qemu', 'kvm-vhost', 'xen-driver-domain', 'passthrough']);
   });
 
-  it('every path does every request', () => {
+  it('every path does every request, each moving its 4 KiB block', () => {
     expect([dom0!.requests, dd!.requests, pt!.requests]).toEqual([100, 100, 100]);
+    expect([dom0!.bytes, dd!.bytes, pt!.bytes]).toEqual([4096, 4096, 4096]);
   });
 
   it('the driver domain does what dom0 does, plus one IOMMU map, unmap and IOTLB flush per request for the granted page its disk DMAs into', () => {
@@ -121,6 +122,7 @@ describe('net-rr per transaction: a driver domain and passthrough beside dom0', 
 
   it('passthrough of the NIC: the guest drives it itself, with no exit, copy or backend, and two interrupts (its request sent, its response received)', () => {
     expect(pt!.requests).toBe(40);
+    expect([dom0!.bytes, dd!.bytes, pt!.bytes]).toEqual([128, 128, 128]); // a 64-byte request and a 64-byte response
     expect([pt!.exits, pt!.copies, pt!.backendWakeups]).toEqual([0, 0, 0]);
     expect(pt!.interrupts).toBe(2);
     expect(pt!.cycles.hypervisor).toBe(2 * (K.faultTrap + K.upcall));

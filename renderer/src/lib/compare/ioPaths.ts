@@ -67,11 +67,16 @@ export function ioPathBars(rows: readonly IoPathRow[]): IoBar[] {
   });
 }
 
+/** Total cycles per byte moved (0 bytes: none). */
+export function cyclesPerByte(r: IoPathRow): number {
+  return r.bytes > 0 ? r.cycles.total / r.bytes : 0;
+}
+
 /** The numbers behind the chart; ChartFrame's Data table is this CSV as a table (csvTable). */
 export function ioPathsCsv(rows: readonly IoPathRow[]): string {
   return toCsv(
-    ['path', 'label', 'requests', 'exits_per_request', 'copies_per_request', 'backend_wakeups_per_request', 'interrupts_per_request', 'guest_cycles_per_request', 'hypervisor_cycles_per_request', 'host_kernel_cycles_per_request', 'backend_cycles_per_request', 'total_cycles_per_request'],
-    orderRows(rows).map((r) => [r.path, r.label, r.requests, r.exits, r.copies, r.backendWakeups, r.interrupts, ...IO_PARTS.map((p) => r.cycles[p]), r.cycles.total]),
+    ['path', 'label', 'requests', 'bytes_per_request', 'cycles_per_byte', 'exits_per_request', 'copies_per_request', 'backend_wakeups_per_request', 'interrupts_per_request', 'guest_cycles_per_request', 'hypervisor_cycles_per_request', 'host_kernel_cycles_per_request', 'backend_cycles_per_request', 'total_cycles_per_request'],
+    orderRows(rows).map((r) => [r.path, r.label, r.requests, r.bytes, cyclesPerByte(r), r.exits, r.copies, r.backendWakeups, r.interrupts, ...IO_PARTS.map((p) => r.cycles[p]), r.cycles.total]),
   );
 }
 
