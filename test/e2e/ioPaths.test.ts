@@ -5,6 +5,8 @@
  * totals are the answer's, and the answer itself is what compareIoPaths gives in Node for the same
  * workload (the simulation is deterministic). Screenshots: test-results/screenshots/io-paths-*.png.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { freshDataDir, openBrowser, requireBuild, shot, startServer, type Browser } from './harness.js';
@@ -109,6 +111,15 @@ describe('the I/O paths section of the Compare view', () => {
     expect(totals.map(([p]) => p)).toEqual(['xen-dom0', 'xen-driver-domain', 'kvm-qemu', 'kvm-vhost', 'passthrough']);
     for (const [p, t] of totals) expect(Math.abs(num(t!) - rr.rows.find((r) => r.path === p)!.cycles.total)).toBeLessThanOrEqual(0.5);
     await shot(page, 'io-paths-3-data');
+
+    // With the table, chart and Data table shown: no serious or critical axe violation in the section.
+    await page.evaluate(`${readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')}\n;window.axe = axe; true`);
+    const serious = await page.evaluate(async () => {
+      const el = document.querySelector('[data-testid="io-paths"]')!;
+      const r = await (window as unknown as { axe: { run(ctx: Element): Promise<{ violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[] }> } }).axe.run(el);
+      return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    });
+    expect(serious).toEqual([]);
     expect(b.errors).toEqual([]);
   }, 180_000);
 });
