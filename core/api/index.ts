@@ -12,6 +12,7 @@ export { CPU_PROFILES, CPU_PROFILE_TABLE, DEFAULT_CPU, cpuProfile, type CpuProfi
 export { VERSION } from './version.js';
 export * from './host.js';
 export * from './worker.js';
+export * from './ioPaths.js';
 export { parseXlCfg, toXlCfg, xlKeyOfField, XLCFG_KEYS, type XlCfgResult, type XlProblem } from './xlcfg.js';
 export {
   parseWorkloadArgs,

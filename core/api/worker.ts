@@ -3,7 +3,8 @@
  * worker entry, core/worker/entry.ts, is the one file that calls postMessage); it sends
  * WorkerRequests and receives WorkerEvents. Everything here is structured-clone safe.
  */
-import type { PagingMode } from './scenario.js';
+import type { PagingMode, Workload } from './scenario.js';
+import type { IoPathRow } from './ioPaths.js';
 import type { CompareResult, Results } from './results.js';
 import type { ReproResult } from './reproduction.js';
 import type { TopologySnapshot } from './topology.js';
@@ -204,7 +205,16 @@ export type WorkerRequest =
    * 'reproduce-result', or an 'error' (where 'reproduce', with the file's problems). A new one
    * replaces a running one, whose answers stop.
    */
-  | { type: 'reproduce'; id: number; file: unknown };
+  | { type: 'reproduce'; id: number; file: unknown }
+  /**
+   * Run one I/O workload (disk-io, net-stream or net-rr; validated with field paths, defaults
+   * applied) through each I/O path (core/sim/ioPaths.ts), one path per turn beside the live
+   * session: 'io-paths-progress' after each path, then one 'io-paths-result', or an 'error'
+   * (where 'io-paths'). A new one replaces a running one, whose answers stop.
+   */
+  | { type: 'io-paths'; id: number; workload: Workload }
+  /** Cancel the io-paths run whose request id is `id`: answered by an 'error' (where 'io-paths', message 'io-paths cancelled'). */
+  | { type: 'cancel-io-paths'; id: number };
 
 /** The types of request that carry an `id` and are answered with it. */
 export type AnsweredRequest = Extract<WorkerRequest, { id: number }>;
@@ -265,8 +275,12 @@ export type WorkerEvent =
   /** `id`: the reproduce request these answer; `label` names the run just done. */
   | { type: 'reproduce-progress'; id: number; done: number; total: number; label: string }
   | { type: 'reproduce-result'; id: number; result: ReproResult }
+  /** `id`: the io-paths request these answer; `label` names the path just run. */
+  | { type: 'io-paths-progress'; id: number; done: number; total: number; label: string }
+  /** `workload`: the workload as run (defaults applied); `rows`: one per path, in the order run. */
+  | { type: 'io-paths-result'; id: number; workload: Workload; rows: IoPathRow[] }
   /**
-   * A failure: `where` says what failed ('start', 'compare', 'walk', 'reproduce', 'console', 'run', 'worker');
+   * A failure: `where` says what failed ('start', 'compare', 'walk', 'reproduce', 'io-paths', 'console', 'run', 'worker');
    * `id` is the request it answers, when it answers one that carried an id.
    */
   | { type: 'error'; id?: number; where: string; message: string; problems?: { path: string; message: string }[] };

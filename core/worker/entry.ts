@@ -9,6 +9,7 @@ import { VERSION } from '../api/version.js';
 import { LabSession } from '../toolstack/session.js';
 import { checkReproduction, planReproduction, ReproRun } from '../sim/reproduce.js';
 import { parseRequest } from './request.js';
+import { IoPathsJobs } from './ioPathsJob.js';
 
 interface Port {
   postMessage(m: unknown): void;
@@ -111,10 +112,14 @@ function reproduce(id: number, file: unknown): void {
   schedule(turn);
 }
 
+const io = new IoPathsJobs({ post, schedule });
+
 self.onmessage = (e) => {
   run(() => {
     const parsed = parseRequest(e?.data);
-    if (!parsed.ok) post({ type: 'error', where: 'worker', message: parsed.message, ...(parsed.id !== undefined ? { id: parsed.id } : {}) });
+    if (!parsed.ok) post({ type: 'error', where: 'worker', message: parsed.message, ...(parsed.id !== undefined ? { id: parsed.id } : {}), ...(parsed.problems ? { problems: parsed.problems } : {}) });
+    else if (parsed.req.type === 'io-paths') io.start(parsed.req.id, parsed.req.workload);
+    else if (parsed.req.type === 'cancel-io-paths') io.cancel(parsed.req.id);
     else if (parsed.req.type === 'reproduce') reproduce(parsed.req.id, parsed.req.file);
     else session.handle(parsed.req);
   });

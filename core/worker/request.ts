@@ -3,13 +3,17 @@
  * renderer is trusted code, but a malformed message must become an 'error' event, not a throw.
  * The scenario inside a request is validated later, by the session, with field paths.
  */
-import { PAGING_MODES, type PagingMode } from '../api/scenario.js';
+import { PAGING_MODES, workloadSchema, type PagingMode } from '../api/scenario.js';
+import { IO_PATH_WORKLOADS } from '../api/ioPaths.js';
 import { MAX_NUMERIC_PACE, PACES, type WorkerRequest } from '../api/worker.js';
 
 /** A refused request still names its `id` when it had a usable one, so the error answers it. */
-export type ParsedRequest = { ok: true; req: WorkerRequest } | { ok: false; message: string; id?: number };
+export type ParsedRequest =
+  | { ok: true; req: WorkerRequest }
+  /** `problems`: every field refused, by path (io-paths' workload), the first of them in `message`. */
+  | { ok: false; message: string; id?: number; problems?: { path: string; message: string }[] };
 
-const TYPES = ['start', 'pause', 'resume', 'stop', 'pace', 'console-input', 'compare', 'cancel-compare', 'walk', 'reproduce'] as const;
+const TYPES = ['start', 'pause', 'resume', 'stop', 'pace', 'console-input', 'compare', 'cancel-compare', 'walk', 'reproduce', 'io-paths', 'cancel-io-paths'] as const;
 
 /** A pace: "max" or simulated seconds per real second, more than 0 and at most MAX_NUMERIC_PACE. */
 function isPace(x: unknown): boolean {
@@ -34,7 +38,7 @@ function isId(x: unknown): x is number {
 }
 
 /** The types of request that carry an id and are answered with it. */
-const ANSWERED: readonly string[] = ['compare', 'cancel-compare', 'walk', 'reproduce'];
+const ANSWERED: readonly string[] = ['compare', 'cancel-compare', 'walk', 'reproduce', 'io-paths', 'cancel-io-paths'];
 
 export function parseRequest(data: unknown): ParsedRequest {
   if (!isObject(data)) return bad(`a worker request must be an object with a "type", got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
@@ -78,6 +82,20 @@ export function parseRequest(data: unknown): ParsedRequest {
       // The file itself is validated by the runner, with field paths.
       if (!isObject(data.file)) return bad('reproduce.file: the reproduction, a parsed JSON object', id);
       break;
+    case 'io-paths': {
+      const w = data.workload;
+      const kinds = IO_PATH_WORKLOADS.join(', ');
+      if (!isObject(w)) return bad(`io-paths.workload: an I/O workload object with a "kind" (${kinds})`, id);
+      if (!(IO_PATH_WORKLOADS as readonly unknown[]).includes(w.kind)) {
+        return bad(`io-paths.workload.kind: one of ${kinds}, got ${JSON.stringify(w.kind) ?? 'nothing'}`, id);
+      }
+      const v = workloadSchema.safeParse(w);
+      if (!v.success) {
+        const problems = v.error.issues.map((i) => ({ path: ['io-paths.workload', ...i.path.map(String)].join('.'), message: i.message }));
+        return { ok: false, message: `${problems[0]!.path}: ${problems[0]!.message}`, id: id as number, problems };
+      }
+      return { ok: true, req: { type: 'io-paths', id: id as number, workload: v.data } };
+    }
     case 'walk':
       if (typeof data.domain !== 'string') return bad('walk.domain: the name of a domain of the scenario', id);
       if (!optString('va')) return bad('walk.va: a hex address string', id);

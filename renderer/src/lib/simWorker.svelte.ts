@@ -11,6 +11,7 @@
  */
 import type {
   CompareResult,
+  IoPathRow,
   DomainInfo,
   MetricSnapshot,
   Pace,
@@ -48,6 +49,9 @@ type Pending<T> = { id: number; resolve: (v: T) => void; reject: (e: Error) => v
 
 export type WalkOutcome = { trace: WalkTrace; candidates: string[] };
 
+/** An I/O path comparison's answer: the workload as run (defaults applied) and one row per path. */
+export type IoPathsOutcome = { workload: Record<string, unknown> & { kind: string }; rows: IoPathRow[] };
+
 /** Live series kept for charts: one array per metric per domain, capped (older points thinned, the start kept). */
 export const MAX_POINTS = 2000;
 
@@ -70,6 +74,8 @@ export class SimWorker {
   compareBusy = $state<{ done: number; total: number; label: string } | null>(null);
   /** The running reproduction's progress (runs done of total), or null. */
   reproBusy = $state<{ done: number; total: number; label: string } | null>(null);
+  /** The running I/O path comparison's progress (paths done of total), or null. */
+  ioPathsBusy = $state<{ done: number; total: number; label: string } | null>(null);
   /** The console the toolstack asked to show (`xl console g1`); the consoles panel follows it. */
   switchTo = $state<{ console: string; seq: number } | null>(null);
 
@@ -84,6 +90,7 @@ export class SimWorker {
   private pendingCompare: Pending<CompareOutcome> | null = null;
   private pendingWalk: Pending<WalkOutcome> | null = null;
   private pendingRepro: Pending<ReproResult> | null = null;
+  private pendingIoPaths: Pending<IoPathsOutcome> | null = null;
   /** Request ids count up over the SimWorker's life (across worker restarts, so never reused). */
   private lastId = 0;
   private stopTimer: ReturnType<typeof setTimeout> | null = null;
@@ -123,11 +130,14 @@ export class SimWorker {
 
   /** Requests the old worker can no longer answer are rejected (their answers would never come). */
   private abandonPending(message: string): void {
-    const { pendingCompare, pendingWalk, pendingRepro } = this;
+    const { pendingCompare, pendingWalk, pendingRepro, pendingIoPaths } = this;
     this.pendingCompare = this.pendingWalk = null;
     this.pendingRepro = null;
+    this.pendingIoPaths = null;
     this.compareBusy = null;
     this.reproBusy = null;
+    this.ioPathsBusy = null;
+    pendingIoPaths?.reject(new Error(message));
     this.pool?.cancel();
     pendingCompare?.reject(new Error(message));
     pendingWalk?.reject(new Error(message));
@@ -252,6 +262,17 @@ export class SimWorker {
         p.resolve(e.result);
         break;
       }
+      case 'io-paths-progress':
+        if (e.id === this.pendingIoPaths?.id) this.ioPathsBusy = { done: e.done, total: e.total, label: e.label };
+        break;
+      case 'io-paths-result': {
+        const p = this.pendingIoPaths;
+        if (e.id !== p?.id) break;
+        this.pendingIoPaths = null;
+        this.ioPathsBusy = null;
+        p.resolve({ workload: e.workload, rows: e.rows });
+        break;
+      }
       case 'error':
         if (e.id === undefined) {
           this.error = { where: e.where, message: e.message, ...(e.problems ? { problems: e.problems } : {}) };
@@ -264,6 +285,11 @@ export class SimWorker {
           const p = this.pendingWalk;
           this.pendingWalk = null;
           p.reject(new Error(e.message));
+        } else if (e.id === this.pendingIoPaths?.id) {
+          const p = this.pendingIoPaths;
+          this.pendingIoPaths = null;
+          this.ioPathsBusy = null;
+          p.reject(Object.assign(new Error(e.message), e.problems ? { problems: e.problems } : {}));
         } else if (e.id === this.pendingRepro?.id) {
           const p = this.pendingRepro;
           this.pendingRepro = null;
@@ -411,6 +437,28 @@ export class SimWorker {
       this.reproBusy = { done: 0, total: 0, label: 'starting' };
       this.send({ type: 'reproduce', id, file: $state.snapshot(file) });
     });
+  }
+
+  /**
+   * Runs one I/O workload through every I/O path in the worker (core/sim/ioPaths.ts); a pending
+   * one is superseded. A refused workload rejects with the worker's message, its field problems
+   * in `problems`.
+   */
+  ioPaths(workload: unknown): Promise<IoPathsOutcome> {
+    const old = this.pendingIoPaths;
+    this.pendingIoPaths = null;
+    old?.reject(new Error('superseded by another I/O path comparison'));
+    const id = ++this.lastId;
+    return new Promise((resolve, reject) => {
+      this.pendingIoPaths = { id, resolve, reject };
+      this.ioPathsBusy = { done: 0, total: 0, label: 'starting' };
+      this.send({ type: 'io-paths', id, workload: $state.snapshot(workload) } as WorkerRequest);
+    });
+  }
+
+  /** Cancels the pending I/O path comparison: its promise is rejected when the worker confirms ("io-paths cancelled"). */
+  cancelIoPaths(): void {
+    if (this.pendingIoPaths) this.send({ type: 'cancel-io-paths', id: this.pendingIoPaths.id });
   }
 
   dispose(): void {
