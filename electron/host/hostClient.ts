@@ -246,7 +246,11 @@ export function startHostClient(opts: HostClientOptions): HostClient {
     async close() {
       closing = true;
       const t = opts.closeTimeoutMs ?? CLOSE_TIMEOUT_MS;
-      await Promise.all([main.close(t), bulk.close(t)]);
+      // One after the other: SQLite deletes the WAL file (a clean close) only when the last
+      // connection closes with no other connection still holding a lock; two connections closing at
+      // the same moment can each see the other and both leave it.
+      await bulk.close(t);
+      await main.close(t);
     },
   };
 }
